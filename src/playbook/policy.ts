@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import { ESCALATION_MATRIX, type EscalationMatrix } from './escalation';
+import { ROLE_IDS } from './roles';
+import { SEVERITY_TABLE, SEVERITIES, type Severity, type Target } from './severity';
+
+/**
+ * The policy in force for one incident. It is snapshotted into the workflow state when the incident opens
+ * (DESIGN lifecycle), so a config change or a deploy never rewrites a running incident's plan.
+ * Durations are playbook minutes; the workflow divides them by the incident's timeScale.
+ */
+export interface IncidentPolicy {
+  version: string;
+  escalationMatrix: EscalationMatrix;
+  responseTarget: Record<Severity, Target>;
+  resolutionTarget: Record<Severity, Target>;
+  /** Until acknowledged, engaged roles are paged again at this cadence (null = no re-page). */
+  repageEveryMinutes: Record<Severity, number | null>;
+  /** After `resolve`, a re-firing alert reopens the incident for this long. */
+  reopenWindowMinutes: number;
+  /** 3.1 "Financial losses >$1000: Immediate CTO notification". */
+  ctoLossThresholdUsd: number;
+  businessDayEndHour: number;
+  holidays: string[];
+  /** Notification channels, each delivered by its own activity so one failing never delays another. */
+  channels: string[];
+  /** Actions the config pre-approves where the playbook prescribes them (e.g. "kill-switch:data-outage-60m"). */
+  preApprovedActions: string[];
+  /** Continue-as-new once the history has this many events (carrying the whole state). */
+  continueAsNewAfterEvents: number;
+}
+
+export const DEFAULT_POLICY: IncidentPolicy = {
+  version: 'playbook-1.0.0',
+  escalationMatrix: ESCALATION_MATRIX,
+  responseTarget: mapSeverities((s) => SEVERITY_TABLE[s].responseTarget),
+  resolutionTarget: mapSeverities((s) => SEVERITY_TABLE[s].resolutionTarget),
+  // Re-page cadence is our choice (the playbook is silent): P0/P1 every 5 min, P2 every 15 min, P3 not at all
+  // (its response target is the next business day).
+  repageEveryMinutes: { P0: 5, P1: 5, P2: 15, P3: null },
+  reopenWindowMinutes: 30,
+  ctoLossThresholdUsd: 1000,
+  businessDayEndHour: 18,
+  holidays: [],
+  channels: ['outbox'],
+  preApprovedActions: [],
+  continueAsNewAfterEvents: 8000,
+};
+
+export function mapSeverities<T>(fn: (s: Severity) => T): Record<Severity, T> {
+  return { P0: fn('P0'), P1: fn('P1'), P2: fn('P2'), P3: fn('P3') };
+}
+
+const roleSchema = z.enum(ROLE_IDS);
+const severityRecord = <T extends z.ZodType>(schema: T) =>
+  z.object({ P0: schema, P1: schema, P2: schema, P3: schema }).partial();
+const targetSchema = z.union([
+  z.object({ kind: z.literal('duration'), minutes: z.number().positive(), label: z.string() }),
+  z.object({ kind: z.literal('businessDays'), days: z.number().int().positive(), label: z.string() }),
+]);
+
+/** Overrides a deployment config may make; anything left out keeps the playbook default. */
+export const policyOverridesSchema = z
+  .object({
+    version: z.string().min(1),
+    escalationMatrix: severityRecord(
+      z.array(z.object({ afterMinutes: z.number().min(0), roles: z.array(roleSchema).min(1) }).strict()).min(1),
+    ),
+    responseTarget: severityRecord(targetSchema),
+    resolutionTarget: severityRecord(targetSchema),
+    repageEveryMinutes: severityRecord(z.number().positive().nullable()),
+    reopenWindowMinutes: z.number().min(0),
+    ctoLossThresholdUsd: z.number().min(0),
+    businessDayEndHour: z.number().int().min(0).max(23),
+    holidays: z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'holidays are YYYY-MM-DD')),
+    channels: z.array(z.string().min(1)).min(1),
+    preApprovedActions: z.array(z.string().min(1)),
+    continueAsNewAfterEvents: z.number().int().min(200),
+  })
+  .strict()
+  .partial();
+export type PolicyOverrides = z.infer<typeof policyOverridesSchema>;
+
+export function resolvePolicy(overrides: PolicyOverrides = {}): IncidentPolicy {
+  const merged = <T>(base: Record<Severity, T>, over?: Partial<Record<Severity, T>>): Record<Severity, T> =>
+    mapSeverities((s) => (over?.[s] !== undefined ? (over[s] as T) : base[s]));
+  return {
+    ...DEFAULT_POLICY,
+    ...overrides,
+    escalationMatrix: merged(DEFAULT_POLICY.escalationMatrix, overrides.escalationMatrix),
+    responseTarget: merged(DEFAULT_POLICY.responseTarget, overrides.responseTarget),
+    resolutionTarget: merged(DEFAULT_POLICY.resolutionTarget, overrides.resolutionTarget),
+    repageEveryMinutes: merged(DEFAULT_POLICY.repageEveryMinutes, overrides.repageEveryMinutes),
+  };
+}
+
+export { SEVERITIES };

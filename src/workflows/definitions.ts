@@ -1,0 +1,234 @@
+// The public contract of incidentWorkflow (DESIGN.md): input, signals, updates, queries and search
+// attributes, defined once here and imported by the workflow, the worker, ingress, scripts and tests.
+import { defineSearchAttributeKey } from '@temporalio/common';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { z } from 'zod';
+import { ROLE_IDS, type RoleId } from '../playbook/roles';
+import { SEVERITIES, type Severity } from '../playbook/severity';
+import { policyOverridesSchema } from '../playbook/policy';
+
+export const TASK_QUEUE = 'incident-response';
+export const WORKFLOW_TYPE = 'incidentWorkflow';
+
+export const INCIDENT_KINDS = [
+  'trading-system-down',
+  'model-degradation',
+  'data-source-down',
+  'database-connection',
+  'generic',
+] as const;
+export type IncidentKind = (typeof INCIDENT_KINDS)[number];
+export const INCIDENT_STATUSES = ['triggered', 'acknowledged', 'resolved', 'closed'] as const;
+export type IncidentStatusValue = (typeof INCIDENT_STATUSES)[number];
+
+const text = (max = 2000) => z.string().trim().min(1).max(max);
+const actor = text(200);
+const isoTime = z.iso.datetime({ offset: true });
+
+export const assessmentSchema = z.object({
+  tradingStoppedOrLosingMoney: z.boolean().optional(),
+  majorFeatureBroken: z.boolean().optional(),
+  affectsProductionTrading: z.boolean().optional(),
+  workaroundAvailable: z.boolean().optional(),
+});
+
+/** An alert as ingress normalizes it (Alertmanager, Grafana or generic JSON). */
+export const alertSchema = z.object({
+  /** Stable identity of the alert instance; repeated notifications of one alert share it. */
+  fingerprint: text(200),
+  name: text(300),
+  status: z.enum(['firing', 'resolved']).optional(),
+  severity: z.string().max(50).optional(),
+  summary: z.string().max(4000).optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+  annotations: z.record(z.string(), z.string()).optional(),
+  startsAt: isoTime.optional(),
+  endsAt: isoTime.optional(),
+  source: z.string().max(100).optional(),
+});
+export type Alert = z.infer<typeof alertSchema>;
+
+export const incidentInputSchema = z.object({
+  title: text(500),
+  severity: z.enum(SEVERITIES).optional(),
+  assessment: assessmentSchema.optional(),
+  kind: z.enum(INCIDENT_KINDS).optional(),
+  summary: z.string().max(4000).optional(),
+  /** When the issue started (alert startsAt): the start of MTTD. */
+  detectedAt: isoTime.optional(),
+  source: z
+    .object({
+      system: text(100),
+      dedupKey: z.string().max(500).optional(),
+      alerts: z.array(alertSchema).max(1000).optional(),
+    })
+    .optional(),
+  /** Divides every playbook duration: 60 means a playbook minute passes in one second. */
+  timeScale: z.number().positive().max(1_000_000).optional(),
+  /** Policy overrides for this incident; otherwise the worker's config is snapshotted at start. */
+  policy: policyOverridesSchema.optional(),
+});
+export type IncidentInput = z.infer<typeof incidentInputSchema>;
+
+export const acknowledgeSchema = z.object({ by: actor, note: z.string().max(2000).optional() });
+export const resolveSchema = z.object({
+  by: actor,
+  rootCause: z.string().max(2000).optional(),
+  resolution: z.string().max(2000).optional(),
+  financialImpactUsd: z.number().min(0).optional(),
+  missedTrades: z.number().int().min(0).optional(),
+  tradingDowntimeMinutes: z.number().min(0).optional(),
+});
+export const UPDATE_STATUSES = ['Investigating', 'Mitigating', 'Monitoring', 'Resolved'] as const;
+const lines = z.union([z.string().max(4000), z.array(z.string().max(1000)).max(50)]);
+export const postUpdateSchema = z.object({
+  by: actor,
+  status: z.enum(UPDATE_STATUSES),
+  impact: z.string().max(2000).optional(),
+  progress: lines.optional(),
+  theory: z.string().max(2000).optional(),
+  nextSteps: lines.optional(),
+  eta: z.string().max(200).optional(),
+});
+export const escalateSchema = z.object({ by: actor, reason: text() });
+export const setSeveritySchema = z.object({ by: actor, severity: z.enum(SEVERITIES), reason: text() });
+export const addNoteSchema = z.object({ by: actor, text: text(4000) });
+export const approveSchema = z.object({ by: actor, actionId: text(200), confirmationCode: z.string().max(100).optional() });
+export const rejectSchema = z.object({ by: actor, actionId: text(200), reason: z.string().max(2000).optional() });
+export const reportLossSchema = z.object({ by: actor, amountUsd: z.number().min(0).max(1e12) });
+export const alertEventSchema = z.object({ alert: alertSchema });
+
+export type AcknowledgeInput = z.infer<typeof acknowledgeSchema>;
+export type ResolveInput = z.infer<typeof resolveSchema>;
+export type PostUpdateInput = z.infer<typeof postUpdateSchema>;
+export type EscalateInput = z.infer<typeof escalateSchema>;
+export type SetSeverityInput = z.infer<typeof setSeveritySchema>;
+export type AddNoteInput = z.infer<typeof addNoteSchema>;
+export type ApproveInput = z.infer<typeof approveSchema>;
+export type RejectInput = z.infer<typeof rejectSchema>;
+export type ReportLossInput = z.infer<typeof reportLossSchema>;
+export type AlertEventInput = z.infer<typeof alertEventSchema>;
+
+/** Every human or ingress action: its name is both a signal and an update (same payload). */
+export const ACTION_SCHEMAS = {
+  acknowledge: acknowledgeSchema,
+  resolve: resolveSchema,
+  postUpdate: postUpdateSchema,
+  escalate: escalateSchema,
+  setSeverity: setSeveritySchema,
+  addNote: addNoteSchema,
+  approve: approveSchema,
+  reject: rejectSchema,
+  reportLoss: reportLossSchema,
+  alertFired: alertEventSchema,
+  alertResolved: alertEventSchema,
+} as const;
+export type ActionName = keyof typeof ACTION_SCHEMAS;
+export type ActionInput<N extends ActionName> = z.infer<(typeof ACTION_SCHEMAS)[N]>;
+export const ACTION_NAMES = Object.keys(ACTION_SCHEMAS) as ActionName[];
+
+// Signals take `unknown`: the payload is validated inside the workflow and a bad one is recorded as
+// rejected, never thrown (a throwing signal handler would fail the workflow task).
+export const acknowledgeSignal = defineSignal<[unknown]>('acknowledge');
+export const resolveSignal = defineSignal<[unknown]>('resolve');
+export const postUpdateSignal = defineSignal<[unknown]>('postUpdate');
+export const escalateSignal = defineSignal<[unknown]>('escalate');
+export const setSeveritySignal = defineSignal<[unknown]>('setSeverity');
+export const addNoteSignal = defineSignal<[unknown]>('addNote');
+export const approveSignal = defineSignal<[unknown]>('approve');
+export const rejectSignal = defineSignal<[unknown]>('reject');
+export const reportLossSignal = defineSignal<[unknown]>('reportLoss');
+export const alertFiredSignal = defineSignal<[unknown]>('alertFired');
+export const alertResolvedSignal = defineSignal<[unknown]>('alertResolved');
+
+export interface ActionResult {
+  accepted: true;
+  action: ActionName;
+  status: IncidentStatusValue;
+  severity: Severity;
+  message: string;
+}
+export const acknowledgeUpdate = defineUpdate<ActionResult, [AcknowledgeInput]>('acknowledge');
+export const resolveUpdate = defineUpdate<ActionResult, [ResolveInput]>('resolve');
+export const postUpdateUpdate = defineUpdate<ActionResult, [PostUpdateInput]>('postUpdate');
+export const escalateUpdate = defineUpdate<ActionResult, [EscalateInput]>('escalate');
+export const setSeverityUpdate = defineUpdate<ActionResult, [SetSeverityInput]>('setSeverity');
+export const addNoteUpdate = defineUpdate<ActionResult, [AddNoteInput]>('addNote');
+export const approveUpdate = defineUpdate<ActionResult, [ApproveInput]>('approve');
+export const rejectUpdate = defineUpdate<ActionResult, [RejectInput]>('reject');
+export const reportLossUpdate = defineUpdate<ActionResult, [ReportLossInput]>('reportLoss');
+
+export interface TimelineEvent {
+  /** ISO time (workflow time). */
+  at: string;
+  actor: string;
+  type: string;
+  text: string;
+  data?: Record<string, unknown>;
+}
+
+export interface Engagement {
+  role: RoleId;
+  at: string;
+  step: string;
+}
+
+export interface PendingApproval {
+  actionId: string;
+  action: string;
+  description: string;
+  requestedAt: string;
+  expiresAt: string | null;
+  requiresConfirmationCode: boolean;
+}
+
+export interface IncidentStatus {
+  incidentId: string;
+  title: string;
+  kind: IncidentKind;
+  severity: Severity;
+  status: IncidentStatusValue;
+  summary: string | null;
+  source: IncidentInput['source'] | null;
+  timeScale: number;
+  openedAt: string;
+  detectedAt: string;
+  firstPagedAt: string | null;
+  acknowledgedBy: string | null;
+  acknowledgedAt: string | null;
+  resolvedBy: string | null;
+  resolvedAt: string | null;
+  closedAt: string | null;
+  reopenUntil: string | null;
+  reopenCount: number;
+  engagedRoles: RoleId[];
+  engagements: Engagement[];
+  nextEscalation: { at: string; roles: RoleId[]; step: string } | null;
+  pendingApprovals: PendingApproval[];
+  sla: {
+    responseDeadline: string;
+    resolutionDeadline: string;
+    responseBreachedAt: string | null;
+    resolutionBreachedAt: string | null;
+  };
+  breaches: { type: 'response' | 'resolution'; at: string; severity: Severity }[];
+  /** Playbook seconds (elapsed real time x timeScale); null until the end event happened. */
+  metrics: { mttdSeconds: number | null; mttaSeconds: number | null; mttrSeconds: number | null };
+  alerts: { firing: number; resolved: number; received: number; active: string[] };
+  lossUsd: number;
+  resolution: { rootCause: string | null; resolution: string | null; financialImpactUsd: number | null; missedTrades: number | null; tradingDowntimeMinutes: number | null } | null;
+  policyVersion: string;
+  lastUpdate: { at: string; by: string; status: string } | null;
+}
+
+export const statusQuery = defineQuery<IncidentStatus>('status');
+export const timelineQuery = defineQuery<TimelineEvent[]>('timeline');
+
+// Search attributes (Keyword), registered on the dev server by scripts/dev-server.ts.
+export const IncidentSeverityKey = defineSearchAttributeKey('IncidentSeverity', 'KEYWORD');
+export const IncidentStatusKey = defineSearchAttributeKey('IncidentStatus', 'KEYWORD');
+export const IncidentKindKey = defineSearchAttributeKey('IncidentKind', 'KEYWORD');
+export const SEARCH_ATTRIBUTES = { IncidentSeverity: 'Keyword', IncidentStatus: 'Keyword', IncidentKind: 'Keyword' } as const;
+
+export { ROLE_IDS, SEVERITIES };
+export type { RoleId, Severity };

@@ -1,0 +1,31 @@
+// One Temporal dev server (in memory, headless) and one workflow bundle for the whole test run.
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ensureTemporalCli } from '../../scripts/lib/temporal-cli';
+import { startDevServer, type DevServer } from '../../scripts/lib/dev-server';
+
+declare global {
+  var __TEMPORAL_DEV_SERVER__: DevServer | undefined;
+}
+
+export default async function globalSetup(): Promise<void> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'incident-tests-'));
+  process.env.TEST_TMP_DIR = tmp;
+  if (!process.env.TEMPORAL_ADDRESS) {
+    const cli = await ensureTemporalCli();
+    process.env.TEMPORAL_CLI_PATH = cli;
+    const server = await startDevServer({ cli, logFile: path.join(tmp, 'temporal-dev-server.log') });
+    globalThis.__TEMPORAL_DEV_SERVER__ = server;
+    process.env.TEMPORAL_ADDRESS = server.address;
+  }
+  process.env.TEMPORAL_NAMESPACE = process.env.TEMPORAL_NAMESPACE ?? 'default';
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../../src/workflows'),
+    logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} } as never,
+  });
+  const bundlePath = path.join(tmp, 'workflow-bundle.js');
+  writeFileSync(bundlePath, code);
+  process.env.WORKFLOW_BUNDLE_PATH = bundlePath;
+}
