@@ -1,0 +1,35 @@
+// Activities are built by a factory so the worker injects real clients and tests inject fakes
+// (samples-typescript `activities-dependency-injection`).
+import { log } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { PolicyOverrides } from '../playbook/policy';
+import type { DeliveryResult, Notification, NotificationChannel } from './notify/port';
+
+export interface ActivityDeps {
+  /** Channels by name ("outbox", "slack", "pagerduty"); the policy's `channels` picks among them. */
+  channels: Record<string, NotificationChannel>;
+  /** Policy overrides from the deployment config, snapshotted by each incident when it opens. */
+  policyOverrides: PolicyOverrides;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    /** One delivery to one channel; at least once, made harmless to repeat by the idempotency key. */
+    async deliverNotification(channel: string, notification: Notification): Promise<DeliveryResult> {
+      const impl = deps.channels[channel];
+      if (!impl) {
+        throw ApplicationFailure.nonRetryable(`notification channel "${channel}" is not configured on this worker`, 'UnknownChannel');
+      }
+      const result = await impl.deliver(notification);
+      log.info('notification delivered', { channel, key: notification.idempotencyKey, outcome: result.outcome });
+      return result;
+    },
+
+    /** Local activity at incident start: the deployment's policy overrides, recorded in history. */
+    async loadPolicyOverrides(): Promise<PolicyOverrides> {
+      return deps.policyOverrides;
+    },
+  };
+}
+
+export type IncidentActivities = ReturnType<typeof createActivities>;

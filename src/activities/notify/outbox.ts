@@ -1,0 +1,90 @@
+// The local outbox: an append-only JSONL file, one record per delivery, keyed by the idempotency key so a
+// retried or re-run activity never writes a second record (DESIGN "Side effects").
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { DeliveryResult, Notification, NotificationChannel } from './port';
+
+export interface OutboxRecord extends Notification {
+  channel: 'outbox';
+  deliveredAt: string;
+}
+
+export class OutboxChannel implements NotificationChannel {
+  readonly name = 'outbox';
+  private keys: Set<string> | null = null;
+  private lines = 0;
+  /** Serializes appends within this process so two deliveries of one key cannot both write. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly file: string,
+    private readonly logLine: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+  ) {}
+
+  deliver(n: Notification): Promise<DeliveryResult> {
+    const run = this.queue.then(() => this.deliverNow(n));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async deliverNow(n: Notification): Promise<DeliveryResult> {
+    const keys = await this.loadKeys();
+    if (keys.has(n.idempotencyKey)) return { channel: this.name, idempotencyKey: n.idempotencyKey, outcome: 'duplicate' };
+    const record: OutboxRecord = { ...n, channel: 'outbox', deliveredAt: new Date().toISOString() };
+    // One write of one line, O_APPEND: concurrent writers never interleave within a record.
+    await appendFile(this.file, `${JSON.stringify(record)}\n`, { flag: 'a' });
+    keys.add(n.idempotencyKey);
+    this.lines += 1;
+    this.logLine(`[outbox] ${n.severity} ${n.kind} -> ${n.target} (${n.idempotencyKey}): ${n.text.split('\n')[0]}`);
+    return { channel: this.name, idempotencyKey: n.idempotencyKey, outcome: 'delivered', ref: `line:${this.lines}` };
+  }
+
+  /**
+   * Keys already in the file (read once per process). A worker that crashed after writing but before
+   * reporting completion finds its record here when the activity is retried, and writes nothing.
+   */
+  private async loadKeys(): Promise<Set<string>> {
+    if (this.keys) return this.keys;
+    await mkdir(path.dirname(this.file), { recursive: true });
+    const keys = new Set<string>();
+    let text = '';
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    for (const line of text.split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        const key = (JSON.parse(line) as { idempotencyKey?: unknown }).idempotencyKey;
+        if (typeof key === 'string') keys.add(key);
+      } catch {
+        // A torn last line from a crash mid-write: skip it; the retry writes a whole record.
+      }
+      this.lines += 1;
+    }
+    this.keys = keys;
+    return keys;
+  }
+}
+
+/** Reads every record of an outbox file (tests, tooling). */
+export async function readOutbox(file: string): Promise<OutboxRecord[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  return text
+    .split('\n')
+    .filter((l) => l.trim())
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as OutboxRecord];
+      } catch {
+        return [];
+      }
+    });
+}

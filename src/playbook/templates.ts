@@ -1,0 +1,148 @@
+// Section 4 communication templates, rendered from incident state. Pure: times are passed in.
+import type { Severity } from './severity';
+import { formatCot, formatDuration } from './time';
+
+export interface StartContext {
+  title: string;
+  severity: Severity;
+  /** 4.1 "Impact": brief description of user/system impact. */
+  impact: string | null;
+  startedAt: number;
+  /** 4.1 "On-Call": who is paged. */
+  onCall: string;
+  symptoms: string[];
+  actions: string[];
+  channel: string;
+}
+
+const bullets = (items: readonly string[], empty: string) =>
+  (items.length > 0 ? items : [empty]).map((i) => `- ${i}`).join('\n');
+const asList = (v: string | readonly string[] | undefined): string[] =>
+  v === undefined ? [] : typeof v === 'string' ? v.split('\n').map((l) => l.trim()).filter(Boolean) : [...v];
+
+/** 4.1 Incident Start Notification. */
+export function renderIncidentStart(c: StartContext): string {
+  return [
+    `:rotating_light: **INCIDENT: ${c.title}**`,
+    '',
+    `**Severity**: ${c.severity}`,
+    '**Status**: Investigating',
+    `**Impact**: ${c.impact ?? 'Being assessed'}`,
+    `**Started**: ${formatCot(c.startedAt)}`,
+    `**On-Call**: @${c.onCall}`,
+    '',
+    '**Initial Symptoms**:',
+    bullets(c.symptoms, 'See alert details'),
+    '',
+    '**Actions Being Taken**:',
+    bullets(c.actions, 'Investigating'),
+    '',
+    `**Updates**: This thread / ${c.channel}`,
+  ].join('\n');
+}
+
+export interface UpdateContext {
+  title: string;
+  status: 'Investigating' | 'Mitigating' | 'Monitoring' | 'Resolved';
+  impact?: string;
+  progress?: string | readonly string[];
+  theory?: string;
+  nextSteps?: string | readonly string[];
+  eta?: string;
+}
+
+/** 4.2 Incident Update Notification. */
+export function renderIncidentUpdate(c: UpdateContext): string {
+  return [
+    `:loudspeaker: **UPDATE: ${c.title}**`,
+    '',
+    `**Status**: ${c.status}`,
+    `**Current Impact**: ${c.impact ?? 'Unchanged'}`,
+    '',
+    '**Progress Since Last Update**:',
+    bullets(asList(c.progress), 'No change'),
+    '',
+    `**Current Theory**: ${c.theory ?? 'Unknown'}`,
+    '',
+    '**Next Steps**:',
+    bullets(asList(c.nextSteps), 'Continue investigating'),
+    '',
+    `**ETA**: ${c.eta ?? 'Investigating'}`,
+  ].join('\n');
+}
+
+export interface ResolvedContext {
+  title: string;
+  durationMs: number;
+  tradingDowntimeMinutes: number | null;
+  missedTrades: number | null;
+  financialImpactUsd: number | null;
+  rootCause: string | null;
+  resolution: string | null;
+  /** Post-mortem due time (6.1), null when none is required (P3). */
+  postmortemDueAt: number | null;
+  postmortemRequirement: 'mandatory' | 'recommended' | 'none';
+  followUps: string[];
+  postmortemLink: string | null;
+}
+
+export function formatUsd(amount: number | null): string {
+  if (amount === null || amount === 0) return 'None';
+  return `$${amount.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+}
+
+/** 4.3 Incident Resolved Notification. */
+export function renderIncidentResolved(c: ResolvedContext): string {
+  const postmortem =
+    c.postmortemDueAt === null
+      ? '- [ ] Post-mortem not required (6.1)'
+      : `- [ ] Post-mortem ${c.postmortemRequirement === 'recommended' ? '(recommended) ' : ''}scheduled for ${formatCot(c.postmortemDueAt)}`;
+  return [
+    `:white_check_mark: **RESOLVED: ${c.title}**`,
+    '',
+    `**Duration**: ${formatDuration(c.durationMs)}`,
+    '**Impact Summary**:',
+    `- Trading downtime: ${c.tradingDowntimeMinutes === null ? 'Unknown' : `${c.tradingDowntimeMinutes} minutes`}`,
+    `- Missed trades: ${c.missedTrades ?? 'Unknown'}`,
+    `- Financial impact: ${formatUsd(c.financialImpactUsd)}`,
+    '',
+    `**Root Cause**: ${c.rootCause ?? 'Under investigation'}`,
+    '',
+    `**Resolution**: ${c.resolution ?? 'Not recorded'}`,
+    '',
+    '**Follow-up Actions**:',
+    postmortem,
+    ...c.followUps.map((f) => `- [ ] ${f}`),
+    '',
+    `**Post-mortem**: ${c.postmortemLink ?? 'Link when available'}`,
+  ].join('\n');
+}
+
+export interface ExternalContext {
+  currentStatus: 'Operational' | 'Degraded' | 'Outage';
+  lastUpdated: number;
+  summary: string;
+  impact: string;
+  resolutionEta: string | null;
+  nextUpdate: string;
+}
+
+/** 4.4 External Communication. */
+export function renderExternalStatus(c: ExternalContext): string {
+  return [
+    '**Status Update - USD/COP Trading System**',
+    '',
+    `**Current Status**: ${c.currentStatus}`,
+    `**Last Updated**: ${formatCot(c.lastUpdated)}`,
+    '',
+    '**Summary**:',
+    c.summary,
+    '',
+    '**Impact**:',
+    c.impact,
+    '',
+    `**Resolution ETA**: ${c.resolutionEta ?? 'Investigating'}`,
+    '',
+    `**Next Update**: ${c.nextUpdate}`,
+  ].join('\n');
+}

@@ -1,0 +1,40 @@
+// The worker: one Worker on task queue `incident-response` running the workflows bundle and the
+// activities built by createActivities(deps). Connection from the standard TEMPORAL_* variables.
+import { Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from './activities';
+import { OutboxChannel } from './activities/notify/outbox';
+import { ConfigError, loadDeploymentConfig, loadEnv } from './config';
+import { connectWorkerConnection } from './temporal/connection';
+
+export async function createWorker(overrides: Partial<WorkerOptions> = {}): Promise<Worker> {
+  const env = loadEnv();
+  const deployment = loadDeploymentConfig(env.INCIDENT_CONFIG);
+  const outbox = new OutboxChannel(deployment.outbox?.file ?? env.OUTBOX_FILE);
+  const { connection, namespace } = await connectWorkerConnection();
+  const workflowSource = env.WORKFLOW_BUNDLE_PATH
+    ? { workflowBundle: { codePath: env.WORKFLOW_BUNDLE_PATH } }
+    : { workflowsPath: require.resolve('./workflows') };
+  return Worker.create({
+    connection,
+    namespace,
+    taskQueue: env.INCIDENT_TASK_QUEUE,
+    ...workflowSource,
+    activities: createActivities({ channels: { outbox }, policyOverrides: deployment.policy ?? {} }),
+    ...overrides,
+  });
+}
+
+async function main(): Promise<void> {
+  const worker = await createWorker();
+  console.log(`[worker] polling task queue ${worker.options.taskQueue} in namespace ${worker.options.namespace}`);
+  // The SDK runtime turns SIGINT/SIGTERM into a graceful shutdown: in-flight tasks finish, then run() returns.
+  await worker.run();
+  console.log('[worker] stopped');
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err instanceof ConfigError ? `[worker] ${err.message}` : err);
+    process.exit(1);
+  });
+}

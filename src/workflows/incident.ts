@@ -1,0 +1,706 @@
+// incidentWorkflow: one incident, from the first alert to close (DESIGN "Lifecycle rules").
+// Pure orchestration: every decision comes from src/playbook, every side effect is an activity.
+import type { UpdateDefinition } from '@temporalio/common';
+import * as wf from '@temporalio/workflow';
+import type { z } from 'zod';
+import type { IncidentActivities } from '../activities';
+import type { Notification, NotificationKind } from '../activities/notify/port';
+import { classifySeverity } from '../playbook/decision-tree';
+import { manualEscalationTarget, planEscalation } from '../playbook/escalation';
+import { resolvePolicy, type IncidentPolicy } from '../playbook/policy';
+import { postmortemDueAt, POSTMORTEM_RULES } from '../playbook/postmortem';
+import type { RoleId } from '../playbook/roles';
+import { severityRank, targetDurationMs, type Severity } from '../playbook/severity';
+import { renderIncidentResolved, renderIncidentStart, renderIncidentUpdate } from '../playbook/templates';
+import { MINUTE_MS, formatCot } from '../playbook/time';
+import {
+  ACTION_SCHEMAS,
+  IncidentKindKey,
+  IncidentSeverityKey,
+  IncidentStatusKey,
+  incidentInputSchema,
+  type ActionInput,
+  type ActionName,
+  type ActionResult,
+  type Alert,
+  type Engagement,
+  type IncidentInput,
+  type IncidentKind,
+  type IncidentStatus,
+  type IncidentStatusValue,
+  type PendingApproval,
+  type TimelineEvent,
+} from './definitions';
+import * as defs from './definitions';
+
+// Paging must never be lost: retry with backoff for up to an hour; each channel is its own activity so
+// a failing one never delays another (DESIGN "Side effects").
+const paging = wf.proxyActivities<IncidentActivities>({
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '1 hour',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+const config = wf.proxyLocalActivities<IncidentActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { maximumAttempts: 5 },
+});
+
+/** Everything the incident knows; carried whole across continue-as-new. */
+export interface IncidentState {
+  incidentId: string;
+  title: string;
+  kind: IncidentKind;
+  severity: Severity;
+  summary: string | null;
+  source: IncidentInput['source'] | null;
+  timeScale: number;
+  policy: IncidentPolicy;
+  status: IncidentStatusValue;
+  openedAt: number;
+  detectedAt: number;
+  firstPagedAt: number | null;
+  acknowledgedBy: string | null;
+  acknowledgedAt: number | null;
+  firstAcknowledgedAt: number | null;
+  resolvedBy: string | null;
+  resolvedAt: number | null;
+  closedAt: number | null;
+  reopenUntil: number | null;
+  reopenCount: number;
+  engagements: { role: RoleId; at: number; step: string }[];
+  /** Last time the engaged roles were paged while unacknowledged; re-paging counts from here. */
+  lastPagedAt: number | null;
+  repageCount: number;
+  responseBreachedAt: number | null;
+  resolutionBreachedAt: number | null;
+  breaches: { type: 'response' | 'resolution'; at: number; severity: Severity }[];
+  alerts: { received: number; resolved: number; active: Record<string, string> };
+  lossUsd: number;
+  resolution: IncidentStatus['resolution'];
+  lastUpdate: { at: number; by: string; status: string } | null;
+  pendingApprovals: PendingApproval[];
+  /** Sequence for message steps that can repeat (updates, notes sent out). */
+  seq: number;
+  timeline: TimelineEvent[];
+}
+
+export interface IncidentWorkflowInput extends IncidentInput {
+  /** Set by continue-as-new only. */
+  continued?: IncidentState;
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+const isoOf = (ms: number): string => new Date(ms).toISOString();
+// Date.now() inside the workflow sandbox is the workflow task's time, recorded and replay-safe.
+const workflowNow = (): number => Date.now();
+
+export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise<IncidentStatus> {
+  const continued = rawInput.continued;
+  const parsed = incidentInputSchema.safeParse(stripContinued(rawInput));
+  if (!parsed.success && !continued) {
+    // A bad start must say why; the workflow fails at once instead of paging with garbage.
+    throw wf.ApplicationFailure.nonRetryable(
+      `invalid incidentWorkflow input: ${formatIssues(parsed.error.issues)}`,
+      'InvalidIncidentInput',
+    );
+  }
+  const input = parsed.success ? parsed.data : (stripContinued(rawInput) as IncidentInput);
+
+  // The state needs the policy (a local activity) before handlers can act on it; Temporal buffers
+  // signals and updates that arrive before their handler is registered, so none is lost meanwhile.
+  const s: IncidentState = continued ?? (await openState(input));
+  const inflight = new Set<Promise<unknown>>();
+  let dirty = false;
+  const touch = () => {
+    dirty = true;
+  };
+
+  // ---------- helpers that mutate state ----------
+  const record = (actor: string, type: string, text: string, data?: Record<string, unknown>) => {
+    s.timeline.push({ at: isoOf(workflowNow()), actor, type, text, ...(data ? { data } : {}) });
+  };
+
+  const deliver = (kind: NotificationKind, step: string, target: RoleId | 'channel', text: string, template?: Notification['template']) => {
+    for (const channel of s.policy.channels) {
+      const notification: Notification = {
+        idempotencyKey: `${s.incidentId}:${step}:${target}`,
+        incidentId: s.incidentId,
+        step,
+        target,
+        kind,
+        severity: s.severity,
+        title: s.title,
+        text,
+        template,
+        createdAt: isoOf(workflowNow()),
+        incidentStatus: s.status,
+      };
+      const p = paging.deliverNotification(channel, notification).then(
+        () => undefined,
+        (err: unknown) => {
+          record('system', 'notify.failed', `${channel} delivery of ${notification.idempotencyKey} failed: ${errorMessage(err)}`);
+          touch();
+        },
+      );
+      inflight.add(p);
+      void p.finally(() => inflight.delete(p));
+    }
+  };
+
+  const startText = (reason: string): string =>
+    `${reason}\n\n${renderIncidentStart({
+      title: s.title,
+      severity: s.severity,
+      impact: s.summary,
+      startedAt: s.openedAt,
+      onCall: s.acknowledgedBy ?? 'oncall-primary',
+      symptoms: Object.values(s.alerts.active).slice(0, 10),
+      actions: ['Investigating'],
+      channel: '#trading-incidents',
+    })}`;
+
+  const engage = (roles: RoleId[], step: string, reason: string) => {
+    const now = workflowNow();
+    const fresh = roles.filter((r) => !s.engagements.some((e) => e.role === r));
+    if (fresh.length === 0) return;
+    for (const role of fresh) {
+      s.engagements.push({ role, at: now, step });
+      deliver('page', step, role, startText(`Paging ${role}: ${reason}`), '4.1');
+    }
+    s.firstPagedAt ??= now;
+    if (s.status === 'triggered') s.lastPagedAt ??= now;
+    record('system', 'escalation', `Engaged ${fresh.join(', ')} (${reason})`, { step, roles: fresh });
+  };
+
+  const scaled = (playbookMs: number) => playbookMs / s.timeScale;
+  const cal = () => ({ businessDayEndHour: s.policy.businessDayEndHour, holidays: s.policy.holidays });
+  const responseDeadline = () =>
+    s.openedAt + scaled(targetDurationMs(s.policy.responseTarget[s.severity], s.openedAt, cal()));
+  const resolutionDeadline = () =>
+    s.openedAt + scaled(targetDurationMs(s.policy.resolutionTarget[s.severity], s.openedAt, cal()));
+  const repageEvery = () => {
+    const m = s.policy.repageEveryMinutes[s.severity];
+    return m === null ? null : scaled(m * MINUTE_MS);
+  };
+  const escalationPlan = (now: number) =>
+    planEscalation({
+      matrix: s.policy.escalationMatrix,
+      severity: s.severity,
+      openedAt: s.openedAt,
+      now,
+      timeScale: s.timeScale,
+      engaged: s.engagements.map((e) => e.role),
+    });
+  const isOpen = () => s.status === 'triggered' || s.status === 'acknowledged';
+
+  /** Fires everything that is due at `now`: escalation steps, re-pages, SLA breaches, close. */
+  const processDue = (now: number) => {
+    if (isOpen()) {
+      // 2.3 escalation matrix: time since opened, cancelled only by resolution.
+      for (const step of escalationPlan(now).due) {
+        engage(step.roles, step.stepId, `${s.severity} escalation matrix, ${step.afterMinutes} min`);
+      }
+      const every = repageEvery();
+      if (s.status === 'triggered' && every !== null && s.lastPagedAt !== null && now >= s.lastPagedAt + every) {
+        s.repageCount += 1;
+        s.lastPagedAt = now;
+        const step = `repage-${s.repageCount}`;
+        for (const e of s.engagements) deliver('repage', step, e.role, startText(`Still unacknowledged: page ${s.repageCount + 1}`), '4.1');
+        record('system', 'repage', `Not acknowledged: paged ${s.engagements.map((e) => e.role).join(', ')} again`, { step });
+      }
+      if (s.status === 'triggered' && s.responseBreachedAt === null && now >= responseDeadline()) {
+        s.responseBreachedAt = now;
+        s.breaches.push({ type: 'response', at: now, severity: s.severity });
+        record('system', 'sla.breach', `Response target breached: ${s.severity} not acknowledged within ${s.policy.responseTarget[s.severity].label}`);
+        deliver('breach', 'breach-response', 'channel', `:warning: ${s.title}: ${s.severity} response target (${s.policy.responseTarget[s.severity].label}) missed, still unacknowledged`);
+      }
+      if (s.resolutionBreachedAt === null && now >= resolutionDeadline()) {
+        s.resolutionBreachedAt = now;
+        s.breaches.push({ type: 'resolution', at: now, severity: s.severity });
+        record('system', 'sla.breach', `Resolution target breached: ${s.severity} not resolved within ${s.policy.resolutionTarget[s.severity].label}`);
+        deliver('breach', 'breach-resolution', 'channel', `:warning: ${s.title}: ${s.severity} resolution target (${s.policy.resolutionTarget[s.severity].label}) missed`);
+      }
+    } else if (s.status === 'resolved' && s.reopenUntil !== null && now >= s.reopenUntil) {
+      s.status = 'closed';
+      s.closedAt = now;
+      record('system', 'closed', 'Reopen window over: incident closed');
+    }
+  };
+
+  const nextWakeup = (now: number): number | null => {
+    const candidates: number[] = [];
+    if (isOpen()) {
+      const next = escalationPlan(now).next;
+      if (next) candidates.push(next.dueAt);
+      const every = repageEvery();
+      if (s.status === 'triggered' && every !== null && s.lastPagedAt !== null) candidates.push(s.lastPagedAt + every);
+      if (s.status === 'triggered' && s.responseBreachedAt === null) candidates.push(responseDeadline());
+      if (s.resolutionBreachedAt === null) candidates.push(resolutionDeadline());
+    } else if (s.status === 'resolved' && s.reopenUntil !== null) {
+      candidates.push(s.reopenUntil);
+    }
+    return candidates.length ? Math.min(...candidates) : null;
+  };
+
+  let visible = '';
+  const syncVisibility = () => {
+    // Upsert only on change: each upsert is a history event.
+    const attrs = `${s.severity}|${s.status}|${s.kind}`;
+    if (attrs !== visible) {
+      visible = attrs;
+      wf.upsertSearchAttributes([
+        { key: IncidentSeverityKey, value: s.severity },
+        { key: IncidentStatusKey, value: s.status },
+        { key: IncidentKindKey, value: s.kind },
+      ]);
+    }
+    const next = isOpen() ? escalationPlan(workflowNow()).next : null;
+    wf.setCurrentDetails(
+      [
+        `**${s.severity} ${s.status.toUpperCase()}**: ${s.title}`,
+        `Kind: ${s.kind} · Opened ${formatCot(s.openedAt)}`,
+        s.acknowledgedBy ? `Acknowledged by ${s.acknowledgedBy}` : 'Not acknowledged',
+        `Engaged: ${s.engagements.map((e) => e.role).join(', ') || 'nobody yet'}`,
+        next ? `Next escalation: ${next.roles.join(', ')} at ${formatCot(next.dueAt)}` : '',
+        `Alerts: ${Object.keys(s.alerts.active).length} firing, ${s.alerts.received} received`,
+      ]
+        .filter(Boolean)
+        .join('\n'),
+    );
+  };
+
+  // ---------- actions (signals and updates share one implementation) ----------
+  type Outcome = { ok: true; message: string } | { ok: false; reason: string };
+  const reject = (reason: string): Outcome => ({ ok: false, reason });
+
+  /** State checks only, no mutation: used by update validators and before applying. */
+  const check = <N extends ActionName>(name: N, a: ActionInput<N>): Outcome => {
+    if (s.status === 'closed') return reject('incident is closed');
+    switch (name) {
+      case 'acknowledge':
+        if (s.status === 'acknowledged') return reject(`already acknowledged by ${s.acknowledgedBy}`);
+        if (s.status === 'resolved') return reject('incident is resolved');
+        return { ok: true, message: 'acknowledged' };
+      case 'resolve':
+        if (s.status === 'resolved') return reject(`already resolved by ${s.resolvedBy}`);
+        return { ok: true, message: 'resolved' };
+      case 'escalate':
+        if (!isOpen()) return reject('incident is resolved');
+        if (!manualEscalationTarget(s.policy.escalationMatrix, s.severity, s.engagements.map((e) => e.role)))
+          return reject('every role is already engaged');
+        return { ok: true, message: 'escalated' };
+      case 'setSeverity': {
+        const sev = (a as ActionInput<'setSeverity'>).severity;
+        if (sev === s.severity) return reject(`severity is already ${sev}`);
+        return { ok: true, message: `severity set to ${sev}` };
+      }
+      case 'approve':
+      case 'reject': {
+        const { actionId } = a as ActionInput<'approve'>;
+        const pending = s.pendingApprovals.find((p) => p.actionId === actionId);
+        if (!pending) return reject(`no pending approval with actionId "${actionId}"`);
+        if (name === 'approve' && pending.requiresConfirmationCode && (a as ActionInput<'approve'>).confirmationCode !== 'CONFIRM_RESUME')
+          return reject("resume needs confirmationCode 'CONFIRM_RESUME'");
+        return { ok: true, message: name === 'approve' ? 'approved' : 'rejected' };
+      }
+      default:
+        return { ok: true, message: 'recorded' };
+    }
+  };
+
+  const apply = <N extends ActionName>(name: N, a: ActionInput<N>): Outcome => {
+    const verdict = check(name, a);
+    if (!verdict.ok) return verdict;
+    const now = workflowNow();
+    switch (name) {
+      case 'acknowledge': {
+        const { by, note } = a as ActionInput<'acknowledge'>;
+        s.status = 'acknowledged';
+        s.acknowledgedBy = by;
+        s.acknowledgedAt = now;
+        s.firstAcknowledgedAt ??= now;
+        record(by, 'acknowledged', `Acknowledged by ${by}${note ? `: ${note}` : ''}`);
+        deliver('acknowledged', `ack-${s.reopenCount}`, 'channel', `ACK: ${by} is investigating "${s.title}"`);
+        break;
+      }
+      case 'resolve': {
+        const r = a as ActionInput<'resolve'>;
+        if (s.acknowledgedAt === null) {
+          // Resolving implies acknowledging: the resolver was on it.
+          s.acknowledgedBy = r.by;
+          s.acknowledgedAt = now;
+          s.firstAcknowledgedAt ??= now;
+        }
+        s.status = 'resolved';
+        s.resolvedBy = r.by;
+        s.resolvedAt = now;
+        s.reopenUntil = now + scaled(s.policy.reopenWindowMinutes * MINUTE_MS);
+        s.resolution = {
+          rootCause: r.rootCause ?? null,
+          resolution: r.resolution ?? null,
+          financialImpactUsd: r.financialImpactUsd ?? (s.lossUsd > 0 ? s.lossUsd : null),
+          missedTrades: r.missedTrades ?? null,
+          tradingDowntimeMinutes: r.tradingDowntimeMinutes ?? null,
+        };
+        record(r.by, 'resolved', `Resolved by ${r.by}${r.resolution ? `: ${r.resolution}` : ''}`);
+        const rule = POSTMORTEM_RULES[s.severity];
+        deliver(
+          'resolved',
+          `resolved-${s.reopenCount}`,
+          'channel',
+          renderIncidentResolved({
+            title: s.title,
+            durationMs: (now - s.openedAt) * s.timeScale,
+            tradingDowntimeMinutes: s.resolution.tradingDowntimeMinutes,
+            missedTrades: s.resolution.missedTrades,
+            financialImpactUsd: s.resolution.financialImpactUsd,
+            rootCause: s.resolution.rootCause,
+            resolution: s.resolution.resolution,
+            postmortemDueAt: postmortemDueAt(s.severity, now, s.timeScale),
+            postmortemRequirement: rule.requirement,
+            followUps: [],
+            postmortemLink: null,
+          }),
+          '4.3',
+        );
+        break;
+      }
+      case 'postUpdate': {
+        const u = a as ActionInput<'postUpdate'>;
+        s.seq += 1;
+        s.lastUpdate = { at: now, by: u.by, status: u.status };
+        record(u.by, 'update', `Update (${u.status}) by ${u.by}${u.theory ? `: theory ${u.theory}` : ''}`, { ...u });
+        deliver('update', `update-${s.seq}`, 'channel', renderIncidentUpdate({ title: s.title, ...u }), '4.2');
+        break;
+      }
+      case 'escalate': {
+        const { by, reason } = a as ActionInput<'escalate'>;
+        const target = manualEscalationTarget(s.policy.escalationMatrix, s.severity, s.engagements.map((e) => e.role));
+        if (target) engage(target.roles, target.stepId, `escalated by ${by}: ${reason}`);
+        break;
+      }
+      case 'setSeverity': {
+        const { by, severity, reason } = a as ActionInput<'setSeverity'>;
+        const from = s.severity;
+        s.severity = severity;
+        record(by, 'severity', `Severity ${from} -> ${severity} by ${by}: ${reason}`, { from, to: severity });
+        // Re-plan from the opening time: steps already due fire at once (processDue runs next).
+        if (severityRank(severity) < severityRank(from) && isOpen()) s.lastPagedAt ??= now;
+        break;
+      }
+      case 'addNote': {
+        const { by, text } = a as ActionInput<'addNote'>;
+        record(by, 'note', text);
+        break;
+      }
+      case 'approve':
+      case 'reject': {
+        const d = a as ActionInput<'approve'> & { reason?: string };
+        s.pendingApprovals = s.pendingApprovals.filter((p) => p.actionId !== d.actionId);
+        record(d.by, name === 'approve' ? 'approval.approved' : 'approval.rejected', `${d.actionId} ${name === 'approve' ? 'approved' : 'rejected'} by ${d.by}${d.reason ? `: ${d.reason}` : ''}`, { actionId: d.actionId });
+        break;
+      }
+      case 'reportLoss': {
+        const { by, amountUsd } = a as ActionInput<'reportLoss'>;
+        // Each report is the running loss figure; the incident keeps the largest reported.
+        s.lossUsd = Math.max(s.lossUsd, amountUsd);
+        record(by, 'loss', `Financial loss reported by ${by}: $${amountUsd}`, { amountUsd });
+        if (s.lossUsd > s.policy.ctoLossThresholdUsd && isOpen()) {
+          // 3.1 "Financial losses >$1000: Immediate CTO notification".
+          engage(['cto'], 'loss-cto', `financial loss $${s.lossUsd} over $${s.policy.ctoLossThresholdUsd}`);
+        }
+        break;
+      }
+      case 'alertFired': {
+        const { alert } = a as ActionInput<'alertFired'>;
+        s.alerts.received += 1;
+        s.alerts.active[alert.fingerprint] = alertLabel(alert);
+        if (s.status === 'resolved') {
+          // Inside the reopen window a re-firing alert reopens instead of opening a new incident.
+          s.reopenCount += 1;
+          s.status = 'triggered';
+          s.resolvedAt = null;
+          s.resolvedBy = null;
+          s.reopenUntil = null;
+          s.acknowledgedBy = null;
+          s.acknowledgedAt = null;
+          s.lastPagedAt = now;
+          record('ingress', 'reopened', `Reopened: ${alertLabel(alert)} fired again`, { fingerprint: alert.fingerprint });
+          for (const e of s.engagements)
+            deliver('reopened', `reopen-${s.reopenCount}`, e.role, startText(`REOPENED: ${alertLabel(alert)} fired again`), '4.1');
+        } else {
+          record('ingress', 'alert.fired', `Alert firing: ${alertLabel(alert)}`, { fingerprint: alert.fingerprint });
+        }
+        break;
+      }
+      case 'alertResolved': {
+        const { alert } = a as ActionInput<'alertResolved'>;
+        s.alerts.resolved += 1;
+        const wasActive = alert.fingerprint in s.alerts.active;
+        delete s.alerts.active[alert.fingerprint];
+        record('ingress', 'alert.resolved', `Alert resolved: ${alertLabel(alert)}`, { fingerprint: alert.fingerprint });
+        // Alerts clearing never resolves the incident: a human does (playbook); it is noted for them.
+        if (wasActive && Object.keys(s.alerts.active).length === 0 && isOpen())
+          record('system', 'alerts.cleared', 'All alerts of this incident have cleared; resolve it when verified');
+        break;
+      }
+    }
+    return verdict;
+  };
+
+  const handle = <N extends ActionName>(name: N, raw: unknown, via: 'signal' | 'update'): Outcome => {
+    try {
+      const parsed = ACTION_SCHEMAS[name].safeParse(raw);
+      if (!parsed.success) {
+        const reason = `invalid ${name} payload: ${formatIssues(parsed.error.issues)}`;
+        record(actorOf(raw), 'signal.rejected', reason, { action: name, via });
+        return reject(reason);
+      }
+      const outcome = apply(name, parsed.data as ActionInput<N>);
+      if (!outcome.ok) record(actorOf(raw), 'signal.rejected', `${name} rejected: ${outcome.reason}`, { action: name, via });
+      return outcome;
+    } catch (err) {
+      // A handler must never throw (it would fail the workflow task); record and carry on.
+      record('system', 'signal.rejected', `${name} failed: ${errorMessage(err)}`, { action: name, via });
+      return reject(errorMessage(err));
+    } finally {
+      touch();
+    }
+  };
+
+  const signalDefs: Record<ActionName, wf.SignalDefinition<[unknown]>> = {
+    acknowledge: defs.acknowledgeSignal,
+    resolve: defs.resolveSignal,
+    postUpdate: defs.postUpdateSignal,
+    escalate: defs.escalateSignal,
+    setSeverity: defs.setSeveritySignal,
+    addNote: defs.addNoteSignal,
+    approve: defs.approveSignal,
+    reject: defs.rejectSignal,
+    reportLoss: defs.reportLossSignal,
+    alertFired: defs.alertFiredSignal,
+    alertResolved: defs.alertResolvedSignal,
+  };
+  for (const name of Object.keys(signalDefs) as ActionName[]) {
+    wf.setHandler(signalDefs[name], (raw: unknown) => {
+      handle(name, raw, 'signal');
+    });
+  }
+
+  const updateDefs = {
+    acknowledge: defs.acknowledgeUpdate,
+    resolve: defs.resolveUpdate,
+    postUpdate: defs.postUpdateUpdate,
+    escalate: defs.escalateUpdate,
+    setSeverity: defs.setSeverityUpdate,
+    addNote: defs.addNoteUpdate,
+    approve: defs.approveUpdate,
+    reject: defs.rejectUpdate,
+    reportLoss: defs.reportLossUpdate,
+  } as const;
+  for (const name of Object.keys(updateDefs) as (keyof typeof updateDefs)[]) {
+    wf.setHandler(
+      updateDefs[name] as UpdateDefinition<ActionResult, [unknown]>,
+      (raw: unknown): ActionResult => {
+        const outcome = handle(name, raw, 'update');
+        if (!outcome.ok) throw wf.ApplicationFailure.nonRetryable(outcome.reason, 'ActionRejected');
+        return { accepted: true, action: name, status: s.status, severity: s.severity, message: outcome.message };
+      },
+      {
+        // Validators reject before anything is written to history, so the caller gets the reason at once.
+        validator: (raw: unknown) => {
+          const parsed = ACTION_SCHEMAS[name].safeParse(raw);
+          if (!parsed.success) throw new Error(`invalid ${name} payload: ${formatIssues(parsed.error.issues)}`);
+          const verdict = check(name, parsed.data as ActionInput<typeof name>);
+          if (!verdict.ok) throw new Error(`${name} rejected: ${verdict.reason}`);
+        },
+      },
+    );
+  }
+
+  wf.setHandler(defs.statusQuery, () => snapshot(s, escalationPlan(workflowNow()).next, responseDeadline(), resolutionDeadline()));
+  wf.setHandler(defs.timelineQuery, () => s.timeline);
+
+  // ---------- main loop ----------
+  if (!continued) {
+    record('system', 'opened', `Incident opened: ${s.title} (${s.severity}, ${s.kind})`, { source: s.source?.system ?? 'manual' });
+    engage(escalationPlan(s.openedAt).due.flatMap((d) => d.roles), `escalate-${s.severity}-0m`, `${s.severity} initial response`);
+    deliver('info', 'start', 'channel', startText(`New ${s.severity} incident`), '4.1');
+  }
+
+  for (;;) {
+    const now = workflowNow();
+    processDue(now);
+    syncVisibility();
+    if (s.status === 'closed') break;
+    if (wf.workflowInfo().historyLength > s.policy.continueAsNewAfterEvents || wf.workflowInfo().continueAsNewSuggested) {
+      await Promise.allSettled([...inflight]);
+      await wf.condition(wf.allHandlersFinished);
+      await wf.continueAsNew<typeof incidentWorkflow>({ ...input, continued: s });
+    }
+    const wake = nextWakeup(now);
+    dirty = false;
+    if (wake === null) await wf.condition(() => dirty);
+    else await wf.condition(() => dirty, Math.max(1, Math.ceil(wake - now)));
+  }
+
+  await Promise.allSettled([...inflight]);
+  await wf.condition(wf.allHandlersFinished);
+  return snapshot(s, null, responseDeadline(), resolutionDeadline());
+
+  // ---------- start ----------
+  async function openState(i: IncidentInput): Promise<IncidentState> {
+    const openedAt = workflowNow();
+    const overrides = await config.loadPolicyOverrides();
+    const policy = resolvePolicy({ ...overrides, ...(i.policy ?? {}) });
+    let severity: Severity;
+    const timeline: TimelineEvent[] = [];
+    if (i.severity) severity = i.severity;
+    else if (i.assessment) {
+      const c = classifySeverity(i.assessment);
+      severity = c.severity;
+      timeline.push({
+        at: isoOf(openedAt),
+        actor: 'system',
+        type: 'classified',
+        text: `1.3 decision tree: ${c.severity} (${c.reason})`,
+        data: { path: c.path },
+      });
+    } else {
+      severity = 'P1';
+      timeline.push({
+        at: isoOf(openedAt),
+        actor: 'system',
+        type: 'classified',
+        text: 'No severity or assessment given: treated as P1 until someone sets the severity',
+      });
+    }
+    const detectedAt = i.detectedAt ? Math.min(Date.parse(i.detectedAt), openedAt) : openedAt;
+    const active: Record<string, string> = {};
+    for (const alert of i.source?.alerts ?? []) active[alert.fingerprint] = alertLabel(alert);
+    return {
+      incidentId: wf.workflowInfo().workflowId,
+      title: i.title,
+      kind: i.kind ?? 'generic',
+      severity,
+      summary: i.summary ?? null,
+      source: i.source ?? null,
+      timeScale: i.timeScale ?? 1,
+      policy,
+      status: 'triggered',
+      openedAt,
+      detectedAt,
+      firstPagedAt: null,
+      acknowledgedBy: null,
+      acknowledgedAt: null,
+      firstAcknowledgedAt: null,
+      resolvedBy: null,
+      resolvedAt: null,
+      closedAt: null,
+      reopenUntil: null,
+      reopenCount: 0,
+      engagements: [],
+      lastPagedAt: null,
+      repageCount: 0,
+      responseBreachedAt: null,
+      resolutionBreachedAt: null,
+      breaches: [],
+      alerts: { received: 0, resolved: 0, active },
+      lossUsd: 0,
+      resolution: null,
+      lastUpdate: null,
+      pendingApprovals: [],
+      seq: 0,
+      timeline,
+    };
+  }
+}
+
+function stripContinued(i: IncidentWorkflowInput): unknown {
+  if (typeof i !== 'object' || i === null) return i;
+  const { continued: _c, ...rest } = i;
+  return rest;
+}
+
+function alertLabel(a: Alert): string {
+  return a.summary ? `${a.name}: ${a.summary}` : a.name;
+}
+
+function actorOf(raw: unknown): string {
+  if (typeof raw === 'object' && raw !== null && 'by' in raw && typeof raw.by === 'string' && raw.by.trim()) return raw.by.slice(0, 200);
+  return 'unknown';
+}
+
+function formatIssues(issues: z.core.$ZodIssue[]): string {
+  return issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length ? i.path.join('.') : '(payload)'}: ${i.message}`)
+    .join('; ');
+}
+
+function errorMessage(err: unknown): string {
+  if (err instanceof wf.ActivityFailure && err.cause) return err.cause.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+const playbookSeconds = (fromMs: number | null, toMs: number | null, timeScale: number): number | null =>
+  fromMs === null || toMs === null ? null : Math.max(0, Math.round(((toMs - fromMs) * timeScale) / 1000));
+
+export function snapshot(
+  s: IncidentState,
+  next: { dueAt: number; roles: RoleId[]; stepId: string } | null,
+  responseDeadline: number,
+  resolutionDeadline: number,
+): IncidentStatus {
+  const engagements: Engagement[] = s.engagements.map((e) => ({ role: e.role, at: isoOf(e.at), step: e.step }));
+  return {
+    incidentId: s.incidentId,
+    title: s.title,
+    kind: s.kind,
+    severity: s.severity,
+    status: s.status,
+    summary: s.summary,
+    source: s.source,
+    timeScale: s.timeScale,
+    openedAt: isoOf(s.openedAt),
+    detectedAt: isoOf(s.detectedAt),
+    firstPagedAt: iso(s.firstPagedAt),
+    acknowledgedBy: s.acknowledgedBy,
+    acknowledgedAt: iso(s.acknowledgedAt),
+    resolvedBy: s.resolvedBy,
+    resolvedAt: iso(s.resolvedAt),
+    closedAt: iso(s.closedAt),
+    reopenUntil: iso(s.reopenUntil),
+    reopenCount: s.reopenCount,
+    engagedRoles: s.engagements.map((e) => e.role),
+    engagements,
+    nextEscalation:
+      next && (s.status === 'triggered' || s.status === 'acknowledged')
+        ? { at: isoOf(next.dueAt), roles: next.roles, step: next.stepId }
+        : null,
+    pendingApprovals: s.pendingApprovals,
+    sla: {
+      responseDeadline: isoOf(responseDeadline),
+      resolutionDeadline: isoOf(resolutionDeadline),
+      responseBreachedAt: iso(s.responseBreachedAt),
+      resolutionBreachedAt: iso(s.resolutionBreachedAt),
+    },
+    breaches: s.breaches.map((b) => ({ ...b, at: isoOf(b.at) })),
+    metrics: {
+      // 6.4: MTTD issue start -> first alert (page); MTTA alert -> acknowledgement; MTTR alert -> resolution.
+      mttdSeconds: playbookSeconds(s.detectedAt, s.firstPagedAt, s.timeScale),
+      mttaSeconds: playbookSeconds(s.firstPagedAt, s.firstAcknowledgedAt, s.timeScale),
+      mttrSeconds: playbookSeconds(s.firstPagedAt, s.resolvedAt, s.timeScale),
+    },
+    alerts: {
+      firing: Object.keys(s.alerts.active).length,
+      resolved: s.alerts.resolved,
+      received: s.alerts.received,
+      active: Object.values(s.alerts.active).slice(0, 50),
+    },
+    lossUsd: s.lossUsd,
+    resolution: s.resolution,
+    policyVersion: s.policy.version,
+    lastUpdate: s.lastUpdate ? { ...s.lastUpdate, at: isoOf(s.lastUpdate.at) } : null,
+  };
+}
