@@ -1,12 +1,19 @@
 // The worker: one Worker on task queue `incident-response` running the workflows bundle and the
 // activities built by createActivities(deps). Connection from the standard TEMPORAL_* variables.
 import { Worker, type WorkerOptions } from '@temporalio/worker';
+import type { NotificationChannel } from './activities/notify/port';
 import { createActivities } from './activities';
 import { OutboxChannel } from './activities/notify/outbox';
 import { ConfigError, loadDeploymentConfig, loadEnv } from './config';
 import { connectWorkerConnection } from './temporal/connection';
 
-export async function createWorker(overrides: Partial<WorkerOptions> = {}): Promise<Worker> {
+export interface CreateWorkerOptions {
+  /** Replace or add notification channels (the outbox is built from config unless given here). */
+  channels?: Record<string, NotificationChannel>;
+  overrides?: Partial<WorkerOptions>;
+}
+
+export async function createWorker({ channels = {}, overrides = {} }: CreateWorkerOptions = {}): Promise<Worker> {
   const env = loadEnv();
   const deployment = loadDeploymentConfig(env.INCIDENT_CONFIG);
   const outbox = new OutboxChannel(deployment.outbox?.file ?? env.OUTBOX_FILE);
@@ -19,7 +26,10 @@ export async function createWorker(overrides: Partial<WorkerOptions> = {}): Prom
     namespace,
     taskQueue: env.INCIDENT_TASK_QUEUE,
     ...workflowSource,
-    activities: createActivities({ channels: { outbox }, policyOverrides: deployment.policy ?? {} }),
+    activities: createActivities({ channels: { outbox, ...channels }, policyOverrides: deployment.policy ?? {} }),
+    // A worker that dies holds its incidents' sticky queue; give up on it after 2 s (default 10 s) so the
+    // next escalation timer is handled by another worker on time.
+    stickyQueueScheduleToStartTimeout: '2 seconds',
     ...overrides,
   });
 }

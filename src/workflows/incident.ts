@@ -35,8 +35,9 @@ import * as defs from './definitions';
 
 // Paging must never be lost: retry with backoff for up to an hour; each channel is its own activity so
 // a failing one never delays another (DESIGN "Side effects").
+// startToClose is short so a page whose worker died is retried within seconds.
 const paging = wf.proxyActivities<IncidentActivities>({
-  startToCloseTimeout: '30 seconds',
+  startToCloseTimeout: '15 seconds',
   scheduleToCloseTimeout: '1 hour',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
@@ -106,9 +107,9 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
   }
   const input = parsed.success ? parsed.data : (stripContinued(rawInput) as IncidentInput);
 
-  // The state needs the policy (a local activity) before handlers can act on it; Temporal buffers
-  // signals and updates that arrive before their handler is registered, so none is lost meanwhile.
-  const s: IncidentState = continued ?? (await openState(input));
+  // State first, then every handler, all before the first await, so a query or signal that arrives with
+  // the start is served. The deployment's policy is merged in right after (first local activity).
+  const s: IncidentState = continued ?? openState(input);
   const inflight = new Set<Promise<unknown>>();
   let dirty = false;
   const touch = () => {
@@ -523,6 +524,9 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
 
   // ---------- main loop ----------
   if (!continued) {
+    // Snapshot the policy in force now: a later config change or deploy never rewrites this incident's plan.
+    const overrides = await config.loadPolicyOverrides();
+    s.policy = resolvePolicy({ ...overrides, ...(input.policy ?? {}) });
     record('system', 'opened', `Incident opened: ${s.title} (${s.severity}, ${s.kind})`, { source: s.source?.system ?? 'manual' });
     engage(escalationPlan(s.openedAt).due.flatMap((d) => d.roles), `escalate-${s.severity}-0m`, `${s.severity} initial response`);
     deliver('info', 'start', 'channel', startText(`New ${s.severity} incident`), '4.1');
@@ -549,10 +553,9 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
   return snapshot(s, null, responseDeadline(), resolutionDeadline());
 
   // ---------- start ----------
-  async function openState(i: IncidentInput): Promise<IncidentState> {
+  function openState(i: IncidentInput): IncidentState {
     const openedAt = workflowNow();
-    const overrides = await config.loadPolicyOverrides();
-    const policy = resolvePolicy({ ...overrides, ...(i.policy ?? {}) });
+    const policy = resolvePolicy(i.policy ?? {});
     let severity: Severity;
     const timeline: TimelineEvent[] = [];
     if (i.severity) severity = i.severity;

@@ -29,7 +29,10 @@ export class OutboxChannel implements NotificationChannel {
 
   private async deliverNow(n: Notification): Promise<DeliveryResult> {
     const keys = await this.loadKeys();
-    if (keys.has(n.idempotencyKey)) return { channel: this.name, idempotencyKey: n.idempotencyKey, outcome: 'duplicate' };
+    if (keys.has(n.idempotencyKey)) {
+      this.logLine(`[outbox] duplicate ${n.idempotencyKey}: already delivered, not written again`);
+      return { channel: this.name, idempotencyKey: n.idempotencyKey, outcome: 'duplicate' };
+    }
     const record: OutboxRecord = { ...n, channel: 'outbox', deliveredAt: new Date().toISOString() };
     // One write of one line, O_APPEND: concurrent writers never interleave within a record.
     await appendFile(this.file, `${JSON.stringify(record)}\n`, { flag: 'a' });

@@ -1,0 +1,207 @@
+// Lifecycle rules of DESIGN.md on a real dev server: acknowledgement, re-paging, SLA breaches, resolution
+// metrics, the reopen window, setSeverity re-planning, losses, manual escalation, bad input, queries.
+import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { readOutbox } from '../../src/activities/notify/outbox';
+import type { IncidentStatus, TimelineEvent } from '../../src/workflows/definitions';
+import { recordHistory } from '../harness/history';
+import { startTestWorker, status, testClient, uniqueTaskQueue, waitFor, type TestWorker } from '../harness/temporal';
+
+const taskQueue = uniqueTaskQueue('lifecycle');
+let worker: TestWorker;
+let client: Client;
+let closeClient: () => Promise<void>;
+
+beforeAll(async () => {
+  worker = await startTestWorker({ taskQueue });
+  ({ client, close: closeClient } = await testClient());
+});
+afterAll(async () => {
+  await closeClient();
+  await worker.stop();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const timeline = (h: WorkflowHandle) => h.query<TimelineEvent[]>('timeline');
+const ofType = (events: TimelineEvent[], type: string) => events.filter((e) => e.type === type);
+
+async function open(name: string, input: Record<string, unknown>): Promise<WorkflowHandle> {
+  return client.workflow.start('incidentWorkflow', { taskQueue, workflowId: `${name}-${Date.now()}`, args: [{ title: name, ...input }] });
+}
+
+test.concurrent('acknowledgement stops re-paging but not the escalation matrix', async () => {
+  // P1 at 300x: re-page every 5 min = 1 s, secondary at 3 s, eng lead at 6 s.
+  const h = await open('ack-stops-repage', { severity: 'P1', timeScale: 300 });
+  await waitFor(() => timeline(h), (t) => ofType(t, 'repage').length >= 1, { what: 'a re-page' });
+  await h.signal('acknowledge', { by: 'alice', note: 'looking' });
+  const acked = await waitFor(() => status(h), (s) => s.status === 'acknowledged');
+  expect(acked.acknowledgedBy).toBe('alice');
+  const repagesAtAck = ofType(await timeline(h), 'repage').length;
+  const s = await waitFor(() => status(h), (x) => x.engagedRoles.includes('eng-lead'), { what: 'eng lead after ack' });
+  expect(s.engagedRoles).toEqual(['oncall-primary', 'oncall-secondary', 'eng-lead']);
+  expect(ofType(await timeline(h), 'repage')).toHaveLength(repagesAtAck);
+  // Re-pages went to the roles engaged at the time, with their own idempotency keys.
+  const repages = (await readOutbox(worker.outbox.file)).filter((r) => r.incidentId === h.workflowId && r.kind === 'repage');
+  expect(repages.length).toBeGreaterThanOrEqual(1);
+  expect(new Set(repages.map((r) => r.idempotencyKey)).size).toBe(repages.length);
+  expect(s.sla.responseBreachedAt).toBeNull();
+  await h.signal('resolve', { by: 'alice' });
+  await recordHistory(h, 'ack-stops-repage');
+});
+
+test.concurrent('an unacknowledged P0 breaches its response target; resolution records MTTA and MTTR and closes after the reopen window', async () => {
+  // P0 at 600x: response target 5 min = 0.5 s; resolution target 30 min = 3 s; reopen window 30 min = 3 s.
+  const h = await open('breach-and-close', { severity: 'P0', timeScale: 600, detectedAt: new Date(Date.now() - 1000).toISOString() });
+  const breached = await waitFor(() => status(h), (s) => s.sla.responseBreachedAt !== null, { what: 'response breach' });
+  expect(breached.breaches.map((b) => b.type)).toEqual(['response']);
+  await h.signal('acknowledge', { by: 'bob' });
+  await sleep(300);
+  await h.signal('resolve', { by: 'bob', rootCause: 'OOM', resolution: 'restart', financialImpactUsd: 0, missedTrades: 2 });
+  const r = await waitFor(() => status(h), (s) => s.status === 'resolved');
+  const ms = (a: string | null, b: string | null) => Date.parse(b!) - Date.parse(a!);
+  expect(r.metrics.mttaSeconds).toBe(Math.round((ms(r.firstPagedAt, r.acknowledgedAt) * 600) / 1000));
+  expect(r.metrics.mttrSeconds).toBe(Math.round((ms(r.firstPagedAt, r.resolvedAt) * 600) / 1000));
+  expect(r.metrics.mttdSeconds).toBeGreaterThanOrEqual(600 - 60); // detected ~1 s (= 10 playbook min) before opening
+  expect(r.metrics.mttrSeconds!).toBeGreaterThan(r.metrics.mttaSeconds!);
+  expect(r.reopenUntil).not.toBeNull();
+  expect(Date.parse(r.reopenUntil!) - Date.parse(r.resolvedAt!)).toBe((30 * 60_000) / 600);
+  const result = (await h.result()) as IncidentStatus;
+  expect(result.status).toBe('closed');
+  expect(Date.parse(result.closedAt!)).toBeGreaterThanOrEqual(Date.parse(r.reopenUntil!));
+  const resolvedMsg = (await readOutbox(worker.outbox.file)).find((x) => x.incidentId === h.workflowId && x.template === '4.3');
+  expect(resolvedMsg?.text).toContain('- Missed trades: 2');
+  expect(resolvedMsg?.text).toContain('**Root Cause**: OOM');
+  await recordHistory(h, 'breach-resolve-close');
+});
+
+test.concurrent('a re-firing alert inside the reopen window reopens the incident and re-pages', async () => {
+  const alert = { fingerprint: 'fp-1', name: 'TradingAPIDown', summary: 'trading-api unreachable' };
+  const h = await open('reopen', { severity: 'P0', timeScale: 300 });
+  await h.signal('alertFired', { alert });
+  await h.signal('acknowledge', { by: 'carol' });
+  await h.signal('alertResolved', { alert });
+  await h.signal('resolve', { by: 'carol' });
+  await waitFor(() => status(h), (s) => s.status === 'resolved');
+  await h.signal('alertFired', { alert });
+  const s = await waitFor(() => status(h), (x) => x.reopenCount === 1);
+  expect(s.status).toBe('triggered');
+  expect(s.resolvedAt).toBeNull();
+  expect(s.alerts).toMatchObject({ received: 2, resolved: 1, firing: 1 });
+  const t = await timeline(h);
+  expect(ofType(t, 'alerts.cleared')).toHaveLength(1);
+  expect(ofType(t, 'reopened')).toHaveLength(1);
+  const reopenPages = (await readOutbox(worker.outbox.file)).filter((r) => r.incidentId === h.workflowId && r.kind === 'reopened');
+  expect(reopenPages.map((r) => r.target)).toEqual(['oncall-primary']);
+  await h.signal('resolve', { by: 'carol' });
+  await recordHistory(h, 'reopen');
+});
+
+test.concurrent('setSeverity up fires overdue steps at once; down keeps engaged roles and follows the new matrix', async () => {
+  // Up: P2 at 600x; at ~20 playbook minutes raise to P0: eng lead (15 min) is overdue -> at once; CTO at 30.
+  const up = await open('severity-up', { severity: 'P2', timeScale: 600 });
+  await sleep(2000);
+  await up.signal('setSeverity', { by: 'dave', severity: 'P0', reason: 'losses' });
+  const raised = await waitFor(() => status(up), (s) => s.engagedRoles.includes('eng-lead'));
+  expect(raised.severity).toBe('P0');
+  const engLeadAt = raised.engagements.find((e) => e.role === 'eng-lead')!;
+  expect(engLeadAt.step).toBe('escalate-P0-15m');
+  const raisedCto = await waitFor(() => status(up), (s) => s.engagedRoles.includes('cto'));
+  const ctoMinutes = ((Date.parse(raisedCto.engagements.find((e) => e.role === 'cto')!.at) - Date.parse(raisedCto.openedAt)) * 600) / 60_000;
+  expect(ctoMinutes).toBeGreaterThanOrEqual(30);
+  expect(raisedCto.engagedRoles).toEqual(['oncall-primary', 'eng-lead', 'cto']);
+
+  // Down: P0 at 600x, after the eng lead (1.5 s) lower to P2: the CTO (30 min) never comes, the secondary
+  // comes at 60 min (6 s), the eng lead is not paged again at 120 min.
+  const down = await open('severity-down', { severity: 'P0', timeScale: 600 });
+  await waitFor(() => status(down), (s) => s.engagedRoles.includes('eng-lead'));
+  await down.signal('setSeverity', { by: 'dave', severity: 'P2', reason: 'contained' });
+  const lowered = await waitFor(() => status(down), (s) => s.engagedRoles.includes('oncall-secondary'), { what: 'secondary at 60 min' });
+  expect(lowered.engagedRoles).toEqual(['oncall-primary', 'eng-lead', 'oncall-secondary']);
+  expect(lowered.nextEscalation).toBeNull();
+  const engLeadPages = (await readOutbox(worker.outbox.file)).filter((r) => r.incidentId === down.workflowId && r.target === 'eng-lead' && r.kind === 'page');
+  expect(engLeadPages).toHaveLength(1);
+  await Promise.all([up.signal('resolve', { by: 'dave' }), down.signal('resolve', { by: 'dave' })]);
+  await recordHistory(up, 'severity-up');
+  await recordHistory(down, 'severity-down');
+});
+
+test.concurrent('a loss over $1000 engages the CTO at once; escalate fires the next step early', async () => {
+  const h = await open('loss', { severity: 'P1', timeScale: 1 });
+  await h.signal('reportLoss', { by: 'trader', amountUsd: 800 });
+  await sleep(300);
+  expect((await status(h)).engagedRoles).toEqual(['oncall-primary']);
+  await h.signal('reportLoss', { by: 'trader', amountUsd: 1500 });
+  const s = await waitFor(() => status(h), (x) => x.engagedRoles.includes('cto'));
+  expect(s.lossUsd).toBe(1500);
+  await h.signal('escalate', { by: 'erin', reason: 'need help' });
+  const e = await waitFor(() => status(h), (x) => x.engagedRoles.includes('oncall-secondary'));
+  expect(e.engagedRoles).toEqual(['oncall-primary', 'cto', 'oncall-secondary']);
+  expect(e.nextEscalation).toMatchObject({ roles: ['eng-lead'], step: 'escalate-P1-30m' });
+  await h.signal('resolve', { by: 'erin' });
+  await recordHistory(h, 'loss-and-escalate');
+});
+
+test.concurrent('malformed signals are recorded as rejected and the incident keeps escalating', async () => {
+  const h = await open('bad-signals', { severity: 'P0', timeScale: 600 });
+  await h.signal('acknowledge', {});
+  await h.signal('acknowledge', 'alice');
+  await h.signal('acknowledge', { by: 42 });
+  await h.signal('setSeverity', { by: 'x', severity: 'P9', reason: 'r' });
+  await h.signal('reportLoss', { by: 'x', amountUsd: 'lots' });
+  await h.signal('addNote', { by: 'x', text: 'real note' });
+  const t = await waitFor(() => timeline(h), (x) => ofType(x, 'note').length === 1);
+  const rejected = ofType(t, 'signal.rejected');
+  expect(rejected).toHaveLength(5);
+  expect(rejected[0].text).toMatch(/invalid acknowledge payload: by: /);
+  expect(rejected[1].text).toMatch(/invalid acknowledge payload: \(payload\)/);
+  expect(rejected[3].text).toMatch(/severity/);
+  const s = await waitFor(() => status(h), (x) => x.engagedRoles.includes('cto'), { what: 'escalation to continue' });
+  expect(s.status).toBe('triggered');
+  expect(s.severity).toBe('P0');
+  expect(s.lossUsd).toBe(0);
+  await h.signal('resolve', { by: 'x' });
+  await recordHistory(h, 'bad-signals');
+});
+
+test.concurrent('updates validate input and state and answer synchronously', async () => {
+  const h = await open('updates', { severity: 'P2', timeScale: 1 });
+  await expect(h.executeUpdate('acknowledge', { args: [{ by: '' }] })).rejects.toThrow(WorkflowUpdateFailedError);
+  const err = await h.executeUpdate('acknowledge', { args: [{}] }).catch((e: unknown) => e as WorkflowUpdateFailedError);
+  expect(String((err as WorkflowUpdateFailedError).cause?.message)).toMatch(/invalid acknowledge payload: by/);
+  const ok = await h.executeUpdate('acknowledge', { args: [{ by: 'frank' }] });
+  expect(ok).toMatchObject({ accepted: true, action: 'acknowledge', status: 'acknowledged' });
+  const again = await h.executeUpdate('acknowledge', { args: [{ by: 'frank' }] }).catch((e: unknown) => e as WorkflowUpdateFailedError);
+  expect(String((again as WorkflowUpdateFailedError).cause?.message)).toMatch(/already acknowledged by frank/);
+  const approve = await h.executeUpdate('approve', { args: [{ by: 'frank', actionId: 'nope' }] }).catch((e: unknown) => e as Error);
+  expect(String((approve as WorkflowUpdateFailedError).cause?.message)).toMatch(/no pending approval/);
+  // Validator rejections are not written to history; the incident is untouched.
+  expect(ofType(await timeline(h), 'signal.rejected')).toHaveLength(0);
+  const resolved = await h.executeUpdate('resolve', { args: [{ by: 'frank', resolution: 'fixed' }] });
+  expect(resolved).toMatchObject({ status: 'resolved' });
+  await recordHistory(h, 'updates');
+});
+
+test.concurrent('the status query has the contract shape; search attributes follow the status', async () => {
+  const h = await open('shape', { assessment: { tradingStoppedOrLosingMoney: false, majorFeatureBroken: true }, kind: 'model-degradation', timeScale: 1 });
+  // Answered from the first workflow task on; the first page follows the policy snapshot.
+  await status(h);
+  const s = await waitFor(() => status(h), (x) => x.engagedRoles.length > 0);
+  for (const key of ['incidentId', 'title', 'kind', 'severity', 'status', 'acknowledgedBy', 'acknowledgedAt', 'resolvedBy', 'resolvedAt', 'engagedRoles', 'nextEscalation', 'pendingApprovals', 'sla', 'metrics', 'alerts'])
+    expect(s).toHaveProperty(key);
+  expect(s).toMatchObject({ incidentId: h.workflowId, kind: 'model-degradation', severity: 'P1', status: 'triggered', acknowledgedBy: null, engagedRoles: ['oncall-primary'] });
+  expect(s.nextEscalation).toMatchObject({ roles: ['oncall-secondary'] });
+  expect(Date.parse(s.nextEscalation!.at) - Date.parse(s.openedAt)).toBe(15 * 60_000);
+  expect(Date.parse(s.sla.responseDeadline) - Date.parse(s.openedAt)).toBe(15 * 60_000);
+  expect(Date.parse(s.sla.resolutionDeadline) - Date.parse(s.openedAt)).toBe(120 * 60_000);
+  expect(s.metrics).toEqual({ mttdSeconds: 0, mttaSeconds: null, mttrSeconds: null });
+  const t = await timeline(h);
+  expect(t[0]).toMatchObject({ actor: 'system', type: 'classified' });
+  expect(t.every((e) => typeof e.at === 'string' && typeof e.actor === 'string' && typeof e.text === 'string')).toBe(true);
+  const query = `WorkflowId='${h.workflowId}' AND IncidentSeverity='P1' AND IncidentStatus='triggered' AND IncidentKind='model-degradation'`;
+  await waitFor(async () => { const found = []; for await (const w of client.workflow.list({ query })) found.push(w); return found.length; }, (n) => n === 1, { what: 'visibility' });
+  await h.signal('acknowledge', { by: 'gina' });
+  const ackQuery = `WorkflowId='${h.workflowId}' AND IncidentStatus='acknowledged'`;
+  await waitFor(async () => { const found = []; for await (const w of client.workflow.list({ query: ackQuery })) found.push(w); return found.length; }, (n) => n === 1, { what: 'visibility after ack' });
+  const described = await h.describe();
+  expect(await described.staticDetails()).toBeUndefined();
+  await h.signal('resolve', { by: 'gina' });
+});
