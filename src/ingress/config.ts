@@ -1,0 +1,125 @@
+// Ingress configuration: validated once at start-up from the environment (STYLE: "environment validated
+// once at start-up"). The Temporal connection itself is not here: it comes from the standard TEMPORAL_*
+// variables through @temporalio/envconfig.
+import path from 'node:path';
+import { z } from 'zod';
+import { TASK_QUEUE } from '../workflows/definitions';
+
+const list = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s.length > 0));
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no', ''])]).transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const ingressConfigSchema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: int(0, 65535).default(8080),
+    /** Accepted `Authorization: Bearer <token>` values (several, for rotation). */
+    bearerTokens: list.default([]),
+    /** Shared secrets for HMAC-SHA256 signatures (Grafana and `X-Signature-256`); several for rotation. */
+    hmacSecrets: list.default([]),
+    grafanaSignatureHeader: z.string().min(1).default('x-grafana-alerting-signature').transform((s) => s.toLowerCase()),
+    grafanaTimestampHeader: z.string().min(1).default('x-grafana-alerting-timestamp').transform((s) => s.toLowerCase()),
+    /** Signed requests carrying a timestamp older or newer than this are refused (5 minutes). */
+    replayWindowSeconds: int(1, 86_400).default(300),
+    /** Bind a non-loopback address without any auth configured (never in production). */
+    insecure: bool.default(false),
+    routesFile: z.string().min(1).default('config/alert-routes.yaml'),
+    bodyLimitBytes: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+    maxAlertsPerRequest: int(1, 10_000).default(1000),
+    /** Token bucket per client address, on the /v1 routes. */
+    rateLimitPerSecond: int(1, 1_000_000).default(50),
+    rateLimitBurst: int(1, 1_000_000).default(500),
+    taskQueue: z.string().min(1).default(TASK_QUEUE),
+    timeScale: z.coerce.number().positive().max(1_000_000).default(1),
+    /** Deadline of one Temporal call; past it the webhook gets 503 + Retry-After. */
+    temporalTimeoutMs: int(100, 120_000).default(5000),
+    retryAfterSeconds: int(1, 3600).default(30),
+    /** Incidents signalled in parallel for one request (alerts of one incident stay in order). */
+    signalConcurrency: int(1, 256).default(16),
+    uiBaseUrl: z.url().default('http://127.0.0.1:8233').transform((s) => s.replace(/\/+$/, '')),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((cfg, ctx) => {
+    const problem = bindProblem(cfg);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['host'], message: problem });
+  });
+
+export type IngressConfig = z.output<typeof ingressConfigSchema>;
+export type IngressConfigInput = z.input<typeof ingressConfigSchema>;
+
+/** Environment variable -> config key. */
+export const INGRESS_ENV = {
+  INGRESS_HOST: 'host',
+  INGRESS_PORT: 'port',
+  INGRESS_BEARER_TOKENS: 'bearerTokens',
+  INGRESS_HMAC_SECRETS: 'hmacSecrets',
+  INGRESS_GRAFANA_SIGNATURE_HEADER: 'grafanaSignatureHeader',
+  INGRESS_GRAFANA_TIMESTAMP_HEADER: 'grafanaTimestampHeader',
+  INGRESS_REPLAY_WINDOW_SECONDS: 'replayWindowSeconds',
+  INGRESS_INSECURE: 'insecure',
+  INGRESS_ROUTES_FILE: 'routesFile',
+  INGRESS_BODY_LIMIT_BYTES: 'bodyLimitBytes',
+  INGRESS_MAX_ALERTS_PER_REQUEST: 'maxAlertsPerRequest',
+  INGRESS_RATE_LIMIT_PER_SECOND: 'rateLimitPerSecond',
+  INGRESS_RATE_LIMIT_BURST: 'rateLimitBurst',
+  INGRESS_TASK_QUEUE: 'taskQueue',
+  INGRESS_TIME_SCALE: 'timeScale',
+  INGRESS_TEMPORAL_TIMEOUT_MS: 'temporalTimeoutMs',
+  INGRESS_RETRY_AFTER_SECONDS: 'retryAfterSeconds',
+  INGRESS_SIGNAL_CONCURRENCY: 'signalConcurrency',
+  TEMPORAL_UI_URL: 'uiBaseUrl',
+  INGRESS_LOG_LEVEL: 'logLevel',
+} as const satisfies Record<string, keyof IngressConfigInput>;
+
+const SECRET_KEYS: ReadonlySet<string> = new Set(['bearerTokens', 'hmacSecrets']);
+
+export class IngressConfigError extends Error {
+  override name = 'IngressConfigError';
+}
+
+/**
+ * Reads the INGRESS_* variables (and TEMPORAL_UI_URL) and validates them; `overrides` (already typed, e.g.
+ * from tests or `npm start`) win over the environment. Throws IngressConfigError naming each bad variable,
+ * never echoing a secret.
+ */
+export function loadIngressConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<IngressConfigInput> = {}): IngressConfig {
+  const raw: Record<string, unknown> = {};
+  const envName: Record<string, string> = {};
+  for (const [name, key] of Object.entries(INGRESS_ENV)) {
+    envName[key] = name;
+    const value = env[name];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const parsed = ingressConfigSchema.safeParse({ ...raw, ...overrides });
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0] ?? '');
+      const where = key in overrides ? key : (envName[key] ?? key);
+      const shown = SECRET_KEYS.has(key) ? '' : ` (got ${JSON.stringify(raw[key] ?? (overrides as Record<string, unknown>)[key])})`;
+      return `  ${where}: ${issue.message}${shown}`;
+    });
+    throw new IngressConfigError(`invalid ingress configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+export function resolveRoutesFile(cfg: Pick<IngressConfig, 'routesFile'>, cwd = process.cwd()): string {
+  return path.resolve(cwd, cfg.routesFile);
+}
+
+export function authConfigured(cfg: Pick<IngressConfig, 'bearerTokens' | 'hmacSecrets'>): boolean {
+  return cfg.bearerTokens.length > 0 || cfg.hmacSecrets.length > 0;
+}
+
+export function isLoopback(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::ffff:127.0.0.1';
+}
+
+/** Without auth the service only binds to loopback, unless explicitly told it is insecure (issue 3 item 5). */
+export function bindProblem(cfg: Pick<IngressConfig, 'host' | 'bearerTokens' | 'hmacSecrets' | 'insecure'>): string | null {
+  if (isLoopback(cfg.host) || authConfigured(cfg) || cfg.insecure) return null;
+  return `refusing to bind ${cfg.host} (not loopback) without auth: set INGRESS_BEARER_TOKENS or INGRESS_HMAC_SECRETS, or INGRESS_INSECURE=true`;
+}

@@ -1,0 +1,77 @@
+// One error envelope for every non-2xx answer (STYLE: openstatus "one error envelope"). Every 4xx names
+// the offending field, so an operator reading Alertmanager's log knows what to fix.
+
+export const ERROR_CODES = [
+  'invalid_json',
+  'invalid_body',
+  'unsupported_media_type',
+  'body_too_large',
+  'unauthorized',
+  'rate_limited',
+  'not_found',
+  'method_not_allowed',
+  'temporal_unavailable',
+  'internal',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface ErrorIssue {
+  field: string;
+  message: string;
+}
+
+export interface ErrorEnvelope {
+  error: {
+    status: number;
+    code: ErrorCode;
+    message: string;
+    /** The first offending field (`alerts[0].labels.alertname`, `authorization`, `body`). */
+    field: string | null;
+    issues?: ErrorIssue[];
+  };
+  requestId: string;
+}
+
+export class IngressError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+    readonly field: string | null,
+    readonly issues?: ErrorIssue[],
+    /** Seconds, sent as Retry-After (429, 503). */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = 'IngressError';
+  }
+}
+
+/** `['alerts', 0, 'labels', 'alertname']` -> `alerts[0].labels.alertname`; the root is `body`. */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number' || (typeof part === 'string' && /^\d+$/.test(part))) out += `[${String(part)}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out || 'body';
+}
+
+/** JSON pointer from the zod validator (`/alerts/0/labels`) -> `alerts[0].labels`. */
+export function fieldFromPointer(pointer: string): string {
+  const parts = pointer.split('/').filter((p) => p.length > 0);
+  return fieldPath(parts);
+}
+
+export function envelope(err: IngressError, requestId: string): ErrorEnvelope {
+  return {
+    error: {
+      status: err.status,
+      code: err.code,
+      message: err.message,
+      field: err.field,
+      ...(err.issues && err.issues.length > 0 ? { issues: err.issues } : {}),
+    },
+    requestId,
+  };
+}

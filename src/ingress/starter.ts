@@ -1,0 +1,170 @@
+// The incident starter: the only place ingress talks to Temporal. The HTTP layer gets it injected, so its
+// tests use a fake and the integration tests the real dev server.
+import { Client, Connection, WorkflowNotFoundError, type ConnectionLike } from '@temporalio/client';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { IncidentKindKey, IncidentSeverityKey, IncidentStatusKey, WORKFLOW_TYPE, type Alert, type IncidentInput, type IncidentKind } from '../workflows/definitions';
+import type { Severity } from '../playbook/severity';
+
+export interface FireAlertCommand {
+  workflowId: string;
+  input: IncidentInput;
+  kind: IncidentKind;
+  severity: Severity;
+  alert: Alert;
+  /** Markdown for the Web UI's static details: why this incident exists. */
+  details: string;
+}
+
+export interface OpenIncidentCommand {
+  workflowId: string;
+  input: IncidentInput;
+  kind: IncidentKind;
+  /** Severity for the search attribute (given or classified by 1.3). */
+  severity: Severity;
+  details: string;
+  /** true: an incident already running under this id is returned instead of failing. */
+  reuseRunning: boolean;
+}
+
+export interface StartedRun {
+  workflowId: string;
+  runId: string;
+}
+
+export interface IncidentStarter {
+  readonly namespace: string;
+  /** signalWithStart(alertFired): the running incident for this key gets the alert, or a new one opens. */
+  fireAlert(cmd: FireAlertCommand): Promise<StartedRun>;
+  /** Signal alertResolved to a running incident; never opens one. */
+  resolveAlert(workflowId: string, alert: Alert): Promise<'signaled' | 'no-incident'>;
+  openIncident(cmd: OpenIncidentCommand): Promise<StartedRun>;
+  /** Is Temporal reachable? */
+  health(): Promise<{ reachable: boolean; error?: string }>;
+  close(): Promise<void>;
+}
+
+/** Temporal could not be reached or refused the call: the webhook should be retried (503). */
+export class TemporalUnavailableError extends Error {
+  override name = 'TemporalUnavailableError';
+  constructor(
+    readonly operation: string,
+    cause: unknown,
+  ) {
+    super(`${operation}: ${describe(cause)}`, { cause });
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) {
+    // gRPC errors carry `details`; keep the message short and free of request data.
+    const details = (err as Error & { details?: unknown }).details;
+    return `${err.name}: ${typeof details === 'string' && details ? details : err.message}`.slice(0, 300);
+  }
+  return String(err).slice(0, 300);
+}
+
+export interface TemporalStarterOptions {
+  taskQueue: string;
+  /** Deadline of each call; past it the call fails and the webhook gets 503. */
+  timeoutMs: number;
+  /** Reuse a client (tests); otherwise a lazy connection from the TEMPORAL_* environment. */
+  client?: Client;
+  connection?: Connection;
+  namespace?: string;
+}
+
+export class TemporalIncidentStarter implements IncidentStarter {
+  readonly namespace: string;
+  private readonly client: Client;
+  private readonly connection: ConnectionLike;
+  private readonly ownsConnection: boolean;
+
+  constructor(private readonly opts: TemporalStarterOptions) {
+    if (opts.client) {
+      this.client = opts.client;
+      this.connection = opts.client.connection;
+      this.namespace = opts.client.options.namespace;
+      this.ownsConnection = false;
+    } else {
+      const { connectionOptions, namespace } = loadClientConnectConfig();
+      // Lazy: the ingress starts (and answers 503) even while Temporal is down, and connects once it is up.
+      this.connection = opts.connection ?? Connection.lazy(connectionOptions);
+      this.namespace = opts.namespace ?? namespace ?? 'default';
+      this.client = new Client({ connection: this.connection, namespace: this.namespace });
+      this.ownsConnection = !opts.connection;
+    }
+  }
+
+  private call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    return this.connection.withDeadline(Date.now() + this.opts.timeoutMs, fn).catch((err: unknown) => {
+      throw err instanceof WorkflowNotFoundError ? err : new TemporalUnavailableError(operation, err);
+    });
+  }
+
+  async fireAlert(cmd: FireAlertCommand): Promise<StartedRun> {
+    const handle = await this.call('signalWithStart', () =>
+      this.client.workflow.signalWithStart(WORKFLOW_TYPE, {
+        workflowId: cmd.workflowId,
+        taskQueue: this.opts.taskQueue,
+        args: [cmd.input],
+        // The first alert arrives as the signal too, so the workflow counts every alert exactly once.
+        signal: 'alertFired',
+        signalArgs: [{ alert: cmd.alert }],
+        // A closed incident's key opens a new one; a running one gets the signal (signalWithStart).
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        staticSummary: cmd.input.title,
+        staticDetails: cmd.details,
+        typedSearchAttributes: [
+          { key: IncidentSeverityKey, value: cmd.severity },
+          { key: IncidentStatusKey, value: 'triggered' },
+          { key: IncidentKindKey, value: cmd.kind },
+        ],
+      }),
+    );
+    return { workflowId: cmd.workflowId, runId: handle.signaledRunId };
+  }
+
+  async resolveAlert(workflowId: string, alert: Alert): Promise<'signaled' | 'no-incident'> {
+    try {
+      await this.call('signal', () => this.client.workflow.getHandle(workflowId).signal('alertResolved', { alert }));
+      return 'signaled';
+    } catch (err) {
+      // Closed, or never opened: a resolved notification never opens an incident.
+      if (err instanceof WorkflowNotFoundError) return 'no-incident';
+      throw err;
+    }
+  }
+
+  async openIncident(cmd: OpenIncidentCommand): Promise<StartedRun> {
+    const handle = await this.call('start', () =>
+      this.client.workflow.start(WORKFLOW_TYPE, {
+        workflowId: cmd.workflowId,
+        taskQueue: this.opts.taskQueue,
+        args: [cmd.input],
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        workflowIdConflictPolicy: cmd.reuseRunning ? 'USE_EXISTING' : 'FAIL',
+        staticSummary: cmd.input.title,
+        staticDetails: cmd.details,
+        typedSearchAttributes: [
+          { key: IncidentSeverityKey, value: cmd.severity },
+          { key: IncidentStatusKey, value: 'triggered' },
+          { key: IncidentKindKey, value: cmd.kind },
+        ],
+      }),
+    );
+    return { workflowId: cmd.workflowId, runId: handle.firstExecutionRunId };
+  }
+
+  async health(): Promise<{ reachable: boolean; error?: string }> {
+    try {
+      await this.connection.withDeadline(Date.now() + Math.min(this.opts.timeoutMs, 2000), () => this.connection.workflowService.getSystemInfo({}));
+      return { reachable: true };
+    } catch (err) {
+      return { reachable: false, error: describe(err) };
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsConnection) await this.connection.close();
+  }
+}
