@@ -12,9 +12,7 @@ const WEEKDAY_NAMES = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', '
 /** 0 = Sunday ... 6 = Saturday, or the English day name ("monday"). */
 const weekdaySchema = z.union([
   z.number().int().min(0).max(6),
-  z
-    .enum(WEEKDAY_NAMES)
-    .transform((name) => WEEKDAY_NAMES.indexOf(name)),
+  z.enum(WEEKDAY_NAMES).transform((name) => WEEKDAY_NAMES.indexOf(name)),
 ]);
 
 /**
@@ -78,7 +76,9 @@ export const overrideSchema = z
     to: z.iso.datetime({ offset: true }),
     person: personSchema,
   })
-  .refine((o) => Date.parse(o.from) < Date.parse(o.to), { message: 'override.from must be before override.to' });
+  .refine((o) => Date.parse(o.from) < Date.parse(o.to), {
+    message: 'override.from must be before override.to',
+  });
 export type Override = z.output<typeof overrideSchema>;
 
 const ROTATING_ROLES = ['oncall-primary', 'oncall-secondary'] as const;
@@ -153,12 +153,15 @@ export function isWithinHours(hours: Hours, atEpochMs: number): boolean {
 }
 
 /** The rotation shift containing `atEpochMs`. */
-export function rotationShift(rotation: Rotation, atEpochMs: number): { index: number; startMs: number; endMs: number } {
+export function rotationShift(
+  rotation: Rotation,
+  atEpochMs: number,
+): { index: number; startMs: number; endMs: number } {
   const [y, m, d] = rotation.startDate.split('-').map(Number) as [number, number, number];
   const startMs = Date.UTC(y, m - 1, d, rotation.handoffHour) - COT_OFFSET_MS;
   // First handoff strictly after the start: the next handoffWeekday at handoffHour (7 days if same weekday).
   const startWeekday = toCot(startMs).weekday;
-  const daysToFirst = ((rotation.handoffWeekday - startWeekday + 7) % 7) || 7;
+  const daysToFirst = (rotation.handoffWeekday - startWeekday + 7) % 7 || 7;
   const firstHandoffMs = startMs + daysToFirst * DAY_MS;
   // k = number of handoffs in (startMs, atEpochMs]; negative before the start (extrapolated backwards).
   const k = Math.floor((atEpochMs - firstHandoffMs) / WEEK_MS) + 1;
@@ -170,7 +173,11 @@ export function rotationShift(rotation: Rotation, atEpochMs: number): { index: n
 }
 
 /** Who `role` is at `atEpochMs`, with their contact details and whether that instant is in their hours. */
-export function resolveContact(role: RoleId, atEpochMs: number, config: ContactConfig = EMPTY_CONTACT_CONFIG): ResolvedContact {
+export function resolveContact(
+  role: RoleId,
+  atEpochMs: number,
+  config: ContactConfig = EMPTY_CONTACT_CONFIG,
+): ResolvedContact {
   const base: RoleContact = { ...DEFAULT_CONTACTS[role], ...definedOnly(config.roles[role] ?? {}) };
   let person: Person | undefined;
   let source: ResolvedContact['source'] = 'contact';
@@ -179,7 +186,9 @@ export function resolveContact(role: RoleId, atEpochMs: number, config: ContactC
   const override = config.overrides.find(
     (o) => o.role === role && Date.parse(o.from) <= atEpochMs && atEpochMs < Date.parse(o.to),
   );
-  const rotation = (ROTATING_ROLES as readonly string[]).includes(role) ? config.rotations[role as RotatingRole] : undefined;
+  const rotation = (ROTATING_ROLES as readonly string[]).includes(role)
+    ? config.rotations[role as RotatingRole]
+    : undefined;
   if (override) {
     person = override.person;
     source = 'override';
@@ -191,7 +200,13 @@ export function resolveContact(role: RoleId, atEpochMs: number, config: ContactC
 
   const withinHours = isWithinHours(base.hours, atEpochMs);
   const availability: ResolvedContact['availability'] =
-    base.hours === '24/7' ? 'always' : base.hours === 'emergency-only' ? 'emergency-only' : withinHours ? 'working-hours' : 'off-hours';
+    base.hours === '24/7'
+      ? 'always'
+      : base.hours === 'emergency-only'
+        ? 'emergency-only'
+        : withinHours
+          ? 'working-hours'
+          : 'off-hours';
 
   return {
     role,

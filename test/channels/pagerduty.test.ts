@@ -1,7 +1,12 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { request, type Dispatcher } from 'undici';
 import { createChannelDispatcher, InMemoryKeyValueStore } from '../../src/activities/notify/http';
-import { PagerDutyChannel, pagerDutyDedupKey, type PagerDutyConfigInput, type PagerDutyEvent } from '../../src/activities/notify/pagerduty';
+import {
+  PagerDutyChannel,
+  pagerDutyDedupKey,
+  type PagerDutyConfigInput,
+  type PagerDutyEvent,
+} from '../../src/activities/notify/pagerduty';
 import type { Notification } from '../../src/activities/notify/port';
 import { startFakePagerDuty, type FakePagerDuty } from '../fakes/pagerduty';
 
@@ -58,7 +63,13 @@ beforeEach(() => {
 
 function channel(store = new InMemoryKeyValueStore(), extra: Partial<PagerDutyConfigInput> = {}) {
   return new PagerDutyChannel(
-    { routingKey: ROUTING_KEY, baseUrl: fake.url, timeouts: shortTimeouts, incidentUrlTemplate: 'http://temporal-ui.local/namespaces/default/workflows/{incidentId}', ...extra },
+    {
+      routingKey: ROUTING_KEY,
+      baseUrl: fake.url,
+      timeouts: shortTimeouts,
+      incidentUrlTemplate: 'http://temporal-ui.local/namespaces/default/workflows/{incidentId}',
+      ...extra,
+    },
     { dispatcher, store },
   );
 }
@@ -71,19 +82,37 @@ describe('PagerDuty Events API v2', () => {
     const dedupKey = pagerDutyDedupKey('incident-trading-system-down-abc123');
 
     const page = await pd.deliver(notification());
-    expect(page).toEqual({ channel: 'pagerduty', idempotencyKey: 'incident-trading-system-down-abc123:escalate-P0-0m:oncall-primary', outcome: 'delivered', ref: dedupKey });
+    expect(page).toEqual({
+      channel: 'pagerduty',
+      idempotencyKey: 'incident-trading-system-down-abc123:escalate-P0-0m:oncall-primary',
+      outcome: 'delivered',
+      ref: dedupKey,
+    });
     // a later escalation step (2.3 + Eng Lead at 15 min) goes to the same PagerDuty incident
     await pd.deliver(notification({ step: 'escalate-P0-15m', target: 'eng-lead' }));
     expect(fake.incidents.get(dedupKey)?.status).toBe('triggered');
 
-    await pd.deliver(notification({ step: 'ack', target: 'channel', kind: 'acknowledged', incidentStatus: 'acknowledged' }));
+    await pd.deliver(
+      notification({ step: 'ack', target: 'channel', kind: 'acknowledged', incidentStatus: 'acknowledged' }),
+    );
     expect(fake.incidents.get(dedupKey)?.status).toBe('acknowledged');
-    await pd.deliver(notification({ step: 'resolved', target: 'channel', kind: 'resolved', incidentStatus: 'resolved', template: '4.3' }));
+    await pd.deliver(
+      notification({
+        step: 'resolved',
+        target: 'channel',
+        kind: 'resolved',
+        incidentStatus: 'resolved',
+        template: '4.3',
+      }),
+    );
 
     const bodies = eventBodies();
     expect(bodies.map((b) => b.event_action)).toEqual(['trigger', 'trigger', 'acknowledge', 'resolve']);
     expect(new Set(bodies.map((b) => b.dedup_key))).toEqual(new Set([dedupKey]));
-    expect(fake.incidents.get(dedupKey)).toMatchObject({ status: 'resolved', actions: ['trigger', 'trigger', 'acknowledge', 'resolve'] });
+    expect(fake.incidents.get(dedupKey)).toMatchObject({
+      status: 'resolved',
+      actions: ['trigger', 'trigger', 'acknowledge', 'resolve'],
+    });
   });
 
   it('a trigger carries the payload fields PagerDuty shows, with the step in custom_details', async () => {
@@ -95,7 +124,12 @@ describe('PagerDuty Events API v2', () => {
       event_action: 'trigger',
       dedup_key: 'incident-trading-system-down-abc123',
       client_url: 'http://temporal-ui.local/namespaces/default/workflows/incident-trading-system-down-abc123',
-      links: [{ href: 'http://temporal-ui.local/namespaces/default/workflows/incident-trading-system-down-abc123', text: 'Incident incident-trading-system-down-abc123' }],
+      links: [
+        {
+          href: 'http://temporal-ui.local/namespaces/default/workflows/incident-trading-system-down-abc123',
+          text: 'Incident incident-trading-system-down-abc123',
+        },
+      ],
       payload: {
         summary: '[P0] Trading system down',
         source: 'incident-response',
@@ -104,14 +138,24 @@ describe('PagerDuty Events API v2', () => {
         component: 'usdcop-trading',
         group: 'trading',
         class: 'page',
-        custom_details: { incident_id: 'incident-trading-system-down-abc123', step: 'escalate-P0-15m', target: 'eng-lead', kind: 'page', template: '4.1' },
+        custom_details: {
+          incident_id: 'incident-trading-system-down-abc123',
+          step: 'escalate-P0-15m',
+          target: 'eng-lead',
+          kind: 'page',
+          template: '4.1',
+        },
       },
     });
   });
 
   it('acknowledge and resolve send only routing_key, event_action and dedup_key', async () => {
     await channel().deliver(notification({ kind: 'resolved', step: 'resolved', incidentStatus: 'resolved' }));
-    expect(eventBodies()[0]).toEqual({ routing_key: ROUTING_KEY, event_action: 'resolve', dedup_key: 'incident-trading-system-down-abc123' });
+    expect(eventBodies()[0]).toEqual({
+      routing_key: ROUTING_KEY,
+      event_action: 'resolve',
+      dedup_key: 'incident-trading-system-down-abc123',
+    });
   });
 
   it.each([
@@ -131,8 +175,14 @@ describe('PagerDuty Events API v2', () => {
 
   it('update and info send nothing and report ref "skipped"', async () => {
     const pd = channel();
-    expect(await pd.deliver(notification({ kind: 'update', step: 'update-1' }))).toMatchObject({ outcome: 'delivered', ref: 'skipped' });
-    expect(await pd.deliver(notification({ kind: 'info', step: 'info-1' }))).toMatchObject({ outcome: 'delivered', ref: 'skipped' });
+    expect(await pd.deliver(notification({ kind: 'update', step: 'update-1' }))).toMatchObject({
+      outcome: 'delivered',
+      ref: 'skipped',
+    });
+    expect(await pd.deliver(notification({ kind: 'info', step: 'info-1' }))).toMatchObject({
+      outcome: 'delivered',
+      ref: 'skipped',
+    });
     expect(fake.events()).toHaveLength(0);
   });
 
@@ -140,7 +190,10 @@ describe('PagerDuty Events API v2', () => {
     const store = new InMemoryKeyValueStore();
     const n = notification();
     await channel(store).deliver(n);
-    expect(await channel(store).deliver(n)).toMatchObject({ outcome: 'duplicate', ref: 'incident-trading-system-down-abc123' });
+    expect(await channel(store).deliver(n)).toMatchObject({
+      outcome: 'duplicate',
+      ref: 'incident-trading-system-down-abc123',
+    });
     expect(fake.events()).toHaveLength(1);
   });
 
@@ -159,16 +212,28 @@ describe('PagerDuty Events API v2', () => {
 describe('PagerDuty errors map to the retry policy', () => {
   it('400 invalid event -> non-retryable ChannelRejected with the errors, routing key not in the error', async () => {
     const store = new InMemoryKeyValueStore();
-    const err = await failureOf(channel(store, { routingKey: 'WRONGKEY0000000000000000000000000' }).deliver(notification()));
+    const err = await failureOf(
+      channel(store, { routingKey: 'WRONGKEY0000000000000000000000000' }).deliver(notification()),
+    );
     expect(err).toMatchObject({ type: 'ChannelRejected', nonRetryable: true });
-    expect(err.details).toEqual([expect.objectContaining({ status: 400, errors: ["'routing_key' is invalid"] })]);
+    expect(err.details).toEqual([
+      expect.objectContaining({ status: 400, errors: ["'routing_key' is invalid"] }),
+    ]);
     expect(`${err.message} ${JSON.stringify(err.details)}`).not.toContain('WRONGKEY');
     expect(store.entries.size).toBe(0);
   });
 
   it('429 -> retryable; Retry-After becomes nextRetryDelay, none leaves the policy backoff', async () => {
-    fake.failNext({ status: 429, retryAfter: 3, body: { status: 'throttle event', message: 'Requests for this service are arriving too quickly.' } });
-    expect(await failureOf(channel().deliver(notification()))).toMatchObject({ type: 'ChannelRateLimited', nonRetryable: false, nextRetryDelay: 3000 });
+    fake.failNext({
+      status: 429,
+      retryAfter: 3,
+      body: { status: 'throttle event', message: 'Requests for this service are arriving too quickly.' },
+    });
+    expect(await failureOf(channel().deliver(notification()))).toMatchObject({
+      type: 'ChannelRateLimited',
+      nonRetryable: false,
+      nextRetryDelay: 3000,
+    });
     fake.failNext({ status: 429, body: { status: 'throttle event', message: 'slow down' } });
     const err = await failureOf(channel().deliver(notification()));
     expect(err).toMatchObject({ type: 'ChannelRateLimited', nonRetryable: false });
@@ -178,19 +243,28 @@ describe('PagerDuty errors map to the retry policy', () => {
   it.each([500, 502, 503])('%i -> retryable ChannelUnavailable; the retry delivers', async (status) => {
     const store = new InMemoryKeyValueStore();
     fake.failNext({ status });
-    expect(await failureOf(channel(store).deliver(notification()))).toMatchObject({ type: 'ChannelUnavailable', nonRetryable: false });
+    expect(await failureOf(channel(store).deliver(notification()))).toMatchObject({
+      type: 'ChannelUnavailable',
+      nonRetryable: false,
+    });
     expect((await channel(store).deliver(notification())).outcome).toBe('delivered');
   });
 
   it('a 202 body that is not {status:"success", dedup_key} -> retryable ChannelBadResponse', async () => {
     fake.failNext({ status: 202, body: { status: 'queued' } });
-    expect(await failureOf(channel().deliver(notification()))).toMatchObject({ type: 'ChannelBadResponse', nonRetryable: false });
+    expect(await failureOf(channel().deliver(notification()))).toMatchObject({
+      type: 'ChannelBadResponse',
+      nonRetryable: false,
+    });
   });
 
   it('a hanging PagerDuty -> retryable ChannelTimeout quickly', async () => {
     fake.hang(1);
     const started = Date.now();
-    expect(await failureOf(channel().deliver(notification()))).toMatchObject({ type: 'ChannelTimeout', nonRetryable: false });
+    expect(await failureOf(channel().deliver(notification()))).toMatchObject({
+      type: 'ChannelTimeout',
+      nonRetryable: false,
+    });
     expect(Date.now() - started).toBeLessThan(1_500);
   });
 
@@ -202,23 +276,52 @@ describe('PagerDuty errors map to the retry policy', () => {
 
 describe('the fake PagerDuty validates like the real one', () => {
   const post = async (body: unknown) => {
-    const res = await request(`${fake.url}/v2/enqueue`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' }, dispatcher });
-    return { status: res.statusCode, body: (await res.body.json()) as { status: string; errors?: string[]; dedup_key?: string } };
+    const res = await request(`${fake.url}/v2/enqueue`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: { 'content-type': 'application/json' },
+      dispatcher,
+    });
+    return {
+      status: res.statusCode,
+      body: (await res.body.json()) as { status: string; errors?: string[]; dedup_key?: string },
+    };
   };
 
   it('rejects a missing routing_key or summary with 400 invalid event', async () => {
-    const noKey = await post({ event_action: 'trigger', payload: { summary: 's', source: 'x', severity: 'info' } });
-    expect(noKey).toMatchObject({ status: 400, body: { status: 'invalid event', errors: ["'routing_key' is missing or blank"] } });
-    const noSummary = await post({ routing_key: ROUTING_KEY, event_action: 'trigger', payload: { source: 'x', severity: 'info' } });
-    expect(noSummary).toMatchObject({ status: 400, body: { errors: ["'payload.summary' is missing or blank"] } });
-    const badSeverity = await post({ routing_key: ROUTING_KEY, event_action: 'trigger', payload: { summary: 's', source: 'x', severity: 'P0' } });
+    const noKey = await post({
+      event_action: 'trigger',
+      payload: { summary: 's', source: 'x', severity: 'info' },
+    });
+    expect(noKey).toMatchObject({
+      status: 400,
+      body: { status: 'invalid event', errors: ["'routing_key' is missing or blank"] },
+    });
+    const noSummary = await post({
+      routing_key: ROUTING_KEY,
+      event_action: 'trigger',
+      payload: { source: 'x', severity: 'info' },
+    });
+    expect(noSummary).toMatchObject({
+      status: 400,
+      body: { errors: ["'payload.summary' is missing or blank"] },
+    });
+    const badSeverity = await post({
+      routing_key: ROUTING_KEY,
+      event_action: 'trigger',
+      payload: { summary: 's', source: 'x', severity: 'P0' },
+    });
     expect(badSeverity.body.errors?.[0]).toContain("'payload.severity' is invalid");
     const resolveNoKey = await post({ routing_key: ROUTING_KEY, event_action: 'resolve' });
     expect(resolveNoKey.body.errors).toEqual(["'dedup_key' is missing or blank"]);
   });
 
   it('accepts a trigger without dedup_key and returns a generated one', async () => {
-    const ok = await post({ routing_key: ROUTING_KEY, event_action: 'trigger', payload: { summary: 's', source: 'x', severity: 'info' } });
+    const ok = await post({
+      routing_key: ROUTING_KEY,
+      event_action: 'trigger',
+      payload: { summary: 's', source: 'x', severity: 'info' },
+    });
     expect(ok).toMatchObject({ status: 202, body: { status: 'success', message: 'Event processed' } });
     expect(ok.body.dedup_key).toMatch(/^[0-9a-f]{32}$/);
   });

@@ -1,8 +1,17 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { request, type Dispatcher } from 'undici';
-import { createChannelDispatcher, InMemoryKeyValueStore, parseRetryAfter } from '../../src/activities/notify/http';
+import {
+  createChannelDispatcher,
+  InMemoryKeyValueStore,
+  parseRetryAfter,
+} from '../../src/activities/notify/http';
 import type { Notification } from '../../src/activities/notify/port';
-import { SlackChannel, slackMention, toMrkdwn, type SlackConfigInput } from '../../src/activities/notify/slack';
+import {
+  SlackChannel,
+  slackMention,
+  toMrkdwn,
+  type SlackConfigInput,
+} from '../../src/activities/notify/slack';
 import { parseContactConfig } from '../../src/playbook/contacts';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack';
 
@@ -59,21 +68,42 @@ beforeEach(() => {
 });
 
 function webhookChannel(store = new InMemoryKeyValueStore(), extra: Partial<SlackConfigInput> = {}) {
-  return new SlackChannel({ mode: 'webhook', webhookUrl: fake.webhookUrl, timeouts: shortTimeouts, ...extra } as SlackConfigInput, {
-    dispatcher,
-    store,
-    now: () => NOW,
-  });
+  return new SlackChannel(
+    { mode: 'webhook', webhookUrl: fake.webhookUrl, timeouts: shortTimeouts, ...extra } as SlackConfigInput,
+    {
+      dispatcher,
+      store,
+      now: () => NOW,
+    },
+  );
 }
 
 const contacts = parseContactConfig({
-  rotations: { 'oncall-primary': { people: [{ name: 'Ana', slack: 'U0ANA' }, { name: 'Bruno', slack: 'U0BRUNO' }], startDate: '2026-11-23' } },
+  rotations: {
+    'oncall-primary': {
+      people: [
+        { name: 'Ana', slack: 'U0ANA' },
+        { name: 'Bruno', slack: 'U0BRUNO' },
+      ],
+      startDate: '2026-11-23',
+    },
+  },
   roles: { 'eng-lead': { slack: 'U0ENGLEAD', name: 'Elena' } },
 });
 
-function apiChannel(store = new InMemoryKeyValueStore(), extra: { threadReplies?: boolean; botToken?: string } = {}) {
+function apiChannel(
+  store = new InMemoryKeyValueStore(),
+  extra: { threadReplies?: boolean; botToken?: string } = {},
+) {
   return new SlackChannel(
-    { mode: 'web-api', botToken: extra.botToken ?? fake.botToken, channel: '#trading-incidents', apiBaseUrl: fake.apiBaseUrl, timeouts: shortTimeouts, threadReplies: extra.threadReplies ?? true },
+    {
+      mode: 'web-api',
+      botToken: extra.botToken ?? fake.botToken,
+      channel: '#trading-incidents',
+      apiBaseUrl: fake.apiBaseUrl,
+      timeouts: shortTimeouts,
+      threadReplies: extra.threadReplies ?? true,
+    },
     { dispatcher, store, contacts, now: () => NOW },
   );
 }
@@ -87,18 +117,36 @@ function expectNoSecrets(err: Error) {
 describe('Slack incoming webhook', () => {
   it('posts {text, blocks} with header, template section, Severity/Status fields and a COT context', async () => {
     const result = await webhookChannel().deliver(notification());
-    expect(result).toEqual({ channel: 'slack', idempotencyKey: 'incident-trading-system-down-abc123:escalate-P0-0m:oncall-primary', outcome: 'delivered', ref: 'webhook' });
+    expect(result).toEqual({
+      channel: 'slack',
+      idempotencyKey: 'incident-trading-system-down-abc123:escalate-P0-0m:oncall-primary',
+      outcome: 'delivered',
+      ref: 'webhook',
+    });
     const [req] = fake.webhookRequests();
     expect(req?.headers['content-type']).toContain('application/json');
-    const body = req?.body as { text: string; blocks: { type: string; text?: { text: string }; fields?: { text: string }[]; elements?: { text: string }[] }[] };
+    const body = req?.body as {
+      text: string;
+      blocks: {
+        type: string;
+        text?: { text: string };
+        fields?: { text: string }[];
+        elements?: { text: string }[];
+      }[];
+    };
     expect(body.text).toContain('[P0]');
     expect(body.text).toContain('Trading system down');
     expect(body.blocks.map((b) => b.type)).toEqual(['header', 'section', 'section', 'section', 'context']);
     expect(body.blocks[0]?.text?.text).toBe(':rotating_light: INCIDENT: Trading system down');
     expect(body.blocks[1]?.text?.text).toBe('Paging @oncall-primary (On-Call Primary)'); // 2.1 default handle
     expect(body.blocks[2]?.text?.text).toContain('*INCIDENT: Trading system down*'); // ** -> *
-    expect(body.blocks[3]?.fields?.map((f) => f.text)).toEqual(['*Severity*\nP0 Critical', '*Status*\nTriggered']);
-    expect(body.blocks[4]?.elements?.[0]?.text).toBe('Incident `incident-trading-system-down-abc123` · escalate-P0-0m · 2026-11-27 09:15 COT');
+    expect(body.blocks[3]?.fields?.map((f) => f.text)).toEqual([
+      '*Severity*\nP0 Critical',
+      '*Status*\nTriggered',
+    ]);
+    expect(body.blocks[4]?.elements?.[0]?.text).toBe(
+      'Incident `incident-trading-system-down-abc123` · escalate-P0-0m · 2026-11-27 09:15 COT',
+    );
   });
 
   it('delivers a key once: the second call is a duplicate and sends nothing', async () => {
@@ -121,7 +169,9 @@ describe('Slack incoming webhook', () => {
 
   it('429 without Retry-After uses the configured default delay', async () => {
     fake.failNext({ status: 429 });
-    const err = await failureOf(webhookChannel(undefined, { defaultRetryAfterSeconds: 12 }).deliver(notification()));
+    const err = await failureOf(
+      webhookChannel(undefined, { defaultRetryAfterSeconds: 12 }).deliver(notification()),
+    );
     expect(err).toMatchObject({ type: 'ChannelRateLimited', nextRetryDelay: 12_000 });
   });
 
@@ -140,7 +190,10 @@ describe('Slack incoming webhook', () => {
   });
 
   it('a webhook URL the workspace does not know -> 404 no_service, non-retryable, URL not in the error', async () => {
-    const channel = new SlackChannel({ mode: 'webhook', webhookUrl: `${fake.url}/services/T0/B0/revokedsecret`, timeouts: shortTimeouts }, { dispatcher, store: new InMemoryKeyValueStore() });
+    const channel = new SlackChannel(
+      { mode: 'webhook', webhookUrl: `${fake.url}/services/T0/B0/revokedsecret`, timeouts: shortTimeouts },
+      { dispatcher, store: new InMemoryKeyValueStore() },
+    );
     const err = await failureOf(channel.deliver(notification()));
     expect(err).toMatchObject({ type: 'ChannelRejected', nonRetryable: true });
     expect(err.message).toContain('no_service');
@@ -149,12 +202,18 @@ describe('Slack incoming webhook', () => {
 
   it('5xx -> retryable ChannelUnavailable', async () => {
     fake.failNext({ status: 503 });
-    expect(await failureOf(webhookChannel().deliver(notification()))).toMatchObject({ type: 'ChannelUnavailable', nonRetryable: false });
+    expect(await failureOf(webhookChannel().deliver(notification()))).toMatchObject({
+      type: 'ChannelUnavailable',
+      nonRetryable: false,
+    });
   });
 
   it('200 without "ok" -> retryable ChannelBadResponse', async () => {
     fake.failNext({ status: 200, body: '<html>captive portal</html>' });
-    expect(await failureOf(webhookChannel().deliver(notification()))).toMatchObject({ type: 'ChannelBadResponse', nonRetryable: false });
+    expect(await failureOf(webhookChannel().deliver(notification()))).toMatchObject({
+      type: 'ChannelBadResponse',
+      nonRetryable: false,
+    });
   });
 
   it('a hanging Slack -> retryable ChannelTimeout within the configured timeout', async () => {
@@ -173,7 +232,10 @@ describe('Slack incoming webhook', () => {
   });
 
   it('nothing listening -> retryable ChannelNetworkError', async () => {
-    const channel = new SlackChannel({ mode: 'webhook', webhookUrl: 'http://127.0.0.1:9/services/T/B/x', timeouts: shortTimeouts }, { dispatcher, store: new InMemoryKeyValueStore() });
+    const channel = new SlackChannel(
+      { mode: 'webhook', webhookUrl: 'http://127.0.0.1:9/services/T/B/x', timeouts: shortTimeouts },
+      { dispatcher, store: new InMemoryKeyValueStore() },
+    );
     expect(await failureOf(channel.deliver(notification()))).toMatchObject({ nonRetryable: false });
   });
 
@@ -186,7 +248,12 @@ describe('Slack incoming webhook', () => {
 describe('the fake Slack validates like the real one', () => {
   it('rejects empty text with no_text and bad JSON with invalid_payload', async () => {
     const post = async (body: string) => {
-      const res = await request(fake.webhookUrl, { method: 'POST', body, headers: { 'content-type': 'application/json' }, dispatcher });
+      const res = await request(fake.webhookUrl, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json' },
+        dispatcher,
+      });
       return { status: res.statusCode, text: await res.body.text() };
     };
     expect(await post(JSON.stringify({ text: '' }))).toEqual({ status: 400, text: 'no_text' });
@@ -217,21 +284,50 @@ describe('Slack Web API (chat.postMessage / chat.update)', () => {
 
     // 2.3 escalation step: a threaded reply, also broadcast to the channel because it pages.
     const escalation = await channel.deliver(notification({ step: 'escalate-P0-15m', target: 'eng-lead' }));
-    expect(fake.messages.get(escalation.ref ?? '')).toMatchObject({ thread_ts: rootTs, reply_broadcast: true });
-    expect(JSON.stringify(fake.messages.get(escalation.ref ?? '')?.blocks)).toContain('Paging <@U0ENGLEAD> (Elena, Engineering Lead)');
+    expect(fake.messages.get(escalation.ref ?? '')).toMatchObject({
+      thread_ts: rootTs,
+      reply_broadcast: true,
+    });
+    expect(JSON.stringify(fake.messages.get(escalation.ref ?? '')?.blocks)).toContain(
+      'Paging <@U0ENGLEAD> (Elena, Engineering Lead)',
+    );
 
     // 4.2 update: threaded, not broadcast
-    const upd = await channel.deliver(notification({ step: 'update-1', target: 'channel', kind: 'update', text: ':loudspeaker: **UPDATE: Trading system down**', template: '4.2' }));
+    const upd = await channel.deliver(
+      notification({
+        step: 'update-1',
+        target: 'channel',
+        kind: 'update',
+        text: ':loudspeaker: **UPDATE: Trading system down**',
+        template: '4.2',
+      }),
+    );
     expect(fake.messages.get(upd.ref ?? '')).toMatchObject({ thread_ts: rootTs });
     expect(fake.messages.get(upd.ref ?? '')?.reply_broadcast).toBeUndefined();
 
-    await channel.deliver(notification({ step: 'ack', target: 'channel', kind: 'acknowledged', text: 'Acknowledged by ana', incidentStatus: 'acknowledged' }));
+    await channel.deliver(
+      notification({
+        step: 'ack',
+        target: 'channel',
+        kind: 'acknowledged',
+        text: 'Acknowledged by ana',
+        incidentStatus: 'acknowledged',
+      }),
+    );
     expect(fake.messages.get(rootTs)?.edits).toBe(1);
     expect(JSON.stringify(fake.messages.get(rootTs)?.blocks)).toContain('*Status*\\nAcknowledged');
 
     fake.requests.length = 0;
     const resolved = await channel.deliver(
-      notification({ step: 'resolved', target: 'channel', kind: 'resolved', text: ':white_check_mark: **RESOLVED: Trading system down**\n\n**Duration**: 42 minutes', template: '4.3', incidentStatus: 'resolved', createdAt: '2026-11-27T14:57:00.000Z' }),
+      notification({
+        step: 'resolved',
+        target: 'channel',
+        kind: 'resolved',
+        text: ':white_check_mark: **RESOLVED: Trading system down**\n\n**Duration**: 42 minutes',
+        template: '4.3',
+        incidentStatus: 'resolved',
+        createdAt: '2026-11-27T14:57:00.000Z',
+      }),
     );
     const [update] = fake.apiRequests('chat.update');
     expect(update?.body).toMatchObject({ channel: 'C0INCIDENTS', ts: rootTs });
@@ -253,7 +349,15 @@ describe('Slack Web API (chat.postMessage / chat.update)', () => {
     const rootTs = (await channel.deliver(notification())).ref ?? '';
     const upd = await channel.deliver(notification({ step: 'update-1', kind: 'update', target: 'channel' }));
     expect(fake.messages.get(upd.ref ?? '')?.thread_ts).toBeUndefined();
-    const res = await channel.deliver(notification({ step: 'resolved', kind: 'resolved', target: 'channel', text: '**RESOLVED**: done', incidentStatus: 'resolved' }));
+    const res = await channel.deliver(
+      notification({
+        step: 'resolved',
+        kind: 'resolved',
+        target: 'channel',
+        text: '**RESOLVED**: done',
+        incidentStatus: 'resolved',
+      }),
+    );
     expect(res.ref).toBe(rootTs);
     expect(fake.apiRequests('chat.update')).toHaveLength(1);
     expect(JSON.stringify(fake.messages.get(rootTs)?.blocks)).toContain('*RESOLVED*: done');
@@ -266,7 +370,9 @@ describe('Slack Web API (chat.postMessage / chat.update)', () => {
     expect((await apiChannel(store).deliver(n)).outcome).toBe('duplicate');
     expect(fake.apiRequests()).toHaveLength(1);
     // a restarted worker (new instance, same store) still edits the stored message
-    await apiChannel(store).deliver(notification({ step: 'resolved', kind: 'resolved', target: 'channel', incidentStatus: 'resolved' }));
+    await apiChannel(store).deliver(
+      notification({ step: 'resolved', kind: 'resolved', target: 'channel', incidentStatus: 'resolved' }),
+    );
     expect(fake.apiRequests('chat.update')).toHaveLength(1);
   });
 
@@ -274,7 +380,9 @@ describe('Slack Web API (chat.postMessage / chat.update)', () => {
     const channel = apiChannel();
     const rootTs = (await channel.deliver(notification())).ref ?? '';
     fake.messages.delete(rootTs);
-    const res = await channel.deliver(notification({ step: 'resolved', kind: 'resolved', target: 'channel', incidentStatus: 'resolved' }));
+    const res = await channel.deliver(
+      notification({ step: 'resolved', kind: 'resolved', target: 'channel', incidentStatus: 'resolved' }),
+    );
     expect(res.outcome).toBe('delivered');
     expect(fake.messages.get(res.ref ?? '')?.thread_ts).toBeUndefined();
   });
@@ -289,7 +397,9 @@ describe('Slack Web API (chat.postMessage / chat.update)', () => {
   });
 
   it('a wrong token -> invalid_auth from the fake, non-retryable, token not in the error', async () => {
-    const err = await failureOf(apiChannel(undefined, { botToken: 'xoxb-wrong-secret-token' }).deliver(notification()));
+    const err = await failureOf(
+      apiChannel(undefined, { botToken: 'xoxb-wrong-secret-token' }).deliver(notification()),
+    );
     expect(err).toMatchObject({ type: 'ChannelRejected', nonRetryable: true });
     expect(err.message).toContain('invalid_auth');
     expect(`${err.message} ${JSON.stringify(err.details)}`).not.toContain('xoxb-wrong-secret-token');
@@ -297,19 +407,32 @@ describe('Slack Web API (chat.postMessage / chat.update)', () => {
 
   it('ok:false internal_error is retryable; ok:false ratelimited carries the default delay', async () => {
     fake.failNext({ status: 200, body: { ok: false, error: 'internal_error' } });
-    expect(await failureOf(apiChannel().deliver(notification()))).toMatchObject({ type: 'ChannelUnavailable', nonRetryable: false });
+    expect(await failureOf(apiChannel().deliver(notification()))).toMatchObject({
+      type: 'ChannelUnavailable',
+      nonRetryable: false,
+    });
     fake.failNext({ status: 200, body: { ok: false, error: 'ratelimited' } });
-    expect(await failureOf(apiChannel().deliver(notification()))).toMatchObject({ type: 'ChannelRateLimited', nextRetryDelay: 30_000 });
+    expect(await failureOf(apiChannel().deliver(notification()))).toMatchObject({
+      type: 'ChannelRateLimited',
+      nextRetryDelay: 30_000,
+    });
   });
 
   it('429 with Retry-After -> retryable with nextRetryDelay', async () => {
     fake.failNext({ status: 429, retryAfter: 3, body: { ok: false, error: 'ratelimited' } });
-    expect(await failureOf(apiChannel().deliver(notification()))).toMatchObject({ type: 'ChannelRateLimited', nonRetryable: false, nextRetryDelay: 3000 });
+    expect(await failureOf(apiChannel().deliver(notification()))).toMatchObject({
+      type: 'ChannelRateLimited',
+      nonRetryable: false,
+      nextRetryDelay: 3000,
+    });
   });
 
   it('a 200 body that is not the documented shape -> retryable ChannelBadResponse', async () => {
     fake.failNext({ status: 200, body: { ok: true } });
-    expect(await failureOf(apiChannel().deliver(notification()))).toMatchObject({ type: 'ChannelBadResponse', nonRetryable: false });
+    expect(await failureOf(apiChannel().deliver(notification()))).toMatchObject({
+      type: 'ChannelBadResponse',
+      nonRetryable: false,
+    });
   });
 
   it('hang -> ChannelTimeout quickly', async () => {
@@ -322,7 +445,9 @@ describe('Slack Web API (chat.postMessage / chat.update)', () => {
 
 describe('formatting helpers', () => {
   it('converts playbook markdown to Slack mrkdwn and escapes control characters', () => {
-    expect(toMrkdwn('**Severity**: P0 <b> & [runbook](https://x.example/rb)')).toBe('*Severity*: P0 &lt;b&gt; &amp; <https://x.example/rb|runbook>');
+    expect(toMrkdwn('**Severity**: P0 <b> & [runbook](https://x.example/rb)')).toBe(
+      '*Severity*: P0 &lt;b&gt; &amp; <https://x.example/rb|runbook>',
+    );
   });
   it('mentions user ids, user groups and plain handles', () => {
     expect(slackMention('U024BE7LH')).toBe('<@U024BE7LH>');

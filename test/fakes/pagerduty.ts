@@ -32,9 +32,13 @@ function validate(body: Record<string, unknown>): string[] {
   const errors: string[] = [];
   if (blank(body.routing_key)) errors.push("'routing_key' is missing or blank");
   if (!ACTIONS.includes(body.event_action as (typeof ACTIONS)[number]))
-    errors.push("'event_action' is invalid (must be one of the following: 'trigger', 'acknowledge' or 'resolve')");
-  if (body.event_action !== 'trigger' && blank(body.dedup_key)) errors.push("'dedup_key' is missing or blank");
-  if (typeof body.dedup_key === 'string' && body.dedup_key.length > 255) errors.push("'dedup_key' is too long (maximum is 255 characters)");
+    errors.push(
+      "'event_action' is invalid (must be one of the following: 'trigger', 'acknowledge' or 'resolve')",
+    );
+  if (body.event_action !== 'trigger' && blank(body.dedup_key))
+    errors.push("'dedup_key' is missing or blank");
+  if (typeof body.dedup_key === 'string' && body.dedup_key.length > 255)
+    errors.push("'dedup_key' is too long (maximum is 255 characters)");
   if (body.event_action === 'trigger') {
     const p = body.payload;
     if (!isRecord(p)) {
@@ -42,11 +46,17 @@ function validate(body: Record<string, unknown>): string[] {
     } else {
       if (blank(p.summary)) errors.push("'payload.summary' is missing or blank");
       // Stricter than the real service, which truncates: we want to know if we ever send too much.
-      else if (typeof p.summary === 'string' && p.summary.length > 1024) errors.push("'payload.summary' is too long (maximum is 1024 characters)");
+      else if (typeof p.summary === 'string' && p.summary.length > 1024)
+        errors.push("'payload.summary' is too long (maximum is 1024 characters)");
       if (blank(p.source)) errors.push("'payload.source' is missing or blank");
       if (!SEVERITIES.includes(p.severity as string))
-        errors.push("'payload.severity' is invalid (must be one of the following: 'critical', 'warning', 'error' or 'info')");
-      if (p.timestamp !== undefined && (typeof p.timestamp !== 'string' || Number.isNaN(Date.parse(p.timestamp))))
+        errors.push(
+          "'payload.severity' is invalid (must be one of the following: 'critical', 'warning', 'error' or 'info')",
+        );
+      if (
+        p.timestamp !== undefined &&
+        (typeof p.timestamp !== 'string' || Number.isNaN(Date.parse(p.timestamp)))
+      )
         errors.push("'payload.timestamp' is invalid (must be a valid ISO 8601 date)");
     }
   }
@@ -65,19 +75,25 @@ export async function startFakePagerDuty(options: FakePagerDutyOptions = {}): Pr
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
-  const invalid = (errors: string[]) => json(400, { status: 'invalid event', message: 'Event object is invalid', errors });
+  const invalid = (errors: string[]) =>
+    json(400, { status: 'invalid event', message: 'Event object is invalid', errors });
 
   const control = await startFakeHttpService((req) => {
     if (req.path !== '/v2/enqueue') return json(404, { status: 'not found', message: 'Not found' });
-    if (req.method !== 'POST') return json(405, { status: 'method not allowed', message: 'Method not allowed' });
+    if (req.method !== 'POST')
+      return json(405, { status: 'method not allowed', message: 'Method not allowed' });
     if (!isRecord(req.body)) return invalid(['Event object is invalid']);
     const body = req.body;
     const errors = validate(body);
-    if (options.routingKey && body.routing_key !== options.routingKey && errors.length === 0) errors.push("'routing_key' is invalid");
+    if (options.routingKey && body.routing_key !== options.routingKey && errors.length === 0)
+      errors.push("'routing_key' is invalid");
     if (errors.length > 0) return invalid(errors);
 
     const action = body.event_action as (typeof ACTIONS)[number];
-    const dedupKey = typeof body.dedup_key === 'string' && body.dedup_key.length > 0 ? body.dedup_key : randomUUID().replace(/-/g, '');
+    const dedupKey =
+      typeof body.dedup_key === 'string' && body.dedup_key.length > 0
+        ? body.dedup_key
+        : randomUUID().replace(/-/g, '');
     const existing = incidents.get(dedupKey);
     const payload = isRecord(body.payload) ? body.payload : undefined;
     if (action === 'trigger') {
@@ -92,7 +108,8 @@ export async function startFakePagerDuty(options: FakePagerDutyOptions = {}): Pr
       });
     } else if (existing) {
       // acknowledge/resolve for an unknown key are accepted and do nothing, like the real service
-      const status = action === 'resolve' ? 'resolved' : existing.status === 'resolved' ? 'resolved' : 'acknowledged';
+      const status =
+        action === 'resolve' ? 'resolved' : existing.status === 'resolved' ? 'resolved' : 'acknowledged';
       incidents.set(dedupKey, { ...existing, status, actions: [...existing.actions, action] });
     }
     return json(202, { status: 'success', message: 'Event processed', dedup_key: dedupKey });

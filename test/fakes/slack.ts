@@ -46,7 +46,9 @@ export interface FakeControl {
   stop(): Promise<void>;
 }
 
-export async function startFakeHttpService(handle: (req: RecordedRequest) => FakeResponse): Promise<FakeControl> {
+export async function startFakeHttpService(
+  handle: (req: RecordedRequest) => FakeResponse,
+): Promise<FakeControl> {
   const requests: RecordedRequest[] = [];
   const queue: { failure: FakeFailure; remaining: number }[] = [];
 
@@ -93,14 +95,15 @@ export async function startFakeHttpService(handle: (req: RecordedRequest) => Fak
         return;
       }
       const isJson = typeof failure.body === 'object';
-      const defaultBody = failure.status === 429 ? 'rate_limited' : failure.status >= 500 ? 'internal_error' : 'error';
+      const defaultBody =
+        failure.status === 429 ? 'rate_limited' : failure.status >= 500 ? 'internal_error' : 'error';
       send(res, {
         status: failure.status,
         headers: {
           'content-type': isJson ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8',
           ...(failure.retryAfter !== undefined ? { 'retry-after': String(failure.retryAfter) } : {}),
         },
-        body: isJson ? JSON.stringify(failure.body) : (failure.body as string | undefined) ?? defaultBody,
+        body: isJson ? JSON.stringify(failure.body) : ((failure.body as string | undefined) ?? defaultBody),
       });
     });
   });
@@ -174,13 +177,18 @@ function blocksError(blocks: unknown): string | undefined {
   for (const b of blocks) {
     if (!isRecord(b) || typeof b.type !== 'string') return 'invalid_blocks';
     const text = isRecord(b.text) ? b.text : undefined;
-    if (b.type === 'header' && (!text || text.type !== 'plain_text' || typeof text.text !== 'string' || text.text.length > HEADER_MAX))
+    if (
+      b.type === 'header' &&
+      (!text || text.type !== 'plain_text' || typeof text.text !== 'string' || text.text.length > HEADER_MAX)
+    )
       return 'invalid_blocks';
     if (b.type === 'section') {
       if (!text && !Array.isArray(b.fields)) return 'invalid_blocks';
-      if (text && (typeof text.text !== 'string' || text.text.length === 0 || text.text.length > SECTION_MAX)) return 'invalid_blocks';
+      if (text && (typeof text.text !== 'string' || text.text.length === 0 || text.text.length > SECTION_MAX))
+        return 'invalid_blocks';
     }
-    if (b.type === 'context' && (!Array.isArray(b.elements) || b.elements.length === 0)) return 'invalid_blocks';
+    if (b.type === 'context' && (!Array.isArray(b.elements) || b.elements.length === 0))
+      return 'invalid_blocks';
   }
   return undefined;
 }
@@ -194,7 +202,11 @@ function hasText(body: Record<string, unknown>): boolean {
 export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<FakeSlack> {
   const webhookPath = options.webhookPath ?? '/services/T0FAKE/B0FAKE/fakewebhooksecret';
   const botToken = options.botToken ?? 'xoxb-fake-bot-token';
-  const channels = options.channels ?? { '#trading-incidents': 'C0INCIDENTS', 'trading-incidents': 'C0INCIDENTS', C0INCIDENTS: 'C0INCIDENTS' };
+  const channels = options.channels ?? {
+    '#trading-incidents': 'C0INCIDENTS',
+    'trading-incidents': 'C0INCIDENTS',
+    C0INCIDENTS: 'C0INCIDENTS',
+  };
   const messages = new Map<string, FakeSlackMessage>();
   let seq = 0;
   const nextTs = () => {
@@ -202,7 +214,11 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     return `${1_790_000_000 + seq}.${String(seq).padStart(6, '0')}`;
   };
 
-  const text = (status: number, body: string): FakeResponse => ({ status, headers: { 'content-type': 'text/html' }, body });
+  const text = (status: number, body: string): FakeResponse => ({
+    status,
+    headers: { 'content-type': 'text/html' },
+    body,
+  });
   const api = (body: Record<string, unknown>): FakeResponse => ({
     status: 200,
     headers: { 'content-type': 'application/json; charset=utf-8' },
@@ -220,7 +236,8 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   };
 
   const webApi = (method: string, req: RecordedRequest): FakeResponse => {
-    if (method !== 'chat.postMessage' && method !== 'chat.update') return { status: 404, body: JSON.stringify({ ok: false, error: 'unknown_method' }) };
+    if (method !== 'chat.postMessage' && method !== 'chat.update')
+      return { status: 404, body: JSON.stringify({ ok: false, error: 'unknown_method' }) };
     const auth = req.headers.authorization;
     if (!auth) return apiError('not_authed');
     if (auth !== `Bearer ${botToken}`) return apiError('invalid_auth');
@@ -246,7 +263,12 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
         ...(threadTs ? { thread_ts: threadTs } : {}),
         ...(body.reply_broadcast === true ? { reply_broadcast: true } : {}),
       });
-      return api({ ok: true, channel: channelId, ts, message: { type: 'message', text: msgText ?? '', ts, bot_id: 'B0FAKE' } });
+      return api({
+        ok: true,
+        channel: channelId,
+        ts,
+        message: { type: 'message', text: msgText ?? '', ts, bot_id: 'B0FAKE' },
+      });
     }
     const ts = typeof body.ts === 'string' ? body.ts : undefined;
     const existing = ts ? messages.get(ts) : undefined;
@@ -275,6 +297,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     botToken,
     messages,
     webhookRequests: () => control.requests.filter((r) => r.path === webhookPath),
-    apiRequests: (method) => control.requests.filter((r) => (method ? r.path === `/api/${method}` : r.path.startsWith('/api/'))),
+    apiRequests: (method) =>
+      control.requests.filter((r) => (method ? r.path === `/api/${method}` : r.path.startsWith('/api/'))),
   };
 }

@@ -44,7 +44,9 @@ export const httpTimeoutsSchema = z.object({
 });
 
 /** An undici Agent with the connect timeout set: channels take any Dispatcher so tests can inject their own. */
-export function createChannelDispatcher(timeouts: Partial<Pick<HttpTimeouts, 'connectMs' | 'headersMs' | 'bodyMs'>> = {}): Dispatcher {
+export function createChannelDispatcher(
+  timeouts: Partial<Pick<HttpTimeouts, 'connectMs' | 'headersMs' | 'bodyMs'>> = {},
+): Dispatcher {
   const t = httpTimeoutsSchema.parse(timeouts);
   return new Agent({ connect: { timeout: t.connectMs }, headersTimeout: t.headersMs, bodyTimeout: t.bodyMs });
 }
@@ -101,14 +103,22 @@ async function readCapped(body: Dispatcher.ResponseData['body'], maxBytes: numbe
     size += buf.length;
     if (size > maxBytes) {
       body.destroy();
-      throw ApplicationFailure.create({ message: `response larger than ${maxBytes} bytes`, type: CHANNEL_ERROR.badResponse });
+      throw ApplicationFailure.create({
+        message: `response larger than ${maxBytes} bytes`,
+        type: CHANNEL_ERROR.badResponse,
+      });
     }
     chunks.push(buf);
   }
   return Buffer.concat(chunks).toString('utf8');
 }
 
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+]);
 
 function errorCode(err: unknown): string {
   if (typeof err === 'object' && err !== null) {
@@ -135,7 +145,10 @@ function transportFailure(channel: string, err: unknown, totalSignal: AbortSigna
  * Retry-After: delta-seconds or an HTTP-date (RFC 9110 10.2.3). Returns whole seconds >= 0, or undefined when
  * absent or unreadable.
  */
-export function parseRetryAfter(value: string | string[] | undefined, nowMs: number = Date.now()): number | undefined {
+export function parseRetryAfter(
+  value: string | string[] | undefined,
+  nowMs: number = Date.now(),
+): number | undefined {
   const v = Array.isArray(value) ? value[0] : value;
   if (v === undefined) return undefined;
   const trimmed = v.trim();
@@ -151,7 +164,12 @@ export function safeErrorCode(text: string): string | undefined {
   return /^[a-z0-9_.-]{1,64}$/i.test(t) ? t : undefined;
 }
 
-export function rateLimitedFailure(channel: string, status: number, retryAfterSeconds: number | undefined, error?: string): ApplicationFailure {
+export function rateLimitedFailure(
+  channel: string,
+  status: number,
+  retryAfterSeconds: number | undefined,
+  error?: string,
+): ApplicationFailure {
   const wait = retryAfterSeconds === undefined ? '' : `, retry after ${retryAfterSeconds} s`;
   return ApplicationFailure.create({
     message: `${channel}: rate limited (HTTP ${status}${error ? ` ${error}` : ''})${wait}`,
@@ -172,7 +190,12 @@ export function unavailableFailure(channel: string, status: number, error?: stri
   });
 }
 
-export function rejectedFailure(channel: string, status: number, error?: string, extra?: Record<string, unknown>): ApplicationFailure {
+export function rejectedFailure(
+  channel: string,
+  status: number,
+  error?: string,
+  extra?: Record<string, unknown>,
+): ApplicationFailure {
   return ApplicationFailure.create({
     message: `${channel}: rejected (HTTP ${status}${error ? ` ${error}` : ''})`,
     type: CHANNEL_ERROR.rejected,

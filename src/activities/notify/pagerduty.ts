@@ -96,13 +96,19 @@ export interface PagerDutyEvent {
 }
 
 /** The Events API v2 body for a notification (without sending it). Exported for tests and the docs. */
-export function buildPagerDutyEvent(n: Notification, config: PagerDutyConfig, action: PagerDutyEventAction): PagerDutyEvent {
+export function buildPagerDutyEvent(
+  n: Notification,
+  config: PagerDutyConfig,
+  action: PagerDutyEventAction,
+): PagerDutyEvent {
   const dedupKey = pagerDutyDedupKey(n.incidentId);
   const url = config.incidentUrlTemplate?.replace(/\{incidentId\}/g, encodeURIComponent(n.incidentId));
   const event: PagerDutyEvent = { routing_key: config.routingKey, event_action: action, dedup_key: dedupKey };
   if (action !== 'trigger') return event; // acknowledge/resolve carry only the key (Events API v2)
   const summary = `[${n.severity}] ${n.title}`;
-  const timestamp = Number.isNaN(Date.parse(n.createdAt)) ? new Date().toISOString() : new Date(Date.parse(n.createdAt)).toISOString();
+  const timestamp = Number.isNaN(Date.parse(n.createdAt))
+    ? new Date().toISOString()
+    : new Date(Date.parse(n.createdAt)).toISOString();
   event.payload = {
     summary: summary.length <= SUMMARY_MAX ? summary : `${summary.slice(0, SUMMARY_MAX - 1)}…`,
     source: config.source,
@@ -131,8 +137,16 @@ export function buildPagerDutyEvent(n: Notification, config: PagerDutyConfig, ac
   return event;
 }
 
-const acceptedSchema = z.object({ status: z.literal('success'), message: z.string(), dedup_key: z.string().min(1) });
-const invalidEventSchema = z.object({ status: z.string(), message: z.string(), errors: z.array(z.string()).default([]) });
+const acceptedSchema = z.object({
+  status: z.literal('success'),
+  message: z.string(),
+  dedup_key: z.string().min(1),
+});
+const invalidEventSchema = z.object({
+  status: z.string(),
+  message: z.string(),
+  errors: z.array(z.string()).default([]),
+});
 
 export class PagerDutyChannel implements NotificationChannel {
   readonly name: string;
@@ -170,12 +184,16 @@ export class PagerDutyChannel implements NotificationChannel {
       await this.deps.store.set(sentKey, ok.dedup_key);
       return { ...base, outcome: 'delivered', ref: ok.dedup_key };
     }
-    if (res.status === 429) throw rateLimitedFailure(this.name, 429, parseRetryAfter(res.headers['retry-after']));
+    if (res.status === 429)
+      throw rateLimitedFailure(this.name, 429, parseRetryAfter(res.headers['retry-after']));
     if (res.status >= 500 || res.status === 408) throw unavailableFailure(this.name, res.status);
     if (res.status === 400) {
       const invalid = parseJsonBody(res.body, invalidEventSchema);
       // PagerDuty's error strings name fields, never values, so they are safe to keep.
-      throw rejectedFailure(this.name, 400, 'invalid event', { errors: invalid?.errors.slice(0, 10) ?? [], action });
+      throw rejectedFailure(this.name, 400, 'invalid event', {
+        errors: invalid?.errors.slice(0, 10) ?? [],
+        action,
+      });
     }
     // 401/403/404/413: the same event will never be accepted.
     throw rejectedFailure(this.name, res.status);

@@ -69,7 +69,8 @@ export interface SlackDeps {
 
 // --- Block Kit ---------------------------------------------------------------------------------------
 
-export type SlackTextObject = { type: 'plain_text'; text: string; emoji?: boolean } | { type: 'mrkdwn'; text: string };
+export type SlackTextObject =
+  { type: 'plain_text'; text: string; emoji?: boolean } | { type: 'mrkdwn'; text: string };
 export type SlackBlock =
   | { type: 'header'; text: { type: 'plain_text'; text: string; emoji?: boolean } }
   | { type: 'section'; text?: SlackTextObject; fields?: SlackTextObject[] }
@@ -164,15 +165,26 @@ export interface RenderedSlackMessage {
 }
 
 /** One notification as a Slack message: header, template text, Severity/Status fields, COT context. */
-export function renderSlackMessage(n: Notification, mention: string | undefined, nowMs: number): RenderedSlackMessage {
+export function renderSlackMessage(
+  n: Notification,
+  mention: string | undefined,
+  nowMs: number,
+): RenderedSlackMessage {
   const headline = `${KIND_HEADER[n.kind]}: ${n.title}`;
-  const blocks: SlackBlock[] = [{ type: 'header', text: { type: 'plain_text', text: truncate(headline, HEADER_MAX), emoji: true } }];
+  const blocks: SlackBlock[] = [
+    { type: 'header', text: { type: 'plain_text', text: truncate(headline, HEADER_MAX), emoji: true } },
+  ];
   if (mention) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: mention } });
   blocks.push(...sectionsFor(n.text));
   blocks.push(fieldsBlock(n.severity, n.incidentStatus));
   blocks.push({
     type: 'context',
-    elements: [{ type: 'mrkdwn', text: `Incident \`${escapeMrkdwn(n.incidentId)}\` · ${escapeMrkdwn(n.step)} · ${cotTime(n.createdAt, nowMs)}` }],
+    elements: [
+      {
+        type: 'mrkdwn',
+        text: `Incident \`${escapeMrkdwn(n.incidentId)}\` · ${escapeMrkdwn(n.step)} · ${cotTime(n.createdAt, nowMs)}`,
+      },
+    ],
   });
   // `text` is the notification/fallback line; mentions in it notify people.
   const text = truncate(`[${n.severity}] ${headline}${mention ? ` ${mention}` : ''}`, 4000);
@@ -193,7 +205,12 @@ const rootMessageSchema = z.object({
 });
 type RootMessage = z.output<typeof rootMessageSchema>;
 
-function renderRootUpdate(root: RootMessage, n: Notification, appendText: boolean, nowMs: number): RenderedSlackMessage {
+function renderRootUpdate(
+  root: RootMessage,
+  n: Notification,
+  appendText: boolean,
+  nowMs: number,
+): RenderedSlackMessage {
   const headline = `${STATUS_HEADER[n.incidentStatus]}: ${root.title}`;
   const blocks: SlackBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: truncate(headline, HEADER_MAX), emoji: true } },
@@ -222,7 +239,13 @@ const apiResponseSchema = z.discriminatedUnion('ok', [
 type ApiResponse = z.output<typeof apiResponseSchema>;
 
 /** `ok:false` errors worth retrying; every other error will not succeed as sent. */
-const RETRYABLE_API_ERRORS = new Set(['internal_error', 'fatal_error', 'service_unavailable', 'request_timeout', 'team_added_to_org']);
+const RETRYABLE_API_ERRORS = new Set([
+  'internal_error',
+  'fatal_error',
+  'service_unavailable',
+  'request_timeout',
+  'team_added_to_org',
+]);
 /** chat.update cannot edit the stored message: post a new one instead. */
 const UPDATE_FALLBACK_ERRORS = new Set(['message_not_found', 'cant_update_message', 'edit_window_closed']);
 
@@ -247,9 +270,13 @@ export class SlackChannel implements NotificationChannel {
   async deliver(n: Notification): Promise<DeliveryResult> {
     const sentKey = `${this.name}:sent:${n.idempotencyKey}`;
     const already = await this.deps.store.get(sentKey);
-    if (already !== undefined) return { channel: this.name, idempotencyKey: n.idempotencyKey, outcome: 'duplicate', ref: already };
+    if (already !== undefined)
+      return { channel: this.name, idempotencyKey: n.idempotencyKey, outcome: 'duplicate', ref: already };
 
-    const ref = this.config.mode === 'webhook' ? await this.deliverWebhook(n, this.config) : await this.deliverWebApi(n, this.config);
+    const ref =
+      this.config.mode === 'webhook'
+        ? await this.deliverWebhook(n, this.config)
+        : await this.deliverWebApi(n, this.config);
     // Written after the send: a crash in between re-sends on retry (at-least-once; never a lost page).
     await this.deps.store.set(sentKey, ref);
     return { channel: this.name, idempotencyKey: n.idempotencyKey, outcome: 'delivered', ref };
@@ -258,13 +285,21 @@ export class SlackChannel implements NotificationChannel {
   private mentionFor(n: Notification): string | undefined {
     if (n.target === 'channel' || !isRoleId(n.target)) return undefined;
     const c = resolveContact(n.target, this.now(), this.contacts);
-    const note = c.availability === 'off-hours' ? ', off hours' : c.availability === 'emergency-only' ? ', emergency only' : '';
+    const note =
+      c.availability === 'off-hours'
+        ? ', off hours'
+        : c.availability === 'emergency-only'
+          ? ', emergency only'
+          : '';
     const who = c.name === c.roleName ? c.roleName : `${escapeMrkdwn(c.name)}, ${c.roleName}`;
     return `${PAGING_KINDS.has(n.kind) ? 'Paging' : 'For'} ${slackMention(c.slack)} (${who}${note})`;
   }
 
   // Incoming webhook: no ts comes back, so every new key is a new message.
-  private async deliverWebhook(n: Notification, config: Extract<SlackConfig, { mode: 'webhook' }>): Promise<string> {
+  private async deliverWebhook(
+    n: Notification,
+    config: Extract<SlackConfig, { mode: 'webhook' }>,
+  ): Promise<string> {
     const message = renderSlackMessage(n, this.mentionFor(n), this.now());
     const res = await postJson({
       channel: this.name,
@@ -283,7 +318,12 @@ export class SlackChannel implements NotificationChannel {
 
   private httpFailure(res: HttpResponse, code: string | undefined): ApplicationFailure {
     if (res.status === 429) {
-      return rateLimitedFailure(this.name, 429, parseRetryAfter(res.headers['retry-after'], this.now()) ?? this.config.defaultRetryAfterSeconds, code);
+      return rateLimitedFailure(
+        this.name,
+        429,
+        parseRetryAfter(res.headers['retry-after'], this.now()) ?? this.config.defaultRetryAfterSeconds,
+        code,
+      );
     }
     if (res.status >= 500 || res.status === 408) return unavailableFailure(this.name, res.status, code);
     // 400 invalid_payload/no_text/invalid_blocks, 403 action_prohibited/invalid_token, 404 no_service/channel_not_found,
@@ -291,7 +331,10 @@ export class SlackChannel implements NotificationChannel {
     return rejectedFailure(this.name, res.status, code);
   }
 
-  private async deliverWebApi(n: Notification, config: Extract<SlackConfig, { mode: 'web-api' }>): Promise<string> {
+  private async deliverWebApi(
+    n: Notification,
+    config: Extract<SlackConfig, { mode: 'web-api' }>,
+  ): Promise<string> {
     const rootKey = `${this.name}:root:${n.incidentId}`;
     const rootJson = await this.deps.store.get(rootKey);
     const root = rootJson === undefined ? undefined : parseJsonBody(rootJson, rootMessageSchema);
@@ -302,14 +345,20 @@ export class SlackChannel implements NotificationChannel {
 
     if (ROOT_EDIT_KINDS.has(n.kind)) {
       const edited = renderRootUpdate(root, n, !config.threadReplies, nowMs);
-      const res = await this.callApi(config, 'chat.update', { channel: root.channel, ts: root.ts, ...edited });
+      const res = await this.callApi(config, 'chat.update', {
+        channel: root.channel,
+        ts: root.ts,
+        ...edited,
+      });
       if (!res.ok) {
         if (UPDATE_FALLBACK_ERRORS.has(res.error)) return this.postRoot(n, message, config, rootKey);
         throw this.apiFailure(res.error);
       }
       if (!config.threadReplies) return res.ts;
     } else if (!config.threadReplies) {
-      return this.okTs(await this.callApi(config, 'chat.postMessage', { channel: config.channel, ...message }));
+      return this.okTs(
+        await this.callApi(config, 'chat.postMessage', { channel: config.channel, ...message }),
+      );
     }
 
     const reply = await this.callApi(config, 'chat.postMessage', {
@@ -321,11 +370,24 @@ export class SlackChannel implements NotificationChannel {
     return this.okTs(reply);
   }
 
-  private async postRoot(n: Notification, message: RenderedSlackMessage, config: Extract<SlackConfig, { mode: 'web-api' }>, rootKey: string): Promise<string> {
+  private async postRoot(
+    n: Notification,
+    message: RenderedSlackMessage,
+    config: Extract<SlackConfig, { mode: 'web-api' }>,
+    rootKey: string,
+  ): Promise<string> {
     const res = await this.callApi(config, 'chat.postMessage', { channel: config.channel, ...message });
     const ts = this.okTs(res);
     if (res.ok) {
-      const root: RootMessage = { channel: res.channel, ts, title: n.title, text: n.text, severity: n.severity, incidentId: n.incidentId, createdAt: n.createdAt };
+      const root: RootMessage = {
+        channel: res.channel,
+        ts,
+        title: n.title,
+        text: n.text,
+        severity: n.severity,
+        incidentId: n.incidentId,
+        createdAt: n.createdAt,
+      };
       await this.deps.store.set(rootKey, JSON.stringify(root));
     }
     return ts;
@@ -338,14 +400,19 @@ export class SlackChannel implements NotificationChannel {
 
   private apiFailure(error: string): ApplicationFailure {
     const code = safeErrorCode(error);
-    if (error === 'ratelimited') return rateLimitedFailure(this.name, 200, this.config.defaultRetryAfterSeconds, code);
+    if (error === 'ratelimited')
+      return rateLimitedFailure(this.name, 200, this.config.defaultRetryAfterSeconds, code);
     if (RETRYABLE_API_ERRORS.has(error)) return unavailableFailure(this.name, 200, code);
     // invalid_auth, not_authed, channel_not_found, not_in_channel, is_archived, invalid_blocks, no_text, ...
     return rejectedFailure(this.name, 200, code);
   }
 
   /** One Web API call; HTTP-level failures throw, `ok:false` comes back for the caller to map. */
-  private async callApi(config: Extract<SlackConfig, { mode: 'web-api' }>, method: 'chat.postMessage' | 'chat.update', body: Record<string, unknown>): Promise<ApiResponse> {
+  private async callApi(
+    config: Extract<SlackConfig, { mode: 'web-api' }>,
+    method: 'chat.postMessage' | 'chat.update',
+    body: Record<string, unknown>,
+  ): Promise<ApiResponse> {
     const res = await postJson({
       channel: this.name,
       dispatcher: this.deps.dispatcher,
@@ -356,7 +423,12 @@ export class SlackChannel implements NotificationChannel {
     });
     if (res.status !== 200) throw this.httpFailure(res, safeErrorCode(res.body));
     const parsed = parseJsonBody(res.body, apiResponseSchema);
-    if (!parsed) throw badResponseFailure(this.name, res.status, `${method} response is not {ok, ts, channel} or {ok:false, error}`);
+    if (!parsed)
+      throw badResponseFailure(
+        this.name,
+        res.status,
+        `${method} response is not {ok, ts, channel} or {ok:false, error}`,
+      );
     return parsed;
   }
 }
