@@ -271,11 +271,13 @@ export class SimDb {
     }
     if (count === 0) return;
     const r = await this.pool.query<{ id: string }>(
-      `INSERT INTO trades_history (model_id, side, entry_price, exit_price, entry_time, exit_time, pnl_usd, pnl_pct, exit_reason, created_at)
+      // Spread between the newest existing trade and now, so the streak is the most recent run.
+      `WITH last AS (SELECT coalesce(max(created_at), now() - interval '1 day') AS t FROM trades_history),
+       slots AS (SELECT k, last.t + k * (now() - last.t) / ($1::int + 1) AS at FROM last, generate_series(1, $1::int) AS k)
+       INSERT INTO trades_history (model_id, side, entry_price, exit_price, entry_time, exit_time, pnl_usd, pnl_pct, exit_reason, created_at)
        SELECT 'ppo_primary', CASE WHEN k % 2 = 0 THEN 'LONG' ELSE 'SHORT' END, 4150, 4146,
-         now() - ($1 - k + 1) * interval '10 minutes', now() - ($1 - k) * interval '10 minutes' - interval '1 second',
-         -(40 + k), -(40 + k) / 100.0, 'STOP_LOSS', now() - ($1 - k) * interval '10 minutes' - interval '1 second'
-       FROM generate_series(1, $1::int) AS k RETURNING id`,
+         at - interval '5 minutes', at, -(40 + k), -(40 + k) / 100.0, 'STOP_LOSS', at
+       FROM slots RETURNING id`,
       [count],
     );
     this.injectedLosses = r.rows.map((row) => Number(row.id));

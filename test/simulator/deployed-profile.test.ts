@@ -1,0 +1,48 @@
+// The `deployed` profile answers like the real deployment: missing routes 404, a shadowed
+// rollback-targets route, consistency only at /api/v1/consistency/{model_id}.
+import type { Simulator } from '../../src/simulator';
+import { agent, expectEnvelope, get, post, start } from './helpers';
+
+const DB = 'usdcop_sim_test_deployed';
+let sim: Simulator;
+
+beforeAll(async () => {
+  sim = await start('deployed', DB);
+});
+afterAll(async () => {
+  await sim.stop();
+  await agent.close();
+});
+
+test.each([
+  ['inference', '/api/v1/models/router/history?limit=20'],
+  ['inference', '/api/v1/models/router/drift'],
+  ['inference', '/api/v1/models/ppo_primary/metrics?window=7d'],
+  ['inference', '/api/v1/models/shadow/comparison'],
+  ['inference', '/api/v1/health/consistency/ppo_primary'],
+  ['trading', '/api/v1/data/status'],
+  ['trading', '/api/v1/data/sources'],
+] as const)('%s %s is missing -> 404 envelope', async (service, path) => {
+  const base = service === 'trading' ? sim.tradingUrl : sim.inferenceUrl;
+  const r = await get(`${base}${path}`);
+  expect(r.status).toBe(404);
+  expectEnvelope(r.body, 'not_found');
+});
+
+test('rollback-targets is shadowed by GET /models/{id}: 200 with error', async () => {
+  const r = await get(`${sim.inferenceUrl}/api/v1/models/rollback-targets`);
+  expect(r.status).toBe(200);
+  expect(r.body).toMatchObject({ error: 'Unknown model: rollback-targets' });
+  expect((await get(`${sim.inferenceUrl}/api/v1/models/ppo_primary`)).body).toMatchObject({ model_id: 'ppo_primary', status: 'loaded' });
+});
+
+test('consistency, drift, health, operations and rollback still served', async () => {
+  const I = sim.inferenceUrl;
+  expect((await get(`${I}/api/v1/consistency/ppo_primary`)).body).toMatchObject({ model_id: 'ppo_primary', overall_status: 'passed' });
+  expect((await get(`${I}/api/v1/monitoring/drift`)).body).toMatchObject({ features_checked: 15, alert_active: false });
+  expect((await get(`${sim.tradingUrl}/api/health`)).body).toMatchObject({ status: 'healthy', database: 'connected' });
+  expect((await get(`${I}/api/v1/models/router/status`)).body).toMatchObject({ enabled: true, ready: true });
+  expect((await get(`${I}/api/v1/operations/status`)).body).toMatchObject({ mode: 'normal' });
+  const r = await post(`${I}/api/v1/models/rollback`, { reason: 'Sharpe 0.2' });
+  expect(r.body).toMatchObject({ success: true, new_model: 'ppo_primary_v2' });
+});
