@@ -376,6 +376,16 @@ describe('Slack Web API (chat.postMessage / chat.update)', () => {
     expect(fake.apiRequests('chat.update')).toHaveLength(1);
   });
 
+  it('concurrent first messages of one incident: one root, the other a threaded reply', async () => {
+    const channel = apiChannel();
+    const [a, b] = await Promise.all([
+      channel.deliver(notification({ target: 'channel', step: 'start' })),
+      channel.deliver(notification()),
+    ]);
+    expect(fake.messages.get(a.ref ?? '')?.thread_ts).toBeUndefined();
+    expect(fake.messages.get(b.ref ?? '')?.thread_ts).toBe(a.ref);
+  });
+
   it('if the stored message cannot be edited (message_not_found), posts a new one instead', async () => {
     const channel = apiChannel();
     const rootTs = (await channel.deliver(notification())).ref ?? '';

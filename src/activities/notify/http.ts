@@ -37,10 +37,12 @@ export interface HttpTimeouts {
 }
 
 export const httpTimeoutsSchema = z.object({
-  connectMs: z.number().int().positive().default(5_000),
-  headersMs: z.number().int().positive().default(10_000),
-  bodyMs: z.number().int().positive().default(10_000),
-  totalMs: z.number().int().positive().default(15_000),
+  connectMs: z.number().int().positive().default(3_000),
+  headersMs: z.number().int().positive().default(8_000),
+  bodyMs: z.number().int().positive().default(8_000),
+  // Below the paging activities' startToCloseTimeout (15 s), so a slow service ends in a typed ChannelTimeout
+  // rather than an activity timeout.
+  totalMs: z.number().int().positive().default(10_000),
 });
 
 /** An undici Agent with the connect timeout set: channels take any Dispatcher so tests can inject their own. */

@@ -267,7 +267,21 @@ export class SlackChannel implements NotificationChannel {
     this.now = deps.now ?? Date.now;
   }
 
-  async deliver(n: Notification): Promise<DeliveryResult> {
+  /** Per-incident queue: in one process, the first message of an incident is posted once and becomes its root. */
+  private readonly incidentQueues = new Map<string, Promise<unknown>>();
+
+  deliver(n: Notification): Promise<DeliveryResult> {
+    const previous = this.incidentQueues.get(n.incidentId) ?? Promise.resolve();
+    const run = previous.then(() => this.deliverNow(n));
+    const tail = run.catch(() => undefined);
+    this.incidentQueues.set(n.incidentId, tail);
+    void tail.then(() => {
+      if (this.incidentQueues.get(n.incidentId) === tail) this.incidentQueues.delete(n.incidentId);
+    });
+    return run;
+  }
+
+  private async deliverNow(n: Notification): Promise<DeliveryResult> {
     const sentKey = `${this.name}:sent:${n.idempotencyKey}`;
     const already = await this.deps.store.get(sentKey);
     if (already !== undefined)
