@@ -94,3 +94,55 @@ export function alertmanagerPayload(alerts: { alertname: string; status?: 'firin
     ...extra,
   };
 }
+
+import { request as undiciRequest } from 'undici';
+import type { AddressInfo } from 'node:net';
+
+export interface HttpResult {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  json(): any; // eslint-disable-line @typescript-eslint/no-explicit-any -- test-only convenience
+}
+
+interface Listenable {
+  listen(opts: { host: string; port: number }): Promise<string>;
+  close(): Promise<unknown>;
+  server: { address(): AddressInfo | string | null };
+}
+
+const openApps = new Set<Listenable>();
+
+/** Real HTTP on loopback (light-my-request's ESM dependency does not load under jest's CommonJS runtime). */
+export function httpClient(app: Listenable) {
+  let base: Promise<string> | null = null;
+  const url = () => {
+    base ??= app.listen({ host: '127.0.0.1', port: 0 }).then(() => {
+      openApps.add(app);
+      return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    });
+    return base;
+  };
+  return {
+    url,
+    async inject(opts: { method: 'GET' | 'POST'; url: string; headers?: Record<string, string>; payload?: unknown }): Promise<HttpResult> {
+      const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+      let body: string | Buffer | undefined;
+      if (opts.payload !== undefined) {
+        if (typeof opts.payload === 'string' || Buffer.isBuffer(opts.payload)) body = opts.payload;
+        else {
+          body = JSON.stringify(opts.payload);
+          headers['content-type'] ??= 'application/json';
+        }
+      }
+      const res = await undiciRequest(`${await url()}${opts.url}`, { method: opts.method, headers, body });
+      const text = await res.body.text();
+      return { statusCode: res.statusCode, headers: res.headers, body: text, json: () => JSON.parse(text) };
+    },
+  };
+}
+
+export async function closeAllApps(): Promise<void> {
+  for (const app of openApps) await app.close();
+  openApps.clear();
+}
