@@ -96,7 +96,8 @@ export interface LongQueryInfo {
 function databaseName(url: URL): string {
   const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
   // CREATE DATABASE cannot take a bind parameter, so the name is restricted instead.
-  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name)) throw new Error(`simulator database name must be a plain identifier, got "${name}"`);
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name))
+    throw new Error(`simulator database name must be a plain identifier, got "${name}"`);
   return name;
 }
 

@@ -34,7 +34,12 @@ export class ApiError extends Error {
 
 export const BODY_LIMIT_BYTES = 1_048_576; // "bodies over 1 MB get 413"
 
-export function errorBody(request: FastifyRequest, code: ErrorCode, message: string, details: Record<string, unknown> | null) {
+export function errorBody(
+  request: FastifyRequest,
+  code: ErrorCode,
+  message: string,
+  details: Record<string, unknown> | null,
+) {
   return { error: code, message, details, request_id: request.id, timestamp: new Date().toISOString() };
 }
 
@@ -53,7 +58,12 @@ export function toValidationIssues(error: z.ZodError, input: unknown, location: 
   for (const issue of error.issues) {
     const base = [location, ...issue.path.map(String)];
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) issues.push({ field: [...base, key].join('.'), message: 'Extra inputs are not permitted', type: 'extra_forbidden' });
+      for (const key of issue.keys)
+        issues.push({
+          field: [...base, key].join('.'),
+          message: 'Extra inputs are not permitted',
+          type: 'extra_forbidden',
+        });
     } else if (issue.code === 'invalid_type' && valueAt(input, issue.path) === undefined) {
       issues.push({ field: base.join('.'), message: 'Field required', type: 'missing' });
     } else {
@@ -67,7 +77,11 @@ export function validationError(issues: ValidationIssue[]): ApiError {
   return new ApiError(400, 'validation_error', 'Request validation failed', { validation_errors: issues });
 }
 
-export function parseInput<S extends z.ZodType>(schema: S, input: unknown, location: 'body' | 'query' | 'path'): z.infer<S> {
+export function parseInput<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  location: 'body' | 'query' | 'path',
+): z.infer<S> {
   const result = schema.safeParse(input);
   if (!result.success) throw validationError(toValidationIssues(result.error, input, location));
   return result.data;
@@ -89,16 +103,28 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof ApiError) return sendError(request, reply, err);
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || err.statusCode === 413) {
-      return sendError(request, reply, new ApiError(413, 'payload_too_large', 'Request body too large', { max_bytes: BODY_LIMIT_BYTES }));
+      return sendError(
+        request,
+        reply,
+        new ApiError(413, 'payload_too_large', 'Request body too large', { max_bytes: BODY_LIMIT_BYTES }),
+      );
     }
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || err.statusCode === 415) {
       return sendError(request, reply, new ApiError(415, 'unsupported_media_type', err.message));
     }
     if (err.statusCode === 400) {
       // Malformed or empty JSON: FastAPI reports it as a validation error on `body`.
-      return sendError(request, reply, validationError([{ field: 'body', message: err.message, type: 'json_invalid' }]));
+      return sendError(
+        request,
+        reply,
+        validationError([{ field: 'body', message: err.message, type: 'json_invalid' }]),
+      );
     }
     request.log.error({ err }, 'simulator handler failed');
-    return sendError(request, reply, new ApiError(500, 'internal_error', 'An unexpected error occurred. Please try again later.'));
+    return sendError(
+      request,
+      reply,
+      new ApiError(500, 'internal_error', 'An unexpected error occurred. Please try again later.'),
+    );
   });
 }

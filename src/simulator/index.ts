@@ -5,7 +5,15 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { SimDb, ensureDatabase, type LongQueryInfo, type OperationsRow } from './db';
-import { ApiError, BODY_LIMIT_BYTES, errorBody, installErrorHandling, parseInput, sendError, toValidationIssues } from './errors';
+import {
+  ApiError,
+  BODY_LIMIT_BYTES,
+  errorBody,
+  installErrorHandling,
+  parseInput,
+  sendError,
+  toValidationIssues,
+} from './errors';
 import { registerInferenceRoutes, registerTradingRoutes, type RouteDeps } from './routes';
 import {
   FaultPatch,
@@ -19,9 +27,23 @@ import {
   type Service,
   type SimulatorOptions,
 } from './schemas';
-import { ModelRegistry, emptyCounts, pathMatches, type CallRecord, type ModelVersion, type SimCore } from './state';
+import {
+  ModelRegistry,
+  emptyCounts,
+  pathMatches,
+  type CallRecord,
+  type ModelVersion,
+  type SimCore,
+} from './state';
 
-export { CONFIRM_RESUME, FaultPatch as FaultPatchSchema, type FaultPatch, type SimulatorOptions, type Profile, type Service } from './schemas';
+export {
+  CONFIRM_RESUME,
+  FaultPatch as FaultPatchSchema,
+  type FaultPatch,
+  type SimulatorOptions,
+  type Profile,
+  type Service,
+} from './schemas';
 
 export interface SimulatorState {
   profile: Profile;
@@ -153,7 +175,11 @@ class SimulatorImpl implements SimCore, Simulator {
     await this.db.migrate();
     if (this.opts.resetData || (await this.db.isEmpty())) await this.db.seed();
     else await this.db.freshen(true);
-    const ports = { trading: this.opts.tradingPort, inference: this.opts.inferencePort, control: this.opts.controlPort };
+    const ports = {
+      trading: this.opts.tradingPort,
+      inference: this.opts.inferencePort,
+      control: this.opts.controlPort,
+    };
     for (const name of ['trading', 'inference', 'control'] as const) {
       const listener = await this.buildListener(name);
       listener.port = await listen(listener.server, ports[name], this.opts.host);
@@ -198,13 +224,23 @@ class SimulatorImpl implements SimCore, Simulator {
       const path = request.url.split('?')[0] ?? request.url;
       if (path.startsWith('/__sim')) return;
       const applies = (f: { service?: Service; method?: string; path: string }) =>
-        (f.service === undefined || f.service === service) && (f.method === undefined || f.method === request.method) && pathMatches(f.path, path);
+        (f.service === undefined || f.service === service) &&
+        (f.method === undefined || f.method === request.method) &&
+        pathMatches(f.path, path);
       const slow = this.faults.slowResponses.filter(applies).reduce((ms, f) => Math.max(ms, f.delayMs), 0);
       if (slow > 0) await this.sleep(slow);
       const failing = this.faults.httpErrors.find(applies);
       if (failing) {
         const code = failing.status === 503 ? 'service_unavailable' : 'internal_error';
-        return sendError(request, reply, new ApiError(failing.status, code, `Injected fault: HTTP ${failing.status} on ${request.method} ${path}`));
+        return sendError(
+          request,
+          reply,
+          new ApiError(
+            failing.status,
+            code,
+            `Injected fault: HTTP ${failing.status} on ${request.method} ${path}`,
+          ),
+        );
       }
       if (this.apiKey !== undefined) {
         const key = request.headers['x-api-key'];
@@ -294,15 +330,27 @@ class SimulatorImpl implements SimCore, Simulator {
       if (p.databaseDisconnected !== undefined) f.databaseDisconnected = p.databaseDisconnected;
       if (p.redisUnreachable !== undefined) {
         f.redisUnreachable = p.redisUnreachable;
-        if (p.redisUnreachable && this.deadRedisUrl === undefined) this.deadRedisUrl = `redis://127.0.0.1:${await closedPort('127.0.0.1')}`;
+        if (p.redisUnreachable && this.deadRedisUrl === undefined)
+          this.deadRedisUrl = `redis://127.0.0.1:${await closedPort('127.0.0.1')}`;
       }
       // Kill switch and pause are state in trading_operations_state; clearing the fault only
       // undoes what the fault did, never a kill switch a caller activated through the API.
       if (p.killSwitch !== undefined) {
         if (p.killSwitch) {
-          await this.db.setOperations({ mode: 'killed', kill_switch_active: true, activated_at: new Date(), ...p.killSwitch });
+          await this.db.setOperations({
+            mode: 'killed',
+            kill_switch_active: true,
+            activated_at: new Date(),
+            ...p.killSwitch,
+          });
         } else if (f.killSwitch) {
-          await this.db.setOperations({ mode: 'normal', kill_switch_active: false, activated_at: null, activated_by: null, reason: null });
+          await this.db.setOperations({
+            mode: 'normal',
+            kill_switch_active: false,
+            activated_at: null,
+            activated_by: null,
+            reason: null,
+          });
         }
         f.killSwitch = p.killSwitch;
       }
@@ -386,7 +434,10 @@ class SimulatorImpl implements SimCore, Simulator {
       controlUrl: this.controlUrl,
       databaseUrl: this.databaseUrl,
       redisUrl: this.faults.redisUnreachable && this.deadRedisUrl ? this.deadRedisUrl : this.opts.redisUrl,
-      listening: { trading: this.listeners.get('trading')?.listening ?? false, inference: this.listeners.get('inference')?.listening ?? false },
+      listening: {
+        trading: this.listeners.get('trading')?.listening ?? false,
+        inference: this.listeners.get('inference')?.listening ?? false,
+      },
       faults: structuredClone(this.faults),
       operations: {
         mode: ops.mode,
@@ -399,7 +450,10 @@ class SimulatorImpl implements SimCore, Simulator {
         latest_bar: fresh.latest?.toISOString() ?? null,
         staleness_seconds: fresh.stalenessSeconds === null ? null : Math.round(fresh.stalenessSeconds),
       },
-      model: { champion: ModelRegistry.label(this.models.champion), rollback_targets: targets.map((t) => ModelRegistry.label(t)) },
+      model: {
+        champion: ModelRegistry.label(this.models.champion),
+        rollback_targets: targets.map((t) => ModelRegistry.label(t)),
+      },
       longRunningQuery: this.db.longQueryInfo(),
       calls,
       applied,

@@ -54,7 +54,8 @@ async function main(): Promise<void> {
     logger: values.log,
   });
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) console.error(`invalid option ${issue.path.join('.')}: ${issue.message}`);
+    for (const issue of parsed.error.issues)
+      console.error(`invalid option ${issue.path.join('.')}: ${issue.message}`);
     process.exitCode = 2;
     return;
   }

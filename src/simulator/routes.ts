@@ -38,8 +38,21 @@ const STALE_AFTER_SECONDS = 600; // 3.3 symptom: "OHLCV data stale (>10 minutes 
 const HEALTHY_PSI = 0.04;
 const SHADOW_SHARPE = 1.31;
 const FEATURES = [
-  'log_ret_5m', 'log_ret_1h', 'log_ret_4h', 'rsi_9', 'atr_pct', 'adx_14', 'dxy_z', 'dxy_change_1d',
-  'vix_z', 'embi_z', 'brent_change_1d', 'rate_spread', 'usdmxn_change_1d', 'position', 'time_normalized',
+  'log_ret_5m',
+  'log_ret_1h',
+  'log_ret_4h',
+  'rsi_9',
+  'atr_pct',
+  'adx_14',
+  'dxy_z',
+  'dxy_change_1d',
+  'vix_z',
+  'embi_z',
+  'brent_change_1d',
+  'rate_spread',
+  'usdmxn_change_1d',
+  'position',
+  'time_normalized',
 ];
 
 const now = () => new Date().toISOString();
@@ -57,7 +70,8 @@ function psi(core: SimCore): number {
 
 function featureDrift(core: SimCore) {
   const score = psi(core);
-  const drifted = score > DRIFT_THRESHOLD ? Math.min(FEATURES.length, Math.max(1, Math.round(score * 10))) : 0;
+  const drifted =
+    score > DRIFT_THRESHOLD ? Math.min(FEATURES.length, Math.max(1, Math.round(score * 10))) : 0;
   return FEATURES.map((feature, i) => {
     const value = i < drifted ? score * (1 + (drifted - i) / 10) : Math.min(score, DRIFT_THRESHOLD) * 0.5;
     return { feature, psi: Number(value.toFixed(4)), drifted: i < drifted };
@@ -91,7 +105,13 @@ function registerOperations(app: FastifyInstance, deps: RouteDeps): void {
   app.post('/api/v1/operations/kill-switch', { config: { mutating: 'killSwitch' } }, async (request) => {
     const body = parseInput(KillSwitchBody, request.body, 'body');
     const ops = await deps.serial(() =>
-      db.setOperations({ mode: 'killed', kill_switch_active: true, activated_at: new Date(), activated_by: body.activated_by, reason: body.reason }),
+      db.setOperations({
+        mode: 'killed',
+        kill_switch_active: true,
+        activated_at: new Date(),
+        activated_by: body.activated_by,
+        reason: body.reason,
+      }),
     );
     const positions_closed = 0; // the real code's broker integration is a placeholder returning 0
     return {
@@ -108,14 +128,27 @@ function registerOperations(app: FastifyInstance, deps: RouteDeps): void {
     const body = parseInput(ResumeBody, request.body, 'body');
     return deps.serial(async () => {
       const ops = await db.operations();
-      if (!ops.kill_switch_active) return { success: true, mode: 'normal', message: 'Trading already active' };
+      if (!ops.kill_switch_active)
+        return { success: true, mode: 'normal', message: 'Trading already active' };
       if (body.confirmation_code !== CONFIRM_RESUME) {
         throw new ApiError(400, 'validation_error', `Must provide confirmation_code='${CONFIRM_RESUME}'`);
       }
-      await db.setOperations({ mode: 'normal', kill_switch_active: false, activated_at: null, activated_by: null, reason: null });
+      await db.setOperations({
+        mode: 'normal',
+        kill_switch_active: false,
+        activated_at: null,
+        activated_by: null,
+        reason: null,
+      });
       core.faults.killSwitch = null;
       core.faults.tradingPaused = null;
-      return { success: true, mode: 'normal', message: 'Trading resumed successfully', resumed_by: body.resumed_by, timestamp: now() };
+      return {
+        success: true,
+        mode: 'normal',
+        message: 'Trading resumed successfully',
+        resumed_by: body.resumed_by,
+        timestamp: now(),
+      };
     });
   });
 
@@ -125,7 +158,13 @@ function registerOperations(app: FastifyInstance, deps: RouteDeps): void {
       const ops = await db.operations();
       await db.setOperations({ ...ops, mode: 'paused', reason: body.reason });
     });
-    return { success: true, mode: 'paused', message: 'Trading paused', paused_by: body.paused_by, timestamp: now() };
+    return {
+      success: true,
+      mode: 'paused',
+      message: 'Trading paused',
+      paused_by: body.paused_by,
+      timestamp: now(),
+    };
   });
 }
 
@@ -157,7 +196,11 @@ export function registerTradingRoutes(app: FastifyInstance, deps: RouteDeps): vo
       service: 'trading-api',
       database: database_connected ? 'connected' : 'disconnected',
       latest_data: fresh?.latest
-        ? { symbol: USD_COP, timestamp: fresh.latest.toISOString(), age_seconds: Math.round(fresh.stalenessSeconds ?? 0) }
+        ? {
+            symbol: USD_COP,
+            timestamp: fresh.latest.toISOString(),
+            age_seconds: Math.round(fresh.stalenessSeconds ?? 0),
+          }
         : null,
       timestamp: now(),
     };
@@ -185,7 +228,12 @@ export function registerTradingRoutes(app: FastifyInstance, deps: RouteDeps): vo
     const stale = f.stalenessSeconds === null || f.stalenessSeconds > STALE_AFTER_SECONDS;
     return {
       sources: [
-        { name: 'twelvedata', role: 'primary', status: stale ? 'degraded' : 'ok', last_update: f.latest?.toISOString() ?? null },
+        {
+          name: 'twelvedata',
+          role: 'primary',
+          status: stale ? 'degraded' : 'ok',
+          last_update: f.latest?.toISOString() ?? null,
+        },
         { name: 'investing_fallback', role: 'fallback', status: 'standby', last_update: null },
       ],
       active_source: 'twelvedata',
@@ -213,7 +261,8 @@ export function registerInferenceRoutes(app: FastifyInstance, deps: RouteDeps): 
           status: f === 'not_loaded' ? 'available' : 'loaded',
           db_status: 'deployed',
           observation_dim: FEATURES.length,
-          description: f === 'stub' ? 'Stub model: real artifact failed to load' : `PPO v${m.version} champion`,
+          description:
+            f === 'stub' ? 'Stub model: real artifact failed to load' : `PPO v${m.version} champion`,
         },
         {
           model_id: SHADOW_ID,
@@ -259,7 +308,11 @@ export function registerInferenceRoutes(app: FastifyInstance, deps: RouteDeps): 
         metrics: { sharpe_ratio: t.sharpe_ratio },
       }));
       return {
-        current_production: { model_id: core.models.champion.model_id, version: `v${core.models.champion.version}`, label: ModelRegistry.label(core.models.champion) },
+        current_production: {
+          model_id: core.models.champion.model_id,
+          version: `v${core.models.champion.version}`,
+          label: ModelRegistry.label(core.models.champion),
+        },
         available_targets: targets,
         recommendation: targets[0] ?? null,
       };
@@ -301,7 +354,11 @@ export function registerInferenceRoutes(app: FastifyInstance, deps: RouteDeps): 
       const agreement = psi(core) > DRIFT_THRESHOLD ? 0.71 : 0.94;
       const champ = championSharpe(core);
       return {
-        champion: { model_id: CHAMPION_ID, label: ModelRegistry.label(core.models.champion), sharpe_ratio: champ },
+        champion: {
+          model_id: CHAMPION_ID,
+          label: ModelRegistry.label(core.models.champion),
+          sharpe_ratio: champ,
+        },
         shadow: { model_id: SHADOW_ID, label: `${SHADOW_ID}_v4`, sharpe_ratio: SHADOW_SHARPE },
         agreement_rate: agreement,
         divergence_rate: Number((1 - agreement).toFixed(2)),
@@ -314,7 +371,11 @@ export function registerInferenceRoutes(app: FastifyInstance, deps: RouteDeps): 
     app.get('/api/v1/models/:model_id/metrics', async (request) => {
       const { model_id } = parseInput(ModelIdParams, request.params, 'path');
       const { window } = parseInput(MetricsQuery, request.query, 'query');
-      if (!modelKnown(model_id)) throw new ApiError(404, 'model_not_found', `Model not found: ${model_id}`, { resource_type: 'model', resource_id: model_id });
+      if (!modelKnown(model_id))
+        throw new ApiError(404, 'model_not_found', `Model not found: ${model_id}`, {
+          resource_type: 'model',
+          resource_id: model_id,
+        });
       const hours = Number(window.slice(0, -1)) * (window.endsWith('d') ? 24 : 1);
       const stats = await db.tradeStats(model_id, hours);
       return {
@@ -322,7 +383,9 @@ export function registerInferenceRoutes(app: FastifyInstance, deps: RouteDeps): 
         window,
         metrics: {
           sharpe_ratio: model_id === CHAMPION_ID ? championSharpe(core) : SHADOW_SHARPE,
-          win_rate: stats.total_trades ? Number((stats.winning_trades / stats.total_trades).toFixed(4)) : null,
+          win_rate: stats.total_trades
+            ? Number((stats.winning_trades / stats.total_trades).toFixed(4))
+            : null,
           total_trades: stats.total_trades,
           total_pnl_usd: Number(stats.total_pnl_usd.toFixed(2)),
           consecutive_losses: stats.consecutive_losses,
@@ -338,7 +401,8 @@ export function registerInferenceRoutes(app: FastifyInstance, deps: RouteDeps): 
   // The real GET /models/{id}: unknown ids answer 200 with `error` (and shadow /rollback-targets).
   app.get('/api/v1/models/:model_id', async (request) => {
     const { model_id } = parseInput(ModelIdParams, request.params, 'path');
-    if (!modelKnown(model_id)) return { error: `Unknown model: ${model_id}`, available_models: [CHAMPION_ID, SHADOW_ID] };
+    if (!modelKnown(model_id))
+      return { error: `Unknown model: ${model_id}`, available_models: [CHAMPION_ID, SHADOW_ID] };
     const loaded = model_id === SHADOW_ID || core.faults.model !== 'not_loaded';
     return {
       model_id,
@@ -355,9 +419,21 @@ export function registerInferenceRoutes(app: FastifyInstance, deps: RouteDeps): 
     return deps.serial(async () => {
       const started = performance.now();
       const targets = rollbackTargets();
-      const target = body.target_version === undefined ? targets[0] : targets.find((t) => t.version === body.target_version);
-      if (!target) throw new ApiError(404, 'not_found', 'No rollback target available', { resource_type: 'model_version', resource_id: body.target_version ?? null });
-      if (core.faults.rollback === 'fail') throw new ApiError(500, 'internal_error', 'Rollback failed: could not load the target model artifact');
+      const target =
+        body.target_version === undefined
+          ? targets[0]
+          : targets.find((t) => t.version === body.target_version);
+      if (!target)
+        throw new ApiError(404, 'not_found', 'No rollback target available', {
+          resource_type: 'model_version',
+          resource_id: body.target_version ?? null,
+        });
+      if (core.faults.rollback === 'fail')
+        throw new ApiError(
+          500,
+          'internal_error',
+          'Rollback failed: could not load the target model artifact',
+        );
       const previous = core.models.champion;
       core.models.champion = { ...target, archived_at: '' };
       core.models.targets = core.models.targets.filter((t) => t.version < target.version);
@@ -385,7 +461,9 @@ export function registerInferenceRoutes(app: FastifyInstance, deps: RouteDeps): 
         reloaded_models: ['champion', 'shadow'],
         failed_models: [],
         timestamp: now(),
-        details: { champion: { model: ModelRegistry.label(core.models.champion), stub: core.faults.model === 'stub' } },
+        details: {
+          champion: { model: ModelRegistry.label(core.models.champion), stub: core.faults.model === 'stub' },
+        },
         message: 'Reloaded 2 model(s)',
       };
     });
@@ -409,7 +487,15 @@ export function registerInferenceRoutes(app: FastifyInstance, deps: RouteDeps): 
 
   const consistency = async (model_id: string) => {
     if (!modelKnown(model_id)) {
-      return { model_id, overall_status: 'error', passed: false, error: `Model not registered: ${model_id}`, checks: [], failed_checks: [], timestamp: now() };
+      return {
+        model_id,
+        overall_status: 'error',
+        passed: false,
+        error: `Model not registered: ${model_id}`,
+        checks: [],
+        failed_checks: [],
+        timestamp: now(),
+      };
     }
     const { database_connected } = await components(deps);
     const fresh = database_connected ? await db.freshness() : null;
@@ -419,11 +505,22 @@ export function registerInferenceRoutes(app: FastifyInstance, deps: RouteDeps): 
       { name: 'model_registered', status: 'passed', message: `${model_id} found in registry` },
       model === 'loaded'
         ? { name: 'model_artifact', status: 'passed', message: 'artifact loaded' }
-        : { name: 'model_artifact', status: 'failed', message: model === 'stub' ? 'stub model in use' : 'model not loaded' },
+        : {
+            name: 'model_artifact',
+            status: 'failed',
+            message: model === 'stub' ? 'stub model in use' : 'model not loaded',
+          },
       { name: 'norm_stats', status: 'passed', message: 'norm stats file present' },
       staleness !== null && staleness <= STALE_AFTER_SECONDS
         ? { name: 'data_freshness', status: 'passed', message: `latest bar ${Math.round(staleness)}s old` }
-        : { name: 'data_freshness', status: 'failed', message: staleness === null ? 'no data available' : `latest bar ${Math.round(staleness)}s old (> ${STALE_AFTER_SECONDS}s)` },
+        : {
+            name: 'data_freshness',
+            status: 'failed',
+            message:
+              staleness === null
+                ? 'no data available'
+                : `latest bar ${Math.round(staleness)}s old (> ${STALE_AFTER_SECONDS}s)`,
+          },
       psi(core) > DRIFT_THRESHOLD
         ? { name: 'feature_drift', status: 'warning', message: `PSI ${psi(core)} > ${DRIFT_THRESHOLD}` }
         : { name: 'feature_drift', status: 'passed', message: `PSI ${psi(core)}` },
@@ -440,9 +537,12 @@ export function registerInferenceRoutes(app: FastifyInstance, deps: RouteDeps): 
     };
   };
 
-  app.get('/api/v1/consistency/:model_id', async (request) => consistency(parseInput(ModelIdParams, request.params, 'path').model_id));
+  app.get('/api/v1/consistency/:model_id', async (request) =>
+    consistency(parseInput(ModelIdParams, request.params, 'path').model_id),
+  );
   if (playbook) {
-    app.get('/api/v1/health/consistency/:model_id', async (request) => consistency(parseInput(ModelIdParams, request.params, 'path').model_id));
+    app.get('/api/v1/health/consistency/:model_id', async (request) =>
+      consistency(parseInput(ModelIdParams, request.params, 'path').model_id),
+    );
   }
 }
-

@@ -86,7 +86,10 @@ export const FaultPatch = z.strictObject({
     .optional(),
   /** 3.3 "trading auto-paused": puts operations in mode `paused` without counting a pause call. */
   tradingPaused: z
-    .strictObject({ reason: z.string().min(1).default('Data source stale: auto-pause'), paused_by: z.string().min(1).default('data_monitor') })
+    .strictObject({
+      reason: z.string().min(1).default('Data source stale: auto-pause'),
+      paused_by: z.string().min(1).default('data_monitor'),
+    })
     .nullable()
     .optional(),
   /** 3.2 resolution table thresholds 0.8 / 0.5 / 0.3. */
@@ -160,11 +163,17 @@ export const SimulatorOptionsSchema = z.strictObject({
   inferencePort: z.number().int().min(0).max(65535).default(0),
   /** A third listener serving only /__sim, so faults can be cleared while both services are down. */
   controlPort: z.number().int().min(0).max(65535).default(0),
-  databaseUrl: z.string().min(1).default(process.env.SIM_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/usdcop_trading_sim'),
+  databaseUrl: z
+    .string()
+    .min(1)
+    .default(process.env.SIM_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/usdcop_trading_sim'),
   /** Truncate and reseed the tables at start (default true); false keeps existing rows. */
   resetData: z.boolean().default(true),
   /** The real Redis the incident engine should PING while no Redis fault is active. */
-  redisUrl: z.string().min(1).default(process.env.SIM_REDIS_URL ?? 'redis://127.0.0.1:6379'),
+  redisUrl: z
+    .string()
+    .min(1)
+    .default(process.env.SIM_REDIS_URL ?? 'redis://127.0.0.1:6379'),
   /** Optional auth as designed (X-API-Key or Bearer); the real deployment enforces none. */
   apiKey: z.string().min(1).optional(),
   /** How often a fresh 5-minute bar is appended while data is not faulted stale. */

@@ -26,7 +26,12 @@ export const CHAMPION_ID = 'ppo_primary';
 export const SHADOW_ID = 'ppo_shadow';
 
 export class ModelRegistry {
-  champion: ModelVersion = { model_id: CHAMPION_ID, version: 3, archived_at: '', sharpe_ratio: HEALTHY_SHARPE };
+  champion: ModelVersion = {
+    model_id: CHAMPION_ID,
+    version: 3,
+    archived_at: '',
+    sharpe_ratio: HEALTHY_SHARPE,
+  };
   targets: ModelVersion[] = [];
   loadedAt = new Date().toISOString();
 
@@ -38,8 +43,18 @@ export class ModelRegistry {
     const day = 86_400_000;
     this.champion = { model_id: CHAMPION_ID, version: 3, archived_at: '', sharpe_ratio: HEALTHY_SHARPE };
     this.targets = [
-      { model_id: CHAMPION_ID, version: 2, archived_at: new Date(Date.now() - 7 * day).toISOString(), sharpe_ratio: 1.18 },
-      { model_id: CHAMPION_ID, version: 1, archived_at: new Date(Date.now() - 30 * day).toISOString(), sharpe_ratio: 0.97 },
+      {
+        model_id: CHAMPION_ID,
+        version: 2,
+        archived_at: new Date(Date.now() - 7 * day).toISOString(),
+        sharpe_ratio: 1.18,
+      },
+      {
+        model_id: CHAMPION_ID,
+        version: 1,
+        archived_at: new Date(Date.now() - 30 * day).toISOString(),
+        sharpe_ratio: 0.97,
+      },
     ];
     this.loadedAt = new Date().toISOString();
   }

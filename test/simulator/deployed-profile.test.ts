@@ -33,14 +33,26 @@ test('rollback-targets is shadowed by GET /models/{id}: 200 with error', async (
   const r = await get(`${sim.inferenceUrl}/api/v1/models/rollback-targets`);
   expect(r.status).toBe(200);
   expect(r.body).toMatchObject({ error: 'Unknown model: rollback-targets' });
-  expect((await get(`${sim.inferenceUrl}/api/v1/models/ppo_primary`)).body).toMatchObject({ model_id: 'ppo_primary', status: 'loaded' });
+  expect((await get(`${sim.inferenceUrl}/api/v1/models/ppo_primary`)).body).toMatchObject({
+    model_id: 'ppo_primary',
+    status: 'loaded',
+  });
 });
 
 test('consistency, drift, health, operations and rollback still served', async () => {
   const I = sim.inferenceUrl;
-  expect((await get(`${I}/api/v1/consistency/ppo_primary`)).body).toMatchObject({ model_id: 'ppo_primary', overall_status: 'passed' });
-  expect((await get(`${I}/api/v1/monitoring/drift`)).body).toMatchObject({ features_checked: 15, alert_active: false });
-  expect((await get(`${sim.tradingUrl}/api/health`)).body).toMatchObject({ status: 'healthy', database: 'connected' });
+  expect((await get(`${I}/api/v1/consistency/ppo_primary`)).body).toMatchObject({
+    model_id: 'ppo_primary',
+    overall_status: 'passed',
+  });
+  expect((await get(`${I}/api/v1/monitoring/drift`)).body).toMatchObject({
+    features_checked: 15,
+    alert_active: false,
+  });
+  expect((await get(`${sim.tradingUrl}/api/health`)).body).toMatchObject({
+    status: 'healthy',
+    database: 'connected',
+  });
   expect((await get(`${I}/api/v1/models/router/status`)).body).toMatchObject({ enabled: true, ready: true });
   expect((await get(`${I}/api/v1/operations/status`)).body).toMatchObject({ mode: 'normal' });
   const r = await post(`${I}/api/v1/models/rollback`, { reason: 'Sharpe 0.2' });

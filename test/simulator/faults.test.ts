@@ -44,10 +44,16 @@ beforeEach(() => sim.reset());
 
 describe('fault API validation', () => {
   test('HTTP: 400 envelope naming the bad fields', async () => {
-    const r = await post(`${C}/__sim/faults`, { sharpeRatio: 'low', bogus: true, httpErrors: [{ path: '/x', status: 404 }] });
+    const r = await post(`${C}/__sim/faults`, {
+      sharpeRatio: 'low',
+      bogus: true,
+      httpErrors: [{ path: '/x', status: 404 }],
+    });
     expect(r.status).toBe(400);
     expectEnvelope(r.body, 'validation_error');
-    const fields = (r.body.details as { validation_errors: { field: string }[] }).validation_errors.map((e) => e.field).sort();
+    const fields = (r.body.details as { validation_errors: { field: string }[] }).validation_errors
+      .map((e) => e.field)
+      .sort();
     expect(fields).toEqual(['body.bogus', 'body.httpErrors.0.status', 'body.sharpeRatio']);
   });
 
@@ -98,7 +104,9 @@ describe('3.1 trading system down', () => {
   });
 
   test('slowResponses delays the matching route', async () => {
-    await sim.injectFault({ slowResponses: [{ service: 'inference', path: '/api/v1/models', delayMs: 400 }] });
+    await sim.injectFault({
+      slowResponses: [{ service: 'inference', path: '/api/v1/models', delayMs: 400 }],
+    });
     let t0 = performance.now();
     await get(`${I}/api/v1/models`);
     expect(performance.now() - t0).toBeGreaterThanOrEqual(390);
@@ -110,10 +118,18 @@ describe('3.1 trading system down', () => {
   test('killSwitch fault: killed with reason and activated_by, not counted as a call; clearing restores', async () => {
     await sim.injectFault({ killSwitch: { reason: 'Unexpected trigger', activated_by: 'risk_monitor' } });
     const s = await get(`${T}/api/v1/operations/status`);
-    expect(s.body).toMatchObject({ mode: 'killed', kill_switch_active: true, reason: 'Unexpected trigger', activated_by: 'risk_monitor' });
+    expect(s.body).toMatchObject({
+      mode: 'killed',
+      kill_switch_active: true,
+      reason: 'Unexpected trigger',
+      activated_by: 'risk_monitor',
+    });
     expect((await sim.state()).calls.killSwitch).toBe(0);
     await sim.clearFaults();
-    expect((await get(`${T}/api/v1/operations/status`)).body).toMatchObject({ mode: 'normal', kill_switch_active: false });
+    expect((await get(`${T}/api/v1/operations/status`)).body).toMatchObject({
+      mode: 'normal',
+      kill_switch_active: false,
+    });
   });
 
   test('a kill switch activated through the API survives clearFaults', async () => {
@@ -124,7 +140,10 @@ describe('3.1 trading system down', () => {
 
   test('tradingPaused (3.3 auto-pause) and resume does not unpause it', async () => {
     await sim.injectFault({ tradingPaused: { reason: 'TwelveData stale' } });
-    expect((await get(`${T}/api/v1/operations/status`)).body).toMatchObject({ mode: 'paused', reason: 'TwelveData stale' });
+    expect((await get(`${T}/api/v1/operations/status`)).body).toMatchObject({
+      mode: 'paused',
+      reason: 'TwelveData stale',
+    });
     const r = await post(`${T}/api/v1/operations/resume`, { confirmation_code: 'CONFIRM_RESUME' });
     expect(r.body.message).toBe('Trading already active');
     expect((await get(`${T}/api/v1/operations/status`)).body.mode).toBe('paused');
@@ -144,16 +163,24 @@ describe('3.1 trading system down', () => {
     await sim.injectFault({ model: 'not_loaded' });
     expect((await get(`${I}/api/v1/health`)).body).toMatchObject({ status: 'degraded', model_loaded: false });
     expect((await get(`${I}/api/v1/models/router/status`)).body).toMatchObject({ ready: false });
-    expect((await get(`${I}/api/v1/models`)).body.models).toContainEqual(expect.objectContaining({ model_id: 'ppo_primary', status: 'available' }));
+    expect((await get(`${I}/api/v1/models`)).body.models).toContainEqual(
+      expect.objectContaining({ model_id: 'ppo_primary', status: 'available' }),
+    );
     expect((await post(`${I}/api/v1/models/reload`)).body).toMatchObject({ success: true });
     expect((await get(`${I}/api/v1/health`)).body).toMatchObject({ status: 'healthy', model_loaded: true });
   });
 
   test('stub model: reload still reports success, verification still fails', async () => {
     await sim.injectFault({ model: 'stub' });
-    expect((await post(`${I}/api/v1/models/reload`)).body).toMatchObject({ success: true, failed_models: [] });
+    expect((await post(`${I}/api/v1/models/reload`)).body).toMatchObject({
+      success: true,
+      failed_models: [],
+    });
     expect((await get(`${I}/api/v1/health`)).body).toMatchObject({ status: 'degraded', model_loaded: false });
-    expect((await get(`${I}/api/v1/consistency/ppo_primary`)).body).toMatchObject({ overall_status: 'failed', failed_checks: ['model_artifact'] });
+    expect((await get(`${I}/api/v1/consistency/ppo_primary`)).body).toMatchObject({
+      overall_status: 'failed',
+      failed_checks: ['model_artifact'],
+    });
   });
 
   test('databaseDisconnected: /api/health stays 200 but says unhealthy', async () => {
@@ -161,7 +188,10 @@ describe('3.1 trading system down', () => {
     const r = await get(`${T}/api/health`);
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ status: 'unhealthy', database: 'disconnected', latest_data: null });
-    expect((await get(`${T}/api/v1/health`)).body).toMatchObject({ status: 'degraded', database_connected: false });
+    expect((await get(`${T}/api/v1/health`)).body).toMatchObject({
+      status: 'degraded',
+      database_connected: false,
+    });
   });
 });
 
@@ -170,11 +200,17 @@ describe('3.2 model performance degradation', () => {
     await sim.injectFault({ sharpeRatio: 0.25, driftScore: 0.35 });
     const m = await get(`${I}/api/v1/models/ppo_primary/metrics?window=7d`);
     expect((m.body.metrics as { sharpe_ratio: number }).sharpe_ratio).toBe(0.25);
-    expect((await get(`${I}/api/v1/models/router/drift`)).body).toMatchObject({ psi: 0.35, drift_detected: true });
+    expect((await get(`${I}/api/v1/models/router/drift`)).body).toMatchObject({
+      psi: 0.35,
+      drift_detected: true,
+    });
     const d = await get(`${I}/api/v1/monitoring/drift`);
     expect(d.body).toMatchObject({ overall_drift_score: 0.35, alert_active: true });
     expect(d.body.features_drifted).toBeGreaterThan(0);
-    expect((await get(`${I}/api/v1/consistency/ppo_primary`)).body).toMatchObject({ overall_status: 'warning', passed: true });
+    expect((await get(`${I}/api/v1/consistency/ppo_primary`)).body).toMatchObject({
+      overall_status: 'warning',
+      passed: true,
+    });
     await sim.injectFault({ driftDemoData: true });
     expect((await get(`${I}/api/v1/monitoring/drift`)).body).toMatchObject({ _demo: true });
   });
@@ -193,7 +229,10 @@ describe('3.2 model performance degradation', () => {
     expectEnvelope(f.body, 'internal_error');
     expect((await sim.state()).model.champion).toBe('ppo_primary_v3');
     await sim.injectFault({ rollback: 'no_target' });
-    expect((await get(`${I}/api/v1/models/rollback-targets`)).body).toMatchObject({ available_targets: [], recommendation: null });
+    expect((await get(`${I}/api/v1/models/rollback-targets`)).body).toMatchObject({
+      available_targets: [],
+      recommendation: null,
+    });
     const n = await post(`${I}/api/v1/models/rollback`, { reason: 'x' });
     expect(n.status).toBe(404);
     expectEnvelope(n.body, 'not_found');
@@ -210,7 +249,10 @@ describe('3.2 model performance degradation', () => {
     );
     expect(rows.slice(0, 6).every((r) => r.pnl < 0)).toBe(true);
     expect(rows[6]?.pnl).toBeGreaterThan(0);
-    const real = await sql<{ pnl_usd: number; side: string }>(DB, `SELECT pnl_usd, side FROM trades_history ORDER BY created_at DESC LIMIT 6`);
+    const real = await sql<{ pnl_usd: number; side: string }>(
+      DB,
+      `SELECT pnl_usd, side FROM trades_history ORDER BY created_at DESC LIMIT 6`,
+    );
     expect(real.every((r) => r.pnl_usd < 0 && ['LONG', 'SHORT'].includes(r.side))).toBe(true);
     const m = await get(`${I}/api/v1/models/ppo_primary/metrics?window=7d`);
     expect((m.body.metrics as { consecutive_losses: number }).consecutive_losses).toBe(6);
@@ -222,18 +264,33 @@ describe('3.2 model performance degradation', () => {
 describe('3.3 data source down', () => {
   test('staleDataMinutes moves the latest bar into the past in both table names; clearing refreshes', async () => {
     await sim.injectFault({ staleDataMinutes: 45 });
-    const [real] = await sql<{ age: number }>(DB, `SELECT extract(epoch FROM now() - max(time))::float8 AS age FROM usdcop_m5_ohlcv WHERE symbol = 'USD/COP'`);
+    const [real] = await sql<{ age: number }>(
+      DB,
+      `SELECT extract(epoch FROM now() - max(time))::float8 AS age FROM usdcop_m5_ohlcv WHERE symbol = 'USD/COP'`,
+    );
     expect(real?.age).toBeGreaterThanOrEqual(45 * 60);
     expect(real?.age).toBeLessThan(46 * 60);
-    const [pb] = await sql<{ age: number }>(DB, `SELECT extract(epoch FROM NOW() - MAX(timestamp))::float8 AS age FROM ohlcv_usdcop_5m`);
+    const [pb] = await sql<{ age: number }>(
+      DB,
+      `SELECT extract(epoch FROM NOW() - MAX(timestamp))::float8 AS age FROM ohlcv_usdcop_5m`,
+    );
     expect(pb?.age).toBeGreaterThanOrEqual(45 * 60);
     // Other pairs stay fresh: a freshness check must filter by symbol.
-    const [other] = await sql<{ age: number }>(DB, `SELECT extract(epoch FROM now() - max(time))::float8 AS age FROM usdcop_m5_ohlcv`);
+    const [other] = await sql<{ age: number }>(
+      DB,
+      `SELECT extract(epoch FROM now() - max(time))::float8 AS age FROM usdcop_m5_ohlcv`,
+    );
     expect(other?.age).toBeLessThan(5 * 60 + 5);
     expect((await get(`${T}/api/v1/data/status`)).body).toMatchObject({ status: 'stale', is_stale: true });
-    expect((await get(`${I}/api/v1/health/consistency/ppo_primary`)).body).toMatchObject({ overall_status: 'failed', failed_checks: ['data_freshness'] });
+    expect((await get(`${I}/api/v1/health/consistency/ppo_primary`)).body).toMatchObject({
+      overall_status: 'failed',
+      failed_checks: ['data_freshness'],
+    });
     await sim.clearFaults();
-    const [fresh] = await sql<{ age: number }>(DB, `SELECT extract(epoch FROM now() - max(time))::float8 AS age FROM usdcop_m5_ohlcv WHERE symbol = 'USD/COP'`);
+    const [fresh] = await sql<{ age: number }>(
+      DB,
+      `SELECT extract(epoch FROM now() - max(time))::float8 AS age FROM usdcop_m5_ohlcv WHERE symbol = 'USD/COP'`,
+    );
     expect(fresh?.age).toBeLessThan(5 * 60 + 5);
     expect((await get(`${T}/api/v1/data/status`)).body).toMatchObject({ is_stale: false });
   });
@@ -260,7 +317,8 @@ describe('3.4 database connection issues', () => {
     const s = await sim.injectFault({ longRunningQuery: { seconds: 300 } });
     const pid = s.longRunningQuery?.pid;
     await sql(DB, 'SELECT pg_terminate_backend($1)', [pid]);
-    for (let i = 0; i < 50 && (await sim.state()).longRunningQuery?.active; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 50 && (await sim.state()).longRunningQuery?.active; i++)
+      await new Promise((r) => setTimeout(r, 20));
     expect((await sim.state()).longRunningQuery).toMatchObject({ active: false, endedBy: 'terminated' });
     expect(await activity()).toEqual([]);
     expect((await get(`${T}/api/v1/health`)).body).toMatchObject({ database_connected: true });
@@ -270,5 +328,11 @@ describe('3.4 database connection issues', () => {
 test('reset clears call counts', async () => {
   await post(`${T}/api/v1/operations/pause`, { reason: 'x' });
   expect((await get(`${C}/__sim/state`)).body.calls).toMatchObject({ pause: 1 });
-  expect((await post(`${C}/__sim/reset`)).body.calls).toEqual({ killSwitch: 0, resume: 0, pause: 0, rollback: 0, reload: 0 });
+  expect((await post(`${C}/__sim/reset`)).body.calls).toEqual({
+    killSwitch: 0,
+    resume: 0,
+    pause: 0,
+    rollback: 0,
+    reload: 0,
+  });
 });

@@ -12,7 +12,12 @@ export interface HttpResult {
   body: Record<string, unknown>;
 }
 
-export async function http(method: 'GET' | 'POST' | 'DELETE', url: string, body?: unknown, raw?: string): Promise<HttpResult> {
+export async function http(
+  method: 'GET' | 'POST' | 'DELETE',
+  url: string,
+  body?: unknown,
+  raw?: string,
+): Promise<HttpResult> {
   const payload = raw ?? (body === undefined ? undefined : JSON.stringify(body));
   const res = await request(url, {
     method,
@@ -21,7 +26,11 @@ export async function http(method: 'GET' | 'POST' | 'DELETE', url: string, body?
     body: payload,
   });
   const text = await res.body.text();
-  return { status: res.statusCode, headers: res.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+  return {
+    status: res.statusCode,
+    headers: res.headers,
+    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+  };
 }
 
 export const get = (url: string) => http('GET', url);
@@ -37,7 +46,11 @@ export async function start(profile: Profile, dbName: string): Promise<Simulator
   return startSimulator({ profile, databaseUrl: databaseUrl(dbName) });
 }
 
-export async function sql<T extends Record<string, unknown>>(dbName: string, text: string, params: unknown[] = []): Promise<T[]> {
+export async function sql<T extends Record<string, unknown>>(
+  dbName: string,
+  text: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   const client = new Client({ connectionString: databaseUrl(dbName) });
   await client.connect();
   try {
