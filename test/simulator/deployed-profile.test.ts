@@ -1,7 +1,8 @@
 // The `deployed` profile answers like the real deployment: missing routes 404, a shadowed
 // rollback-targets route, consistency only at /api/v1/consistency/{model_id}.
-import type { Simulator } from '../../src/simulator';
-import { agent, expectEnvelope, get, post, start } from './helpers';
+import { request } from 'undici';
+import { startSimulator, type Simulator } from '../../src/simulator';
+import { agent, databaseUrl, expectEnvelope, get, post, start } from './helpers';
 
 const DB = 'usdcop_sim_test_deployed';
 let sim: Simulator;
@@ -57,4 +58,24 @@ test('consistency, drift, health, operations and rollback still served', async (
   expect((await get(`${I}/api/v1/operations/status`)).body).toMatchObject({ mode: 'normal' });
   const r = await post(`${I}/api/v1/models/rollback`, { reason: 'Sharpe 0.2' });
   expect(r.body).toMatchObject({ success: true, new_model: 'ppo_primary_v2' });
+});
+
+test('optional auth (designed scheme): X-API-Key or Bearer, 401 envelope otherwise', async () => {
+  const authed = await startSimulator({
+    profile: 'deployed',
+    databaseUrl: databaseUrl(DB),
+    resetData: false,
+    apiKey: 'k-123',
+  });
+  try {
+    const url = `${authed.inferenceUrl}/api/v1/models`;
+    const denied = await get(url);
+    expect(denied.status).toBe(401);
+    expectEnvelope(denied.body, 'unauthorized');
+    for (const headers of [{ 'x-api-key': 'k-123' }, { authorization: 'Bearer k-123' }]) {
+      expect((await request(url, { dispatcher: agent, headers })).statusCode).toBe(200);
+    }
+  } finally {
+    await authed.stop();
+  }
 });
