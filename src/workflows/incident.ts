@@ -10,7 +10,7 @@ import { manualEscalationTarget, planEscalation } from '../playbook/escalation';
 import { resolvePolicy, type IncidentPolicy } from '../playbook/policy';
 import { postmortemDueAt, POSTMORTEM_RULES } from '../playbook/postmortem';
 import type { RoleId } from '../playbook/roles';
-import { severityRank, targetDurationMs, type Severity } from '../playbook/severity';
+import { targetDurationMs, type Severity } from '../playbook/severity';
 import { renderIncidentResolved, renderIncidentStart, renderIncidentUpdate } from '../playbook/templates';
 import { MINUTE_MS, formatCot } from '../playbook/time';
 import {
@@ -71,6 +71,14 @@ export interface IncidentState {
   engagements: { role: RoleId; at: number; step: string }[];
   /** Last time the engaged roles were paged while unacknowledged; re-paging counts from here. */
   lastPagedAt: number | null;
+  /**
+   * Decision clock. Every time-based decision (escalation steps, re-pages, SLA breaches, close) is taken
+   * when a timer fires, against this clock: the later of the timer's target and the worker's time read by
+   * a local activity (recorded in history). Never the activation's Date.now(): after a workflow task
+   * timed out, Date.now() was seen to differ between the live run and a replay, and a decision taken on
+   * it does not replay (caught by test/replay.test.ts with a worker-kill history).
+   */
+  clock: number;
   repageCount: number;
   responseBreachedAt: number | null;
   resolutionBreachedAt: number | null;
@@ -169,7 +177,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       deliver('page', step, role, startText(`Paging ${role}: ${reason}`), '4.1');
     }
     s.firstPagedAt ??= now;
-    if (s.status === 'triggered') s.lastPagedAt ??= now;
+    if (s.status === 'triggered') s.lastPagedAt ??= s.clock;
     record('system', 'escalation', `Engaged ${fresh.join(', ')} (${reason})`, { step, roles: fresh });
   };
 
@@ -385,8 +393,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
         const from = s.severity;
         s.severity = severity;
         record(by, 'severity', `Severity ${from} -> ${severity} by ${by}: ${reason}`, { from, to: severity });
-        // Re-plan from the opening time: steps already due fire at once (processDue runs next).
-        if (severityRank(severity) < severityRank(from) && isOpen()) s.lastPagedAt ??= now;
+        // Re-plan from the opening time: steps already due fire at the next timer, within a millisecond.
         break;
       }
       case 'addNote': {
@@ -425,7 +432,8 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
           s.reopenUntil = null;
           s.acknowledgedBy = null;
           s.acknowledgedAt = null;
-          s.lastPagedAt = now;
+          // Re-paging resumes a full cadence after the reopen (data from Date.now(): it only moves a timer).
+          s.lastPagedAt = Math.max(now, s.clock);
           record('ingress', 'reopened', `Reopened: ${alertLabel(alert)} fired again`, { fingerprint: alert.fingerprint });
           for (const e of s.engagements)
             deliver('reopened', `reopen-${s.reopenCount}`, e.role, startText(`REOPENED: ${alertLabel(alert)} fired again`), '4.1');
@@ -533,8 +541,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
   }
 
   for (;;) {
-    const now = workflowNow();
-    processDue(now);
+    processDue(s.clock);
     syncVisibility();
     if (s.status === 'closed') break;
     if (wf.workflowInfo().historyLength > s.policy.continueAsNewAfterEvents || wf.workflowInfo().continueAsNewSuggested) {
@@ -542,10 +549,14 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       await wf.condition(wf.allHandlersFinished);
       await wf.continueAsNew<typeof incidentWorkflow>({ ...input, continued: s });
     }
-    const wake = nextWakeup(now);
+    const wake = nextWakeup(s.clock);
     dirty = false;
     if (wake === null) await wf.condition(() => dirty);
-    else await wf.condition(() => dirty, Math.max(1, Math.ceil(wake - now)));
+    // The timer's duration may differ on replay (it is not compared); whether it fired is in history.
+    else if (!(await wf.condition(() => dirty, Math.max(1, Math.ceil(wake - workflowNow()))))) {
+      // A late timer (worker down) catches up in one step: one re-page, every overdue step at once.
+      s.clock = Math.max(s.clock, wake, await config.currentTime());
+    }
   }
 
   await Promise.allSettled([...inflight]);
@@ -604,6 +615,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       reopenCount: 0,
       engagements: [],
       lastPagedAt: null,
+      clock: openedAt,
       repageCount: 0,
       responseBreachedAt: null,
       resolutionBreachedAt: null,

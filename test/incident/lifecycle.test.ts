@@ -109,9 +109,9 @@ test.concurrent('setSeverity up fires overdue steps at once; down keeps engaged 
   expect(ctoMinutes).toBeGreaterThanOrEqual(30);
   expect(raisedCto.engagedRoles).toEqual(['oncall-primary', 'eng-lead', 'cto']);
 
-  // Down: P0 at 600x, after the eng lead (1.5 s) lower to P2: the CTO (30 min) never comes, the secondary
-  // comes at 60 min (6 s), the eng lead is not paged again at 120 min.
-  const down = await open('severity-down', { severity: 'P0', timeScale: 600 });
+  // Down: P0 at 300x, after the eng lead (3 s) lower to P2: the CTO (30 min, 6 s) never comes, the
+  // secondary comes at 60 min (12 s), the eng lead is not paged again at 120 min.
+  const down = await open('severity-down', { severity: 'P0', timeScale: 300 });
   await waitFor(() => status(down), (s) => s.engagedRoles.includes('eng-lead'));
   await down.signal('setSeverity', { by: 'dave', severity: 'P2', reason: 'contained' });
   const lowered = await waitFor(() => status(down), (s) => s.engagedRoles.includes('oncall-secondary'), { what: 'secondary at 60 min' });

@@ -1,0 +1,75 @@
+// A real worker process killed with SIGKILL mid-incident, right after writing a page and before reporting
+// it done; a new worker process takes over. Escalation stays on time and the outbox holds every page once.
+import type { Client } from '@temporalio/client';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { readOutbox } from '../../src/activities/notify/outbox';
+import { recordHistory } from '../harness/history';
+import { status, testClient, tmpFile, uniqueTaskQueue, waitFor } from '../harness/temporal';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const taskQueue = uniqueTaskQueue('kill');
+const outboxFile = tmpFile('kill-outbox.jsonl');
+let client: Client;
+let closeClient: () => Promise<void>;
+const children: ChildProcess[] = [];
+
+function startWorkerProcess(env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<NodeJS.Signals | number | null> } {
+  let out = '';
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test', 'harness', 'worker-process.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, INCIDENT_TASK_QUEUE: taskQueue, OUTBOX_FILE: outboxFile, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  children.push(child);
+  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
+  return { child, output: () => out, exited };
+}
+
+beforeAll(async () => {
+  ({ client, close: closeClient } = await testClient());
+});
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+  await closeClient();
+});
+
+test('escalation continues on time on a new worker and no page is written twice', async () => {
+  const timeScale = 120; // P0: eng lead at 7.5 s, CTO at 15 s
+  const first = startWorkerProcess({ CRASH_AFTER_WRITE_STEP: 'escalate-P0-15m' });
+  await waitFor(async () => first.output(), (o) => o.includes('[worker-process] running'), { timeoutMs: 60_000, what: 'first worker' });
+
+  const h = await client.workflow.start('incidentWorkflow', {
+    taskQueue,
+    workflowId: `worker-kill-${Date.now()}`,
+    args: [{ title: 'Worker killed mid-incident', severity: 'P0', timeScale }],
+  });
+  // The first worker writes the eng lead page at 15 playbook minutes, then dies by SIGKILL.
+  expect(await first.exited).toBe('SIGKILL');
+  expect(first.output()).toContain(`crashing after writing ${h.workflowId}:escalate-P0-15m:eng-lead`);
+
+  const second = startWorkerProcess({});
+  const s = await waitFor(() => status(h), (x) => x.engagedRoles.includes('cto'), { timeoutMs: 60_000, what: 'CTO at 30 min' });
+  const ctoAt = ((Date.parse(s.engagements.find((e) => e.role === 'cto')!.at) - Date.parse(s.openedAt)) * timeScale) / 60_000;
+  expect(ctoAt).toBeGreaterThanOrEqual(30);
+  // On time: at most 4 real seconds (8 playbook minutes) late despite the crash.
+  expect(ctoAt).toBeLessThan(30 + (4 * timeScale) / 60);
+
+  // The eng lead page activity is retried on the new worker (start-to-close 15 s) and finds its record.
+  await waitFor(async () => second.output(), (o) => o.includes(`duplicate ${h.workflowId}:escalate-P0-15m:eng-lead`), { timeoutMs: 40_000, what: 'retried page to find its record' });
+  const records = (await readOutbox(outboxFile)).filter((r) => r.incidentId === h.workflowId);
+  const keys = records.map((r) => r.idempotencyKey);
+  expect(new Set(keys).size).toBe(keys.length);
+  expect(records.filter((r) => r.kind === 'page' && r.target === 'eng-lead').map((r) => r.idempotencyKey)).toEqual([
+    `${h.workflowId}:escalate-P0-15m:eng-lead`,
+  ]);
+  expect(keys).toContain(`${h.workflowId}:escalate-P0-30m:cto`);
+
+  await h.signal('resolve', { by: 'oncall-primary' });
+  await waitFor(() => status(h), (x) => x.status === 'resolved');
+  await recordHistory(h, 'worker-kill');
+  second.child.kill('SIGTERM');
+  expect(await second.exited).toBe(0);
+});
