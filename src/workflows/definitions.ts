@@ -232,3 +232,68 @@ export const SEARCH_ATTRIBUTES = { IncidentSeverity: 'Keyword', IncidentStatus: 
 
 export { ROLE_IDS, SEVERITIES };
 export type { RoleId, Severity };
+
+// ---------- Internal contract between incidentWorkflow and its procedure child workflows (3.1-3.4) ----------
+
+/** Child workflow type per incident kind; `generic` incidents run no procedure. */
+export const PROCEDURE_WORKFLOWS = {
+  'trading-system-down': 'tradingSystemDownProcedure',
+  'model-degradation': 'modelDegradationProcedure',
+  'data-source-down': 'dataSourceDownProcedure',
+  'database-connection': 'databaseConnectionProcedure',
+} as const satisfies Partial<Record<IncidentKind, string>>;
+
+export interface ProcedureInput {
+  incidentId: string;
+  kind: Exclude<IncidentKind, 'generic'>;
+  severity: Severity;
+  timeScale: number;
+  /** Actions the policy pre-approves where the playbook prescribes them (e.g. "kill-switch:data-outage-60m"). */
+  preApprovedActions: string[];
+  /** Playbook minutes an approval request waits before it is escalated (and again after). */
+  approvalTimeoutMinutes: number;
+}
+
+/** child -> parent: a finding, decision or action to put in the timeline and the `findings` summary. */
+export interface ProcedureEvent {
+  procedure: string;
+  /** Playbook step, e.g. "3.1 immediate: kill switch status". */
+  step: string;
+  type: 'finding' | 'decision' | 'action' | 'info';
+  /** ok: healthy / succeeded; failed: unhealthy / failed; unavailable: endpoint missing on this deployment (404). */
+  outcome?: 'ok' | 'failed' | 'unavailable' | 'unknown';
+  text: string;
+  data?: Record<string, unknown>;
+}
+export const procedureEventSignal = defineSignal<[ProcedureEvent]>('procedureEvent');
+
+/** child -> parent: a mutating remediation waits for a human (approval gate). */
+export interface ApprovalRequest {
+  actionId: string;
+  action: string;
+  description: string;
+  evidence: string[];
+  requestedAt: string;
+  expiresAt: string | null;
+  requiresConfirmationCode: boolean;
+}
+export const approvalRequestedSignal = defineSignal<[ApprovalRequest]>('approvalRequested');
+/** child -> parent: an approval request timed out unanswered; the parent escalates. */
+export const approvalExpiredSignal = defineSignal<[{ actionId: string; escalation: number }]>('approvalExpired');
+/** child -> parent: the gate closed (decided, pre-approved, or withdrawn); the parent drops it from pending. */
+export const approvalClosedSignal = defineSignal<[{ actionId: string; outcome: 'approved' | 'rejected' | 'pre-approved' | 'withdrawn'; by: string }]>('approvalClosed');
+
+/** parent -> child: a human decision, already validated by the parent (CONFIRM_RESUME included). */
+export interface ApprovalDecision {
+  actionId: string;
+  decision: 'approved' | 'rejected';
+  by: string;
+  reason?: string;
+}
+export const approvalDecisionSignal = defineSignal<[ApprovalDecision]>('approvalDecision');
+
+export interface ProcedureResult {
+  procedure: string;
+  outcome: 'completed' | 'needs-human' | 'failed';
+  summary: string;
+}
