@@ -1,0 +1,100 @@
+// `npm start`: the main job on one machine. Starts the Temporal dev server (SQLite file, Web UI) unless
+// TEMPORAL_ADDRESS points at a server already, then the worker and the alert ingress.
+import net from 'node:net';
+import path from 'node:path';
+import { loadIngressConfig } from '../src/ingress/config';
+import { startIngress } from '../src/ingress/server';
+import { loadEnv } from '../src/config';
+import { createWorker } from '../src/worker';
+import { startDevServer, type DevServer } from './lib/dev-server';
+import { ensureTemporalCli, PROJECT_ROOT } from './lib/temporal-cli';
+
+const log = (line: string) => console.log(`[start] ${line}`);
+/** Set once the worker has stopped, so the dev server's exit is expected. */
+let stopping = false;
+
+function portBusy(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host, port }, () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.on('error', () => resolve(false));
+  });
+}
+
+async function main(): Promise<void> {
+  const env = loadEnv();
+  let devServer: DevServer | null = null;
+  let uiUrl = process.env.TEMPORAL_UI_URL ?? null;
+  if (!process.env.TEMPORAL_ADDRESS) {
+    const port = Number(process.env.TEMPORAL_DEV_PORT ?? 7233);
+    const uiPort = Number(process.env.TEMPORAL_DEV_UI_PORT ?? 8233);
+    if (await portBusy('127.0.0.1', port)) {
+      throw new Error(
+        `127.0.0.1:${port} is already in use. If a Temporal server runs there, use it: TEMPORAL_ADDRESS=127.0.0.1:${port} npm start; otherwise free the port or set TEMPORAL_DEV_PORT.`,
+      );
+    }
+    const cli = await ensureTemporalCli((l) => log(l));
+    const dbFile = process.env.TEMPORAL_DB_FILE ?? path.join(PROJECT_ROOT, 'data', 'temporal.sqlite');
+    log(`starting the Temporal dev server (state in ${path.relative(process.cwd(), dbFile)})`);
+    devServer = await startDevServer({
+      cli,
+      port,
+      uiPort,
+      dbFile,
+      retention: process.env.TEMPORAL_RETENTION ?? '720h',
+      logFile: path.join(PROJECT_ROOT, 'data', 'temporal-dev-server.log'),
+      log,
+    });
+    process.env.TEMPORAL_ADDRESS = devServer.address;
+    uiUrl = devServer.uiUrl;
+    devServer.process.on('exit', (code) => {
+      if (!stopping) {
+        console.error(`[start] the Temporal dev server exited (${code}); see data/temporal-dev-server.log`);
+        process.exit(1);
+      }
+    });
+  }
+  const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
+  uiUrl ??= `http://127.0.0.1:8233/namespaces/${namespace}/workflows`;
+
+  log(env.WORKFLOW_BUNDLE_PATH ? `loading workflow bundle ${env.WORKFLOW_BUNDLE_PATH}` : 'bundling workflows (a few seconds)');
+  const worker = await createWorker();
+  const ingress = await startIngress(
+    loadIngressConfig(process.env, { taskQueue: env.INCIDENT_TASK_QUEUE, uiBaseUrl: uiUrl.replace(/\/namespaces\/.*$/, '') }),
+  );
+  const q = env.INCIDENT_TASK_QUEUE;
+  console.log(
+    [
+      '',
+      `Incident response is running.`,
+      `  Temporal:     ${process.env.TEMPORAL_ADDRESS} (namespace ${namespace})`,
+      `  Web UI:       ${uiUrl}`,
+      `  Worker:       task queue ${q}`,
+      `  Ingress:      ${ingress.url}  (POST /v1/alerts/alertmanager | grafana | generic, POST /v1/incidents)`,
+      `  Outbox:       ${path.relative(process.cwd(), env.OUTBOX_FILE)}`,
+      '',
+      'Try it (in another terminal):',
+      `  npm run -s temporal -- workflow start --type incidentWorkflow --task-queue ${q} --workflow-id demo-p0 --input '{"title":"API down","severity":"P0","timeScale":600}'`,
+      `  npm run -s temporal -- workflow query --workflow-id demo-p0 --name status`,
+      `  npm run -s temporal -- workflow signal --workflow-id demo-p0 --name acknowledge --input '{"by":"oncall-primary"}'`,
+      `  npm run -s temporal -- workflow signal --workflow-id demo-p0 --name resolve --input '{"by":"oncall-primary","resolution":"restarted trading-api"}'`,
+      `  npm run -s temporal -- workflow list --query "IncidentSeverity='P0' AND IncidentStatus!='resolved'"`,
+      '',
+      'Ctrl-C stops everything gracefully.',
+    ].join('\n'),
+  );
+
+  // The Temporal runtime turns SIGINT/SIGTERM into worker.shutdown(); run() returns when tasks finished.
+  await worker.run();
+  stopping = true;
+  log('worker stopped; closing ingress and dev server');
+  await ingress.close();
+  await devServer?.stop();
+}
+
+main().catch((err: Error) => {
+  console.error(`[start] ${err.message}`);
+  process.exit(1);
+});
