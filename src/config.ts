@@ -3,6 +3,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { pagerDutyConfigSchema } from './activities/notify/pagerduty';
+import { slackConfigSchema } from './activities/notify/slack';
+import { contactConfigSchema } from './playbook/contacts';
 import { policyOverridesSchema } from './playbook/policy';
 import { TASK_QUEUE } from './workflows/definitions';
 
@@ -15,6 +18,8 @@ const envSchema = z.object({
   OUTBOX_FILE: z.string().min(1).default(path.join(ROOT, 'data', 'outbox.jsonl')),
   /** Prebuilt workflow bundle (npm run build); absent bundles src/workflows at start. */
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
+  /** The incident ledger (PostgreSQL); absent: the local default, created on first start. */
+  LEDGER_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
 });
 export type Env = z.infer<typeof envSchema>;
 
@@ -23,6 +28,12 @@ export const deploymentConfigSchema = z
     /** Overrides of the playbook policy (matrix, targets, cadences, channels, pre-approvals). */
     policy: policyOverridesSchema.optional(),
     outbox: z.object({ file: z.string().min(1) }).strict().optional(),
+    /** Slack channel; secrets (webhookUrl, botToken) may come from SLACK_WEBHOOK_URL / SLACK_BOT_TOKEN. */
+    slack: slackConfigSchema.optional(),
+    /** PagerDuty Events API v2; the routing key may come from PAGERDUTY_ROUTING_KEY. */
+    pagerduty: pagerDutyConfigSchema.optional(),
+    /** 2.1 contacts, working hours (COT) and the on-call rotation. */
+    contacts: contactConfigSchema.optional(),
   })
   .strict();
 export type DeploymentConfig = z.infer<typeof deploymentConfigSchema>;
@@ -41,15 +52,45 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): Env {
   return r.data;
 }
 
-export function loadDeploymentConfig(file: string | undefined): DeploymentConfig {
-  if (!file) return {};
+/**
+ * Secrets stay out of the config file: SLACK_WEBHOOK_URL, SLACK_BOT_TOKEN and PAGERDUTY_ROUTING_KEY fill
+ * the matching fields (and enable the channel when the file does not mention it).
+ */
+function withSecretsFromEnv(raw: unknown, env: NodeJS.ProcessEnv): unknown {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+  const out: Record<string, unknown> = { ...(raw as Record<string, unknown>) };
+  const section = (key: string): Record<string, unknown> =>
+    typeof out[key] === 'object' && out[key] !== null ? { ...(out[key] as Record<string, unknown>) } : {};
+  if (env.SLACK_WEBHOOK_URL || env.SLACK_BOT_TOKEN) {
+    const slack = section('slack');
+    if (env.SLACK_BOT_TOKEN) slack.botToken ??= env.SLACK_BOT_TOKEN;
+    if (env.SLACK_WEBHOOK_URL) slack.webhookUrl ??= env.SLACK_WEBHOOK_URL;
+    slack.mode ??= slack.botToken ? 'web-api' : 'webhook';
+    if (slack.mode === 'web-api') slack.channel ??= env.SLACK_CHANNEL ?? '#trading-incidents';
+    out.slack = slack;
+  }
+  if (env.PAGERDUTY_ROUTING_KEY) {
+    const pd = section('pagerduty');
+    pd.routingKey ??= env.PAGERDUTY_ROUTING_KEY;
+    out.pagerduty = pd;
+  }
+  return out;
+}
+
+export function loadDeploymentConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): DeploymentConfig {
+  if (!file && !env.SLACK_WEBHOOK_URL && !env.SLACK_BOT_TOKEN && !env.PAGERDUTY_ROUTING_KEY) return {};
+  if (!file) {
+    const r = deploymentConfigSchema.safeParse(withSecretsFromEnv({}, env));
+    if (!r.success) throw new ConfigError(`invalid channel settings in the environment:\n${describe(r.error)}`);
+    return r.data;
+  }
   let raw: unknown;
   try {
     raw = parseYaml(readFileSync(file, 'utf8'));
   } catch (err) {
     throw new ConfigError(`cannot read deployment config ${file}: ${(err as Error).message}`);
   }
-  const r = deploymentConfigSchema.safeParse(raw ?? {});
+  const r = deploymentConfigSchema.safeParse(withSecretsFromEnv(raw ?? {}, env));
   if (!r.success) throw new ConfigError(`invalid deployment config ${file}:\n${describe(r.error)}`);
   return r.data;
 }

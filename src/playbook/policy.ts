@@ -15,6 +15,10 @@ export interface IncidentPolicy {
   resolutionTarget: Record<Severity, Target>;
   /** Until acknowledged, engaged roles are paged again at this cadence (null = no re-page). */
   repageEveryMinutes: Record<Severity, number | null>;
+  /** Status-update (4.2) reminders to the acknowledger until resolved (null = none). */
+  statusUpdateEveryMinutes: Record<Severity, number | null>;
+  /** An approval request unanswered this long is escalated (and again after each period). */
+  approvalTimeoutMinutes: number;
   /** After `resolve`, a re-firing alert reopens the incident for this long. */
   reopenWindowMinutes: number;
   /** 3.1 "Financial losses >$1000: Immediate CTO notification". */
@@ -37,6 +41,8 @@ export const DEFAULT_POLICY: IncidentPolicy = {
   // Re-page cadence is our choice (the playbook is silent): P0/P1 every 5 min, P2 every 15 min, P3 not at all
   // (its response target is the next business day).
   repageEveryMinutes: { P0: 5, P1: 5, P2: 15, P3: null },
+  statusUpdateEveryMinutes: { P0: 30, P1: 60, P2: null, P3: null },
+  approvalTimeoutMinutes: 15,
   reopenWindowMinutes: 30,
   ctoLossThresholdUsd: 1000,
   businessDayEndHour: 18,
@@ -68,6 +74,8 @@ export const policyOverridesSchema = z
     responseTarget: severityRecord(targetSchema),
     resolutionTarget: severityRecord(targetSchema),
     repageEveryMinutes: severityRecord(z.number().positive().nullable()),
+    statusUpdateEveryMinutes: severityRecord(z.number().positive().nullable()),
+    approvalTimeoutMinutes: z.number().positive(),
     reopenWindowMinutes: z.number().min(0),
     ctoLossThresholdUsd: z.number().min(0),
     businessDayEndHour: z.number().int().min(0).max(23),
@@ -90,6 +98,7 @@ export function resolvePolicy(overrides: PolicyOverrides = {}): IncidentPolicy {
     responseTarget: merged(DEFAULT_POLICY.responseTarget, overrides.responseTarget),
     resolutionTarget: merged(DEFAULT_POLICY.resolutionTarget, overrides.resolutionTarget),
     repageEveryMinutes: merged(DEFAULT_POLICY.repageEveryMinutes, overrides.repageEveryMinutes),
+    statusUpdateEveryMinutes: merged(DEFAULT_POLICY.statusUpdateEveryMinutes, overrides.statusUpdateEveryMinutes),
   };
 }
 

@@ -97,6 +97,15 @@ export const approveSchema = z.object({ by: actor, actionId: text(200), confirma
 export const rejectSchema = z.object({ by: actor, actionId: text(200), reason: z.string().max(2000).optional() });
 export const reportLossSchema = z.object({ by: actor, amountUsd: z.number().min(0).max(1e12) });
 export const alertEventSchema = z.object({ alert: alertSchema });
+/** 4.4 external communication, sent when someone asks for it. */
+export const postExternalStatusSchema = z.object({
+  by: actor,
+  currentStatus: z.enum(['Operational', 'Degraded', 'Outage']),
+  summary: text(4000),
+  impact: text(4000),
+  resolutionEta: z.string().max(200).optional(),
+  nextUpdate: z.string().max(200).optional(),
+});
 
 export type AcknowledgeInput = z.infer<typeof acknowledgeSchema>;
 export type ResolveInput = z.infer<typeof resolveSchema>;
@@ -122,6 +131,7 @@ export const ACTION_SCHEMAS = {
   reportLoss: reportLossSchema,
   alertFired: alertEventSchema,
   alertResolved: alertEventSchema,
+  postExternalStatus: postExternalStatusSchema,
 } as const;
 export type ActionName = keyof typeof ACTION_SCHEMAS;
 export type ActionInput<N extends ActionName> = z.infer<(typeof ACTION_SCHEMAS)[N]>;
@@ -140,6 +150,7 @@ export const rejectSignal = defineSignal<[unknown]>('reject');
 export const reportLossSignal = defineSignal<[unknown]>('reportLoss');
 export const alertFiredSignal = defineSignal<[unknown]>('alertFired');
 export const alertResolvedSignal = defineSignal<[unknown]>('alertResolved');
+export const postExternalStatusSignal = defineSignal<[unknown]>('postExternalStatus');
 
 export interface ActionResult {
   accepted: true;
@@ -157,6 +168,7 @@ export const addNoteUpdate = defineUpdate<ActionResult, [AddNoteInput]>('addNote
 export const approveUpdate = defineUpdate<ActionResult, [ApproveInput]>('approve');
 export const rejectUpdate = defineUpdate<ActionResult, [RejectInput]>('reject');
 export const reportLossUpdate = defineUpdate<ActionResult, [ReportLossInput]>('reportLoss');
+export const postExternalStatusUpdate = defineUpdate<ActionResult, [z.infer<typeof postExternalStatusSchema>]>('postExternalStatus');
 
 export interface TimelineEvent {
   /** ISO time (workflow time). */
@@ -180,6 +192,16 @@ export interface PendingApproval {
   requestedAt: string;
   expiresAt: string | null;
   requiresConfirmationCode: boolean;
+}
+
+/** One finding of a procedure (3.1-3.4), as the `status` query summarizes it. */
+export interface Finding {
+  at: string;
+  procedure: string;
+  step: string;
+  type: 'finding' | 'decision' | 'action' | 'info';
+  outcome: 'ok' | 'failed' | 'unavailable' | 'unknown' | null;
+  text: string;
 }
 
 export interface IncidentStatus {
@@ -219,6 +241,12 @@ export interface IncidentStatus {
   resolution: { rootCause: string | null; resolution: string | null; financialImpactUsd: number | null; missedTrades: number | null; tradingDowntimeMinutes: number | null } | null;
   policyVersion: string;
   lastUpdate: { at: string; by: string; status: string } | null;
+  /** When the next 4.2 status update is due from the acknowledger (reminder), if any. */
+  nextStatusUpdateDue: string | null;
+  /** The playbook procedure (3.1-3.4) child workflow of this incident, if its kind has one. */
+  procedure: { workflowId: string; type: string; status: 'running' | 'completed' | 'needs-human' | 'failed' | 'cancelled'; summary: string | null } | null;
+  /** Findings, decisions and actions of the procedure, latest last (at most 200). */
+  findings: Finding[];
 }
 
 export const statusQuery = defineQuery<IncidentStatus>('status');

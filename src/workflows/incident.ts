@@ -11,7 +11,7 @@ import { resolvePolicy, type IncidentPolicy } from '../playbook/policy';
 import { postmortemDueAt, POSTMORTEM_RULES } from '../playbook/postmortem';
 import type { RoleId } from '../playbook/roles';
 import { targetDurationMs, type Severity } from '../playbook/severity';
-import { renderIncidentResolved, renderIncidentStart, renderIncidentUpdate } from '../playbook/templates';
+import { renderExternalStatus, renderIncidentResolved, renderIncidentStart, renderIncidentUpdate } from '../playbook/templates';
 import { MINUTE_MS, formatCot } from '../playbook/time';
 import {
   ACTION_SCHEMAS,
@@ -24,12 +24,16 @@ import {
   type ActionResult,
   type Alert,
   type Engagement,
+  type Finding,
   type IncidentInput,
   type IncidentKind,
   type IncidentStatus,
   type IncidentStatusValue,
   type PendingApproval,
+  type ProcedureInput,
+  type ProcedureResult,
   type TimelineEvent,
+  PROCEDURE_WORKFLOWS,
 } from './definitions';
 import * as defs from './definitions';
 
@@ -87,7 +91,10 @@ export interface IncidentState {
   lossUsd: number;
   resolution: IncidentStatus['resolution'];
   lastUpdate: { at: number; by: string; status: string } | null;
+  lastReminderAt: number | null;
   pendingApprovals: PendingApproval[];
+  procedure: IncidentStatus['procedure'];
+  findings: Finding[];
   /** Sequence for message steps that can repeat (updates, notes sent out). */
   seq: number;
   timeline: TimelineEvent[];
@@ -201,6 +208,12 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       engaged: s.engagements.map((e) => e.role),
     });
   const isOpen = () => s.status === 'triggered' || s.status === 'acknowledged';
+  /** 4.2 cadence: the acknowledger owes an update this long after acknowledging or the last update. */
+  const statusUpdateDue = (): number | null => {
+    const every = s.policy.statusUpdateEveryMinutes[s.severity];
+    if (every === null || s.status !== 'acknowledged' || s.acknowledgedAt === null) return null;
+    return Math.max(s.acknowledgedAt, s.lastUpdate?.at ?? 0, s.lastReminderAt ?? 0) + scaled(every * MINUTE_MS);
+  };
 
   /** Fires everything that is due at `now`: escalation steps, re-pages, SLA breaches, close. */
   const processDue = (now: number) => {
@@ -222,6 +235,13 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
         s.breaches.push({ type: 'response', at: now, severity: s.severity });
         record('system', 'sla.breach', `Response target breached: ${s.severity} not acknowledged within ${s.policy.responseTarget[s.severity].label}`);
         deliver('breach', 'breach-response', 'channel', `:warning: ${s.title}: ${s.severity} response target (${s.policy.responseTarget[s.severity].label}) missed, still unacknowledged`);
+      }
+      const updateDue = statusUpdateDue();
+      if (updateDue !== null && now >= updateDue) {
+        s.lastReminderAt = now;
+        s.seq += 1;
+        record('system', 'update.reminder', `Status update (4.2) due from ${s.acknowledgedBy}`);
+        deliver('info', `update-reminder-${s.seq}`, 'channel', `:hourglass: ${s.acknowledgedBy}: a status update (4.2) for "${s.title}" is due. Send the postUpdate signal.`);
       }
       if (s.resolutionBreachedAt === null && now >= resolutionDeadline()) {
         s.resolutionBreachedAt = now;
@@ -245,6 +265,8 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       if (s.status === 'triggered' && every !== null && s.lastPagedAt !== null) candidates.push(s.lastPagedAt + every);
       if (s.status === 'triggered' && s.responseBreachedAt === null) candidates.push(responseDeadline());
       if (s.resolutionBreachedAt === null) candidates.push(resolutionDeadline());
+      const updateDue = statusUpdateDue();
+      if (updateDue !== null) candidates.push(updateDue);
     } else if (s.status === 'resolved' && s.reopenUntil !== null) {
       candidates.push(s.reopenUntil);
     }
@@ -352,6 +374,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
           tradingDowntimeMinutes: r.tradingDowntimeMinutes ?? null,
         };
         record(r.by, 'resolved', `Resolved by ${r.by}${r.resolution ? `: ${r.resolution}` : ''}`);
+        cancelProcedure('incident resolved');
         const rule = POSTMORTEM_RULES[s.severity];
         deliver(
           'resolved',
@@ -405,6 +428,18 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       case 'reject': {
         const d = a as ActionInput<'approve'> & { reason?: string };
         s.pendingApprovals = s.pendingApprovals.filter((p) => p.actionId !== d.actionId);
+        if (s.procedure) {
+          // The gate waits in the procedure child; the decision was validated here (CONFIRM_RESUME included).
+          const forward = wf
+            .getExternalWorkflowHandle(s.procedure.workflowId)
+            .signal(defs.approvalDecisionSignal, { actionId: d.actionId, decision: name === 'approve' ? 'approved' : 'rejected', by: d.by, ...(d.reason ? { reason: d.reason } : {}) })
+            .catch((err: unknown) => {
+              record('system', 'approval.undelivered', `Could not hand ${d.actionId} to ${s.procedure?.workflowId}: ${errorMessage(err)}`);
+              touch();
+            });
+          inflight.add(forward);
+          void forward.finally(() => inflight.delete(forward));
+        }
         record(d.by, name === 'approve' ? 'approval.approved' : 'approval.rejected', `${d.actionId} ${name === 'approve' ? 'approved' : 'rejected'} by ${d.by}${d.reason ? `: ${d.reason}` : ''}`, { actionId: d.actionId });
         break;
       }
@@ -440,6 +475,26 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
         } else {
           record('ingress', 'alert.fired', `Alert firing: ${alertLabel(alert)}`, { fingerprint: alert.fingerprint });
         }
+        break;
+      }
+      case 'postExternalStatus': {
+        const x = a as ActionInput<'postExternalStatus'>;
+        s.seq += 1;
+        record(x.by, 'external', `External status (4.4) posted by ${x.by}: ${x.currentStatus}`);
+        deliver(
+          'info',
+          `external-${s.seq}`,
+          'channel',
+          renderExternalStatus({
+            currentStatus: x.currentStatus,
+            lastUpdated: now,
+            summary: x.summary,
+            impact: x.impact,
+            resolutionEta: x.resolutionEta ?? null,
+            nextUpdate: x.nextUpdate ?? 'when status changes',
+          }),
+          '4.4',
+        );
         break;
       }
       case 'alertResolved': {
@@ -489,6 +544,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
     reportLoss: defs.reportLossSignal,
     alertFired: defs.alertFiredSignal,
     alertResolved: defs.alertResolvedSignal,
+    postExternalStatus: defs.postExternalStatusSignal,
   };
   for (const name of Object.keys(signalDefs) as ActionName[]) {
     wf.setHandler(signalDefs[name], (raw: unknown) => {
@@ -506,6 +562,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
     approve: defs.approveUpdate,
     reject: defs.rejectUpdate,
     reportLoss: defs.reportLossUpdate,
+    postExternalStatus: defs.postExternalStatusUpdate,
   } as const;
   for (const name of Object.keys(updateDefs) as (keyof typeof updateDefs)[]) {
     wf.setHandler(
@@ -527,7 +584,118 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
     );
   }
 
-  wf.setHandler(defs.statusQuery, () => snapshot(s, escalationPlan(workflowNow()).next, responseDeadline(), resolutionDeadline()));
+  // ---------- the procedure child (3.1-3.4) ----------
+  const addFinding = (f: Finding) => {
+    s.findings.push(f);
+    if (s.findings.length > 200) s.findings.splice(0, s.findings.length - 200);
+  };
+  wf.setHandler(defs.procedureEventSignal, (e) => {
+    try {
+      const at = isoOf(workflowNow());
+      addFinding({ at, procedure: e.procedure, step: e.step, type: e.type, outcome: e.outcome ?? null, text: e.text });
+      record(e.procedure, `procedure.${e.type}`, `${e.step}: ${e.text}`, { ...(e.outcome ? { outcome: e.outcome } : {}), ...(e.data ?? {}) });
+      // 3.2 "monitor for 30 minutes post-rollback": degrading again re-escalates.
+      if (e.data?.reescalate === true && isOpen()) {
+        const target = manualEscalationTarget(s.policy.escalationMatrix, s.severity, s.engagements.map((x) => x.role));
+        if (target) engage(target.roles, `${target.stepId}-procedure`, `procedure re-escalation: ${e.text}`);
+      }
+    } catch (err) {
+      record('system', 'signal.rejected', `procedureEvent failed: ${errorMessage(err)}`);
+    } finally {
+      touch();
+    }
+  });
+  wf.setHandler(defs.approvalRequestedSignal, (r) => {
+    s.pendingApprovals = [...s.pendingApprovals.filter((p) => p.actionId !== r.actionId), {
+      actionId: r.actionId,
+      action: r.action,
+      description: r.description,
+      requestedAt: r.requestedAt,
+      expiresAt: r.expiresAt,
+      requiresConfirmationCode: r.requiresConfirmationCode,
+    }];
+    record('procedure', 'approval.requested', `Approval needed for ${r.action} (${r.actionId}): ${r.description}`, { actionId: r.actionId, evidence: r.evidence });
+    const id = s.incidentId;
+    const code = r.requiresConfirmationCode ? ',"confirmationCode":"CONFIRM_RESUME"' : '';
+    deliver(
+      'info',
+      `approval-${r.actionId}`,
+      'channel',
+      [
+        `:raised_hand: **APPROVAL NEEDED: ${r.action}** (${s.title})`,
+        r.description,
+        ...r.evidence.map((ev) => `- ${ev}`),
+        `Approve: npm run -s temporal -- workflow signal --workflow-id ${id} --name approve --input '{"by":"<you>","actionId":"${r.actionId}"${code}}'`,
+        `Reject:  npm run -s temporal -- workflow signal --workflow-id ${id} --name reject --input '{"by":"<you>","actionId":"${r.actionId}","reason":"..."}'`,
+      ].join('\n'),
+    );
+    touch();
+  });
+  wf.setHandler(defs.approvalExpiredSignal, ({ actionId, escalation }) => {
+    record('procedure', 'approval.expired', `No answer to ${actionId}: escalating (${escalation})`);
+    if (isOpen()) {
+      const target = manualEscalationTarget(s.policy.escalationMatrix, s.severity, s.engagements.map((x) => x.role));
+      if (target) engage(target.roles, `${target.stepId}-approval-${escalation}`, `approval ${actionId} unanswered`);
+      else deliver('info', `approval-${actionId}-unanswered-${escalation}`, 'channel', `:warning: Approval ${actionId} for "${s.title}" is still unanswered`);
+    }
+    touch();
+  });
+  wf.setHandler(defs.approvalClosedSignal, ({ actionId, outcome, by }) => {
+    const wasPending = s.pendingApprovals.some((p) => p.actionId === actionId);
+    s.pendingApprovals = s.pendingApprovals.filter((p) => p.actionId !== actionId);
+    if (wasPending || outcome === 'pre-approved') record(by, `approval.${outcome}`, `${actionId}: ${outcome}${by ? ` by ${by}` : ''}`);
+    touch();
+  });
+
+  // A declaration (hoisted): a buffered `resolve` may be delivered while handlers are being registered.
+  function cancelProcedure(why: string) {
+    if (s.procedure?.status !== 'running') return;
+    const handle = wf.getExternalWorkflowHandle(s.procedure.workflowId);
+    s.procedure = { ...s.procedure, status: 'cancelled', summary: why };
+    s.pendingApprovals = [];
+    const p = handle.cancel().catch(() => undefined); // already finished: nothing to cancel
+    inflight.add(p);
+    void p.finally(() => inflight.delete(p));
+  }
+
+  const startProcedure = async () => {
+    if (s.kind === 'generic') return;
+    const type = PROCEDURE_WORKFLOWS[s.kind];
+    const workflowId = `${s.incidentId}-procedure`;
+    const input: ProcedureInput = {
+      incidentId: s.incidentId,
+      kind: s.kind,
+      severity: s.severity,
+      timeScale: s.timeScale,
+      preApprovedActions: s.policy.preApprovedActions,
+      approvalTimeoutMinutes: s.policy.approvalTimeoutMinutes,
+    };
+    s.procedure = { workflowId, type, status: 'running', summary: null };
+    try {
+      // ABANDON: continue-as-new must not cancel it; resolution cancels it explicitly.
+      const child = await wf.startChild(type, { workflowId, args: [input], parentClosePolicy: 'ABANDON' });
+      record('system', 'procedure.started', `Playbook procedure ${type} started`, { workflowId });
+      const done = child.result().then(
+        (r: ProcedureResult) => {
+          if (s.procedure?.status === 'running') s.procedure = { ...s.procedure, status: r.outcome, summary: r.summary };
+          record(r.procedure, 'procedure.completed', `${r.procedure} ${r.outcome}: ${r.summary}`);
+        },
+        (err: unknown) => {
+          if (s.procedure?.status === 'running') s.procedure = { ...s.procedure, status: 'failed', summary: errorMessage(err) };
+          if (s.procedure?.status !== 'cancelled') record('system', 'procedure.failed', `${type} failed: ${errorMessage(err)}`);
+        },
+      ).finally(touch);
+      inflight.add(done);
+      void done.finally(() => inflight.delete(done));
+    } catch (err) {
+      s.procedure = { workflowId, type, status: 'failed', summary: errorMessage(err) };
+      record('system', 'procedure.failed', `${type} could not start: ${errorMessage(err)}`);
+    }
+  };
+
+  wf.setHandler(defs.statusQuery, () =>
+    snapshot(s, escalationPlan(workflowNow()).next, responseDeadline(), resolutionDeadline(), statusUpdateDue()),
+  );
   wf.setHandler(defs.timelineQuery, () => s.timeline);
 
   // ---------- main loop ----------
@@ -538,6 +706,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
     record('system', 'opened', `Incident opened: ${s.title} (${s.severity}, ${s.kind})`, { source: s.source?.system ?? 'manual' });
     engage(escalationPlan(s.openedAt).due.flatMap((d) => d.roles), `escalate-${s.severity}-0m`, `${s.severity} initial response`);
     deliver('info', 'start', 'channel', startText(`New ${s.severity} incident`), '4.1');
+    await startProcedure();
   }
 
   for (;;) {
@@ -624,7 +793,10 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       lossUsd: 0,
       resolution: null,
       lastUpdate: null,
+      lastReminderAt: null,
       pendingApprovals: [],
+      procedure: null,
+      findings: [],
       seq: 0,
       timeline,
     };
@@ -666,6 +838,7 @@ export function snapshot(
   next: { dueAt: number; roles: RoleId[]; stepId: string } | null,
   responseDeadline: number,
   resolutionDeadline: number,
+  nextStatusUpdateDue: number | null = null,
 ): IncidentStatus {
   const engagements: Engagement[] = s.engagements.map((e) => ({ role: e.role, at: isoOf(e.at), step: e.step }));
   return {
@@ -717,5 +890,8 @@ export function snapshot(
     resolution: s.resolution,
     policyVersion: s.policy.version,
     lastUpdate: s.lastUpdate ? { ...s.lastUpdate, at: isoOf(s.lastUpdate.at) } : null,
+    nextStatusUpdateDue: iso(nextStatusUpdateDue),
+    procedure: s.procedure,
+    findings: s.findings,
   };
 }

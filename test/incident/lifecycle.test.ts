@@ -205,3 +205,25 @@ test.concurrent('the status query has the contract shape; search attributes foll
   expect(await described.staticDetails()).toBeUndefined();
   await h.signal('resolve', { by: 'gina' });
 });
+
+test.concurrent('the acknowledger is reminded of 4.2 status updates at the severity cadence; 4.4 goes out on request', async () => {
+  // P0 at 600x: an update is due 30 playbook minutes (3 s) after the acknowledgement or the last update.
+  const h = await open('status-updates', { severity: 'P0', timeScale: 600 });
+  await h.executeUpdate('acknowledge', { args: [{ by: 'hana' }] });
+  const acked = await status(h);
+  expect(Date.parse(acked.nextStatusUpdateDue!) - Date.parse(acked.acknowledgedAt!)).toBe(3000);
+  await sleep(1500);
+  await h.executeUpdate('postUpdate', { args: [{ by: 'hana', status: 'Mitigating', theory: 'bad deploy', progress: ['rolled back'] }] });
+  const updated = await status(h);
+  expect(Date.parse(updated.nextStatusUpdateDue!) - Date.parse(updated.lastUpdate!.at)).toBe(3000);
+  const t = await waitFor(() => timeline(h), (x) => ofType(x, 'update.reminder').length >= 1, { what: 'a reminder' });
+  const reminder = ofType(t, 'update.reminder')[0];
+  expect(Date.parse(reminder.at) - Date.parse(updated.lastUpdate!.at)).toBeGreaterThanOrEqual(3000);
+  await h.executeUpdate('postExternalStatus', { args: [{ by: 'hana', currentStatus: 'Degraded', summary: 'Prices delayed', impact: 'Signals paused' }] });
+  const records = await waitFor(() => readOutbox(worker.outbox.file), (r) => r.some((x) => x.incidentId === h.workflowId && x.template === '4.4'));
+  const external = records.find((x) => x.incidentId === h.workflowId && x.template === '4.4')!;
+  expect(external.text).toContain('**Current Status**: Degraded');
+  expect(records.find((x) => x.incidentId === h.workflowId && x.template === '4.2')?.text).toContain('**Current Theory**: bad deploy');
+  await h.signal('resolve', { by: 'hana' });
+  await recordHistory(h, 'status-updates');
+});
