@@ -227,3 +227,28 @@ test.concurrent('the acknowledger is reminded of 4.2 status updates at the sever
   await h.signal('resolve', { by: 'hana' });
   await recordHistory(h, 'status-updates');
 });
+
+test.concurrent('a long incident continues as new with its whole state and keeps escalating', async () => {
+  // Re-paging every playbook minute at 600x (0.1 s) fills 200 history events within a few seconds.
+  const h = await open('continue-as-new', {
+    severity: 'P1',
+    timeScale: 600,
+    policy: { repageEveryMinutes: { P1: 1 }, continueAsNewAfterEvents: 200 },
+  });
+  const firstRunId = h.firstExecutionRunId;
+  await h.signal('alertFired', { alert: { fingerprint: 'fp-can', name: 'InferenceAPIDown' } });
+  await h.signal('addNote', { by: 'ivan', text: 'before continue-as-new' });
+  const handleLatest = client.workflow.getHandle(h.workflowId);
+  await waitFor(async () => (await handleLatest.describe()).runId, (runId) => runId !== firstRunId, { timeoutMs: 30_000, what: 'a new run' });
+  const s = await waitFor(() => status(handleLatest), (x) => x.engagedRoles.includes('trading-lead'), { timeoutMs: 30_000, what: 'trading lead at 60 min' });
+  expect(s.engagedRoles).toEqual(['oncall-primary', 'oncall-secondary', 'eng-lead', 'trading-lead']);
+  expect(s.alerts.received).toBe(1);
+  const t = await timeline(handleLatest);
+  expect(t.find((e) => e.type === 'note')?.text).toBe('before continue-as-new');
+  expect(ofType(t, 'opened')).toHaveLength(1);
+  const records = (await readOutbox(worker.outbox.file)).filter((r) => r.incidentId === h.workflowId);
+  expect(new Set(records.map((r) => r.idempotencyKey)).size).toBe(records.length);
+  expect(records.filter((r) => r.kind === 'page' && r.target === 'oncall-primary')).toHaveLength(1);
+  await handleLatest.signal('resolve', { by: 'ivan' });
+  await recordHistory(client.workflow.getHandle(h.workflowId, firstRunId), 'continue-as-new-first-run');
+});
