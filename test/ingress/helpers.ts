@@ -108,7 +108,7 @@ export interface HttpResult {
 interface Listenable {
   listen(opts: { host: string; port: number }): Promise<string>;
   close(): Promise<unknown>;
-  server: { address(): AddressInfo | string | null };
+  server: { address(): AddressInfo | string | null; listening: boolean };
 }
 
 const openApps = new Set<Listenable>();
@@ -117,7 +117,7 @@ const openApps = new Set<Listenable>();
 export function httpClient(app: Listenable) {
   let base: Promise<string> | null = null;
   const url = () => {
-    base ??= app.listen({ host: '127.0.0.1', port: 0 }).then(() => {
+    base ??= (app.server.listening ? Promise.resolve('') : app.listen({ host: '127.0.0.1', port: 0 })).then(() => {
       openApps.add(app);
       return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     });
