@@ -3,6 +3,8 @@
 import { log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { PolicyOverrides } from '../playbook/policy';
+import type { Pool } from 'pg';
+import { createLedgerActivities } from './ledger';
 import type { DeliveryResult, Notification, NotificationChannel } from './notify/port';
 
 export interface ActivityDeps {
@@ -10,10 +12,13 @@ export interface ActivityDeps {
   channels: Record<string, NotificationChannel>;
   /** Policy overrides from the deployment config, snapshotted by each incident when it opens. */
   policyOverrides: PolicyOverrides;
+  /** The incident ledger (PostgreSQL); without it the ledger activities skip their writes with a warning. */
+  ledger?: Pool | null;
 }
 
 export function createActivities(deps: ActivityDeps) {
   return {
+    ...createLedgerActivities({ pool: deps.ledger ?? null }),
     /** One delivery to one channel; at least once, made harmless to repeat by the idempotency key. */
     async deliverNotification(channel: string, notification: Notification): Promise<DeliveryResult> {
       const impl = deps.channels[channel];

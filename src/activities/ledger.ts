@@ -1,0 +1,114 @@
+// Ledger activities (issue 5 item 4): idempotent writes to the PostgreSQL incident ledger. Each one is
+// harmless to repeat, so Temporal's at-least-once execution (retries, a worker killed after the write but
+// before reporting completion) never leaves a duplicate or a changed row.
+import { log } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type pg from 'pg';
+import type { ActionItemRecord, ApprovalRecord, PostmortemRecord } from '../ledger/records';
+import { LedgerStore } from '../ledger/store';
+import type { IncidentStatus, TimelineEvent } from '../workflows/definitions';
+import type { DeliveryResult, Notification, NotificationChannel } from './notify/port';
+
+export interface LedgerDeps {
+  /** The ledger database; null when this worker runs without one (the writes are then skipped, with a warning). */
+  pool: pg.Pool | null;
+}
+
+type Skipped = { skipped: true };
+
+// SQLSTATE classes that no retry can fix: data exceptions (22), integrity violations (23), syntax/undefined
+// objects (42). Anything else (connection refused, admin shutdown, serialization) is retried by the policy.
+const PERMANENT = /^(22|23|42)/;
+
+async function write<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    const message = err instanceof Error ? err.message : String(err);
+    if (typeof code === 'string' && PERMANENT.test(code)) {
+      throw ApplicationFailure.nonRetryable(`ledger ${what}: ${message} (SQLSTATE ${code})`, 'LedgerRejected');
+    }
+    throw ApplicationFailure.retryable(`ledger ${what}: ${message}${typeof code === 'string' ? ` (${code})` : ''}`, 'LedgerUnavailable');
+  }
+}
+
+export function createLedgerActivities({ pool }: LedgerDeps) {
+  const store = pool ? new LedgerStore(pool) : null;
+  let warned = false;
+  const skip = (what: string): Skipped => {
+    if (!warned) {
+      warned = true;
+      log.warn('no ledger database on this worker: ledger writes are skipped', { what });
+    }
+    return { skipped: true };
+  };
+
+  return {
+    /**
+     * The incident row from a `status` snapshot. `version` must grow with the incident's state (the
+     * timeline length is a good one): a snapshot with a lower version than the stored row is ignored, so
+     * retried activities landing out of order never roll the row back. Omitted: 0 (last write wins).
+     */
+    async ledgerUpsertIncident(snapshot: IncidentStatus, version?: number): Promise<{ changed: boolean } | Skipped> {
+      if (!store) return skip('ledgerUpsertIncident');
+      return write('upsert incident', () => store.upsertIncident(snapshot, version ?? 0));
+    },
+
+    /**
+     * Timeline events `events[i]` = the incident's event number `fromSeq + i` (0-based index in the
+     * `timeline` query). Events already stored are skipped: send any range again at will.
+     */
+    async ledgerAppendEvents(incidentId: string, fromSeq: number, events: TimelineEvent[]): Promise<{ inserted: number } | Skipped> {
+      if (!store) return skip('ledgerAppendEvents');
+      if (!Number.isInteger(fromSeq) || fromSeq < 0) throw ApplicationFailure.nonRetryable(`fromSeq must be an integer >= 0, got ${fromSeq}`, 'LedgerRejected');
+      return write('append events', () => store.appendEvents(incidentId, fromSeq, events));
+    },
+
+    /** One delivered notification (also written automatically by channels wrapped with `recordDeliveries`). */
+    async ledgerRecordPage(channel: string, notification: Notification, deliveredAt: string, ref?: string): Promise<{ inserted: boolean } | Skipped> {
+      if (!store) return skip('ledgerRecordPage');
+      return write('record page', () => store.recordPage(channel, notification, deliveredAt, ref));
+    },
+
+    /** An approval request and/or its decision (first decision wins). */
+    async ledgerRecordApproval(incidentId: string, approval: ApprovalRecord): Promise<{ changed: boolean } | Skipped> {
+      if (!store) return skip('ledgerRecordApproval');
+      return write('record approval', () => store.recordApproval(incidentId, approval));
+    },
+
+    /** The post-mortem row, and its action items when given, in one transaction. */
+    async ledgerRecordPostmortem(record: PostmortemRecord, actionItems: ActionItemRecord[] = []): Promise<{ changed: number } | Skipped> {
+      if (!store) return skip('ledgerRecordPostmortem');
+      return write('record post-mortem', () => store.recordPostmortemWithItems(record, actionItems));
+    },
+
+    /** Action items of a post-mortem already recorded; `version` as in PostmortemRecord. */
+    async ledgerRecordActionItems(incidentId: string, version: number, items: ActionItemRecord[]): Promise<{ changed: number } | Skipped> {
+      if (!store) return skip('ledgerRecordActionItems');
+      return write('record action items', () => store.recordActionItems(incidentId, version, items));
+    },
+  };
+}
+
+export type LedgerActivities = ReturnType<typeof createLedgerActivities>;
+
+/**
+ * Wraps a channel so each delivery is also written to the ledger's `pages` table. Best effort: the page
+ * has gone out, so a ledger outage is logged and never fails (or re-runs) the delivery.
+ */
+export function recordDeliveries(channel: NotificationChannel, pool: pg.Pool): NotificationChannel {
+  const store = new LedgerStore(pool);
+  return {
+    name: channel.name,
+    async deliver(n: Notification): Promise<DeliveryResult> {
+      const result = await channel.deliver(n);
+      try {
+        await store.recordPage(result.channel, n, new Date().toISOString(), result.ref);
+      } catch (err) {
+        console.warn(`[ledger] page ${n.idempotencyKey} on ${result.channel} not recorded: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      return result;
+    },
+  };
+}
