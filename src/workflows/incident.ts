@@ -98,11 +98,15 @@ export interface IncidentState {
   /** Sequence for message steps that can repeat (updates, notes sent out). */
   seq: number;
   timeline: TimelineEvent[];
+  /** Alerts that fired after close, before the run completed: they open a new incident (never lost). */
+  afterClose: Alert[];
 }
 
 export interface IncidentWorkflowInput extends IncidentInput {
   /** Set by continue-as-new only. */
   continued?: IncidentState;
+  /** Alerts that fired after the previous incident on this id had closed: they open this one. */
+  carriedAlerts?: Alert[];
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -124,7 +128,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
 
   // State first, then every handler, all before the first await, so a query or signal that arrives with
   // the start is served. The deployment's policy is merged in right after (first local activity).
-  const s: IncidentState = continued ?? openState(input);
+  const s: IncidentState = continued ? withDefaults(continued) : openState(input);
   const inflight = new Set<Promise<unknown>>();
   let dirty = false;
   const touch = () => {
@@ -306,7 +310,8 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
 
   /** State checks only, no mutation: used by update validators and before applying. */
   const check = <N extends ActionName>(name: N, a: ActionInput<N>): Outcome => {
-    if (s.status === 'closed') return reject('incident is closed');
+    // After close, a firing alert opens a new incident (DESIGN: "the same key opens a new one").
+    if (s.status === 'closed' && name !== 'alertFired') return reject('incident is closed');
     switch (name) {
       case 'acknowledge':
         if (s.status === 'acknowledged') return reject(`already acknowledged by ${s.acknowledgedBy}`);
@@ -456,6 +461,11 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       }
       case 'alertFired': {
         const { alert } = a as ActionInput<'alertFired'>;
+        if (s.status === 'closed') {
+          s.afterClose.push(alert);
+          record('ingress', 'alert.after-close', `Alert firing after close: ${alertLabel(alert)}; it opens a new incident`);
+          break;
+        }
         s.alerts.received += 1;
         s.alerts.active[alert.fingerprint] = alertLabel(alert);
         if (s.status === 'resolved') {
@@ -730,6 +740,10 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
 
   await Promise.allSettled([...inflight]);
   await wf.condition(wf.allHandlersFinished);
+  if (s.afterClose.length > 0) {
+    // The alerts arrived while this run was finishing: a fresh incident on the same id takes them.
+    await wf.continueAsNew<typeof incidentWorkflow>({ ...input, carriedAlerts: s.afterClose });
+  }
   return snapshot(s, null, responseDeadline(), resolutionDeadline());
 
   // ---------- start ----------
@@ -761,6 +775,8 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
     const detectedAt = i.detectedAt ? Math.min(Date.parse(i.detectedAt), openedAt) : openedAt;
     const active: Record<string, string> = {};
     for (const alert of i.source?.alerts ?? []) active[alert.fingerprint] = alertLabel(alert);
+    const carried = rawInput.carriedAlerts ?? [];
+    for (const alert of carried) active[alert.fingerprint] = alertLabel(alert);
     return {
       incidentId: wf.workflowInfo().workflowId,
       title: i.title,
@@ -789,7 +805,8 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       responseBreachedAt: null,
       resolutionBreachedAt: null,
       breaches: [],
-      alerts: { received: 0, resolved: 0, active },
+      alerts: { received: carried.length, resolved: 0, active },
+      afterClose: [],
       lossUsd: 0,
       resolution: null,
       lastUpdate: null,
@@ -803,9 +820,14 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
   }
 }
 
+/** State carried from a run of an older version lacks fields added since; give them their start values. */
+function withDefaults(c: IncidentState): IncidentState {
+  return { ...c, findings: c.findings ?? [], procedure: c.procedure ?? null, lastReminderAt: c.lastReminderAt ?? null, afterClose: c.afterClose ?? [] };
+}
+
 function stripContinued(i: IncidentWorkflowInput): unknown {
   if (typeof i !== 'object' || i === null) return i;
-  const { continued: _c, ...rest } = i;
+  const { continued: _c, carriedAlerts: _a, ...rest } = i;
   return rest;
 }
 

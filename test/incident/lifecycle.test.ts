@@ -2,6 +2,7 @@
 // metrics, the reopen window, setSeverity re-planning, losses, manual escalation, bad input, queries.
 import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { readOutbox } from '../../src/activities/notify/outbox';
+import type { NotificationChannel } from '../../src/activities/notify/port';
 import type { IncidentStatus, TimelineEvent } from '../../src/workflows/definitions';
 import { recordHistory } from '../harness/history';
 import { startTestWorker, status, testClient, uniqueTaskQueue, waitFor, type TestWorker } from '../harness/temporal';
@@ -11,8 +12,17 @@ let worker: TestWorker;
 let client: Client;
 let closeClient: () => Promise<void>;
 
+/** A channel that is slow to deliver 4.3 (resolved) messages: keeps a closing run busy for a while. */
+const slowResolved: NotificationChannel = {
+  name: 'slow',
+  async deliver(n) {
+    if (n.kind === 'resolved') await new Promise((r) => setTimeout(r, 6000));
+    return { channel: 'slow', idempotencyKey: n.idempotencyKey, outcome: 'delivered' };
+  },
+};
+
 beforeAll(async () => {
-  worker = await startTestWorker({ taskQueue });
+  worker = await startTestWorker({ taskQueue, deps: { channels: { slow: slowResolved } } });
   ({ client, close: closeClient } = await testClient());
 });
 afterAll(async () => {
@@ -24,7 +34,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const timeline = (h: WorkflowHandle) => h.query<TimelineEvent[]>('timeline');
 const ofType = (events: TimelineEvent[], type: string) => events.filter((e) => e.type === type);
 
-async function open(name: string, input: Record<string, unknown>): Promise<WorkflowHandle> {
+async function open(name: string, input: Record<string, unknown>) {
   return client.workflow.start('incidentWorkflow', { taskQueue, workflowId: `${name}-${Date.now()}`, args: [{ title: name, ...input }] });
 }
 
@@ -251,4 +261,20 @@ test.concurrent('a long incident continues as new with its whole state and keeps
   expect(records.filter((r) => r.kind === 'page' && r.target === 'oncall-primary')).toHaveLength(1);
   await handleLatest.signal('resolve', { by: 'ivan' });
   await recordHistory(client.workflow.getHandle(h.workflowId, firstRunId), 'continue-as-new-first-run');
+});
+
+test.concurrent('an alert that fires after close, while the run is finishing, opens a new incident on the same id', async () => {
+  // P2 at 600x: the reopen window (30 min) is 3 s; the slow channel keeps the closed run busy until 6 s.
+  const h = await open('after-close', { severity: 'P2', timeScale: 600, policy: { channels: ['outbox', 'slow'] } });
+  await h.signal('resolve', { by: 'jo' });
+  await waitFor(() => status(h), (x) => x.status === 'closed', { what: 'closed' });
+  await h.signal('alertFired', { alert: { fingerprint: 'fp-late', name: 'DatabaseQuerySlow' } });
+  const latest = client.workflow.getHandle(h.workflowId);
+  const fresh = await waitFor(async () => (await latest.describe()).runId, (runId) => runId !== h.firstExecutionRunId, { what: 'a new incident run' });
+  expect(fresh).not.toBe(h.firstExecutionRunId);
+  const s = await waitFor(() => status(latest), (x) => x.engagedRoles.length > 0);
+  expect(s).toMatchObject({ status: 'triggered', reopenCount: 0, alerts: { received: 1, firing: 1 } });
+  const first = (await client.workflow.getHandle(h.workflowId, h.firstExecutionRunId).query<TimelineEvent[]>('timeline')).map((e) => e.type);
+  expect(first).toContain('alert.after-close');
+  await latest.signal('resolve', { by: 'jo' });
 });
