@@ -53,7 +53,7 @@ export async function startTestWorker(opts: {
     namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
     taskQueue: opts.taskQueue,
     workflowBundle: { codePath: bundle },
-    activities: createActivities({ channels: { outbox, ...(opts.deps?.channels ?? {}) }, policyOverrides: opts.deps?.policyOverrides ?? {} }),
+    activities: createActivities({ ...opts.deps, channels: { outbox, ...(opts.deps?.channels ?? {}) }, policyOverrides: opts.deps?.policyOverrides ?? {} }),
   });
   const running = worker.run();
   return {
