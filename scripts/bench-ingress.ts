@@ -1,0 +1,201 @@
+// npm run bench:ingress — alerts/s and webhook-to-first-page latency (p50/p99) through the ingress, beside
+// a baseline measured in the same run: a bare client signalWithStart of a workflow that runs one activity.
+// Starts its own in-memory dev server; options via env: BENCH_ALERTS (200), BENCH_CONCURRENCY (16),
+// BENCH_STORM (1000 alerts over 10 keys, throughput of deduplicated alerts).
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { request } from 'undici';
+import { createActivities } from '../src/activities';
+import { OutboxChannel } from '../src/activities/notify/outbox';
+import type { DeliveryResult, Notification, NotificationChannel } from '../src/activities/notify/port';
+import { loadIngressConfig } from '../src/ingress/config';
+import { startIngress } from '../src/ingress/server';
+import { TemporalIncidentStarter } from '../src/ingress/starter';
+import { startDevServer } from './lib/dev-server';
+import { ensureTemporalCli } from './lib/temporal-cli';
+
+const ALERTS = Number(process.env.BENCH_ALERTS ?? 200);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const STORM = Number(process.env.BENCH_STORM ?? 1000);
+const quiet = () => undefined;
+
+/** The outbox, noting when each incident's first page was written. */
+class TimedOutbox implements NotificationChannel {
+  readonly name = 'outbox';
+  readonly firstPage = new Map<string, number>();
+  private waiters = new Map<string, () => void>();
+  constructor(private readonly inner: OutboxChannel) {}
+  async deliver(n: Notification): Promise<DeliveryResult> {
+    const r = await this.inner.deliver(n);
+    if (n.kind === 'page' && !this.firstPage.has(n.incidentId)) {
+      this.firstPage.set(n.incidentId, performance.now());
+      this.waiters.get(n.incidentId)?.();
+    }
+    return r;
+  }
+  waitFor(id: string): Promise<number> {
+    const at = this.firstPage.get(id);
+    if (at !== undefined) return Promise.resolve(at);
+    return new Promise((resolve) => this.waiters.set(id, () => resolve(this.firstPage.get(id) as number)));
+  }
+}
+
+function pct(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+}
+
+async function pool<T>(n: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = new Array(n);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, n) }, async () => {
+      while (next < n) {
+        const i = next++;
+        out[i] = await fn(i);
+      }
+    }),
+  );
+  return out;
+}
+
+interface Result {
+  name: string;
+  alerts: number;
+  seconds: number;
+  latencies: number[];
+}
+
+function row(r: Result): string {
+  const s = [...r.latencies].sort((a, b) => a - b);
+  return `${r.name.padEnd(34)} ${String(r.alerts).padStart(6)} ${(r.alerts / r.seconds).toFixed(1).padStart(9)} ${pct(s, 50).toFixed(1).padStart(9)} ${pct(s, 99).toFixed(1).padStart(9)}`;
+}
+
+async function main() {
+  try {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+  } catch {
+    /* already installed */
+  }
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'bench-ingress-'));
+  const cli = await ensureTemporalCli();
+  console.log(`[bench] dev server (in memory), ${os.cpus().length} CPUs, node ${process.version}`);
+  const server = await startDevServer({ cli, logFile: path.join(tmp, 'dev-server.log') });
+  const runId = Date.now().toString(36);
+  const incidentQueue = `bench-incident-${runId}`;
+  const baselineQueue = `bench-baseline-${runId}`;
+  const silent = { trace: quiet, debug: quiet, info: quiet, warn: console.warn, error: console.error, log: quiet } as never;
+  const [incidentBundle, baselineBundle] = await Promise.all([
+    bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), logger: silent }),
+    bundleWorkflowCode({ workflowsPath: require.resolve('../src/ingress/bench-workflow'), logger: silent }),
+  ]);
+  const nc = await NativeConnection.connect({ address: server.address });
+  const outbox = new TimedOutbox(new OutboxChannel(path.join(tmp, 'outbox.jsonl'), quiet));
+  const baselinePages = new Map<string, number>();
+  const baselineWaiters = new Map<string, () => void>();
+  const workers = await Promise.all([
+    Worker.create({ connection: nc, taskQueue: incidentQueue, workflowBundle: incidentBundle, activities: createActivities({ channels: { outbox }, policyOverrides: {} }) }),
+    Worker.create({
+      connection: nc,
+      taskQueue: baselineQueue,
+      workflowBundle: baselineBundle,
+      activities: {
+        async benchPage(id: string) {
+          baselinePages.set(id, performance.now());
+          baselineWaiters.get(id)?.();
+        },
+      },
+    }),
+  ]);
+  const running = workers.map((w) => w.run());
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection, namespace: 'default' });
+
+  const starter = new TemporalIncidentStarter({ taskQueue: incidentQueue, timeoutMs: 10_000, client });
+  const ingress = await startIngress(
+    loadIngressConfig({}, { port: 0, logLevel: 'warn', taskQueue: incidentQueue, rateLimitPerSecond: 1_000_000, rateLimitBurst: 1_000_000, routesFile: path.resolve(__dirname, '..', 'config', 'alert-routes.yaml') }),
+    { starter },
+  );
+  const post = async (payload: unknown) => {
+    const res = await request(`${ingress.url}/v1/alerts/alertmanager`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) throw new Error(`ingress answered ${res.statusCode}: ${text.slice(0, 300)}`);
+    return JSON.parse(text) as { incidents: { incidentId: string }[] };
+  };
+  const am = (service: string, fp: string) => ({
+    version: '4',
+    groupKey: service,
+    status: 'firing',
+    receiver: 'bench',
+    truncatedAlerts: 0,
+    alerts: [{ status: 'firing', labels: { alertname: 'TradingAPIDown', service, severity: 'critical' }, annotations: { summary: 'bench' }, startsAt: new Date().toISOString(), endsAt: '0001-01-01T00:00:00Z', fingerprint: fp }],
+  });
+
+  // Warm-up: first workflow tasks load the bundles.
+  await outbox.waitFor((await post(am(`warm-${runId}`, 'warm'))).incidents[0]!.incidentId);
+  await client.workflow.signalWithStart('benchBaselineWorkflow', { workflowId: `bench-warm-${runId}`, taskQueue: baselineQueue, args: ['warm'], signal: 'alertFired', signalArgs: [{}] });
+
+  const results: Result[] = [];
+
+  // Baseline: bare signalWithStart of a one-activity workflow, one new workflow per alert.
+  {
+    const t0 = performance.now();
+    const latencies = await pool(ALERTS, CONCURRENCY, async (i) => {
+      const id = `bench-base-${runId}-${i}`;
+      const started = performance.now();
+      const page = new Promise<number>((resolve) => baselineWaiters.set(id, () => resolve(baselinePages.get(id) as number)));
+      await client.workflow.signalWithStart('benchBaselineWorkflow', { workflowId: id, taskQueue: baselineQueue, args: [id], signal: 'alertFired', signalArgs: [{ alert: { fingerprint: id } }] });
+      return (await page) - started;
+    });
+    results.push({ name: 'baseline signalWithStart+1 activity', alerts: ALERTS, seconds: (performance.now() - t0) / 1000, latencies });
+  }
+
+  // Ingress: webhook -> routing -> signalWithStart(incidentWorkflow) -> first page in the outbox.
+  {
+    const t0 = performance.now();
+    const latencies = await pool(ALERTS, CONCURRENCY, async (i) => {
+      const started = performance.now();
+      const res = await post(am(`svc-${runId}-${i}`, `fp-${i}`));
+      return (await outbox.waitFor(res.incidents[0]!.incidentId)) - started;
+    });
+    results.push({ name: 'ingress webhook -> first page', alerts: ALERTS, seconds: (performance.now() - t0) / 1000, latencies });
+  }
+
+  // Storm: deduplicated alerts (10 keys), accepted (2xx) per second; latency = webhook answer time.
+  if (STORM > 0) {
+    const t0 = performance.now();
+    const latencies = await pool(STORM, CONCURRENCY * 2, async (i) => {
+      const started = performance.now();
+      await post(am(`storm-${runId}-${i % 10}`, `storm-${i}`));
+      return performance.now() - started;
+    });
+    results.push({ name: 'ingress storm, 10 keys (2xx time)', alerts: STORM, seconds: (performance.now() - t0) / 1000, latencies });
+  }
+
+  const base = results[0]!;
+  const ing = results[1]!;
+  const sb = [...base.latencies].sort((a, b) => a - b);
+  const si = [...ing.latencies].sort((a, b) => a - b);
+  console.log(`\n[bench] ${new Date().toISOString()}  alerts=${ALERTS} concurrency=${CONCURRENCY}`);
+  console.log(`${'path'.padEnd(34)} ${'alerts'.padStart(6)} ${'alerts/s'.padStart(9)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)}`);
+  for (const r of results) console.log(row(r));
+  console.log(
+    `\nratio ingress/baseline: throughput ${(ing.alerts / ing.seconds / (base.alerts / base.seconds)).toFixed(2)}x, ` +
+      `p50 ${(pct(si, 50) / pct(sb, 50)).toFixed(2)}x, p99 ${(pct(si, 99) / pct(sb, 99)).toFixed(2)}x`,
+  );
+
+  await ingress.close();
+  for (const w of workers) w.shutdown();
+  await Promise.all(running);
+  await connection.close();
+  await nc.close();
+  await server.stop();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
