@@ -3,6 +3,9 @@
 import { log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { PolicyOverrides } from '../playbook/policy';
+import type { Dispatcher } from 'undici';
+import { resolvePlatformConfig, type PlatformConfig } from '../platform/config';
+import { createProcedureActivities } from './checks';
 import type { Pool } from 'pg';
 import { createLedgerActivities } from './ledger';
 import type { DeliveryResult, Notification, NotificationChannel } from './notify/port';
@@ -12,12 +15,17 @@ export interface ActivityDeps {
   channels: Record<string, NotificationChannel>;
   /** Policy overrides from the deployment config, snapshotted by each incident when it opens. */
   policyOverrides: PolicyOverrides;
+  /** The trading platform the 3.1-3.4 procedures check and remediate (default: the playbook profile). */
+  platform?: PlatformConfig;
+  /** undici dispatcher for the platform calls (tests point it anywhere). */
+  platformDispatcher?: Dispatcher;
   /** The incident ledger (PostgreSQL); without it the ledger activities skip their writes with a warning. */
   ledger?: Pool | null;
 }
 
 export function createActivities(deps: ActivityDeps) {
   return {
+    ...createProcedureActivities({ platform: deps.platform ?? resolvePlatformConfig(), dispatcher: deps.platformDispatcher }),
     ...createLedgerActivities({ pool: deps.ledger ?? null }),
     /** One delivery to one channel; at least once, made harmless to repeat by the idempotency key. */
     async deliverNotification(channel: string, notification: Notification): Promise<DeliveryResult> {

@@ -252,8 +252,13 @@ export function consecutiveLosses(pnlNewestFirst: readonly (number | null)[]): n
 /** 3.3 "Mitigation Actions": <10 minutes, 10-60 minutes, >60 minutes. */
 export const DATA_OUTAGE_WAIT_MAX_MINUTES = 10;
 export const DATA_OUTAGE_KILL_SWITCH_AFTER_MINUTES = 60;
-/** 3.3 symptom "OHLCV data stale (>10 minutes old)": fresher than this counts as recovered. */
+/** 3.3 symptom "OHLCV data stale (>10 minutes old)". */
 export const DATA_STALE_AFTER_MINUTES = 10;
+/**
+ * "Data freshness restored": the latest 5-minute bar is at most one bar interval plus a minute of delivery
+ * old (our threshold; the playbook gives none). The outage duration of the 3.3 table is the age of the latest bar.
+ */
+export const DATA_FRESH_MAX_MINUTES = 6;
 /** Config may pre-approve this action: the playbook itself prescribes the kill switch after 60 minutes. */
 export const KILL_SWITCH_DATA_OUTAGE_ACTION = 'kill-switch:data-outage-60m';
 /** How often freshness is read while waiting for recovery, and how long before giving up to a human. */
@@ -285,7 +290,7 @@ export const CONSISTENCY_OK = ['passed', 'warning'] as const;
 export function verifyDataRecovery(v: { stalenessMinutes: number | null; consistency: string | null }): { recovered: boolean; reasons: string[] } {
   const reasons: string[] = [];
   if (v.stalenessMinutes === null) reasons.push('no OHLCV data');
-  else if (v.stalenessMinutes > DATA_STALE_AFTER_MINUTES) reasons.push(`data still ${v.stalenessMinutes.toFixed(1)} minutes old`);
+  else if (v.stalenessMinutes > DATA_FRESH_MAX_MINUTES) reasons.push(`data still ${v.stalenessMinutes.toFixed(1)} minutes old`);
   if (v.consistency === null) reasons.push('feature consistency unknown');
   else if (!(CONSISTENCY_OK as readonly string[]).includes(v.consistency)) reasons.push(`feature consistency ${v.consistency}`);
   return { recovered: reasons.length === 0, reasons };

@@ -1,6 +1,7 @@
 // Every row of the 3.1-3.4 decision tables (src/playbook/procedures.ts), boundaries included.
 import {
   APPROVAL_MAX_ESCALATIONS,
+  DATA_FRESH_MAX_MINUTES,
   DATA_OUTAGE_KILL_SWITCH_AFTER_MINUTES,
   DATA_OUTAGE_WAIT_MAX_MINUTES,
   KILL_SWITCH_DATA_OUTAGE_ACTION,
@@ -210,6 +211,8 @@ describe('3.3 data source down: outage duration -> mitigation', () => {
     expect(verifyDataRecovery({ stalenessMinutes: 2, consistency: 'passed' })).toEqual({ recovered: true, reasons: [] });
     expect(verifyDataRecovery({ stalenessMinutes: 2, consistency: 'warning' }).recovered).toBe(true);
     expect(verifyDataRecovery({ stalenessMinutes: 45, consistency: 'passed' }).reasons).toEqual(['data still 45.0 minutes old']);
+    expect(verifyDataRecovery({ stalenessMinutes: DATA_FRESH_MAX_MINUTES, consistency: 'passed' }).recovered).toBe(true);
+    expect(verifyDataRecovery({ stalenessMinutes: 8, consistency: 'passed' }).reasons).toEqual(['data still 8.0 minutes old']);
     expect(verifyDataRecovery({ stalenessMinutes: 2, consistency: 'failed' }).reasons).toEqual(['feature consistency failed']);
     expect(verifyDataRecovery({ stalenessMinutes: null, consistency: null }).reasons).toEqual(['no OHLCV data', 'feature consistency unknown']);
   });
