@@ -1,2 +1,6 @@
 // Workflow bundle entry point: every workflow the worker registers.
 export { incidentWorkflow } from './incident';
+export { tradingSystemDownProcedure } from './procedures/trading-system-down';
+export { modelDegradationProcedure } from './procedures/model-degradation';
+export { dataSourceDownProcedure } from './procedures/data-source-down';
+export { databaseConnectionProcedure } from './procedures/database-connection';

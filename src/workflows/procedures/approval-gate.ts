@@ -1,0 +1,98 @@
+// The approval gate (DESIGN "Lifecycle rules"): every mutating remediation of 3.1-3.4 passes through this
+// one function. It posts the request to the parent incident, waits for a human decision forwarded by the
+// parent (approvalDecision), escalates an unanswered request after each timeout, gives up to a human after
+// APPROVAL_MAX_ESCALATIONS, lets config-pre-approved actions through at once, and records who decided when.
+import * as wf from '@temporalio/workflow';
+import { APPROVAL_MAX_ESCALATIONS } from '../../playbook/procedures';
+import { approvalClosedSignal, approvalExpiredSignal, approvalRequestedSignal, type ApprovalRequest } from '../definitions';
+import type { ProcedureContext } from './common';
+
+export interface GateRequest {
+  /** Short action name: kill-switch, resume, pause, rollback, restart, terminate-backend. */
+  action: string;
+  /** What will happen, in plain words (shown to the approver). */
+  description: string;
+  /** The findings that justify it. */
+  evidence: string[];
+  /** Resume: the parent accepts `approve` only with confirmationCode "CONFIRM_RESUME". */
+  requiresConfirmationCode?: boolean;
+  /** Policy key that may pre-approve this action (e.g. "kill-switch:data-outage-60m"). */
+  preApprovalKey?: string;
+}
+
+export interface GateOutcome {
+  actionId: string;
+  decision: 'approved' | 'pre-approved' | 'rejected' | 'needs-human';
+  by: string | null;
+  at: string;
+  reason?: string;
+  escalations: number;
+}
+
+const isoNow = (): string => new Date(Date.now()).toISOString();
+
+export async function approvalGate(ctx: ProcedureContext, req: GateRequest): Promise<GateOutcome> {
+  const actionId = `${req.action}-${ctx.nextSeq()}`;
+  const step = `approval: ${req.action}`;
+
+  if (req.preApprovalKey && ctx.input.preApprovedActions.includes(req.preApprovalKey)) {
+    const at = isoNow();
+    ctx.report({ step, type: 'decision', outcome: 'ok', text: `${actionId} pre-approved by policy (${req.preApprovalKey}): ${req.description}`, data: { actionId, action: req.action, preApproved: true, evidence: req.evidence } });
+    ctx.toParent(approvalClosedSignal, { actionId, outcome: 'pre-approved', by: 'policy' });
+    ctx.state.approvals.push({ actionId, action: req.action, outcome: 'pre-approved', by: 'policy', at, escalations: 0 });
+    return { actionId, decision: 'pre-approved', by: 'policy', at, escalations: 0 };
+  }
+
+  const timeoutMs = ctx.playbookMs(ctx.input.approvalTimeoutMinutes);
+  const request: ApprovalRequest = {
+    actionId,
+    action: req.action,
+    description: req.description,
+    evidence: req.evidence,
+    requestedAt: isoNow(),
+    expiresAt: new Date(Date.now() + timeoutMs).toISOString(),
+    requiresConfirmationCode: req.requiresConfirmationCode === true,
+  };
+  ctx.state.pendingApproval = request;
+  ctx.toParent(approvalRequestedSignal, request);
+  ctx.report({
+    step,
+    type: 'action',
+    text: `approval requested (${actionId}): ${req.description}${request.requiresConfirmationCode ? ' [approve with confirmationCode CONFIRM_RESUME]' : ''}`,
+    data: { actionId, action: req.action, evidence: req.evidence, requiresConfirmationCode: request.requiresConfirmationCode },
+  });
+
+  let escalations = 0;
+  for (;;) {
+    const answered = await wf.condition(() => ctx.inbox.has(actionId), timeoutMs);
+    if (answered) break;
+    escalations++;
+    ctx.toParent(approvalExpiredSignal, { actionId, escalation: escalations });
+    if (escalations >= APPROVAL_MAX_ESCALATIONS) {
+      const at = isoNow();
+      ctx.state.pendingApproval = null;
+      ctx.report({ step, type: 'decision', outcome: 'unknown', text: `${actionId} unanswered after ${escalations} escalations: not performed, left to a human`, data: { actionId, escalations } });
+      ctx.toParent(approvalClosedSignal, { actionId, outcome: 'withdrawn', by: 'system' });
+      ctx.state.approvals.push({ actionId, action: req.action, outcome: 'needs-human', by: null, at, escalations });
+      return { actionId, decision: 'needs-human', by: null, at, escalations };
+    }
+    ctx.state.pendingApproval = { ...request, expiresAt: new Date(Date.now() + timeoutMs).toISOString() };
+    ctx.report({ step, type: 'info', outcome: 'unknown', text: `${actionId} unanswered after ${ctx.input.approvalTimeoutMinutes * escalations} playbook minutes: escalated (${escalations}/${APPROVAL_MAX_ESCALATIONS})`, data: { actionId, escalation: escalations } });
+  }
+
+  const d = ctx.inbox.get(actionId)!;
+  const at = isoNow();
+  ctx.state.pendingApproval = null;
+  ctx.report({
+    step,
+    type: 'decision',
+    outcome: d.decision === 'approved' ? 'ok' : 'failed',
+    text: `${actionId} ${d.decision} by ${d.by} at ${at}${d.reason ? `: ${d.reason}` : ''}`,
+    data: { actionId, decision: d.decision, by: d.by, at, escalations },
+  });
+  ctx.toParent(approvalClosedSignal, { actionId, outcome: d.decision, by: d.by });
+  ctx.state.approvals.push({ actionId, action: req.action, outcome: d.decision, by: d.by, at, escalations });
+  return { actionId, decision: d.decision, by: d.by, at, ...(d.reason ? { reason: d.reason } : {}), escalations };
+}
+
+export const gatePassed = (o: GateOutcome): boolean => o.decision === 'approved' || o.decision === 'pre-approved';

@@ -1,0 +1,160 @@
+// Shared plumbing of the procedure child workflows (playbook 3.1-3.4): activity proxies, the report channel
+// to the parent incident (procedureEvent), the approval inbox, playbook-time sleeps and the state query.
+// Pure orchestration: every side effect is an activity, every decision is in src/playbook/procedures.ts.
+import * as wf from '@temporalio/workflow';
+import type { CheckFinding, ProcedureActivities } from '../../activities/checks';
+import { MINUTE_MS } from '../../playbook/time';
+import {
+  approvalDecisionSignal,
+  procedureEventSignal,
+  type ApprovalDecision,
+  type ApprovalRequest,
+  type ProcedureEvent,
+  type ProcedureInput,
+  type ProcedureResult,
+} from '../definitions';
+
+// Checks: a few seconds each (HTTP/SQL/command timeouts come from the platform config). Activities
+// heartbeat every second, so a killed worker is noticed within 10 s and the check retried elsewhere.
+export const fastChecks = wf.proxyActivities<ProcedureActivities>({
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 3 },
+});
+
+// Long remediations (kill switch, resume, pause, rollback, restart, terminate): guarded inside the activity
+// so a retry after a crash does not act twice (src/activities/checks.ts header); bad requests do not retry.
+export const remediations = wf.proxyActivities<ProcedureActivities>({
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '10 seconds',
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: ['PlatformBadRequest', 'PlatformNotFound', 'PlatformNotConfigured', 'PlatformError', 'CommandNotConfigured', 'PlatformConfig'],
+  },
+});
+
+export interface ProcedureEventRecord extends ProcedureEvent {
+  at: string;
+}
+
+/** What the procedure knows so far: served by the `procedureState` query (tests, demo, operators). */
+export interface ProcedureState {
+  procedure: string;
+  incidentId: string;
+  status: 'running' | ProcedureResult['outcome'];
+  events: ProcedureEventRecord[];
+  pendingApproval: ApprovalRequest | null;
+  approvals: { actionId: string; action: string; outcome: 'approved' | 'rejected' | 'pre-approved' | 'needs-human'; by: string | null; at: string; escalations: number }[];
+  result: ProcedureResult | null;
+}
+export const procedureStateQuery = wf.defineQuery<ProcedureState>('procedureState');
+
+const isoNow = (): string => new Date(Date.now()).toISOString();
+
+export interface ProcedureContext {
+  readonly procedure: string;
+  readonly input: ProcedureInput;
+  readonly state: ProcedureState;
+  /** Decisions received by actionId (set by the approvalDecision handler). */
+  readonly inbox: Map<string, ApprovalDecision>;
+  /** Fire a signal at the parent incident; a failure (parent gone) is logged, never thrown. */
+  toParent<A extends unknown[]>(signal: wf.SignalDefinition<A>, ...args: A): void;
+  report(event: Omit<ProcedureEvent, 'procedure'>): void;
+  /** Run a check activity and report its finding; an activity failure becomes an `unknown` finding. */
+  check<D>(step: string, run: () => Promise<CheckFinding<D>>, fallback: D): Promise<CheckFinding<D>>;
+  /** Sleep playbook minutes (divided by the incident's timeScale). */
+  sleepMinutes(minutes: number): Promise<void>;
+  playbookMs(minutes: number): number;
+  nextSeq(): number;
+  finish(outcome: ProcedureResult['outcome'], summary: string): Promise<ProcedureResult>;
+}
+
+/** Call first in every procedure, before any await: the signal and query handlers must exist at once. */
+export function openProcedure(procedure: string, input: ProcedureInput): ProcedureContext {
+  const state: ProcedureState = { procedure, incidentId: input.incidentId, status: 'running', events: [], pendingApproval: null, approvals: [], result: null };
+  const inbox = new Map<string, ApprovalDecision>();
+  const outstanding: Promise<void>[] = [];
+  let seq = 0;
+  const timeScale = input.timeScale > 0 ? input.timeScale : 1;
+
+  const record = (event: ProcedureEvent) => {
+    state.events.push({ ...event, at: isoNow() });
+  };
+
+  wf.setHandler(approvalDecisionSignal, (raw: unknown) => {
+    // The decision comes from the parent (already validated there) or an operator's CLI: check its shape,
+    // never throw from a handler.
+    const d = raw as Partial<ApprovalDecision> | null;
+    if (!d || typeof d.actionId !== 'string' || (d.decision !== 'approved' && d.decision !== 'rejected') || typeof d.by !== 'string' || !d.by.trim()) {
+      record({ procedure, step: 'approval', type: 'info', text: `ignored a malformed approval decision: ${JSON.stringify(raw)?.slice(0, 300)}` });
+      return;
+    }
+    if (!inbox.has(d.actionId)) inbox.set(d.actionId, { actionId: d.actionId, decision: d.decision, by: d.by, ...(typeof d.reason === 'string' ? { reason: d.reason } : {}) });
+  });
+  wf.setHandler(procedureStateQuery, () => state);
+
+  const parent = wf.getExternalWorkflowHandle(input.incidentId);
+  const ctx: ProcedureContext = {
+    procedure,
+    input,
+    state,
+    inbox,
+    toParent(signal, ...args) {
+      outstanding.push(
+        parent.signal(signal, ...args).catch((err: unknown) => {
+          wf.log.warn('signal to the parent incident failed', { signal: signal.name, incidentId: input.incidentId, error: String(err) });
+        }),
+      );
+    },
+    report(event) {
+      const full: ProcedureEvent = { procedure, ...event };
+      record(full);
+      ctx.toParent(procedureEventSignal, full);
+    },
+    async check(step, run, fallback) {
+      try {
+        const f = await run();
+        ctx.report({ step, type: 'finding', outcome: f.outcome, text: f.text, data: { check: f.check, ...(f.data as object) } });
+        return f;
+      } catch (err) {
+        const text = `${step}: check could not run: ${errorMessage(err)}`;
+        ctx.report({ step, type: 'finding', outcome: 'unknown', text });
+        return { check: step, outcome: 'unknown', text, data: fallback };
+      }
+    },
+    playbookMs(minutes) {
+      return Math.max(1, Math.round((minutes * MINUTE_MS) / timeScale));
+    },
+    async sleepMinutes(minutes) {
+      await wf.sleep(ctx.playbookMs(minutes));
+    },
+    nextSeq() {
+      return ++seq;
+    },
+    async finish(outcome, summary) {
+      const result: ProcedureResult = { procedure, outcome, summary };
+      ctx.report({ step: 'result', type: 'decision', outcome: outcome === 'completed' ? 'ok' : outcome === 'failed' ? 'failed' : 'unknown', text: `procedure ${outcome}: ${summary}` });
+      state.status = outcome;
+      state.result = result;
+      // Every signal to the parent is delivered (or has failed) before the child completes.
+      await Promise.all(outstanding);
+      return result;
+    },
+  };
+  return ctx;
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof wf.ActivityFailure && err.cause) return errorMessage(err.cause);
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+/** The ApplicationFailure type of an activity failure (e.g. PlatformNotFound), if any. */
+export function failureType(err: unknown): string | null {
+  if (err instanceof wf.ActivityFailure && err.cause instanceof wf.ApplicationFailure) return err.cause.type ?? null;
+  return null;
+}

@@ -1,0 +1,200 @@
+// Procedure tests: the simulator on real PostgreSQL (one database per test file), a platform config pointing
+// at it, a fake `docker` run through the allow-list, and in-process workers on the shared workflow bundle.
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Client as PgClient } from 'pg';
+import { createActivities } from '../../src/activities';
+import { OutboxChannel } from '../../src/activities/notify/outbox';
+import { resolvePlatformConfig, type PlatformConfig } from '../../src/platform/config';
+import { startSimulator, type FaultPatch, type Profile, type Simulator } from '../../src/simulator';
+import { procedureStateQuery, type ProcedureState } from '../../src/workflows/procedures/common';
+import type { ProcedureInput, ProcedureResult } from '../../src/workflows/definitions';
+import { tmpFile, waitFor } from '../harness/temporal';
+
+export const FAKE_DOCKER = path.resolve(__dirname, '..', 'fakes', 'fake-docker.cjs');
+
+export function databaseUrl(name: string): string {
+  const base = new URL(process.env.SIM_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+  base.pathname = `/${name}`;
+  return base.toString();
+}
+
+export interface FakeDockerState {
+  controlUrl?: string;
+  failRestart?: boolean;
+  containers: Record<string, { state: string; oomKilled?: boolean; startedAt: string; logs?: string[] }>;
+  /** Fault patch the simulator receives when that container restarts (what the restart fixes). */
+  onRestart?: Record<string, FaultPatch>;
+  restarts?: string[];
+}
+
+export class FakeDocker {
+  readonly file = tmpFile('fake-docker.json');
+  constructor(controlUrl: string, readonly names: string[]) {
+    this.reset(controlUrl);
+  }
+  reset(controlUrl: string): void {
+    const startedAt = new Date(Date.now() - 2 * 3600_000).toISOString();
+    this.write({ controlUrl, containers: Object.fromEntries(this.names.map((n) => [n, { state: 'running', startedAt, logs: [] }])), onRestart: {}, restarts: [] });
+  }
+  read(): FakeDockerState {
+    return JSON.parse(readFileSync(this.file, 'utf8')) as FakeDockerState;
+  }
+  write(s: FakeDockerState): void {
+    writeFileSync(this.file, JSON.stringify(s, null, 2));
+  }
+  update(fn: (s: FakeDockerState) => void): void {
+    const s = this.read();
+    fn(s);
+    this.write(s);
+  }
+  argv(...args: string[]): string[] {
+    return [process.execPath, FAKE_DOCKER, this.file, ...args];
+  }
+  /** container-status, inspect:, logs:, restart: for every container. */
+  commands(): Record<string, string[]> {
+    const out: Record<string, string[]> = { 'container-status': this.argv('ps') };
+    for (const n of this.names) {
+      out[`inspect:${n}`] = this.argv('inspect', n);
+      out[`logs:${n}`] = this.argv('logs', n);
+      out[`restart:${n}`] = this.argv('restart', n);
+    }
+    return out;
+  }
+}
+
+export interface Platform {
+  sim: Simulator;
+  docker: FakeDocker;
+  platform: PlatformConfig;
+  dbName: string;
+}
+
+export async function startPlatform(profile: Profile, dbName: string, overrides: Record<string, unknown> = {}): Promise<Platform> {
+  const sim = await startSimulator({ profile, databaseUrl: databaseUrl(dbName) });
+  const apis = profile === 'deployed' ? ['trading-api', 'backtest-api'] : ['trading-api', 'inference-api'];
+  const docker = new FakeDocker(sim.controlUrl, [...apis, 'postgres', 'redis', 'airflow-scheduler']);
+  const platform = platformConfig(profile, sim, docker, overrides);
+  return { sim, docker, platform, dbName };
+}
+
+export function platformConfig(profile: Profile, sim: Simulator, docker: FakeDocker | null, overrides: Record<string, unknown> = {}, redisUrl = 'redis://127.0.0.1:6379'): PlatformConfig {
+  return resolvePlatformConfig({
+    profile,
+    overrides: deepAssign(
+      {
+        services: { trading: { baseUrl: sim.tradingUrl }, inference: { baseUrl: sim.inferenceUrl } },
+        database: { url: sim.databaseUrl },
+        redis: { url: redisUrl },
+        http: { connectTimeoutMs: 1_000, headersTimeoutMs: 2_000, bodyTimeoutMs: 2_000 },
+        commands: docker ? docker.commands() : {},
+        commandTimeoutMs: 10_000,
+      },
+      overrides,
+    ),
+  });
+}
+
+function deepAssign(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const cur = out[k];
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur) ? deepAssign(cur as Record<string, unknown>, v as Record<string, unknown>) : v;
+  }
+  return out;
+}
+
+export interface ProcedureWorker {
+  worker: Worker;
+  stop(): Promise<void>;
+}
+
+/** A worker on its own task queue with the platform config (the harness worker has no platform). */
+export async function startProcedureWorker(taskQueue: string, platform: PlatformConfig): Promise<ProcedureWorker> {
+  const bundle = process.env.WORKFLOW_BUNDLE_PATH;
+  if (!bundle) throw new Error('WORKFLOW_BUNDLE_PATH is not set: run the tests through jest');
+  const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS });
+  const outbox = new OutboxChannel(tmpFile('outbox.jsonl'), () => undefined);
+  const worker = await Worker.create({
+    connection,
+    namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
+    taskQueue,
+    workflowBundle: { codePath: bundle },
+    activities: createActivities({ channels: { outbox }, policyOverrides: {}, platform }),
+  });
+  const running = worker.run();
+  return {
+    worker,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
+
+/**
+ * A procedure started as a top-level workflow (the parent-side start is the lead's), its incidentId
+ * pointing at a real incidentWorkflow so the child's signals to the parent have a running target.
+ */
+export async function startProcedure(
+  client: Client,
+  taskQueue: string,
+  type: string,
+  name: string,
+  input: Partial<ProcedureInput> & Pick<ProcedureInput, 'kind'>,
+): Promise<{ parent: WorkflowHandle; child: WorkflowHandle }> {
+  const suffix = `${Date.now()}-${Math.random().toString(36).slice(2, 7)}`;
+  const parent = await client.workflow.start('incidentWorkflow', {
+    taskQueue,
+    workflowId: `proc-parent-${name}-${suffix}`,
+    // A severity with a slow matrix so the parent stays quiet; generic: the parent starts no procedure itself.
+    args: [{ title: `parent of ${name}`, severity: 'P3', kind: 'generic', timeScale: 1 }],
+  });
+  const child = await client.workflow.start(type, {
+    taskQueue,
+    workflowId: `proc-${name}-${suffix}`,
+    args: [
+      {
+        incidentId: parent.workflowId,
+        severity: 'P1',
+        timeScale: 60,
+        preApprovedActions: [],
+        approvalTimeoutMinutes: 10,
+        ...input,
+      } satisfies ProcedureInput,
+    ],
+  });
+  return { parent, child };
+}
+
+export const procState = (h: WorkflowHandle) => h.query<ProcedureState>(procedureStateQuery);
+
+export async function waitForApproval(h: WorkflowHandle, action: string, timeoutMs = 30_000): Promise<string> {
+  const s = await waitFor(() => procState(h), (x) => x.pendingApproval?.action === action, { timeoutMs, what: `approval request for ${action}` });
+  return s.pendingApproval!.actionId;
+}
+
+export async function decide(h: WorkflowHandle, actionId: string, decision: 'approved' | 'rejected', by = 'alice', reason?: string): Promise<void> {
+  await h.signal('approvalDecision', { actionId, decision, by, ...(reason ? { reason } : {}) });
+}
+
+export async function resultOf(h: WorkflowHandle): Promise<ProcedureResult> {
+  return (await h.result()) as ProcedureResult;
+}
+
+export async function sql<T extends Record<string, unknown>>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
+  const c = new PgClient({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query<T>(text, params)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+export async function terminateParents(handles: WorkflowHandle[]): Promise<void> {
+  await Promise.all(handles.map((h) => h.terminate('test done').catch(() => undefined)));
+}
