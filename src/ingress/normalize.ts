@@ -9,6 +9,14 @@ export const stringMap = (maxEntries = 200) =>
     .record(z.string().max(256), z.string().max(16_384))
     .refine((m) => Object.keys(m).length <= maxEntries, { message: `at most ${maxEntries} entries` });
 
+/** Prometheus-style labels that must name the alert (`alertname`), as Alertmanager and Grafana send them. */
+export const alertLabels = () =>
+  stringMap().superRefine((labels, ctx) => {
+    const name = labels.alertname;
+    if (name === undefined) ctx.addIssue({ code: 'custom', path: ['alertname'], message: 'required: the alert name label' });
+    else if (name.trim().length === 0 || name.length > 300) ctx.addIssue({ code: 'custom', path: ['alertname'], message: 'must be 1 to 300 characters' });
+  });
+
 /**
  * RFC 3339 time as Alertmanager/Grafana send it (nanoseconds allowed). Go's zero time
  * (`0001-01-01T00:00:00Z`) means "not set" and becomes undefined.

@@ -92,7 +92,7 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
       done(null, undefined);
       return;
     }
-    jsonParser(req, raw.toString('utf8'), (err, value) => {
+    void jsonParser(req, raw.toString('utf8'), (err, value) => {
       if (err) {
         req.ingress.parseError = `the body is not valid JSON (${err.message.slice(0, 200)})`;
         done(null, undefined);

@@ -124,7 +124,6 @@ describe('alert storm', () => {
       if (ids.has(wf.workflowId)) runs += 1;
     }
     expect(runs).toBe(KEYS);
-    // eslint-disable-next-line no-console
     console.log(`storm: ${KEYS * PER_KEY} alerts in ${elapsed} ms (${Math.round((KEYS * PER_KEY * 1000) / elapsed)} alerts/s)`);
   });
 });

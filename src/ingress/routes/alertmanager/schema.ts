@@ -1,11 +1,11 @@
 // Alertmanager webhook payload, version 4 (https://prometheus.io/docs/alerting/latest/configuration/#webhook_config).
 // Required fields are validated; unknown and newer fields are tolerated (loose objects).
 import { z } from 'zod';
-import { senderTime, stringMap } from '../../normalize';
+import { alertLabels, senderTime, stringMap } from '../../normalize';
 
 export const alertmanagerAlertSchema = z.looseObject({
   status: z.enum(['firing', 'resolved']),
-  labels: stringMap().and(z.looseObject({ alertname: z.string().trim().min(1).max(300) })),
+  labels: alertLabels(),
   annotations: stringMap().default({}),
   startsAt: senderTime,
   /** Firing alerts carry Go's zero time `0001-01-01T00:00:00Z`. */

@@ -1,10 +1,10 @@
 // Grafana Alerting webhook payload (contact point "Webhook", payload version "1"). Unknown fields tolerated.
 import { z } from 'zod';
-import { senderTime, stringMap } from '../../normalize';
+import { alertLabels, senderTime, stringMap } from '../../normalize';
 
 export const grafanaAlertSchema = z.looseObject({
   status: z.enum(['firing', 'resolved']),
-  labels: stringMap().and(z.looseObject({ alertname: z.string().trim().min(1).max(300) })),
+  labels: alertLabels(),
   annotations: stringMap().default({}),
   startsAt: senderTime,
   endsAt: senderTime.optional(),
