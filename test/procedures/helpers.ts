@@ -1,17 +1,14 @@
 // Procedure tests: the simulator on real PostgreSQL (one database per test file), a platform config pointing
 // at it, a fake `docker` run through the allow-list, and in-process workers on the shared workflow bundle.
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client as PgClient } from 'pg';
-import { createActivities } from '../../src/activities';
-import { OutboxChannel } from '../../src/activities/notify/outbox';
 import { resolvePlatformConfig, type PlatformConfig } from '../../src/platform/config';
 import { startSimulator, type FaultPatch, type Profile, type Simulator } from '../../src/simulator';
 import { procedureStateQuery, type ProcedureState } from '../../src/workflows/procedures/common';
 import type { ProcedureInput, ProcedureResult } from '../../src/workflows/definitions';
-import { tmpFile, waitFor } from '../harness/temporal';
+import { startTestWorker, tmpFile, waitFor, type TestWorker } from '../harness/temporal';
 
 export const FAKE_DOCKER = path.resolve(__dirname, '..', 'fakes', 'fake-docker.cjs');
 
@@ -106,33 +103,11 @@ function deepAssign(a: Record<string, unknown>, b: Record<string, unknown>): Rec
   return out;
 }
 
-export interface ProcedureWorker {
-  worker: Worker;
-  stop(): Promise<void>;
-}
+export type ProcedureWorker = TestWorker;
 
-/** A worker on its own task queue with the platform config (the harness worker has no platform). */
+/** A worker on its own task queue with the platform config (the shared harness worker). */
 export async function startProcedureWorker(taskQueue: string, platform: PlatformConfig): Promise<ProcedureWorker> {
-  const bundle = process.env.WORKFLOW_BUNDLE_PATH;
-  if (!bundle) throw new Error('WORKFLOW_BUNDLE_PATH is not set: run the tests through jest');
-  const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS });
-  const outbox = new OutboxChannel(tmpFile('outbox.jsonl'), () => undefined);
-  const worker = await Worker.create({
-    connection,
-    namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
-    taskQueue,
-    workflowBundle: { codePath: bundle },
-    activities: createActivities({ channels: { outbox }, policyOverrides: {}, platform }),
-  });
-  const running = worker.run();
-  return {
-    worker,
-    async stop() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await running;
-      await connection.close();
-    },
-  };
+  return startTestWorker({ taskQueue, deps: { platform } });
 }
 
 /**
