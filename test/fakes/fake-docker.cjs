@@ -43,6 +43,15 @@ async function main() {
       x.startedAt = new Date().toISOString();
       x.logs = [];
       state.restarts = [...(state.restarts || []), name];
+      // Restarting an application container closes its database connections (3.4 pool exhausted).
+      const app = state.connectionsOnRestart && state.connectionsOnRestart[name];
+      if (app) {
+        const { Client } = require('pg');
+        const db = new Client({ connectionString: app.databaseUrl });
+        await db.connect();
+        await db.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [app.applicationName]);
+        await db.end();
+      }
       const patch = state.onRestart && state.onRestart[name];
       if (patch && state.controlUrl) {
         const res = await fetch(`${state.controlUrl}/__sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(patch) });

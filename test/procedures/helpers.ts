@@ -25,6 +25,8 @@ export interface FakeDockerState {
   /** Fault patch the simulator receives when that container restarts (what the restart fixes). */
   onRestart?: Record<string, FaultPatch>;
   restarts?: string[];
+  /** Backends (by application_name) terminated when that container restarts: its connection pool. */
+  connectionsOnRestart?: Record<string, { databaseUrl: string; applicationName: string }>;
 }
 
 export class FakeDocker {

@@ -1,0 +1,123 @@
+// 3.1 Trading System Down end to end on the dev server: every row of the resolution table, and the
+// unintentionally active kill switch -> resume request, against the simulator and the fake docker.
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { testClient, uniqueTaskQueue } from '../harness/temporal';
+import { decide, procState, resultOf, startPlatform, startProcedure, startProcedureWorker, terminateParents, waitForApproval, type Platform, type ProcedureWorker } from './helpers';
+
+const taskQueue = uniqueTaskQueue('proc-3-1');
+let p: Platform;
+let worker: ProcedureWorker;
+let client: Client;
+let closeClient: () => Promise<void>;
+const parents: WorkflowHandle[] = [];
+
+beforeAll(async () => {
+  p = await startPlatform('playbook', 'usdcop_proc_3_1');
+  worker = await startProcedureWorker(taskQueue, p.platform);
+  ({ client, close: closeClient } = await testClient());
+});
+afterAll(async () => {
+  await terminateParents(parents);
+  await closeClient();
+  await worker.stop();
+  await p.sim.stop();
+});
+beforeEach(async () => {
+  await p.sim.reset();
+  p.docker.reset(p.sim.controlUrl);
+});
+
+async function start(name: string) {
+  const { parent, child } = await startProcedure(client, taskQueue, 'tradingSystemDownProcedure', name, { kind: 'trading-system-down', severity: 'P0' });
+  parents.push(parent);
+  return child;
+}
+const causes = async (h: WorkflowHandle) => (await procState(h)).events.filter((e) => e.step === '3.1 resolution' && e.data?.cause).map((e) => e.data!.cause);
+
+test('API container crashed: restart trading-api inference-api (approved) through the allow-list, verified healthy', async () => {
+  await p.sim.injectFault({ serviceDown: ['trading'] });
+  p.docker.update((s) => {
+    s.containers['trading-api']!.state = 'exited';
+    s.onRestart = { 'trading-api': { serviceDown: [] } };
+  });
+  const h = await start('crashed');
+  const actionId = await waitForApproval(h, 'restart');
+  expect(await causes(h)).toEqual(['api-container-crashed']);
+  expect((await procState(h)).pendingApproval?.description).toContain('Restart trading-api, inference-api');
+  await decide(h, actionId, 'approved', 'oncall');
+  const r = await resultOf(h);
+  expect(r).toMatchObject({ outcome: 'completed', summary: expect.stringContaining('API container crashed') });
+  expect(p.docker.read().restarts).toEqual(['trading-api', 'inference-api']);
+  const s = await procState(h);
+  expect(s.events.find((e) => e.step === '3.1 verify: system status: trading-api health')?.outcome).toBe('ok');
+});
+
+test('Database connection lost: restart PostgreSQL (allow-listed), health says connected again', async () => {
+  await p.sim.injectFault({ databaseDisconnected: true });
+  p.docker.update((s) => {
+    s.onRestart = { postgres: { databaseDisconnected: false } };
+  });
+  const h = await start('database');
+  const actionId = await waitForApproval(h, 'restart');
+  expect(await causes(h)).toEqual(['database-connection-lost']);
+  await decide(h, actionId, 'approved', 'oncall');
+  expect((await resultOf(h)).outcome).toBe('completed');
+  expect(p.docker.read().restarts).toEqual(['postgres']);
+});
+
+test('Model file corrupted: rollback to the previous model version (approved), verified by the router status', async () => {
+  await p.sim.injectFault({ model: 'stub' });
+  const h = await start('model');
+  const actionId = await waitForApproval(h, 'rollback');
+  expect(await causes(h)).toEqual(['model-file-corrupted']);
+  await decide(h, actionId, 'approved', 'mlead');
+  expect((await resultOf(h)).outcome).toBe('completed');
+  expect((await p.sim.state()).applied.rollback).toBe(1);
+});
+
+test('Memory exhaustion: restart the OOM-killed container, then the memory-leak check is left to a human', async () => {
+  await p.sim.injectFault({ serviceDown: ['inference'] });
+  p.docker.update((s) => {
+    s.containers['inference-api'] = { ...s.containers['inference-api']!, state: 'exited', oomKilled: true, logs: ['ERROR worker died', 'MemoryError: Unable to allocate 2.1 GiB'] };
+    s.onRestart = { 'inference-api': { serviceDown: [] } };
+  });
+  const h = await start('memory');
+  const actionId = await waitForApproval(h, 'restart');
+  expect(await causes(h)).toEqual(['memory-exhaustion']);
+  await decide(h, actionId, 'approved', 'oncall');
+  expect((await resultOf(h)).outcome).toBe('completed');
+  expect(p.docker.read().restarts).toEqual(['inference-api']);
+  expect((await procState(h)).events.some((e) => e.text === 'human step: check for memory leaks (memory growth of the restarted containers)')).toBe(true);
+});
+
+test('Network partition: timeouts while the containers run -> check/recreate the Docker network (human step), no restart', async () => {
+  await p.sim.injectFault({ slowResponses: [{ service: 'trading', path: '/api/v1/health', delayMs: 3_000 }] });
+  const h = await start('partition');
+  const r = await resultOf(h);
+  expect(r.outcome).toBe('needs-human');
+  expect(await causes(h)).toEqual(['network-partition']);
+  expect((await procState(h)).events.some((e) => e.text.startsWith('human step: Check Docker network'))).toBe(true);
+  expect(p.docker.read().restarts).toEqual([]);
+});
+
+test('kill switch active unintentionally (everything else healthy): resume request needing CONFIRM_RESUME, approved -> resumed', async () => {
+  await p.sim.injectFault({ killSwitch: { reason: 'Consecutive losses', activated_by: 'risk_monitor' } });
+  const h = await start('kill-switch');
+  const actionId = await waitForApproval(h, 'resume');
+  const pending = (await procState(h)).pendingApproval!;
+  expect(pending.requiresConfirmationCode).toBe(true);
+  expect(pending.description).toContain('by risk_monitor: Consecutive losses');
+  await decide(h, actionId, 'approved', 'tlead');
+  expect((await resultOf(h)).outcome).toBe('completed');
+  const st = await p.sim.state();
+  expect(st.applied.resume).toBe(1);
+  expect(st.operations.kill_switch_active).toBe(false);
+});
+
+test('a healthy platform: no row applies, nothing is done', async () => {
+  const h = await start('healthy');
+  expect((await resultOf(h)).outcome).toBe('needs-human');
+  expect(await causes(h)).toEqual([]);
+  const st = await p.sim.state();
+  expect(Object.values(st.calls).reduce((a, b) => a + b, 0)).toBe(0);
+});
