@@ -1,5 +1,6 @@
 // Workflow bundle entry point: every workflow the worker registers.
 export { incidentWorkflow } from './incident';
+export { postmortemWorkflow } from './postmortem';
 export { tradingSystemDownProcedure } from './procedures/trading-system-down';
 export { modelDegradationProcedure } from './procedures/model-degradation';
 export { dataSourceDownProcedure } from './procedures/data-source-down';

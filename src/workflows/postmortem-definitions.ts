@@ -37,11 +37,26 @@ export const postmortemInputSchema = z.object({
 });
 export type PostmortemInput = z.infer<typeof postmortemInputSchema>;
 
+/**
+ * YYYY-MM-DD, a real calendar day. Not `z.iso.date()`: in the webpack workflow bundle it resolves to
+ * `z.date()` (a Date object schema) and rejects every string.
+ */
+function calendarDate(message: string) {
+  return z
+    .string({ error: message })
+    .regex(/^\d{4}-\d{2}-\d{2}$/, { message, abort: true })
+    .refine((v) => {
+      const [y, m, d] = v.split('-').map(Number) as [number, number, number];
+      const t = new Date(Date.UTC(y, m - 1, d));
+      return t.getUTCFullYear() === y && t.getUTCMonth() === m - 1 && t.getUTCDate() === d;
+    }, message);
+}
+
 // 6.3 "All post-mortem action items must be: assigned to a specific owner, given a due date".
 export const actionItemSchema = z.object({
   title: text(500),
   owner: z.string({ error: '6.3: every action item must be assigned to a specific owner' }).trim().min(1, '6.3: every action item must be assigned to a specific owner').max(200),
-  dueDate: z.iso.date({ error: '6.3: every action item must be given a due date (YYYY-MM-DD)' }),
+  dueDate: calendarDate('6.3: every action item must be given a due date (YYYY-MM-DD)'),
 });
 export type ActionItemInput = z.infer<typeof actionItemSchema>;
 
