@@ -4,7 +4,11 @@ import { Worker, type WorkerOptions } from '@temporalio/worker';
 import type { NotificationChannel } from './activities/notify/port';
 import { createActivities } from './activities';
 import { OutboxChannel } from './activities/notify/outbox';
-import { createChannelDispatcher, InMemoryKeyValueStore } from './activities/notify/http';
+import { createChannelDispatcher, InMemoryKeyValueStore, type KeyValueStore } from './activities/notify/http';
+import type { Pool } from 'pg';
+import { recordDeliveries } from './activities/ledger';
+import { createLedgerPool, DEFAULT_LEDGER_DATABASE_URL, migrateLedger, redactUrl } from './ledger/db';
+import { PgKeyValueStore } from './ledger/kv';
 import { PagerDutyChannel } from './activities/notify/pagerduty';
 import { SlackChannel } from './activities/notify/slack';
 import { ConfigError, loadDeploymentConfig, loadEnv, type DeploymentConfig } from './config';
@@ -14,13 +18,20 @@ export interface CreateWorkerOptions {
   /** Replace or add notification channels (the outbox is built from config unless given here). */
   channels?: Record<string, NotificationChannel>;
   overrides?: Partial<WorkerOptions>;
+  /** The incident ledger: a pool already migrated, or false for none. Default: LEDGER_DATABASE_URL, migrated here. */
+  ledger?: Pool | false;
 }
 
-export async function createWorker({ channels = {}, overrides = {} }: CreateWorkerOptions = {}): Promise<Worker> {
+export async function createWorker({ channels = {}, overrides = {}, ledger: ledgerOption }: CreateWorkerOptions = {}): Promise<Worker> {
   const env = loadEnv();
   const deployment = loadDeploymentConfig(env.INCIDENT_CONFIG);
   const outbox = new OutboxChannel(deployment.outbox?.file ?? env.OUTBOX_FILE);
-  const configured = configuredChannels(deployment);
+  const ledger = ledgerOption === undefined ? await openLedger(env.LEDGER_DATABASE_URL ?? DEFAULT_LEDGER_DATABASE_URL) : ledgerOption || null;
+  // Slack/PagerDuty idempotency keys and message ts in the ledger, so every worker and a restart see them.
+  const configured = configuredChannels(deployment, ledger ? new PgKeyValueStore(ledger) : new InMemoryKeyValueStore());
+  // Every delivery is also a row in the ledger's `pages` table.
+  const recorded = (all: Record<string, NotificationChannel>) =>
+    ledger ? Object.fromEntries(Object.entries(all).map(([name, c]) => [name, recordDeliveries(c, ledger)])) : all;
   const { connection, namespace } = await connectWorkerConnection();
   const workflowSource = env.WORKFLOW_BUNDLE_PATH
     ? { workflowBundle: { codePath: env.WORKFLOW_BUNDLE_PATH } }
@@ -31,7 +42,8 @@ export async function createWorker({ channels = {}, overrides = {} }: CreateWork
     taskQueue: env.INCIDENT_TASK_QUEUE,
     ...workflowSource,
     activities: createActivities({
-      channels: { outbox, ...configured, ...channels },
+      channels: recorded({ outbox, ...configured, ...channels }),
+      ledger,
       // Every configured channel is used unless the policy names its own list.
       policyOverrides: { channels: ['outbox', ...Object.keys(configured)], ...deployment.policy },
     }),
@@ -43,10 +55,8 @@ export async function createWorker({ channels = {}, overrides = {} }: CreateWork
 }
 
 /** Slack and PagerDuty from the deployment config; who a role is comes from `contacts` at send time. */
-function configuredChannels(deployment: DeploymentConfig): Record<string, NotificationChannel> {
+function configuredChannels(deployment: DeploymentConfig, store: KeyValueStore): Record<string, NotificationChannel> {
   const out: Record<string, NotificationChannel> = {};
-  // Idempotency keys and Slack message ts: in memory unless a persistent store is wired (ledger).
-  const store = new InMemoryKeyValueStore();
   if (deployment.slack) {
     const slack = new SlackChannel(deployment.slack, { dispatcher: createChannelDispatcher(deployment.slack.timeouts), store, contacts: deployment.contacts });
     out[slack.name] = slack;
@@ -56,6 +66,13 @@ function configuredChannels(deployment: DeploymentConfig): Record<string, Notifi
     out[pd.name] = pd;
   }
   return out;
+}
+
+/** The ledger database, created if absent and migrated to the current schema before the worker polls. */
+async function openLedger(url: string): Promise<Pool> {
+  const { created, applied } = await migrateLedger(url);
+  if (created || applied.length) console.log(`[worker] ledger ${redactUrl(url)}: ${created ? 'created, ' : ''}migrations applied: ${applied.join(', ') || 'none'}`);
+  return createLedgerPool(url);
 }
 
 async function main(): Promise<void> {
