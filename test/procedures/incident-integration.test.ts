@@ -1,0 +1,55 @@
+// Through the parent: an incidentWorkflow of kind trading-system-down starts its 3.1 procedure child; the
+// resume request appears in the incident's pendingApprovals; a wrong confirmation code is refused by the
+// parent with a reason and never reaches the platform; CONFIRM_RESUME resumes; findings land in `status`.
+import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { IncidentStatus } from '../../src/workflows/definitions';
+import { status, testClient, uniqueTaskQueue, waitFor } from '../harness/temporal';
+import { startPlatform, startProcedureWorker, terminateParents, type Platform, type ProcedureWorker } from './helpers';
+
+const taskQueue = uniqueTaskQueue('proc-parent');
+let p: Platform;
+let worker: ProcedureWorker;
+let client: Client;
+let closeClient: () => Promise<void>;
+const handles: WorkflowHandle[] = [];
+
+beforeAll(async () => {
+  p = await startPlatform('playbook', 'usdcop_proc_parent');
+  worker = await startProcedureWorker(taskQueue, p.platform);
+  ({ client, close: closeClient } = await testClient());
+});
+afterAll(async () => {
+  await terminateParents(handles);
+  await closeClient();
+  await worker.stop();
+  await p.sim.stop();
+});
+
+test('kill switch active: resume needs CONFIRM_RESUME; a wrong code is rejected with a reason, the right one resumes', async () => {
+  await p.sim.injectFault({ killSwitch: { reason: 'Daily loss limit', activated_by: 'risk_monitor' } });
+  const h = await client.workflow.start('incidentWorkflow', {
+    taskQueue,
+    workflowId: `proc-parent-resume-${Date.now()}`,
+    args: [{ title: 'Trading stopped: kill switch', severity: 'P0', kind: 'trading-system-down', timeScale: 60 }],
+  });
+  handles.push(h);
+  const s = await waitFor(() => status(h), (x: IncidentStatus) => x.pendingApprovals.some((a) => a.action === 'resume'), { what: 'resume request in the incident' });
+  const pending = s.pendingApprovals.find((a) => a.action === 'resume')!;
+  expect(pending.requiresConfirmationCode).toBe(true);
+  expect(s.procedure).toMatchObject({ type: 'tradingSystemDownProcedure', status: 'running' });
+  expect(s.findings.some((f) => f.step === '3.1 immediate: check kill switch status' && f.outcome === 'failed')).toBe(true);
+
+  const wrong = await h.executeUpdate('approve', { args: [{ by: 'alice', actionId: pending.actionId, confirmationCode: 'confirm' }] }).catch((e: unknown) => e);
+  expect(wrong).toBeInstanceOf(WorkflowUpdateFailedError);
+  expect(String((wrong as WorkflowUpdateFailedError).cause?.message)).toContain('CONFIRM_RESUME');
+  expect((await p.sim.state()).calls.resume).toBe(0);
+  expect((await status(h)).pendingApprovals.map((a) => a.actionId)).toContain(pending.actionId);
+
+  await h.executeUpdate('approve', { args: [{ by: 'alice', actionId: pending.actionId, confirmationCode: 'CONFIRM_RESUME' }] });
+  const done = await waitFor(() => status(h), (x: IncidentStatus) => x.procedure?.status !== 'running', { what: 'procedure finished' });
+  expect(done.procedure?.status).toBe('completed');
+  const st = await p.sim.state();
+  expect(st.applied.resume).toBe(1);
+  expect(st.operations.kill_switch_active).toBe(false);
+  expect(done.findings.some((f) => f.text.includes('trading resumed'))).toBe(true);
+});
