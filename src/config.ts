@@ -7,6 +7,7 @@ import { pagerDutyConfigSchema } from './activities/notify/pagerduty';
 import { slackConfigSchema } from './activities/notify/slack';
 import { contactConfigSchema } from './playbook/contacts';
 import { policyOverridesSchema } from './playbook/policy';
+import { PlatformConfigError, platformSectionSchema, resolvePlatformConfig } from './platform/config';
 import { TASK_QUEUE } from './workflows/definitions';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -34,6 +35,17 @@ export const deploymentConfigSchema = z
     pagerduty: pagerDutyConfigSchema.optional(),
     /** 2.1 contacts, working hours (COT) and the on-call rotation. */
     contacts: contactConfigSchema.optional(),
+    /** 3.1-3.4: the trading platform the procedures check; a profile (playbook | deployed) plus overrides. */
+    platform: platformSectionSchema
+      .superRefine((section, ctx) => {
+        try {
+          resolvePlatformConfig(section);
+        } catch (err) {
+          if (!(err instanceof PlatformConfigError)) throw err;
+          for (const i of err.issues) ctx.addIssue({ code: 'custom', path: ['overrides', ...i.path.split('.').filter(Boolean)], message: i.message });
+        }
+      })
+      .optional(),
   })
   .strict();
 export type DeploymentConfig = z.infer<typeof deploymentConfigSchema>;

@@ -3,6 +3,7 @@
 import { Worker, type WorkerOptions } from '@temporalio/worker';
 import type { NotificationChannel } from './activities/notify/port';
 import { createActivities } from './activities';
+import { resolvePlatformConfig } from './platform/config';
 import { OutboxChannel } from './activities/notify/outbox';
 import { createChannelDispatcher, InMemoryKeyValueStore, type KeyValueStore } from './activities/notify/http';
 import type { Pool } from 'pg';
@@ -44,6 +45,8 @@ export async function createWorker({ channels = {}, overrides = {}, ledger: ledg
     activities: createActivities({
       channels: recorded({ outbox, ...configured, ...channels }),
       ledger,
+      // 3.1-3.4 procedures: the platform profile from config (default: the playbook's).
+      platform: resolvePlatformConfig(deployment.platform ?? {}),
       // Every configured channel is used unless the policy names its own list.
       policyOverrides: { channels: ['outbox', ...Object.keys(configured)], ...deployment.policy },
     }),
