@@ -1,0 +1,54 @@
+// `npm run report -- --since 2026-11-01 [--until 2026-12-01] [--format text|json] [--database-url ...]`
+// The 6.4 metrics report from the incident ledger. Dates are COT calendar days (America/Bogota); the
+// period is [since 00:00 COT, until 00:00 COT), until defaulting to now.
+import { parseArgs } from 'node:util';
+import { ConfigError, loadEnv } from '../src/config';
+import { createLedgerPool, DEFAULT_LEDGER_DATABASE_URL, redactUrl } from '../src/ledger/db';
+import { computeReport, cotDayStart, formatReport } from '../src/ledger/report';
+import { loadReportRows } from '../src/ledger/report-rows';
+
+const USAGE = 'usage: npm run report -- --since YYYY-MM-DD [--until YYYY-MM-DD] [--format text|json] [--database-url postgres://...]';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      since: { type: 'string' },
+      until: { type: 'string' },
+      format: { type: 'string', default: 'text' },
+      'database-url': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  if (!values.since) throw new ConfigError(`--since is required\n${USAGE}`);
+  if (values.format !== 'text' && values.format !== 'json') throw new ConfigError(`--format must be text or json\n${USAGE}`);
+  let sinceMs: number;
+  let untilMs: number;
+  try {
+    sinceMs = cotDayStart(values.since);
+    untilMs = values.until ? cotDayStart(values.until) : Date.now();
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message}\n${USAGE}`);
+  }
+  if (untilMs <= sinceMs) throw new ConfigError('--until must be after --since');
+
+  const url = values['database-url'] ?? loadEnv().LEDGER_DATABASE_URL ?? DEFAULT_LEDGER_DATABASE_URL;
+  const pool = createLedgerPool(url, { max: 1 });
+  try {
+    const rows = await loadReportRows(pool, sinceMs, untilMs).catch((err: Error) => {
+      throw new Error(`cannot read the ledger at ${redactUrl(url)}: ${err.message} (run \`npm run migrate\` or start the worker once)`);
+    });
+    const report = computeReport(rows, sinceMs, untilMs);
+    console.log(values.format === 'json' ? JSON.stringify(report, null, 2) : formatReport(report));
+  } finally {
+    await pool.end();
+  }
+}
+
+main().catch((err) => {
+  console.error(`[report] ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(err instanceof ConfigError ? 2 : 1);
+});
