@@ -7,7 +7,8 @@ import { createLedgerPool, DEFAULT_LEDGER_DATABASE_URL, redactUrl } from '../src
 import { computeReport, cotDayStart, formatReport } from '../src/ledger/report';
 import { loadReportRows } from '../src/ledger/report-rows';
 
-const USAGE = 'usage: npm run report -- --since YYYY-MM-DD [--until YYYY-MM-DD] [--format text|json] [--database-url postgres://...]';
+const USAGE =
+  'usage: npm run report -- --since YYYY-MM-DD [--until YYYY-MM-DD] [--format text|json] [--database-url postgres://...]';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -24,7 +25,8 @@ async function main(): Promise<void> {
     return;
   }
   if (!values.since) throw new ConfigError(`--since is required\n${USAGE}`);
-  if (values.format !== 'text' && values.format !== 'json') throw new ConfigError(`--format must be text or json\n${USAGE}`);
+  if (values.format !== 'text' && values.format !== 'json')
+    throw new ConfigError(`--format must be text or json\n${USAGE}`);
   let sinceMs: number;
   let untilMs: number;
   try {
@@ -39,7 +41,9 @@ async function main(): Promise<void> {
   const pool = createLedgerPool(url, { max: 1 });
   try {
     const rows = await loadReportRows(pool, sinceMs, untilMs).catch((err: Error) => {
-      throw new Error(`cannot read the ledger at ${redactUrl(url)}: ${err.message} (run \`npm run migrate\` or start the worker once)`);
+      throw new Error(
+        `cannot read the ledger at ${redactUrl(url)}: ${err.message} (run \`npm run migrate\` or start the worker once)`,
+      );
     });
     const report = computeReport(rows, sinceMs, untilMs);
     console.log(values.format === 'json' ? JSON.stringify(report, null, 2) : formatReport(report));

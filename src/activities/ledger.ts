@@ -27,9 +27,15 @@ async function write<T>(what: string, fn: () => Promise<T>): Promise<T> {
     const code = (err as { code?: unknown }).code;
     const message = err instanceof Error ? err.message : String(err);
     if (typeof code === 'string' && PERMANENT.test(code)) {
-      throw ApplicationFailure.nonRetryable(`ledger ${what}: ${message} (SQLSTATE ${code})`, 'LedgerRejected');
+      throw ApplicationFailure.nonRetryable(
+        `ledger ${what}: ${message} (SQLSTATE ${code})`,
+        'LedgerRejected',
+      );
     }
-    throw ApplicationFailure.retryable(`ledger ${what}: ${message}${typeof code === 'string' ? ` (${code})` : ''}`, 'LedgerUnavailable');
+    throw ApplicationFailure.retryable(
+      `ledger ${what}: ${message}${typeof code === 'string' ? ` (${code})` : ''}`,
+      'LedgerUnavailable',
+    );
   }
 }
 
@@ -50,7 +56,10 @@ export function createLedgerActivities({ pool }: LedgerDeps) {
      * timeline length is a good one): a snapshot with a lower version than the stored row is ignored, so
      * retried activities landing out of order never roll the row back. Omitted: 0 (last write wins).
      */
-    async ledgerUpsertIncident(snapshot: IncidentStatus, version?: number): Promise<{ changed: boolean } | Skipped> {
+    async ledgerUpsertIncident(
+      snapshot: IncidentStatus,
+      version?: number,
+    ): Promise<{ changed: boolean } | Skipped> {
       if (!store) return skip('ledgerUpsertIncident');
       return write('upsert incident', () => store.upsertIncident(snapshot, version ?? 0));
     },
@@ -59,32 +68,55 @@ export function createLedgerActivities({ pool }: LedgerDeps) {
      * Timeline events `events[i]` = the incident's event number `fromSeq + i` (0-based index in the
      * `timeline` query). Events already stored are skipped: send any range again at will.
      */
-    async ledgerAppendEvents(incidentId: string, fromSeq: number, events: TimelineEvent[]): Promise<{ inserted: number } | Skipped> {
+    async ledgerAppendEvents(
+      incidentId: string,
+      fromSeq: number,
+      events: TimelineEvent[],
+    ): Promise<{ inserted: number } | Skipped> {
       if (!store) return skip('ledgerAppendEvents');
-      if (!Number.isInteger(fromSeq) || fromSeq < 0) throw ApplicationFailure.nonRetryable(`fromSeq must be an integer >= 0, got ${fromSeq}`, 'LedgerRejected');
+      if (!Number.isInteger(fromSeq) || fromSeq < 0)
+        throw ApplicationFailure.nonRetryable(
+          `fromSeq must be an integer >= 0, got ${fromSeq}`,
+          'LedgerRejected',
+        );
       return write('append events', () => store.appendEvents(incidentId, fromSeq, events));
     },
 
     /** One delivered notification (also written automatically by channels wrapped with `recordDeliveries`). */
-    async ledgerRecordPage(channel: string, notification: Notification, deliveredAt: string, ref?: string): Promise<{ inserted: boolean } | Skipped> {
+    async ledgerRecordPage(
+      channel: string,
+      notification: Notification,
+      deliveredAt: string,
+      ref?: string,
+    ): Promise<{ inserted: boolean } | Skipped> {
       if (!store) return skip('ledgerRecordPage');
       return write('record page', () => store.recordPage(channel, notification, deliveredAt, ref));
     },
 
     /** An approval request and/or its decision (first decision wins). */
-    async ledgerRecordApproval(incidentId: string, approval: ApprovalRecord): Promise<{ changed: boolean } | Skipped> {
+    async ledgerRecordApproval(
+      incidentId: string,
+      approval: ApprovalRecord,
+    ): Promise<{ changed: boolean } | Skipped> {
       if (!store) return skip('ledgerRecordApproval');
       return write('record approval', () => store.recordApproval(incidentId, approval));
     },
 
     /** The post-mortem row, and its action items when given, in one transaction. */
-    async ledgerRecordPostmortem(record: PostmortemRecord, actionItems: ActionItemRecord[] = []): Promise<{ changed: number } | Skipped> {
+    async ledgerRecordPostmortem(
+      record: PostmortemRecord,
+      actionItems: ActionItemRecord[] = [],
+    ): Promise<{ changed: number } | Skipped> {
       if (!store) return skip('ledgerRecordPostmortem');
       return write('record post-mortem', () => store.recordPostmortemWithItems(record, actionItems));
     },
 
     /** Action items of a post-mortem already recorded; `version` as in PostmortemRecord. */
-    async ledgerRecordActionItems(incidentId: string, version: number, items: ActionItemRecord[]): Promise<{ changed: number } | Skipped> {
+    async ledgerRecordActionItems(
+      incidentId: string,
+      version: number,
+      items: ActionItemRecord[],
+    ): Promise<{ changed: number } | Skipped> {
       if (!store) return skip('ledgerRecordActionItems');
       return write('record action items', () => store.recordActionItems(incidentId, version, items));
     },
@@ -106,7 +138,9 @@ export function recordDeliveries(channel: NotificationChannel, pool: pg.Pool): N
       try {
         await store.recordPage(result.channel, n, new Date().toISOString(), result.ref);
       } catch (err) {
-        console.warn(`[ledger] page ${n.idempotencyKey} on ${result.channel} not recorded: ${err instanceof Error ? err.message : String(err)}`);
+        console.warn(
+          `[ledger] page ${n.idempotencyKey} on ${result.channel} not recorded: ${err instanceof Error ? err.message : String(err)}`,
+        );
       }
       return result;
     },

@@ -61,7 +61,10 @@ export interface MigrateResult {
  * system, which cannot load it. So its own CLI runs in a child process (one code path for the worker,
  * `npm run migrate` and tests). Its advisory lock in `wait` mode makes concurrent worker starts queue up.
  */
-export async function migrateLedger(databaseUrl: string, opts: { direction?: 'up' | 'down'; count?: number } = {}): Promise<MigrateResult> {
+export async function migrateLedger(
+  databaseUrl: string,
+  opts: { direction?: 'up' | 'down'; count?: number } = {},
+): Promise<MigrateResult> {
   const created = await ensureDatabase(databaseUrl);
   const bin = require.resolve('node-pg-migrate/bin/node-pg-migrate');
   const args = [

@@ -26,7 +26,10 @@ export class PgKeyValueStore implements KeyValueStore {
    * value is left alone). Two workers racing on one key: exactly one gets true.
    */
   async setIfAbsent(key: string, value: string): Promise<boolean> {
-    const res = await this.db.query('INSERT INTO kv_store (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [key, value]);
+    const res = await this.db.query(
+      'INSERT INTO kv_store (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING',
+      [key, value],
+    );
     return (res.rowCount ?? 0) > 0;
   }
 

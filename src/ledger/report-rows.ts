@@ -2,11 +2,14 @@
 import type pg from 'pg';
 import type { ReportRows } from './report';
 
-
 const isoOrNull = (v: Date | null): string | null => (v === null ? null : v.toISOString());
 
 /** Incidents opened in [since, until), and every open post-mortem and action item. */
-export async function loadReportRows(db: Pick<pg.Pool, 'query'>, sinceMs: number, untilMs: number): Promise<ReportRows> {
+export async function loadReportRows(
+  db: Pick<pg.Pool, 'query'>,
+  sinceMs: number,
+  untilMs: number,
+): Promise<ReportRows> {
   const incidents = await db.query(
     `SELECT id, title, severity, status, opened_at, mttd_seconds, mtta_seconds, mttr_seconds, breaches, time_scale
        FROM incidents WHERE opened_at >= $1 AND opened_at < $2 ORDER BY opened_at`,

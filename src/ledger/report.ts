@@ -76,16 +76,44 @@ export interface Report {
   incidents: { total: number; bySeverity: Record<Severity, number> };
   metrics: Record<Severity | 'all', { count: number } & Record<MetricName, Stat>>;
   monthly: { month: string; count: number; bySeverity: Record<Severity, number>; complete: boolean }[];
-  trend: { direction: 'down' | 'up' | 'flat' | 'insufficient data'; slopePerMonth: number | null; months: number; target: 'trending down'; met: boolean | null };
+  trend: {
+    direction: 'down' | 'up' | 'flat' | 'insufficient data';
+    slopePerMonth: number | null;
+    months: number;
+    target: 'trending down';
+    met: boolean | null;
+  };
   breaches: {
     total: number;
     incidents: number;
     byType: { response: number; resolution: number };
     bySeverity: Record<Severity, number>;
-    list: { incidentId: string; title: string; severity: Severity; type: 'response' | 'resolution'; at: string }[];
+    list: {
+      incidentId: string;
+      title: string;
+      severity: Severity;
+      type: 'response' | 'resolution';
+      at: string;
+    }[];
   };
-  overduePostmortems: { incidentId: string; title: string; severity: Severity; owner: string; dueAt: string; overdueSeconds: number; escalatedAt: string | null }[];
-  overdueActionItems: { incidentId: string; id: string; title: string; owner: string; dueDate: string; dueAt: string; overdueSeconds: number }[];
+  overduePostmortems: {
+    incidentId: string;
+    title: string;
+    severity: Severity;
+    owner: string;
+    dueAt: string;
+    overdueSeconds: number;
+    escalatedAt: string | null;
+  }[];
+  overdueActionItems: {
+    incidentId: string;
+    id: string;
+    title: string;
+    owner: string;
+    dueDate: string;
+    dueAt: string;
+    overdueSeconds: number;
+  }[];
 }
 
 /** Nearest-rank percentile: the smallest value with at least p% of the values at or below it. */
@@ -126,7 +154,8 @@ function cotMonthStart(month: string, plus = 0): number {
 }
 /** Start of a COT calendar day (YYYY-MM-DD) as epoch ms. */
 export function cotDayStart(date: string): number {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(Date.parse(`${date}T00:00:00Z`))) throw new Error(`not a YYYY-MM-DD date: ${date}`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(Date.parse(`${date}T00:00:00Z`)))
+    throw new Error(`not a YYYY-MM-DD date: ${date}`);
   return Date.parse(`${date}T00:00:00.000Z`) - COT_OFFSET_MS;
 }
 
@@ -158,7 +187,8 @@ export function computeReport(rows: ReportRows, sinceMs: number, untilMs: number
     const values = (m: MetricName) =>
       list.map((i) => i[`${m}Seconds` as const]).filter((v): v is number => v !== null && Number.isFinite(v));
     // The "all" row has no single target: MTTR's differs per severity.
-    const target = (m: MetricName) => (severity === 'all' ? (m === 'mttr' ? null : METRIC_TARGETS[m].P0) : METRIC_TARGETS[m][severity]);
+    const target = (m: MetricName) =>
+      severity === 'all' ? (m === 'mttr' ? null : METRIC_TARGETS[m].P0) : METRIC_TARGETS[m][severity];
     return {
       count: list.length,
       mttd: stat(values('mttd'), target('mttd')),
@@ -167,13 +197,23 @@ export function computeReport(rows: ReportRows, sinceMs: number, untilMs: number
     };
   };
   const metrics = Object.fromEntries([
-    ...SEVERITIES.map((sev) => [sev, metricsFor(incidents.filter((i) => i.severity === sev), sev)]),
+    ...SEVERITIES.map((sev) => [
+      sev,
+      metricsFor(
+        incidents.filter((i) => i.severity === sev),
+        sev,
+      ),
+    ]),
     ['all', metricsFor(incidents, 'all')],
   ]) as Report['metrics'];
 
   // Incidents per month (COT calendar), every month of the period, zero months included.
   const monthly: Report['monthly'] = [];
-  for (let month = cotMonth(sinceMs); cotMonthStart(month) < untilMs; month = cotMonth(cotMonthStart(month, 1))) {
+  for (
+    let month = cotMonth(sinceMs);
+    cotMonthStart(month) < untilMs;
+    month = cotMonth(cotMonthStart(month, 1))
+  ) {
     const inMonth = incidents.filter((i) => cotMonth(Date.parse(i.openedAt)) === month);
     const sev = zeroBySeverity();
     for (const i of inMonth) sev[i.severity] += 1;
@@ -192,14 +232,25 @@ export function computeReport(rows: ReportRows, sinceMs: number, untilMs: number
   };
 
   const list = incidents
-    .flatMap((i) => i.breaches.map((b) => ({ incidentId: i.id, title: i.title, severity: b.severity, type: b.type, at: b.at })))
+    .flatMap((i) =>
+      i.breaches.map((b) => ({
+        incidentId: i.id,
+        title: i.title,
+        severity: b.severity,
+        type: b.type,
+        at: b.at,
+      })),
+    )
     .sort((a, b) => a.at.localeCompare(b.at));
   const breachBySeverity = zeroBySeverity();
   for (const b of list) breachBySeverity[b.severity] += 1;
   const breaches: Report['breaches'] = {
     total: list.length,
     incidents: new Set(list.map((b) => b.incidentId)).size,
-    byType: { response: list.filter((b) => b.type === 'response').length, resolution: list.filter((b) => b.type === 'resolution').length },
+    byType: {
+      response: list.filter((b) => b.type === 'response').length,
+      resolution: list.filter((b) => b.type === 'resolution').length,
+    },
     bySeverity: breachBySeverity,
     list,
   };
@@ -207,7 +258,13 @@ export function computeReport(rows: ReportRows, sinceMs: number, untilMs: number
   // Open obligations at report time, whatever the incident's date: 6.1 mandatory post-mortems past due
   // (a recommended one lapses instead), and 6.3 action items past due and not done.
   const overduePostmortems = rows.postmortems
-    .filter((p) => p.requirement === 'mandatory' && p.completedAt === null && p.dueAt !== null && Date.parse(p.dueAt) < untilMs)
+    .filter(
+      (p) =>
+        p.requirement === 'mandatory' &&
+        p.completedAt === null &&
+        p.dueAt !== null &&
+        Date.parse(p.dueAt) < untilMs,
+    )
     .map((p) => ({
       incidentId: p.incidentId,
       title: p.title,
@@ -258,7 +315,11 @@ export function formatSeconds(seconds: number | null): string {
 
 function table(header: string[], body: string[][]): string {
   const widths = header.map((h, c) => Math.max(h.length, ...body.map((r) => r[c]!.length)));
-  const line = (r: string[]) => r.map((v, c) => v.padEnd(widths[c]!)).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((v, c) => v.padEnd(widths[c]!))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
 
@@ -270,9 +331,13 @@ const cot = (iso: string) => {
 export function formatReport(r: Report): string {
   const out: string[] = [];
   out.push(`Incident report ${cot(r.since)} .. ${cot(r.until)} COT`);
-  out.push(`Incidents: ${r.incidents.total} (${SEVERITIES.map((s) => `${s} ${r.incidents.bySeverity[s]}`).join(', ')})`);
+  out.push(
+    `Incidents: ${r.incidents.total} (${SEVERITIES.map((s) => `${s} ${r.incidents.bySeverity[s]}`).join(', ')})`,
+  );
   out.push('');
-  out.push('6.4 metrics (playbook time; the target applies to the mean; "within" = incidents under the target)');
+  out.push(
+    '6.4 metrics (playbook time; the target applies to the mean; "within" = incidents under the target)',
+  );
   const rows: string[][] = [];
   for (const sev of [...SEVERITIES, 'all'] as const) {
     for (const m of METRIC_NAMES) {
@@ -297,7 +362,11 @@ export function formatReport(r: Report): string {
   out.push(
     table(
       ['Month', 'Total', ...SEVERITIES],
-      r.monthly.map((m) => [`${m.month}${m.complete ? '' : '*'}`, String(m.count), ...SEVERITIES.map((s) => String(m.bySeverity[s]))]),
+      r.monthly.map((m) => [
+        `${m.month}${m.complete ? '' : '*'}`,
+        String(m.count),
+        ...SEVERITIES.map((s) => String(m.bySeverity[s])),
+      ]),
     ),
   );
   const t = r.trend;
@@ -307,13 +376,21 @@ export function formatReport(r: Report): string {
       : `Trend: ${t.direction} (${t.slopePerMonth >= 0 ? '+' : ''}${t.slopePerMonth.toFixed(2)} incidents/month over ${t.months} complete months; target: trending down, ${t.met ? 'met' : 'MISSED'})`,
   );
   out.push('');
-  out.push(`SLA breaches: ${r.breaches.total} in ${r.breaches.incidents} incident(s) (response ${r.breaches.byType.response}, resolution ${r.breaches.byType.resolution}; ${SEVERITIES.map((s) => `${s} ${r.breaches.bySeverity[s]}`).join(', ')})`);
-  for (const b of r.breaches.list) out.push(`  ${cot(b.at)}  ${b.severity}  ${b.type.padEnd(10)}  ${b.incidentId}  ${b.title}`);
+  out.push(
+    `SLA breaches: ${r.breaches.total} in ${r.breaches.incidents} incident(s) (response ${r.breaches.byType.response}, resolution ${r.breaches.byType.resolution}; ${SEVERITIES.map((s) => `${s} ${r.breaches.bySeverity[s]}`).join(', ')})`,
+  );
+  for (const b of r.breaches.list)
+    out.push(`  ${cot(b.at)}  ${b.severity}  ${b.type.padEnd(10)}  ${b.incidentId}  ${b.title}`);
   out.push('');
   out.push(`Overdue post-mortems (6.1): ${r.overduePostmortems.length}`);
   for (const p of r.overduePostmortems)
-    out.push(`  ${p.severity}  due ${cot(p.dueAt)}  overdue ${formatSeconds(p.overdueSeconds)}  owner ${p.owner}  ${p.incidentId}  ${p.title}${p.escalatedAt ? '  (escalated)' : ''}`);
+    out.push(
+      `  ${p.severity}  due ${cot(p.dueAt)}  overdue ${formatSeconds(p.overdueSeconds)}  owner ${p.owner}  ${p.incidentId}  ${p.title}${p.escalatedAt ? '  (escalated)' : ''}`,
+    );
   out.push(`Overdue action items (6.3): ${r.overdueActionItems.length}`);
-  for (const a of r.overdueActionItems) out.push(`  ${a.id}  due ${a.dueDate}  overdue ${formatSeconds(a.overdueSeconds)}  owner ${a.owner}  ${a.incidentId}  ${a.title}`);
+  for (const a of r.overdueActionItems)
+    out.push(
+      `  ${a.id}  due ${a.dueDate}  overdue ${formatSeconds(a.overdueSeconds)}  owner ${a.owner}  ${a.incidentId}  ${a.title}`,
+    );
   return out.join('\n');
 }

@@ -21,24 +21,78 @@ function versionedUpsert(table: string, key: string[], cols: string[]): string {
 }
 
 const INCIDENT_COLS = [
-  'id', 'title', 'kind', 'severity', 'status', 'summary', 'source_system', 'opened_at', 'detected_at',
-  'first_paged_at', 'acknowledged_at', 'acknowledged_by', 'resolved_at', 'resolved_by', 'closed_at',
-  'mttd_seconds', 'mtta_seconds', 'mttr_seconds', 'time_scale', 'response_deadline', 'resolution_deadline',
-  'response_breached_at', 'resolution_breached_at', 'breaches', 'loss_usd', 'financial_impact_usd',
-  'missed_trades', 'trading_downtime_minutes', 'root_cause', 'resolution', 'reopen_count', 'engaged_roles',
-  'policy_version', 'version', 'snapshot',
+  'id',
+  'title',
+  'kind',
+  'severity',
+  'status',
+  'summary',
+  'source_system',
+  'opened_at',
+  'detected_at',
+  'first_paged_at',
+  'acknowledged_at',
+  'acknowledged_by',
+  'resolved_at',
+  'resolved_by',
+  'closed_at',
+  'mttd_seconds',
+  'mtta_seconds',
+  'mttr_seconds',
+  'time_scale',
+  'response_deadline',
+  'resolution_deadline',
+  'response_breached_at',
+  'resolution_breached_at',
+  'breaches',
+  'loss_usd',
+  'financial_impact_usd',
+  'missed_trades',
+  'trading_downtime_minutes',
+  'root_cause',
+  'resolution',
+  'reopen_count',
+  'engaged_roles',
+  'policy_version',
+  'version',
+  'snapshot',
 ];
 const UPSERT_INCIDENT = versionedUpsert('incidents', ['id'], INCIDENT_COLS);
 
 const POSTMORTEM_COLS = [
-  'incident_id', 'workflow_id', 'title', 'severity', 'requirement', 'status', 'owner', 'resolved_at', 'due_at',
-  'time_scale', 'reminders_sent', 'overdue_escalated_at', 'completed_at', 'completed_by', 'document_url', 'version',
+  'incident_id',
+  'workflow_id',
+  'title',
+  'severity',
+  'requirement',
+  'status',
+  'owner',
+  'resolved_at',
+  'due_at',
+  'time_scale',
+  'reminders_sent',
+  'overdue_escalated_at',
+  'completed_at',
+  'completed_by',
+  'document_url',
+  'version',
 ];
 const UPSERT_POSTMORTEM = versionedUpsert('postmortems', ['incident_id'], POSTMORTEM_COLS);
 
 const ACTION_ITEM_COLS = [
-  'incident_id', 'item_index', 'id', 'title', 'owner', 'due_date', 'due_at', 'assigned_at', 'reminders_sent',
-  'overdue_escalated_at', 'done_at', 'done_by', 'version',
+  'incident_id',
+  'item_index',
+  'id',
+  'title',
+  'owner',
+  'due_date',
+  'due_at',
+  'assigned_at',
+  'reminders_sent',
+  'overdue_escalated_at',
+  'done_at',
+  'done_by',
+  'version',
 ];
 const UPSERT_ACTION_ITEM = versionedUpsert('action_items', ['incident_id', 'item_index'], ACTION_ITEM_COLS);
 
@@ -49,12 +103,40 @@ export class LedgerStore {
   async upsertIncident(s: IncidentStatus, version = 0): Promise<{ changed: boolean }> {
     const r = s.resolution;
     const values = [
-      s.incidentId, s.title, s.kind, s.severity, s.status, s.summary, s.source?.system ?? null, s.openedAt, s.detectedAt,
-      s.firstPagedAt, s.acknowledgedAt, s.acknowledgedBy, s.resolvedAt, s.resolvedBy, s.closedAt,
-      s.metrics.mttdSeconds, s.metrics.mttaSeconds, s.metrics.mttrSeconds, s.timeScale, s.sla.responseDeadline,
-      s.sla.resolutionDeadline, s.sla.responseBreachedAt, s.sla.resolutionBreachedAt, JSON.stringify(s.breaches),
-      s.lossUsd, r?.financialImpactUsd ?? null, r?.missedTrades ?? null, r?.tradingDowntimeMinutes ?? null,
-      r?.rootCause ?? null, r?.resolution ?? null, s.reopenCount, s.engagedRoles, s.policyVersion, version,
+      s.incidentId,
+      s.title,
+      s.kind,
+      s.severity,
+      s.status,
+      s.summary,
+      s.source?.system ?? null,
+      s.openedAt,
+      s.detectedAt,
+      s.firstPagedAt,
+      s.acknowledgedAt,
+      s.acknowledgedBy,
+      s.resolvedAt,
+      s.resolvedBy,
+      s.closedAt,
+      s.metrics.mttdSeconds,
+      s.metrics.mttaSeconds,
+      s.metrics.mttrSeconds,
+      s.timeScale,
+      s.sla.responseDeadline,
+      s.sla.resolutionDeadline,
+      s.sla.responseBreachedAt,
+      s.sla.resolutionBreachedAt,
+      JSON.stringify(s.breaches),
+      s.lossUsd,
+      r?.financialImpactUsd ?? null,
+      r?.missedTrades ?? null,
+      r?.tradingDowntimeMinutes ?? null,
+      r?.rootCause ?? null,
+      r?.resolution ?? null,
+      s.reopenCount,
+      s.engagedRoles,
+      s.policyVersion,
+      version,
       JSON.stringify(s),
     ];
     const res = await this.db.query(UPSERT_INCIDENT, values);
@@ -65,9 +147,20 @@ export class LedgerStore {
    * Append timeline events; `events[i]` is the incident's event number `fromSeq + i` (its index in the
    * workflow's timeline). An event already stored is skipped, so re-sending a range is harmless.
    */
-  async appendEvents(incidentId: string, fromSeq: number, events: TimelineEvent[]): Promise<{ inserted: number }> {
+  async appendEvents(
+    incidentId: string,
+    fromSeq: number,
+    events: TimelineEvent[],
+  ): Promise<{ inserted: number }> {
     if (events.length === 0) return { inserted: 0 };
-    const rows = events.map((e, i) => ({ seq: fromSeq + i, at: e.at, actor: e.actor, type: e.type, text: e.text, data: e.data ?? null }));
+    const rows = events.map((e, i) => ({
+      seq: fromSeq + i,
+      at: e.at,
+      actor: e.actor,
+      type: e.type,
+      text: e.text,
+      data: e.data ?? null,
+    }));
     const res = await this.db.query(
       `INSERT INTO incident_events (incident_id, seq, at, actor, type, text, data)
        SELECT $1, e.seq, e.at, e.actor, e.type, e.text, e.data
@@ -79,12 +172,29 @@ export class LedgerStore {
   }
 
   /** One delivered notification on one channel; the (channel, idempotency key) pair is stored once. */
-  async recordPage(channel: string, n: Notification, deliveredAt: string, ref?: string): Promise<{ inserted: boolean }> {
+  async recordPage(
+    channel: string,
+    n: Notification,
+    deliveredAt: string,
+    ref?: string,
+  ): Promise<{ inserted: boolean }> {
     const res = await this.db.query(
       `INSERT INTO pages (channel, idempotency_key, incident_id, step, target, kind, severity, template, ref, created_at, delivered_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
        ON CONFLICT (channel, idempotency_key) DO NOTHING`,
-      [channel, n.idempotencyKey, n.incidentId, n.step, n.target, n.kind, n.severity, n.template ?? null, ref ?? null, n.createdAt, deliveredAt],
+      [
+        channel,
+        n.idempotencyKey,
+        n.incidentId,
+        n.step,
+        n.target,
+        n.kind,
+        n.severity,
+        n.template ?? null,
+        ref ?? null,
+        n.createdAt,
+        deliveredAt,
+      ],
     );
     return { inserted: (res.rowCount ?? 0) > 0 };
   }
@@ -95,7 +205,8 @@ export class LedgerStore {
    */
   async recordApproval(incidentId: string, a: ApprovalRecord): Promise<{ changed: boolean }> {
     const keep = (c: string) => `COALESCE(approvals.${c}, EXCLUDED.${c})`;
-    const decision = (c: string) => `CASE WHEN approvals.outcome IS NULL THEN EXCLUDED.${c} ELSE approvals.${c} END`;
+    const decision = (c: string) =>
+      `CASE WHEN approvals.outcome IS NULL THEN EXCLUDED.${c} ELSE approvals.${c} END`;
     const request = ['action', 'description', 'requested_at', 'expires_at', 'requires_confirmation_code'];
     const decided = ['outcome', 'decided_by', 'decided_at', 'reason'];
     const res = await this.db.query(
@@ -108,9 +219,17 @@ export class LedgerStore {
        WHERE (${[...request, ...decided].map((c) => `approvals.${c}`).join(', ')})
              IS DISTINCT FROM (${[...request.map(keep), ...decided.map(decision)].join(', ')})`,
       [
-        incidentId, a.actionId, a.action ?? null, a.description ?? null, a.requestedAt ?? null, a.expiresAt ?? null,
-        a.requiresConfirmationCode ?? null, a.outcome ?? null, a.outcome ? (a.decidedBy ?? null) : null,
-        a.outcome ? (a.decidedAt ?? new Date().toISOString()) : null, a.outcome ? (a.reason ?? null) : null,
+        incidentId,
+        a.actionId,
+        a.action ?? null,
+        a.description ?? null,
+        a.requestedAt ?? null,
+        a.expiresAt ?? null,
+        a.requiresConfirmationCode ?? null,
+        a.outcome ?? null,
+        a.outcome ? (a.decidedBy ?? null) : null,
+        a.outcome ? (a.decidedAt ?? new Date().toISOString()) : null,
+        a.outcome ? (a.reason ?? null) : null,
       ],
     );
     return { changed: (res.rowCount ?? 0) > 0 };
@@ -122,7 +241,10 @@ export class LedgerStore {
   }
 
   /** The post-mortem row and its action items in one transaction (the items reference the row). */
-  async recordPostmortemWithItems(p: PostmortemRecord, items: ActionItemRecord[]): Promise<{ changed: number }> {
+  async recordPostmortemWithItems(
+    p: PostmortemRecord,
+    items: ActionItemRecord[],
+  ): Promise<{ changed: number }> {
     return this.transaction(async (c) => {
       let changed = (await c.query(UPSERT_POSTMORTEM, postmortemValues(p))).rowCount ?? 0;
       changed += await upsertItems(c, p.incidentId, p.version, items);
@@ -131,7 +253,11 @@ export class LedgerStore {
   }
 
   /** Action items of a post-mortem already recorded; `version` as in PostmortemRecord. */
-  async recordActionItems(incidentId: string, version: number, items: ActionItemRecord[]): Promise<{ changed: number }> {
+  async recordActionItems(
+    incidentId: string,
+    version: number,
+    items: ActionItemRecord[],
+  ): Promise<{ changed: number }> {
     return this.transaction(async (c) => ({ changed: await upsertItems(c, incidentId, version, items) }));
   }
 
@@ -156,17 +282,47 @@ export class LedgerStore {
 
 function postmortemValues(p: PostmortemRecord): unknown[] {
   return [
-    p.incidentId, p.workflowId, p.title, p.severity, p.requirement, p.status, p.owner, p.resolvedAt, p.dueAt,
-    p.timeScale, p.remindersSent, p.overdueEscalatedAt, p.completedAt, p.completedBy, p.documentUrl, p.version,
+    p.incidentId,
+    p.workflowId,
+    p.title,
+    p.severity,
+    p.requirement,
+    p.status,
+    p.owner,
+    p.resolvedAt,
+    p.dueAt,
+    p.timeScale,
+    p.remindersSent,
+    p.overdueEscalatedAt,
+    p.completedAt,
+    p.completedBy,
+    p.documentUrl,
+    p.version,
   ];
 }
 
-async function upsertItems(c: Queryable, incidentId: string, version: number, items: ActionItemRecord[]): Promise<number> {
+async function upsertItems(
+  c: Queryable,
+  incidentId: string,
+  version: number,
+  items: ActionItemRecord[],
+): Promise<number> {
   let changed = 0;
   for (const i of items) {
     const res = await c.query(UPSERT_ACTION_ITEM, [
-      incidentId, i.index, i.id, i.title, i.owner, i.dueDate, i.dueAt, i.assignedAt, i.remindersSent,
-      i.overdueEscalatedAt, i.doneAt, i.doneBy, version,
+      incidentId,
+      i.index,
+      i.id,
+      i.title,
+      i.owner,
+      i.dueDate,
+      i.dueAt,
+      i.assignedAt,
+      i.remindersSent,
+      i.overdueEscalatedAt,
+      i.doneAt,
+      i.doneBy,
+      version,
     ]);
     changed += res.rowCount ?? 0;
   }

@@ -37,14 +37,22 @@ export interface PostmortemPlan {
   reminders: ScheduledReminder[];
 }
 
-export function postmortemPlan(severity: Severity, resolvedAt: number, timeScale: number, atFractions: readonly number[]): PostmortemPlan {
+export function postmortemPlan(
+  severity: Severity,
+  resolvedAt: number,
+  timeScale: number,
+  atFractions: readonly number[],
+): PostmortemPlan {
   const rule = POSTMORTEM_RULES[severity];
   if (rule.dueAfterMs === null) return { rule, dueAt: null, reminders: [] };
   const window = rule.dueAfterMs / timeScale;
   const reminders = [...new Set(atFractions)]
     .filter((f) => f > 0 && f < 1)
     .sort((a, b) => a - b)
-    .map((f) => ({ step: `postmortem-reminder-${Math.round(f * 100)}`, at: resolvedAt + Math.round(window * f) }));
+    .map((f) => ({
+      step: `postmortem-reminder-${Math.round(f * 100)}`,
+      at: resolvedAt + Math.round(window * f),
+    }));
   return { rule, dueAt: resolvedAt + window, reminders };
 }
 
@@ -60,7 +68,12 @@ export function actionItemDueAt(dueDate: string, resolvedAt: number, timeScale: 
   return resolvedAt + (endOfCotDate(dueDate) - resolvedAt) / timeScale;
 }
 
-export function actionItemReminders(itemId: string, dueAt: number, timeScale: number, beforeDueHours: readonly number[]): ScheduledReminder[] {
+export function actionItemReminders(
+  itemId: string,
+  dueAt: number,
+  timeScale: number,
+  beforeDueHours: readonly number[],
+): ScheduledReminder[] {
   return [...new Set(beforeDueHours)]
     .filter((h) => h > 0)
     .sort((a, b) => b - a)

@@ -55,14 +55,20 @@ function calendarDate(message: string) {
 // 6.3 "All post-mortem action items must be: assigned to a specific owner, given a due date".
 export const actionItemSchema = z.object({
   title: text(500),
-  owner: z.string({ error: '6.3: every action item must be assigned to a specific owner' }).trim().min(1, '6.3: every action item must be assigned to a specific owner').max(200),
+  owner: z
+    .string({ error: '6.3: every action item must be assigned to a specific owner' })
+    .trim()
+    .min(1, '6.3: every action item must be assigned to a specific owner')
+    .max(200),
   dueDate: calendarDate('6.3: every action item must be given a due date (YYYY-MM-DD)'),
 });
 export type ActionItemInput = z.infer<typeof actionItemSchema>;
 
 export const completePostmortemSchema = z.object({
   by: actor,
-  documentUrl: z.url({ protocol: /^https?$/, error: 'documentUrl must be an http(s) link to the post-mortem document' }).max(2000),
+  documentUrl: z
+    .url({ protocol: /^https?$/, error: 'documentUrl must be an http(s) link to the post-mortem document' })
+    .max(2000),
   actionItems: z.array(actionItemSchema).max(100),
 });
 export type CompletePostmortemInput = z.infer<typeof completePostmortemSchema>;
@@ -76,7 +82,10 @@ export const actionItemDoneSchema = z
     id: text(50).optional(),
     note: z.string().max(2000).optional(),
   })
-  .refine((v) => (v.index === undefined) !== (v.id === undefined), { message: 'give exactly one of index or id', path: ['index'] });
+  .refine((v) => (v.index === undefined) !== (v.id === undefined), {
+    message: 'give exactly one of index or id',
+    path: ['index'],
+  });
 export type ActionItemDoneInput = z.infer<typeof actionItemDoneSchema>;
 
 export const completePostmortemSignal = defineSignal<[unknown]>('completePostmortem');
@@ -87,8 +96,12 @@ export interface PostmortemActionResult {
   status: PostmortemState;
   message: string;
 }
-export const completePostmortemUpdate = defineUpdate<PostmortemActionResult, [CompletePostmortemInput]>('completePostmortem');
-export const actionItemDoneUpdate = defineUpdate<PostmortemActionResult, [ActionItemDoneInput]>('actionItemDone');
+export const completePostmortemUpdate = defineUpdate<PostmortemActionResult, [CompletePostmortemInput]>(
+  'completePostmortem',
+);
+export const actionItemDoneUpdate = defineUpdate<PostmortemActionResult, [ActionItemDoneInput]>(
+  'actionItemDone',
+);
 
 export interface PostmortemEvent {
   at: string;

@@ -8,7 +8,12 @@ import * as wf from '@temporalio/workflow';
 import type { z } from 'zod';
 import type { IncidentActivities } from '../activities';
 import type { Notification } from '../activities/notify/port';
-import type { ActionItemRecord, PostmortemRecord, PostmortemRequirement, PostmortemState } from '../ledger/records';
+import type {
+  ActionItemRecord,
+  PostmortemRecord,
+  PostmortemRequirement,
+  PostmortemState,
+} from '../ledger/records';
 import {
   DEFAULT_POSTMORTEM_REMINDERS,
   actionItemDueAt,
@@ -127,7 +132,10 @@ export async function postmortemWorkflow(rawInput: PostmortemWorkflowInput): Pro
   const { continued: _c, ...rest } = rawInput ?? ({} as PostmortemWorkflowInput);
   const parsed = postmortemInputSchema.safeParse(rest);
   if (!parsed.success && !continued) {
-    throw wf.ApplicationFailure.nonRetryable(`invalid postmortemWorkflow input: ${formatIssues(parsed.error.issues)}`, 'InvalidPostmortemInput');
+    throw wf.ApplicationFailure.nonRetryable(
+      `invalid postmortemWorkflow input: ${formatIssues(parsed.error.issues)}`,
+      'InvalidPostmortemInput',
+    );
   }
   const input = parsed.success ? parsed.data : (rest as PostmortemInput);
   const s: PostmortemWorkflowState = continued ?? openState(input);
@@ -167,7 +175,11 @@ export async function postmortemWorkflow(rawInput: PostmortemWorkflowInput): Pro
         notify.deliverNotification(channel, n).then(
           () => undefined,
           (err: unknown) => {
-            record('system', 'notify.failed', `${channel} delivery of ${n.idempotencyKey} failed: ${errorMessage(err)}`);
+            record(
+              'system',
+              'notify.failed',
+              `${channel} delivery of ${n.idempotencyKey} failed: ${errorMessage(err)}`,
+            );
           },
         ),
       );
@@ -193,7 +205,10 @@ export async function postmortemWorkflow(rawInput: PostmortemWorkflowInput): Pro
         ledgerPending = false;
         s.version += 1;
         try {
-          await ledger.ledgerRecordPostmortem(ledgerRecord(s, wf.workflowInfo().workflowId), s.items.map(itemRecord));
+          await ledger.ledgerRecordPostmortem(
+            ledgerRecord(s, wf.workflowInfo().workflowId),
+            s.items.map(itemRecord),
+          );
         } catch (err) {
           record('system', 'ledger.failed', `ledger write failed: ${errorMessage(err)}`);
         }
@@ -223,8 +238,16 @@ export async function postmortemWorkflow(rawInput: PostmortemWorkflowInput): Pro
         s.announcedStart = true;
         changed = true;
         const kind = s.requirement === 'mandatory' ? 'required (mandatory)' : 'recommended (optional)';
-        record('system', 'postmortem.scheduled', `6.1 post-mortem ${kind}, ${s.timelineLabel.toLowerCase()}: due ${dueLabel()}; owner ${s.owner}`);
-        deliver('postmortem-scheduled', s.owner, `:memo: 6.1 post-mortem ${kind} for ${s.severity} incident "${s.title}": due ${dueLabel()} (${s.timelineLabel.toLowerCase()} of resolution). Owner: ${s.owner}. Complete it with the document link and action items (owner and due date each, 6.3).`);
+        record(
+          'system',
+          'postmortem.scheduled',
+          `6.1 post-mortem ${kind}, ${s.timelineLabel.toLowerCase()}: due ${dueLabel()}; owner ${s.owner}`,
+        );
+        deliver(
+          'postmortem-scheduled',
+          s.owner,
+          `:memo: 6.1 post-mortem ${kind} for ${s.severity} incident "${s.title}": due ${dueLabel()} (${s.timelineLabel.toLowerCase()} of resolution). Owner: ${s.owner}. Complete it with the document link and action items (owner and due date each, 6.3).`,
+        );
       }
       if (s.dueAt !== null && now >= s.dueAt) {
         const repeat = repeatEveryMs(s.reminderPolicy.overdueRepeatHours, s.timeScale);
@@ -232,28 +255,52 @@ export async function postmortemWorkflow(rawInput: PostmortemWorkflowInput): Pro
           skipPending(s.reminders);
           s.status = 'lapsed';
           changed = true;
-          record('system', 'postmortem.lapsed', `Recommended post-mortem window (${s.timelineLabel.toLowerCase()}) passed without one`);
-          deliver('postmortem-lapsed', s.owner, `The recommended (6.1, optional) ${ref()} was not written ${s.timelineLabel.toLowerCase()}; no longer tracked.`);
+          record(
+            'system',
+            'postmortem.lapsed',
+            `Recommended post-mortem window (${s.timelineLabel.toLowerCase()}) passed without one`,
+          );
+          deliver(
+            'postmortem-lapsed',
+            s.owner,
+            `The recommended (6.1, optional) ${ref()} was not written ${s.timelineLabel.toLowerCase()}; no longer tracked.`,
+          );
         } else if (s.overdueEscalatedAt === null) {
           skipPending(s.reminders);
           s.status = 'overdue';
           s.overdueEscalatedAt = now;
           s.lastOverdueAt = now;
           changed = true;
-          record('system', 'postmortem.overdue', `6.1 deadline ${dueLabel()} passed: escalated to ${ENG_LEAD}`);
-          deliverEscalation('postmortem-overdue', s.owner, `:warning: OVERDUE: the mandatory ${ref()} was due ${dueLabel()} (6.1 ${s.timelineLabel.toLowerCase()}). Owner: ${s.owner}. Escalated to the engineering lead.`);
+          record(
+            'system',
+            'postmortem.overdue',
+            `6.1 deadline ${dueLabel()} passed: escalated to ${ENG_LEAD}`,
+          );
+          deliverEscalation(
+            'postmortem-overdue',
+            s.owner,
+            `:warning: OVERDUE: the mandatory ${ref()} was due ${dueLabel()} (6.1 ${s.timelineLabel.toLowerCase()}). Owner: ${s.owner}. Escalated to the engineering lead.`,
+          );
         } else if (repeat !== null && s.lastOverdueAt !== null && now >= s.lastOverdueAt + repeat) {
           s.overdueRepeats += 1;
           s.lastOverdueAt = now;
           changed = true;
           record('system', 'postmortem.overdue', `Still overdue (reminder ${s.overdueRepeats})`);
-          deliverEscalation(`postmortem-overdue-${s.overdueRepeats}`, s.owner, `:warning: STILL OVERDUE: the ${ref()} was due ${dueLabel()}. Owner: ${s.owner}.`);
+          deliverEscalation(
+            `postmortem-overdue-${s.overdueRepeats}`,
+            s.owner,
+            `:warning: STILL OVERDUE: the ${ref()} was due ${dueLabel()}. Owner: ${s.owner}.`,
+          );
         }
       } else {
         const r = sendLatestDue(s.reminders, now);
         if (r) {
           record('system', 'postmortem.reminder', `Reminder ${r.step}: due ${dueLabel()}`);
-          deliver(r.step, s.owner, `:hourglass: Reminder: the ${ref()} is due ${dueLabel()}. Owner: ${s.owner}.`);
+          deliver(
+            r.step,
+            s.owner,
+            `:hourglass: Reminder: the ${ref()} is due ${dueLabel()}. Owner: ${s.owner}.`,
+          );
         }
       }
     }
@@ -269,7 +316,11 @@ export async function postmortemWorkflow(rawInput: PostmortemWorkflowInput): Pro
           // Reminders whose time had passed before the item existed are covered by the assignment.
           for (const r of item.reminders) if (r.at <= now) r.skipped = true;
           changed = true;
-          deliver(`action-${item.id}-assigned`, item.owner, `:clipboard: Assigned to ${item.owner}: ${what}, due ${item.dueDate} (${due}).`);
+          deliver(
+            `action-${item.id}-assigned`,
+            item.owner,
+            `:clipboard: Assigned to ${item.owner}: ${what}, due ${item.dueDate} (${due}).`,
+          );
         }
         if (now >= item.dueAt) {
           if (item.overdueEscalatedAt === null) {
@@ -277,20 +328,36 @@ export async function postmortemWorkflow(rawInput: PostmortemWorkflowInput): Pro
             item.overdueEscalatedAt = now;
             item.lastOverdueAt = now;
             changed = true;
-            record('system', 'action.overdue', `${item.id} (${item.owner}) overdue: due ${item.dueDate}`, { item: item.id });
-            deliverEscalation(`action-${item.id}-overdue`, item.owner, `:warning: OVERDUE: ${what} was due ${item.dueDate}. Owner: ${item.owner}.`);
+            record('system', 'action.overdue', `${item.id} (${item.owner}) overdue: due ${item.dueDate}`, {
+              item: item.id,
+            });
+            deliverEscalation(
+              `action-${item.id}-overdue`,
+              item.owner,
+              `:warning: OVERDUE: ${what} was due ${item.dueDate}. Owner: ${item.owner}.`,
+            );
           } else if (repeat !== null && item.lastOverdueAt !== null && now >= item.lastOverdueAt + repeat) {
             item.overdueRepeats += 1;
             item.lastOverdueAt = now;
             changed = true;
-            record('system', 'action.overdue', `${item.id} still overdue (reminder ${item.overdueRepeats})`, { item: item.id });
-            deliverEscalation(`action-${item.id}-overdue-${item.overdueRepeats}`, item.owner, `:warning: STILL OVERDUE: ${what} was due ${item.dueDate}. Owner: ${item.owner}.`);
+            record('system', 'action.overdue', `${item.id} still overdue (reminder ${item.overdueRepeats})`, {
+              item: item.id,
+            });
+            deliverEscalation(
+              `action-${item.id}-overdue-${item.overdueRepeats}`,
+              item.owner,
+              `:warning: STILL OVERDUE: ${what} was due ${item.dueDate}. Owner: ${item.owner}.`,
+            );
           }
         } else {
           const r = sendLatestDue(item.reminders, now);
           if (r) {
             record('system', 'action.reminder', `${item.id} reminder ${r.step}`, { item: item.id });
-            deliver(r.step, item.owner, `:hourglass: Reminder: ${what} is due ${item.dueDate} (${due}). Owner: ${item.owner}.`);
+            deliver(
+              r.step,
+              item.owner,
+              `:hourglass: Reminder: ${what} is due ${item.dueDate} (${due}). Owner: ${item.owner}.`,
+            );
           }
         }
       }
@@ -303,7 +370,8 @@ export async function postmortemWorkflow(rawInput: PostmortemWorkflowInput): Pro
     if (s.status === 'open' || s.status === 'overdue') {
       if (s.dueAt !== null && s.overdueEscalatedAt === null) c.push(s.dueAt, ...pending(s.reminders));
       const repeat = repeatEveryMs(s.reminderPolicy.overdueRepeatHours, s.timeScale);
-      if (s.overdueEscalatedAt !== null && repeat !== null && s.lastOverdueAt !== null) c.push(s.lastOverdueAt + repeat);
+      if (s.overdueEscalatedAt !== null && repeat !== null && s.lastOverdueAt !== null)
+        c.push(s.lastOverdueAt + repeat);
     }
     if (s.status === 'tracking') {
       const repeat = repeatEveryMs(s.reminderPolicy.actionItemOverdueRepeatHours, s.timeScale);
@@ -319,22 +387,33 @@ export async function postmortemWorkflow(rawInput: PostmortemWorkflowInput): Pro
   // ---------- signals and updates ----------
   type Outcome = { ok: true; message: string } | { ok: false; reason: string };
   type Action = 'completePostmortem' | 'actionItemDone';
-  const SCHEMAS = { completePostmortem: completePostmortemSchema, actionItemDone: actionItemDoneSchema } as const;
+  const SCHEMAS = {
+    completePostmortem: completePostmortemSchema,
+    actionItemDone: actionItemDoneSchema,
+  } as const;
 
-  const findItem = (d: ActionItemDoneInput) => (d.id !== undefined ? s.items.find((i) => i.id === d.id) : s.items[d.index!]);
+  const findItem = (d: ActionItemDoneInput) =>
+    d.id !== undefined ? s.items.find((i) => i.id === d.id) : s.items[d.index!];
 
   const check = (name: Action, data: CompletePostmortemInput | ActionItemDoneInput): Outcome => {
-    if (s.status === 'not-required') return { ok: false, reason: `no post-mortem is required for ${s.severity} (6.1)` };
+    if (s.status === 'not-required')
+      return { ok: false, reason: `no post-mortem is required for ${s.severity} (6.1)` };
     if (s.status === 'lapsed') return { ok: false, reason: 'the recommended post-mortem window has passed' };
     if (name === 'completePostmortem') {
       if (s.completedAt !== null) return { ok: false, reason: `already completed by ${s.completedBy}` };
       return { ok: true, message: 'post-mortem completed' };
     }
     const d = data as ActionItemDoneInput;
-    if (s.completedAt === null) return { ok: false, reason: 'the post-mortem is not completed yet: it has no action items' };
+    if (s.completedAt === null)
+      return { ok: false, reason: 'the post-mortem is not completed yet: it has no action items' };
     const item = findItem(d);
-    if (!item) return { ok: false, reason: `no action item ${d.id !== undefined ? `with id "${d.id}"` : `at index ${d.index}`}` };
-    if (item.doneAt !== null) return { ok: false, reason: `action item ${item.id} already done by ${item.doneBy}` };
+    if (!item)
+      return {
+        ok: false,
+        reason: `no action item ${d.id !== undefined ? `with id "${d.id}"` : `at index ${d.index}`}`,
+      };
+    if (item.doneAt !== null)
+      return { ok: false, reason: `action item ${item.id} already done by ${item.doneBy}` };
     return { ok: true, message: `action item ${item.id} done` };
   };
 
@@ -360,7 +439,12 @@ export async function postmortemWorkflow(rawInput: PostmortemWorkflowInput): Pro
           dueDate: a.dueDate,
           dueAt,
           assignedAt: null,
-          reminders: actionItemReminders(id, dueAt, s.timeScale, s.reminderPolicy.actionItemBeforeDueHours).map((r) => ({ ...r, sentAt: null, skipped: false })),
+          reminders: actionItemReminders(
+            id,
+            dueAt,
+            s.timeScale,
+            s.reminderPolicy.actionItemBeforeDueHours,
+          ).map((r) => ({ ...r, sentAt: null, skipped: false })),
           overdueEscalatedAt: null,
           lastOverdueAt: null,
           overdueRepeats: 0,
@@ -369,19 +453,35 @@ export async function postmortemWorkflow(rawInput: PostmortemWorkflowInput): Pro
         };
       });
       s.status = s.items.length ? 'tracking' : 'done';
-      record(c.by, 'postmortem.completed', `Post-mortem completed by ${c.by}${late ? ' (after its deadline)' : ''}: ${c.documentUrl}; ${s.items.length} action item(s)`, {
-        documentUrl: c.documentUrl,
-        actionItems: s.items.map((i) => ({ id: i.id, owner: i.owner, dueDate: i.dueDate })),
-      });
-      const list = s.items.map((i) => `- [ ] ${i.id} ${i.title} (owner ${i.owner}, due ${i.dueDate})`).join('\n');
-      deliver('postmortem-completed', 'channel', `:white_check_mark: Post-mortem for ${s.severity} incident "${s.title}" completed by ${c.by}: ${c.documentUrl}\n${list || 'No action items.'}`);
+      record(
+        c.by,
+        'postmortem.completed',
+        `Post-mortem completed by ${c.by}${late ? ' (after its deadline)' : ''}: ${c.documentUrl}; ${s.items.length} action item(s)`,
+        {
+          documentUrl: c.documentUrl,
+          actionItems: s.items.map((i) => ({ id: i.id, owner: i.owner, dueDate: i.dueDate })),
+        },
+      );
+      const list = s.items
+        .map((i) => `- [ ] ${i.id} ${i.title} (owner ${i.owner}, due ${i.dueDate})`)
+        .join('\n');
+      deliver(
+        'postmortem-completed',
+        'channel',
+        `:white_check_mark: Post-mortem for ${s.severity} incident "${s.title}" completed by ${c.by}: ${c.documentUrl}\n${list || 'No action items.'}`,
+      );
     } else {
       const d = data as ActionItemDoneInput;
       const item = findItem(d)!;
       item.doneAt = now;
       item.doneBy = d.by;
       skipPending(item.reminders);
-      record(d.by, 'action.done', `${item.id} "${item.title}" done by ${d.by}${d.note ? `: ${d.note}` : ''}`, { item: item.id });
+      record(
+        d.by,
+        'action.done',
+        `${item.id} "${item.title}" done by ${d.by}${d.note ? `: ${d.note}` : ''}`,
+        { item: item.id },
+      );
       if (s.items.every((i) => i.doneAt !== null)) {
         s.status = 'done';
         record('system', 'postmortem.done', 'Every action item is done');
@@ -401,7 +501,8 @@ export async function postmortemWorkflow(rawInput: PostmortemWorkflowInput): Pro
         return { ok: false, reason };
       }
       const outcome = apply(name, parsed.data);
-      if (!outcome.ok) record(actorOf(raw), 'signal.rejected', `${name} rejected: ${outcome.reason}`, { action: name, via });
+      if (!outcome.ok)
+        record(actorOf(raw), 'signal.rejected', `${name} rejected: ${outcome.reason}`, { action: name, via });
       return outcome;
     } catch (err) {
       // A handler never throws (it would fail the workflow task): record and carry on.
@@ -429,7 +530,8 @@ export async function postmortemWorkflow(rawInput: PostmortemWorkflowInput): Pro
       {
         validator: (raw: unknown) => {
           const parsed = SCHEMAS[name].safeParse(raw);
-          if (!parsed.success) throw new Error(`invalid ${name} payload: ${formatIssues(parsed.error.issues)}`);
+          if (!parsed.success)
+            throw new Error(`invalid ${name} payload: ${formatIssues(parsed.error.issues)}`);
           const verdict = check(name, parsed.data);
           if (!verdict.ok) throw new Error(`${name} rejected: ${verdict.reason}`);
         },
@@ -440,7 +542,8 @@ export async function postmortemWorkflow(rawInput: PostmortemWorkflowInput): Pro
 
   // ---------- main loop ----------
   if (!continued) {
-    if (s.status === 'not-required') record('system', 'postmortem.not-required', `6.1: no post-mortem for ${s.severity}`);
+    if (s.status === 'not-required')
+      record('system', 'postmortem.not-required', `6.1: no post-mortem for ${s.severity}`);
     // Started some time after the resolution (the parent closes after its reopen window): decide from now.
     s.clock = Math.max(s.clock, await local.currentTime());
   }
@@ -477,10 +580,16 @@ function openState(i: PostmortemInput): PostmortemWorkflowState {
   const timeScale = i.timeScale ?? 1;
   const reminderPolicy: PostmortemReminderPolicy = {
     atFractions: i.reminders?.atFractions ?? DEFAULT_POSTMORTEM_REMINDERS.atFractions,
-    overdueRepeatHours: i.reminders?.overdueRepeatHours === undefined ? DEFAULT_POSTMORTEM_REMINDERS.overdueRepeatHours : i.reminders.overdueRepeatHours,
-    actionItemBeforeDueHours: i.reminders?.actionItemBeforeDueHours ?? DEFAULT_POSTMORTEM_REMINDERS.actionItemBeforeDueHours,
+    overdueRepeatHours:
+      i.reminders?.overdueRepeatHours === undefined
+        ? DEFAULT_POSTMORTEM_REMINDERS.overdueRepeatHours
+        : i.reminders.overdueRepeatHours,
+    actionItemBeforeDueHours:
+      i.reminders?.actionItemBeforeDueHours ?? DEFAULT_POSTMORTEM_REMINDERS.actionItemBeforeDueHours,
     actionItemOverdueRepeatHours:
-      i.reminders?.actionItemOverdueRepeatHours === undefined ? DEFAULT_POSTMORTEM_REMINDERS.actionItemOverdueRepeatHours : i.reminders.actionItemOverdueRepeatHours,
+      i.reminders?.actionItemOverdueRepeatHours === undefined
+        ? DEFAULT_POSTMORTEM_REMINDERS.actionItemOverdueRepeatHours
+        : i.reminders.actionItemOverdueRepeatHours,
   };
   const plan = postmortemPlan(i.severity, resolvedAt, timeScale, reminderPolicy.atFractions);
   return {
@@ -550,7 +659,12 @@ function itemRecord(i: ItemState): ActionItemRecord {
 }
 
 function statusOf(s: PostmortemWorkflowState): PostmortemStatus {
-  const reminder = (r: Reminder) => ({ step: r.step, at: isoOf(r.at), sentAt: iso(r.sentAt), skipped: r.skipped });
+  const reminder = (r: Reminder) => ({
+    step: r.step,
+    at: isoOf(r.at),
+    sentAt: iso(r.sentAt),
+    skipped: r.skipped,
+  });
   return {
     incidentId: s.incidentId,
     title: s.title,
@@ -576,7 +690,9 @@ function statusOf(s: PostmortemWorkflowState): PostmortemStatus {
       dueDate: i.dueDate,
       dueAt: isoOf(i.dueAt),
       assignedAt: iso(i.assignedAt),
-      remindersSent: i.reminders.filter((r) => r.sentAt !== null).map((r) => ({ step: r.step, at: isoOf(r.sentAt!) })),
+      remindersSent: i.reminders
+        .filter((r) => r.sentAt !== null)
+        .map((r) => ({ step: r.step, at: isoOf(r.sentAt!) })),
       overdueEscalatedAt: iso(i.overdueEscalatedAt),
       doneAt: iso(i.doneAt),
       doneBy: i.doneBy,
@@ -586,7 +702,8 @@ function statusOf(s: PostmortemWorkflowState): PostmortemStatus {
 }
 
 function actorOf(raw: unknown): string {
-  if (typeof raw === 'object' && raw !== null && 'by' in raw && typeof raw.by === 'string' && raw.by.trim()) return raw.by.slice(0, 200);
+  if (typeof raw === 'object' && raw !== null && 'by' in raw && typeof raw.by === 'string' && raw.by.trim())
+    return raw.by.slice(0, 200);
   return 'unknown';
 }
 

@@ -61,7 +61,16 @@ export function snapshot(spec: SnapshotSpec): IncidentStatus {
     metrics: { mttdSeconds: spec.mttd === undefined ? 0 : spec.mttd, mttaSeconds: mtta, mttrSeconds: mttr },
     alerts: { firing: 0, resolved: 0, received: 1, active: [] },
     lossUsd: spec.lossUsd ?? 0,
-    resolution: mttr === null ? null : { rootCause: 'disk full', resolution: 'freed space', financialImpactUsd: null, missedTrades: null, tradingDowntimeMinutes: null },
+    resolution:
+      mttr === null
+        ? null
+        : {
+            rootCause: 'disk full',
+            resolution: 'freed space',
+            financialImpactUsd: null,
+            missedTrades: null,
+            tradingDowntimeMinutes: null,
+          },
     policyVersion: 'test',
     lastUpdate: null,
     nextStatusUpdateDue: null,

@@ -29,7 +29,11 @@ afterAll(async () => {
 });
 
 /** Every column of a row plus its tuple identity: xmin changes whenever the row is rewritten. */
-async function row(table: string, where: string, params: unknown[]): Promise<Record<string, unknown> | undefined> {
+async function row(
+  table: string,
+  where: string,
+  params: unknown[],
+): Promise<Record<string, unknown> | undefined> {
   const r = await ledger.pool.query(`SELECT xmin::text AS _xmin, * FROM ${table} WHERE ${where}`, params);
   return r.rows[0];
 }
@@ -38,8 +42,21 @@ const count = async (table: string, where = 'true', params: unknown[] = []) =>
 
 describe('migrations', () => {
   test('up creates every table; a second run applies nothing; down and up again round-trips', async () => {
-    const tables = (await ledger.pool.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`)).rows.map((r) => r.table_name);
-    expect(tables).toEqual(['action_items', 'approvals', 'incident_events', 'incidents', 'kv_store', 'pages', 'pgmigrations', 'postmortems']);
+    const tables = (
+      await ledger.pool.query(
+        `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`,
+      )
+    ).rows.map((r) => r.table_name);
+    expect(tables).toEqual([
+      'action_items',
+      'approvals',
+      'incident_events',
+      'incidents',
+      'kv_store',
+      'pages',
+      'pgmigrations',
+      'postmortems',
+    ]);
     expect(await migrateLedger(ledger.url)).toEqual({ created: false, applied: [] });
   });
 
@@ -67,7 +84,16 @@ describe('incidents', () => {
     expect(await env.run(acts.ledgerUpsertIncident, s, 5)).toEqual({ changed: false });
     const second = await row('incidents', 'id = $1', ['inc-same']);
     expect(second).toEqual(first);
-    expect(first).toMatchObject({ severity: 'P0', status: 'closed', mttd_seconds: 60, mtta_seconds: 120, mttr_seconds: 900, root_cause: 'disk full', version: 5, engaged_roles: ['oncall-primary'] });
+    expect(first).toMatchObject({
+      severity: 'P0',
+      status: 'closed',
+      mttd_seconds: 60,
+      mtta_seconds: 120,
+      mttr_seconds: 900,
+      root_cause: 'disk full',
+      version: 5,
+      engaged_roles: ['oncall-primary'],
+    });
     expect((first!.opened_at as Date).toISOString()).toBe(openedAt);
   });
 
@@ -77,25 +103,61 @@ describe('incidents', () => {
     expect(await env.run(acts.ledgerUpsertIncident, acked, 3)).toEqual({ changed: true });
     expect(await env.run(acts.ledgerUpsertIncident, resolved, 7)).toEqual({ changed: true });
     expect(await env.run(acts.ledgerUpsertIncident, acked, 3)).toEqual({ changed: false });
-    expect(await row('incidents', 'id = $1', ['inc-order'])).toMatchObject({ status: 'resolved', mttr_seconds: 600, version: 7 });
+    expect(await row('incidents', 'id = $1', ['inc-order'])).toMatchObject({
+      status: 'resolved',
+      mttr_seconds: 600,
+      version: 7,
+    });
   });
 
   test('timeline: a re-sent range inserts only the new events; rows cannot be changed or deleted', async () => {
-    const ev = (i: number): TimelineEvent => ({ at: new Date(Date.parse(openedAt) + i * 1000).toISOString(), actor: 'system', type: `t${i}`, text: `event ${i}`, ...(i % 2 ? { data: { i } } : {}) });
-    expect(await env.run(acts.ledgerAppendEvents, 'inc-tl', 0, [ev(0), ev(1), ev(2)])).toEqual({ inserted: 3 });
-    expect(await env.run(acts.ledgerAppendEvents, 'inc-tl', 0, [ev(0), ev(1), ev(2)])).toEqual({ inserted: 0 });
-    expect(await env.run(acts.ledgerAppendEvents, 'inc-tl', 1, [ev(1), ev(2), ev(3), ev(4)])).toEqual({ inserted: 2 });
-    const rows = (await ledger.pool.query('SELECT seq, type, data FROM incident_events WHERE incident_id = $1 ORDER BY seq', ['inc-tl'])).rows;
-    expect(rows.map((r) => [r.seq, r.type])).toEqual([[0, 't0'], [1, 't1'], [2, 't2'], [3, 't3'], [4, 't4']]);
+    const ev = (i: number): TimelineEvent => ({
+      at: new Date(Date.parse(openedAt) + i * 1000).toISOString(),
+      actor: 'system',
+      type: `t${i}`,
+      text: `event ${i}`,
+      ...(i % 2 ? { data: { i } } : {}),
+    });
+    expect(await env.run(acts.ledgerAppendEvents, 'inc-tl', 0, [ev(0), ev(1), ev(2)])).toEqual({
+      inserted: 3,
+    });
+    expect(await env.run(acts.ledgerAppendEvents, 'inc-tl', 0, [ev(0), ev(1), ev(2)])).toEqual({
+      inserted: 0,
+    });
+    expect(await env.run(acts.ledgerAppendEvents, 'inc-tl', 1, [ev(1), ev(2), ev(3), ev(4)])).toEqual({
+      inserted: 2,
+    });
+    const rows = (
+      await ledger.pool.query(
+        'SELECT seq, type, data FROM incident_events WHERE incident_id = $1 ORDER BY seq',
+        ['inc-tl'],
+      )
+    ).rows;
+    expect(rows.map((r) => [r.seq, r.type])).toEqual([
+      [0, 't0'],
+      [1, 't1'],
+      [2, 't2'],
+      [3, 't3'],
+      [4, 't4'],
+    ]);
     expect(rows[1].data).toEqual({ i: 1 });
-    await expect(ledger.pool.query(`UPDATE incident_events SET text = 'x' WHERE incident_id = 'inc-tl'`)).rejects.toThrow(/append-only/);
-    await expect(ledger.pool.query(`DELETE FROM incident_events WHERE incident_id = 'inc-tl'`)).rejects.toThrow(/append-only/);
+    await expect(
+      ledger.pool.query(`UPDATE incident_events SET text = 'x' WHERE incident_id = 'inc-tl'`),
+    ).rejects.toThrow(/append-only/);
+    await expect(
+      ledger.pool.query(`DELETE FROM incident_events WHERE incident_id = 'inc-tl'`),
+    ).rejects.toThrow(/append-only/);
     await expect(env.run(acts.ledgerAppendEvents, 'inc-tl', -1, [ev(0)])).rejects.toThrow(/fromSeq/);
   });
 
   test('a write the database refuses is non-retryable (a retry cannot fix it)', async () => {
-    const bad = { ...snapshot({ id: 'inc-bad', openedAt }), severity: 'P9' } as unknown as ReturnType<typeof snapshot>;
-    await expect(env.run(acts.ledgerUpsertIncident, bad)).rejects.toMatchObject({ type: 'LedgerRejected', nonRetryable: true });
+    const bad = { ...snapshot({ id: 'inc-bad', openedAt }), severity: 'P9' } as unknown as ReturnType<
+      typeof snapshot
+    >;
+    await expect(env.run(acts.ledgerUpsertIncident, bad)).rejects.toMatchObject({
+      type: 'LedgerRejected',
+      nonRetryable: true,
+    });
   });
 });
 
@@ -115,25 +177,59 @@ describe('pages and approvals', () => {
   });
 
   test('a delivery run twice gives one outbox record and one pages row', async () => {
-    const channel = recordDeliveries(new OutboxChannel(tmpFile('ledger-outbox.jsonl'), () => undefined), ledger.pool);
+    const channel = recordDeliveries(
+      new OutboxChannel(tmpFile('ledger-outbox.jsonl'), () => undefined),
+      ledger.pool,
+    );
     expect((await channel.deliver(n('escalate-P0-0m'))).outcome).toBe('delivered');
     expect((await channel.deliver(n('escalate-P0-0m'))).outcome).toBe('duplicate');
-    expect(await env.run(acts.ledgerRecordPage, 'outbox', n('escalate-P0-0m'), new Date().toISOString(), 'line:1')).toEqual({ inserted: false });
+    expect(
+      await env.run(acts.ledgerRecordPage, 'outbox', n('escalate-P0-0m'), new Date().toISOString(), 'line:1'),
+    ).toEqual({ inserted: false });
     expect(await count('pages', 'incident_id = $1', ['inc-pages'])).toBe(1);
-    expect(await row('pages', 'incident_id = $1', ['inc-pages'])).toMatchObject({ channel: 'outbox', kind: 'page', target: 'oncall-primary', template: '4.1', ref: 'line:1' });
+    expect(await row('pages', 'incident_id = $1', ['inc-pages'])).toMatchObject({
+      channel: 'outbox',
+      kind: 'page',
+      target: 'oncall-primary',
+      template: '4.1',
+      ref: 'line:1',
+    });
   });
 
   test('approval: request and decision in either order, repeated writes change nothing, the first decision wins', async () => {
-    const request = { actionId: 'kill-switch-1', action: 'kill-switch', description: 'Activate the kill switch', requestedAt: '2026-11-03T14:01:00.000Z', expiresAt: null, requiresConfirmationCode: false };
-    const decision: ApprovalRecord = { actionId: 'kill-switch-1', outcome: 'approved', decidedBy: 'eng-lead', decidedAt: '2026-11-03T14:02:00.000Z' };
+    const request = {
+      actionId: 'kill-switch-1',
+      action: 'kill-switch',
+      description: 'Activate the kill switch',
+      requestedAt: '2026-11-03T14:01:00.000Z',
+      expiresAt: null,
+      requiresConfirmationCode: false,
+    };
+    const decision: ApprovalRecord = {
+      actionId: 'kill-switch-1',
+      outcome: 'approved',
+      decidedBy: 'eng-lead',
+      decidedAt: '2026-11-03T14:02:00.000Z',
+    };
     expect(await env.run(acts.ledgerRecordApproval, 'inc-appr', decision)).toEqual({ changed: true });
     expect(await env.run(acts.ledgerRecordApproval, 'inc-appr', request)).toEqual({ changed: true });
     const stored = await row('approvals', 'incident_id = $1', ['inc-appr']);
     expect(await env.run(acts.ledgerRecordApproval, 'inc-appr', request)).toEqual({ changed: false });
     expect(await env.run(acts.ledgerRecordApproval, 'inc-appr', decision)).toEqual({ changed: false });
-    expect(await env.run(acts.ledgerRecordApproval, 'inc-appr', { ...decision, outcome: 'rejected' as const, decidedBy: 'cto' })).toEqual({ changed: false });
+    expect(
+      await env.run(acts.ledgerRecordApproval, 'inc-appr', {
+        ...decision,
+        outcome: 'rejected' as const,
+        decidedBy: 'cto',
+      }),
+    ).toEqual({ changed: false });
     expect(await row('approvals', 'incident_id = $1', ['inc-appr'])).toEqual(stored);
-    expect(stored).toMatchObject({ action: 'kill-switch', outcome: 'approved', decided_by: 'eng-lead', requires_confirmation_code: false });
+    expect(stored).toMatchObject({
+      action: 'kill-switch',
+      outcome: 'approved',
+      decided_by: 'eng-lead',
+      requires_confirmation_code: false,
+    });
   });
 });
 
@@ -175,21 +271,53 @@ describe('post-mortems and action items', () => {
   test('the same whole-state write twice changes nothing; stale versions are ignored', async () => {
     expect(await env.run(acts.ledgerRecordPostmortem, pm())).toEqual({ changed: 1 });
     expect(await env.run(acts.ledgerRecordPostmortem, pm())).toEqual({ changed: 0 });
-    const completed = pm({ status: 'tracking', completedAt: '2026-11-04T10:00:00.000Z', completedBy: 'alice', documentUrl: 'https://docs/pm', version: 2 });
+    const completed = pm({
+      status: 'tracking',
+      completedAt: '2026-11-04T10:00:00.000Z',
+      completedBy: 'alice',
+      documentUrl: 'https://docs/pm',
+      version: 2,
+    });
     expect(await env.run(acts.ledgerRecordPostmortem, completed, [item(0), item(1)])).toEqual({ changed: 3 });
-    const before = await ledger.pool.query(`SELECT xmin::text, * FROM action_items WHERE incident_id = 'inc-pm' ORDER BY item_index`);
+    const before = await ledger.pool.query(
+      `SELECT xmin::text, * FROM action_items WHERE incident_id = 'inc-pm' ORDER BY item_index`,
+    );
     expect(await env.run(acts.ledgerRecordPostmortem, completed, [item(0), item(1)])).toEqual({ changed: 0 });
     expect(await env.run(acts.ledgerRecordPostmortem, pm(), [])).toEqual({ changed: 0 }); // version 1 < 2
-    const after = await ledger.pool.query(`SELECT xmin::text, * FROM action_items WHERE incident_id = 'inc-pm' ORDER BY item_index`);
+    const after = await ledger.pool.query(
+      `SELECT xmin::text, * FROM action_items WHERE incident_id = 'inc-pm' ORDER BY item_index`,
+    );
     expect(after.rows).toEqual(before.rows);
-    expect(await row('postmortems', 'incident_id = $1', ['inc-pm'])).toMatchObject({ status: 'tracking', completed_by: 'alice', version: 2 });
-    expect(await env.run(acts.ledgerRecordActionItems, 'inc-pm', 3, [item(1, { doneAt: '2026-11-10T10:00:00.000Z', doneBy: 'bob' })])).toEqual({ changed: 1 });
-    expect(await env.run(acts.ledgerRecordActionItems, 'inc-pm', 3, [item(1, { doneAt: '2026-11-10T10:00:00.000Z', doneBy: 'bob' })])).toEqual({ changed: 0 });
-    expect((await row('action_items', 'incident_id = $1 AND id = $2', ['inc-pm', 'AI-2']))!.done_by).toBe('bob');
+    expect(await row('postmortems', 'incident_id = $1', ['inc-pm'])).toMatchObject({
+      status: 'tracking',
+      completed_by: 'alice',
+      version: 2,
+    });
+    expect(
+      await env.run(acts.ledgerRecordActionItems, 'inc-pm', 3, [
+        item(1, { doneAt: '2026-11-10T10:00:00.000Z', doneBy: 'bob' }),
+      ]),
+    ).toEqual({ changed: 1 });
+    expect(
+      await env.run(acts.ledgerRecordActionItems, 'inc-pm', 3, [
+        item(1, { doneAt: '2026-11-10T10:00:00.000Z', doneBy: 'bob' }),
+      ]),
+    ).toEqual({ changed: 0 });
+    expect((await row('action_items', 'incident_id = $1 AND id = $2', ['inc-pm', 'AI-2']))!.done_by).toBe(
+      'bob',
+    );
   });
 
   test('a write killed half-way (database session terminated mid-transaction) leaves nothing; the retry writes it exactly once', async () => {
-    const record = pm({ incidentId: 'inc-kill', workflowId: 'postmortem-inc-kill', status: 'tracking', completedAt: '2026-11-04T10:00:00.000Z', completedBy: 'alice', documentUrl: 'https://docs/pm', version: 4 });
+    const record = pm({
+      incidentId: 'inc-kill',
+      workflowId: 'postmortem-inc-kill',
+      status: 'tracking',
+      completedAt: '2026-11-04T10:00:00.000Z',
+      completedBy: 'alice',
+      documentUrl: 'https://docs/pm',
+      version: 4,
+    });
     const items = [item(0), item(1), item(2)];
     // A pool whose connection is killed by the server right after the post-mortem row is written, before
     // the action items and the COMMIT: the crash window of the activity's transaction.
@@ -202,16 +330,23 @@ describe('post-mortems and action items', () => {
       const client = await realConnect();
       client.on('error', () => undefined);
       const pid = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
-      const query = client.query.bind(client) as (text: string, values?: unknown[]) => Promise<pg.QueryResult>;
+      const query = client.query.bind(client) as (
+        text: string,
+        values?: unknown[],
+      ) => Promise<pg.QueryResult>;
       (client as unknown as { query: typeof query }).query = async (text: string, values?: unknown[]) => {
         const res = await query(text, values);
-        if (text.includes('INSERT INTO postmortems')) await killer.query('SELECT pg_terminate_backend($1)', [pid]);
+        if (text.includes('INSERT INTO postmortems'))
+          await killer.query('SELECT pg_terminate_backend($1)', [pid]);
         return res;
       };
       return client;
     };
     const doomed = createLedgerActivities({ pool: fragile });
-    await expect(env.run(doomed.ledgerRecordPostmortem, record, items)).rejects.toMatchObject({ type: 'LedgerUnavailable', nonRetryable: false });
+    await expect(env.run(doomed.ledgerRecordPostmortem, record, items)).rejects.toMatchObject({
+      type: 'LedgerUnavailable',
+      nonRetryable: false,
+    });
     await fragile.end().catch(() => undefined);
     await killer.end();
     expect(await count('postmortems', 'incident_id = $1', ['inc-kill'])).toBe(0);
@@ -225,21 +360,35 @@ describe('post-mortems and action items', () => {
   });
 
   test('a write that committed but whose worker died before reporting completion: the re-run changes nothing', async () => {
-    const s = snapshot({ id: 'inc-rerun', severity: 'P1', openedAt: '2026-11-04T10:00:00.000Z', mtta: 30, mttr: 3000 });
+    const s = snapshot({
+      id: 'inc-rerun',
+      severity: 'P1',
+      openedAt: '2026-11-04T10:00:00.000Z',
+      mtta: 30,
+      mttr: 3000,
+    });
     const events: TimelineEvent[] = [{ at: s.openedAt, actor: 'system', type: 'opened', text: 'opened' }];
     await env.run(acts.ledgerUpsertIncident, s, 1);
     await env.run(acts.ledgerAppendEvents, s.incidentId, 0, events);
-    const before = [await row('incidents', 'id = $1', [s.incidentId]), await row('incident_events', 'incident_id = $1', [s.incidentId])];
+    const before = [
+      await row('incidents', 'id = $1', [s.incidentId]),
+      await row('incident_events', 'incident_id = $1', [s.incidentId]),
+    ];
     await env.run(acts.ledgerUpsertIncident, s, 1);
     await env.run(acts.ledgerAppendEvents, s.incidentId, 0, events);
-    expect([await row('incidents', 'id = $1', [s.incidentId]), await row('incident_events', 'incident_id = $1', [s.incidentId])]).toEqual(before);
+    expect([
+      await row('incidents', 'id = $1', [s.incidentId]),
+      await row('incident_events', 'incident_id = $1', [s.incidentId]),
+    ]).toEqual(before);
   });
 });
 
 describe('no ledger on the worker', () => {
   test('the activities skip their writes instead of failing', async () => {
     const none = createLedgerActivities({ pool: null });
-    expect(await env.run(none.ledgerUpsertIncident, snapshot({ id: 'x', openedAt: '2026-11-01T00:00:00Z' }))).toEqual({ skipped: true });
+    expect(
+      await env.run(none.ledgerUpsertIncident, snapshot({ id: 'x', openedAt: '2026-11-01T00:00:00Z' })),
+    ).toEqual({ skipped: true });
   });
 });
 
@@ -254,7 +403,9 @@ describe('PgKeyValueStore', () => {
     await kv.set('slack:sent:a', '1700000000.0002');
     expect(await kv.get('slack:sent:a')).toBe('1700000000.0002');
 
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => kv.setIfAbsent('pagerduty:sent:race', `worker-${i}`)));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => kv.setIfAbsent('pagerduty:sent:race', `worker-${i}`)),
+    );
     expect(results.filter(Boolean)).toHaveLength(1);
     expect(await kv.get('pagerduty:sent:race')).toBe(`worker-${results.indexOf(true)}`);
     expect(await kv.delete('pagerduty:sent:race')).toBe(true);
