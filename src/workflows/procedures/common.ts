@@ -76,7 +76,9 @@ export interface ProcedureContext {
 export function openProcedure(procedure: string, input: ProcedureInput): ProcedureContext {
   const state: ProcedureState = { procedure, incidentId: input.incidentId, status: 'running', events: [], pendingApproval: null, approvals: [], result: null };
   const inbox = new Map<string, ApprovalDecision>();
-  const outstanding: Promise<void>[] = [];
+  // Signals to the parent go one after the other: separate SignalExternal commands may arrive out of order,
+  // and the incident's timeline must read in the order the procedure worked.
+  let chain: Promise<void> = Promise.resolve();
   let seq = 0;
   const timeScale = input.timeScale > 0 ? input.timeScale : 1;
 
@@ -103,7 +105,7 @@ export function openProcedure(procedure: string, input: ProcedureInput): Procedu
     state,
     inbox,
     toParent(signal, ...args) {
-      outstanding.push(
+      chain = chain.then(() =>
         parent.signal(signal, ...args).catch((err: unknown) => {
           wf.log.warn('signal to the parent incident failed', { signal: signal.name, incidentId: input.incidentId, error: String(err) });
         }),
@@ -140,7 +142,7 @@ export function openProcedure(procedure: string, input: ProcedureInput): Procedu
       state.status = outcome;
       state.result = result;
       // Every signal to the parent is delivered (or has failed) before the child completes.
-      await Promise.all(outstanding);
+      await chain;
       return result;
     },
   };
