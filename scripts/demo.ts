@@ -41,7 +41,9 @@ const SCENARIOS: Record<string, Scenario> = {
       const s = await sim.state();
       if (!recovered && s.operations.kill_switch_active) {
         recovered = true;
-        say('simulator: TwelveData is back (fresh bars again); the procedure verifies recovery and asks to resume');
+        say(
+          'simulator: TwelveData is back (fresh bars again); the procedure verifies recovery and asks to resume',
+        );
         await sim.injectFault({ staleDataMinutes: 0, tradingPaused: null });
       }
     },
@@ -83,9 +85,16 @@ async function main(): Promise<void> {
   say('starting the trading platform simulator (trading-api :8000, inference-api :8003, faults :8099)');
   let sim: Simulator;
   try {
-    sim = await startSimulator({ profile: 'playbook', tradingPort: 8000, inferencePort: 8003, controlPort: 8099 });
+    sim = await startSimulator({
+      profile: 'playbook',
+      tradingPort: 8000,
+      inferencePort: 8003,
+      controlPort: 8099,
+    });
   } catch (err) {
-    console.error(`[demo] cannot start the simulator: ${(err as Error).message}\n[demo] is \`npm run simulator\` already running? stop it: the demo starts its own.`);
+    console.error(
+      `[demo] cannot start the simulator: ${(err as Error).message}\n[demo] is \`npm run simulator\` already running? stop it: the demo starts its own.`,
+    );
     process.exit(1);
   }
   const stop = async () => {
@@ -101,19 +110,34 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, scenario.settleMs));
   }
 
-  const workflowId = `demo-${name}-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}`;
+  const workflowId = `demo-${name}-${new Date()
+    .toISOString()
+    .replace(/[-:.TZ]/g, '')
+    .slice(0, 14)}`;
   const handle = await client.workflow.start('incidentWorkflow', {
     taskQueue,
     workflowId,
-    args: [{ title: scenario.title, kind: scenario.kind, severity: scenario.severity, timeScale: 60, source: { system: 'demo' } }],
+    args: [
+      {
+        title: scenario.title,
+        kind: scenario.kind,
+        severity: scenario.severity,
+        timeScale: 60,
+        source: { system: 'demo' },
+      },
+    ],
   });
-  say(`incident opened: ${workflowId} (${scenario.severity}, ${scenario.kind}, timeScale 60: a playbook minute per second)`);
+  say(
+    `incident opened: ${workflowId} (${scenario.severity}, ${scenario.kind}, timeScale 60: a playbook minute per second)`,
+  );
   say(`Web UI: ${ui}/namespaces/${namespace}/workflows/${encodeURIComponent(workflowId)}`);
   say(`worker must use the simulator config: INCIDENT_CONFIG=config/simulator.yaml npm start`);
 
   const outcome = await follow(handle, sim, scenario);
   say(`procedure ${outcome}. Resolve the incident when satisfied:`);
-  console.log(`  npm run -s temporal -- workflow signal --workflow-id ${workflowId} --name resolve --input '{"by":"<you>","rootCause":"...","resolution":"..."}'`);
+  console.log(
+    `  npm run -s temporal -- workflow signal --workflow-id ${workflowId} --name resolve --input '{"by":"<you>","rootCause":"...","resolution":"..."}'`,
+  );
   await stop();
 }
 
@@ -129,7 +153,9 @@ async function follow(h: WorkflowHandle, sim: Simulator, scenario: Scenario): Pr
     } catch (err) {
       if (Date.now() - started > 15_000 && !warned) {
         warned = true;
-        say(`no answer from the workflow yet (${(err as Error).message}): is the worker running on this task queue?`);
+        say(
+          `no answer from the workflow yet (${(err as Error).message}): is the worker running on this task queue?`,
+        );
       }
       await new Promise((r) => setTimeout(r, 1_000));
       continue;
@@ -141,7 +167,16 @@ async function follow(h: WorkflowHandle, sim: Simulator, scenario: Scenario): Pr
           .filter((e) => e.type.startsWith('procedure.'))
           .map((e) => ({ step: '', type: 'info' as const, outcome: null, text: e.text }));
     for (const f of findings.slice(seen)) {
-      const mark = f.outcome === 'ok' ? 'ok ' : f.outcome === 'failed' ? 'BAD' : f.outcome === 'unavailable' ? 'n/a' : f.outcome === 'unknown' ? ' ? ' : ' - ';
+      const mark =
+        f.outcome === 'ok'
+          ? 'ok '
+          : f.outcome === 'failed'
+            ? 'BAD'
+            : f.outcome === 'unavailable'
+              ? 'n/a'
+              : f.outcome === 'unknown'
+                ? ' ? '
+                : ' - ';
       console.log(`  [${mark}] ${f.type.padEnd(8)} ${f.step ? `${f.step}: ` : ''}${f.text}`);
     }
     seen = findings.length;
@@ -150,11 +185,16 @@ async function follow(h: WorkflowHandle, sim: Simulator, scenario: Scenario): Pr
       asked.add(a.actionId);
       const code = a.requiresConfirmationCode ? ',"confirmationCode":"CONFIRM_RESUME"' : '';
       console.log(`\n  >>> APPROVAL NEEDED (${a.actionId}): ${a.description}`);
-      console.log(`  approve: npm run -s temporal -- workflow signal --workflow-id ${h.workflowId} --name approve --input '{"by":"<you>","actionId":"${a.actionId}"${code}}'`);
-      console.log(`  reject:  npm run -s temporal -- workflow signal --workflow-id ${h.workflowId} --name reject --input '{"by":"<you>","actionId":"${a.actionId}","reason":"..."}'\n`);
+      console.log(
+        `  approve: npm run -s temporal -- workflow signal --workflow-id ${h.workflowId} --name approve --input '{"by":"<you>","actionId":"${a.actionId}"${code}}'`,
+      );
+      console.log(
+        `  reject:  npm run -s temporal -- workflow signal --workflow-id ${h.workflowId} --name reject --input '{"by":"<you>","actionId":"${a.actionId}","reason":"..."}'\n`,
+      );
     }
     if (scenario.onTick) await scenario.onTick(sim, say);
-    if (s.procedure && s.procedure.status !== 'running') return `${s.procedure.status}: ${s.procedure.summary ?? ''}`;
+    if (s.procedure && s.procedure.status !== 'running')
+      return `${s.procedure.status}: ${s.procedure.summary ?? ''}`;
     if (!s.procedure && Date.now() - started > 20_000 && !warned) {
       warned = true;
       say('no procedure started yet: is the worker running and up to date?');

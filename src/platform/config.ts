@@ -7,14 +7,21 @@ export const PLATFORM_PROFILES = ['playbook', 'deployed'] as const;
 export type PlatformProfileName = (typeof PLATFORM_PROFILES)[number];
 
 /** A SQL identifier we interpolate (quoted) into queries: restricted so config can never inject SQL. */
-const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$/, 'must be a plain SQL identifier (optionally schema.table)');
+const identifier = z
+  .string()
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$/,
+    'must be a plain SQL identifier (optionally schema.table)',
+  );
 const column = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a plain SQL column name');
 /** A path relative to the service's base URL; `{model_id}` is substituted (URL-encoded). null = not served. */
 const apiPath = z
   .string()
   .regex(/^\/[A-Za-z0-9_\-./{}]*$/, 'must start with / and contain only path characters')
   .nullable();
-const commandName = z.string().regex(/^[a-z0-9][a-z0-9:_-]{0,80}$/, 'command names are lower-case words joined by - : _');
+const commandName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9:_-]{0,80}$/, 'command names are lower-case words joined by - : _');
 /** An argument vector run without a shell: never a string built from input. */
 const argv = z.array(z.string().min(1).max(1000)).min(1).max(64);
 
@@ -31,7 +38,9 @@ export const authSchema = z
   .refine((a) => a.secret !== undefined || a.secretEnv !== undefined, 'auth needs secret or secretEnv');
 export type AuthConfig = z.infer<typeof authSchema>;
 
-const serviceSchema = z.object({ baseUrl: z.url({ protocol: /^https?$/ }), auth: authSchema.optional() }).strict();
+const serviceSchema = z
+  .object({ baseUrl: z.url({ protocol: /^https?$/ }), auth: authSchema.optional() })
+  .strict();
 
 export const platformConfigSchema = z
   .object({
@@ -92,7 +101,14 @@ export const platformConfigSchema = z
       .strict(),
     tables: z
       .object({
-        ohlcv: z.object({ table: identifier, timeColumn: column, symbolColumn: column.nullable(), symbol: z.string().min(1).max(40) }).strict(),
+        ohlcv: z
+          .object({
+            table: identifier,
+            timeColumn: column,
+            symbolColumn: column.nullable(),
+            symbol: z.string().min(1).max(40),
+          })
+          .strict(),
         trades: z
           .object({
             table: identifier,
@@ -133,7 +149,10 @@ export const platformConfigSchema = z
       .strict()
       .optional(),
     /** 3.3 step 2 "Check TwelveData status" (statuspage JSON). Optional: external network. */
-    dataProvider: z.object({ name: z.string().min(1), statusUrl: z.url({ protocol: /^https?$/ }) }).strict().optional(),
+    dataProvider: z
+      .object({ name: z.string().min(1), statusUrl: z.url({ protocol: /^https?$/ }) })
+      .strict()
+      .optional(),
   })
   .strict();
 export type PlatformConfig = z.infer<typeof platformConfigSchema>;
@@ -152,10 +171,18 @@ const dockerCommands = (containers: string[]): Record<string, string[]> => {
 };
 
 function playbookProfile(): PlatformConfig {
-  const containers = { apis: { trading: 'trading-api', inference: 'inference-api' }, database: 'postgres', redis: 'redis', airflowScheduler: 'airflow-scheduler' };
+  const containers = {
+    apis: { trading: 'trading-api', inference: 'inference-api' },
+    database: 'postgres',
+    redis: 'redis',
+    airflowScheduler: 'airflow-scheduler',
+  };
   return {
     profile: 'playbook',
-    services: { trading: { baseUrl: 'http://trading-api:8000' }, inference: { baseUrl: 'http://inference-api:8000' } },
+    services: {
+      trading: { baseUrl: 'http://trading-api:8000' },
+      inference: { baseUrl: 'http://inference-api:8000' },
+    },
     operationsService: 'trading',
     paths: {
       tradingHealth: '/api/v1/health',
@@ -191,7 +218,14 @@ function playbookProfile(): PlatformConfig {
     },
     tables: {
       ohlcv: { table: 'ohlcv_usdcop_5m', timeColumn: 'timestamp', symbolColumn: null, symbol: 'USD/COP' },
-      trades: { table: 'trades_history', idColumn: 'trade_id', sideColumn: 'signal', pnlColumn: 'pnl', createdAtColumn: 'created_at', modelIdColumn: null },
+      trades: {
+        table: 'trades_history',
+        idColumn: 'trade_id',
+        sideColumn: 'signal',
+        pnlColumn: 'pnl',
+        createdAtColumn: 'created_at',
+        modelIdColumn: null,
+      },
     },
     redis: { url: 'redis://redis:6379', connectTimeoutMs: 1_000 },
     containers,
@@ -212,7 +246,10 @@ function deployedProfile(): PlatformConfig {
     ...base,
     profile: 'deployed',
     // backtest-api serves the operations and model routes (host port 8003; 8000 inside the network).
-    services: { trading: { baseUrl: 'http://trading-api:8000' }, inference: { baseUrl: 'http://backtest-api:8000' } },
+    services: {
+      trading: { baseUrl: 'http://trading-api:8000' },
+      inference: { baseUrl: 'http://backtest-api:8000' },
+    },
     operationsService: 'inference',
     paths: {
       ...base.paths,
@@ -224,7 +261,14 @@ function deployedProfile(): PlatformConfig {
     database: { ...base.database, url: 'postgres://admin@postgres:5432/usdcop_trading' },
     tables: {
       ohlcv: { table: 'usdcop_m5_ohlcv', timeColumn: 'time', symbolColumn: 'symbol', symbol: 'USD/COP' },
-      trades: { table: 'trades_history', idColumn: 'id', sideColumn: 'side', pnlColumn: 'pnl_usd', createdAtColumn: 'created_at', modelIdColumn: 'model_id' },
+      trades: {
+        table: 'trades_history',
+        idColumn: 'id',
+        sideColumn: 'side',
+        pnlColumn: 'pnl_usd',
+        createdAtColumn: 'created_at',
+        modelIdColumn: 'model_id',
+      },
     },
     containers: { ...base.containers, apis: { trading: 'trading-api', inference: 'backtest-api' } },
     commands: {
@@ -253,7 +297,9 @@ export type PlatformSection = z.input<typeof platformSectionSchema>;
 export class PlatformConfigError extends Error {
   override name = 'PlatformConfigError';
   constructor(readonly issues: { path: string; message: string }[]) {
-    super(`invalid platform config:\n${issues.map((i) => `  - platform.${i.path || '(root)'}: ${i.message}`).join('\n')}`);
+    super(
+      `invalid platform config:\n${issues.map((i) => `  - platform.${i.path || '(root)'}: ${i.message}`).join('\n')}`,
+    );
   }
 }
 
@@ -272,12 +318,17 @@ export function deepMerge(base: unknown, over: unknown): unknown {
 export function resolvePlatformConfig(section: PlatformSection = {}): PlatformConfig {
   const parsedSection = platformSectionSchema.safeParse(section);
   if (!parsedSection.success) {
-    throw new PlatformConfigError(parsedSection.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+    throw new PlatformConfigError(
+      parsedSection.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    );
   }
   const { profile, overrides } = parsedSection.data;
   const merged = deepMerge(PLATFORM_PROFILE_DEFAULTS[profile](), overrides);
   const r = platformConfigSchema.safeParse(merged);
-  if (!r.success) throw new PlatformConfigError(r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+  if (!r.success)
+    throw new PlatformConfigError(
+      r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    );
   return r.data;
 }
 

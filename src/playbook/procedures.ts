@@ -112,7 +112,8 @@ export interface TradingDownDiagnosis {
 }
 
 /** Lines in service logs that mean the process ran out of memory. */
-export const OUT_OF_MEMORY_PATTERN = /\b(MemoryError|OOMKilled|Out of memory|Cannot allocate memory|killed process .* out of memory)\b/i;
+export const OUT_OF_MEMORY_PATTERN =
+  /\b(MemoryError|OOMKilled|Out of memory|Cannot allocate memory|killed process .* out of memory)\b/i;
 /** 3.1 diagnosis: `grep -E "(ERROR|CRITICAL|Exception)"`. */
 export const LOG_ERROR_PATTERN = /(ERROR|CRITICAL|Exception)/;
 
@@ -132,7 +133,12 @@ export function diagnoseTradingSystemDown(f: TradingDownFacts): TradingDownDiagn
       ...(f.logsShowOutOfMemory ? ['service logs report out-of-memory errors'] : []),
     ];
     const oomApis = oom.filter((n) => f.apiContainers.includes(n));
-    causes.push(decision('memory-exhaustion', evidence, { kind: 'restart-containers', containers: oomApis.length ? oomApis : f.apiContainers }));
+    causes.push(
+      decision('memory-exhaustion', evidence, {
+        kind: 'restart-containers',
+        containers: oomApis.length ? oomApis : f.apiContainers,
+      }),
+    );
   }
 
   // Crashed: nothing listens (connection refused) or the container is not running.
@@ -148,7 +154,9 @@ export function diagnoseTradingSystemDown(f: TradingDownFacts): TradingDownDiagn
         'api-container-crashed',
         crashedNotOom.map((s) => {
           const c = containerOf(s.container);
-          return c && c.state !== 'running' ? `container ${s.container} is ${c.state}` : `${s.container} refuses connections`;
+          return c && c.state !== 'running'
+            ? `container ${s.container} is ${c.state}`
+            : `${s.container} refuses connections`;
         }),
         { kind: 'restart-containers', containers: f.apiContainers },
       ),
@@ -161,13 +169,18 @@ export function diagnoseTradingSystemDown(f: TradingDownFacts): TradingDownDiagn
     causes.push(
       decision(
         'network-partition',
-        partitioned.map((s) => `${s.container} unreachable (${s.reachError ?? 'error'}) while its container is ${containerOf(s.container)?.state ?? 'of unknown state'}`),
+        partitioned.map(
+          (s) =>
+            `${s.container} unreachable (${s.reachError ?? 'error'}) while its container is ${containerOf(s.container)?.state ?? 'of unknown state'}`,
+        ),
         { kind: 'human', step: 'Check Docker network (`docker network inspect`), recreate if needed' },
       ),
     );
   }
 
-  const dbDown = f.services.filter((s) => s.databaseConnected === false).map((s) => `${s.container} reports database disconnected`);
+  const dbDown = f.services
+    .filter((s) => s.databaseConnected === false)
+    .map((s) => `${s.container} reports database disconnected`);
   if (f.databaseReachable === false) dbDown.unshift('SELECT 1 from the incident engine failed');
   if (dbDown.length > 0) {
     causes.push(
@@ -182,14 +195,22 @@ export function diagnoseTradingSystemDown(f: TradingDownFacts): TradingDownDiagn
   }
 
   if (f.modelNotLoaded) {
-    causes.push(decision('model-file-corrupted', ['a model is reported not loaded or a stub'], { kind: 'rollback-model' }));
+    causes.push(
+      decision('model-file-corrupted', ['a model is reported not loaded or a stub'], {
+        kind: 'rollback-model',
+      }),
+    );
   }
 
   const resumeRequest = f.killSwitch?.active === true && causes.length === 0;
   return { causes, resumeRequest };
 }
 
-function decision(cause: TradingDownCause, evidence: string[], remediation: Remediation): TradingDownDecision {
+function decision(
+  cause: TradingDownCause,
+  evidence: string[],
+  remediation: Remediation,
+): TradingDownDecision {
   return { cause, row: TRADING_DOWN_TABLE[cause], evidence, remediation };
 }
 
@@ -223,12 +244,27 @@ export interface DegradationDecision {
  */
 export function decideModelDegradation(sharpe: number | null): DegradationDecision {
   if (sharpe === null || !Number.isFinite(sharpe)) {
-    return { action: 'unknown', severity: 'unknown', playbookAction: 'Sharpe ratio not available: a human judges the degradation' };
+    return {
+      action: 'unknown',
+      severity: 'unknown',
+      playbookAction: 'Sharpe ratio not available: a human judges the degradation',
+    };
   }
-  if (sharpe < SHARPE_SEVERE_MAX) return { action: 'rollback', severity: 'severe', playbookAction: 'Execute rollback to previous model' };
-  if (sharpe < SHARPE_SIGNIFICANT_MAX) return { action: 'shadow-comparison', severity: 'significant', playbookAction: 'Activate shadow mode comparison' };
-  if (sharpe < SHARPE_MINOR_MAX) return { action: 'monitor', severity: 'minor', playbookAction: 'Monitor closely, no immediate action' };
-  return { action: 'none', severity: 'none', playbookAction: 'Sharpe ratio within normal range: no action from the 3.2 table' };
+  if (sharpe < SHARPE_SEVERE_MAX)
+    return { action: 'rollback', severity: 'severe', playbookAction: 'Execute rollback to previous model' };
+  if (sharpe < SHARPE_SIGNIFICANT_MAX)
+    return {
+      action: 'shadow-comparison',
+      severity: 'significant',
+      playbookAction: 'Activate shadow mode comparison',
+    };
+  if (sharpe < SHARPE_MINOR_MAX)
+    return { action: 'monitor', severity: 'minor', playbookAction: 'Monitor closely, no immediate action' };
+  return {
+    action: 'none',
+    severity: 'none',
+    playbookAction: 'Sharpe ratio within normal range: no action from the 3.2 table',
+  };
 }
 
 /** After a rollback (or while monitoring), the model degraded again: back to significant or severe. */
@@ -274,8 +310,10 @@ export interface DataOutageDecision {
 
 /** 3.3 table. Boundaries: exactly 10 minutes is "10-60", exactly 60 is still "10-60"; over 60 kill switch. */
 export function decideDataOutage(outageMinutes: number): DataOutageDecision {
-  if (outageMinutes < DATA_OUTAGE_WAIT_MAX_MINUTES) return { action: 'wait', playbookAction: 'Wait for recovery, trading auto-paused' };
-  if (outageMinutes <= DATA_OUTAGE_KILL_SWITCH_AFTER_MINUTES) return { action: 'confirm-pause', playbookAction: 'Manual pause confirmation, monitor status' };
+  if (outageMinutes < DATA_OUTAGE_WAIT_MAX_MINUTES)
+    return { action: 'wait', playbookAction: 'Wait for recovery, trading auto-paused' };
+  if (outageMinutes <= DATA_OUTAGE_KILL_SWITCH_AFTER_MINUTES)
+    return { action: 'confirm-pause', playbookAction: 'Manual pause confirmation, monitor status' };
   return { action: 'kill-switch', playbookAction: 'Activate kill switch, notify team' };
 }
 
@@ -287,24 +325,43 @@ export function tradingStopped(mode: string | null): boolean {
 export const CONSISTENCY_OK = ['passed', 'warning'] as const;
 
 /** 3.3 "Recovery Verification": freshness restored and feature quality OK, then resume if trading was killed. */
-export function verifyDataRecovery(v: { stalenessMinutes: number | null; consistency: string | null }): { recovered: boolean; reasons: string[] } {
+export function verifyDataRecovery(v: { stalenessMinutes: number | null; consistency: string | null }): {
+  recovered: boolean;
+  reasons: string[];
+} {
   const reasons: string[] = [];
   if (v.stalenessMinutes === null) reasons.push('no OHLCV data');
-  else if (v.stalenessMinutes > DATA_FRESH_MAX_MINUTES) reasons.push(`data still ${v.stalenessMinutes.toFixed(1)} minutes old`);
+  else if (v.stalenessMinutes > DATA_FRESH_MAX_MINUTES)
+    reasons.push(`data still ${v.stalenessMinutes.toFixed(1)} minutes old`);
   if (v.consistency === null) reasons.push('feature consistency unknown');
-  else if (!(CONSISTENCY_OK as readonly string[]).includes(v.consistency)) reasons.push(`feature consistency ${v.consistency}`);
+  else if (!(CONSISTENCY_OK as readonly string[]).includes(v.consistency))
+    reasons.push(`feature consistency ${v.consistency}`);
   return { recovered: reasons.length === 0, reasons };
 }
 
 // ---------- 3.4 P2: Database Connection Issues ----------
 
-export const DATABASE_CAUSES = ['connection-pool-exhausted', 'long-running-queries', 'database-overload', 'disk-full'] as const;
+export const DATABASE_CAUSES = [
+  'connection-pool-exhausted',
+  'long-running-queries',
+  'database-overload',
+  'disk-full',
+] as const;
 export type DatabaseCause = (typeof DATABASE_CAUSES)[number];
 
 export const DATABASE_TABLE: Record<DatabaseCause, { playbookCause: string; playbookResolution: string }> = {
-  'connection-pool-exhausted': { playbookCause: 'Connection pool exhausted', playbookResolution: 'Restart application containers' },
-  'long-running-queries': { playbookCause: 'Long-running queries', playbookResolution: 'Identify and terminate' },
-  'database-overload': { playbookCause: 'Database overload', playbookResolution: 'Scale up or optimize queries' },
+  'connection-pool-exhausted': {
+    playbookCause: 'Connection pool exhausted',
+    playbookResolution: 'Restart application containers',
+  },
+  'long-running-queries': {
+    playbookCause: 'Long-running queries',
+    playbookResolution: 'Identify and terminate',
+  },
+  'database-overload': {
+    playbookCause: 'Database overload',
+    playbookResolution: 'Scale up or optimize queries',
+  },
   'disk-full': { playbookCause: 'Disk full', playbookResolution: 'Clear logs, archive old data' },
 };
 
@@ -318,7 +375,8 @@ export const OVERLOAD_PING_MS = 2000;
 /** PostgreSQL's words for a full disk. */
 export const DISK_FULL_PATTERN = /(No space left on device|could not extend file|disk full)/i;
 /** PostgreSQL's words for a full connection table. */
-export const TOO_MANY_CONNECTIONS_PATTERN = /(too many clients|remaining connection slots are reserved|too many connections)/i;
+export const TOO_MANY_CONNECTIONS_PATTERN =
+  /(too many clients|remaining connection slots are reserved|too many connections)/i;
 
 export interface LongQuery {
   pid: number;
@@ -357,32 +415,55 @@ export function diagnoseDatabase(f: DatabaseFacts): DatabaseDecision[] {
   const maxActive = f.thresholds?.overloadActiveBackends ?? OVERLOAD_ACTIVE_BACKENDS;
   const maxPing = f.thresholds?.overloadPingMs ?? OVERLOAD_PING_MS;
   const out: DatabaseDecision[] = [];
-  const row = (cause: DatabaseCause, evidence: string[], remediation: Remediation) => out.push({ cause, ...DATABASE_TABLE[cause], evidence, remediation });
+  const row = (cause: DatabaseCause, evidence: string[], remediation: Remediation) =>
+    out.push({ cause, ...DATABASE_TABLE[cause], evidence, remediation });
 
   const poolEvidence: string[] = [];
-  if (f.connectError && TOO_MANY_CONNECTIONS_PATTERN.test(f.connectError)) poolEvidence.push(`connect failed: ${f.connectError}`);
-  if (f.connections !== null && f.connectionLimit !== null && f.connectionLimit > 0 && f.connections >= ratio * f.connectionLimit) {
-    poolEvidence.push(`${f.connections} connections of a limit of ${f.connectionLimit} (>= ${Math.round(ratio * 100)}%)`);
+  if (f.connectError && TOO_MANY_CONNECTIONS_PATTERN.test(f.connectError))
+    poolEvidence.push(`connect failed: ${f.connectError}`);
+  if (
+    f.connections !== null &&
+    f.connectionLimit !== null &&
+    f.connectionLimit > 0 &&
+    f.connections >= ratio * f.connectionLimit
+  ) {
+    poolEvidence.push(
+      `${f.connections} connections of a limit of ${f.connectionLimit} (>= ${Math.round(ratio * 100)}%)`,
+    );
   }
-  if (poolEvidence.length) row('connection-pool-exhausted', poolEvidence, { kind: 'restart-containers', containers: f.appContainers });
+  if (poolEvidence.length)
+    row('connection-pool-exhausted', poolEvidence, {
+      kind: 'restart-containers',
+      containers: f.appContainers,
+    });
 
   if (f.longQueries.length) {
     row(
       'long-running-queries',
-      f.longQueries.map((q) => `pid ${q.pid} running ${formatDuration(q.durationSeconds)}: ${truncate(q.query, 200)}`),
+      f.longQueries.map(
+        (q) => `pid ${q.pid} running ${formatDuration(q.durationSeconds)}: ${truncate(q.query, 200)}`,
+      ),
       { kind: 'terminate-backends', pids: f.longQueries.map((q) => q.pid) },
     );
   }
 
   const overload: string[] = [];
-  if (f.activeBackends !== null && f.activeBackends >= maxActive) overload.push(`${f.activeBackends} active backends (>= ${maxActive})`);
-  if (f.pingMs !== null && f.pingMs >= maxPing) overload.push(`SELECT 1 took ${Math.round(f.pingMs)} ms (>= ${maxPing} ms)`);
-  if (overload.length) row('database-overload', overload, { kind: 'human', step: 'Scale up the database or optimize the slow queries' });
+  if (f.activeBackends !== null && f.activeBackends >= maxActive)
+    overload.push(`${f.activeBackends} active backends (>= ${maxActive})`);
+  if (f.pingMs !== null && f.pingMs >= maxPing)
+    overload.push(`SELECT 1 took ${Math.round(f.pingMs)} ms (>= ${maxPing} ms)`);
+  if (overload.length)
+    row('database-overload', overload, {
+      kind: 'human',
+      step: 'Scale up the database or optimize the slow queries',
+    });
 
   const disk: string[] = [];
   if (f.diskFull) disk.push('database logs or disk usage report a full disk');
-  if (f.connectError && DISK_FULL_PATTERN.test(f.connectError)) disk.push(`connect failed: ${f.connectError}`);
-  if (disk.length) row('disk-full', disk, { kind: 'human', step: 'Clear logs and archive old data to free disk space' });
+  if (f.connectError && DISK_FULL_PATTERN.test(f.connectError))
+    disk.push(`connect failed: ${f.connectError}`);
+  if (disk.length)
+    row('disk-full', disk, { kind: 'human', step: 'Clear logs and archive old data to free disk space' });
 
   return out;
 }
@@ -391,7 +472,9 @@ export function formatDuration(seconds: number): string {
   if (seconds < 60) return `${Math.round(seconds)}s`;
   const m = Math.floor(seconds / 60);
   const s = Math.round(seconds % 60);
-  return m < 60 ? `${m}m${String(s).padStart(2, '0')}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+  return m < 60
+    ? `${m}m${String(s).padStart(2, '0')}s`
+    : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
 export function truncate(text: string, max: number): string {

@@ -57,26 +57,47 @@ describe('3.1 trading system down: cause -> resolution', () => {
   });
 
   test('API container crashed (connection refused) -> restart trading-api inference-api', () => {
-    const d = diagnoseTradingSystemDown(healthy({ services: [svc('trading-api', { reachable: false, reachError: 'refused', healthy: null }), svc('inference-api')] }));
+    const d = diagnoseTradingSystemDown(
+      healthy({
+        services: [
+          svc('trading-api', { reachable: false, reachError: 'refused', healthy: null }),
+          svc('inference-api'),
+        ],
+      }),
+    );
     expect(d.causes.map((c) => c.cause)).toEqual(['api-container-crashed']);
-    expect(d.causes[0]!.remediation).toEqual({ kind: 'restart-containers', containers: ['trading-api', 'inference-api'] });
+    expect(d.causes[0]!.remediation).toEqual({
+      kind: 'restart-containers',
+      containers: ['trading-api', 'inference-api'],
+    });
     expect(d.causes[0]!.row.playbookResolution).toContain('docker-compose restart trading-api inference-api');
   });
 
   test('API container crashed (container exited per docker ps) even when the status is unknown', () => {
     const d = diagnoseTradingSystemDown(
-      healthy({ containers: [{ name: 'trading-api', state: 'exited', oomKilled: false }, { name: 'inference-api', state: 'running', oomKilled: false }] }),
+      healthy({
+        containers: [
+          { name: 'trading-api', state: 'exited', oomKilled: false },
+          { name: 'inference-api', state: 'running', oomKilled: false },
+        ],
+      }),
     );
     expect(d.causes.map((c) => c.cause)).toEqual(['api-container-crashed']);
     expect(d.causes[0]!.evidence).toEqual(['container trading-api is exited']);
   });
 
   test('Database connection lost -> restart PostgreSQL (gated) when allow-listed, else a human step', () => {
-    const facts = healthy({ databaseReachable: false, services: [svc('trading-api', { databaseConnected: false }), svc('inference-api')] });
+    const facts = healthy({
+      databaseReachable: false,
+      services: [svc('trading-api', { databaseConnected: false }), svc('inference-api')],
+    });
     const d = diagnoseTradingSystemDown(facts);
     expect(d.causes.map((c) => c.cause)).toEqual(['database-connection-lost']);
     expect(d.causes[0]!.remediation).toEqual({ kind: 'restart-containers', containers: ['postgres'] });
-    expect(d.causes[0]!.evidence).toEqual(['SELECT 1 from the incident engine failed', 'trading-api reports database disconnected']);
+    expect(d.causes[0]!.evidence).toEqual([
+      'SELECT 1 from the incident engine failed',
+      'trading-api reports database disconnected',
+    ]);
     const human = diagnoseTradingSystemDown({ ...facts, databaseContainer: null });
     expect(human.causes[0]!.remediation.kind).toBe('human');
   });
@@ -91,7 +112,10 @@ describe('3.1 trading system down: cause -> resolution', () => {
     const d = diagnoseTradingSystemDown(
       healthy({
         services: [svc('trading-api'), svc('inference-api', { reachable: false, reachError: 'refused' })],
-        containers: [{ name: 'trading-api', state: 'running', oomKilled: false }, { name: 'inference-api', state: 'exited', oomKilled: true }],
+        containers: [
+          { name: 'trading-api', state: 'running', oomKilled: false },
+          { name: 'inference-api', state: 'exited', oomKilled: true },
+        ],
       }),
     );
     expect(d.causes.map((c) => c.cause)).toEqual(['memory-exhaustion']);
@@ -102,25 +126,41 @@ describe('3.1 trading system down: cause -> resolution', () => {
   test('Memory exhaustion from the logs alone -> restart both APIs', () => {
     const d = diagnoseTradingSystemDown(healthy({ logsShowOutOfMemory: true }));
     expect(d.causes.map((c) => c.cause)).toEqual(['memory-exhaustion']);
-    expect(d.causes[0]!.remediation).toEqual({ kind: 'restart-containers', containers: ['trading-api', 'inference-api'] });
+    expect(d.causes[0]!.remediation).toEqual({
+      kind: 'restart-containers',
+      containers: ['trading-api', 'inference-api'],
+    });
   });
 
-  test.each(['timeout', 'unreachable', 'unresolved'] as const)('Network partition (%s while the container runs) -> check/recreate Docker network (human step)', (reachError) => {
-    const d = diagnoseTradingSystemDown(healthy({ services: [svc('trading-api', { reachable: false, reachError }), svc('inference-api')] }));
-    expect(d.causes.map((c) => c.cause)).toEqual(['network-partition']);
-    expect(d.causes[0]!.remediation.kind).toBe('human');
-  });
+  test.each(['timeout', 'unreachable', 'unresolved'] as const)(
+    'Network partition (%s while the container runs) -> check/recreate Docker network (human step)',
+    (reachError) => {
+      const d = diagnoseTradingSystemDown(
+        healthy({ services: [svc('trading-api', { reachable: false, reachError }), svc('inference-api')] }),
+      );
+      expect(d.causes.map((c) => c.cause)).toEqual(['network-partition']);
+      expect(d.causes[0]!.remediation.kind).toBe('human');
+    },
+  );
 
   test('kill switch active with nothing else wrong -> resume request; with a cause -> fix the cause first', () => {
     const ks = { active: true, reason: 'Daily loss limit', activatedBy: 'risk_monitor' };
-    expect(diagnoseTradingSystemDown(healthy({ killSwitch: ks }))).toEqual({ causes: [], resumeRequest: true });
-    expect(diagnoseTradingSystemDown(healthy({ killSwitch: ks, modelNotLoaded: true })).resumeRequest).toBe(false);
+    expect(diagnoseTradingSystemDown(healthy({ killSwitch: ks }))).toEqual({
+      causes: [],
+      resumeRequest: true,
+    });
+    expect(diagnoseTradingSystemDown(healthy({ killSwitch: ks, modelNotLoaded: true })).resumeRequest).toBe(
+      false,
+    );
   });
 
   test('several rows at once, every row id covered', () => {
     const d = diagnoseTradingSystemDown(
       healthy({
-        services: [svc('trading-api', { reachable: false, reachError: 'refused' }), svc('inference-api', { reachable: false, reachError: 'timeout', databaseConnected: null })],
+        services: [
+          svc('trading-api', { reachable: false, reachError: 'refused' }),
+          svc('inference-api', { reachable: false, reachError: 'timeout', databaseConnected: null }),
+        ],
         databaseReachable: false,
         modelNotLoaded: true,
         logsShowOutOfMemory: true,
@@ -208,13 +248,27 @@ describe('3.3 data source down: outage duration -> mitigation', () => {
   });
 
   test('recovery verification: freshness restored and consistency OK', () => {
-    expect(verifyDataRecovery({ stalenessMinutes: 2, consistency: 'passed' })).toEqual({ recovered: true, reasons: [] });
+    expect(verifyDataRecovery({ stalenessMinutes: 2, consistency: 'passed' })).toEqual({
+      recovered: true,
+      reasons: [],
+    });
     expect(verifyDataRecovery({ stalenessMinutes: 2, consistency: 'warning' }).recovered).toBe(true);
-    expect(verifyDataRecovery({ stalenessMinutes: 45, consistency: 'passed' }).reasons).toEqual(['data still 45.0 minutes old']);
-    expect(verifyDataRecovery({ stalenessMinutes: DATA_FRESH_MAX_MINUTES, consistency: 'passed' }).recovered).toBe(true);
-    expect(verifyDataRecovery({ stalenessMinutes: 8, consistency: 'passed' }).reasons).toEqual(['data still 8.0 minutes old']);
-    expect(verifyDataRecovery({ stalenessMinutes: 2, consistency: 'failed' }).reasons).toEqual(['feature consistency failed']);
-    expect(verifyDataRecovery({ stalenessMinutes: null, consistency: null }).reasons).toEqual(['no OHLCV data', 'feature consistency unknown']);
+    expect(verifyDataRecovery({ stalenessMinutes: 45, consistency: 'passed' }).reasons).toEqual([
+      'data still 45.0 minutes old',
+    ]);
+    expect(
+      verifyDataRecovery({ stalenessMinutes: DATA_FRESH_MAX_MINUTES, consistency: 'passed' }).recovered,
+    ).toBe(true);
+    expect(verifyDataRecovery({ stalenessMinutes: 8, consistency: 'passed' }).reasons).toEqual([
+      'data still 8.0 minutes old',
+    ]);
+    expect(verifyDataRecovery({ stalenessMinutes: 2, consistency: 'failed' }).reasons).toEqual([
+      'feature consistency failed',
+    ]);
+    expect(verifyDataRecovery({ stalenessMinutes: null, consistency: null }).reasons).toEqual([
+      'no OHLCV data',
+      'feature consistency unknown',
+    ]);
   });
 });
 
@@ -239,15 +293,36 @@ describe('3.4 database connection issues: cause -> resolution', () => {
   test('Connection pool exhausted (90% of the limit, or "too many clients") -> restart application containers', () => {
     const byCount = diagnoseDatabase(db({ connections: 90 }));
     expect(byCount.map((d) => d.cause)).toEqual(['connection-pool-exhausted']);
-    expect(byCount[0]!.remediation).toEqual({ kind: 'restart-containers', containers: ['trading-api', 'inference-api'] });
+    expect(byCount[0]!.remediation).toEqual({
+      kind: 'restart-containers',
+      containers: ['trading-api', 'inference-api'],
+    });
     expect(diagnoseDatabase(db({ connections: 89 }))).toEqual([]);
-    const byError = diagnoseDatabase(db({ reachable: false, connectError: 'sorry, too many clients already', connections: null }));
+    const byError = diagnoseDatabase(
+      db({ reachable: false, connectError: 'sorry, too many clients already', connections: null }),
+    );
     expect(byError.map((d) => d.cause)).toEqual(['connection-pool-exhausted']);
-    expect(diagnoseDatabase(db({ connections: 5, connectionLimit: 10, thresholds: { poolExhaustedRatio: 0.5 } })).map((d) => d.cause)).toEqual(['connection-pool-exhausted']);
+    expect(
+      diagnoseDatabase(
+        db({ connections: 5, connectionLimit: 10, thresholds: { poolExhaustedRatio: 0.5 } }),
+      ).map((d) => d.cause),
+    ).toEqual(['connection-pool-exhausted']);
   });
 
   test('Long-running queries -> terminate each (pid, duration and query in the evidence)', () => {
-    const d = diagnoseDatabase(db({ longQueries: [{ pid: 4242, durationSeconds: 95, query: 'SELECT pg_sleep(600)', queryStart: '2026-01-01T00:00:00Z', state: 'active' }] }));
+    const d = diagnoseDatabase(
+      db({
+        longQueries: [
+          {
+            pid: 4242,
+            durationSeconds: 95,
+            query: 'SELECT pg_sleep(600)',
+            queryStart: '2026-01-01T00:00:00Z',
+            state: 'active',
+          },
+        ],
+      }),
+    );
     expect(d.map((x) => x.cause)).toEqual(['long-running-queries']);
     expect(d[0]!.remediation).toEqual({ kind: 'terminate-backends', pids: [4242] });
     expect(d[0]!.evidence).toEqual(['pid 4242 running 1m35s: SELECT pg_sleep(600)']);
@@ -255,14 +330,30 @@ describe('3.4 database connection issues: cause -> resolution', () => {
   });
 
   test('Database overload (active backends or slow SELECT 1) -> scale up or optimize (human step)', () => {
-    expect(diagnoseDatabase(db({ activeBackends: 50 })).map((d) => [d.cause, d.remediation.kind])).toEqual([['database-overload', 'human']]);
+    expect(diagnoseDatabase(db({ activeBackends: 50 })).map((d) => [d.cause, d.remediation.kind])).toEqual([
+      ['database-overload', 'human'],
+    ]);
     expect(diagnoseDatabase(db({ pingMs: 2500 })).map((d) => d.cause)).toEqual(['database-overload']);
-    expect(diagnoseDatabase(db({ activeBackends: 3, thresholds: { overloadActiveBackends: 3 } })).map((d) => d.cause)).toEqual(['database-overload']);
+    expect(
+      diagnoseDatabase(db({ activeBackends: 3, thresholds: { overloadActiveBackends: 3 } })).map(
+        (d) => d.cause,
+      ),
+    ).toEqual(['database-overload']);
   });
 
   test('Disk full (logs or connect error) -> clear logs, archive old data (human step)', () => {
-    expect(diagnoseDatabase(db({ diskFull: true })).map((d) => [d.cause, d.remediation.kind, d.playbookResolution])).toEqual([['disk-full', 'human', 'Clear logs, archive old data']]);
-    expect(diagnoseDatabase(db({ reachable: false, connectError: 'could not extend file "base/1/2": No space left on device' })).map((d) => d.cause)).toEqual(['disk-full']);
+    expect(
+      diagnoseDatabase(db({ diskFull: true })).map((d) => [
+        d.cause,
+        d.remediation.kind,
+        d.playbookResolution,
+      ]),
+    ).toEqual([['disk-full', 'human', 'Clear logs, archive old data']]);
+    expect(
+      diagnoseDatabase(
+        db({ reachable: false, connectError: 'could not extend file "base/1/2": No space left on device' }),
+      ).map((d) => d.cause),
+    ).toEqual(['disk-full']);
   });
 
   test('durations as operators read them', () => {

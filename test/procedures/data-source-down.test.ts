@@ -2,7 +2,18 @@
 // simulator's real stale OHLCV data, the recovery verification and the resume request.
 import type { Client } from '@temporalio/client';
 import { testClient, uniqueTaskQueue, waitFor } from '../harness/temporal';
-import { decide, procState, resultOf, startPlatform, startProcedure, startProcedureWorker, terminateParents, waitForApproval, type Platform, type ProcedureWorker } from './helpers';
+import {
+  decide,
+  procState,
+  resultOf,
+  startPlatform,
+  startProcedure,
+  startProcedureWorker,
+  terminateParents,
+  waitForApproval,
+  type Platform,
+  type ProcedureWorker,
+} from './helpers';
 import type { WorkflowHandle } from '@temporalio/client';
 
 const taskQueue = uniqueTaskQueue('proc-3-3');
@@ -28,18 +39,30 @@ beforeEach(async () => {
 });
 
 async function start(name: string, extra: Record<string, unknown> = {}) {
-  const { parent, child } = await startProcedure(client, taskQueue, 'dataSourceDownProcedure', name, { kind: 'data-source-down', ...extra });
+  const { parent, child } = await startProcedure(client, taskQueue, 'dataSourceDownProcedure', name, {
+    kind: 'data-source-down',
+    ...extra,
+  });
   parents.push(parent);
   return child;
 }
 const texts = async (h: WorkflowHandle) => (await procState(h)).events.map((e) => `${e.step} | ${e.text}`);
 
 test('< 10 minutes: wait for recovery and verify trading auto-paused; no platform call', async () => {
-  await p.sim.injectFault({ staleDataMinutes: 8, tradingPaused: { reason: 'Data source stale: auto-pause' } });
+  await p.sim.injectFault({
+    staleDataMinutes: 8,
+    tradingPaused: { reason: 'Data source stale: auto-pause' },
+  });
   const h = await start('wait');
-  await waitFor(() => texts(h), (t) => t.some((x) => x.includes('Wait for recovery, trading auto-paused')), { what: 'wait decision' });
+  await waitFor(
+    () => texts(h),
+    (t) => t.some((x) => x.includes('Wait for recovery, trading auto-paused')),
+    { what: 'wait decision' },
+  );
   const s = await procState(h);
-  expect(s.events.find((e) => e.step === '3.3 immediate: verify trading auto-paused')?.text).toContain('trading paused');
+  expect(s.events.find((e) => e.step === '3.3 immediate: verify trading auto-paused')?.text).toContain(
+    'trading paused',
+  );
   await p.sim.injectFault({ staleDataMinutes: 0 });
   const r = await resultOf(h);
   expect(r.outcome).toBe('completed');
@@ -56,22 +79,34 @@ test('10-60 minutes: manual pause confirmation (approved) pauses trading once, t
   const actionId = await waitForApproval(h, 'pause');
   expect((await procState(h)).pendingApproval?.description).toContain('POST /operations/pause');
   await decide(h, actionId, 'approved', 'carol');
-  await waitFor(() => p.sim.state(), (s) => s.applied.pause === 1, { what: 'pause applied' });
+  await waitFor(
+    () => p.sim.state(),
+    (s) => s.applied.pause === 1,
+    { what: 'pause applied' },
+  );
   await p.sim.injectFault({ staleDataMinutes: 0 });
   const r = await resultOf(h);
   expect(r.outcome).toBe('completed');
   const s = await procState(h);
-  expect(s.approvals).toEqual([expect.objectContaining({ actionId, action: 'pause', outcome: 'approved', by: 'carol' })]);
+  expect(s.approvals).toEqual([
+    expect.objectContaining({ actionId, action: 'pause', outcome: 'approved', by: 'carol' }),
+  ]);
   expect((await p.sim.state()).calls.pause).toBe(1);
 });
 
 test('> 60 minutes: kill switch pre-approved by policy (kill-switch:data-outage-60m), notify team; recovery -> resume request with CONFIRM_RESUME', async () => {
   await p.sim.injectFault({ staleDataMinutes: 75, tradingPaused: {} });
   const h = await start('kill', { preApprovedActions: ['kill-switch:data-outage-60m'] });
-  await waitFor(() => p.sim.state(), (s) => s.applied.killSwitch === 1, { what: 'kill switch applied' });
+  await waitFor(
+    () => p.sim.state(),
+    (s) => s.applied.killSwitch === 1,
+    { what: 'kill switch applied' },
+  );
   let s = await procState(h);
   expect(s.approvals[0]).toMatchObject({ action: 'kill-switch', outcome: 'pre-approved', by: 'policy' });
-  expect(s.events.some((e) => e.step === '3.3 mitigation: notify team' && e.data?.notify === 'team')).toBe(true);
+  expect(s.events.some((e) => e.step === '3.3 mitigation: notify team' && e.data?.notify === 'team')).toBe(
+    true,
+  );
   // TwelveData recovers: freshness restored, consistency passed -> resume request.
   await p.sim.injectFault({ staleDataMinutes: 0 });
   const actionId = await waitForApproval(h, 'resume');
@@ -85,7 +120,9 @@ test('> 60 minutes: kill switch pre-approved by policy (kill-switch:data-outage-
   expect(st.applied.killSwitch).toBe(1);
   expect(st.applied.resume).toBe(1);
   expect(st.operations.kill_switch_active).toBe(false);
-  expect(st.callLog.find((c) => c.call === 'resume')?.body).toMatchObject({ confirmation_code: 'CONFIRM_RESUME' });
+  expect(st.callLog.find((c) => c.call === 'resume')?.body).toMatchObject({
+    confirmation_code: 'CONFIRM_RESUME',
+  });
 });
 
 test('> 60 minutes without pre-approval: the kill switch waits for a human; rejected -> not activated', async () => {
@@ -93,7 +130,11 @@ test('> 60 minutes without pre-approval: the kill switch waits for a human; reje
   const h = await start('kill-rejected');
   const actionId = await waitForApproval(h, 'kill-switch');
   await decide(h, actionId, 'rejected', 'erin', 'positions are flat already');
-  await waitFor(() => procState(h), (s) => s.approvals.length === 1, { what: 'decision recorded' });
+  await waitFor(
+    () => procState(h),
+    (s) => s.approvals.length === 1,
+    { what: 'decision recorded' },
+  );
   await p.sim.injectFault({ staleDataMinutes: 0 });
   const r = await resultOf(h);
   expect(r.outcome).toBe('needs-human');

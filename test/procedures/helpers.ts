@@ -31,12 +31,20 @@ export interface FakeDockerState {
 
 export class FakeDocker {
   readonly file = tmpFile('fake-docker.json');
-  constructor(controlUrl: string, readonly names: string[]) {
+  constructor(
+    controlUrl: string,
+    readonly names: string[],
+  ) {
     this.reset(controlUrl);
   }
   reset(controlUrl: string): void {
     const startedAt = new Date(Date.now() - 2 * 3600_000).toISOString();
-    this.write({ controlUrl, containers: Object.fromEntries(this.names.map((n) => [n, { state: 'running', startedAt, logs: [] }])), onRestart: {}, restarts: [] });
+    this.write({
+      controlUrl,
+      containers: Object.fromEntries(this.names.map((n) => [n, { state: 'running', startedAt, logs: [] }])),
+      onRestart: {},
+      restarts: [],
+    });
   }
   read(): FakeDockerState {
     return JSON.parse(readFileSync(this.file, 'utf8')) as FakeDockerState;
@@ -71,7 +79,11 @@ export interface Platform {
   dbName: string;
 }
 
-export async function startPlatform(profile: Profile, dbName: string, overrides: Record<string, unknown> = {}): Promise<Platform> {
+export async function startPlatform(
+  profile: Profile,
+  dbName: string,
+  overrides: Record<string, unknown> = {},
+): Promise<Platform> {
   const sim = await startSimulator({ profile, databaseUrl: databaseUrl(dbName) });
   const apis = profile === 'deployed' ? ['trading-api', 'backtest-api'] : ['trading-api', 'inference-api'];
   const docker = new FakeDocker(sim.controlUrl, [...apis, 'postgres', 'redis', 'airflow-scheduler']);
@@ -79,7 +91,13 @@ export async function startPlatform(profile: Profile, dbName: string, overrides:
   return { sim, docker, platform, dbName };
 }
 
-export function platformConfig(profile: Profile, sim: Simulator, docker: FakeDocker | null, overrides: Record<string, unknown> = {}, redisUrl = 'redis://127.0.0.1:6379'): PlatformConfig {
+export function platformConfig(
+  profile: Profile,
+  sim: Simulator,
+  docker: FakeDocker | null,
+  overrides: Record<string, unknown> = {},
+  redisUrl = 'redis://127.0.0.1:6379',
+): PlatformConfig {
   return resolvePlatformConfig({
     profile,
     overrides: deepAssign(
@@ -100,7 +118,10 @@ function deepAssign(a: Record<string, unknown>, b: Record<string, unknown>): Rec
   const out = { ...a };
   for (const [k, v] of Object.entries(b)) {
     const cur = out[k];
-    out[k] = v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur) ? deepAssign(cur as Record<string, unknown>, v as Record<string, unknown>) : v;
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur)
+        ? deepAssign(cur as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
   }
   return out;
 }
@@ -108,7 +129,10 @@ function deepAssign(a: Record<string, unknown>, b: Record<string, unknown>): Rec
 export type ProcedureWorker = TestWorker;
 
 /** A worker on its own task queue with the platform config (the shared harness worker). */
-export async function startProcedureWorker(taskQueue: string, platform: PlatformConfig): Promise<ProcedureWorker> {
+export async function startProcedureWorker(
+  taskQueue: string,
+  platform: PlatformConfig,
+): Promise<ProcedureWorker> {
   return startTestWorker({ taskQueue, deps: { platform } });
 }
 
@@ -149,12 +173,26 @@ export async function startProcedure(
 
 export const procState = (h: WorkflowHandle) => h.query<ProcedureState>(procedureStateQuery);
 
-export async function waitForApproval(h: WorkflowHandle, action: string, timeoutMs = 30_000): Promise<string> {
-  const s = await waitFor(() => procState(h), (x) => x.pendingApproval?.action === action, { timeoutMs, what: `approval request for ${action}` });
+export async function waitForApproval(
+  h: WorkflowHandle,
+  action: string,
+  timeoutMs = 30_000,
+): Promise<string> {
+  const s = await waitFor(
+    () => procState(h),
+    (x) => x.pendingApproval?.action === action,
+    { timeoutMs, what: `approval request for ${action}` },
+  );
   return s.pendingApproval!.actionId;
 }
 
-export async function decide(h: WorkflowHandle, actionId: string, decision: 'approved' | 'rejected', by = 'alice', reason?: string): Promise<void> {
+export async function decide(
+  h: WorkflowHandle,
+  actionId: string,
+  decision: 'approved' | 'rejected',
+  by = 'alice',
+  reason?: string,
+): Promise<void> {
   await h.signal('approvalDecision', { actionId, decision, by, ...(reason ? { reason } : {}) });
 }
 
@@ -162,7 +200,11 @@ export async function resultOf(h: WorkflowHandle): Promise<ProcedureResult> {
   return (await h.result()) as ProcedureResult;
 }
 
-export async function sql<T extends Record<string, unknown>>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
+export async function sql<T extends Record<string, unknown>>(
+  url: string,
+  text: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   const c = new PgClient({ connectionString: url });
   await c.connect();
   try {

@@ -4,7 +4,13 @@
 import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { IncidentStatus } from '../../src/workflows/definitions';
 import { status, testClient, uniqueTaskQueue, waitFor } from '../harness/temporal';
-import { startPlatform, startProcedureWorker, terminateParents, type Platform, type ProcedureWorker } from './helpers';
+import {
+  startPlatform,
+  startProcedureWorker,
+  terminateParents,
+  type Platform,
+  type ProcedureWorker,
+} from './helpers';
 
 const taskQueue = uniqueTaskQueue('proc-parent');
 let p: Platform;
@@ -30,23 +36,41 @@ test('kill switch active: resume needs CONFIRM_RESUME; a wrong code is rejected 
   const h = await client.workflow.start('incidentWorkflow', {
     taskQueue,
     workflowId: `proc-parent-resume-${Date.now()}`,
-    args: [{ title: 'Trading stopped: kill switch', severity: 'P0', kind: 'trading-system-down', timeScale: 60 }],
+    args: [
+      { title: 'Trading stopped: kill switch', severity: 'P0', kind: 'trading-system-down', timeScale: 60 },
+    ],
   });
   handles.push(h);
-  const s = await waitFor(() => status(h), (x: IncidentStatus) => x.pendingApprovals.some((a) => a.action === 'resume'), { what: 'resume request in the incident' });
+  const s = await waitFor(
+    () => status(h),
+    (x: IncidentStatus) => x.pendingApprovals.some((a) => a.action === 'resume'),
+    { what: 'resume request in the incident' },
+  );
   const pending = s.pendingApprovals.find((a) => a.action === 'resume')!;
   expect(pending.requiresConfirmationCode).toBe(true);
   expect(s.procedure).toMatchObject({ type: 'tradingSystemDownProcedure', status: 'running' });
-  expect(s.findings.some((f) => f.step === '3.1 immediate: check kill switch status' && f.outcome === 'failed')).toBe(true);
+  expect(
+    s.findings.some((f) => f.step === '3.1 immediate: check kill switch status' && f.outcome === 'failed'),
+  ).toBe(true);
 
-  const wrong = await h.executeUpdate('approve', { args: [{ by: 'alice', actionId: pending.actionId, confirmationCode: 'confirm' }] }).catch((e: unknown) => e);
+  const wrong = await h
+    .executeUpdate('approve', {
+      args: [{ by: 'alice', actionId: pending.actionId, confirmationCode: 'confirm' }],
+    })
+    .catch((e: unknown) => e);
   expect(wrong).toBeInstanceOf(WorkflowUpdateFailedError);
   expect(String((wrong as WorkflowUpdateFailedError).cause?.message)).toContain('CONFIRM_RESUME');
   expect((await p.sim.state()).calls.resume).toBe(0);
   expect((await status(h)).pendingApprovals.map((a) => a.actionId)).toContain(pending.actionId);
 
-  await h.executeUpdate('approve', { args: [{ by: 'alice', actionId: pending.actionId, confirmationCode: 'CONFIRM_RESUME' }] });
-  const done = await waitFor(() => status(h), (x: IncidentStatus) => x.procedure?.status !== 'running', { what: 'procedure finished' });
+  await h.executeUpdate('approve', {
+    args: [{ by: 'alice', actionId: pending.actionId, confirmationCode: 'CONFIRM_RESUME' }],
+  });
+  const done = await waitFor(
+    () => status(h),
+    (x: IncidentStatus) => x.procedure?.status !== 'running',
+    { what: 'procedure finished' },
+  );
   expect(done.procedure?.status).toBe('completed');
   const st = await p.sim.state();
   expect(st.applied.resume).toBe(1);

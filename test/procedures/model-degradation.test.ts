@@ -2,7 +2,18 @@
 // and timeout (escalation) paths on its rollback step; the signals the parent incident receives.
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { testClient, uniqueTaskQueue, waitFor } from '../harness/temporal';
-import { decide, procState, resultOf, startPlatform, startProcedure, startProcedureWorker, terminateParents, waitForApproval, type Platform, type ProcedureWorker } from './helpers';
+import {
+  decide,
+  procState,
+  resultOf,
+  startPlatform,
+  startProcedure,
+  startProcedureWorker,
+  terminateParents,
+  waitForApproval,
+  type Platform,
+  type ProcedureWorker,
+} from './helpers';
 import { platformConfig } from './helpers';
 
 const taskQueue = uniqueTaskQueue('proc-3-2');
@@ -18,8 +29,14 @@ const parents: WorkflowHandle[] = [];
 const timeScale = 300;
 
 beforeAll(async () => {
-  [p, d] = await Promise.all([startPlatform('playbook', 'usdcop_proc_3_2'), startPlatform('deployed', 'usdcop_proc_3_2_deployed')]);
-  [worker, deployedWorker] = await Promise.all([startProcedureWorker(taskQueue, p.platform), startProcedureWorker(deployedQueue, platformConfig('deployed', d.sim, d.docker))]);
+  [p, d] = await Promise.all([
+    startPlatform('playbook', 'usdcop_proc_3_2'),
+    startPlatform('deployed', 'usdcop_proc_3_2_deployed'),
+  ]);
+  [worker, deployedWorker] = await Promise.all([
+    startProcedureWorker(taskQueue, p.platform),
+    startProcedureWorker(deployedQueue, platformConfig('deployed', d.sim, d.docker)),
+  ]);
   ({ client, close: closeClient } = await testClient());
 });
 afterAll(async () => {
@@ -33,7 +50,11 @@ beforeEach(async () => {
 });
 
 async function start(name: string, extra: Record<string, unknown> = {}, queue = taskQueue) {
-  const { parent, child } = await startProcedure(client, queue, 'modelDegradationProcedure', name, { kind: 'model-degradation', timeScale, ...extra });
+  const { parent, child } = await startProcedure(client, queue, 'modelDegradationProcedure', name, {
+    kind: 'model-degradation',
+    timeScale,
+    ...extra,
+  });
   parents.push(parent);
   return { parent, child };
 }
@@ -46,7 +67,10 @@ async function parentSignals(parent: WorkflowHandle): Promise<{ name: string; in
     .map((e) => {
       const a = e.workflowExecutionSignaledEventAttributes!;
       const payload = a.input?.payloads?.[0];
-      return { name: a.signalName ?? '', input: payload ? defaultPayloadConverter.fromPayload(payload) : undefined };
+      return {
+        name: a.signalName ?? '',
+        input: payload ? defaultPayloadConverter.fromPayload(payload) : undefined,
+      };
     });
 }
 
@@ -56,7 +80,9 @@ test('Sharpe 0.5-0.8: monitor closely, no immediate action, no platform call', a
   const r = await resultOf(child);
   expect(r).toMatchObject({ outcome: 'completed', summary: expect.stringContaining('minor degradation') });
   const s = await procState(child);
-  expect(s.events.find((e) => e.step === '3.2 resolution options')?.text).toContain('Monitor closely, no immediate action');
+  expect(s.events.find((e) => e.step === '3.2 resolution options')?.text).toContain(
+    'Monitor closely, no immediate action',
+  );
   expect((await p.sim.state()).calls.rollback).toBe(0);
 });
 
@@ -66,7 +92,9 @@ test('Sharpe 0.3-0.5: activate shadow mode comparison (findings carry the compar
   const r = await resultOf(child);
   expect(r.outcome).toBe('completed');
   const s = await procState(child);
-  expect(s.events.find((e) => e.step === '3.2 resolution: activate shadow mode comparison')?.text).toMatch(/shadow mode comparison active: .*Sharpe 0.4 vs shadow .*Sharpe 1.31/);
+  expect(s.events.find((e) => e.step === '3.2 resolution: activate shadow mode comparison')?.text).toMatch(
+    /shadow mode comparison active: .*Sharpe 0.4 vs shadow .*Sharpe 1.31/,
+  );
   expect((await p.sim.state()).calls.rollback).toBe(0);
 });
 
@@ -82,9 +110,14 @@ test('Sharpe < 0.3, gate approved: rollback, verify with the router status, 30 m
   expect(r.outcome).toBe('completed');
   const st = await p.sim.state();
   expect(st.applied.rollback).toBe(1);
-  expect(st.callLog.find((c) => c.call === 'rollback')?.body).toMatchObject({ reason: 'Performance degradation - Sharpe dropped to 0.25', initiated_by: 'mlead via incident-response' });
+  expect(st.callLog.find((c) => c.call === 'rollback')?.body).toMatchObject({
+    reason: 'Performance degradation - Sharpe dropped to 0.25',
+    initiated_by: 'mlead via incident-response',
+  });
   const s = await procState(child);
-  expect(s.events.some((e) => e.text.startsWith('rollback verified: router champion ppo_primary_v2'))).toBe(true);
+  expect(s.events.some((e) => e.text.startsWith('rollback verified: router champion ppo_primary_v2'))).toBe(
+    true,
+  );
   expect(s.events.some((e) => e.text === 'no further degradation in 30 minutes')).toBe(true);
   expect(s.approvals[0]).toMatchObject({ actionId, outcome: 'approved', by: 'mlead' });
   // The parent incident received the contract's signals, in order.
@@ -92,8 +125,17 @@ test('Sharpe < 0.3, gate approved: rollback, verify with the router status, 30 m
   const names = sig.map((x) => x.name);
   expect(names).toContain('procedureEvent');
   expect(names.indexOf('approvalRequested')).toBeLessThan(names.indexOf('approvalClosed'));
-  expect(sig.find((x) => x.name === 'approvalRequested')?.input).toMatchObject({ actionId, action: 'rollback', requiresConfirmationCode: false, evidence: expect.any(Array) });
-  expect(sig.find((x) => x.name === 'approvalClosed')?.input).toEqual({ actionId, outcome: 'approved', by: 'mlead' });
+  expect(sig.find((x) => x.name === 'approvalRequested')?.input).toMatchObject({
+    actionId,
+    action: 'rollback',
+    requiresConfirmationCode: false,
+    evidence: expect.any(Array),
+  });
+  expect(sig.find((x) => x.name === 'approvalClosed')?.input).toEqual({
+    actionId,
+    outcome: 'approved',
+    by: 'mlead',
+  });
 });
 
 test('gate rejected: no rollback, the decision recorded with who and why', async () => {
@@ -105,8 +147,16 @@ test('gate rejected: no rollback, the decision recorded with who and why', async
   expect(r).toMatchObject({ outcome: 'needs-human', summary: expect.stringContaining('rollback rejected') });
   expect((await p.sim.state()).calls.rollback).toBe(0);
   const s = await procState(child);
-  expect(s.events.some((e) => e.text.includes(`${actionId} rejected by mlead`) && e.text.includes('shadow is worse'))).toBe(true);
-  expect((await parentSignals(parent)).find((x) => x.name === 'approvalClosed')?.input).toEqual({ actionId, outcome: 'rejected', by: 'mlead' });
+  expect(
+    s.events.some(
+      (e) => e.text.includes(`${actionId} rejected by mlead`) && e.text.includes('shadow is worse'),
+    ),
+  ).toBe(true);
+  expect((await parentSignals(parent)).find((x) => x.name === 'approvalClosed')?.input).toEqual({
+    actionId,
+    outcome: 'rejected',
+    by: 'mlead',
+  });
 });
 
 test('gate unanswered: escalated after each timeout (approvalExpired), then given up as needs-human', async () => {
@@ -117,7 +167,11 @@ test('gate unanswered: escalated after each timeout (approvalExpired), then give
   const r = await resultOf(child);
   expect(r.outcome).toBe('needs-human');
   const s = await procState(child);
-  expect(s.events.filter((e) => e.text.includes(`${actionId} unanswered after`) && e.text.includes('escalated')).map((e) => e.data?.escalation)).toEqual([1, 2]);
+  expect(
+    s.events
+      .filter((e) => e.text.includes(`${actionId} unanswered after`) && e.text.includes('escalated'))
+      .map((e) => e.data?.escalation),
+  ).toEqual([1, 2]);
   expect(s.approvals[0]).toMatchObject({ outcome: 'needs-human', escalations: 3, by: null });
   const sig = await parentSignals(parent);
   expect(sig.filter((x) => x.name === 'approvalExpired').map((x) => x.input)).toEqual([
@@ -125,7 +179,11 @@ test('gate unanswered: escalated after each timeout (approvalExpired), then give
     { actionId, escalation: 2 },
     { actionId, escalation: 3 },
   ]);
-  expect(sig.find((x) => x.name === 'approvalClosed')?.input).toEqual({ actionId, outcome: 'withdrawn', by: 'system' });
+  expect(sig.find((x) => x.name === 'approvalClosed')?.input).toEqual({
+    actionId,
+    outcome: 'withdrawn',
+    by: 'system',
+  });
   expect((await p.sim.state()).calls.rollback).toBe(0);
 });
 
@@ -134,13 +192,25 @@ test('post-rollback monitoring: degrading again re-escalates (decision with rees
   const { parent, child } = await start('reescalate');
   const actionId = await waitForApproval(child, 'rollback');
   await decide(child, actionId, 'approved', 'mlead');
-  await waitFor(() => procState(child), (s) => s.events.some((e) => e.step.startsWith('3.2 monitor (post-rollback)')), { what: 'monitoring started' });
+  await waitFor(
+    () => procState(child),
+    (s) => s.events.some((e) => e.step.startsWith('3.2 monitor (post-rollback)')),
+    { what: 'monitoring started' },
+  );
   await p.sim.injectFault({ sharpeRatio: 0.22 });
   const r = await resultOf(child);
   expect(r).toMatchObject({ outcome: 'needs-human', summary: expect.stringContaining('degraded again') });
-  const re = (await procState(child)).events.find((e) => e.type === 'decision' && e.data?.reescalate === true);
+  const re = (await procState(child)).events.find(
+    (e) => e.type === 'decision' && e.data?.reescalate === true,
+  );
   expect(re?.data).toMatchObject({ sharpe: 0.22, reescalate: true });
-  expect((await parentSignals(parent)).some((x) => x.name === 'procedureEvent' && (x.input as { data?: { reescalate?: boolean } }).data?.reescalate === true)).toBe(true);
+  expect(
+    (await parentSignals(parent)).some(
+      (x) =>
+        x.name === 'procedureEvent' &&
+        (x.input as { data?: { reescalate?: boolean } }).data?.reescalate === true,
+    ),
+  ).toBe(true);
 });
 
 test('deployed profile: metrics and shadow comparison not available -> Sharpe unknown, a human judges; nothing crashes', async () => {
@@ -152,7 +222,10 @@ test('deployed profile: metrics and shadow comparison not available -> Sharpe un
   const byStep = (step: string) => s.events.find((e) => e.step === step);
   expect(byStep('3.2 diagnosis: compare to historical metrics')?.outcome).toBe('unavailable');
   expect(byStep('3.2 immediate: recent predictions')?.outcome).toBe('unavailable');
-  expect(byStep('3.2 immediate: drift metrics')).toMatchObject({ outcome: 'failed', data: expect.objectContaining({ source: '/api/v1/monitoring/drift' }) });
+  expect(byStep('3.2 immediate: drift metrics')).toMatchObject({
+    outcome: 'failed',
+    data: expect.objectContaining({ source: '/api/v1/monitoring/drift' }),
+  });
   expect(byStep('3.2 diagnosis: data source freshness (SQL)')?.outcome).toBe('ok');
   expect(byStep('3.2 diagnosis: feature quality')?.text).toContain('warning');
 });

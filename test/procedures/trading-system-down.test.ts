@@ -2,7 +2,18 @@
 // unintentionally active kill switch -> resume request, against the simulator and the fake docker.
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { testClient, uniqueTaskQueue } from '../harness/temporal';
-import { decide, procState, resultOf, startPlatform, startProcedure, startProcedureWorker, terminateParents, waitForApproval, type Platform, type ProcedureWorker } from './helpers';
+import {
+  decide,
+  procState,
+  resultOf,
+  startPlatform,
+  startProcedure,
+  startProcedureWorker,
+  terminateParents,
+  waitForApproval,
+  type Platform,
+  type ProcedureWorker,
+} from './helpers';
 
 const taskQueue = uniqueTaskQueue('proc-3-1');
 let p: Platform;
@@ -28,11 +39,17 @@ beforeEach(async () => {
 });
 
 async function start(name: string) {
-  const { parent, child } = await startProcedure(client, taskQueue, 'tradingSystemDownProcedure', name, { kind: 'trading-system-down', severity: 'P0' });
+  const { parent, child } = await startProcedure(client, taskQueue, 'tradingSystemDownProcedure', name, {
+    kind: 'trading-system-down',
+    severity: 'P0',
+  });
   parents.push(parent);
   return child;
 }
-const causes = async (h: WorkflowHandle) => (await procState(h)).events.filter((e) => e.step === '3.1 resolution' && e.data?.cause).map((e) => e.data!.cause);
+const causes = async (h: WorkflowHandle) =>
+  (await procState(h)).events
+    .filter((e) => e.step === '3.1 resolution' && e.data?.cause)
+    .map((e) => e.data!.cause);
 
 test('API container crashed: restart trading-api inference-api (approved) through the allow-list, verified healthy', async () => {
   await p.sim.injectFault({ serviceDown: ['trading'] });
@@ -46,10 +63,15 @@ test('API container crashed: restart trading-api inference-api (approved) throug
   expect((await procState(h)).pendingApproval?.description).toContain('Restart trading-api, inference-api');
   await decide(h, actionId, 'approved', 'oncall');
   const r = await resultOf(h);
-  expect(r).toMatchObject({ outcome: 'completed', summary: expect.stringContaining('API container crashed') });
+  expect(r).toMatchObject({
+    outcome: 'completed',
+    summary: expect.stringContaining('API container crashed'),
+  });
   expect(p.docker.read().restarts).toEqual(['trading-api', 'inference-api']);
   const s = await procState(h);
-  expect(s.events.find((e) => e.step === '3.1 verify: system status: trading-api health')?.outcome).toBe('ok');
+  expect(s.events.find((e) => e.step === '3.1 verify: system status: trading-api health')?.outcome).toBe(
+    'ok',
+  );
 });
 
 test('Database connection lost: restart PostgreSQL (allow-listed), health says connected again', async () => {
@@ -78,7 +100,12 @@ test('Model file corrupted: rollback to the previous model version (approved), v
 test('Memory exhaustion: restart the OOM-killed container, then the memory-leak check is left to a human', async () => {
   await p.sim.injectFault({ serviceDown: ['inference'] });
   p.docker.update((s) => {
-    s.containers['inference-api'] = { ...s.containers['inference-api']!, state: 'exited', oomKilled: true, logs: ['ERROR worker died', 'MemoryError: Unable to allocate 2.1 GiB'] };
+    s.containers['inference-api'] = {
+      ...s.containers['inference-api']!,
+      state: 'exited',
+      oomKilled: true,
+      logs: ['ERROR worker died', 'MemoryError: Unable to allocate 2.1 GiB'],
+    };
     s.onRestart = { 'inference-api': { serviceDown: [] } };
   });
   const h = await start('memory');
@@ -87,16 +114,24 @@ test('Memory exhaustion: restart the OOM-killed container, then the memory-leak 
   await decide(h, actionId, 'approved', 'oncall');
   expect((await resultOf(h)).outcome).toBe('completed');
   expect(p.docker.read().restarts).toEqual(['inference-api']);
-  expect((await procState(h)).events.some((e) => e.text === 'human step: check for memory leaks (memory growth of the restarted containers)')).toBe(true);
+  expect(
+    (await procState(h)).events.some(
+      (e) => e.text === 'human step: check for memory leaks (memory growth of the restarted containers)',
+    ),
+  ).toBe(true);
 });
 
 test('Network partition: timeouts while the containers run -> check/recreate the Docker network (human step), no restart', async () => {
-  await p.sim.injectFault({ slowResponses: [{ service: 'trading', path: '/api/v1/health', delayMs: 3_000 }] });
+  await p.sim.injectFault({
+    slowResponses: [{ service: 'trading', path: '/api/v1/health', delayMs: 3_000 }],
+  });
   const h = await start('partition');
   const r = await resultOf(h);
   expect(r.outcome).toBe('needs-human');
   expect(await causes(h)).toEqual(['network-partition']);
-  expect((await procState(h)).events.some((e) => e.text.startsWith('human step: Check Docker network'))).toBe(true);
+  expect((await procState(h)).events.some((e) => e.text.startsWith('human step: Check Docker network'))).toBe(
+    true,
+  );
   expect(p.docker.read().restarts).toEqual([]);
 });
 

@@ -5,7 +5,16 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { testClient, tmpFile, uniqueTaskQueue, waitFor } from '../harness/temporal';
-import { decide, procState, resultOf, startPlatform, startProcedure, terminateParents, waitForApproval, type Platform } from './helpers';
+import {
+  decide,
+  procState,
+  resultOf,
+  startPlatform,
+  startProcedure,
+  terminateParents,
+  waitForApproval,
+  type Platform,
+} from './helpers';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const taskQueue = uniqueTaskQueue('proc-kill');
@@ -17,15 +26,27 @@ const parents: WorkflowHandle[] = [];
 
 function startWorkerProcess(env: Record<string, string>) {
   let out = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test', 'procedures', 'worker-process.ts')], {
-    cwd: ROOT,
-    env: { ...process.env, INCIDENT_TASK_QUEUE: taskQueue, OUTBOX_FILE: tmpFile('kill-outbox.jsonl'), PLATFORM_JSON: JSON.stringify(p.platform), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'test', 'procedures', 'worker-process.ts')],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        INCIDENT_TASK_QUEUE: taskQueue,
+        OUTBOX_FILE: tmpFile('kill-outbox.jsonl'),
+        PLATFORM_JSON: JSON.stringify(p.platform),
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   children.push(child);
-  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
+  const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
+    child.on('exit', (code, signal) => resolve(signal ?? code)),
+  );
   return { child, output: () => out, exited };
 }
 
@@ -43,9 +64,19 @@ afterAll(async () => {
 test('3.3 kill switch: worker killed after the call, before the ack; the new worker does not call again and finishes', async () => {
   await p.sim.injectFault({ staleDataMinutes: 75 });
   const first = startWorkerProcess({ CRASH_AFTER_ACTIVITY: 'activateKillSwitch' });
-  await waitFor(async () => first.output(), (o) => o.includes('[worker-process] running'), { timeoutMs: 60_000, what: 'first worker' });
+  await waitFor(
+    async () => first.output(),
+    (o) => o.includes('[worker-process] running'),
+    { timeoutMs: 60_000, what: 'first worker' },
+  );
 
-  const { parent, child } = await startProcedure(client, taskQueue, 'dataSourceDownProcedure', 'worker-kill', { kind: 'data-source-down', preApprovedActions: ['kill-switch:data-outage-60m'] });
+  const { parent, child } = await startProcedure(
+    client,
+    taskQueue,
+    'dataSourceDownProcedure',
+    'worker-kill',
+    { kind: 'data-source-down', preApprovedActions: ['kill-switch:data-outage-60m'] },
+  );
   parents.push(parent);
   expect(await first.exited).toBe('SIGKILL');
   expect(first.output()).toContain('crashing after activateKillSwitch: {"applied":true');
@@ -53,7 +84,11 @@ test('3.3 kill switch: worker killed after the call, before the ack; the new wor
 
   const second = startWorkerProcess({});
   // The activity's heartbeat timeout (10 s) expires; the retry runs on the new worker and finds the switch active.
-  await waitFor(() => procState(child), (s) => s.events.some((e) => e.step === '3.3 mitigation: activate kill switch'), { timeoutMs: 60_000, what: 'kill switch step done on the new worker' });
+  await waitFor(
+    () => procState(child),
+    (s) => s.events.some((e) => e.step === '3.3 mitigation: activate kill switch'),
+    { timeoutMs: 60_000, what: 'kill switch step done on the new worker' },
+  );
   const ks = (await procState(child)).events.find((e) => e.step === '3.3 mitigation: activate kill switch')!;
   expect(ks).toMatchObject({ outcome: 'ok', data: expect.objectContaining({ applied: false }) });
   expect(ks.text).toContain('kill switch already active');

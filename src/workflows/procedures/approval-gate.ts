@@ -4,7 +4,12 @@
 // APPROVAL_MAX_ESCALATIONS, lets config-pre-approved actions through at once, and records who decided when.
 import * as wf from '@temporalio/workflow';
 import { APPROVAL_MAX_ESCALATIONS } from '../../playbook/procedures';
-import { approvalClosedSignal, approvalExpiredSignal, approvalRequestedSignal, type ApprovalRequest } from '../definitions';
+import {
+  approvalClosedSignal,
+  approvalExpiredSignal,
+  approvalRequestedSignal,
+  type ApprovalRequest,
+} from '../definitions';
 import type { ProcedureContext } from './common';
 
 export interface GateRequest {
@@ -37,9 +42,22 @@ export async function approvalGate(ctx: ProcedureContext, req: GateRequest): Pro
 
   if (req.preApprovalKey && ctx.input.preApprovedActions.includes(req.preApprovalKey)) {
     const at = isoNow();
-    ctx.report({ step, type: 'decision', outcome: 'ok', text: `${actionId} pre-approved by policy (${req.preApprovalKey}): ${req.description}`, data: { actionId, action: req.action, preApproved: true, evidence: req.evidence } });
+    ctx.report({
+      step,
+      type: 'decision',
+      outcome: 'ok',
+      text: `${actionId} pre-approved by policy (${req.preApprovalKey}): ${req.description}`,
+      data: { actionId, action: req.action, preApproved: true, evidence: req.evidence },
+    });
     ctx.toParent(approvalClosedSignal, { actionId, outcome: 'pre-approved', by: 'policy' });
-    ctx.state.approvals.push({ actionId, action: req.action, outcome: 'pre-approved', by: 'policy', at, escalations: 0 });
+    ctx.state.approvals.push({
+      actionId,
+      action: req.action,
+      outcome: 'pre-approved',
+      by: 'policy',
+      at,
+      escalations: 0,
+    });
     return { actionId, decision: 'pre-approved', by: 'policy', at, escalations: 0 };
   }
 
@@ -59,7 +77,12 @@ export async function approvalGate(ctx: ProcedureContext, req: GateRequest): Pro
     step,
     type: 'action',
     text: `approval requested (${actionId}): ${req.description}${request.requiresConfirmationCode ? ' [approve with confirmationCode CONFIRM_RESUME]' : ''}`,
-    data: { actionId, action: req.action, evidence: req.evidence, requiresConfirmationCode: request.requiresConfirmationCode },
+    data: {
+      actionId,
+      action: req.action,
+      evidence: req.evidence,
+      requiresConfirmationCode: request.requiresConfirmationCode,
+    },
   });
 
   let escalations = 0;
@@ -71,13 +94,32 @@ export async function approvalGate(ctx: ProcedureContext, req: GateRequest): Pro
     if (escalations >= APPROVAL_MAX_ESCALATIONS) {
       const at = isoNow();
       ctx.state.pendingApproval = null;
-      ctx.report({ step, type: 'decision', outcome: 'unknown', text: `${actionId} unanswered after ${escalations} escalations: not performed, left to a human`, data: { actionId, escalations } });
+      ctx.report({
+        step,
+        type: 'decision',
+        outcome: 'unknown',
+        text: `${actionId} unanswered after ${escalations} escalations: not performed, left to a human`,
+        data: { actionId, escalations },
+      });
       ctx.toParent(approvalClosedSignal, { actionId, outcome: 'withdrawn', by: 'system' });
-      ctx.state.approvals.push({ actionId, action: req.action, outcome: 'needs-human', by: null, at, escalations });
+      ctx.state.approvals.push({
+        actionId,
+        action: req.action,
+        outcome: 'needs-human',
+        by: null,
+        at,
+        escalations,
+      });
       return { actionId, decision: 'needs-human', by: null, at, escalations };
     }
     ctx.state.pendingApproval = { ...request, expiresAt: new Date(Date.now() + timeoutMs).toISOString() };
-    ctx.report({ step, type: 'info', outcome: 'unknown', text: `${actionId} unanswered after ${ctx.input.approvalTimeoutMinutes * escalations} playbook minutes: escalated (${escalations}/${APPROVAL_MAX_ESCALATIONS})`, data: { actionId, escalation: escalations } });
+    ctx.report({
+      step,
+      type: 'info',
+      outcome: 'unknown',
+      text: `${actionId} unanswered after ${ctx.input.approvalTimeoutMinutes * escalations} playbook minutes: escalated (${escalations}/${APPROVAL_MAX_ESCALATIONS})`,
+      data: { actionId, escalation: escalations },
+    });
   }
 
   const d = ctx.inbox.get(actionId)!;
@@ -92,7 +134,15 @@ export async function approvalGate(ctx: ProcedureContext, req: GateRequest): Pro
   });
   ctx.toParent(approvalClosedSignal, { actionId, outcome: d.decision, by: d.by });
   ctx.state.approvals.push({ actionId, action: req.action, outcome: d.decision, by: d.by, at, escalations });
-  return { actionId, decision: d.decision, by: d.by, at, ...(d.reason ? { reason: d.reason } : {}), escalations };
+  return {
+    actionId,
+    decision: d.decision,
+    by: d.by,
+    at,
+    ...(d.reason ? { reason: d.reason } : {}),
+    escalations,
+  };
 }
 
-export const gatePassed = (o: GateOutcome): boolean => o.decision === 'approved' || o.decision === 'pre-approved';
+export const gatePassed = (o: GateOutcome): boolean =>
+  o.decision === 'approved' || o.decision === 'pre-approved';

@@ -19,7 +19,12 @@ import {
 export const fastChecks = wf.proxyActivities<ProcedureActivities>({
   startToCloseTimeout: '2 minutes',
   heartbeatTimeout: '10 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 3 },
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '10 seconds',
+    maximumAttempts: 3,
+  },
 });
 
 // Long remediations (kill switch, resume, pause, rollback, restart, terminate): guarded inside the activity
@@ -32,7 +37,14 @@ export const remediations = wf.proxyActivities<ProcedureActivities>({
     backoffCoefficient: 2,
     maximumInterval: '30 seconds',
     maximumAttempts: 5,
-    nonRetryableErrorTypes: ['PlatformBadRequest', 'PlatformNotFound', 'PlatformNotConfigured', 'PlatformError', 'CommandNotConfigured', 'PlatformConfig'],
+    nonRetryableErrorTypes: [
+      'PlatformBadRequest',
+      'PlatformNotFound',
+      'PlatformNotConfigured',
+      'PlatformError',
+      'CommandNotConfigured',
+      'PlatformConfig',
+    ],
   },
 });
 
@@ -47,7 +59,14 @@ export interface ProcedureState {
   status: 'running' | ProcedureResult['outcome'];
   events: ProcedureEventRecord[];
   pendingApproval: ApprovalRequest | null;
-  approvals: { actionId: string; action: string; outcome: 'approved' | 'rejected' | 'pre-approved' | 'needs-human'; by: string | null; at: string; escalations: number }[];
+  approvals: {
+    actionId: string;
+    action: string;
+    outcome: 'approved' | 'rejected' | 'pre-approved' | 'needs-human';
+    by: string | null;
+    at: string;
+    escalations: number;
+  }[];
   result: ProcedureResult | null;
 }
 export const procedureStateQuery = wf.defineQuery<ProcedureState>('procedureState');
@@ -74,7 +93,15 @@ export interface ProcedureContext {
 
 /** Call first in every procedure, before any await: the signal and query handlers must exist at once. */
 export function openProcedure(procedure: string, input: ProcedureInput): ProcedureContext {
-  const state: ProcedureState = { procedure, incidentId: input.incidentId, status: 'running', events: [], pendingApproval: null, approvals: [], result: null };
+  const state: ProcedureState = {
+    procedure,
+    incidentId: input.incidentId,
+    status: 'running',
+    events: [],
+    pendingApproval: null,
+    approvals: [],
+    result: null,
+  };
   const inbox = new Map<string, ApprovalDecision>();
   // Signals to the parent go one after the other: separate SignalExternal commands may arrive out of order,
   // and the incident's timeline must read in the order the procedure worked.
@@ -90,11 +117,28 @@ export function openProcedure(procedure: string, input: ProcedureInput): Procedu
     // The decision comes from the parent (already validated there) or an operator's CLI: check its shape,
     // never throw from a handler.
     const d = raw as Partial<ApprovalDecision> | null;
-    if (!d || typeof d.actionId !== 'string' || (d.decision !== 'approved' && d.decision !== 'rejected') || typeof d.by !== 'string' || !d.by.trim()) {
-      record({ procedure, step: 'approval', type: 'info', text: `ignored a malformed approval decision: ${JSON.stringify(raw)?.slice(0, 300)}` });
+    if (
+      !d ||
+      typeof d.actionId !== 'string' ||
+      (d.decision !== 'approved' && d.decision !== 'rejected') ||
+      typeof d.by !== 'string' ||
+      !d.by.trim()
+    ) {
+      record({
+        procedure,
+        step: 'approval',
+        type: 'info',
+        text: `ignored a malformed approval decision: ${JSON.stringify(raw)?.slice(0, 300)}`,
+      });
       return;
     }
-    if (!inbox.has(d.actionId)) inbox.set(d.actionId, { actionId: d.actionId, decision: d.decision, by: d.by, ...(typeof d.reason === 'string' ? { reason: d.reason } : {}) });
+    if (!inbox.has(d.actionId))
+      inbox.set(d.actionId, {
+        actionId: d.actionId,
+        decision: d.decision,
+        by: d.by,
+        ...(typeof d.reason === 'string' ? { reason: d.reason } : {}),
+      });
   });
   wf.setHandler(procedureStateQuery, () => state);
 
@@ -107,7 +151,11 @@ export function openProcedure(procedure: string, input: ProcedureInput): Procedu
     toParent(signal, ...args) {
       chain = chain.then(() =>
         parent.signal(signal, ...args).catch((err: unknown) => {
-          wf.log.warn('signal to the parent incident failed', { signal: signal.name, incidentId: input.incidentId, error: String(err) });
+          wf.log.warn('signal to the parent incident failed', {
+            signal: signal.name,
+            incidentId: input.incidentId,
+            error: String(err),
+          });
         }),
       );
     },
@@ -119,7 +167,13 @@ export function openProcedure(procedure: string, input: ProcedureInput): Procedu
     async check(step, run, fallback) {
       try {
         const f = await run();
-        ctx.report({ step, type: 'finding', outcome: f.outcome, text: f.text, data: { check: f.check, ...(f.data as object) } });
+        ctx.report({
+          step,
+          type: 'finding',
+          outcome: f.outcome,
+          text: f.text,
+          data: { check: f.check, ...(f.data as object) },
+        });
         return f;
       } catch (err) {
         const text = `${step}: check could not run: ${errorMessage(err)}`;
@@ -138,7 +192,12 @@ export function openProcedure(procedure: string, input: ProcedureInput): Procedu
     },
     async finish(outcome, summary) {
       const result: ProcedureResult = { procedure, outcome, summary };
-      ctx.report({ step: 'result', type: 'decision', outcome: outcome === 'completed' ? 'ok' : outcome === 'failed' ? 'failed' : 'unknown', text: `procedure ${outcome}: ${summary}` });
+      ctx.report({
+        step: 'result',
+        type: 'decision',
+        outcome: outcome === 'completed' ? 'ok' : outcome === 'failed' ? 'failed' : 'unknown',
+        text: `procedure ${outcome}: ${summary}`,
+      });
       state.status = outcome;
       state.result = result;
       // Every signal to the parent is delivered (or has failed) before the child completes.
@@ -157,6 +216,7 @@ export function errorMessage(err: unknown): string {
 
 /** The ApplicationFailure type of an activity failure (e.g. PlatformNotFound), if any. */
 export function failureType(err: unknown): string | null {
-  if (err instanceof wf.ActivityFailure && err.cause instanceof wf.ApplicationFailure) return err.cause.type ?? null;
+  if (err instanceof wf.ActivityFailure && err.cause instanceof wf.ApplicationFailure)
+    return err.cause.type ?? null;
   return null;
 }

@@ -15,15 +15,45 @@ export async function databaseConnectionProcedure(input: ProcedureInput): Promis
 
   // Immediate actions.
   const [db, connections, long] = await Promise.all([
-    ctx.check('3.4 immediate: PostgreSQL status', () => fastChecks.checkDatabase(), { reachable: false, pingMs: null, error: null }),
-    ctx.check('3.4 immediate: active connections', () => fastChecks.checkDatabaseConnections(), { connections: null, active: null, limit: null }),
-    ctx.check('3.4 immediate: long-running queries', () => fastChecks.checkLongRunningQueries(), { queries: [] }),
+    ctx.check('3.4 immediate: PostgreSQL status', () => fastChecks.checkDatabase(), {
+      reachable: false,
+      pingMs: null,
+      error: null,
+    }),
+    ctx.check('3.4 immediate: active connections', () => fastChecks.checkDatabaseConnections(), {
+      connections: null,
+      active: null,
+      limit: null,
+    }),
+    ctx.check('3.4 immediate: long-running queries', () => fastChecks.checkLongRunningQueries(), {
+      queries: [],
+    }),
   ]);
   // Symptoms "intermittent 500 errors", "PostgreSQL not responding" as the services see them, and the database logs.
   const [, , pgLogs] = await Promise.all([
-    ctx.check('3.4 symptoms: trading-api health', () => fastChecks.checkServiceHealth('trading'), { service: 'trading' as const, container: caps.apiContainers[0] ?? 'trading-api', reachable: false, reachError: null, healthy: null, databaseConnected: null, modelLoaded: null }),
-    ctx.check('3.4 symptoms: inference-api health', () => fastChecks.checkServiceHealth('inference'), { service: 'inference' as const, container: caps.apiContainers[1] ?? 'inference-api', reachable: false, reachError: null, healthy: null, databaseConnected: null, modelLoaded: null }),
-    ctx.check('3.4 diagnosis: PostgreSQL logs', () => fastChecks.checkContainerLogs(caps.databaseContainer, 'errors'), { container: caps.databaseContainer, lines: [], outOfMemory: false, diskFull: false }),
+    ctx.check('3.4 symptoms: trading-api health', () => fastChecks.checkServiceHealth('trading'), {
+      service: 'trading' as const,
+      container: caps.apiContainers[0] ?? 'trading-api',
+      reachable: false,
+      reachError: null,
+      healthy: null,
+      databaseConnected: null,
+      modelLoaded: null,
+    }),
+    ctx.check('3.4 symptoms: inference-api health', () => fastChecks.checkServiceHealth('inference'), {
+      service: 'inference' as const,
+      container: caps.apiContainers[1] ?? 'inference-api',
+      reachable: false,
+      reachError: null,
+      healthy: null,
+      databaseConnected: null,
+      modelLoaded: null,
+    }),
+    ctx.check(
+      '3.4 diagnosis: PostgreSQL logs',
+      () => fastChecks.checkContainerLogs(caps.databaseContainer, 'errors'),
+      { container: caps.databaseContainer, lines: [], outOfMemory: false, diskFull: false },
+    ),
   ]);
 
   const decisions = diagnoseDatabase({
@@ -39,12 +69,30 @@ export async function databaseConnectionProcedure(input: ProcedureInput): Promis
     thresholds: caps.databaseThresholds,
   });
   for (const d of decisions) {
-    ctx.report({ step: '3.4 resolution', type: 'decision', outcome: 'failed', text: `cause: ${d.playbookCause} -> ${d.playbookResolution} (${d.evidence.join('; ')})`, data: { cause: d.cause, evidence: d.evidence } });
+    ctx.report({
+      step: '3.4 resolution',
+      type: 'decision',
+      outcome: 'failed',
+      text: `cause: ${d.playbookCause} -> ${d.playbookResolution} (${d.evidence.join('; ')})`,
+      data: { cause: d.cause, evidence: d.evidence },
+    });
   }
   if (decisions.length === 0) {
     const healthy = db.outcome === 'ok';
-    ctx.report({ step: '3.4 resolution', type: 'decision', outcome: healthy ? 'ok' : 'unknown', text: healthy ? 'database answers, connections and queries normal: no row of the 3.4 table applies' : 'no row of the 3.4 table matches the findings' });
-    return ctx.finish(healthy ? 'completed' : 'needs-human', healthy ? 'database healthy: no cause from the 3.4 table found' : 'database not healthy and no cause from the 3.4 table matched');
+    ctx.report({
+      step: '3.4 resolution',
+      type: 'decision',
+      outcome: healthy ? 'ok' : 'unknown',
+      text: healthy
+        ? 'database answers, connections and queries normal: no row of the 3.4 table applies'
+        : 'no row of the 3.4 table matches the findings',
+    });
+    return ctx.finish(
+      healthy ? 'completed' : 'needs-human',
+      healthy
+        ? 'database healthy: no cause from the 3.4 table found'
+        : 'database not healthy and no cause from the 3.4 table matched',
+    );
   }
 
   const outcomes: RemediationOutcome[] = [];
@@ -52,13 +100,19 @@ export async function databaseConnectionProcedure(input: ProcedureInput): Promis
     const step = `3.4 resolution: ${d.playbookCause}`;
     const r = d.remediation;
     if (r.kind === 'restart-containers') {
-      outcomes.push(await restartContainers(ctx, step, r.containers, caps.commands, d.playbookResolution, d.evidence));
+      outcomes.push(
+        await restartContainers(ctx, step, r.containers, caps.commands, d.playbookResolution, d.evidence),
+      );
     } else if (r.kind === 'terminate-backends') {
       for (const q of long.data.queries.slice(0, MAX_TERMINATIONS)) {
         const gate = await approvalGate(ctx, {
           action: 'terminate-backend',
           description: `Terminate PostgreSQL backend pid ${q.pid}: SELECT pg_terminate_backend(${q.pid}) (running ${formatDuration(q.durationSeconds)}, state ${q.state ?? '?'}): ${truncate(q.query, 300)}`,
-          evidence: [`pid ${q.pid}`, `duration ${formatDuration(q.durationSeconds)} (since ${q.queryStart})`, `query: ${truncate(q.query, 1000)}`],
+          evidence: [
+            `pid ${q.pid}`,
+            `duration ${formatDuration(q.durationSeconds)} (since ${q.queryStart})`,
+            `query: ${truncate(q.query, 1000)}`,
+          ],
         });
         if (!gatePassed(gate)) {
           outcomes.push(gate.decision === 'rejected' ? 'rejected' : 'needs-human');
@@ -66,10 +120,22 @@ export async function databaseConnectionProcedure(input: ProcedureInput): Promis
         }
         try {
           const t = await remediations.terminateBackend({ pid: q.pid, queryStartUs: q.queryStartUs });
-          ctx.report({ step, type: 'action', outcome: 'ok', text: `${t.message} (${gate.actionId})`, data: { actionId: gate.actionId, pid: q.pid, applied: t.applied } });
+          ctx.report({
+            step,
+            type: 'action',
+            outcome: 'ok',
+            text: `${t.message} (${gate.actionId})`,
+            data: { actionId: gate.actionId, pid: q.pid, applied: t.applied },
+          });
           outcomes.push('done');
         } catch (err) {
-          ctx.report({ step, type: 'action', outcome: 'failed', text: `terminate pid ${q.pid} failed: ${errorMessage(err)}`, data: { actionId: gate.actionId, pid: q.pid } });
+          ctx.report({
+            step,
+            type: 'action',
+            outcome: 'failed',
+            text: `terminate pid ${q.pid} failed: ${errorMessage(err)}`,
+            data: { actionId: gate.actionId, pid: q.pid },
+          });
           outcomes.push('failed');
         }
       }
@@ -81,13 +147,26 @@ export async function databaseConnectionProcedure(input: ProcedureInput): Promis
 
   // Verify: the database answers, the long queries are gone, connections below the limit.
   const [dbAfter, connAfter, longAfter] = await Promise.all([
-    ctx.check('3.4 verify: PostgreSQL status', () => fastChecks.checkDatabase(), { reachable: false, pingMs: null, error: null }),
-    ctx.check('3.4 verify: active connections', () => fastChecks.checkDatabaseConnections(), { connections: null, active: null, limit: null }),
-    ctx.check('3.4 verify: long-running queries', () => fastChecks.checkLongRunningQueries(), { queries: [] }),
+    ctx.check('3.4 verify: PostgreSQL status', () => fastChecks.checkDatabase(), {
+      reachable: false,
+      pingMs: null,
+      error: null,
+    }),
+    ctx.check('3.4 verify: active connections', () => fastChecks.checkDatabaseConnections(), {
+      connections: null,
+      active: null,
+      limit: null,
+    }),
+    ctx.check('3.4 verify: long-running queries', () => fastChecks.checkLongRunningQueries(), {
+      queries: [],
+    }),
   ]);
   const terminated = new Set(long.data.queries.map((q) => `${q.pid}:${q.queryStartUs}`));
   const stillRunning = longAfter.data.queries.filter((q) => terminated.has(`${q.pid}:${q.queryStartUs}`));
   const verified = dbAfter.outcome === 'ok' && connAfter.outcome === 'ok' && stillRunning.length === 0;
   const outcome = overall(outcomes, verified);
-  return ctx.finish(outcome, `${decisions.map((d) => d.playbookCause).join(', ')}: ${outcome === 'completed' ? 'remediated and verified' : outcome === 'failed' ? 'a remediation failed' : 'waiting on a human step or decision'}`);
+  return ctx.finish(
+    outcome,
+    `${decisions.map((d) => d.playbookCause).join(', ')}: ${outcome === 'completed' ? 'remediated and verified' : outcome === 'failed' ? 'a remediation failed' : 'waiting on a human step or decision'}`,
+  );
 }

@@ -12,7 +12,13 @@ import { humanStep, rollbackModel } from './remediations';
 
 const PROCEDURE = '3.2 model-degradation';
 const METRICS_WINDOW = '7d';
-const metricsFallback = (modelId: string) => ({ modelId, sharpe: null, winRate: null, errorRate: null, consecutiveLosses: null });
+const metricsFallback = (modelId: string) => ({
+  modelId,
+  sharpe: null,
+  winRate: null,
+  errorRate: null,
+  consecutiveLosses: null,
+});
 
 export async function modelDegradationProcedure(input: ProcedureInput): Promise<ProcedureResult> {
   const ctx = openProcedure(PROCEDURE, input);
@@ -21,21 +27,60 @@ export async function modelDegradationProcedure(input: ProcedureInput): Promise<
 
   // Immediate actions (0-5 minutes); step 1, the ACK, is the incident's start notification.
   await Promise.all([
-    ctx.check('3.2 immediate: current model status', () => fastChecks.checkRouterStatus(), { enabled: null, ready: null, champion: null, shadow: null, shadowEnabled: null, agreementRate: null }),
-    ctx.check('3.2 immediate: recent predictions', () => fastChecks.checkRouterHistory(20), { count: 0, disagreements: 0 }),
-    ctx.check('3.2 immediate: drift metrics', () => fastChecks.checkDrift(), { score: null, driftDetected: null, source: null }),
+    ctx.check('3.2 immediate: current model status', () => fastChecks.checkRouterStatus(), {
+      enabled: null,
+      ready: null,
+      champion: null,
+      shadow: null,
+      shadowEnabled: null,
+      agreementRate: null,
+    }),
+    ctx.check('3.2 immediate: recent predictions', () => fastChecks.checkRouterHistory(20), {
+      count: 0,
+      disagreements: 0,
+    }),
+    ctx.check('3.2 immediate: drift metrics', () => fastChecks.checkDrift(), {
+      score: null,
+      driftDetected: null,
+      source: null,
+    }),
   ]);
   // Diagnosis (5-30 minutes).
   const [metrics, , , dataStatus, shadow] = await Promise.all([
-    ctx.check('3.2 diagnosis: compare to historical metrics', () => fastChecks.checkModelMetrics(model, METRICS_WINDOW), metricsFallback(model)),
-    ctx.check('3.2 diagnosis: feature quality', () => fastChecks.checkConsistency(model), { modelId: model, status: null, failedChecks: [] }),
-    ctx.check('3.2 diagnosis: recent trades', () => fastChecks.checkRecentTrades(), { count: 0, consecutiveLosses: 0, winRate: null, pnlSum: 0 }),
-    ctx.check('3.2 diagnosis: data source freshness', () => fastChecks.checkDataStatus(), { status: null, stale: null, stalenessSeconds: null }),
-    ctx.check('3.2 diagnosis: shadow model comparison', () => fastChecks.checkShadowComparison(), { championSharpe: null, shadowSharpe: null, agreementRate: null, recommendation: null }),
+    ctx.check(
+      '3.2 diagnosis: compare to historical metrics',
+      () => fastChecks.checkModelMetrics(model, METRICS_WINDOW),
+      metricsFallback(model),
+    ),
+    ctx.check('3.2 diagnosis: feature quality', () => fastChecks.checkConsistency(model), {
+      modelId: model,
+      status: null,
+      failedChecks: [],
+    }),
+    ctx.check('3.2 diagnosis: recent trades', () => fastChecks.checkRecentTrades(), {
+      count: 0,
+      consecutiveLosses: 0,
+      winRate: null,
+      pnlSum: 0,
+    }),
+    ctx.check('3.2 diagnosis: data source freshness', () => fastChecks.checkDataStatus(), {
+      status: null,
+      stale: null,
+      stalenessSeconds: null,
+    }),
+    ctx.check('3.2 diagnosis: shadow model comparison', () => fastChecks.checkShadowComparison(), {
+      championSharpe: null,
+      shadowSharpe: null,
+      agreementRate: null,
+      recommendation: null,
+    }),
   ]);
   if (dataStatus.outcome === 'unavailable') {
     // Missing on the deployed code: the SQL freshness check answers the same question.
-    await ctx.check('3.2 diagnosis: data source freshness (SQL)', () => fastChecks.checkDataFreshness(), { latest: null, stalenessMinutes: null });
+    await ctx.check('3.2 diagnosis: data source freshness (SQL)', () => fastChecks.checkDataFreshness(), {
+      latest: null,
+      stalenessMinutes: null,
+    });
   }
 
   const sharpe = metrics.data.sharpe ?? shadow.data.championSharpe;
@@ -44,37 +89,94 @@ export async function modelDegradationProcedure(input: ProcedureInput): Promise<
 
   // The 3.2 table, applied again if the model degrades further while monitored (at most twice).
   for (let round = 0; round < 3; round++) {
-    if (action === 'none') return ctx.finish('completed', `Sharpe ${sharpe} >= 0.8: no action from the 3.2 table`);
+    if (action === 'none')
+      return ctx.finish('completed', `Sharpe ${sharpe} >= 0.8: no action from the 3.2 table`);
     if (action === 'unknown') {
-      humanStep(ctx, '3.2 resolution', 'the Sharpe ratio is not available on this deployment: judge the degradation from the findings');
+      humanStep(
+        ctx,
+        '3.2 resolution',
+        'the Sharpe ratio is not available on this deployment: judge the degradation from the findings',
+      );
       return ctx.finish('needs-human', 'Sharpe ratio not available: a human judges the degradation');
     }
     if (action === 'shadow-comparison') {
-      const cmp = shadow.outcome === 'ok' ? shadow : await ctx.check('3.2 resolution: shadow mode comparison', () => fastChecks.checkShadowComparison(), shadow.data);
+      const cmp =
+        shadow.outcome === 'ok'
+          ? shadow
+          : await ctx.check(
+              '3.2 resolution: shadow mode comparison',
+              () => fastChecks.checkShadowComparison(),
+              shadow.data,
+            );
       if (cmp.outcome !== 'ok') {
-        humanStep(ctx, '3.2 resolution: activate shadow mode comparison', 'the shadow comparison is not available here: enable the shadow model and compare by hand');
-        return ctx.finish('needs-human', 'significant degradation: shadow mode comparison must be activated by hand');
+        humanStep(
+          ctx,
+          '3.2 resolution: activate shadow mode comparison',
+          'the shadow comparison is not available here: enable the shadow model and compare by hand',
+        );
+        return ctx.finish(
+          'needs-human',
+          'significant degradation: shadow mode comparison must be activated by hand',
+        );
       }
-      ctx.report({ step: '3.2 resolution: activate shadow mode comparison', type: 'decision', outcome: 'ok', text: `shadow mode comparison active: ${cmp.text}`, data: { ...cmp.data } });
-      const next = await monitor(ctx, model, POST_ROLLBACK_MONITOR_MINUTES, 'shadow comparison', (s) => decideModelDegradation(s).action === 'rollback');
-      if (next === null) return ctx.finish('completed', 'significant degradation: shadow mode comparison active, monitored without further degradation');
+      ctx.report({
+        step: '3.2 resolution: activate shadow mode comparison',
+        type: 'decision',
+        outcome: 'ok',
+        text: `shadow mode comparison active: ${cmp.text}`,
+        data: { ...cmp.data },
+      });
+      const next = await monitor(
+        ctx,
+        model,
+        POST_ROLLBACK_MONITOR_MINUTES,
+        'shadow comparison',
+        (s) => decideModelDegradation(s).action === 'rollback',
+      );
+      if (next === null)
+        return ctx.finish(
+          'completed',
+          'significant degradation: shadow mode comparison active, monitored without further degradation',
+        );
       action = 'rollback';
       continue;
     }
     if (action === 'monitor') {
-      const next = await monitor(ctx, model, POST_ROLLBACK_MONITOR_MINUTES, 'minor degradation', degradedAgain);
-      if (next === null) return ctx.finish('completed', 'minor degradation: monitored closely, no immediate action needed');
+      const next = await monitor(
+        ctx,
+        model,
+        POST_ROLLBACK_MONITOR_MINUTES,
+        'minor degradation',
+        degradedAgain,
+      );
+      if (next === null)
+        return ctx.finish('completed', 'minor degradation: monitored closely, no immediate action needed');
       action = decideModelDegradation(next).action;
       continue;
     }
     // Severe: rollback procedure 1-3, then 4 "Monitor for 30 minutes post-rollback".
-    const r = await rollbackModel(ctx, '3.2 rollback procedure', `Performance degradation - Sharpe dropped to ${sharpe ?? '?'}`, [metrics.text]);
+    const r = await rollbackModel(
+      ctx,
+      '3.2 rollback procedure',
+      `Performance degradation - Sharpe dropped to ${sharpe ?? '?'}`,
+      [metrics.text],
+    );
     if (r.outcome !== 'done') {
-      return ctx.finish(r.outcome === 'failed' ? 'failed' : 'needs-human', `severe degradation: rollback ${r.outcome === 'failed' ? 'failed' : r.outcome === 'rejected' ? 'rejected' : 'not approved'}`);
+      return ctx.finish(
+        r.outcome === 'failed' ? 'failed' : 'needs-human',
+        `severe degradation: rollback ${r.outcome === 'failed' ? 'failed' : r.outcome === 'rejected' ? 'rejected' : 'not approved'}`,
+      );
     }
     const again = await monitor(ctx, model, POST_ROLLBACK_MONITOR_MINUTES, 'post-rollback', degradedAgain);
-    if (again === null) return ctx.finish('completed', `severe degradation: rolled back to ${r.newModel ?? 'the previous model'}, verified, 30 minutes without degradation`);
-    return ctx.finish('needs-human', `rolled back to ${r.newModel ?? 'the previous model'} but the model degraded again (Sharpe ${again}): re-escalated`);
+    if (again === null)
+      return ctx.finish(
+        'completed',
+        `severe degradation: rolled back to ${r.newModel ?? 'the previous model'}, verified, 30 minutes without degradation`,
+      );
+    return ctx.finish(
+      'needs-human',
+      `rolled back to ${r.newModel ?? 'the previous model'} but the model degraded again (Sharpe ${again}): re-escalated`,
+    );
   }
   return ctx.finish('needs-human', 'the model kept degrading while monitored: re-escalated');
 }
@@ -94,8 +196,18 @@ function report(ctx: ProcedureContext, sharpe: number | null, reescalate: boolea
  * Reads the Sharpe every MODEL_MONITOR_INTERVAL_MINUTES for `minutes` (timers, playbook time). Returns the
  * Sharpe that tripped `worse` after re-escalating (a 'decision' procedureEvent with {reescalate: true}), or null.
  */
-async function monitor(ctx: ProcedureContext, model: string, minutes: number, what: string, worse: (sharpe: number | null) => boolean): Promise<number | null> {
-  ctx.report({ step: `3.2 monitor (${what})`, type: 'info', text: `monitoring the Sharpe every ${MODEL_MONITOR_INTERVAL_MINUTES} minutes for ${minutes} minutes` });
+async function monitor(
+  ctx: ProcedureContext,
+  model: string,
+  minutes: number,
+  what: string,
+  worse: (sharpe: number | null) => boolean,
+): Promise<number | null> {
+  ctx.report({
+    step: `3.2 monitor (${what})`,
+    type: 'info',
+    text: `monitoring the Sharpe every ${MODEL_MONITOR_INTERVAL_MINUTES} minutes for ${minutes} minutes`,
+  });
   for (let waited = 0; waited < minutes; waited += MODEL_MONITOR_INTERVAL_MINUTES) {
     await ctx.sleepMinutes(MODEL_MONITOR_INTERVAL_MINUTES);
     const m = await fastChecks.checkModelMetrics(model, '24h').catch(() => null);
@@ -106,6 +218,11 @@ async function monitor(ctx: ProcedureContext, model: string, minutes: number, wh
       return sharpe;
     }
   }
-  ctx.report({ step: `3.2 monitor (${what})`, type: 'finding', outcome: 'ok', text: `no further degradation in ${minutes} minutes` });
+  ctx.report({
+    step: `3.2 monitor (${what})`,
+    type: 'finding',
+    outcome: 'ok',
+    text: `no further degradation in ${minutes} minutes`,
+  });
   return null;
 }
