@@ -7,7 +7,6 @@ import { resolvePlatformConfig } from './platform/config';
 import { OutboxChannel } from './activities/notify/outbox';
 import { createChannelDispatcher, InMemoryKeyValueStore, type KeyValueStore } from './activities/notify/http';
 import type { Pool } from 'pg';
-import { recordDeliveries } from './activities/ledger';
 import { createLedgerPool, DEFAULT_LEDGER_DATABASE_URL, migrateLedger, redactUrl } from './ledger/db';
 import { PgKeyValueStore } from './ledger/kv';
 import { PagerDutyChannel } from './activities/notify/pagerduty';
@@ -30,9 +29,6 @@ export async function createWorker({ channels = {}, overrides = {}, ledger: ledg
   const ledger = ledgerOption === undefined ? await openLedger(env.LEDGER_DATABASE_URL ?? DEFAULT_LEDGER_DATABASE_URL) : ledgerOption || null;
   // Slack/PagerDuty idempotency keys and message ts in the ledger, so every worker and a restart see them.
   const configured = configuredChannels(deployment, ledger ? new PgKeyValueStore(ledger) : new InMemoryKeyValueStore());
-  // Every delivery is also a row in the ledger's `pages` table.
-  const recorded = (all: Record<string, NotificationChannel>) =>
-    ledger ? Object.fromEntries(Object.entries(all).map(([name, c]) => [name, recordDeliveries(c, ledger)])) : all;
   const { connection, namespace } = await connectWorkerConnection();
   const workflowSource = env.WORKFLOW_BUNDLE_PATH
     ? { workflowBundle: { codePath: env.WORKFLOW_BUNDLE_PATH } }
@@ -43,7 +39,7 @@ export async function createWorker({ channels = {}, overrides = {}, ledger: ledg
     taskQueue: env.INCIDENT_TASK_QUEUE,
     ...workflowSource,
     activities: createActivities({
-      channels: recorded({ outbox, ...configured, ...channels }),
+      channels: { outbox, ...configured, ...channels },
       ledger,
       // 3.1-3.4 procedures: the platform profile from config (default: the playbook's).
       platform: resolvePlatformConfig(deployment.platform ?? {}),

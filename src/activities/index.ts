@@ -7,7 +7,7 @@ import type { Dispatcher } from 'undici';
 import { resolvePlatformConfig, type PlatformConfig } from '../platform/config';
 import { createProcedureActivities } from './checks';
 import type { Pool } from 'pg';
-import { createLedgerActivities } from './ledger';
+import { createLedgerActivities, recordDeliveries } from './ledger';
 import type { DeliveryResult, Notification, NotificationChannel } from './notify/port';
 
 export interface ActivityDeps {
@@ -24,12 +24,17 @@ export interface ActivityDeps {
 }
 
 export function createActivities(deps: ActivityDeps) {
+  // With a ledger, every delivery is also a row in its `pages` table.
+  const ledger = deps.ledger;
+  const channels = ledger
+    ? Object.fromEntries(Object.entries(deps.channels).map(([name, c]) => [name, recordDeliveries(c, ledger)]))
+    : deps.channels;
   return {
     ...createProcedureActivities({ platform: deps.platform ?? resolvePlatformConfig(), dispatcher: deps.platformDispatcher }),
     ...createLedgerActivities({ pool: deps.ledger ?? null }),
     /** One delivery to one channel; at least once, made harmless to repeat by the idempotency key. */
     async deliverNotification(channel: string, notification: Notification): Promise<DeliveryResult> {
-      const impl = deps.channels[channel];
+      const impl = channels[channel];
       if (!impl) {
         throw ApplicationFailure.nonRetryable(`notification channel "${channel}" is not configured on this worker`, 'UnknownChannel');
       }

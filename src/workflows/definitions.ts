@@ -247,6 +247,8 @@ export interface IncidentStatus {
   procedure: { workflowId: string; type: string; status: 'running' | 'completed' | 'needs-human' | 'failed' | 'cancelled'; summary: string | null } | null;
   /** Findings, decisions and actions of the procedure, latest last (at most 200). */
   findings: Finding[];
+  /** The 6.1 post-mortem workflow, started when the incident closes. */
+  postmortemWorkflowId: string | null;
 }
 
 export const statusQuery = defineQuery<IncidentStatus>('status');

@@ -1,6 +1,6 @@
 // incidentWorkflow: one incident, from the first alert to close (DESIGN "Lifecycle rules").
 // Pure orchestration: every decision comes from src/playbook, every side effect is an activity.
-import type { UpdateDefinition } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError, type UpdateDefinition } from '@temporalio/common';
 import * as wf from '@temporalio/workflow';
 import type { z } from 'zod';
 import type { IncidentActivities } from '../activities';
@@ -36,6 +36,7 @@ import {
   PROCEDURE_WORKFLOWS,
 } from './definitions';
 import * as defs from './definitions';
+import { POSTMORTEM_WORKFLOW_TYPE, postmortemWorkflowId, type PostmortemInput } from './postmortem-definitions';
 
 // Paging must never be lost: retry with backoff for up to an hour; each channel is its own activity so
 // a failing one never delays another (DESIGN "Side effects").
@@ -44,6 +45,11 @@ const paging = wf.proxyActivities<IncidentActivities>({
   startToCloseTimeout: '15 seconds',
   scheduleToCloseTimeout: '1 hour',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+// The ledger is the record for the monthly metrics (6.4): retried patiently, never in the paging path.
+const ledger = wf.proxyActivities<IncidentActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 30 },
 });
 const config = wf.proxyLocalActivities<IncidentActivities>({
   startToCloseTimeout: '10 seconds',
@@ -100,6 +106,9 @@ export interface IncidentState {
   timeline: TimelineEvent[];
   /** Alerts that fired after close, before the run completed: they open a new incident (never lost). */
   afterClose: Alert[];
+  /** Timeline entries already handed to the ledger. */
+  ledgerSeq: number;
+  postmortemWorkflowId: string | null;
 }
 
 export interface IncidentWorkflowInput extends IncidentInput {
@@ -108,6 +117,9 @@ export interface IncidentWorkflowInput extends IncidentInput {
   /** Alerts that fired after the previous incident on this id had closed: they open this one. */
   carriedAlerts?: Alert[];
 }
+
+/** patched() id of the ledger writes and the post-mortem start (added after the first recorded histories). */
+const PATCH_LEDGER_AND_POSTMORTEM = 'ledger-and-postmortem-v1';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 const isoOf = (ms: number): string => new Date(ms).toISOString();
@@ -136,6 +148,31 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
   };
 
   // ---------- helpers that mutate state ----------
+  /** Runs a side effect without blocking the incident; waited for before continue-as-new and completion. */
+  const track = (p: Promise<unknown>, what: string) => {
+    const q = p.then(
+      () => undefined,
+      (err: unknown) => {
+        record('system', 'side-effect.failed', `${what} failed: ${errorMessage(err)}`);
+        touch();
+      },
+    );
+    inflight.add(q);
+    void q.finally(() => inflight.delete(q));
+  };
+  // Incidents recorded before the ledger and post-mortem existed replay without them (fixtures prove it).
+  const ledgerEnabled = () => wf.patched(PATCH_LEDGER_AND_POSTMORTEM);
+  const ledgerApproval = (a: Parameters<IncidentActivities['ledgerRecordApproval']>[1]) => {
+    if (ledgerEnabled()) track(ledger.ledgerRecordApproval(s.incidentId, a), `ledger approval ${a.actionId}`);
+  };
+  /** Writes what changed since the last write: the snapshot (versioned by timeline length) and new events. */
+  const syncLedger = () => {
+    if (s.timeline.length === s.ledgerSeq || !ledgerEnabled()) return;
+    const fromSeq = s.ledgerSeq;
+    s.ledgerSeq = s.timeline.length;
+    track(ledger.ledgerAppendEvents(s.incidentId, fromSeq, s.timeline.slice(fromSeq)), 'ledger events');
+    track(ledger.ledgerUpsertIncident(snapshot(s, null, responseDeadline(), resolutionDeadline(), statusUpdateDue()), s.ledgerSeq), 'ledger incident');
+  };
   const record = (actor: string, type: string, text: string, data?: Record<string, unknown>) => {
     s.timeline.push({ at: isoOf(workflowNow()), actor, type, text, ...(data ? { data } : {}) });
   };
@@ -433,6 +470,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       case 'reject': {
         const d = a as ActionInput<'approve'> & { reason?: string };
         s.pendingApprovals = s.pendingApprovals.filter((p) => p.actionId !== d.actionId);
+        ledgerApproval({ actionId: d.actionId, outcome: name === 'approve' ? 'approved' : 'rejected', decidedBy: d.by, decidedAt: isoOf(now), ...(d.reason ? { reason: d.reason } : {}) });
         if (s.procedure) {
           // The gate waits in the procedure child; the decision was validated here (CONFIRM_RESUME included).
           const forward = wf
@@ -625,6 +663,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       requiresConfirmationCode: r.requiresConfirmationCode,
     }];
     record('procedure', 'approval.requested', `Approval needed for ${r.action} (${r.actionId}): ${r.description}`, { actionId: r.actionId, evidence: r.evidence });
+    ledgerApproval({ actionId: r.actionId, action: r.action, description: r.description, requestedAt: r.requestedAt, expiresAt: r.expiresAt, requiresConfirmationCode: r.requiresConfirmationCode });
     const id = s.incidentId;
     const code = r.requiresConfirmationCode ? ',"confirmationCode":"CONFIRM_RESUME"' : '';
     deliver(
@@ -653,7 +692,10 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
   wf.setHandler(defs.approvalClosedSignal, ({ actionId, outcome, by }) => {
     const wasPending = s.pendingApprovals.some((p) => p.actionId === actionId);
     s.pendingApprovals = s.pendingApprovals.filter((p) => p.actionId !== actionId);
-    if (wasPending || outcome === 'pre-approved') record(by, `approval.${outcome}`, `${actionId}: ${outcome}${by ? ` by ${by}` : ''}`);
+    if (wasPending || outcome === 'pre-approved') {
+      record(by, `approval.${outcome}`, `${actionId}: ${outcome}${by ? ` by ${by}` : ''}`);
+      ledgerApproval({ actionId, outcome, decidedBy: by, decidedAt: isoOf(workflowNow()) });
+    }
     touch();
   });
 
@@ -722,6 +764,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
   for (;;) {
     processDue(s.clock);
     syncVisibility();
+    syncLedger();
     if (s.status === 'closed') break;
     if (wf.workflowInfo().historyLength > s.policy.continueAsNewAfterEvents || wf.workflowInfo().continueAsNewSuggested) {
       await Promise.allSettled([...inflight]);
@@ -738,13 +781,47 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
     }
   }
 
+  await startPostmortem();
+  syncLedger();
   await Promise.allSettled([...inflight]);
   await wf.condition(wf.allHandlersFinished);
+  syncLedger(); // anything recorded while draining (late failures, alerts after close)
+  await Promise.allSettled([...inflight]);
   if (s.afterClose.length > 0) {
     // The alerts arrived while this run was finishing: a fresh incident on the same id takes them.
     await wf.continueAsNew<typeof incidentWorkflow>({ ...input, carriedAlerts: s.afterClose });
   }
   return snapshot(s, null, responseDeadline(), resolutionDeadline());
+
+  /** 6.1: the post-mortem obligation outlives the incident, in its own workflow (ABANDON on close). */
+  async function startPostmortem() {
+    if (!ledgerEnabled()) return;
+    const args: [PostmortemInput] = [
+      {
+        incidentId: s.incidentId,
+        title: s.title,
+        severity: s.severity,
+        resolvedAt: isoOf(s.resolvedAt ?? s.closedAt ?? workflowNow()),
+        timeScale: s.timeScale,
+        channels: s.policy.channels,
+      },
+    ];
+    // A later incident on the same id (an alert after close) gets a post-mortem of its own.
+    const ids = [postmortemWorkflowId(s.incidentId), `${postmortemWorkflowId(s.incidentId)}-${wf.workflowInfo().runId.slice(0, 8)}`];
+    for (const workflowId of ids) {
+      try {
+        await wf.startChild(POSTMORTEM_WORKFLOW_TYPE, { workflowId, args, parentClosePolicy: 'ABANDON' });
+        s.postmortemWorkflowId = workflowId;
+        record('system', 'postmortem.started', `Post-mortem (6.1) tracked in ${workflowId}`, { workflowId });
+        return;
+      } catch (err) {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) continue;
+        record('system', 'postmortem.failed', `Post-mortem workflow could not start: ${errorMessage(err)}`);
+        return;
+      }
+    }
+    record('system', 'postmortem.failed', `Post-mortem workflows ${ids.join(', ')} already exist`);
+  }
 
   // ---------- start ----------
   function openState(i: IncidentInput): IncidentState {
@@ -807,6 +884,8 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       breaches: [],
       alerts: { received: carried.length, resolved: 0, active },
       afterClose: [],
+      ledgerSeq: 0,
+      postmortemWorkflowId: null,
       lossUsd: 0,
       resolution: null,
       lastUpdate: null,
@@ -822,7 +901,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
 
 /** State carried from a run of an older version lacks fields added since; give them their start values. */
 function withDefaults(c: IncidentState): IncidentState {
-  return { ...c, findings: c.findings ?? [], procedure: c.procedure ?? null, lastReminderAt: c.lastReminderAt ?? null, afterClose: c.afterClose ?? [] };
+  return { ...c, findings: c.findings ?? [], procedure: c.procedure ?? null, lastReminderAt: c.lastReminderAt ?? null, afterClose: c.afterClose ?? [], ledgerSeq: c.ledgerSeq ?? 0, postmortemWorkflowId: c.postmortemWorkflowId ?? null };
 }
 
 function stripContinued(i: IncidentWorkflowInput): unknown {
@@ -915,5 +994,6 @@ export function snapshot(
     nextStatusUpdateDue: iso(nextStatusUpdateDue),
     procedure: s.procedure,
     findings: s.findings,
+    postmortemWorkflowId: s.postmortemWorkflowId,
   };
 }

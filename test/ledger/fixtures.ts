@@ -76,5 +76,6 @@ export function snapshot(spec: SnapshotSpec): IncidentStatus {
     nextStatusUpdateDue: null,
     procedure: null,
     findings: [],
+    postmortemWorkflowId: null,
   } as IncidentStatus;
 }
