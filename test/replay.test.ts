@@ -4,9 +4,12 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { HISTORY_DIR } from './harness/history';
+import { HISTORY_DIR, WORKFLOW_IDS_FILE, recordedWorkflowIds } from './harness/history';
 
-const fixtures = readdirSync(HISTORY_DIR).filter((f) => f.endsWith('.json')).sort();
+const fixtures = readdirSync(HISTORY_DIR)
+  .filter((f) => f.endsWith('.json') && path.join(HISTORY_DIR, f) !== WORKFLOW_IDS_FILE)
+  .sort();
+const workflowIds = recordedWorkflowIds();
 
 test('there are recorded histories to replay', () => {
   expect(fixtures.length).toBeGreaterThanOrEqual(8);
@@ -14,7 +17,7 @@ test('there are recorded histories to replay', () => {
 
 test('every recorded incident history replays deterministically', async () => {
   const histories = fixtures.map((file) => ({
-    workflowId: path.basename(file, '.json'),
+    workflowId: workflowIds[path.basename(file, '.json')] ?? path.basename(file, '.json'),
     history: historyFromJSON(JSON.parse(readFileSync(path.join(HISTORY_DIR, file), 'utf8'))),
   }));
   const failures: string[] = [];

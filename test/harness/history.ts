@@ -2,14 +2,22 @@
 // (`npm run record-histories`); test/replay.test.ts replays every fixture against the current code.
 import type { WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export const HISTORY_DIR = path.resolve(__dirname, '..', 'fixtures', 'histories');
+/** Fixture name -> the workflow id it ran under (workflow code reads its id; the history does not hold it). */
+export const WORKFLOW_IDS_FILE = path.join(HISTORY_DIR, 'workflow-ids.json');
+
+export function recordedWorkflowIds(): Record<string, string> {
+  return existsSync(WORKFLOW_IDS_FILE) ? (JSON.parse(readFileSync(WORKFLOW_IDS_FILE, 'utf8')) as Record<string, string>) : {};
+}
 
 export async function recordHistory(handle: WorkflowHandle, name: string): Promise<void> {
   if (!process.env.RECORD_HISTORIES) return;
   mkdirSync(HISTORY_DIR, { recursive: true });
   const history = await handle.fetchHistory();
   writeFileSync(path.join(HISTORY_DIR, `${name}.json`), historyToJSON(history));
+  const ids = { ...recordedWorkflowIds(), [name]: handle.workflowId };
+  writeFileSync(WORKFLOW_IDS_FILE, `${JSON.stringify(Object.fromEntries(Object.entries(ids).sort()), null, 2)}\n`);
 }
