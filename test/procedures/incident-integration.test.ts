@@ -3,6 +3,7 @@
 // parent with a reason and never reaches the platform; CONFIRM_RESUME resumes; findings land in `status`.
 import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { IncidentStatus } from '../../src/workflows/definitions';
+import { recordHistory } from '../harness/history';
 import { status, testClient, uniqueTaskQueue, waitFor } from '../harness/temporal';
 import {
   startPlatform,
@@ -76,4 +77,6 @@ test('kill switch active: resume needs CONFIRM_RESUME; a wrong code is rejected 
   expect(st.applied.resume).toBe(1);
   expect(st.operations.kill_switch_active).toBe(false);
   expect(done.findings.some((f) => f.text.includes('trading resumed'))).toBe(true);
+  await recordHistory(h, 'procedure-3.1-resume-parent');
+  await recordHistory(client.workflow.getHandle(done.procedure!.workflowId), 'procedure-3.1-resume-child');
 });
