@@ -26,7 +26,7 @@ export async function createWorker({ channels = {}, overrides = {}, ledger: ledg
   const env = loadEnv();
   const deployment = loadDeploymentConfig(env.INCIDENT_CONFIG);
   const outbox = new OutboxChannel(deployment.outbox?.file ?? env.OUTBOX_FILE);
-  const ledger = ledgerOption === undefined ? await openLedger(env.LEDGER_DATABASE_URL ?? DEFAULT_LEDGER_DATABASE_URL) : ledgerOption || null;
+  const ledger = ledgerOption === undefined ? await openLedger(env.LEDGER_DATABASE_URL) : ledgerOption || null;
   // Slack/PagerDuty idempotency keys and message ts in the ledger, so every worker and a restart see them.
   const configured = configuredChannels(deployment, ledger ? new PgKeyValueStore(ledger) : new InMemoryKeyValueStore());
   const { connection, namespace } = await connectWorkerConnection();
@@ -67,8 +67,25 @@ function configuredChannels(deployment: DeploymentConfig, store: KeyValueStore):
   return out;
 }
 
-/** The ledger database, created if absent and migrated to the current schema before the worker polls. */
-async function openLedger(url: string): Promise<Pool> {
+/**
+ * The ledger database, created if absent and migrated to the current schema before the worker polls.
+ * A ledger named in LEDGER_DATABASE_URL must work; the default one on this machine is optional: without
+ * it incidents still page and escalate, and the ledger activities skip their writes with a warning.
+ */
+async function openLedger(configured: string | undefined): Promise<Pool | null> {
+  const url = configured ?? DEFAULT_LEDGER_DATABASE_URL;
+  if (!configured) {
+    try {
+      return await openLedgerAt(url);
+    } catch (err) {
+      console.warn(`[worker] no incident ledger at ${redactUrl(url)} (${(err as Error).message}); running without it. Set LEDGER_DATABASE_URL to require one.`);
+      return null;
+    }
+  }
+  return openLedgerAt(url);
+}
+
+async function openLedgerAt(url: string): Promise<Pool> {
   const { created, applied } = await migrateLedger(url);
   if (created || applied.length) console.log(`[worker] ledger ${redactUrl(url)}: ${created ? 'created, ' : ''}migrations applied: ${applied.join(', ') || 'none'}`);
   return createLedgerPool(url);
