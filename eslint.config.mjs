@@ -2,7 +2,18 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', '.temporal/**', 'data/**', 'coverage/**', '*.js', '*.mjs'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'dist/**',
+      '.temporal/**',
+      'data/**',
+      'coverage/**',
+      '**/*.js',
+      '**/*.cjs',
+      '**/*.mjs',
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
@@ -21,10 +32,32 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['node:*'], message: 'Workflow and playbook code must stay deterministic: no Node built-ins.' },
-            { group: ['../activities', '../activities/*'], allowTypeImports: true, message: 'Import activities with `import type` only.' },
+            {
+              group: ['node:*'],
+              message: 'Workflow and playbook code must stay deterministic: no Node built-ins.',
+            },
+            {
+              group: ['../activities', '../activities/*'],
+              allowTypeImports: true,
+              message: 'Import activities with `import type` only.',
+            },
           ],
-          paths: ['fs', 'path', 'http', 'https', 'net', 'child_process', 'crypto', 'os', 'pg', 'undici', 'ioredis', '@temporalio/activity', '@temporalio/client', '@temporalio/worker'].map((name) => ({
+          paths: [
+            'fs',
+            'path',
+            'http',
+            'https',
+            'net',
+            'child_process',
+            'crypto',
+            'os',
+            'pg',
+            'undici',
+            'ioredis',
+            '@temporalio/activity',
+            '@temporalio/client',
+            '@temporalio/worker',
+          ].map((name) => ({
             name,
             message: 'Workflow and playbook code must stay deterministic: no I/O clients or Node built-ins.',
           })),

@@ -87,7 +87,14 @@ async function main() {
   const runId = Date.now().toString(36);
   const incidentQueue = `bench-incident-${runId}`;
   const baselineQueue = `bench-baseline-${runId}`;
-  const silent = { trace: quiet, debug: quiet, info: quiet, warn: console.warn, error: console.error, log: quiet } as never;
+  const silent = {
+    trace: quiet,
+    debug: quiet,
+    info: quiet,
+    warn: console.warn,
+    error: console.error,
+    log: quiet,
+  } as never;
   const [incidentBundle, baselineBundle] = await Promise.all([
     bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), logger: silent }),
     bundleWorkflowCode({ workflowsPath: require.resolve('../src/ingress/bench-workflow'), logger: silent }),
@@ -97,7 +104,12 @@ async function main() {
   const baselinePages = new Map<string, number>();
   const baselineWaiters = new Map<string, () => void>();
   const workers = await Promise.all([
-    Worker.create({ connection: nc, taskQueue: incidentQueue, workflowBundle: incidentBundle, activities: createActivities({ channels: { outbox }, policyOverrides: {} }) }),
+    Worker.create({
+      connection: nc,
+      taskQueue: incidentQueue,
+      workflowBundle: incidentBundle,
+      activities: createActivities({ channels: { outbox }, policyOverrides: {} }),
+    }),
     Worker.create({
       connection: nc,
       taskQueue: baselineQueue,
@@ -116,11 +128,25 @@ async function main() {
 
   const starter = new TemporalIncidentStarter({ taskQueue: incidentQueue, timeoutMs: 10_000, client });
   const ingress = await startIngress(
-    loadIngressConfig({}, { port: 0, logLevel: 'warn', taskQueue: incidentQueue, rateLimitPerSecond: 1_000_000, rateLimitBurst: 1_000_000, routesFile: path.resolve(__dirname, '..', 'config', 'alert-routes.yaml') }),
+    loadIngressConfig(
+      {},
+      {
+        port: 0,
+        logLevel: 'warn',
+        taskQueue: incidentQueue,
+        rateLimitPerSecond: 1_000_000,
+        rateLimitBurst: 1_000_000,
+        routesFile: path.resolve(__dirname, '..', 'config', 'alert-routes.yaml'),
+      },
+    ),
     { starter },
   );
   const post = async (payload: unknown) => {
-    const res = await request(`${ingress.url}/v1/alerts/alertmanager`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) });
+    const res = await request(`${ingress.url}/v1/alerts/alertmanager`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(payload),
+    });
     const text = await res.body.text();
     if (res.statusCode !== 200) throw new Error(`ingress answered ${res.statusCode}: ${text.slice(0, 300)}`);
     return JSON.parse(text) as { incidents: { incidentId: string }[] };
@@ -131,12 +157,27 @@ async function main() {
     status: 'firing',
     receiver: 'bench',
     truncatedAlerts: 0,
-    alerts: [{ status: 'firing', labels: { alertname: 'TradingAPIDown', service, severity: 'critical' }, annotations: { summary: 'bench' }, startsAt: new Date().toISOString(), endsAt: '0001-01-01T00:00:00Z', fingerprint: fp }],
+    alerts: [
+      {
+        status: 'firing',
+        labels: { alertname: 'TradingAPIDown', service, severity: 'critical' },
+        annotations: { summary: 'bench' },
+        startsAt: new Date().toISOString(),
+        endsAt: '0001-01-01T00:00:00Z',
+        fingerprint: fp,
+      },
+    ],
   });
 
   // Warm-up: first workflow tasks load the bundles.
   await outbox.waitFor((await post(am(`warm-${runId}`, 'warm'))).incidents[0]!.incidentId);
-  await client.workflow.signalWithStart('benchBaselineWorkflow', { workflowId: `bench-warm-${runId}`, taskQueue: baselineQueue, args: ['warm'], signal: 'alertFired', signalArgs: [{}] });
+  await client.workflow.signalWithStart('benchBaselineWorkflow', {
+    workflowId: `bench-warm-${runId}`,
+    taskQueue: baselineQueue,
+    args: ['warm'],
+    signal: 'alertFired',
+    signalArgs: [{}],
+  });
 
   const results: Result[] = [];
 
@@ -146,11 +187,24 @@ async function main() {
     const latencies = await pool(ALERTS, CONCURRENCY, async (i) => {
       const id = `bench-base-${runId}-${i}`;
       const started = performance.now();
-      const page = new Promise<number>((resolve) => baselineWaiters.set(id, () => resolve(baselinePages.get(id) as number)));
-      await client.workflow.signalWithStart('benchBaselineWorkflow', { workflowId: id, taskQueue: baselineQueue, args: [id], signal: 'alertFired', signalArgs: [{ alert: { fingerprint: id } }] });
+      const page = new Promise<number>((resolve) =>
+        baselineWaiters.set(id, () => resolve(baselinePages.get(id) as number)),
+      );
+      await client.workflow.signalWithStart('benchBaselineWorkflow', {
+        workflowId: id,
+        taskQueue: baselineQueue,
+        args: [id],
+        signal: 'alertFired',
+        signalArgs: [{ alert: { fingerprint: id } }],
+      });
       return (await page) - started;
     });
-    results.push({ name: 'baseline signalWithStart+1 activity', alerts: ALERTS, seconds: (performance.now() - t0) / 1000, latencies });
+    results.push({
+      name: 'baseline signalWithStart+1 activity',
+      alerts: ALERTS,
+      seconds: (performance.now() - t0) / 1000,
+      latencies,
+    });
   }
 
   // Ingress: webhook -> routing -> signalWithStart(incidentWorkflow) -> first page in the outbox.
@@ -161,7 +215,12 @@ async function main() {
       const res = await post(am(`svc-${runId}-${i}`, `fp-${i}`));
       return (await outbox.waitFor(res.incidents[0]!.incidentId)) - started;
     });
-    results.push({ name: 'ingress webhook -> first page', alerts: ALERTS, seconds: (performance.now() - t0) / 1000, latencies });
+    results.push({
+      name: 'ingress webhook -> first page',
+      alerts: ALERTS,
+      seconds: (performance.now() - t0) / 1000,
+      latencies,
+    });
   }
 
   // Storm: deduplicated alerts (10 keys), accepted (2xx) per second; latency = webhook answer time.
@@ -172,7 +231,12 @@ async function main() {
       await post(am(`storm-${runId}-${i % 10}`, `storm-${i}`));
       return performance.now() - started;
     });
-    results.push({ name: 'ingress storm, 10 keys (2xx time)', alerts: STORM, seconds: (performance.now() - t0) / 1000, latencies });
+    results.push({
+      name: 'ingress storm, 10 keys (2xx time)',
+      alerts: STORM,
+      seconds: (performance.now() - t0) / 1000,
+      latencies,
+    });
   }
 
   const base = results[0]!;
@@ -180,7 +244,9 @@ async function main() {
   const sb = [...base.latencies].sort((a, b) => a - b);
   const si = [...ing.latencies].sort((a, b) => a - b);
   console.log(`\n[bench] ${new Date().toISOString()}  alerts=${ALERTS} concurrency=${CONCURRENCY}`);
-  console.log(`${'path'.padEnd(34)} ${'alerts'.padStart(6)} ${'alerts/s'.padStart(9)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)}`);
+  console.log(
+    `${'path'.padEnd(34)} ${'alerts'.padStart(6)} ${'alerts/s'.padStart(9)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)}`,
+  );
   for (const r of results) console.log(row(r));
   console.log(
     `\nratio ingress/baseline: throughput ${(ing.alerts / ing.seconds / (base.alerts / base.seconds)).toFixed(2)}x, ` +

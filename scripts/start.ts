@@ -59,10 +59,17 @@ async function main(): Promise<void> {
   const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
   uiUrl ??= `http://127.0.0.1:8233/namespaces/${namespace}/workflows`;
 
-  log(env.WORKFLOW_BUNDLE_PATH ? `loading workflow bundle ${env.WORKFLOW_BUNDLE_PATH}` : 'bundling workflows (a few seconds)');
+  log(
+    env.WORKFLOW_BUNDLE_PATH
+      ? `loading workflow bundle ${env.WORKFLOW_BUNDLE_PATH}`
+      : 'bundling workflows (a few seconds)',
+  );
   const worker = await createWorker();
   const ingress = await startIngress(
-    loadIngressConfig(process.env, { taskQueue: env.INCIDENT_TASK_QUEUE, uiBaseUrl: uiUrl.replace(/\/namespaces\/.*$/, '') }),
+    loadIngressConfig(process.env, {
+      taskQueue: env.INCIDENT_TASK_QUEUE,
+      uiBaseUrl: uiUrl.replace(/\/namespaces\/.*$/, ''),
+    }),
   );
   const q = env.INCIDENT_TASK_QUEUE;
   console.log(

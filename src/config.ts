@@ -16,7 +16,10 @@ const envSchema = z.object({
   INCIDENT_TASK_QUEUE: z.string().min(1).default(TASK_QUEUE),
   /** Deployment config (YAML); absent keeps the playbook defaults. */
   INCIDENT_CONFIG: z.string().min(1).optional(),
-  OUTBOX_FILE: z.string().min(1).default(path.join(ROOT, 'data', 'outbox.jsonl')),
+  OUTBOX_FILE: z
+    .string()
+    .min(1)
+    .default(path.join(ROOT, 'data', 'outbox.jsonl')),
   /** Prebuilt workflow bundle (npm run build); absent bundles src/workflows at start. */
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
   /** The incident ledger (PostgreSQL); absent: the local default, created on first start. */
@@ -28,7 +31,10 @@ export const deploymentConfigSchema = z
   .object({
     /** Overrides of the playbook policy (matrix, targets, cadences, channels, pre-approvals). */
     policy: policyOverridesSchema.optional(),
-    outbox: z.object({ file: z.string().min(1) }).strict().optional(),
+    outbox: z
+      .object({ file: z.string().min(1) })
+      .strict()
+      .optional(),
     /** Slack channel; secrets (webhookUrl, botToken) may come from SLACK_WEBHOOK_URL / SLACK_BOT_TOKEN. */
     slack: slackConfigSchema.optional(),
     /** PagerDuty Events API v2; the routing key may come from PAGERDUTY_ROUTING_KEY. */
@@ -42,7 +48,12 @@ export const deploymentConfigSchema = z
           resolvePlatformConfig(section);
         } catch (err) {
           if (!(err instanceof PlatformConfigError)) throw err;
-          for (const i of err.issues) ctx.addIssue({ code: 'custom', path: ['overrides', ...i.path.split('.').filter(Boolean)], message: i.message });
+          for (const i of err.issues)
+            ctx.addIssue({
+              code: 'custom',
+              path: ['overrides', ...i.path.split('.').filter(Boolean)],
+              message: i.message,
+            });
         }
       })
       .optional(),
@@ -89,11 +100,15 @@ function withSecretsFromEnv(raw: unknown, env: NodeJS.ProcessEnv): unknown {
   return out;
 }
 
-export function loadDeploymentConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): DeploymentConfig {
+export function loadDeploymentConfig(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): DeploymentConfig {
   if (!file && !env.SLACK_WEBHOOK_URL && !env.SLACK_BOT_TOKEN && !env.PAGERDUTY_ROUTING_KEY) return {};
   if (!file) {
     const r = deploymentConfigSchema.safeParse(withSecretsFromEnv({}, env));
-    if (!r.success) throw new ConfigError(`invalid channel settings in the environment:\n${describe(r.error)}`);
+    if (!r.success)
+      throw new ConfigError(`invalid channel settings in the environment:\n${describe(r.error)}`);
     return r.data;
   }
   let raw: unknown;

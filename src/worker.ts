@@ -22,13 +22,21 @@ export interface CreateWorkerOptions {
   ledger?: Pool | false;
 }
 
-export async function createWorker({ channels = {}, overrides = {}, ledger: ledgerOption }: CreateWorkerOptions = {}): Promise<Worker> {
+export async function createWorker({
+  channels = {},
+  overrides = {},
+  ledger: ledgerOption,
+}: CreateWorkerOptions = {}): Promise<Worker> {
   const env = loadEnv();
   const deployment = loadDeploymentConfig(env.INCIDENT_CONFIG);
   const outbox = new OutboxChannel(deployment.outbox?.file ?? env.OUTBOX_FILE);
-  const ledger = ledgerOption === undefined ? await openLedger(env.LEDGER_DATABASE_URL) : ledgerOption || null;
+  const ledger =
+    ledgerOption === undefined ? await openLedger(env.LEDGER_DATABASE_URL) : ledgerOption || null;
   // Slack/PagerDuty idempotency keys and message ts in the ledger, so every worker and a restart see them.
-  const configured = configuredChannels(deployment, ledger ? new PgKeyValueStore(ledger) : new InMemoryKeyValueStore());
+  const configured = configuredChannels(
+    deployment,
+    ledger ? new PgKeyValueStore(ledger) : new InMemoryKeyValueStore(),
+  );
   const { connection, namespace } = await connectWorkerConnection();
   const workflowSource = env.WORKFLOW_BUNDLE_PATH
     ? { workflowBundle: { codePath: env.WORKFLOW_BUNDLE_PATH } }
@@ -54,14 +62,24 @@ export async function createWorker({ channels = {}, overrides = {}, ledger: ledg
 }
 
 /** Slack and PagerDuty from the deployment config; who a role is comes from `contacts` at send time. */
-function configuredChannels(deployment: DeploymentConfig, store: KeyValueStore): Record<string, NotificationChannel> {
+function configuredChannels(
+  deployment: DeploymentConfig,
+  store: KeyValueStore,
+): Record<string, NotificationChannel> {
   const out: Record<string, NotificationChannel> = {};
   if (deployment.slack) {
-    const slack = new SlackChannel(deployment.slack, { dispatcher: createChannelDispatcher(deployment.slack.timeouts), store, contacts: deployment.contacts });
+    const slack = new SlackChannel(deployment.slack, {
+      dispatcher: createChannelDispatcher(deployment.slack.timeouts),
+      store,
+      contacts: deployment.contacts,
+    });
     out[slack.name] = slack;
   }
   if (deployment.pagerduty) {
-    const pd = new PagerDutyChannel(deployment.pagerduty, { dispatcher: createChannelDispatcher(deployment.pagerduty.timeouts), store });
+    const pd = new PagerDutyChannel(deployment.pagerduty, {
+      dispatcher: createChannelDispatcher(deployment.pagerduty.timeouts),
+      store,
+    });
     out[pd.name] = pd;
   }
   return out;
@@ -78,7 +96,9 @@ async function openLedger(configured: string | undefined): Promise<Pool | null> 
     try {
       return await openLedgerAt(url);
     } catch (err) {
-      console.warn(`[worker] no incident ledger at ${redactUrl(url)} (${(err as Error).message}); running without it. Set LEDGER_DATABASE_URL to require one.`);
+      console.warn(
+        `[worker] no incident ledger at ${redactUrl(url)} (${(err as Error).message}); running without it. Set LEDGER_DATABASE_URL to require one.`,
+      );
       return null;
     }
   }
@@ -87,13 +107,18 @@ async function openLedger(configured: string | undefined): Promise<Pool | null> 
 
 async function openLedgerAt(url: string): Promise<Pool> {
   const { created, applied } = await migrateLedger(url);
-  if (created || applied.length) console.log(`[worker] ledger ${redactUrl(url)}: ${created ? 'created, ' : ''}migrations applied: ${applied.join(', ') || 'none'}`);
+  if (created || applied.length)
+    console.log(
+      `[worker] ledger ${redactUrl(url)}: ${created ? 'created, ' : ''}migrations applied: ${applied.join(', ') || 'none'}`,
+    );
   return createLedgerPool(url);
 }
 
 async function main(): Promise<void> {
   const worker = await createWorker();
-  console.log(`[worker] polling task queue ${worker.options.taskQueue} in namespace ${worker.options.namespace}`);
+  console.log(
+    `[worker] polling task queue ${worker.options.taskQueue} in namespace ${worker.options.namespace}`,
+  );
   // The SDK runtime turns SIGINT/SIGTERM into a graceful shutdown: in-flight tasks finish, then run() returns.
   await worker.run();
   console.log('[worker] stopped');

@@ -41,10 +41,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitForPort(host: string, port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+async function waitForPort(
+  host: string,
+  port: number,
+  child: ChildProcess,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`temporal dev server exited with code ${child.exitCode} before listening`);
+    if (child.exitCode !== null)
+      throw new Error(`temporal dev server exited with code ${child.exitCode} before listening`);
     const ok = await new Promise<boolean>((resolve) => {
       const sock = net.connect({ host, port }, () => {
         sock.destroy();
@@ -63,15 +69,34 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   const port = opts.port ?? (await freePort());
   const namespace = opts.namespace ?? 'default';
   const log = opts.log ?? (() => undefined);
-  const args = ['server', 'start-dev', '--ip', ip, '--port', String(port), '--log-level', 'warn', '--namespace', namespace];
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    ip,
+    '--port',
+    String(port),
+    '--log-level',
+    'warn',
+    '--namespace',
+    namespace,
+  ];
   if (opts.uiPort === null || opts.uiPort === undefined) args.push('--headless');
   else args.push('--ui-port', String(opts.uiPort), '--ui-ip', ip);
   if (opts.dbFile) {
     mkdirSync(path.dirname(opts.dbFile), { recursive: true });
     // The default SQLite file mode manages about one workflow a second (DESIGN "Toolchain decisions").
-    args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=NORMAL');
+    args.push(
+      '--db-filename',
+      opts.dbFile,
+      '--sqlite-pragma',
+      'journal_mode=WAL',
+      '--sqlite-pragma',
+      'synchronous=NORMAL',
+    );
   }
-  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES))
+    args.push('--search-attribute', `${name}=${type}`);
   let stdio: ['ignore', number | 'ignore', number | 'ignore'] = ['ignore', 'ignore', 'ignore'];
   if (opts.logFile) {
     mkdirSync(path.dirname(opts.logFile), { recursive: true });
@@ -103,24 +128,64 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
  * version may lack them, so each is created again (an "already exists" answer is fine). Retention is raised
  * so closed incidents stay browsable in the Web UI.
  */
-async function ensureNamespaceSetup(cli: string, address: string, namespace: string, retention: string | undefined, log: (l: string) => void) {
+async function ensureNamespaceSetup(
+  cli: string,
+  address: string,
+  namespace: string,
+  retention: string | undefined,
+  log: (l: string) => void,
+) {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const r = runCliSync(cli, ['operator', 'search-attribute', 'list', '--address', address, '--namespace', namespace, '-o', 'json']);
+    const r = runCliSync(cli, [
+      'operator',
+      'search-attribute',
+      'list',
+      '--address',
+      address,
+      '--namespace',
+      namespace,
+      '-o',
+      'json',
+    ]);
     if (r.status === 0) {
       const missing = Object.keys(SEARCH_ATTRIBUTES).filter((name) => !r.stdout.includes(`"${name}"`));
       for (const name of missing) {
-        const c = runCliSync(cli, ['operator', 'search-attribute', 'create', '--address', address, '--namespace', namespace, '--name', name, '--type', 'Keyword']);
-        if (c.status !== 0 && !/already exists/i.test(c.stderr)) throw new Error(`cannot register search attribute ${name}: ${c.stderr.trim()}`);
+        const c = runCliSync(cli, [
+          'operator',
+          'search-attribute',
+          'create',
+          '--address',
+          address,
+          '--namespace',
+          namespace,
+          '--name',
+          name,
+          '--type',
+          'Keyword',
+        ]);
+        if (c.status !== 0 && !/already exists/i.test(c.stderr))
+          throw new Error(`cannot register search attribute ${name}: ${c.stderr.trim()}`);
         log(`[dev-server] registered search attribute ${name}`);
       }
       break;
     }
-    if (Date.now() > deadline) throw new Error(`temporal dev server at ${address} is not answering: ${r.stderr.trim()}`);
+    if (Date.now() > deadline)
+      throw new Error(`temporal dev server at ${address} is not answering: ${r.stderr.trim()}`);
     await new Promise((res) => setTimeout(res, 300));
   }
   if (retention) {
-    const u = runCliSync(cli, ['operator', 'namespace', 'update', '--address', address, '--namespace', namespace, '--retention', retention]);
+    const u = runCliSync(cli, [
+      'operator',
+      'namespace',
+      'update',
+      '--address',
+      address,
+      '--namespace',
+      namespace,
+      '--retention',
+      retention,
+    ]);
     if (u.status !== 0) log(`[dev-server] could not set retention ${retention}: ${u.stderr.trim()}`);
     else log(`[dev-server] namespace ${namespace} retention ${retention}`);
   }

@@ -42,7 +42,9 @@ function findGo(): string | null {
 }
 
 /** Builds the CLI with `go install` into .temporal/bin, printing progress; the first build takes minutes. */
-export async function buildTemporalCli(log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<string> {
+export async function buildTemporalCli(
+  log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): Promise<string> {
   const go = findGo();
   if (!go) {
     throw new Error(
@@ -56,9 +58,14 @@ export async function buildTemporalCli(log: (line: string) => void = (l) => proc
     );
   }
   mkdirSync(CLI_BUILD_DIR, { recursive: true });
-  log(`[temporal-cli] building ${TEMPORAL_CLI_MODULE} with ${go} into ${CLI_BUILD_DIR} (first build: several minutes on 2 cores)`);
+  log(
+    `[temporal-cli] building ${TEMPORAL_CLI_MODULE} with ${go} into ${CLI_BUILD_DIR} (first build: several minutes on 2 cores)`,
+  );
   const started = Date.now();
-  const ticker = setInterval(() => log(`[temporal-cli] still building... ${Math.round((Date.now() - started) / 1000)}s`), 20_000);
+  const ticker = setInterval(
+    () => log(`[temporal-cli] still building... ${Math.round((Date.now() - started) / 1000)}s`),
+    20_000,
+  );
   try {
     await new Promise<void>((resolve, reject) => {
       const child = spawn(go, ['install', TEMPORAL_CLI_MODULE], {
@@ -77,7 +84,11 @@ export async function buildTemporalCli(log: (line: string) => void = (l) => proc
       child.on('exit', (code) =>
         code === 0
           ? resolve()
-          : reject(new Error(`go install ${TEMPORAL_CLI_MODULE} failed with exit code ${code}; see the [go] lines above`)),
+          : reject(
+              new Error(
+                `go install ${TEMPORAL_CLI_MODULE} failed with exit code ${code}; see the [go] lines above`,
+              ),
+            ),
       );
     });
   } finally {

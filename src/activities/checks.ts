@@ -652,9 +652,7 @@ export function createProcedureActivities(deps: ProcedureActivityDeps) {
     },
 
     /** 3.1 step 2 / 5.2 "System health": GET health, judged by the body (always 200). */
-    async checkServiceHealth(
-      service: Service,
-    ): Promise<
+    async checkServiceHealth(service: Service): Promise<
       CheckFinding<{
         service: Service;
         container: string;

@@ -27,19 +27,31 @@ export function createActivities(deps: ActivityDeps) {
   // With a ledger, every delivery is also a row in its `pages` table.
   const ledger = deps.ledger;
   const channels = ledger
-    ? Object.fromEntries(Object.entries(deps.channels).map(([name, c]) => [name, recordDeliveries(c, ledger)]))
+    ? Object.fromEntries(
+        Object.entries(deps.channels).map(([name, c]) => [name, recordDeliveries(c, ledger)]),
+      )
     : deps.channels;
   return {
-    ...createProcedureActivities({ platform: deps.platform ?? resolvePlatformConfig(), dispatcher: deps.platformDispatcher }),
+    ...createProcedureActivities({
+      platform: deps.platform ?? resolvePlatformConfig(),
+      dispatcher: deps.platformDispatcher,
+    }),
     ...createLedgerActivities({ pool: deps.ledger ?? null }),
     /** One delivery to one channel; at least once, made harmless to repeat by the idempotency key. */
     async deliverNotification(channel: string, notification: Notification): Promise<DeliveryResult> {
       const impl = channels[channel];
       if (!impl) {
-        throw ApplicationFailure.nonRetryable(`notification channel "${channel}" is not configured on this worker`, 'UnknownChannel');
+        throw ApplicationFailure.nonRetryable(
+          `notification channel "${channel}" is not configured on this worker`,
+          'UnknownChannel',
+        );
       }
       const result = await impl.deliver(notification);
-      log.info('notification delivered', { channel, key: notification.idempotencyKey, outcome: result.outcome });
+      log.info('notification delivered', {
+        channel,
+        key: notification.idempotencyKey,
+        outcome: result.outcome,
+      });
       return result;
     },
 

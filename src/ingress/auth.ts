@@ -15,7 +15,8 @@ function header(headers: Headers, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-const unauthorized = (message: string, field: string) => new IngressError(401, 'unauthorized', message, field);
+const unauthorized = (message: string, field: string) =>
+  new IngressError(401, 'unauthorized', message, field);
 
 /** Compare as SHA-256 digests so the comparison is constant-time whatever the lengths. */
 export function safeEqual(a: string, b: string): boolean {
@@ -26,9 +27,14 @@ export function safeEqual(a: string, b: string): boolean {
 
 export function checkBearer(headers: Headers, tokens: readonly string[]): void {
   const value = header(headers, 'authorization');
-  if (value === undefined) throw unauthorized('missing credentials: send `Authorization: Bearer <token>` or an HMAC signature header', 'authorization');
+  if (value === undefined)
+    throw unauthorized(
+      'missing credentials: send `Authorization: Bearer <token>` or an HMAC signature header',
+      'authorization',
+    );
   const m = /^Bearer\s+(.+)$/i.exec(value.trim());
-  if (!m || m[1] === undefined) throw unauthorized('the Authorization header must use the Bearer scheme', 'authorization');
+  if (!m || m[1] === undefined)
+    throw unauthorized('the Authorization header must use the Bearer scheme', 'authorization');
   const presented = m[1].trim();
   let ok = false;
   // Check every token (no early exit) so timing does not reveal which one matched.
@@ -43,15 +49,25 @@ export interface SignatureScheme {
   prefix: '' | 'sha256=';
 }
 
-export function signatureSchemes(grafanaSignatureHeader: string, grafanaTimestampHeader: string): SignatureScheme[] {
+export function signatureSchemes(
+  grafanaSignatureHeader: string,
+  grafanaTimestampHeader: string,
+): SignatureScheme[] {
   return [
     { signatureHeader: grafanaSignatureHeader, timestampHeader: grafanaTimestampHeader, prefix: '' },
-    { signatureHeader: GENERIC_SIGNATURE_HEADER, timestampHeader: GENERIC_TIMESTAMP_HEADER, prefix: 'sha256=' },
+    {
+      signatureHeader: GENERIC_SIGNATURE_HEADER,
+      timestampHeader: GENERIC_TIMESTAMP_HEADER,
+      prefix: 'sha256=',
+    },
   ];
 }
 
 /** Which signature header a request carries, if any. */
-export function presentedScheme(headers: Headers, schemes: readonly SignatureScheme[]): SignatureScheme | null {
+export function presentedScheme(
+  headers: Headers,
+  schemes: readonly SignatureScheme[],
+): SignatureScheme | null {
   return schemes.find((s) => header(headers, s.signatureHeader) !== undefined) ?? null;
 }
 
@@ -78,16 +94,30 @@ export function verifySignature(
 ): VerifiedSignature {
   const presented = (header(headers, scheme.signatureHeader) ?? '').trim();
   if (scheme.prefix && !presented.toLowerCase().startsWith(scheme.prefix)) {
-    throw unauthorized(`the ${scheme.signatureHeader} header must look like ${scheme.prefix}<hex>`, scheme.signatureHeader);
+    throw unauthorized(
+      `the ${scheme.signatureHeader} header must look like ${scheme.prefix}<hex>`,
+      scheme.signatureHeader,
+    );
   }
   const hex = presented.slice(scheme.prefix.length).toLowerCase();
-  if (!/^[0-9a-f]{64}$/.test(hex)) throw unauthorized(`the ${scheme.signatureHeader} header is not a hex HMAC-SHA256`, scheme.signatureHeader);
+  if (!/^[0-9a-f]{64}$/.test(hex))
+    throw unauthorized(
+      `the ${scheme.signatureHeader} header is not a hex HMAC-SHA256`,
+      scheme.signatureHeader,
+    );
   const timestamp = header(headers, scheme.timestampHeader)?.trim();
   if (timestamp !== undefined) {
-    if (!/^\d{1,13}$/.test(timestamp)) throw unauthorized(`the ${scheme.timestampHeader} header must be a Unix time in seconds`, scheme.timestampHeader);
+    if (!/^\d{1,13}$/.test(timestamp))
+      throw unauthorized(
+        `the ${scheme.timestampHeader} header must be a Unix time in seconds`,
+        scheme.timestampHeader,
+      );
     const ageSeconds = Math.abs(nowMs / 1000 - Number(timestamp));
     if (ageSeconds > replayWindowSeconds) {
-      throw unauthorized(`the signed timestamp is outside the ${replayWindowSeconds}-second replay window`, scheme.timestampHeader);
+      throw unauthorized(
+        `the signed timestamp is outside the ${replayWindowSeconds}-second replay window`,
+        scheme.timestampHeader,
+      );
     }
   }
   let ok = false;

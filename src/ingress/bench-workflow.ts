@@ -6,7 +6,10 @@ export interface BenchActivities {
   benchPage(incidentId: string): Promise<void>;
 }
 
-const { benchPage } = proxyActivities<BenchActivities>({ startToCloseTimeout: '10 seconds', retry: { maximumAttempts: 3 } });
+const { benchPage } = proxyActivities<BenchActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { maximumAttempts: 3 },
+});
 export const benchAlertSignal = defineSignal<[unknown]>('alertFired');
 
 export async function benchBaselineWorkflow(incidentId: string): Promise<void> {

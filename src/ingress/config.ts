@@ -8,7 +8,9 @@ import { TASK_QUEUE } from '../workflows/definitions';
 const list = z
   .union([z.string(), z.array(z.string())])
   .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s.length > 0));
-const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no', ''])]).transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
+const bool = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no', ''])])
+  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 export const ingressConfigSchema = z
@@ -19,8 +21,16 @@ export const ingressConfigSchema = z
     bearerTokens: list.default([]),
     /** Shared secrets for HMAC-SHA256 signatures (Grafana and `X-Signature-256`); several for rotation. */
     hmacSecrets: list.default([]),
-    grafanaSignatureHeader: z.string().min(1).default('x-grafana-alerting-signature').transform((s) => s.toLowerCase()),
-    grafanaTimestampHeader: z.string().min(1).default('x-grafana-alerting-timestamp').transform((s) => s.toLowerCase()),
+    grafanaSignatureHeader: z
+      .string()
+      .min(1)
+      .default('x-grafana-alerting-signature')
+      .transform((s) => s.toLowerCase()),
+    grafanaTimestampHeader: z
+      .string()
+      .min(1)
+      .default('x-grafana-alerting-timestamp')
+      .transform((s) => s.toLowerCase()),
     /** Signed requests carrying a timestamp older or newer than this are refused (5 minutes). */
     replayWindowSeconds: int(1, 86_400).default(300),
     /** Bind a non-loopback address without any auth configured (never in production). */
@@ -38,7 +48,10 @@ export const ingressConfigSchema = z
     retryAfterSeconds: int(1, 3600).default(30),
     /** Incidents signalled in parallel for one request (alerts of one incident stay in order). */
     signalConcurrency: int(1, 256).default(16),
-    uiBaseUrl: z.url().default('http://127.0.0.1:8233').transform((s) => s.replace(/\/+$/, '')),
+    uiBaseUrl: z
+      .url()
+      .default('http://127.0.0.1:8233')
+      .transform((s) => s.replace(/\/+$/, '')),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((cfg, ctx) => {
@@ -84,7 +97,10 @@ export class IngressConfigError extends Error {
  * from tests or `npm start`) win over the environment. Throws IngressConfigError naming each bad variable,
  * never echoing a secret.
  */
-export function loadIngressConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<IngressConfigInput> = {}): IngressConfig {
+export function loadIngressConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<IngressConfigInput> = {},
+): IngressConfig {
   const raw: Record<string, unknown> = {};
   const envName: Record<string, string> = {};
   for (const [name, key] of Object.entries(INGRESS_ENV)) {
@@ -97,7 +113,9 @@ export function loadIngressConfig(env: NodeJS.ProcessEnv = process.env, override
     const lines = parsed.error.issues.map((issue) => {
       const key = String(issue.path[0] ?? '');
       const where = key in overrides ? key : (envName[key] ?? key);
-      const shown = SECRET_KEYS.has(key) ? '' : ` (got ${JSON.stringify(raw[key] ?? (overrides as Record<string, unknown>)[key])})`;
+      const shown = SECRET_KEYS.has(key)
+        ? ''
+        : ` (got ${JSON.stringify(raw[key] ?? (overrides as Record<string, unknown>)[key])})`;
       return `  ${where}: ${issue.message}${shown}`;
     });
     throw new IngressConfigError(`invalid ingress configuration:\n${lines.join('\n')}`);
@@ -114,12 +132,19 @@ export function authConfigured(cfg: Pick<IngressConfig, 'bearerTokens' | 'hmacSe
 }
 
 export function isLoopback(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::ffff:127.0.0.1';
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '');
+  return (
+    h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::ffff:127.0.0.1'
+  );
 }
 
 /** Without auth the service only binds to loopback, unless explicitly told it is insecure (issue 3 item 5). */
-export function bindProblem(cfg: Pick<IngressConfig, 'host' | 'bearerTokens' | 'hmacSecrets' | 'insecure'>): string | null {
+export function bindProblem(
+  cfg: Pick<IngressConfig, 'host' | 'bearerTokens' | 'hmacSecrets' | 'insecure'>,
+): string | null {
   if (isLoopback(cfg.host) || authConfigured(cfg) || cfg.insecure) return null;
   return `refusing to bind ${cfg.host} (not loopback) without auth: set INGRESS_BEARER_TOKENS or INGRESS_HMAC_SECRETS, or INGRESS_INSECURE=true`;
 }

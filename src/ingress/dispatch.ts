@@ -37,12 +37,21 @@ export interface DispatcherOptions {
 
 type IncidentDecision = Extract<RouteDecision, { action: 'incident' }>;
 
-export function incidentUrl(uiBaseUrl: string, namespace: string, workflowId: string, runId: string | null): string {
+export function incidentUrl(
+  uiBaseUrl: string,
+  namespace: string,
+  workflowId: string,
+  runId: string | null,
+): string {
   const base = `${uiBaseUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
   return runId ? `${base}/${encodeURIComponent(runId)}/history` : base;
 }
 
-export async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function mapLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failure: { err: unknown } | null = null;
   const worker = async () => {
@@ -71,7 +80,10 @@ export class AlertDispatcher {
     private readonly log: FastifyBaseLogger,
   ) {}
 
-  async dispatch(alerts: readonly Alert[], meta: { source: string; truncatedAlerts: number }): Promise<DispatchResult> {
+  async dispatch(
+    alerts: readonly Alert[],
+    meta: { source: string; truncatedAlerts: number },
+  ): Promise<DispatchResult> {
     const result: DispatchResult = {
       received: alerts.length,
       firing: 0,
@@ -83,16 +95,24 @@ export class AlertDispatcher {
     };
     if (meta.truncatedAlerts > 0) {
       this.metrics.alertsTruncated.inc({ source: meta.source }, meta.truncatedAlerts);
-      this.log.warn({ source: meta.source, truncatedAlerts: meta.truncatedAlerts }, 'sender truncated alerts: raise its max_alerts or our INGRESS_MAX_ALERTS_PER_REQUEST');
+      this.log.warn(
+        { source: meta.source, truncatedAlerts: meta.truncatedAlerts },
+        'sender truncated alerts: raise its max_alerts or our INGRESS_MAX_ALERTS_PER_REQUEST',
+      );
     }
-    const groups = new Map<string, { decision: IncidentDecision; alerts: Alert[]; summary: DispatchIncident }>();
+    const groups = new Map<
+      string,
+      { decision: IncidentDecision; alerts: Alert[]; summary: DispatchIncident }
+    >();
     for (const alert of alerts) {
       const status = alert.status ?? 'firing';
       this.metrics.alertsReceived.inc({ source: meta.source, status });
       const decision = this.router.route(alert);
       if (decision.action === 'ignore') {
         result.ignored.push({ name: alert.name, reason: decision.reason });
-        this.metrics.alertsIgnored.inc({ alertname: decision.rule === 'unknown-alert' ? 'unknown' : alert.name });
+        this.metrics.alertsIgnored.inc({
+          alertname: decision.rule === 'unknown-alert' ? 'unknown' : alert.name,
+        });
         if (alert.name === 'Watchdog') this.metrics.watchdogLastSeen.set(Math.floor(Date.now() / 1000));
         continue;
       }
@@ -137,14 +157,19 @@ export class AlertDispatcher {
           g.summary.runId = run.runId;
           g.summary.fired += 1;
         } else {
-          const outcome = await this.timed('signal', () => this.starter.resolveAlert(g.decision.workflowId, alert));
+          const outcome = await this.timed('signal', () =>
+            this.starter.resolveAlert(g.decision.workflowId, alert),
+          );
           if (outcome === 'no-incident') {
             result.resolvedWithoutIncident += 1;
             this.metrics.alertsResolvedOrphan.inc();
           } else g.summary.resolved += 1;
         }
       }
-      g.summary.url = g.summary.runId || g.summary.resolved > 0 ? incidentUrl(this.opts.uiBaseUrl, this.starter.namespace, g.decision.workflowId, g.summary.runId) : null;
+      g.summary.url =
+        g.summary.runId || g.summary.resolved > 0
+          ? incidentUrl(this.opts.uiBaseUrl, this.starter.namespace, g.decision.workflowId, g.summary.runId)
+          : null;
     });
     return result;
   }
@@ -189,7 +214,8 @@ export class AlertDispatcher {
       timeScale: this.opts.timeScale,
     };
     const checked = incidentInputSchema.safeParse(input);
-    if (!checked.success) throw new Error(`ingress built an invalid incident input: ${checked.error.message}`);
+    if (!checked.success)
+      throw new Error(`ingress built an invalid incident input: ${checked.error.message}`);
     return checked.data;
   }
 

@@ -51,7 +51,8 @@ export class IngressError extends Error {
 export function fieldPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const part of path) {
-    if (typeof part === 'number' || (typeof part === 'string' && /^\d+$/.test(part))) out += `[${String(part)}]`;
+    if (typeof part === 'number' || (typeof part === 'string' && /^\d+$/.test(part)))
+      out += `[${String(part)}]`;
     else out += out ? `.${String(part)}` : String(part);
   }
   return out || 'body';

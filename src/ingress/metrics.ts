@@ -48,12 +48,19 @@ class Gauge {
     this.value = v;
   }
   render(): string {
-    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`, `${this.name} ${this.value}`].join('\n');
+    return [
+      `# HELP ${this.name} ${this.help}`,
+      `# TYPE ${this.name} gauge`,
+      `${this.name} ${this.value}`,
+    ].join('\n');
   }
 }
 
 class Histogram {
-  private readonly series = new Map<string, { counts: number[]; sum: number; count: number; labels: Labels }>();
+  private readonly series = new Map<
+    string,
+    { counts: number[]; sum: number; count: number; labels: Labels }
+  >();
   constructor(
     readonly name: string,
     readonly help: string,
@@ -90,21 +97,56 @@ class Histogram {
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export class IngressMetrics {
-  readonly requests = new Counter('ingress_requests_total', 'HTTP requests answered, by route and status code.');
-  readonly alertsReceived = new Counter('ingress_alerts_received_total', 'Alerts received in valid, authenticated requests, by source and status.');
-  readonly alertsRejected = new Counter('ingress_alerts_rejected_total', 'Requests refused with 4xx/5xx before any alert was delivered, by route and reason.');
-  readonly alertsIgnored = new Counter('ingress_alerts_ignored_total', 'Alerts a routing rule ignores (e.g. Watchdog), by alert name.');
+  readonly requests = new Counter(
+    'ingress_requests_total',
+    'HTTP requests answered, by route and status code.',
+  );
+  readonly alertsReceived = new Counter(
+    'ingress_alerts_received_total',
+    'Alerts received in valid, authenticated requests, by source and status.',
+  );
+  readonly alertsRejected = new Counter(
+    'ingress_alerts_rejected_total',
+    'Requests refused with 4xx/5xx before any alert was delivered, by route and reason.',
+  );
+  readonly alertsIgnored = new Counter(
+    'ingress_alerts_ignored_total',
+    'Alerts a routing rule ignores (e.g. Watchdog), by alert name.',
+  );
   readonly alertsDeduplicated = new Counter(
     'ingress_alerts_deduplicated_total',
     'Firing alerts signalled to an incident this process had already seen running (same dedup key).',
   );
-  readonly alertsResolvedOrphan = new Counter('ingress_alerts_resolved_without_incident_total', 'Resolved alerts whose incident is not running (closed or never opened).');
-  readonly alertsTruncated = new Counter('ingress_alerts_truncated_total', 'Alerts the sender left out of a notification (Alertmanager/Grafana truncatedAlerts).');
-  readonly incidentsStarted = new Counter('ingress_incidents_started_total', 'Incident runs first seen by this process, by kind and severity.');
-  readonly temporalErrors = new Counter('ingress_temporal_errors_total', 'Temporal calls that failed (answered 503), by operation.');
-  readonly requestDuration = new Histogram('ingress_request_duration_seconds', 'Time to answer a request, by route.', LATENCY_BUCKETS);
-  readonly signalDuration = new Histogram('ingress_temporal_call_duration_seconds', 'Latency of one Temporal call, by operation.', LATENCY_BUCKETS);
-  readonly watchdogLastSeen = new Gauge('ingress_watchdog_last_seen_timestamp_seconds', 'Unix time of the last Watchdog heartbeat received (0 = never).');
+  readonly alertsResolvedOrphan = new Counter(
+    'ingress_alerts_resolved_without_incident_total',
+    'Resolved alerts whose incident is not running (closed or never opened).',
+  );
+  readonly alertsTruncated = new Counter(
+    'ingress_alerts_truncated_total',
+    'Alerts the sender left out of a notification (Alertmanager/Grafana truncatedAlerts).',
+  );
+  readonly incidentsStarted = new Counter(
+    'ingress_incidents_started_total',
+    'Incident runs first seen by this process, by kind and severity.',
+  );
+  readonly temporalErrors = new Counter(
+    'ingress_temporal_errors_total',
+    'Temporal calls that failed (answered 503), by operation.',
+  );
+  readonly requestDuration = new Histogram(
+    'ingress_request_duration_seconds',
+    'Time to answer a request, by route.',
+    LATENCY_BUCKETS,
+  );
+  readonly signalDuration = new Histogram(
+    'ingress_temporal_call_duration_seconds',
+    'Latency of one Temporal call, by operation.',
+    LATENCY_BUCKETS,
+  );
+  readonly watchdogLastSeen = new Gauge(
+    'ingress_watchdog_last_seen_timestamp_seconds',
+    'Unix time of the last Watchdog heartbeat received (0 = never).',
+  );
 
   render(): string {
     return (

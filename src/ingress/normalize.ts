@@ -13,8 +13,10 @@ export const stringMap = (maxEntries = 200) =>
 export const alertLabels = () =>
   stringMap().superRefine((labels, ctx) => {
     const name = labels.alertname;
-    if (name === undefined) ctx.addIssue({ code: 'custom', path: ['alertname'], message: 'required: the alert name label' });
-    else if (name.trim().length === 0 || name.length > 300) ctx.addIssue({ code: 'custom', path: ['alertname'], message: 'must be 1 to 300 characters' });
+    if (name === undefined)
+      ctx.addIssue({ code: 'custom', path: ['alertname'], message: 'required: the alert name label' });
+    else if (name.trim().length === 0 || name.length > 300)
+      ctx.addIssue({ code: 'custom', path: ['alertname'], message: 'must be 1 to 300 characters' });
   });
 
 /**
@@ -24,9 +26,14 @@ export const alertLabels = () =>
 export const senderTime = z
   .string()
   .max(64)
-  .refine((s) => !Number.isNaN(Date.parse(s)) && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i.test(s), {
-    message: 'an RFC 3339 time such as 2026-01-17T10:00:00Z',
-  });
+  .refine(
+    (s) =>
+      !Number.isNaN(Date.parse(s)) &&
+      /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i.test(s),
+    {
+      message: 'an RFC 3339 time such as 2026-01-17T10:00:00Z',
+    },
+  );
 
 export function normalizeTime(s: string | undefined): string | undefined {
   if (s === undefined) return undefined;

@@ -30,16 +30,25 @@ const ruleSchema = z
   })
   .strict()
   .superRefine((r, ctx) => {
-    if (!r.alert && !r.alertRegex) ctx.addIssue({ code: 'custom', path: ['alert'], message: 'a rule needs `alert` or `alertRegex`' });
+    if (!r.alert && !r.alertRegex)
+      ctx.addIssue({ code: 'custom', path: ['alert'], message: 'a rule needs `alert` or `alertRegex`' });
     if (r.alertRegex) {
       try {
         new RegExp(r.alertRegex);
       } catch (e) {
-        ctx.addIssue({ code: 'custom', path: ['alertRegex'], message: `invalid regular expression: ${(e as Error).message}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['alertRegex'],
+          message: `invalid regular expression: ${(e as Error).message}`,
+        });
       }
     }
     if (r.action === 'incident' && (!r.kind || !r.severity)) {
-      ctx.addIssue({ code: 'custom', path: [r.kind ? 'severity' : 'kind'], message: 'an incident rule needs `kind` and `severity`' });
+      ctx.addIssue({
+        code: 'custom',
+        path: [r.kind ? 'severity' : 'kind'],
+        message: 'an incident rule needs `kind` and `severity`',
+      });
     }
   });
 
@@ -57,10 +66,14 @@ export const routingRulesSchema = z
           .object({
             kind: z.enum(INCIDENT_KINDS).default('generic'),
             groupBy: z.array(labelName).default(['alertname', 'service', 'job']),
-            severityBySeverityLabel: z.record(z.string(), severityTarget).default({ critical: 'P1', warning: 'P2', info: 'P3', none: 'ignore' }),
+            severityBySeverityLabel: z
+              .record(z.string(), severityTarget)
+              .default({ critical: 'P1', warning: 'P2', info: 'P3', none: 'ignore' }),
             /** No severity label, or one not listed above. */
             fallbackSeverity: z.enum(SEVERITIES).default('P2'),
-            reason: reason.default('no routing rule names this alert: generic incident classified by its severity label'),
+            reason: reason.default(
+              'no routing rule names this alert: generic incident classified by its severity label',
+            ),
           })
           .strict()
           .prefault({}),
@@ -87,7 +100,9 @@ export function parseRoutingRules(text: string, origin = 'routing rules'): Routi
   }
   const parsed = routingRulesSchema.safeParse(doc);
   if (!parsed.success) {
-    const lines = parsed.error.issues.slice(0, 20).map((i) => `  ${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
+    const lines = parsed.error.issues
+      .slice(0, 20)
+      .map((i) => `  ${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
     throw new RoutingRulesError(`${origin}: invalid routing rules:\n${lines.join('\n')}`);
   }
   return parsed.data;
@@ -121,7 +136,10 @@ export type RouteDecision =
 export class Router {
   private readonly compiled: { rule: RoutingRule; re: RegExp | null }[];
   constructor(readonly rules: RoutingRules) {
-    this.compiled = rules.rules.map((rule) => ({ rule, re: rule.alertRegex ? new RegExp(`^(?:${rule.alertRegex})$`) : null }));
+    this.compiled = rules.rules.map((rule) => ({
+      rule,
+      re: rule.alertRegex ? new RegExp(`^(?:${rule.alertRegex})$`) : null,
+    }));
   }
 
   route(alert: Alert): RouteDecision {
@@ -131,20 +149,53 @@ export class Router {
       if (re && !re.test(alert.name)) continue;
       if (rule.labels && !Object.entries(rule.labels).every(([k, v]) => labels[k] === v)) continue;
       const ruleName = rule.alert ?? `/${rule.alertRegex ?? ''}/`;
-      if (rule.action === 'ignore' || !rule.kind || !rule.severity) return { action: 'ignore', reason: rule.reason, rule: ruleName };
+      if (rule.action === 'ignore' || !rule.kind || !rule.severity)
+        return { action: 'ignore', reason: rule.reason, rule: ruleName };
       const groupBy = rule.groupBy ?? this.rules.defaults.groupBy;
       return this.decide(alert, rule.kind, rule.severity, groupBy, rule.reason, ruleName, rule.title);
     }
     const u = this.rules.defaults.unknownAlerts;
     const label = (alert.labels?.severity ?? '').toLowerCase();
-    const target = Object.prototype.hasOwnProperty.call(u.severityBySeverityLabel, label) ? u.severityBySeverityLabel[label] : undefined;
-    if (target === 'ignore') return { action: 'ignore', reason: `unknown alert with severity label "${label}"`, rule: 'unknown-alert' };
-    return this.decide(alert, u.kind, target ?? u.fallbackSeverity, u.groupBy, u.reason, 'unknown-alert', undefined);
+    const target = Object.prototype.hasOwnProperty.call(u.severityBySeverityLabel, label)
+      ? u.severityBySeverityLabel[label]
+      : undefined;
+    if (target === 'ignore')
+      return {
+        action: 'ignore',
+        reason: `unknown alert with severity label "${label}"`,
+        rule: 'unknown-alert',
+      };
+    return this.decide(
+      alert,
+      u.kind,
+      target ?? u.fallbackSeverity,
+      u.groupBy,
+      u.reason,
+      'unknown-alert',
+      undefined,
+    );
   }
 
-  private decide(alert: Alert, kind: IncidentKind, severity: Severity, groupBy: readonly string[], reason: string, rule: string, title: string | undefined): RouteDecision {
+  private decide(
+    alert: Alert,
+    kind: IncidentKind,
+    severity: Severity,
+    groupBy: readonly string[],
+    reason: string,
+    rule: string,
+    title: string | undefined,
+  ): RouteDecision {
     const dedupKey = dedupKeyFor(kind, alert, groupBy);
-    return { action: 'incident', kind, severity, dedupKey, workflowId: workflowIdFor(kind, dedupKey), title: incidentTitle(alert, title), reason, rule };
+    return {
+      action: 'incident',
+      kind,
+      severity,
+      dedupKey,
+      workflowId: workflowIdFor(kind, dedupKey),
+      title: incidentTitle(alert, title),
+      reason,
+      rule,
+    };
   }
 }
 

@@ -2,13 +2,36 @@
 //   POST /v1/alerts/alertmanager | /v1/alerts/grafana | /v1/alerts/generic   webhooks -> incidents
 //   POST /v1/incidents                                                       open an incident by hand
 //   GET  /healthz   (Temporal reachable?)      GET /metrics   (Prometheus text)
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
-import { hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import {
+  hasZodFastifySchemaValidationErrors,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { classifySeverity } from '../playbook/decision-tree';
-import { checkBearer, presentedScheme, ReplayCache, signatureSchemes, verifySignature, type SignatureScheme } from './auth';
-import { authConfigured, bindProblem, loadIngressConfig, resolveRoutesFile, type IngressConfig } from './config';
+import {
+  checkBearer,
+  presentedScheme,
+  ReplayCache,
+  signatureSchemes,
+  verifySignature,
+  type SignatureScheme,
+} from './auth';
+import {
+  authConfigured,
+  bindProblem,
+  loadIngressConfig,
+  resolveRoutesFile,
+  type IngressConfig,
+} from './config';
 import { AlertDispatcher, incidentUrl } from './dispatch';
 import { envelope, fieldFromPointer, IngressError } from './errors';
 import { IngressMetrics } from './metrics';
@@ -54,7 +77,11 @@ export interface IngressDeps {
 const ALERT_ROUTES = ['/v1/alerts/alertmanager', '/v1/alerts/grafana', '/v1/alerts/generic'] as const;
 
 /** Header names that carry credentials: never logged. */
-const REDACT = ['req.headers.authorization', 'req.headers["x-signature-256"]', 'req.headers["x-grafana-alerting-signature"]'];
+const REDACT = [
+  'req.headers.authorization',
+  'req.headers["x-signature-256"]',
+  'req.headers["x-grafana-alerting-signature"]',
+];
 
 export function buildIngress(config: IngressConfig, deps: IngressDeps) {
   const now = deps.now ?? Date.now;
@@ -72,13 +99,27 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
     trustProxy: false,
     ...(deps.logger
       ? { loggerInstance: deps.logger }
-      : { logger: { level: config.logLevel, redact: { paths: [...REDACT, `req.headers["${config.grafanaSignatureHeader}"]`], censor: '[redacted]' } } }),
+      : {
+          logger: {
+            level: config.logLevel,
+            redact: {
+              paths: [...REDACT, `req.headers["${config.grafanaSignatureHeader}"]`],
+              censor: '[redacted]',
+            },
+          },
+        }),
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('ingress', null as unknown as IngressRequestState);
 
-  const dispatcher = new AlertDispatcher(router, deps.starter, metrics, { timeScale: config.timeScale, concurrency: config.signalConcurrency, uiBaseUrl: config.uiBaseUrl }, app.log);
+  const dispatcher = new AlertDispatcher(
+    router,
+    deps.starter,
+    metrics,
+    { timeScale: config.timeScale, concurrency: config.signalConcurrency, uiBaseUrl: config.uiBaseUrl },
+    app.log,
+  );
 
   // Keep the raw bytes: HMAC signatures are over the body exactly as sent. A parse failure is held back
   // until auth has run, so an unauthenticated caller learns nothing about the body.
@@ -101,63 +142,126 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
   });
 
   app.addHook('onRequest', async (req) => {
-    req.ingress = { startedAt: process.hrtime.bigint(), rawBody: null, parseError: null, pendingSignature: null, replayKey: null };
+    req.ingress = {
+      startedAt: process.hrtime.bigint(),
+      rawBody: null,
+      parseError: null,
+      pendingSignature: null,
+      replayKey: null,
+    };
     if (!req.url.startsWith('/v1/')) return;
     const wait = limiter.take(req.socket.remoteAddress ?? 'unknown', now());
-    if (wait !== null) throw new IngressError(429, 'rate_limited', `rate limit of ${config.rateLimitPerSecond} requests/s exceeded`, 'rate', undefined, wait);
+    if (wait !== null)
+      throw new IngressError(
+        429,
+        'rate_limited',
+        `rate limit of ${config.rateLimitPerSecond} requests/s exceeded`,
+        'rate',
+        undefined,
+        wait,
+      );
     if (!authOn) return;
-    const scheme = config.hmacSecrets.length > 0 && req.headers.authorization === undefined ? presentedScheme(req.headers, schemes) : null;
+    const scheme =
+      config.hmacSecrets.length > 0 && req.headers.authorization === undefined
+        ? presentedScheme(req.headers, schemes)
+        : null;
     if (scheme) req.ingress.pendingSignature = scheme;
     else if (config.bearerTokens.length > 0) checkBearer(req.headers, config.bearerTokens);
-    else throw new IngressError(401, 'unauthorized', `missing signature: send ${schemes.map((s) => s.signatureHeader).join(' or ')}`, schemes[0]?.signatureHeader ?? 'authorization');
+    else
+      throw new IngressError(
+        401,
+        'unauthorized',
+        `missing signature: send ${schemes.map((s) => s.signatureHeader).join(' or ')}`,
+        schemes[0]?.signatureHeader ?? 'authorization',
+      );
   });
 
   app.addHook('preValidation', async (req) => {
     const scheme = req.ingress.pendingSignature;
     if (scheme) {
-      const verified = verifySignature(req.headers, req.ingress.rawBody ?? Buffer.alloc(0), scheme, config.hmacSecrets, config.replayWindowSeconds, now());
+      const verified = verifySignature(
+        req.headers,
+        req.ingress.rawBody ?? Buffer.alloc(0),
+        scheme,
+        config.hmacSecrets,
+        config.replayWindowSeconds,
+        now(),
+      );
       if (verified.replayKey !== null && replay.has(verified.replayKey, now())) {
-        throw new IngressError(401, 'unauthorized', 'this signature was already used (replayed request)', scheme.signatureHeader);
+        throw new IngressError(
+          401,
+          'unauthorized',
+          'this signature was already used (replayed request)',
+          scheme.signatureHeader,
+        );
       }
       req.ingress.replayKey = verified.replayKey;
     }
-    if (req.ingress.parseError !== null) throw new IngressError(400, 'invalid_json', req.ingress.parseError, 'body');
+    if (req.ingress.parseError !== null)
+      throw new IngressError(400, 'invalid_json', req.ingress.parseError, 'body');
   });
 
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     const code = reply.statusCode;
     metrics.requests.inc({ route, code: String(code) });
-    if (req.ingress) metrics.requestDuration.observe(Number(process.hrtime.bigint() - req.ingress.startedAt) / 1e9, { route });
+    if (req.ingress)
+      metrics.requestDuration.observe(Number(process.hrtime.bigint() - req.ingress.startedAt) / 1e9, {
+        route,
+      });
     if (code < 300 && req.ingress?.replayKey) replay.add(req.ingress.replayKey, now());
   });
 
-  app.setErrorHandler((err: FastifyError | IngressError | Error, req: FastifyRequest, reply: FastifyReply) => {
-    const e = toIngressError(err, config);
-    if (e.status >= 500) req.log.error({ err: { name: err.name, message: err.message } }, 'request failed');
-    else req.log.info({ code: e.code, field: e.field }, 'request refused');
-    const route = req.routeOptions.url;
-    if (route && (ALERT_ROUTES as readonly string[]).includes(route)) metrics.alertsRejected.inc({ route, reason: e.code });
-    if (e.retryAfterSeconds !== undefined) void reply.header('retry-after', String(e.retryAfterSeconds));
-    return reply.status(e.status).type('application/json').send(envelope(e, String(req.id)));
-  });
+  app.setErrorHandler(
+    (err: FastifyError | IngressError | Error, req: FastifyRequest, reply: FastifyReply) => {
+      const e = toIngressError(err, config);
+      if (e.status >= 500) req.log.error({ err: { name: err.name, message: err.message } }, 'request failed');
+      else req.log.info({ code: e.code, field: e.field }, 'request refused');
+      const route = req.routeOptions.url;
+      if (route && (ALERT_ROUTES as readonly string[]).includes(route))
+        metrics.alertsRejected.inc({ route, reason: e.code });
+      if (e.retryAfterSeconds !== undefined) void reply.header('retry-after', String(e.retryAfterSeconds));
+      return reply
+        .status(e.status)
+        .type('application/json')
+        .send(envelope(e, String(req.id)));
+    },
+  );
 
   app.setNotFoundHandler((req, reply) => {
     const e = new IngressError(404, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`, 'url');
     return reply.status(404).send(envelope(e, String(req.id)));
   });
 
-  app.post('/v1/alerts/alertmanager', { schema: { body: alertmanagerBodySchema(config.maxAlertsPerRequest) } }, async (req) => {
-    return dispatcher.dispatch(normalizeAlertmanager(req.body), { source: 'alertmanager', truncatedAlerts: req.body.truncatedAlerts });
-  });
+  app.post(
+    '/v1/alerts/alertmanager',
+    { schema: { body: alertmanagerBodySchema(config.maxAlertsPerRequest) } },
+    async (req) => {
+      return dispatcher.dispatch(normalizeAlertmanager(req.body), {
+        source: 'alertmanager',
+        truncatedAlerts: req.body.truncatedAlerts,
+      });
+    },
+  );
 
-  app.post('/v1/alerts/grafana', { schema: { body: grafanaBodySchema(config.maxAlertsPerRequest) } }, async (req) => {
-    return dispatcher.dispatch(normalizeGrafana(req.body), { source: 'grafana', truncatedAlerts: req.body.truncatedAlerts });
-  });
+  app.post(
+    '/v1/alerts/grafana',
+    { schema: { body: grafanaBodySchema(config.maxAlertsPerRequest) } },
+    async (req) => {
+      return dispatcher.dispatch(normalizeGrafana(req.body), {
+        source: 'grafana',
+        truncatedAlerts: req.body.truncatedAlerts,
+      });
+    },
+  );
 
-  app.post('/v1/alerts/generic', { schema: { body: genericBodySchema(config.maxAlertsPerRequest) } }, async (req) => {
-    return dispatcher.dispatch(normalizeGeneric(req.body), { source: req.body.source, truncatedAlerts: 0 });
-  });
+  app.post(
+    '/v1/alerts/generic',
+    { schema: { body: genericBodySchema(config.maxAlertsPerRequest) } },
+    async (req) => {
+      return dispatcher.dispatch(normalizeGeneric(req.body), { source: req.body.source, truncatedAlerts: 0 });
+    },
+  );
 
   app.post('/v1/incidents', { schema: { body: manualIncidentBodySchema } }, async (req, reply) => {
     const b = req.body;
@@ -178,7 +282,14 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
       `**${severity} ${b.kind}** opened by hand${b.openedBy ? ` by ${b.openedBy}` : ''} through ingress.`,
       classified ? `\n- Severity from the 1.3 decision tree: ${classified.reason}` : '',
     ].join('');
-    const run = await deps.starter.openIncident({ workflowId, input, kind: b.kind, severity, details, reuseRunning: b.idempotencyKey !== undefined });
+    const run = await deps.starter.openIncident({
+      workflowId,
+      input,
+      kind: b.kind,
+      severity,
+      details,
+      reuseRunning: b.idempotencyKey !== undefined,
+    });
     metrics.incidentsStarted.inc({ kind: b.kind, severity });
     return reply.status(201).send({
       incidentId: run.workflowId,
@@ -197,13 +308,20 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
     const ok = health.value.reachable;
     return reply.status(ok ? 200 : 503).send({
       status: ok ? 'ok' : 'degraded',
-      temporal: { reachable: ok, namespace: deps.starter.namespace, taskQueue: config.taskQueue, ...(health.value.error ? { error: health.value.error } : {}) },
+      temporal: {
+        reachable: ok,
+        namespace: deps.starter.namespace,
+        taskQueue: config.taskQueue,
+        ...(health.value.error ? { error: health.value.error } : {}),
+      },
       routingRules: rules.rules.length,
       auth: authOn ? 'on' : 'off',
     });
   });
 
-  app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render()));
+  app.get('/metrics', async (_req, reply) =>
+    reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render()),
+  );
 
   return app;
 }
@@ -213,18 +331,40 @@ export type IngressApp = ReturnType<typeof buildIngress>;
 function toIngressError(err: FastifyError | IngressError | Error, config: IngressConfig): IngressError {
   if (err instanceof IngressError) return err;
   if (err instanceof TemporalUnavailableError) {
-    return new IngressError(503, 'temporal_unavailable', 'Temporal is unreachable; retry later (nothing was lost: the alert was not accepted)', null, undefined, config.retryAfterSeconds);
+    return new IngressError(
+      503,
+      'temporal_unavailable',
+      'Temporal is unreachable; retry later (nothing was lost: the alert was not accepted)',
+      null,
+      undefined,
+      config.retryAfterSeconds,
+    );
   }
   if (hasZodFastifySchemaValidationErrors(err)) {
-    const issues = err.validation.slice(0, 20).map((v) => ({ field: fieldFromPointer(v.instancePath), message: v.message ?? 'invalid' }));
+    const issues = err.validation
+      .slice(0, 20)
+      .map((v) => ({ field: fieldFromPointer(v.instancePath), message: v.message ?? 'invalid' }));
     const first = issues[0] ?? { field: 'body', message: 'invalid' };
     return new IngressError(400, 'invalid_body', `${first.field}: ${first.message}`, first.field, issues);
   }
   const code = (err as FastifyError).code;
   const status = (err as FastifyError).statusCode;
-  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new IngressError(413, 'body_too_large', `the body is over the ${config.bodyLimitBytes}-byte limit`, 'body');
-  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new IngressError(415, 'unsupported_media_type', 'send Content-Type: application/json', 'content-type');
-  if (status !== undefined && status >= 400 && status < 500) return new IngressError(400, 'invalid_body', err.message.slice(0, 300), 'body');
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return new IngressError(
+      413,
+      'body_too_large',
+      `the body is over the ${config.bodyLimitBytes}-byte limit`,
+      'body',
+    );
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+    return new IngressError(
+      415,
+      'unsupported_media_type',
+      'send Content-Type: application/json',
+      'content-type',
+    );
+  if (status !== undefined && status >= 400 && status < 500)
+    return new IngressError(400, 'invalid_body', err.message.slice(0, 300), 'body');
   return new IngressError(500, 'internal', 'internal error', null);
 }
 
@@ -239,11 +379,16 @@ export interface RunningIngress {
  * Starts the ingress on config.host:config.port (0 = any free port). Without deps.starter it connects to
  * Temporal lazily from the TEMPORAL_* environment, so it starts (and answers 503) while Temporal is down.
  */
-export async function startIngress(config: IngressConfig = loadIngressConfig(), deps: Partial<IngressDeps> = {}): Promise<RunningIngress> {
+export async function startIngress(
+  config: IngressConfig = loadIngressConfig(),
+  deps: Partial<IngressDeps> = {},
+): Promise<RunningIngress> {
   const problem = bindProblem(config);
   if (problem) throw new Error(problem);
   const ownsStarter = !deps.starter;
-  const starter = deps.starter ?? new TemporalIncidentStarter({ taskQueue: config.taskQueue, timeoutMs: config.temporalTimeoutMs });
+  const starter =
+    deps.starter ??
+    new TemporalIncidentStarter({ taskQueue: config.taskQueue, timeoutMs: config.temporalTimeoutMs });
   const app = buildIngress(config, { ...deps, starter });
   try {
     await app.listen({ host: config.host, port: config.port });

@@ -2,7 +2,15 @@
 // tests use a fake and the integration tests the real dev server.
 import { Client, Connection, WorkflowNotFoundError, type ConnectionLike } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
-import { IncidentKindKey, IncidentSeverityKey, IncidentStatusKey, WORKFLOW_TYPE, type Alert, type IncidentInput, type IncidentKind } from '../workflows/definitions';
+import {
+  IncidentKindKey,
+  IncidentSeverityKey,
+  IncidentStatusKey,
+  WORKFLOW_TYPE,
+  type Alert,
+  type IncidentInput,
+  type IncidentKind,
+} from '../workflows/definitions';
 import type { Severity } from '../playbook/severity';
 
 export interface FireAlertCommand {
@@ -126,7 +134,9 @@ export class TemporalIncidentStarter implements IncidentStarter {
 
   async resolveAlert(workflowId: string, alert: Alert): Promise<'signaled' | 'no-incident'> {
     try {
-      await this.call('signal', () => this.client.workflow.getHandle(workflowId).signal('alertResolved', { alert }));
+      await this.call('signal', () =>
+        this.client.workflow.getHandle(workflowId).signal('alertResolved', { alert }),
+      );
       return 'signaled';
     } catch (err) {
       // Closed, or never opened: a resolved notification never opens an incident.
@@ -157,7 +167,9 @@ export class TemporalIncidentStarter implements IncidentStarter {
 
   async health(): Promise<{ reachable: boolean; error?: string }> {
     try {
-      await this.connection.withDeadline(Date.now() + Math.min(this.opts.timeoutMs, 2000), () => this.connection.workflowService.getSystemInfo({}));
+      await this.connection.withDeadline(Date.now() + Math.min(this.opts.timeoutMs, 2000), () =>
+        this.connection.workflowService.getSystemInfo({}),
+      );
       return { reachable: true };
     } catch (err) {
       return { reachable: false, error: describe(err) };

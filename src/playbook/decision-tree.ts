@@ -47,9 +47,11 @@ export function classifySeverity(a: Assessment): Classification {
   };
   const done = (severity: Severity, reason: string): Classification => ({ severity, path, reason });
 
-  if (ask('tradingStoppedOrLosingMoney', true)) return done('P0', 'trading stopped or losing money unexpectedly');
+  if (ask('tradingStoppedOrLosingMoney', true))
+    return done('P0', 'trading stopped or losing money unexpectedly');
   if (ask('majorFeatureBroken', true)) return done('P1', 'major feature broken or severely degraded');
   if (!ask('affectsProductionTrading', true)) return done('P3', 'no production trading impact');
-  if (ask('workaroundAvailable', false)) return done('P2', 'affects production trading, workaround available');
+  if (ask('workaroundAvailable', false))
+    return done('P2', 'affects production trading, workaround available');
   return done('P1', 'affects production trading, no workaround');
 }

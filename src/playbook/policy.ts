@@ -69,7 +69,9 @@ export const policyOverridesSchema = z
   .object({
     version: z.string().min(1),
     escalationMatrix: severityRecord(
-      z.array(z.object({ afterMinutes: z.number().min(0), roles: z.array(roleSchema).min(1) }).strict()).min(1),
+      z
+        .array(z.object({ afterMinutes: z.number().min(0), roles: z.array(roleSchema).min(1) }).strict())
+        .min(1),
     ),
     responseTarget: severityRecord(targetSchema),
     resolutionTarget: severityRecord(targetSchema),
@@ -98,7 +100,10 @@ export function resolvePolicy(overrides: PolicyOverrides = {}): IncidentPolicy {
     responseTarget: merged(DEFAULT_POLICY.responseTarget, overrides.responseTarget),
     resolutionTarget: merged(DEFAULT_POLICY.resolutionTarget, overrides.resolutionTarget),
     repageEveryMinutes: merged(DEFAULT_POLICY.repageEveryMinutes, overrides.repageEveryMinutes),
-    statusUpdateEveryMinutes: merged(DEFAULT_POLICY.statusUpdateEveryMinutes, overrides.statusUpdateEveryMinutes),
+    statusUpdateEveryMinutes: merged(
+      DEFAULT_POLICY.statusUpdateEveryMinutes,
+      overrides.statusUpdateEveryMinutes,
+    ),
   };
 }
 

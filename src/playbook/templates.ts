@@ -18,7 +18,14 @@ export interface StartContext {
 const bullets = (items: readonly string[], empty: string) =>
   (items.length > 0 ? items : [empty]).map((i) => `- ${i}`).join('\n');
 const asList = (v: string | readonly string[] | undefined): string[] =>
-  v === undefined ? [] : typeof v === 'string' ? v.split('\n').map((l) => l.trim()).filter(Boolean) : [...v];
+  v === undefined
+    ? []
+    : typeof v === 'string'
+      ? v
+          .split('\n')
+          .map((l) => l.trim())
+          .filter(Boolean)
+      : [...v];
 
 /** 4.1 Incident Start Notification. */
 export function renderIncidentStart(c: StartContext): string {

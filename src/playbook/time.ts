@@ -7,7 +7,14 @@ export const DAY_MS = 24 * HOUR_MS;
 export const COT_OFFSET_MS = -5 * HOUR_MS;
 
 /** Wall-clock fields of an instant in COT. */
-export function toCot(epochMs: number): { year: number; month: number; day: number; hour: number; minute: number; weekday: number } {
+export function toCot(epochMs: number): {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  weekday: number;
+} {
   const d = new Date(epochMs + COT_OFFSET_MS);
   return {
     year: d.getUTCFullYear(),
@@ -40,7 +47,12 @@ export function isBusinessDay(epochMs: number, holidays: readonly string[] = [])
  * The end of business (`endHour` COT) on the `n`-th business day after the day of `fromMs`.
  * 1.1 gives P3 "Next business day" (n = 1) to respond and "5 business days" (n = 5) to resolve.
  */
-export function businessDaysDeadline(fromMs: number, n: number, endHour: number, holidays: readonly string[] = []): number {
+export function businessDaysDeadline(
+  fromMs: number,
+  n: number,
+  endHour: number,
+  holidays: readonly string[] = [],
+): number {
   let offset = 0;
   let counted = 0;
   while (counted < n) {

@@ -15,7 +15,10 @@ export async function connectClient(): Promise<Client> {
   return new Client({ connection, namespace });
 }
 
-export async function connectWorkerConnection(): Promise<{ connection: NativeConnection; namespace: string }> {
+export async function connectWorkerConnection(): Promise<{
+  connection: NativeConnection;
+  namespace: string;
+}> {
   const { connectionOptions, namespace } = temporalSettings();
   return { connection: await NativeConnection.connect(connectionOptions), namespace };
 }

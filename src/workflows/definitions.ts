@@ -93,8 +93,16 @@ export const postUpdateSchema = z.object({
 export const escalateSchema = z.object({ by: actor, reason: text() });
 export const setSeveritySchema = z.object({ by: actor, severity: z.enum(SEVERITIES), reason: text() });
 export const addNoteSchema = z.object({ by: actor, text: text(4000) });
-export const approveSchema = z.object({ by: actor, actionId: text(200), confirmationCode: z.string().max(100).optional() });
-export const rejectSchema = z.object({ by: actor, actionId: text(200), reason: z.string().max(2000).optional() });
+export const approveSchema = z.object({
+  by: actor,
+  actionId: text(200),
+  confirmationCode: z.string().max(100).optional(),
+});
+export const rejectSchema = z.object({
+  by: actor,
+  actionId: text(200),
+  reason: z.string().max(2000).optional(),
+});
 export const reportLossSchema = z.object({ by: actor, amountUsd: z.number().min(0).max(1e12) });
 export const alertEventSchema = z.object({ alert: alertSchema });
 /** 4.4 external communication, sent when someone asks for it. */
@@ -168,7 +176,10 @@ export const addNoteUpdate = defineUpdate<ActionResult, [AddNoteInput]>('addNote
 export const approveUpdate = defineUpdate<ActionResult, [ApproveInput]>('approve');
 export const rejectUpdate = defineUpdate<ActionResult, [RejectInput]>('reject');
 export const reportLossUpdate = defineUpdate<ActionResult, [ReportLossInput]>('reportLoss');
-export const postExternalStatusUpdate = defineUpdate<ActionResult, [z.infer<typeof postExternalStatusSchema>]>('postExternalStatus');
+export const postExternalStatusUpdate = defineUpdate<
+  ActionResult,
+  [z.infer<typeof postExternalStatusSchema>]
+>('postExternalStatus');
 
 export interface TimelineEvent {
   /** ISO time (workflow time). */
@@ -238,13 +249,24 @@ export interface IncidentStatus {
   metrics: { mttdSeconds: number | null; mttaSeconds: number | null; mttrSeconds: number | null };
   alerts: { firing: number; resolved: number; received: number; active: string[] };
   lossUsd: number;
-  resolution: { rootCause: string | null; resolution: string | null; financialImpactUsd: number | null; missedTrades: number | null; tradingDowntimeMinutes: number | null } | null;
+  resolution: {
+    rootCause: string | null;
+    resolution: string | null;
+    financialImpactUsd: number | null;
+    missedTrades: number | null;
+    tradingDowntimeMinutes: number | null;
+  } | null;
   policyVersion: string;
   lastUpdate: { at: string; by: string; status: string } | null;
   /** When the next 4.2 status update is due from the acknowledger (reminder), if any. */
   nextStatusUpdateDue: string | null;
   /** The playbook procedure (3.1-3.4) child workflow of this incident, if its kind has one. */
-  procedure: { workflowId: string; type: string; status: 'running' | 'completed' | 'needs-human' | 'failed' | 'cancelled'; summary: string | null } | null;
+  procedure: {
+    workflowId: string;
+    type: string;
+    status: 'running' | 'completed' | 'needs-human' | 'failed' | 'cancelled';
+    summary: string | null;
+  } | null;
   /** Findings, decisions and actions of the procedure, latest last (at most 200). */
   findings: Finding[];
   /** The 6.1 post-mortem workflow, started when the incident closes. */
@@ -258,7 +280,11 @@ export const timelineQuery = defineQuery<TimelineEvent[]>('timeline');
 export const IncidentSeverityKey = defineSearchAttributeKey('IncidentSeverity', 'KEYWORD');
 export const IncidentStatusKey = defineSearchAttributeKey('IncidentStatus', 'KEYWORD');
 export const IncidentKindKey = defineSearchAttributeKey('IncidentKind', 'KEYWORD');
-export const SEARCH_ATTRIBUTES = { IncidentSeverity: 'Keyword', IncidentStatus: 'Keyword', IncidentKind: 'Keyword' } as const;
+export const SEARCH_ATTRIBUTES = {
+  IncidentSeverity: 'Keyword',
+  IncidentStatus: 'Keyword',
+  IncidentKind: 'Keyword',
+} as const;
 
 export { ROLE_IDS, SEVERITIES };
 export type { RoleId, Severity };
@@ -309,9 +335,13 @@ export interface ApprovalRequest {
 }
 export const approvalRequestedSignal = defineSignal<[ApprovalRequest]>('approvalRequested');
 /** child -> parent: an approval request timed out unanswered; the parent escalates. */
-export const approvalExpiredSignal = defineSignal<[{ actionId: string; escalation: number }]>('approvalExpired');
+export const approvalExpiredSignal =
+  defineSignal<[{ actionId: string; escalation: number }]>('approvalExpired');
 /** child -> parent: the gate closed (decided, pre-approved, or withdrawn); the parent drops it from pending. */
-export const approvalClosedSignal = defineSignal<[{ actionId: string; outcome: 'approved' | 'rejected' | 'pre-approved' | 'withdrawn'; by: string }]>('approvalClosed');
+export const approvalClosedSignal =
+  defineSignal<
+    [{ actionId: string; outcome: 'approved' | 'rejected' | 'pre-approved' | 'withdrawn'; by: string }]
+  >('approvalClosed');
 
 /** parent -> child: a human decision, already validated by the parent (CONFIRM_RESUME included). */
 export interface ApprovalDecision {

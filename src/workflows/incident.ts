@@ -11,7 +11,12 @@ import { resolvePolicy, type IncidentPolicy } from '../playbook/policy';
 import { postmortemDueAt, POSTMORTEM_RULES } from '../playbook/postmortem';
 import type { RoleId } from '../playbook/roles';
 import { targetDurationMs, type Severity } from '../playbook/severity';
-import { renderExternalStatus, renderIncidentResolved, renderIncidentStart, renderIncidentUpdate } from '../playbook/templates';
+import {
+  renderExternalStatus,
+  renderIncidentResolved,
+  renderIncidentStart,
+  renderIncidentUpdate,
+} from '../playbook/templates';
 import { MINUTE_MS, formatCot } from '../playbook/time';
 import {
   ACTION_SCHEMAS,
@@ -36,7 +41,11 @@ import {
   PROCEDURE_WORKFLOWS,
 } from './definitions';
 import * as defs from './definitions';
-import { POSTMORTEM_WORKFLOW_TYPE, postmortemWorkflowId, type PostmortemInput } from './postmortem-definitions';
+import {
+  POSTMORTEM_WORKFLOW_TYPE,
+  postmortemWorkflowId,
+  type PostmortemInput,
+} from './postmortem-definitions';
 
 // Paging must never be lost: retry with backoff for up to an hour; each channel is its own activity so
 // a failing one never delays another (DESIGN "Side effects").
@@ -49,7 +58,12 @@ const paging = wf.proxyActivities<IncidentActivities>({
 // The ledger is the record for the monthly metrics (6.4): retried patiently, never in the paging path.
 const ledger = wf.proxyActivities<IncidentActivities>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 30 },
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '2 minutes',
+    maximumAttempts: 30,
+  },
 });
 const config = wf.proxyLocalActivities<IncidentActivities>({
   startToCloseTimeout: '10 seconds',
@@ -171,13 +185,25 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
     const fromSeq = s.ledgerSeq;
     s.ledgerSeq = s.timeline.length;
     track(ledger.ledgerAppendEvents(s.incidentId, fromSeq, s.timeline.slice(fromSeq)), 'ledger events');
-    track(ledger.ledgerUpsertIncident(snapshot(s, null, responseDeadline(), resolutionDeadline(), statusUpdateDue()), s.ledgerSeq), 'ledger incident');
+    track(
+      ledger.ledgerUpsertIncident(
+        snapshot(s, null, responseDeadline(), resolutionDeadline(), statusUpdateDue()),
+        s.ledgerSeq,
+      ),
+      'ledger incident',
+    );
   };
   const record = (actor: string, type: string, text: string, data?: Record<string, unknown>) => {
     s.timeline.push({ at: isoOf(workflowNow()), actor, type, text, ...(data ? { data } : {}) });
   };
 
-  const deliver = (kind: NotificationKind, step: string, target: RoleId | 'channel', text: string, template?: Notification['template']) => {
+  const deliver = (
+    kind: NotificationKind,
+    step: string,
+    target: RoleId | 'channel',
+    text: string,
+    template?: Notification['template'],
+  ) => {
     for (const channel of s.policy.channels) {
       const notification: Notification = {
         idempotencyKey: `${s.incidentId}:${step}:${target}`,
@@ -195,7 +221,11 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       const p = paging.deliverNotification(channel, notification).then(
         () => undefined,
         (err: unknown) => {
-          record('system', 'notify.failed', `${channel} delivery of ${notification.idempotencyKey} failed: ${errorMessage(err)}`);
+          record(
+            'system',
+            'notify.failed',
+            `${channel} delivery of ${notification.idempotencyKey} failed: ${errorMessage(err)}`,
+          );
           touch();
         },
       );
@@ -253,7 +283,9 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
   const statusUpdateDue = (): number | null => {
     const every = s.policy.statusUpdateEveryMinutes[s.severity];
     if (every === null || s.status !== 'acknowledged' || s.acknowledgedAt === null) return null;
-    return Math.max(s.acknowledgedAt, s.lastUpdate?.at ?? 0, s.lastReminderAt ?? 0) + scaled(every * MINUTE_MS);
+    return (
+      Math.max(s.acknowledgedAt, s.lastUpdate?.at ?? 0, s.lastReminderAt ?? 0) + scaled(every * MINUTE_MS)
+    );
   };
 
   /** Fires everything that is due at `now`: escalation steps, re-pages, SLA breaches, close. */
@@ -264,31 +296,71 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
         engage(step.roles, step.stepId, `${s.severity} escalation matrix, ${step.afterMinutes} min`);
       }
       const every = repageEvery();
-      if (s.status === 'triggered' && every !== null && s.lastPagedAt !== null && now >= s.lastPagedAt + every) {
+      if (
+        s.status === 'triggered' &&
+        every !== null &&
+        s.lastPagedAt !== null &&
+        now >= s.lastPagedAt + every
+      ) {
         s.repageCount += 1;
         s.lastPagedAt = now;
         const step = `repage-${s.repageCount}`;
-        for (const e of s.engagements) deliver('repage', step, e.role, startText(`Still unacknowledged: page ${s.repageCount + 1}`), '4.1');
-        record('system', 'repage', `Not acknowledged: paged ${s.engagements.map((e) => e.role).join(', ')} again`, { step });
+        for (const e of s.engagements)
+          deliver(
+            'repage',
+            step,
+            e.role,
+            startText(`Still unacknowledged: page ${s.repageCount + 1}`),
+            '4.1',
+          );
+        record(
+          'system',
+          'repage',
+          `Not acknowledged: paged ${s.engagements.map((e) => e.role).join(', ')} again`,
+          { step },
+        );
       }
       if (s.status === 'triggered' && s.responseBreachedAt === null && now >= responseDeadline()) {
         s.responseBreachedAt = now;
         s.breaches.push({ type: 'response', at: now, severity: s.severity });
-        record('system', 'sla.breach', `Response target breached: ${s.severity} not acknowledged within ${s.policy.responseTarget[s.severity].label}`);
-        deliver('breach', 'breach-response', 'channel', `:warning: ${s.title}: ${s.severity} response target (${s.policy.responseTarget[s.severity].label}) missed, still unacknowledged`);
+        record(
+          'system',
+          'sla.breach',
+          `Response target breached: ${s.severity} not acknowledged within ${s.policy.responseTarget[s.severity].label}`,
+        );
+        deliver(
+          'breach',
+          'breach-response',
+          'channel',
+          `:warning: ${s.title}: ${s.severity} response target (${s.policy.responseTarget[s.severity].label}) missed, still unacknowledged`,
+        );
       }
       const updateDue = statusUpdateDue();
       if (updateDue !== null && now >= updateDue) {
         s.lastReminderAt = now;
         s.seq += 1;
         record('system', 'update.reminder', `Status update (4.2) due from ${s.acknowledgedBy}`);
-        deliver('info', `update-reminder-${s.seq}`, 'channel', `:hourglass: ${s.acknowledgedBy}: a status update (4.2) for "${s.title}" is due. Send the postUpdate signal.`);
+        deliver(
+          'info',
+          `update-reminder-${s.seq}`,
+          'channel',
+          `:hourglass: ${s.acknowledgedBy}: a status update (4.2) for "${s.title}" is due. Send the postUpdate signal.`,
+        );
       }
       if (s.resolutionBreachedAt === null && now >= resolutionDeadline()) {
         s.resolutionBreachedAt = now;
         s.breaches.push({ type: 'resolution', at: now, severity: s.severity });
-        record('system', 'sla.breach', `Resolution target breached: ${s.severity} not resolved within ${s.policy.resolutionTarget[s.severity].label}`);
-        deliver('breach', 'breach-resolution', 'channel', `:warning: ${s.title}: ${s.severity} resolution target (${s.policy.resolutionTarget[s.severity].label}) missed`);
+        record(
+          'system',
+          'sla.breach',
+          `Resolution target breached: ${s.severity} not resolved within ${s.policy.resolutionTarget[s.severity].label}`,
+        );
+        deliver(
+          'breach',
+          'breach-resolution',
+          'channel',
+          `:warning: ${s.title}: ${s.severity} resolution target (${s.policy.resolutionTarget[s.severity].label}) missed`,
+        );
       }
     } else if (s.status === 'resolved' && s.reopenUntil !== null && now >= s.reopenUntil) {
       s.status = 'closed';
@@ -303,7 +375,8 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       const next = escalationPlan(now).next;
       if (next) candidates.push(next.dueAt);
       const every = repageEvery();
-      if (s.status === 'triggered' && every !== null && s.lastPagedAt !== null) candidates.push(s.lastPagedAt + every);
+      if (s.status === 'triggered' && every !== null && s.lastPagedAt !== null)
+        candidates.push(s.lastPagedAt + every);
       if (s.status === 'triggered' && s.responseBreachedAt === null) candidates.push(responseDeadline());
       if (s.resolutionBreachedAt === null) candidates.push(resolutionDeadline());
       const updateDue = statusUpdateDue();
@@ -359,7 +432,13 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
         return { ok: true, message: 'resolved' };
       case 'escalate':
         if (!isOpen()) return reject('incident is resolved');
-        if (!manualEscalationTarget(s.policy.escalationMatrix, s.severity, s.engagements.map((e) => e.role)))
+        if (
+          !manualEscalationTarget(
+            s.policy.escalationMatrix,
+            s.severity,
+            s.engagements.map((e) => e.role),
+          )
+        )
           return reject('every role is already engaged');
         return { ok: true, message: 'escalated' };
       case 'setSeverity': {
@@ -372,7 +451,11 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
         const { actionId } = a as ActionInput<'approve'>;
         const pending = s.pendingApprovals.find((p) => p.actionId === actionId);
         if (!pending) return reject(`no pending approval with actionId "${actionId}"`);
-        if (name === 'approve' && pending.requiresConfirmationCode && (a as ActionInput<'approve'>).confirmationCode !== 'CONFIRM_RESUME')
+        if (
+          name === 'approve' &&
+          pending.requiresConfirmationCode &&
+          (a as ActionInput<'approve'>).confirmationCode !== 'CONFIRM_RESUME'
+        )
           return reject("resume needs confirmationCode 'CONFIRM_RESUME'");
         return { ok: true, message: name === 'approve' ? 'approved' : 'rejected' };
       }
@@ -393,7 +476,12 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
         s.acknowledgedAt = now;
         s.firstAcknowledgedAt ??= now;
         record(by, 'acknowledged', `Acknowledged by ${by}${note ? `: ${note}` : ''}`);
-        deliver('acknowledged', `ack-${s.reopenCount}`, 'channel', `ACK: ${by} is investigating "${s.title}"`);
+        deliver(
+          'acknowledged',
+          `ack-${s.reopenCount}`,
+          'channel',
+          `ACK: ${by} is investigating "${s.title}"`,
+        );
         break;
       }
       case 'resolve': {
@@ -443,13 +531,25 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
         const u = a as ActionInput<'postUpdate'>;
         s.seq += 1;
         s.lastUpdate = { at: now, by: u.by, status: u.status };
-        record(u.by, 'update', `Update (${u.status}) by ${u.by}${u.theory ? `: theory ${u.theory}` : ''}`, { ...u });
-        deliver('update', `update-${s.seq}`, 'channel', renderIncidentUpdate({ title: s.title, ...u }), '4.2');
+        record(u.by, 'update', `Update (${u.status}) by ${u.by}${u.theory ? `: theory ${u.theory}` : ''}`, {
+          ...u,
+        });
+        deliver(
+          'update',
+          `update-${s.seq}`,
+          'channel',
+          renderIncidentUpdate({ title: s.title, ...u }),
+          '4.2',
+        );
         break;
       }
       case 'escalate': {
         const { by, reason } = a as ActionInput<'escalate'>;
-        const target = manualEscalationTarget(s.policy.escalationMatrix, s.severity, s.engagements.map((e) => e.role));
+        const target = manualEscalationTarget(
+          s.policy.escalationMatrix,
+          s.severity,
+          s.engagements.map((e) => e.role),
+        );
         if (target) engage(target.roles, target.stepId, `escalated by ${by}: ${reason}`);
         break;
       }
@@ -470,20 +570,40 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       case 'reject': {
         const d = a as ActionInput<'approve'> & { reason?: string };
         s.pendingApprovals = s.pendingApprovals.filter((p) => p.actionId !== d.actionId);
-        ledgerApproval({ actionId: d.actionId, outcome: name === 'approve' ? 'approved' : 'rejected', decidedBy: d.by, decidedAt: isoOf(now), ...(d.reason ? { reason: d.reason } : {}) });
+        ledgerApproval({
+          actionId: d.actionId,
+          outcome: name === 'approve' ? 'approved' : 'rejected',
+          decidedBy: d.by,
+          decidedAt: isoOf(now),
+          ...(d.reason ? { reason: d.reason } : {}),
+        });
         if (s.procedure) {
           // The gate waits in the procedure child; the decision was validated here (CONFIRM_RESUME included).
           const forward = wf
             .getExternalWorkflowHandle(s.procedure.workflowId)
-            .signal(defs.approvalDecisionSignal, { actionId: d.actionId, decision: name === 'approve' ? 'approved' : 'rejected', by: d.by, ...(d.reason ? { reason: d.reason } : {}) })
+            .signal(defs.approvalDecisionSignal, {
+              actionId: d.actionId,
+              decision: name === 'approve' ? 'approved' : 'rejected',
+              by: d.by,
+              ...(d.reason ? { reason: d.reason } : {}),
+            })
             .catch((err: unknown) => {
-              record('system', 'approval.undelivered', `Could not hand ${d.actionId} to ${s.procedure?.workflowId}: ${errorMessage(err)}`);
+              record(
+                'system',
+                'approval.undelivered',
+                `Could not hand ${d.actionId} to ${s.procedure?.workflowId}: ${errorMessage(err)}`,
+              );
               touch();
             });
           inflight.add(forward);
           void forward.finally(() => inflight.delete(forward));
         }
-        record(d.by, name === 'approve' ? 'approval.approved' : 'approval.rejected', `${d.actionId} ${name === 'approve' ? 'approved' : 'rejected'} by ${d.by}${d.reason ? `: ${d.reason}` : ''}`, { actionId: d.actionId });
+        record(
+          d.by,
+          name === 'approve' ? 'approval.approved' : 'approval.rejected',
+          `${d.actionId} ${name === 'approve' ? 'approved' : 'rejected'} by ${d.by}${d.reason ? `: ${d.reason}` : ''}`,
+          { actionId: d.actionId },
+        );
         break;
       }
       case 'reportLoss': {
@@ -501,7 +621,11 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
         const { alert } = a as ActionInput<'alertFired'>;
         if (s.status === 'closed') {
           s.afterClose.push(alert);
-          record('ingress', 'alert.after-close', `Alert firing after close: ${alertLabel(alert)}; it opens a new incident`);
+          record(
+            'ingress',
+            'alert.after-close',
+            `Alert firing after close: ${alertLabel(alert)}; it opens a new incident`,
+          );
           break;
         }
         s.alerts.received += 1;
@@ -517,11 +641,21 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
           s.acknowledgedAt = null;
           // Re-paging resumes a full cadence after the reopen (data from Date.now(): it only moves a timer).
           s.lastPagedAt = Math.max(now, s.clock);
-          record('ingress', 'reopened', `Reopened: ${alertLabel(alert)} fired again`, { fingerprint: alert.fingerprint });
+          record('ingress', 'reopened', `Reopened: ${alertLabel(alert)} fired again`, {
+            fingerprint: alert.fingerprint,
+          });
           for (const e of s.engagements)
-            deliver('reopened', `reopen-${s.reopenCount}`, e.role, startText(`REOPENED: ${alertLabel(alert)} fired again`), '4.1');
+            deliver(
+              'reopened',
+              `reopen-${s.reopenCount}`,
+              e.role,
+              startText(`REOPENED: ${alertLabel(alert)} fired again`),
+              '4.1',
+            );
         } else {
-          record('ingress', 'alert.fired', `Alert firing: ${alertLabel(alert)}`, { fingerprint: alert.fingerprint });
+          record('ingress', 'alert.fired', `Alert firing: ${alertLabel(alert)}`, {
+            fingerprint: alert.fingerprint,
+          });
         }
         break;
       }
@@ -550,10 +684,16 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
         s.alerts.resolved += 1;
         const wasActive = alert.fingerprint in s.alerts.active;
         delete s.alerts.active[alert.fingerprint];
-        record('ingress', 'alert.resolved', `Alert resolved: ${alertLabel(alert)}`, { fingerprint: alert.fingerprint });
+        record('ingress', 'alert.resolved', `Alert resolved: ${alertLabel(alert)}`, {
+          fingerprint: alert.fingerprint,
+        });
         // Alerts clearing never resolves the incident: a human does (playbook); it is noted for them.
         if (wasActive && Object.keys(s.alerts.active).length === 0 && isOpen())
-          record('system', 'alerts.cleared', 'All alerts of this incident have cleared; resolve it when verified');
+          record(
+            'system',
+            'alerts.cleared',
+            'All alerts of this incident have cleared; resolve it when verified',
+          );
         break;
       }
     }
@@ -569,7 +709,8 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
         return reject(reason);
       }
       const outcome = apply(name, parsed.data as ActionInput<N>);
-      if (!outcome.ok) record(actorOf(raw), 'signal.rejected', `${name} rejected: ${outcome.reason}`, { action: name, via });
+      if (!outcome.ok)
+        record(actorOf(raw), 'signal.rejected', `${name} rejected: ${outcome.reason}`, { action: name, via });
       return outcome;
     } catch (err) {
       // A handler must never throw (it would fail the workflow task); record and carry on.
@@ -618,13 +759,20 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       (raw: unknown): ActionResult => {
         const outcome = handle(name, raw, 'update');
         if (!outcome.ok) throw wf.ApplicationFailure.nonRetryable(outcome.reason, 'ActionRejected');
-        return { accepted: true, action: name, status: s.status, severity: s.severity, message: outcome.message };
+        return {
+          accepted: true,
+          action: name,
+          status: s.status,
+          severity: s.severity,
+          message: outcome.message,
+        };
       },
       {
         // Validators reject before anything is written to history, so the caller gets the reason at once.
         validator: (raw: unknown) => {
           const parsed = ACTION_SCHEMAS[name].safeParse(raw);
-          if (!parsed.success) throw new Error(`invalid ${name} payload: ${formatIssues(parsed.error.issues)}`);
+          if (!parsed.success)
+            throw new Error(`invalid ${name} payload: ${formatIssues(parsed.error.issues)}`);
           const verdict = check(name, parsed.data as ActionInput<typeof name>);
           if (!verdict.ok) throw new Error(`${name} rejected: ${verdict.reason}`);
         },
@@ -640,11 +788,25 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
   wf.setHandler(defs.procedureEventSignal, (e) => {
     try {
       const at = isoOf(workflowNow());
-      addFinding({ at, procedure: e.procedure, step: e.step, type: e.type, outcome: e.outcome ?? null, text: e.text });
-      record(e.procedure, `procedure.${e.type}`, `${e.step}: ${e.text}`, { ...(e.outcome ? { outcome: e.outcome } : {}), ...(e.data ?? {}) });
+      addFinding({
+        at,
+        procedure: e.procedure,
+        step: e.step,
+        type: e.type,
+        outcome: e.outcome ?? null,
+        text: e.text,
+      });
+      record(e.procedure, `procedure.${e.type}`, `${e.step}: ${e.text}`, {
+        ...(e.outcome ? { outcome: e.outcome } : {}),
+        ...(e.data ?? {}),
+      });
       // 3.2 "monitor for 30 minutes post-rollback": degrading again re-escalates.
       if (e.data?.reescalate === true && isOpen()) {
-        const target = manualEscalationTarget(s.policy.escalationMatrix, s.severity, s.engagements.map((x) => x.role));
+        const target = manualEscalationTarget(
+          s.policy.escalationMatrix,
+          s.severity,
+          s.engagements.map((x) => x.role),
+        );
         if (target) engage(target.roles, `${target.stepId}-procedure`, `procedure re-escalation: ${e.text}`);
       }
     } catch (err) {
@@ -654,16 +816,31 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
     }
   });
   wf.setHandler(defs.approvalRequestedSignal, (r) => {
-    s.pendingApprovals = [...s.pendingApprovals.filter((p) => p.actionId !== r.actionId), {
+    s.pendingApprovals = [
+      ...s.pendingApprovals.filter((p) => p.actionId !== r.actionId),
+      {
+        actionId: r.actionId,
+        action: r.action,
+        description: r.description,
+        requestedAt: r.requestedAt,
+        expiresAt: r.expiresAt,
+        requiresConfirmationCode: r.requiresConfirmationCode,
+      },
+    ];
+    record(
+      'procedure',
+      'approval.requested',
+      `Approval needed for ${r.action} (${r.actionId}): ${r.description}`,
+      { actionId: r.actionId, evidence: r.evidence },
+    );
+    ledgerApproval({
       actionId: r.actionId,
       action: r.action,
       description: r.description,
       requestedAt: r.requestedAt,
       expiresAt: r.expiresAt,
       requiresConfirmationCode: r.requiresConfirmationCode,
-    }];
-    record('procedure', 'approval.requested', `Approval needed for ${r.action} (${r.actionId}): ${r.description}`, { actionId: r.actionId, evidence: r.evidence });
-    ledgerApproval({ actionId: r.actionId, action: r.action, description: r.description, requestedAt: r.requestedAt, expiresAt: r.expiresAt, requiresConfirmationCode: r.requiresConfirmationCode });
+    });
     const id = s.incidentId;
     const code = r.requiresConfirmationCode ? ',"confirmationCode":"CONFIRM_RESUME"' : '';
     deliver(
@@ -683,9 +860,20 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
   wf.setHandler(defs.approvalExpiredSignal, ({ actionId, escalation }) => {
     record('procedure', 'approval.expired', `No answer to ${actionId}: escalating (${escalation})`);
     if (isOpen()) {
-      const target = manualEscalationTarget(s.policy.escalationMatrix, s.severity, s.engagements.map((x) => x.role));
-      if (target) engage(target.roles, `${target.stepId}-approval-${escalation}`, `approval ${actionId} unanswered`);
-      else deliver('info', `approval-${actionId}-unanswered-${escalation}`, 'channel', `:warning: Approval ${actionId} for "${s.title}" is still unanswered`);
+      const target = manualEscalationTarget(
+        s.policy.escalationMatrix,
+        s.severity,
+        s.engagements.map((x) => x.role),
+      );
+      if (target)
+        engage(target.roles, `${target.stepId}-approval-${escalation}`, `approval ${actionId} unanswered`);
+      else
+        deliver(
+          'info',
+          `approval-${actionId}-unanswered-${escalation}`,
+          'channel',
+          `:warning: Approval ${actionId} for "${s.title}" is still unanswered`,
+        );
     }
     touch();
   });
@@ -727,16 +915,22 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       // ABANDON: continue-as-new must not cancel it; resolution cancels it explicitly.
       const child = await wf.startChild(type, { workflowId, args: [input], parentClosePolicy: 'ABANDON' });
       record('system', 'procedure.started', `Playbook procedure ${type} started`, { workflowId });
-      const done = child.result().then(
-        (r: ProcedureResult) => {
-          if (s.procedure?.status === 'running') s.procedure = { ...s.procedure, status: r.outcome, summary: r.summary };
-          record(r.procedure, 'procedure.completed', `${r.procedure} ${r.outcome}: ${r.summary}`);
-        },
-        (err: unknown) => {
-          if (s.procedure?.status === 'running') s.procedure = { ...s.procedure, status: 'failed', summary: errorMessage(err) };
-          if (s.procedure?.status !== 'cancelled') record('system', 'procedure.failed', `${type} failed: ${errorMessage(err)}`);
-        },
-      ).finally(touch);
+      const done = child
+        .result()
+        .then(
+          (r: ProcedureResult) => {
+            if (s.procedure?.status === 'running')
+              s.procedure = { ...s.procedure, status: r.outcome, summary: r.summary };
+            record(r.procedure, 'procedure.completed', `${r.procedure} ${r.outcome}: ${r.summary}`);
+          },
+          (err: unknown) => {
+            if (s.procedure?.status === 'running')
+              s.procedure = { ...s.procedure, status: 'failed', summary: errorMessage(err) };
+            if (s.procedure?.status !== 'cancelled')
+              record('system', 'procedure.failed', `${type} failed: ${errorMessage(err)}`);
+          },
+        )
+        .finally(touch);
       inflight.add(done);
       void done.finally(() => inflight.delete(done));
     } catch (err) {
@@ -746,7 +940,13 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
   };
 
   wf.setHandler(defs.statusQuery, () =>
-    snapshot(s, escalationPlan(workflowNow()).next, responseDeadline(), resolutionDeadline(), statusUpdateDue()),
+    snapshot(
+      s,
+      escalationPlan(workflowNow()).next,
+      responseDeadline(),
+      resolutionDeadline(),
+      statusUpdateDue(),
+    ),
   );
   wf.setHandler(defs.timelineQuery, () => s.timeline);
 
@@ -755,8 +955,14 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
     // Snapshot the policy in force now: a later config change or deploy never rewrites this incident's plan.
     const overrides = await config.loadPolicyOverrides();
     s.policy = resolvePolicy({ ...overrides, ...(input.policy ?? {}) });
-    record('system', 'opened', `Incident opened: ${s.title} (${s.severity}, ${s.kind})`, { source: s.source?.system ?? 'manual' });
-    engage(escalationPlan(s.openedAt).due.flatMap((d) => d.roles), `escalate-${s.severity}-0m`, `${s.severity} initial response`);
+    record('system', 'opened', `Incident opened: ${s.title} (${s.severity}, ${s.kind})`, {
+      source: s.source?.system ?? 'manual',
+    });
+    engage(
+      escalationPlan(s.openedAt).due.flatMap((d) => d.roles),
+      `escalate-${s.severity}-0m`,
+      `${s.severity} initial response`,
+    );
     deliver('info', 'start', 'channel', startText(`New ${s.severity} incident`), '4.1');
     await startProcedure();
   }
@@ -766,7 +972,10 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
     syncVisibility();
     syncLedger();
     if (s.status === 'closed') break;
-    if (wf.workflowInfo().historyLength > s.policy.continueAsNewAfterEvents || wf.workflowInfo().continueAsNewSuggested) {
+    if (
+      wf.workflowInfo().historyLength > s.policy.continueAsNewAfterEvents ||
+      wf.workflowInfo().continueAsNewSuggested
+    ) {
       await Promise.allSettled([...inflight]);
       await wf.condition(wf.allHandlersFinished);
       await wf.continueAsNew<typeof incidentWorkflow>({ ...input, continued: s });
@@ -807,7 +1016,10 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       },
     ];
     // A later incident on the same id (an alert after close) gets a post-mortem of its own.
-    const ids = [postmortemWorkflowId(s.incidentId), `${postmortemWorkflowId(s.incidentId)}-${wf.workflowInfo().runId.slice(0, 8)}`];
+    const ids = [
+      postmortemWorkflowId(s.incidentId),
+      `${postmortemWorkflowId(s.incidentId)}-${wf.workflowInfo().runId.slice(0, 8)}`,
+    ];
     for (const workflowId of ids) {
       try {
         await wf.startChild(POSTMORTEM_WORKFLOW_TYPE, { workflowId, args, parentClosePolicy: 'ABANDON' });
@@ -901,7 +1113,15 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
 
 /** State carried from a run of an older version lacks fields added since; give them their start values. */
 function withDefaults(c: IncidentState): IncidentState {
-  return { ...c, findings: c.findings ?? [], procedure: c.procedure ?? null, lastReminderAt: c.lastReminderAt ?? null, afterClose: c.afterClose ?? [], ledgerSeq: c.ledgerSeq ?? 0, postmortemWorkflowId: c.postmortemWorkflowId ?? null };
+  return {
+    ...c,
+    findings: c.findings ?? [],
+    procedure: c.procedure ?? null,
+    lastReminderAt: c.lastReminderAt ?? null,
+    afterClose: c.afterClose ?? [],
+    ledgerSeq: c.ledgerSeq ?? 0,
+    postmortemWorkflowId: c.postmortemWorkflowId ?? null,
+  };
 }
 
 function stripContinued(i: IncidentWorkflowInput): unknown {
@@ -915,7 +1135,8 @@ function alertLabel(a: Alert): string {
 }
 
 function actorOf(raw: unknown): string {
-  if (typeof raw === 'object' && raw !== null && 'by' in raw && typeof raw.by === 'string' && raw.by.trim()) return raw.by.slice(0, 200);
+  if (typeof raw === 'object' && raw !== null && 'by' in raw && typeof raw.by === 'string' && raw.by.trim())
+    return raw.by.slice(0, 200);
   return 'unknown';
 }
 
@@ -941,7 +1162,11 @@ export function snapshot(
   resolutionDeadline: number,
   nextStatusUpdateDue: number | null = null,
 ): IncidentStatus {
-  const engagements: Engagement[] = s.engagements.map((e) => ({ role: e.role, at: isoOf(e.at), step: e.step }));
+  const engagements: Engagement[] = s.engagements.map((e) => ({
+    role: e.role,
+    at: isoOf(e.at),
+    step: e.step,
+  }));
   return {
     incidentId: s.incidentId,
     title: s.title,

@@ -20,12 +20,30 @@ async function main() {
   switch (cmd) {
     case 'ps':
       for (const [name, x] of Object.entries(state.containers)) {
-        process.stdout.write(JSON.stringify({ Names: name, State: x.state, Status: x.state === 'running' ? 'Up 2 hours' : 'Exited (137) 3 minutes ago' }) + '\n');
+        process.stdout.write(
+          JSON.stringify({
+            Names: name,
+            State: x.state,
+            Status: x.state === 'running' ? 'Up 2 hours' : 'Exited (137) 3 minutes ago',
+          }) + '\n',
+        );
       }
       return;
     case 'inspect': {
       const x = c(args[0]);
-      process.stdout.write(JSON.stringify([{ Name: `/${args[0]}`, State: { Status: x.state, Running: x.state === 'running', OOMKilled: !!x.oomKilled, StartedAt: x.startedAt } }]));
+      process.stdout.write(
+        JSON.stringify([
+          {
+            Name: `/${args[0]}`,
+            State: {
+              Status: x.state,
+              Running: x.state === 'running',
+              OOMKilled: !!x.oomKilled,
+              StartedAt: x.startedAt,
+            },
+          },
+        ]),
+      );
       return;
     }
     case 'logs':
@@ -49,12 +67,18 @@ async function main() {
         const { Client } = require('pg');
         const db = new Client({ connectionString: app.databaseUrl });
         await db.connect();
-        await db.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [app.applicationName]);
+        await db.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [
+          app.applicationName,
+        ]);
         await db.end();
       }
       const patch = state.onRestart && state.onRestart[name];
       if (patch && state.controlUrl) {
-        const res = await fetch(`${state.controlUrl}/__sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(patch) });
+        const res = await fetch(`${state.controlUrl}/__sim/faults`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(patch),
+        });
         if (!res.ok) throw new Error(`simulator fault patch failed: ${res.status}`);
       }
       save();

@@ -22,10 +22,18 @@ export default async function globalSetup(): Promise<void> {
   }
   process.env.TEMPORAL_NAMESPACE = process.env.TEMPORAL_NAMESPACE ?? 'default';
   // Workers started by createWorker (crash tests) write their ledger here, never to the default database.
-  process.env.LEDGER_DATABASE_URL = process.env.LEDGER_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/incident_ledger_test_workers';
+  process.env.LEDGER_DATABASE_URL =
+    process.env.LEDGER_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/incident_ledger_test_workers';
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('../../src/workflows'),
-    logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} } as never,
+    logger: {
+      trace() {},
+      debug() {},
+      info() {},
+      warn: console.warn,
+      error: console.error,
+      log() {},
+    } as never,
   });
   const bundlePath = path.join(tmp, 'workflow-bundle.js');
   writeFileSync(bundlePath, code);

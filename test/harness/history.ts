@@ -10,7 +10,9 @@ export const HISTORY_DIR = path.resolve(__dirname, '..', 'fixtures', 'histories'
 export const WORKFLOW_IDS_FILE = path.join(HISTORY_DIR, 'workflow-ids.json');
 
 export function recordedWorkflowIds(): Record<string, string> {
-  return existsSync(WORKFLOW_IDS_FILE) ? (JSON.parse(readFileSync(WORKFLOW_IDS_FILE, 'utf8')) as Record<string, string>) : {};
+  return existsSync(WORKFLOW_IDS_FILE)
+    ? (JSON.parse(readFileSync(WORKFLOW_IDS_FILE, 'utf8')) as Record<string, string>)
+    : {};
 }
 
 export async function recordHistory(handle: WorkflowHandle, name: string): Promise<void> {
@@ -19,5 +21,8 @@ export async function recordHistory(handle: WorkflowHandle, name: string): Promi
   const history = await handle.fetchHistory();
   writeFileSync(path.join(HISTORY_DIR, `${name}.json`), historyToJSON(history));
   const ids = { ...recordedWorkflowIds(), [name]: handle.workflowId };
-  writeFileSync(WORKFLOW_IDS_FILE, `${JSON.stringify(Object.fromEntries(Object.entries(ids).sort()), null, 2)}\n`);
+  writeFileSync(
+    WORKFLOW_IDS_FILE,
+    `${JSON.stringify(Object.fromEntries(Object.entries(ids).sort()), null, 2)}\n`,
+  );
 }

@@ -29,7 +29,10 @@ export function tmpFile(name: string): string {
 
 export async function testClient(): Promise<{ client: Client; close: () => Promise<void> }> {
   const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS });
-  return { client: new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' }), close: () => connection.close() };
+  return {
+    client: new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' }),
+    close: () => connection.close(),
+  };
 }
 
 export interface TestWorker {
@@ -45,7 +48,10 @@ export async function startTestWorker(opts: {
 }): Promise<TestWorker> {
   quietRuntime();
   const bundle = process.env.WORKFLOW_BUNDLE_PATH;
-  if (!bundle) throw new Error('WORKFLOW_BUNDLE_PATH is not set: run the tests through jest (global-setup bundles the workflows)');
+  if (!bundle)
+    throw new Error(
+      'WORKFLOW_BUNDLE_PATH is not set: run the tests through jest (global-setup bundles the workflows)',
+    );
   const outbox = new OutboxChannel(opts.outboxFile ?? tmpFile('outbox.jsonl'), () => undefined);
   const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS });
   const worker = await Worker.create({
@@ -53,7 +59,11 @@ export async function startTestWorker(opts: {
     namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
     taskQueue: opts.taskQueue,
     workflowBundle: { codePath: bundle },
-    activities: createActivities({ ...opts.deps, channels: { outbox, ...(opts.deps?.channels ?? {}) }, policyOverrides: opts.deps?.policyOverrides ?? {} }),
+    activities: createActivities({
+      ...opts.deps,
+      channels: { outbox, ...(opts.deps?.channels ?? {}) },
+      policyOverrides: opts.deps?.policyOverrides ?? {},
+    }),
   });
   const running = worker.run();
   return {
@@ -79,7 +89,9 @@ export async function waitFor<T>(
     if (done(last)) return last;
     await new Promise((r) => setTimeout(r, intervalMs));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(last)?.slice(0, 2000)}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(last)?.slice(0, 2000)}`,
+  );
 }
 
 export const status = (h: WorkflowHandle) => h.query<IncidentStatus>('status');

@@ -8,7 +8,11 @@ import { createWorker } from '../../src/worker';
 class CrashingOutbox extends OutboxChannel {
   override async deliver(n: Notification) {
     const result = await super.deliver(n);
-    if (process.env.CRASH_AFTER_WRITE_STEP && n.step === process.env.CRASH_AFTER_WRITE_STEP && result.outcome === 'delivered') {
+    if (
+      process.env.CRASH_AFTER_WRITE_STEP &&
+      n.step === process.env.CRASH_AFTER_WRITE_STEP &&
+      result.outcome === 'delivered'
+    ) {
       process.stdout.write(`[worker-process] crashing after writing ${n.idempotencyKey}\n`);
       process.kill(process.pid, 'SIGKILL');
     }

@@ -6,7 +6,14 @@ import type { Severity } from '../../src/playbook/severity';
 import type { IncidentStatus } from '../../src/workflows/definitions';
 import { readOutbox } from '../../src/activities/notify/outbox';
 import { recordHistory } from '../harness/history';
-import { startTestWorker, status, testClient, uniqueTaskQueue, waitFor, type TestWorker } from '../harness/temporal';
+import {
+  startTestWorker,
+  status,
+  testClient,
+  uniqueTaskQueue,
+  waitFor,
+  type TestWorker,
+} from '../harness/temporal';
 
 const taskQueue = uniqueTaskQueue('escalation');
 let worker: TestWorker;
@@ -41,28 +48,38 @@ test.concurrent.each([
   ['P0', 300],
   ['P1', 300],
   ['P2', 600],
-] as [Severity, number][])('%s: every step of the matrix at its scaled time, in order', async (severity, timeScale) => {
-  const steps = ESCALATION_MATRIX[severity];
-  const last = steps[steps.length - 1];
-  const h = await open(`schedule-${severity}`, severity, timeScale);
-  const s = await waitFor(() => status(h), (x) => x.engagedRoles.length === steps.length, {
-    timeoutMs: ((last.afterMinutes * 60) / timeScale + 10) * 1000,
-    what: `all ${severity} steps`,
-  });
-  expect(s.engagedRoles).toEqual(steps.flatMap((st) => st.roles));
-  steps.forEach((step, i) => {
-    const at = playbookMinutes(s, s.engagements[i].at);
-    expect(at).toBeGreaterThanOrEqual(step.afterMinutes);
-    expect(at).toBeLessThan(step.afterMinutes + (LATE_SECONDS * timeScale) / 60);
-  });
-  expect(s.nextEscalation).toBeNull();
-  await h.signal('resolve', { by: 'oncall-primary' });
-  await recordHistory(h, `escalation-${severity}`);
-});
+] as [Severity, number][])(
+  '%s: every step of the matrix at its scaled time, in order',
+  async (severity, timeScale) => {
+    const steps = ESCALATION_MATRIX[severity];
+    const last = steps[steps.length - 1];
+    const h = await open(`schedule-${severity}`, severity, timeScale);
+    const s = await waitFor(
+      () => status(h),
+      (x) => x.engagedRoles.length === steps.length,
+      {
+        timeoutMs: ((last.afterMinutes * 60) / timeScale + 10) * 1000,
+        what: `all ${severity} steps`,
+      },
+    );
+    expect(s.engagedRoles).toEqual(steps.flatMap((st) => st.roles));
+    steps.forEach((step, i) => {
+      const at = playbookMinutes(s, s.engagements[i].at);
+      expect(at).toBeGreaterThanOrEqual(step.afterMinutes);
+      expect(at).toBeLessThan(step.afterMinutes + (LATE_SECONDS * timeScale) / 60);
+    });
+    expect(s.nextEscalation).toBeNull();
+    await h.signal('resolve', { by: 'oncall-primary' });
+    await recordHistory(h, `escalation-${severity}`);
+  },
+);
 
 test.concurrent('P3: the team lead only, nobody later', async () => {
   const h = await open('schedule-P3', 'P3', 600);
-  const s = await waitFor(() => status(h), (x) => x.engagedRoles.length > 0);
+  const s = await waitFor(
+    () => status(h),
+    (x) => x.engagedRoles.length > 0,
+  );
   expect(s.engagedRoles).toEqual(['team-lead']);
   expect(s.nextEscalation).toBeNull();
   // P3 response is the next business day: never earlier than 18:00 COT of a later day.
@@ -74,15 +91,26 @@ test.concurrent('P3: the team lead only, nobody later', async () => {
 test.concurrent('resolution cancels the steps still to come', async () => {
   const timeScale = 300; // P1: secondary at 3 s, eng lead at 6 s, trading lead at 12 s
   const h = await open('cancel-P1', 'P1', timeScale);
-  await waitFor(() => status(h), (x) => x.engagedRoles.includes('oncall-secondary'), { what: 'secondary' });
+  await waitFor(
+    () => status(h),
+    (x) => x.engagedRoles.includes('oncall-secondary'),
+    { what: 'secondary' },
+  );
   await h.signal('resolve', { by: 'oncall-secondary', resolution: 'restarted inference-api' });
-  const resolved = await waitFor(() => status(h), (x) => x.status === 'resolved');
+  const resolved = await waitFor(
+    () => status(h),
+    (x) => x.status === 'resolved',
+  );
   expect(resolved.nextEscalation).toBeNull();
   // Past the eng lead (30 min) and trading lead (60 min) times.
-  await new Promise((r) => setTimeout(r, (60 * 60 * 1000) / timeScale - (Date.now() - Date.parse(resolved.openedAt)) + 1500));
+  await new Promise((r) =>
+    setTimeout(r, (60 * 60 * 1000) / timeScale - (Date.now() - Date.parse(resolved.openedAt)) + 1500),
+  );
   const later = await status(h);
   expect(later.engagedRoles).toEqual(['oncall-primary', 'oncall-secondary']);
-  const roles = (await readOutbox(worker.outbox.file)).filter((r) => r.incidentId === h.workflowId && r.kind === 'page').map((r) => r.target);
+  const roles = (await readOutbox(worker.outbox.file))
+    .filter((r) => r.incidentId === h.workflowId && r.kind === 'page')
+    .map((r) => r.target);
   expect(roles.sort()).toEqual(['oncall-primary', 'oncall-secondary']);
   await recordHistory(h, 'resolution-cancels-escalation');
 });

@@ -14,7 +14,14 @@ import { startFakePagerDuty, type FakePagerDuty } from '../fakes/pagerduty';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack';
 import { freshLedger, type TestLedger } from '../ledger/db';
 import { recordHistory } from '../harness/history';
-import { status, startTestWorker, testClient, uniqueTaskQueue, waitFor, type TestWorker } from '../harness/temporal';
+import {
+  status,
+  startTestWorker,
+  testClient,
+  uniqueTaskQueue,
+  waitFor,
+  type TestWorker,
+} from '../harness/temporal';
 
 const taskQueue = uniqueTaskQueue('p0-e2e');
 let worker: TestWorker;
@@ -25,7 +32,11 @@ let pagerduty: FakePagerDuty;
 let ledger: TestLedger;
 
 beforeAll(async () => {
-  [slack, pagerduty, ledger] = await Promise.all([startFakeSlack(), startFakePagerDuty(), freshLedger('p0_e2e')]);
+  [slack, pagerduty, ledger] = await Promise.all([
+    startFakeSlack(),
+    startFakePagerDuty(),
+    freshLedger('p0_e2e'),
+  ]);
   const store = new InMemoryKeyValueStore();
   const timeouts = { connectMs: 500, headersMs: 1000, bodyMs: 1000, totalMs: 1500 };
   const dispatcher = createChannelDispatcher(timeouts);
@@ -34,8 +45,14 @@ beforeAll(async () => {
     deps: {
       ledger: ledger.pool,
       channels: {
-        slack: new SlackChannel({ mode: 'webhook', webhookUrl: slack.webhookUrl, timeouts }, { dispatcher, store }),
-        pagerduty: new PagerDutyChannel({ routingKey: 'R0UTINGKEY0123456789012345678901', baseUrl: pagerduty.url, timeouts }, { dispatcher, store }),
+        slack: new SlackChannel(
+          { mode: 'webhook', webhookUrl: slack.webhookUrl, timeouts },
+          { dispatcher, store },
+        ),
+        pagerduty: new PagerDutyChannel(
+          { routingKey: 'R0UTINGKEY0123456789012345678901', baseUrl: pagerduty.url, timeouts },
+          { dispatcher, store },
+        ),
       },
     },
   });
@@ -56,10 +73,27 @@ test('a resolved P0: messages on every channel, one PagerDuty incident, post-mor
     workflowId: `p0-e2e-${Date.now()}`,
     args: [{ title: 'Trading API down', severity: 'P0', timeScale, policy: { channels } }],
   });
-  await waitFor(() => status(h), (s) => s.engagedRoles.length === 1);
+  await waitFor(
+    () => status(h),
+    (s) => s.engagedRoles.length === 1,
+  );
   await h.executeUpdate('acknowledge', { args: [{ by: 'oncall-primary' }] });
-  await h.executeUpdate('resolve', { args: [{ by: 'oncall-primary', rootCause: 'OOM', resolution: 'restarted', financialImpactUsd: 120, missedTrades: 1 }] });
-  const done = await waitFor(() => status(h), (s) => s.postmortemWorkflowId !== null, { what: 'close and post-mortem' });
+  await h.executeUpdate('resolve', {
+    args: [
+      {
+        by: 'oncall-primary',
+        rootCause: 'OOM',
+        resolution: 'restarted',
+        financialImpactUsd: 120,
+        missedTrades: 1,
+      },
+    ],
+  });
+  const done = await waitFor(
+    () => status(h),
+    (s) => s.postmortemWorkflowId !== null,
+    { what: 'close and post-mortem' },
+  );
 
   // 4.1 and 4.3 in the outbox and on Slack (webhook: one POST per message, blocks + text).
   const outbox = (await readOutbox(worker.outbox.file)).filter((r) => r.incidentId === h.workflowId);
@@ -77,29 +111,51 @@ test('a resolved P0: messages on every channel, one PagerDuty incident, post-mor
 
   // Post-mortem (6.1): P0 within 48 hours of resolution, scaled.
   const pm = client.workflow.getHandle(done.postmortemWorkflowId!);
-  const pmStatus = await waitFor(() => pm.query<PostmortemStatus>('postmortemStatus'), (p) => p.dueAt !== null);
+  const pmStatus = await waitFor(
+    () => pm.query<PostmortemStatus>('postmortemStatus'),
+    (p) => p.dueAt !== null,
+  );
   expect(Date.parse(pmStatus.dueAt!) - Date.parse(done.resolvedAt!)).toBe((48 * 3600 * 1000) / timeScale);
 
   // Ledger: the incident row with its metrics and every timeline event, written once.
   const row = await waitFor(
-    async () => (await ledger.pool.query('SELECT status, mtta_seconds, mttr_seconds FROM incidents WHERE id = $1', [h.workflowId])).rows[0],
+    async () =>
+      (
+        await ledger.pool.query('SELECT status, mtta_seconds, mttr_seconds FROM incidents WHERE id = $1', [
+          h.workflowId,
+        ])
+      ).rows[0],
     (r) => r?.status === 'closed',
     { what: 'ledger row closed' },
   );
   expect(row.mttr_seconds).toBe(done.metrics.mttrSeconds);
   const timeline = await h.query<unknown[]>('timeline');
   const events2 = await waitFor(
-    async () => Number((await ledger.pool.query('SELECT count(*) FROM incident_events WHERE incident_id = $1', [h.workflowId])).rows[0].count),
+    async () =>
+      Number(
+        (
+          await ledger.pool.query('SELECT count(*) FROM incident_events WHERE incident_id = $1', [
+            h.workflowId,
+          ])
+        ).rows[0].count,
+      ),
     (n) => n === timeline.length,
     { what: 'every event in the ledger' },
   );
   expect(events2).toBe(timeline.length);
-  const pages = await ledger.pool.query('SELECT channel, count(*)::int AS n FROM pages WHERE incident_id = $1 GROUP BY channel ORDER BY channel', [h.workflowId]);
+  const pages = await ledger.pool.query(
+    'SELECT channel, count(*)::int AS n FROM pages WHERE incident_id = $1 GROUP BY channel ORDER BY channel',
+    [h.workflowId],
+  );
   expect(pages.rows.map((r: { channel: string }) => r.channel)).toEqual(['outbox', 'pagerduty', 'slack']);
 
   // Report: a P0 line counting this incident.
   const since = Date.parse(done.openedAt) - 60_000;
-  const report = computeReport(await loadReportRows(ledger.pool, since, Date.now() + 60_000), since, Date.now() + 60_000);
+  const report = computeReport(
+    await loadReportRows(ledger.pool, since, Date.now() + 60_000),
+    since,
+    Date.now() + 60_000,
+  );
   expect(report.incidents.bySeverity.P0).toBe(1);
   expect(report.metrics.P0.count).toBe(1);
   expect(report.metrics.P0.mttr.p50).toBe(done.metrics.mttrSeconds);
@@ -115,11 +171,23 @@ test('a Slack outage delays neither PagerDuty pages nor the escalation', async (
       workflowId: `slack-outage-${Date.now()}`,
       args: [{ title: 'Slack is down too', severity: 'P0', timeScale, policy: { channels } }],
     });
-    const s = await waitFor(() => status(h), (x) => x.engagedRoles.includes('eng-lead'), { what: 'eng lead on time' });
-    const engLeadMinutes = ((Date.parse(s.engagements.find((e) => e.role === 'eng-lead')!.at) - Date.parse(s.openedAt)) * timeScale) / 60_000;
+    const s = await waitFor(
+      () => status(h),
+      (x) => x.engagedRoles.includes('eng-lead'),
+      { what: 'eng lead on time' },
+    );
+    const engLeadMinutes =
+      ((Date.parse(s.engagements.find((e) => e.role === 'eng-lead')!.at) - Date.parse(s.openedAt)) *
+        timeScale) /
+      60_000;
     expect(engLeadMinutes).toBeLessThan(15 + (1.5 * timeScale) / 60);
     const triggers = await waitFor(
-      async () => pagerduty.requests.filter((r) => (r.body as { dedup_key?: string }).dedup_key?.includes(h.workflowId) && (r.body as { event_action: string }).event_action === 'trigger'),
+      async () =>
+        pagerduty.requests.filter(
+          (r) =>
+            (r.body as { dedup_key?: string }).dedup_key?.includes(h.workflowId) &&
+            (r.body as { event_action: string }).event_action === 'trigger',
+        ),
       (t) => t.length >= 2,
       { what: 'PagerDuty triggers for primary and eng lead' },
     );

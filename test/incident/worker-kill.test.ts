@@ -14,17 +14,27 @@ let client: Client;
 let closeClient: () => Promise<void>;
 const children: ChildProcess[] = [];
 
-function startWorkerProcess(env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<NodeJS.Signals | number | null> } {
+function startWorkerProcess(env: Record<string, string>): {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<NodeJS.Signals | number | null>;
+} {
   let out = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test', 'harness', 'worker-process.ts')], {
-    cwd: ROOT,
-    env: { ...process.env, INCIDENT_TASK_QUEUE: taskQueue, OUTBOX_FILE: outboxFile, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'test', 'harness', 'worker-process.ts')],
+    {
+      cwd: ROOT,
+      env: { ...process.env, INCIDENT_TASK_QUEUE: taskQueue, OUTBOX_FILE: outboxFile, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   children.push(child);
-  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
+  const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
+    child.on('exit', (code, signal) => resolve(signal ?? code)),
+  );
   return { child, output: () => out, exited };
 }
 
@@ -39,7 +49,11 @@ afterAll(async () => {
 test('escalation continues on time on a new worker and no page is written twice', async () => {
   const timeScale = 120; // P0: eng lead at 7.5 s, CTO at 15 s
   const first = startWorkerProcess({ CRASH_AFTER_WRITE_STEP: 'escalate-P0-15m' });
-  await waitFor(async () => first.output(), (o) => o.includes('[worker-process] running'), { timeoutMs: 60_000, what: 'first worker' });
+  await waitFor(
+    async () => first.output(),
+    (o) => o.includes('[worker-process] running'),
+    { timeoutMs: 60_000, what: 'first worker' },
+  );
 
   const h = await client.workflow.start('incidentWorkflow', {
     taskQueue,
@@ -51,24 +65,37 @@ test('escalation continues on time on a new worker and no page is written twice'
   expect(first.output()).toContain(`crashing after writing ${h.workflowId}:escalate-P0-15m:eng-lead`);
 
   const second = startWorkerProcess({});
-  const s = await waitFor(() => status(h), (x) => x.engagedRoles.includes('cto'), { timeoutMs: 60_000, what: 'CTO at 30 min' });
-  const ctoAt = ((Date.parse(s.engagements.find((e) => e.role === 'cto')!.at) - Date.parse(s.openedAt)) * timeScale) / 60_000;
+  const s = await waitFor(
+    () => status(h),
+    (x) => x.engagedRoles.includes('cto'),
+    { timeoutMs: 60_000, what: 'CTO at 30 min' },
+  );
+  const ctoAt =
+    ((Date.parse(s.engagements.find((e) => e.role === 'cto')!.at) - Date.parse(s.openedAt)) * timeScale) /
+    60_000;
   expect(ctoAt).toBeGreaterThanOrEqual(30);
   // On time: at most 4 real seconds (8 playbook minutes) late despite the crash.
   expect(ctoAt).toBeLessThan(30 + (4 * timeScale) / 60);
 
   // The eng lead page activity is retried on the new worker (start-to-close 15 s) and finds its record.
-  await waitFor(async () => second.output(), (o) => o.includes(`duplicate ${h.workflowId}:escalate-P0-15m:eng-lead`), { timeoutMs: 40_000, what: 'retried page to find its record' });
+  await waitFor(
+    async () => second.output(),
+    (o) => o.includes(`duplicate ${h.workflowId}:escalate-P0-15m:eng-lead`),
+    { timeoutMs: 40_000, what: 'retried page to find its record' },
+  );
   const records = (await readOutbox(outboxFile)).filter((r) => r.incidentId === h.workflowId);
   const keys = records.map((r) => r.idempotencyKey);
   expect(new Set(keys).size).toBe(keys.length);
-  expect(records.filter((r) => r.kind === 'page' && r.target === 'eng-lead').map((r) => r.idempotencyKey)).toEqual([
-    `${h.workflowId}:escalate-P0-15m:eng-lead`,
-  ]);
+  expect(
+    records.filter((r) => r.kind === 'page' && r.target === 'eng-lead').map((r) => r.idempotencyKey),
+  ).toEqual([`${h.workflowId}:escalate-P0-15m:eng-lead`]);
   expect(keys).toContain(`${h.workflowId}:escalate-P0-30m:cto`);
 
   await h.signal('resolve', { by: 'oncall-primary' });
-  await waitFor(() => status(h), (x) => x.status === 'resolved');
+  await waitFor(
+    () => status(h),
+    (x) => x.status === 'resolved',
+  );
   await recordHistory(h, 'worker-kill');
   second.child.kill('SIGTERM');
   expect(await second.exited).toBe(0);

@@ -4,7 +4,13 @@ import path from 'node:path';
 import { loadIngressConfig, type IngressConfig } from '../../src/ingress/config';
 import type { IngressConfigInput } from '../../src/ingress/config';
 import { parseRoutingRules, type RoutingRules } from '../../src/ingress/routing';
-import { TemporalUnavailableError, type FireAlertCommand, type IncidentStarter, type OpenIncidentCommand, type StartedRun } from '../../src/ingress/starter';
+import {
+  TemporalUnavailableError,
+  type FireAlertCommand,
+  type IncidentStarter,
+  type OpenIncidentCommand,
+  type StartedRun,
+} from '../../src/ingress/starter';
 import type { Alert } from '../../src/workflows/definitions';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -20,7 +26,10 @@ export function defaultRules(): RoutingRules {
 }
 
 export function testConfig(overrides: Partial<IngressConfigInput> = {}): IngressConfig {
-  return loadIngressConfig({}, { port: 0, logLevel: 'silent', routesFile: path.join(ROOT, 'config', 'alert-routes.yaml'), ...overrides });
+  return loadIngressConfig(
+    {},
+    { port: 0, logLevel: 'silent', routesFile: path.join(ROOT, 'config', 'alert-routes.yaml'), ...overrides },
+  );
 }
 
 export interface FakeCall {
@@ -70,7 +79,15 @@ export class FakeStarter implements IncidentStarter {
 }
 
 /** An Alertmanager v4 notification as Alertmanager 0.27+ sends it. */
-export function alertmanagerPayload(alerts: { alertname: string; status?: 'firing' | 'resolved'; labels?: Record<string, string>; fingerprint?: string }[], extra: Record<string, unknown> = {}) {
+export function alertmanagerPayload(
+  alerts: {
+    alertname: string;
+    status?: 'firing' | 'resolved';
+    labels?: Record<string, string>;
+    fingerprint?: string;
+  }[],
+  extra: Record<string, unknown> = {},
+) {
   const status = alerts.some((a) => (a.status ?? 'firing') === 'firing') ? 'firing' : 'resolved';
   return {
     receiver: 'incident-ingress',
@@ -117,15 +134,22 @@ const openApps = new Set<Listenable>();
 export function httpClient(app: Listenable) {
   let base: Promise<string> | null = null;
   const url = () => {
-    base ??= (app.server.listening ? Promise.resolve('') : app.listen({ host: '127.0.0.1', port: 0 })).then(() => {
-      openApps.add(app);
-      return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    });
+    base ??= (app.server.listening ? Promise.resolve('') : app.listen({ host: '127.0.0.1', port: 0 })).then(
+      () => {
+        openApps.add(app);
+        return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+      },
+    );
     return base;
   };
   return {
     url,
-    async inject(opts: { method: 'GET' | 'POST'; url: string; headers?: Record<string, string>; payload?: unknown }): Promise<HttpResult> {
+    async inject(opts: {
+      method: 'GET' | 'POST';
+      url: string;
+      headers?: Record<string, string>;
+      payload?: unknown;
+    }): Promise<HttpResult> {
       const headers: Record<string, string> = { ...(opts.headers ?? {}) };
       let body: string | Buffer | undefined;
       if (opts.payload !== undefined) {

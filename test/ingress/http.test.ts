@@ -5,7 +5,15 @@ import { sign } from '../../src/ingress/auth';
 import { IngressConfigError, loadIngressConfig } from '../../src/ingress/config';
 import { buildIngress, startIngress } from '../../src/ingress/server';
 import { alertSchema, incidentInputSchema } from '../../src/workflows/definitions';
-import { alertmanagerPayload, closeAllApps, defaultRules, FakeStarter, fixture, httpClient, testConfig } from './helpers';
+import {
+  alertmanagerPayload,
+  closeAllApps,
+  defaultRules,
+  FakeStarter,
+  fixture,
+  httpClient,
+  testConfig,
+} from './helpers';
 
 const rules = defaultRules();
 const json = (body: unknown) => JSON.stringify(body);
@@ -21,26 +29,59 @@ afterAll(closeAllApps);
 describe('happy path', () => {
   it('opens one incident for an Alertmanager firing notification and signals every alert', async () => {
     const { app, starter } = setup();
-    const res = await app.inject({ method: 'POST', url: '/v1/alerts/alertmanager', payload: fixture('alertmanager-firing.json') });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/alerts/alertmanager',
+      payload: fixture('alertmanager-firing.json'),
+    });
     expect(res.statusCode).toBe(200);
     const body = res.json();
-    expect(body).toMatchObject({ received: 1, firing: 1, incidents: [{ kind: 'trading-system-down', severity: 'P0', fired: 1 }] });
-    expect(body.incidents[0].url).toMatch(/^http:\/\/127\.0\.0\.1:8233\/namespaces\/default\/workflows\/incident-trading-system-down-[0-9a-f]{16}\/run-1\/history$/);
+    expect(body).toMatchObject({
+      received: 1,
+      firing: 1,
+      incidents: [{ kind: 'trading-system-down', severity: 'P0', fired: 1 }],
+    });
+    expect(body.incidents[0].url).toMatch(
+      /^http:\/\/127\.0\.0\.1:8233\/namespaces\/default\/workflows\/incident-trading-system-down-[0-9a-f]{16}\/run-1\/history$/,
+    );
     expect(starter.calls).toHaveLength(1);
     const call = starter.calls[0]!;
     expect(alertSchema.parse(call.alert)).toEqual(call.alert);
-    expect(call.alert).toMatchObject({ fingerprint: '5c2b6b0d7d0c4f31', name: 'TradingAPIDown', status: 'firing', severity: 'critical', source: 'alertmanager' });
+    expect(call.alert).toMatchObject({
+      fingerprint: '5c2b6b0d7d0c4f31',
+      name: 'TradingAPIDown',
+      status: 'firing',
+      severity: 'critical',
+      source: 'alertmanager',
+    });
     expect(call.alert?.endsAt).toBeUndefined(); // Go's zero time
     const input = incidentInputSchema.parse((call.cmd as { input: unknown }).input);
-    expect(input).toMatchObject({ severity: 'P0', kind: 'trading-system-down', detectedAt: '2026-01-17T14:02:13.402Z', timeScale: 1 });
+    expect(input).toMatchObject({
+      severity: 'P0',
+      kind: 'trading-system-down',
+      detectedAt: '2026-01-17T14:02:13.402Z',
+      timeScale: 1,
+    });
     expect(input.source?.alerts).toBeUndefined(); // counted once, from the signal
   });
 
   it('repeated posts land on the same incident; resolved alerts only signal', async () => {
     const { app, starter } = setup();
-    await app.inject({ method: 'POST', url: '/v1/alerts/alertmanager', payload: fixture('alertmanager-firing.json') });
-    const again = await app.inject({ method: 'POST', url: '/v1/alerts/alertmanager', payload: fixture('alertmanager-firing.json') });
-    const resolved = await app.inject({ method: 'POST', url: '/v1/alerts/alertmanager', payload: fixture('alertmanager-resolved.json') });
+    await app.inject({
+      method: 'POST',
+      url: '/v1/alerts/alertmanager',
+      payload: fixture('alertmanager-firing.json'),
+    });
+    const again = await app.inject({
+      method: 'POST',
+      url: '/v1/alerts/alertmanager',
+      payload: fixture('alertmanager-firing.json'),
+    });
+    const resolved = await app.inject({
+      method: 'POST',
+      url: '/v1/alerts/alertmanager',
+      payload: fixture('alertmanager-resolved.json'),
+    });
     expect([again.statusCode, resolved.statusCode]).toEqual([200, 200]);
     expect(new Set(starter.calls.map((c) => c.workflowId)).size).toBe(1);
     expect(starter.calls.map((c) => c.op)).toEqual(['fire', 'fire', 'resolve']);
@@ -49,7 +90,11 @@ describe('happy path', () => {
 
   it('a resolved notification never opens an incident', async () => {
     const { app, starter } = setup();
-    const res = await app.inject({ method: 'POST', url: '/v1/alerts/alertmanager', payload: fixture('alertmanager-resolved.json') });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/alerts/alertmanager',
+      payload: fixture('alertmanager-resolved.json'),
+    });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ resolvedWithoutIncident: 1 });
     expect(starter.calls.filter((c) => c.op === 'fire')).toHaveLength(0);
@@ -57,13 +102,32 @@ describe('happy path', () => {
 
   it('handles a mixed group: firing + resolved on one incident, Watchdog ignored, truncation counted', async () => {
     const { app, starter } = setup();
-    const res = await app.inject({ method: 'POST', url: '/v1/alerts/alertmanager', payload: fixture('alertmanager-mixed.json') });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/alerts/alertmanager',
+      payload: fixture('alertmanager-mixed.json'),
+    });
     expect(res.statusCode).toBe(200);
     const body = res.json();
-    expect(body).toMatchObject({ received: 4, firing: 2, resolved: 1, truncatedAlerts: 2, ignored: [{ name: 'Watchdog' }] });
+    expect(body).toMatchObject({
+      received: 4,
+      firing: 2,
+      resolved: 1,
+      truncatedAlerts: 2,
+      ignored: [{ name: 'Watchdog' }],
+    });
     expect(body.incidents).toHaveLength(1);
-    expect(body.incidents[0]).toMatchObject({ kind: 'database-connection', severity: 'P2', fired: 2, resolved: 1 });
-    expect(starter.calls.map((c) => `${c.op}:${c.alert?.name}`)).toEqual(['fire:PostgresHighConnections', 'fire:DatabaseQuerySlow', 'resolve:DatabaseConnectionPoolExhausted']);
+    expect(body.incidents[0]).toMatchObject({
+      kind: 'database-connection',
+      severity: 'P2',
+      fired: 2,
+      resolved: 1,
+    });
+    expect(starter.calls.map((c) => `${c.op}:${c.alert?.name}`)).toEqual([
+      'fire:PostgresHighConnections',
+      'fire:DatabaseQuerySlow',
+      'resolve:DatabaseConnectionPoolExhausted',
+    ]);
     const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(metrics).toContain('ingress_alerts_truncated_total{source="alertmanager"} 2');
     expect(metrics).toContain('ingress_alerts_ignored_total{alertname="Watchdog"} 1');
@@ -72,12 +136,23 @@ describe('happy path', () => {
 
   it('accepts Grafana payloads (links and values kept as annotations)', async () => {
     const { app, starter } = setup();
-    const res = await app.inject({ method: 'POST', url: '/v1/alerts/grafana', payload: fixture('grafana-firing.json') });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/alerts/grafana',
+      payload: fixture('grafana-firing.json'),
+    });
     expect(res.statusCode).toBe(200);
     expect(res.json().incidents[0]).toMatchObject({ kind: 'data-source-down', severity: 'P1' });
     const a = starter.calls[0]?.alert;
-    expect(a).toMatchObject({ source: 'grafana', startsAt: '2026-01-17T21:20:00.000Z', fingerprint: '2f4a1b3c5d6e7f80' });
-    expect(a?.annotations).toMatchObject({ dashboardURL: 'http://grafana:3000/d/market-data?orgId=1', values: '{"A":842.5,"C":1}' });
+    expect(a).toMatchObject({
+      source: 'grafana',
+      startsAt: '2026-01-17T21:20:00.000Z',
+      fingerprint: '2f4a1b3c5d6e7f80',
+    });
+    expect(a?.annotations).toMatchObject({
+      dashboardURL: 'http://grafana:3000/d/market-data?orgId=1',
+      values: '{"A":842.5,"C":1}',
+    });
     expect(alertSchema.safeParse(a).success).toBe(true);
   });
 
@@ -86,38 +161,82 @@ describe('happy path', () => {
     const res = await app.inject({
       method: 'POST',
       url: '/v1/alerts/generic',
-      payload: { source: 'uptime-kuma', alerts: [{ name: 'TradingAPIDown', severity: 'critical', summary: 'down', labels: { service: 'trading-api' } }, { name: 'Whatever', severity: 'info' }] },
+      payload: {
+        source: 'uptime-kuma',
+        alerts: [
+          {
+            name: 'TradingAPIDown',
+            severity: 'critical',
+            summary: 'down',
+            labels: { service: 'trading-api' },
+          },
+          { name: 'Whatever', severity: 'info' },
+        ],
+      },
     });
     expect(res.statusCode).toBe(200);
-    expect(res.json().incidents.map((i: { kind: string; severity: string }) => `${i.kind}/${i.severity}`)).toEqual(['trading-system-down/P0', 'generic/P3']);
-    expect(starter.calls[0]?.alert).toMatchObject({ source: 'uptime-kuma', labels: { alertname: 'TradingAPIDown', severity: 'critical', service: 'trading-api' } });
+    expect(
+      res.json().incidents.map((i: { kind: string; severity: string }) => `${i.kind}/${i.severity}`),
+    ).toEqual(['trading-system-down/P0', 'generic/P3']);
+    expect(starter.calls[0]?.alert).toMatchObject({
+      source: 'uptime-kuma',
+      labels: { alertname: 'TradingAPIDown', severity: 'critical', service: 'trading-api' },
+    });
     expect(starter.calls[0]?.alert?.fingerprint).toMatch(/^[0-9a-f]{16}$/);
   });
 
   it('opens an incident by hand, from a severity or the 1.3 decision tree, idempotently with a key', async () => {
     const { app, starter } = setup();
-    const a = await app.inject({ method: 'POST', url: '/v1/incidents', payload: { title: 'Kill switch triggered unexpectedly', severity: 'P0', kind: 'trading-system-down', openedBy: 'ana' } });
+    const a = await app.inject({
+      method: 'POST',
+      url: '/v1/incidents',
+      payload: {
+        title: 'Kill switch triggered unexpectedly',
+        severity: 'P0',
+        kind: 'trading-system-down',
+        openedBy: 'ana',
+      },
+    });
     expect(a.statusCode).toBe(201);
     expect(a.json()).toMatchObject({ kind: 'trading-system-down', severity: 'P0', severitySource: 'given' });
     expect(a.json().url).toContain(`/workflows/${a.json().incidentId}/`);
     const b = await app.inject({
       method: 'POST',
       url: '/v1/incidents',
-      payload: { title: 'Docs typo', assessment: { tradingStoppedOrLosingMoney: false, majorFeatureBroken: false, affectsProductionTrading: false }, idempotencyKey: 'k1' },
+      payload: {
+        title: 'Docs typo',
+        assessment: {
+          tradingStoppedOrLosingMoney: false,
+          majorFeatureBroken: false,
+          affectsProductionTrading: false,
+        },
+        idempotencyKey: 'k1',
+      },
     });
     expect(b.json()).toMatchObject({ kind: 'generic', severity: 'P3', severitySource: 'decision-tree' });
-    const c = await app.inject({ method: 'POST', url: '/v1/incidents', payload: { title: 'Docs typo', severity: 'P3', idempotencyKey: 'k1' } });
+    const c = await app.inject({
+      method: 'POST',
+      url: '/v1/incidents',
+      payload: { title: 'Docs typo', severity: 'P3', idempotencyKey: 'k1' },
+    });
     expect(c.json().incidentId).toBe(b.json().incidentId);
     expect(c.json().runId).toBe(b.json().runId);
     const input = (starter.calls[1]?.cmd as { input: unknown }).input;
-    expect(incidentInputSchema.parse(input)).toMatchObject({ assessment: { affectsProductionTrading: false }, source: { system: 'manual' } });
+    expect(incidentInputSchema.parse(input)).toMatchObject({
+      assessment: { affectsProductionTrading: false },
+      source: { system: 'manual' },
+    });
   });
 
   it('reports health and metrics', async () => {
     const { app } = setup();
     const h = await app.inject({ method: 'GET', url: '/healthz' });
     expect(h.statusCode).toBe(200);
-    expect(h.json()).toMatchObject({ status: 'ok', temporal: { reachable: true, namespace: 'default' }, auth: 'off' });
+    expect(h.json()).toMatchObject({
+      status: 'ok',
+      temporal: { reachable: true, namespace: 'default' },
+      auth: 'off',
+    });
     const m = await app.inject({ method: 'GET', url: '/metrics' });
     expect(m.headers['content-type']).toContain('text/plain');
     expect(m.body).toContain('# TYPE ingress_requests_total counter');
@@ -126,9 +245,19 @@ describe('happy path', () => {
 });
 
 describe('errors', () => {
-  const post = async (payload: string | object, url = '/v1/alerts/alertmanager', headers: Record<string, string> = { 'content-type': 'application/json' }, overrides = {}) => {
+  const post = async (
+    payload: string | object,
+    url = '/v1/alerts/alertmanager',
+    headers: Record<string, string> = { 'content-type': 'application/json' },
+    overrides = {},
+  ) => {
     const { app, starter } = setup(overrides);
-    const res = await app.inject({ method: 'POST', url, headers, payload: typeof payload === 'string' ? payload : json(payload) });
+    const res = await app.inject({
+      method: 'POST',
+      url,
+      headers,
+      payload: typeof payload === 'string' ? payload : json(payload),
+    });
     expect(starter.calls).toHaveLength(0);
     return res;
   };
@@ -138,15 +267,35 @@ describe('errors', () => {
     delete (p.alerts[0] as { labels: Record<string, string> }).labels.alertname;
     const res = await post(p);
     expect(res.statusCode).toBe(400);
-    expect(res.json().error).toMatchObject({ status: 400, code: 'invalid_body', field: 'alerts[0].labels.alertname' });
+    expect(res.json().error).toMatchObject({
+      status: 400,
+      code: 'invalid_body',
+      field: 'alerts[0].labels.alertname',
+    });
     expect(res.json().requestId).toEqual(expect.any(String));
   });
 
   it.each([
-    ['bad time', { ...alertmanagerPayload([{ alertname: 'X' }]), alerts: [{ ...alertmanagerPayload([{ alertname: 'X' }]).alerts[0], startsAt: 'yesterday' }] }, 'alerts[0].startsAt'],
+    [
+      'bad time',
+      {
+        ...alertmanagerPayload([{ alertname: 'X' }]),
+        alerts: [{ ...alertmanagerPayload([{ alertname: 'X' }]).alerts[0], startsAt: 'yesterday' }],
+      },
+      'alerts[0].startsAt',
+    ],
     ['wrong version', alertmanagerPayload([{ alertname: 'X' }], { version: '3' }), 'version'],
     ['no alerts', alertmanagerPayload([], {}), 'alerts'],
-    ['label not a string', { ...alertmanagerPayload([{ alertname: 'X' }]), alerts: [{ ...alertmanagerPayload([{ alertname: 'X' }]).alerts[0], labels: { alertname: 'X', n: 1 } }] }, 'alerts[0].labels.n'],
+    [
+      'label not a string',
+      {
+        ...alertmanagerPayload([{ alertname: 'X' }]),
+        alerts: [
+          { ...alertmanagerPayload([{ alertname: 'X' }]).alerts[0], labels: { alertname: 'X', n: 1 } },
+        ],
+      },
+      'alerts[0].labels.n',
+    ],
     ['array body', [1, 2], 'body'],
   ])('400 for %s', async (_name, payload, field) => {
     const res = await post(payload);
@@ -155,9 +304,17 @@ describe('errors', () => {
   });
 
   it('caps alerts per request', async () => {
-    const res = await post(alertmanagerPayload(Array.from({ length: 6 }, (_, i) => ({ alertname: `A${i}` }))), undefined, undefined, { maxAlertsPerRequest: 5 });
+    const res = await post(
+      alertmanagerPayload(Array.from({ length: 6 }, (_, i) => ({ alertname: `A${i}` }))),
+      undefined,
+      undefined,
+      { maxAlertsPerRequest: 5 },
+    );
     expect(res.statusCode).toBe(400);
-    expect(res.json().error).toMatchObject({ field: 'alerts', message: expect.stringContaining('at most 5 alerts') });
+    expect(res.json().error).toMatchObject({
+      field: 'alerts',
+      message: expect.stringContaining('at most 5 alerts'),
+    });
   });
 
   it('rejects unknown fields in the generic schema, naming them', async () => {
@@ -167,7 +324,10 @@ describe('errors', () => {
   });
 
   it('400 for invalid JSON and an empty body, 415 for other media types, 413 over the body limit', async () => {
-    expect((await post('{"version": "4",')).json().error).toMatchObject({ code: 'invalid_json', field: 'body' });
+    expect((await post('{"version": "4",')).json().error).toMatchObject({
+      code: 'invalid_json',
+      field: 'body',
+    });
     expect((await post('')).statusCode).toBe(400);
     const media = await post('version=4', undefined, { 'content-type': 'application/x-www-form-urlencoded' });
     expect(media.statusCode).toBe(415);
@@ -186,7 +346,11 @@ describe('errors', () => {
   it('answers 503 with Retry-After when Temporal is unreachable, and healthz says so', async () => {
     const { app, starter } = setup({ retryAfterSeconds: 7 });
     starter.down = true;
-    const res = await app.inject({ method: 'POST', url: '/v1/alerts/alertmanager', payload: fixture('alertmanager-firing.json') });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/alerts/alertmanager',
+      payload: fixture('alertmanager-firing.json'),
+    });
     expect(res.statusCode).toBe(503);
     expect(res.headers['retry-after']).toBe('7');
     expect(res.json().error.code).toBe('temporal_unavailable');
@@ -194,7 +358,11 @@ describe('errors', () => {
     expect(h.statusCode).toBe(503);
     expect(h.json()).toMatchObject({ status: 'degraded', temporal: { reachable: false } });
     // a bad body is still a 4xx while Temporal is down
-    const bad = await app.inject({ method: 'POST', url: '/v1/alerts/alertmanager', payload: { version: '4' } });
+    const bad = await app.inject({
+      method: 'POST',
+      url: '/v1/alerts/alertmanager',
+      payload: { version: '4' },
+    });
     expect(bad.statusCode).toBe(400);
   });
 
@@ -215,17 +383,32 @@ describe('security', () => {
   it('bearer: accepts a configured token (rotation: any of several), refuses missing/wrong/other schemes', async () => {
     const { app, starter } = setup({ bearerTokens: `old-token, ${TOKEN}` });
     const send = (authorization?: string) =>
-      app.inject({ method: 'POST', url: '/v1/alerts/alertmanager', headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) }, payload: body });
+      app.inject({
+        method: 'POST',
+        url: '/v1/alerts/alertmanager',
+        headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+        payload: body,
+      });
     expect((await send(`Bearer ${TOKEN}`)).statusCode).toBe(200);
     expect((await send('Bearer old-token')).statusCode).toBe(200);
-    for (const bad of [undefined, 'Bearer nope', `Basic ${Buffer.from(`u:${TOKEN}`).toString('base64')}`, `Bearer ${TOKEN}x`]) {
+    for (const bad of [
+      undefined,
+      'Bearer nope',
+      `Basic ${Buffer.from(`u:${TOKEN}`).toString('base64')}`,
+      `Bearer ${TOKEN}x`,
+    ]) {
       const res = await send(bad);
       expect(res.statusCode).toBe(401);
       expect(res.json().error).toMatchObject({ code: 'unauthorized', field: 'authorization' });
     }
     expect(starter.calls).toHaveLength(2);
     // unauthenticated callers learn nothing about the body
-    const junk = await app.inject({ method: 'POST', url: '/v1/alerts/alertmanager', headers: { 'content-type': 'application/json' }, payload: '{junk' });
+    const junk = await app.inject({
+      method: 'POST',
+      url: '/v1/alerts/alertmanager',
+      headers: { 'content-type': 'application/json' },
+      payload: '{junk',
+    });
     expect(junk.statusCode).toBe(401);
     // health and metrics stay open for probes
     expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
@@ -235,18 +418,36 @@ describe('security', () => {
     let clock = Date.parse('2026-01-17T16:00:00Z');
     const { app, starter } = setup({ hmacSecrets: SECRET }, () => clock);
     const send = (headers: Record<string, string>, payload = grafanaBody) =>
-      app.inject({ method: 'POST', url: '/v1/alerts/grafana', headers: { 'content-type': 'application/json', ...headers }, payload });
+      app.inject({
+        method: 'POST',
+        url: '/v1/alerts/grafana',
+        headers: { 'content-type': 'application/json', ...headers },
+        payload,
+      });
     const ts = String(Math.floor(clock / 1000));
     expect((await send({ 'x-grafana-alerting-signature': sign(SECRET, grafanaBody) })).statusCode).toBe(200);
-    const signed = { 'x-grafana-alerting-signature': sign(SECRET, grafanaBody, ts), 'x-grafana-alerting-timestamp': ts };
+    const signed = {
+      'x-grafana-alerting-signature': sign(SECRET, grafanaBody, ts),
+      'x-grafana-alerting-timestamp': ts,
+    };
     expect((await send(signed)).statusCode).toBe(200);
     const replay = await send(signed);
     expect(replay.statusCode).toBe(401);
     expect(replay.json().error.message).toContain('already used');
     expect((await send({ 'x-grafana-alerting-signature': sign('wrong', grafanaBody) })).statusCode).toBe(401);
-    expect((await send({ 'x-grafana-alerting-signature': sign(SECRET, grafanaBody) }, grafanaBody.replace('842.5', '1.5'))).statusCode).toBe(401);
+    expect(
+      (
+        await send(
+          { 'x-grafana-alerting-signature': sign(SECRET, grafanaBody) },
+          grafanaBody.replace('842.5', '1.5'),
+        )
+      ).statusCode,
+    ).toBe(401);
     const old = String(Math.floor(clock / 1000) - 301);
-    const stale = await send({ 'x-grafana-alerting-signature': sign(SECRET, grafanaBody, old), 'x-grafana-alerting-timestamp': old });
+    const stale = await send({
+      'x-grafana-alerting-signature': sign(SECRET, grafanaBody, old),
+      'x-grafana-alerting-timestamp': old,
+    });
     expect(stale.statusCode).toBe(401);
     expect(stale.json().error.field).toBe('x-grafana-alerting-timestamp');
     expect((await send({})).statusCode).toBe(401);
@@ -258,28 +459,63 @@ describe('security', () => {
     const clock = Date.parse('2026-01-17T16:00:00Z');
     const { app, starter } = setup({ hmacSecrets: SECRET }, () => clock);
     const ts = String(Math.floor(clock / 1000));
-    const headers = { 'content-type': 'application/json', 'x-grafana-alerting-signature': sign(SECRET, grafanaBody, ts), 'x-grafana-alerting-timestamp': ts };
+    const headers = {
+      'content-type': 'application/json',
+      'x-grafana-alerting-signature': sign(SECRET, grafanaBody, ts),
+      'x-grafana-alerting-timestamp': ts,
+    };
     starter.down = true;
-    expect((await app.inject({ method: 'POST', url: '/v1/alerts/grafana', headers, payload: grafanaBody })).statusCode).toBe(503);
+    expect(
+      (await app.inject({ method: 'POST', url: '/v1/alerts/grafana', headers, payload: grafanaBody }))
+        .statusCode,
+    ).toBe(503);
     starter.down = false;
-    expect((await app.inject({ method: 'POST', url: '/v1/alerts/grafana', headers, payload: grafanaBody })).statusCode).toBe(200);
+    expect(
+      (await app.inject({ method: 'POST', url: '/v1/alerts/grafana', headers, payload: grafanaBody }))
+        .statusCode,
+    ).toBe(200);
   });
 
   it('generic X-Signature-256: sha256=<hex> with optional timestamp', async () => {
     const clock = Date.parse('2026-01-17T16:00:00Z');
     const { app } = setup({ hmacSecrets: `rotated-out,${SECRET}` }, () => clock);
-    const send = (headers: Record<string, string>) => app.inject({ method: 'POST', url: '/v1/alerts/alertmanager', headers: { 'content-type': 'application/json', ...headers }, payload: body });
+    const send = (headers: Record<string, string>) =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/alerts/alertmanager',
+        headers: { 'content-type': 'application/json', ...headers },
+        payload: body,
+      });
     expect((await send({ 'x-signature-256': `sha256=${sign(SECRET, body)}` })).statusCode).toBe(200);
     expect((await send({ 'x-signature-256': sign(SECRET, body) })).statusCode).toBe(401); // prefix required
     const ts = String(Math.floor(clock / 1000) + 30);
-    expect((await send({ 'x-signature-256': `sha256=${sign(SECRET, body, ts)}`, 'x-signature-timestamp': ts })).statusCode).toBe(200);
-    expect((await send({ 'x-signature-256': `sha256=${sign(SECRET, body, ts)}`, 'x-signature-timestamp': String(Number(ts) + 1) })).statusCode).toBe(401);
+    expect(
+      (await send({ 'x-signature-256': `sha256=${sign(SECRET, body, ts)}`, 'x-signature-timestamp': ts }))
+        .statusCode,
+    ).toBe(200);
+    expect(
+      (
+        await send({
+          'x-signature-256': `sha256=${sign(SECRET, body, ts)}`,
+          'x-signature-timestamp': String(Number(ts) + 1),
+        })
+      ).statusCode,
+    ).toBe(401);
   });
 
   it('rate-limits per client with 429 + Retry-After', async () => {
     const { app } = setup({ rateLimitPerSecond: 1, rateLimitBurst: 3 }, () => 1_000_000);
     const codes: number[] = [];
-    for (let i = 0; i < 5; i++) codes.push((await app.inject({ method: 'POST', url: '/v1/alerts/alertmanager', payload: fixture('alertmanager-firing.json') })).statusCode);
+    for (let i = 0; i < 5; i++)
+      codes.push(
+        (
+          await app.inject({
+            method: 'POST',
+            url: '/v1/alerts/alertmanager',
+            payload: fixture('alertmanager-firing.json'),
+          })
+        ).statusCode,
+      );
     expect(codes).toEqual([200, 200, 200, 429, 429]);
     const res = await app.inject({ method: 'POST', url: '/v1/alerts/alertmanager', payload: {} });
     expect(res.headers['retry-after']).toBe('1');
@@ -291,13 +527,20 @@ describe('security', () => {
     expect(loadIngressConfig({ INGRESS_HOST: '0.0.0.0', INGRESS_BEARER_TOKENS: 'x' }).host).toBe('0.0.0.0');
     expect(loadIngressConfig({ INGRESS_HOST: '0.0.0.0', INGRESS_INSECURE: 'true' }).insecure).toBe(true);
     const cfg = { ...testConfig(), host: '0.0.0.0' };
-    await expect(startIngress(cfg, { starter: new FakeStarter(), rules })).rejects.toThrow(/refusing to bind/);
+    await expect(startIngress(cfg, { starter: new FakeStarter(), rules })).rejects.toThrow(
+      /refusing to bind/,
+    );
   });
 
   it('config errors name the variable and never echo a secret', () => {
     let err: unknown;
     try {
-      loadIngressConfig({ INGRESS_PORT: 'eighty', INGRESS_BEARER_TOKENS: 'sekrit-token', INGRESS_HOST: '0.0.0.0', INGRESS_TIME_SCALE: '-1' });
+      loadIngressConfig({
+        INGRESS_PORT: 'eighty',
+        INGRESS_BEARER_TOKENS: 'sekrit-token',
+        INGRESS_HOST: '0.0.0.0',
+        INGRESS_TIME_SCALE: '-1',
+      });
     } catch (e) {
       err = e;
     }
@@ -317,12 +560,37 @@ describe('security', () => {
     });
     const logger = pino({ level: 'trace', redact: ['req.headers.authorization'] }, sink);
     const starter = new FakeStarter();
-    const app = httpClient(buildIngress(testConfig({ bearerTokens: TOKEN, hmacSecrets: SECRET }), { starter, rules, logger }));
-    await app.inject({ method: 'POST', url: '/v1/alerts/alertmanager', headers: { authorization: `Bearer ${TOKEN}` }, payload: fixture('alertmanager-firing.json') });
-    await app.inject({ method: 'POST', url: '/v1/alerts/alertmanager', headers: { authorization: `Bearer wrong-${TOKEN}` }, payload: fixture('alertmanager-firing.json') });
-    await app.inject({ method: 'POST', url: '/v1/alerts/grafana', headers: { 'x-grafana-alerting-signature': sign(SECRET, grafanaBody), 'content-type': 'application/json' }, payload: grafanaBody });
+    const app = httpClient(
+      buildIngress(testConfig({ bearerTokens: TOKEN, hmacSecrets: SECRET }), { starter, rules, logger }),
+    );
+    await app.inject({
+      method: 'POST',
+      url: '/v1/alerts/alertmanager',
+      headers: { authorization: `Bearer ${TOKEN}` },
+      payload: fixture('alertmanager-firing.json'),
+    });
+    await app.inject({
+      method: 'POST',
+      url: '/v1/alerts/alertmanager',
+      headers: { authorization: `Bearer wrong-${TOKEN}` },
+      payload: fixture('alertmanager-firing.json'),
+    });
+    await app.inject({
+      method: 'POST',
+      url: '/v1/alerts/grafana',
+      headers: {
+        'x-grafana-alerting-signature': sign(SECRET, grafanaBody),
+        'content-type': 'application/json',
+      },
+      payload: grafanaBody,
+    });
     starter.down = true;
-    await app.inject({ method: 'POST', url: '/v1/alerts/alertmanager', headers: { authorization: `Bearer ${TOKEN}` }, payload: fixture('alertmanager-firing.json') });
+    await app.inject({
+      method: 'POST',
+      url: '/v1/alerts/alertmanager',
+      headers: { authorization: `Bearer ${TOKEN}` },
+      payload: fixture('alertmanager-firing.json'),
+    });
     const text = lines.join('');
     expect(text.length).toBeGreaterThan(100);
     expect(text).not.toContain(TOKEN);

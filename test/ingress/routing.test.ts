@@ -2,21 +2,36 @@
 // examples; unknown alerts are classified by their severity label; dedup keys and workflow ids.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { dedupKeyFor, parseRoutingRules, Router, RoutingRulesError, workflowIdFor } from '../../src/ingress/routing';
+import {
+  dedupKeyFor,
+  parseRoutingRules,
+  Router,
+  RoutingRulesError,
+  workflowIdFor,
+} from '../../src/ingress/routing';
 import type { Alert } from '../../src/workflows/definitions';
 import { defaultRules, ROOT } from './helpers';
 
 // "Alerts it fires" in ../shared/trading-platform.md.
 const PLATFORM_ALERTS = {
-  critical: 'ServiceDown, TradingAPIDown, InferenceAPIDown, ConsecutiveLossesExceeded, DailyLossLimitBreached, MarketDataVeryStaleCritical, NoModelsLoaded, ChampionModelNotLoaded, ModelPredictionLatencyCritical, ModelStuckBehavior, ModelReloadFailed, ShadowModelVeryHighDivergence, MultipleFeaturesDrifted, HighFeatureDrift, OverallDriftScoreHigh, InferenceLatencyP99Critical, InferenceLatencyP50Critical, InferenceErrorRateHigh, FeatureCircuitBreakerActivated, ModelNotLoaded, DiskSpaceCritical, AirflowSchedulerUnhealthy',
-  warning: 'DatabaseConnectionPoolExhausted, RedisConnectionsFailing, HighRestartRate, HighMemoryUsage, HighCPUUsage, DiskSpaceLow, PostgresHighConnections, RedisMemoryHigh, NoTradingSignals, TradingSignalAnomalyHigh, LowConfidenceSignals, DailyLossLimitApproaching, ConsecutiveLossesHigh, MarketDataStale, DataFreshnessStale, OHLCVDataGap, MacroDataMissing, HighNullRatioInFeatures, FeatureValueOutOfRange, FeatureNaNRatioHigh, FeatureCalculationFailures, FeatureCalculationSlow, ModelInferenceErrors, ModelDriftDetected, ModelAccuracyDegraded, ModelDriftHigh, ModelPredictionLatencyHigh, PredictionDistributionSkewed, NoPredictionsGenerated, ShadowModelHighDivergence, ShadowModelNotLoaded, FeatureDriftDetected, ModerateFeatureDrift, DriftChecksStalled, InferenceLatencyP95Warning, InferenceLatencyP99Warning, InferenceThroughputLow, DatabaseQuerySlow, AirflowDAGFailed, L0PipelineDelayed',
+  critical:
+    'ServiceDown, TradingAPIDown, InferenceAPIDown, ConsecutiveLossesExceeded, DailyLossLimitBreached, MarketDataVeryStaleCritical, NoModelsLoaded, ChampionModelNotLoaded, ModelPredictionLatencyCritical, ModelStuckBehavior, ModelReloadFailed, ShadowModelVeryHighDivergence, MultipleFeaturesDrifted, HighFeatureDrift, OverallDriftScoreHigh, InferenceLatencyP99Critical, InferenceLatencyP50Critical, InferenceErrorRateHigh, FeatureCircuitBreakerActivated, ModelNotLoaded, DiskSpaceCritical, AirflowSchedulerUnhealthy',
+  warning:
+    'DatabaseConnectionPoolExhausted, RedisConnectionsFailing, HighRestartRate, HighMemoryUsage, HighCPUUsage, DiskSpaceLow, PostgresHighConnections, RedisMemoryHigh, NoTradingSignals, TradingSignalAnomalyHigh, LowConfidenceSignals, DailyLossLimitApproaching, ConsecutiveLossesHigh, MarketDataStale, DataFreshnessStale, OHLCVDataGap, MacroDataMissing, HighNullRatioInFeatures, FeatureValueOutOfRange, FeatureNaNRatioHigh, FeatureCalculationFailures, FeatureCalculationSlow, ModelInferenceErrors, ModelDriftDetected, ModelAccuracyDegraded, ModelDriftHigh, ModelPredictionLatencyHigh, PredictionDistributionSkewed, NoPredictionsGenerated, ShadowModelHighDivergence, ShadowModelNotLoaded, FeatureDriftDetected, ModerateFeatureDrift, DriftChecksStalled, InferenceLatencyP95Warning, InferenceLatencyP99Warning, InferenceThroughputLow, DatabaseQuerySlow, AirflowDAGFailed, L0PipelineDelayed',
   info: 'ShadowModelHighAgreement, ChampionModelStale, ModelReloadTriggered, FeatureWindowsLow, FeatureDriftResolved',
   none: 'Watchdog',
 } as const;
 const names = (s: string) => s.split(',').map((n) => n.trim());
-const ALL = Object.entries(PLATFORM_ALERTS).flatMap(([severity, list]) => names(list).map((name) => ({ name, severity })));
+const ALL = Object.entries(PLATFORM_ALERTS).flatMap(([severity, list]) =>
+  names(list).map((name) => ({ name, severity })),
+);
 
-const alert = (name: string, labels: Record<string, string> = {}): Alert => ({ fingerprint: `fp-${name}`, name, status: 'firing', labels: { alertname: name, ...labels } });
+const alert = (name: string, labels: Record<string, string> = {}): Alert => ({
+  fingerprint: `fp-${name}`,
+  name,
+  status: 'firing',
+  labels: { alertname: name, ...labels },
+});
 
 describe('default routing rules (config/alert-routes.yaml)', () => {
   const rules = defaultRules();
@@ -65,8 +80,14 @@ describe('default routing rules (config/alert-routes.yaml)', () => {
   });
 
   it('routes the feature-refresh DAG failure as P1 data-source-down (3.3) and other DAGs as P2', () => {
-    expect(router.route(alert('AirflowDAGFailed', { dag_id: 'rl_l1_01_feature_refresh' }))).toMatchObject({ kind: 'data-source-down', severity: 'P1' });
-    expect(router.route(alert('AirflowDAGFailed', { dag_id: 'backups' }))).toMatchObject({ kind: 'data-source-down', severity: 'P2' });
+    expect(router.route(alert('AirflowDAGFailed', { dag_id: 'rl_l1_01_feature_refresh' }))).toMatchObject({
+      kind: 'data-source-down',
+      severity: 'P1',
+    });
+    expect(router.route(alert('AirflowDAGFailed', { dag_id: 'backups' }))).toMatchObject({
+      kind: 'data-source-down',
+      severity: 'P2',
+    });
   });
 
   it.each([
@@ -77,7 +98,12 @@ describe('default routing rules (config/alert-routes.yaml)', () => {
     ['bogus', 'P2'],
   ])('classifies an unknown alert with severity label "%s" as generic %s', (severity, expected) => {
     const d = router.route(alert('SomethingNobodyNamed', severity ? { severity } : {}));
-    expect(d).toMatchObject({ action: 'incident', kind: 'generic', severity: expected, rule: 'unknown-alert' });
+    expect(d).toMatchObject({
+      action: 'incident',
+      kind: 'generic',
+      severity: expected,
+      rule: 'unknown-alert',
+    });
   });
 
   it('ignores an unknown alert with severity "none" (a heartbeat)', () => {
@@ -102,8 +128,12 @@ describe('dedup keys', () => {
   });
 
   it('separates services, kinds and unknown alert names', () => {
-    expect(id('TradingAPIDown', { service: 'a' }).workflowId).not.toBe(id('TradingAPIDown', { service: 'b' }).workflowId);
-    expect(id('HighFeatureDrift', { service: 'a' }).workflowId).not.toBe(id('TradingAPIDown', { service: 'a' }).workflowId);
+    expect(id('TradingAPIDown', { service: 'a' }).workflowId).not.toBe(
+      id('TradingAPIDown', { service: 'b' }).workflowId,
+    );
+    expect(id('HighFeatureDrift', { service: 'a' }).workflowId).not.toBe(
+      id('TradingAPIDown', { service: 'a' }).workflowId,
+    );
     expect(id('UnknownA', {}).workflowId).not.toBe(id('UnknownB', {}).workflowId);
   });
 
@@ -118,17 +148,30 @@ describe('dedup keys', () => {
 
 describe('routing rules validation', () => {
   it('names the offending path in a bad file', () => {
-    expect(() => parseRoutingRules('version: 1\nrules:\n  - alert: X\n    kind: nope\n    severity: P9\n    reason: why not', 'bad.yaml')).toThrow(
-      /bad\.yaml: invalid routing rules:[\s\S]*rules\.0\.kind/,
-    );
-    expect(() => parseRoutingRules('version: 1\nrules:\n  - alert: X\n    kind: generic\n    severity: P1\n', 'r.yaml')).toThrow(/rules\.0\.reason/);
-    expect(() => parseRoutingRules('version: 1\nrules:\n  - alertRegex: "("\n    action: ignore\n    reason: broken', 'r.yaml')).toThrow(/invalid regular expression/);
+    expect(() =>
+      parseRoutingRules(
+        'version: 1\nrules:\n  - alert: X\n    kind: nope\n    severity: P9\n    reason: why not',
+        'bad.yaml',
+      ),
+    ).toThrow(/bad\.yaml: invalid routing rules:[\s\S]*rules\.0\.kind/);
+    expect(() =>
+      parseRoutingRules('version: 1\nrules:\n  - alert: X\n    kind: generic\n    severity: P1\n', 'r.yaml'),
+    ).toThrow(/rules\.0\.reason/);
+    expect(() =>
+      parseRoutingRules(
+        'version: 1\nrules:\n  - alertRegex: "("\n    action: ignore\n    reason: broken',
+        'r.yaml',
+      ),
+    ).toThrow(/invalid regular expression/);
     expect(() => parseRoutingRules('version: [', 'y.yaml')).toThrow(RoutingRulesError);
   });
 
   it('applies defaults to a minimal file', () => {
     const r = parseRoutingRules('version: 1\n');
     expect(r.defaults.groupBy).toEqual(['service', 'job']);
-    expect(r.defaults.unknownAlerts.severityBySeverityLabel).toMatchObject({ critical: 'P1', none: 'ignore' });
+    expect(r.defaults.unknownAlerts.severityBySeverityLabel).toMatchObject({
+      critical: 'P1',
+      none: 'ignore',
+    });
   });
 });

@@ -26,7 +26,12 @@ let ingress: RunningIngress;
 let connection: Connection;
 
 async function startServer() {
-  server = await startDevServer({ cli, port, dbFile, logFile: path.join(tmp, 'ingress-down-dev-server.log') });
+  server = await startDevServer({
+    cli,
+    port,
+    dbFile,
+    logFile: path.join(tmp, 'ingress-down-dev-server.log'),
+  });
 }
 
 async function startWorker() {
@@ -36,7 +41,10 @@ async function startWorker() {
     namespace: 'default',
     taskQueue,
     workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH ?? '' },
-    activities: createActivities({ channels: { outbox: new OutboxChannel(path.join(tmp, `${taskQueue}-outbox.jsonl`), () => undefined) }, policyOverrides: {} }),
+    activities: createActivities({
+      channels: { outbox: new OutboxChannel(path.join(tmp, `${taskQueue}-outbox.jsonl`), () => undefined) },
+      policyOverrides: {},
+    }),
   });
   const running = w.run();
   worker = {
@@ -59,8 +67,16 @@ beforeAll(async () => {
   await startServer();
   await startWorker();
   connection = Connection.lazy({ address: `127.0.0.1:${port}` });
-  const starter = new TemporalIncidentStarter({ taskQueue, timeoutMs: 1500, connection, namespace: 'default' });
-  ingress = await startIngress(testConfig({ taskQueue, retryAfterSeconds: 10 }), { starter, rules: defaultRules() });
+  const starter = new TemporalIncidentStarter({
+    taskQueue,
+    timeoutMs: 1500,
+    connection,
+    namespace: 'default',
+  });
+  ingress = await startIngress(testConfig({ taskQueue, retryAfterSeconds: 10 }), {
+    starter,
+    rules: defaultRules(),
+  });
 });
 
 afterAll(async () => {
@@ -73,8 +89,19 @@ afterAll(async () => {
 
 it('503 + Retry-After while Temporal is down; the retried alert lands on the same incident once it is back', async () => {
   const http = httpClient(ingress.app);
-  const alert = (fp: string) => alertmanagerPayload([{ alertname: 'IngressOutageCheck', labels: { service: 'outage', severity: 'warning' }, fingerprint: fp }]);
-  const first = await http.inject({ method: 'POST', url: '/v1/alerts/alertmanager', payload: alert('fp-before') });
+  const alert = (fp: string) =>
+    alertmanagerPayload([
+      {
+        alertname: 'IngressOutageCheck',
+        labels: { service: 'outage', severity: 'warning' },
+        fingerprint: fp,
+      },
+    ]);
+  const first = await http.inject({
+    method: 'POST',
+    url: '/v1/alerts/alertmanager',
+    payload: alert('fp-before'),
+  });
   expect(first.statusCode).toBe(200);
   const { incidentId, runId } = first.json().incidents[0];
 
@@ -83,7 +110,11 @@ it('503 + Retry-After while Temporal is down; the retried alert lands on the sam
   await server?.stop();
   server = null;
 
-  const during = await http.inject({ method: 'POST', url: '/v1/alerts/alertmanager', payload: alert('fp-during') });
+  const during = await http.inject({
+    method: 'POST',
+    url: '/v1/alerts/alertmanager',
+    payload: alert('fp-during'),
+  });
   expect(during.statusCode).toBe(503);
   expect(during.headers['retry-after']).toBe('10');
   expect(during.json().error).toMatchObject({ code: 'temporal_unavailable' });
@@ -91,7 +122,10 @@ it('503 + Retry-After while Temporal is down; the retried alert lands on the sam
   expect(health.statusCode).toBe(503);
   expect(health.json().temporal.reachable).toBe(false);
   // A bad body is still the sender's fault: 4xx, never 5xx.
-  expect((await http.inject({ method: 'POST', url: '/v1/alerts/alertmanager', payload: { version: '4' } })).statusCode).toBe(400);
+  expect(
+    (await http.inject({ method: 'POST', url: '/v1/alerts/alertmanager', payload: { version: '4' } }))
+      .statusCode,
+  ).toBe(400);
 
   await startServer();
   await startWorker();

@@ -20,7 +20,14 @@ const ingresses: RunningIngress[] = [];
 async function ingress(timeScale: number) {
   const starter = new TemporalIncidentStarter({ taskQueue, timeoutMs: 10_000, client });
   const running = await startIngress(
-    testConfig({ taskQueue, timeScale, bearerTokens: TOKEN, rateLimitPerSecond: 100_000, rateLimitBurst: 100_000, signalConcurrency: 16 }),
+    testConfig({
+      taskQueue,
+      timeScale,
+      bearerTokens: TOKEN,
+      rateLimitPerSecond: 100_000,
+      rateLimitBurst: 100_000,
+      signalConcurrency: 16,
+    }),
     { starter, rules: defaultRules() },
   );
   ingresses.push(running);
@@ -44,7 +51,12 @@ afterAll(async () => {
 describe('recorded Alertmanager and Grafana notifications', () => {
   it('Alertmanager firing opens one incident; repeats add to it; resolved only notes the clearing', async () => {
     const http = await ingress(1);
-    const first = await http.inject({ method: 'POST', url: '/v1/alerts/alertmanager', headers: auth, payload: fixture('alertmanager-firing.json') });
+    const first = await http.inject({
+      method: 'POST',
+      url: '/v1/alerts/alertmanager',
+      headers: auth,
+      payload: fixture('alertmanager-firing.json'),
+    });
     expect(first.statusCode).toBe(200);
     const { incidentId, runId } = first.json().incidents[0];
     // 2xx came after Temporal accepted the signal: the run exists now.
@@ -52,43 +64,107 @@ describe('recorded Alertmanager and Grafana notifications', () => {
     expect(desc.runId).toBe(runId);
     expect(desc.type).toBe('incidentWorkflow');
     expect(desc.taskQueue).toBe(taskQueue);
-    expect(desc.searchAttributes).toMatchObject({ IncidentSeverity: ['P0'], IncidentKind: ['trading-system-down'] });
+    expect(desc.searchAttributes).toMatchObject({
+      IncidentSeverity: ['P0'],
+      IncidentKind: ['trading-system-down'],
+    });
     expect(await desc.staticSummary()).toContain('TradingAPIDown');
     expect(await desc.staticDetails()).toContain('Dedup key');
 
-    const again = await http.inject({ method: 'POST', url: '/v1/alerts/alertmanager', headers: auth, payload: fixture('alertmanager-firing.json') });
+    const again = await http.inject({
+      method: 'POST',
+      url: '/v1/alerts/alertmanager',
+      headers: auth,
+      payload: fixture('alertmanager-firing.json'),
+    });
     expect(again.json().incidents[0]).toMatchObject({ incidentId, runId });
-    await waitFor(() => status(incidentId), (s) => s.alerts.received === 2, { what: 'two alerts counted' });
+    await waitFor(
+      () => status(incidentId),
+      (s) => s.alerts.received === 2,
+      { what: 'two alerts counted' },
+    );
 
-    const resolved = await http.inject({ method: 'POST', url: '/v1/alerts/alertmanager', headers: auth, payload: fixture('alertmanager-resolved.json') });
+    const resolved = await http.inject({
+      method: 'POST',
+      url: '/v1/alerts/alertmanager',
+      headers: auth,
+      payload: fixture('alertmanager-resolved.json'),
+    });
     expect(resolved.statusCode).toBe(200);
-    const s = await waitFor(() => status(incidentId), (x) => x.alerts.resolved === 1, { what: 'resolved alert counted' });
-    expect(s).toMatchObject({ kind: 'trading-system-down', severity: 'P0', status: 'triggered', alerts: { firing: 0, received: 2 } });
+    const s = await waitFor(
+      () => status(incidentId),
+      (x) => x.alerts.resolved === 1,
+      { what: 'resolved alert counted' },
+    );
+    expect(s).toMatchObject({
+      kind: 'trading-system-down',
+      severity: 'P0',
+      status: 'triggered',
+      alerts: { firing: 0, received: 2 },
+    });
     const timeline = await client.workflow.getHandle(incidentId).query<{ type: string }[]>('timeline');
     expect(timeline.map((e) => e.type)).toContain('alerts.cleared');
   });
 
   it('a mixed group and a Grafana notification', async () => {
     const http = await ingress(1);
-    const mixed = await http.inject({ method: 'POST', url: '/v1/alerts/alertmanager', headers: auth, payload: fixture('alertmanager-mixed.json') });
+    const mixed = await http.inject({
+      method: 'POST',
+      url: '/v1/alerts/alertmanager',
+      headers: auth,
+      payload: fixture('alertmanager-mixed.json'),
+    });
     expect(mixed.statusCode).toBe(200);
     const db = mixed.json().incidents[0];
-    const s = await waitFor(() => status(db.incidentId), (x) => x.alerts.received === 2 && x.alerts.resolved === 1, { what: 'mixed group counted' });
+    const s = await waitFor(
+      () => status(db.incidentId),
+      (x) => x.alerts.received === 2 && x.alerts.resolved === 1,
+      { what: 'mixed group counted' },
+    );
     expect(s).toMatchObject({ kind: 'database-connection', severity: 'P2' });
-    const grafana = await http.inject({ method: 'POST', url: '/v1/alerts/grafana', headers: auth, payload: fixture('grafana-firing.json') });
+    const grafana = await http.inject({
+      method: 'POST',
+      url: '/v1/alerts/grafana',
+      headers: auth,
+      payload: fixture('grafana-firing.json'),
+    });
     expect(grafana.statusCode).toBe(200);
-    const g = await waitFor(() => status(grafana.json().incidents[0].incidentId), (x) => x.alerts.received === 1, { what: 'grafana alert' });
+    const g = await waitFor(
+      () => status(grafana.json().incidents[0].incidentId),
+      (x) => x.alerts.received === 1,
+      { what: 'grafana alert' },
+    );
     expect(g).toMatchObject({ kind: 'data-source-down', severity: 'P1' });
   });
 
   it('opens an incident by hand with a Web UI link', async () => {
     const http = await ingress(1);
-    const res = await http.inject({ method: 'POST', url: '/v1/incidents', headers: auth, payload: { title: 'Kill switch triggered unexpectedly', severity: 'P0', kind: 'trading-system-down', openedBy: 'ana' } });
+    const res = await http.inject({
+      method: 'POST',
+      url: '/v1/incidents',
+      headers: auth,
+      payload: {
+        title: 'Kill switch triggered unexpectedly',
+        severity: 'P0',
+        kind: 'trading-system-down',
+        openedBy: 'ana',
+      },
+    });
     expect(res.statusCode).toBe(201);
     const body = res.json();
-    expect(body.url).toBe(`http://127.0.0.1:8233/namespaces/default/workflows/${body.incidentId}/${body.runId}/history`);
-    const s = await waitFor(() => status(body.incidentId), (x) => x.title.length > 0, { what: 'manual incident' });
-    expect(s).toMatchObject({ severity: 'P0', kind: 'trading-system-down', title: 'Kill switch triggered unexpectedly' });
+    expect(body.url).toBe(
+      `http://127.0.0.1:8233/namespaces/default/workflows/${body.incidentId}/${body.runId}/history`,
+    );
+    const s = await waitFor(
+      () => status(body.incidentId),
+      (x) => x.title.length > 0,
+      { what: 'manual incident' },
+    );
+    expect(s).toMatchObject({
+      severity: 'P0',
+      kind: 'trading-system-down',
+      title: 'Kill switch triggered unexpectedly',
+    });
   });
 });
 
@@ -97,7 +173,10 @@ describe('alert storm', () => {
     const http = await ingress(1);
     const KEYS = 10;
     const PER_KEY = 100;
-    const jobs = Array.from({ length: KEYS * PER_KEY }, (_, i) => ({ key: i % KEYS, n: Math.floor(i / KEYS) }));
+    const jobs = Array.from({ length: KEYS * PER_KEY }, (_, i) => ({
+      key: i % KEYS,
+      n: Math.floor(i / KEYS),
+    }));
     const ids = new Set<string>();
     const codes = new Map<number, number>();
     let next = 0;
@@ -106,8 +185,19 @@ describe('alert storm', () => {
       Array.from({ length: 50 }, async () => {
         while (next < jobs.length) {
           const job = jobs[next++]!;
-          const payload = alertmanagerPayload([{ alertname: 'HighFeatureDrift', labels: { service: `storm-svc-${job.key}`, feature: `f${job.n}` }, fingerprint: `storm-${job.key}-${job.n}` }]);
-          const res = await http.inject({ method: 'POST', url: '/v1/alerts/alertmanager', headers: auth, payload });
+          const payload = alertmanagerPayload([
+            {
+              alertname: 'HighFeatureDrift',
+              labels: { service: `storm-svc-${job.key}`, feature: `f${job.n}` },
+              fingerprint: `storm-${job.key}-${job.n}`,
+            },
+          ]);
+          const res = await http.inject({
+            method: 'POST',
+            url: '/v1/alerts/alertmanager',
+            headers: auth,
+            payload,
+          });
           codes.set(res.statusCode, (codes.get(res.statusCode) ?? 0) + 1);
           if (res.statusCode === 200) ids.add(res.json().incidents[0].incidentId);
         }
@@ -117,14 +207,26 @@ describe('alert storm', () => {
     expect(Object.fromEntries(codes)).toEqual({ 200: KEYS * PER_KEY });
     expect(ids.size).toBe(KEYS);
     // Every incident counts exactly its 100 alerts, and no other incident exists on this key space.
-    const counts = await Promise.all([...ids].map((id) => waitFor(() => status(id), (s) => s.alerts.received === PER_KEY, { what: `${id} counts ${PER_KEY}`, timeoutMs: 60_000 })));
+    const counts = await Promise.all(
+      [...ids].map((id) =>
+        waitFor(
+          () => status(id),
+          (s) => s.alerts.received === PER_KEY,
+          { what: `${id} counts ${PER_KEY}`, timeoutMs: 60_000 },
+        ),
+      ),
+    );
     expect(counts.reduce((sum, s) => sum + s.alerts.received, 0)).toBe(KEYS * PER_KEY);
     let runs = 0;
-    for await (const wf of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND IncidentKind = 'model-degradation'` })) {
+    for await (const wf of client.workflow.list({
+      query: `TaskQueue = '${taskQueue}' AND IncidentKind = 'model-degradation'`,
+    })) {
       if (ids.has(wf.workflowId)) runs += 1;
     }
     expect(runs).toBe(KEYS);
-    console.log(`storm: ${KEYS * PER_KEY} alerts in ${elapsed} ms (${Math.round((KEYS * PER_KEY * 1000) / elapsed)} alerts/s)`);
+    console.log(
+      `storm: ${KEYS * PER_KEY} alerts in ${elapsed} ms (${Math.round((KEYS * PER_KEY * 1000) / elapsed)} alerts/s)`,
+    );
   });
 });
 
@@ -133,16 +235,34 @@ describe('incident closed', () => {
     // timeScale 600: the 30-minute reopen window passes in 3 s.
     const http = await ingress(600);
     // An unknown alert (generic kind, no procedure child workflow): only the incident lifecycle runs.
-    const payload = alertmanagerPayload([{ alertname: 'IngressReuseCheck', labels: { service: 'closing', severity: 'warning' } }]);
-    const first = (await http.inject({ method: 'POST', url: '/v1/alerts/alertmanager', headers: auth, payload })).json().incidents[0];
+    const payload = alertmanagerPayload([
+      { alertname: 'IngressReuseCheck', labels: { service: 'closing', severity: 'warning' } },
+    ]);
+    const first = (
+      await http.inject({ method: 'POST', url: '/v1/alerts/alertmanager', headers: auth, payload })
+    ).json().incidents[0];
     const handle = client.workflow.getHandle(first.incidentId);
-    await waitFor(() => status(first.incidentId), (s) => s.alerts.received === 1, { what: 'first alert' });
+    await waitFor(
+      () => status(first.incidentId),
+      (s) => s.alerts.received === 1,
+      { what: 'first alert' },
+    );
     await handle.executeUpdate('resolve', { args: [{ by: 'ana', rootCause: 'test' }] });
-    await waitFor(async () => (await handle.describe()).status.name, (st) => st === 'COMPLETED', { what: 'incident closed', timeoutMs: 30_000 });
-    const second = (await http.inject({ method: 'POST', url: '/v1/alerts/alertmanager', headers: auth, payload })).json().incidents[0];
+    await waitFor(
+      async () => (await handle.describe()).status.name,
+      (st) => st === 'COMPLETED',
+      { what: 'incident closed', timeoutMs: 30_000 },
+    );
+    const second = (
+      await http.inject({ method: 'POST', url: '/v1/alerts/alertmanager', headers: auth, payload })
+    ).json().incidents[0];
     expect(second.incidentId).toBe(first.incidentId);
     expect(second.runId).not.toBe(first.runId);
-    const s = await waitFor(() => status(second.incidentId), (x) => x.alerts.received === 1, { what: 'new run counts its alert' });
+    const s = await waitFor(
+      () => status(second.incidentId),
+      (x) => x.alerts.received === 1,
+      { what: 'new run counts its alert' },
+    );
     expect(s.status).toBe('triggered');
   });
 });

@@ -6,9 +6,33 @@ const cases: [Assessment, string][] = [
   [{ tradingStoppedOrLosingMoney: true, majorFeatureBroken: false, affectsProductionTrading: false }, 'P0'],
   [{ tradingStoppedOrLosingMoney: false, majorFeatureBroken: true }, 'P1'],
   [{ tradingStoppedOrLosingMoney: false, majorFeatureBroken: false, affectsProductionTrading: false }, 'P3'],
-  [{ tradingStoppedOrLosingMoney: false, majorFeatureBroken: false, affectsProductionTrading: false, workaroundAvailable: false }, 'P3'],
-  [{ tradingStoppedOrLosingMoney: false, majorFeatureBroken: false, affectsProductionTrading: true, workaroundAvailable: true }, 'P2'],
-  [{ tradingStoppedOrLosingMoney: false, majorFeatureBroken: false, affectsProductionTrading: true, workaroundAvailable: false }, 'P1'],
+  [
+    {
+      tradingStoppedOrLosingMoney: false,
+      majorFeatureBroken: false,
+      affectsProductionTrading: false,
+      workaroundAvailable: false,
+    },
+    'P3',
+  ],
+  [
+    {
+      tradingStoppedOrLosingMoney: false,
+      majorFeatureBroken: false,
+      affectsProductionTrading: true,
+      workaroundAvailable: true,
+    },
+    'P2',
+  ],
+  [
+    {
+      tradingStoppedOrLosingMoney: false,
+      majorFeatureBroken: false,
+      affectsProductionTrading: true,
+      workaroundAvailable: false,
+    },
+    'P1',
+  ],
 ];
 
 test.each(cases)('%j -> %s', (assessment, expected) => {
@@ -20,9 +44,17 @@ test('unanswered questions are taken the severe way and marked assumed', () => {
   expect(c.severity).toBe('P0');
   expect(c.path).toEqual([{ question: 'tradingStoppedOrLosingMoney', answer: true, assumed: true }]);
 
-  const noWorkaroundAnswer = classifySeverity({ tradingStoppedOrLosingMoney: false, majorFeatureBroken: false, affectsProductionTrading: true });
+  const noWorkaroundAnswer = classifySeverity({
+    tradingStoppedOrLosingMoney: false,
+    majorFeatureBroken: false,
+    affectsProductionTrading: true,
+  });
   expect(noWorkaroundAnswer.severity).toBe('P1');
-  expect(noWorkaroundAnswer.path.at(-1)).toEqual({ question: 'workaroundAvailable', answer: false, assumed: true });
+  expect(noWorkaroundAnswer.path.at(-1)).toEqual({
+    question: 'workaroundAvailable',
+    answer: false,
+    assumed: true,
+  });
 
   const noTradingAnswer = classifySeverity({ tradingStoppedOrLosingMoney: false, majorFeatureBroken: false });
   expect(noTradingAnswer.severity).toBe('P1');
@@ -35,7 +67,12 @@ test('unanswered questions are taken the severe way and marked assumed', () => {
 });
 
 test('the production-trading question is asked before the workaround question', () => {
-  const c = classifySeverity({ tradingStoppedOrLosingMoney: false, majorFeatureBroken: false, affectsProductionTrading: false, workaroundAvailable: true });
+  const c = classifySeverity({
+    tradingStoppedOrLosingMoney: false,
+    majorFeatureBroken: false,
+    affectsProductionTrading: false,
+    workaroundAvailable: true,
+  });
   expect(c.severity).toBe('P3');
   expect(c.path.map((p) => p.question)).not.toContain('workaroundAvailable');
 });

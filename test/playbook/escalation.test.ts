@@ -5,13 +5,42 @@ import type { Severity } from '../../src/playbook/severity';
 const MIN = 60_000;
 const opened = Date.UTC(2026, 10, 27, 14, 0);
 const plan = (severity: Severity, minutes: number, engaged: RoleId[] = [], timeScale = 1) =>
-  planEscalation({ matrix: ESCALATION_MATRIX, severity, openedAt: opened, now: opened + (minutes * MIN) / timeScale, timeScale, engaged });
+  planEscalation({
+    matrix: ESCALATION_MATRIX,
+    severity,
+    openedAt: opened,
+    now: opened + (minutes * MIN) / timeScale,
+    timeScale,
+    engaged,
+  });
 
 // 2.3, column by column.
 test.each([
-  ['P0', [[0, ['oncall-primary']], [15, ['eng-lead']], [30, ['cto']]]],
-  ['P1', [[0, ['oncall-primary']], [15, ['oncall-secondary']], [30, ['eng-lead']], [60, ['trading-lead']]]],
-  ['P2', [[0, ['oncall-primary']], [60, ['oncall-secondary']], [120, ['eng-lead']]]],
+  [
+    'P0',
+    [
+      [0, ['oncall-primary']],
+      [15, ['eng-lead']],
+      [30, ['cto']],
+    ],
+  ],
+  [
+    'P1',
+    [
+      [0, ['oncall-primary']],
+      [15, ['oncall-secondary']],
+      [30, ['eng-lead']],
+      [60, ['trading-lead']],
+    ],
+  ],
+  [
+    'P2',
+    [
+      [0, ['oncall-primary']],
+      [60, ['oncall-secondary']],
+      [120, ['eng-lead']],
+    ],
+  ],
   ['P3', [[0, ['team-lead']]]],
 ] as [Severity, [number, RoleId[]][]][])('%s matrix', (severity, expected) => {
   expect(ESCALATION_MATRIX[severity].map((s) => [s.afterMinutes, s.roles])).toEqual(expected);
@@ -19,7 +48,11 @@ test.each([
 
 test('steps fire when due, not a millisecond earlier', () => {
   expect(plan('P0', 0).due.map((d) => d.roles)).toEqual([['oncall-primary']]);
-  expect(plan('P0', 0).next).toMatchObject({ afterMinutes: 15, roles: ['eng-lead'], dueAt: opened + 15 * MIN });
+  expect(plan('P0', 0).next).toMatchObject({
+    afterMinutes: 15,
+    roles: ['eng-lead'],
+    dueAt: opened + 15 * MIN,
+  });
   expect(plan('P0', 14.99, ['oncall-primary']).due).toEqual([]);
   expect(plan('P0', 15, ['oncall-primary']).due.map((d) => d.stepId)).toEqual(['escalate-P0-15m']);
   expect(plan('P0', 45, ['oncall-primary', 'eng-lead', 'cto'])).toEqual({ due: [], next: null });
@@ -28,7 +61,10 @@ test('steps fire when due, not a millisecond earlier', () => {
 test('timeScale divides playbook minutes', () => {
   const p = plan('P1', 0, ['oncall-primary'], 60);
   expect(p.next?.dueAt).toBe(opened + 15 * 1000);
-  expect(plan('P1', 30, ['oncall-primary'], 60).due.map((d) => d.roles)).toEqual([['oncall-secondary'], ['eng-lead']]);
+  expect(plan('P1', 30, ['oncall-primary'], 60).due.map((d) => d.roles)).toEqual([
+    ['oncall-secondary'],
+    ['eng-lead'],
+  ]);
 });
 
 test('re-planning after a severity change fires overdue steps at once and skips engaged roles', () => {
@@ -40,11 +76,20 @@ test('re-planning after a severity change fires overdue steps at once and skips 
   const down = plan('P2', 20, ['oncall-primary', 'eng-lead']);
   expect(down.due).toEqual([]);
   expect(down.next).toMatchObject({ afterMinutes: 60, roles: ['oncall-secondary'] });
-  expect(plan('P2', 130, ['oncall-primary', 'eng-lead', 'oncall-secondary'])).toEqual({ due: [], next: null });
+  expect(plan('P2', 130, ['oncall-primary', 'eng-lead', 'oncall-secondary'])).toEqual({
+    due: [],
+    next: null,
+  });
 });
 
 test('manual escalation takes the next step, then the CTO, then nobody', () => {
-  expect(manualEscalationTarget(ESCALATION_MATRIX, 'P1', ['oncall-primary'])).toEqual({ stepId: 'escalate-P1-15m', roles: ['oncall-secondary'] });
-  expect(manualEscalationTarget(ESCALATION_MATRIX, 'P3', ['team-lead'])).toEqual({ stepId: 'escalate-manual-cto', roles: ['cto'] });
+  expect(manualEscalationTarget(ESCALATION_MATRIX, 'P1', ['oncall-primary'])).toEqual({
+    stepId: 'escalate-P1-15m',
+    roles: ['oncall-secondary'],
+  });
+  expect(manualEscalationTarget(ESCALATION_MATRIX, 'P3', ['team-lead'])).toEqual({
+    stepId: 'escalate-manual-cto',
+    roles: ['cto'],
+  });
   expect(manualEscalationTarget(ESCALATION_MATRIX, 'P0', ['oncall-primary', 'eng-lead', 'cto'])).toBeNull();
 });

@@ -1,4 +1,9 @@
-import { renderIncidentResolved, renderIncidentStart, renderIncidentUpdate, renderExternalStatus } from '../../src/playbook/templates';
+import {
+  renderIncidentResolved,
+  renderIncidentStart,
+  renderIncidentUpdate,
+  renderExternalStatus,
+} from '../../src/playbook/templates';
 
 const at = Date.UTC(2026, 10, 27, 14, 5); // 09:05 COT
 
@@ -37,7 +42,13 @@ test('4.1 start notification', () => {
 });
 
 test('4.2 update notification splits multi-line text into bullets', () => {
-  const text = renderIncidentUpdate({ title: 'X', status: 'Mitigating', progress: 'restarted api\nchecked db', nextSteps: ['watch'], eta: '10 min' });
+  const text = renderIncidentUpdate({
+    title: 'X',
+    status: 'Mitigating',
+    progress: 'restarted api\nchecked db',
+    nextSteps: ['watch'],
+    eta: '10 min',
+  });
   expect(text).toContain('**Status**: Mitigating');
   expect(text).toContain('**Progress Since Last Update**:\n- restarted api\n- checked db');
   expect(text).toContain('**Next Steps**:\n- watch');
@@ -83,7 +94,19 @@ test('4.3 resolved notification', () => {
 });
 
 test('4.4 external status', () => {
-  const text = renderExternalStatus({ currentStatus: 'Degraded', lastUpdated: at, summary: 'Delayed prices', impact: 'Signals paused', resolutionEta: null, nextUpdate: '10:00 COT' });
-  expect(text.split('\n').slice(0, 4)).toEqual(['**Status Update - USD/COP Trading System**', '', '**Current Status**: Degraded', '**Last Updated**: 2026-11-27 09:05 COT']);
+  const text = renderExternalStatus({
+    currentStatus: 'Degraded',
+    lastUpdated: at,
+    summary: 'Delayed prices',
+    impact: 'Signals paused',
+    resolutionEta: null,
+    nextUpdate: '10:00 COT',
+  });
+  expect(text.split('\n').slice(0, 4)).toEqual([
+    '**Status Update - USD/COP Trading System**',
+    '',
+    '**Current Status**: Degraded',
+    '**Last Updated**: 2026-11-27 09:05 COT',
+  ]);
   expect(text).toContain('**Resolution ETA**: Investigating');
 });

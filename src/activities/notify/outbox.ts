@@ -38,8 +38,15 @@ export class OutboxChannel implements NotificationChannel {
     await appendFile(this.file, `${JSON.stringify(record)}\n`, { flag: 'a' });
     keys.add(n.idempotencyKey);
     this.lines += 1;
-    this.logLine(`[outbox] ${n.severity} ${n.kind} -> ${n.target} (${n.idempotencyKey}): ${n.text.split('\n')[0]}`);
-    return { channel: this.name, idempotencyKey: n.idempotencyKey, outcome: 'delivered', ref: `line:${this.lines}` };
+    this.logLine(
+      `[outbox] ${n.severity} ${n.kind} -> ${n.target} (${n.idempotencyKey}): ${n.text.split('\n')[0]}`,
+    );
+    return {
+      channel: this.name,
+      idempotencyKey: n.idempotencyKey,
+      outcome: 'delivered',
+      ref: `line:${this.lines}`,
+    };
   }
 
   /**

@@ -29,7 +29,10 @@ export const alertmanagerBodySchema = (maxAlerts: number) =>
     /** Newer Alertmanager fields, passed through for context. */
     notification_reason: z.string().max(200).optional(),
     routeLabels: stringMap().optional(),
-    alerts: z.array(alertmanagerAlertSchema).min(1).max(maxAlerts, `at most ${maxAlerts} alerts per request (set max_alerts on the receiver)`),
+    alerts: z
+      .array(alertmanagerAlertSchema)
+      .min(1)
+      .max(maxAlerts, `at most ${maxAlerts} alerts per request (set max_alerts on the receiver)`),
   });
 
 export type AlertmanagerBody = z.output<ReturnType<typeof alertmanagerBodySchema>>;

@@ -33,7 +33,10 @@ export const grafanaBodySchema = (maxAlerts: number) =>
     title: z.string().max(4096).optional(),
     state: z.string().max(100).optional(),
     message: z.string().max(65_536).optional(),
-    alerts: z.array(grafanaAlertSchema).min(1).max(maxAlerts, `at most ${maxAlerts} alerts per request (set Max Alerts on the contact point)`),
+    alerts: z
+      .array(grafanaAlertSchema)
+      .min(1)
+      .max(maxAlerts, `at most ${maxAlerts} alerts per request (set Max Alerts on the contact point)`),
   });
 
 export type GrafanaBody = z.output<ReturnType<typeof grafanaBodySchema>>;
