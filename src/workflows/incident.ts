@@ -2,7 +2,7 @@
 // Pure orchestration: every decision comes from src/playbook, every side effect is an activity.
 import { WorkflowExecutionAlreadyStartedError, type UpdateDefinition } from '@temporalio/common';
 import * as wf from '@temporalio/workflow';
-import type { z } from 'zod';
+import { actorOf, errorMessage, formatIssues, iso, isoOf } from './util';
 import type { IncidentActivities } from '../activities';
 import type { Notification, NotificationKind } from '../activities/notify/port';
 import { classifySeverity } from '../playbook/decision-tree';
@@ -135,8 +135,6 @@ export interface IncidentWorkflowInput extends IncidentInput {
 /** patched() id of the ledger writes and the post-mortem start (added after the first recorded histories). */
 const PATCH_LEDGER_AND_POSTMORTEM = 'ledger-and-postmortem-v1';
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
-const isoOf = (ms: number): string => new Date(ms).toISOString();
 // Date.now() inside the workflow sandbox is the workflow task's time, recorded and replay-safe.
 const workflowNow = (): number => Date.now();
 
@@ -1132,24 +1130,6 @@ function stripContinued(i: IncidentWorkflowInput): unknown {
 
 function alertLabel(a: Alert): string {
   return a.summary ? `${a.name}: ${a.summary}` : a.name;
-}
-
-function actorOf(raw: unknown): string {
-  if (typeof raw === 'object' && raw !== null && 'by' in raw && typeof raw.by === 'string' && raw.by.trim())
-    return raw.by.slice(0, 200);
-  return 'unknown';
-}
-
-function formatIssues(issues: z.core.$ZodIssue[]): string {
-  return issues
-    .slice(0, 5)
-    .map((i) => `${i.path.length ? i.path.join('.') : '(payload)'}: ${i.message}`)
-    .join('; ');
-}
-
-function errorMessage(err: unknown): string {
-  if (err instanceof wf.ActivityFailure && err.cause) return err.cause.message;
-  return err instanceof Error ? err.message : String(err);
 }
 
 const playbookSeconds = (fromMs: number | null, toMs: number | null, timeScale: number): number | null =>

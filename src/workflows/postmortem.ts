@@ -5,7 +5,7 @@
 // until it is marked done. Pure orchestration: timing comes from src/playbook, side effects are activities.
 import type { UpdateDefinition } from '@temporalio/common';
 import * as wf from '@temporalio/workflow';
-import type { z } from 'zod';
+import { actorOf, errorMessage, formatIssues, iso, isoOf } from './util';
 import type { IncidentActivities } from '../activities';
 import type { Notification } from '../activities/notify/port';
 import type {
@@ -121,8 +121,6 @@ export interface PostmortemWorkflowInput extends PostmortemInput {
   continued?: PostmortemWorkflowState;
 }
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
-const isoOf = (ms: number): string => new Date(ms).toISOString();
 // The workflow task's time: recorded, fine for data (event times); never for a decision (see `clock`).
 const workflowNow = (): number => Date.now();
 const TERMINAL: PostmortemState[] = ['done', 'not-required', 'lapsed'];
@@ -699,22 +697,4 @@ function statusOf(s: PostmortemWorkflowState): PostmortemStatus {
     })),
     events: s.events,
   };
-}
-
-function actorOf(raw: unknown): string {
-  if (typeof raw === 'object' && raw !== null && 'by' in raw && typeof raw.by === 'string' && raw.by.trim())
-    return raw.by.slice(0, 200);
-  return 'unknown';
-}
-
-function formatIssues(issues: z.core.$ZodIssue[]): string {
-  return issues
-    .slice(0, 5)
-    .map((i) => `${i.path.length ? i.path.join('.') : '(payload)'}: ${i.message}`)
-    .join('; ');
-}
-
-function errorMessage(err: unknown): string {
-  if (err instanceof wf.ActivityFailure && err.cause) return err.cause.message;
-  return err instanceof Error ? err.message : String(err);
 }

@@ -2,6 +2,7 @@
 // to the parent incident (procedureEvent), the approval inbox, playbook-time sleeps and the state query.
 // Pure orchestration: every side effect is an activity, every decision is in src/playbook/procedures.ts.
 import * as wf from '@temporalio/workflow';
+import { errorMessage } from '../util';
 import type { CheckFinding, ProcedureActivities } from '../../activities/checks';
 import { MINUTE_MS } from '../../playbook/time';
 import {
@@ -208,11 +209,7 @@ export function openProcedure(procedure: string, input: ProcedureInput): Procedu
   return ctx;
 }
 
-export function errorMessage(err: unknown): string {
-  if (err instanceof wf.ActivityFailure && err.cause) return errorMessage(err.cause);
-  if (err instanceof Error) return err.message;
-  return String(err);
-}
+export { errorMessage };
 
 /** The ApplicationFailure type of an activity failure (e.g. PlatformNotFound), if any. */
 export function failureType(err: unknown): string | null {
