@@ -160,7 +160,9 @@ async function main() {
     alerts: [
       {
         status: 'firing',
-        labels: { alertname: 'TradingAPIDown', service, severity: 'critical' },
+        // An alert no rule knows: a generic P1 incident, so the measure is ingress + incident workflow to the
+        // first page, without a 3.1 procedure probing a trading platform that is not there.
+        labels: { alertname: 'BenchmarkProbe', service, severity: 'critical' },
         annotations: { summary: 'bench' },
         startsAt: new Date().toISOString(),
         endsAt: '0001-01-01T00:00:00Z',
