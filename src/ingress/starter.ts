@@ -117,7 +117,7 @@ export class TemporalIncidentStarter implements IncidentStarter {
         args: [cmd.input],
         // The first alert arrives as the signal too, so the workflow counts every alert exactly once.
         signal: 'alertFired',
-        signalArgs: [{ alert: cmd.alert }],
+        signalArgs: [{ alert: cmd.alert, severity: cmd.severity }],
         // A closed incident's key opens a new one; a running one gets the signal (signalWithStart).
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
         staticSummary: cmd.input.title,

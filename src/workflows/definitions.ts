@@ -104,7 +104,8 @@ export const rejectSchema = z.object({
   reason: z.string().max(2000).optional(),
 });
 export const reportLossSchema = z.object({ by: actor, amountUsd: z.number().min(0).max(1e12) });
-export const alertEventSchema = z.object({ alert: alertSchema });
+/** `severity`: the playbook severity ingress routed the alert to; a more severe alert raises the incident. */
+export const alertEventSchema = z.object({ alert: alertSchema, severity: z.enum(SEVERITIES).optional() });
 /** 4.4 external communication, sent when someone asks for it. */
 export const postExternalStatusSchema = z.object({
   by: actor,

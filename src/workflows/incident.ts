@@ -10,7 +10,7 @@ import { manualEscalationTarget, planEscalation } from '../playbook/escalation';
 import { resolvePolicy, type IncidentPolicy } from '../playbook/policy';
 import { postmortemDueAt, POSTMORTEM_RULES } from '../playbook/postmortem';
 import type { RoleId } from '../playbook/roles';
-import { targetDurationMs, type Severity } from '../playbook/severity';
+import { severityRank, targetDurationMs, type Severity } from '../playbook/severity';
 import {
   renderExternalStatus,
   renderIncidentResolved,
@@ -616,7 +616,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
         break;
       }
       case 'alertFired': {
-        const { alert } = a as ActionInput<'alertFired'>;
+        const { alert, severity: routed } = a as ActionInput<'alertFired'>;
         if (s.status === 'closed') {
           s.afterClose.push(alert);
           record(
@@ -628,6 +628,17 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
         }
         s.alerts.received += 1;
         s.alerts.active[alert.fingerprint] = alertLabel(alert);
+        if (routed && severityRank(routed) < severityRank(s.severity)) {
+          // A more severe alert joined (e.g. MarketDataStale P2, then MarketDataVeryStaleCritical P1):
+          // raise and re-plan, as setSeverity would. Alerts never lower a severity; a human does.
+          record(
+            'ingress',
+            'severity',
+            `Severity ${s.severity} -> ${routed}: ${alertLabel(alert)} is ${routed}`,
+            { from: s.severity, to: routed },
+          );
+          s.severity = routed;
+        }
         if (s.status === 'resolved') {
           // Inside the reopen window a re-firing alert reopens instead of opening a new incident.
           s.reopenCount += 1;

@@ -471,3 +471,39 @@ test.concurrent(
     await latest.signal('resolve', { by: 'jo' });
   },
 );
+
+test.concurrent(
+  'a more severe alert joining the incident raises its severity; a milder one never lowers it',
+  async () => {
+    const h = await open('alert-raises', { severity: 'P2', timeScale: 600 });
+    await h.signal('alertFired', {
+      alert: { fingerprint: 'stale', name: 'MarketDataStale' },
+      severity: 'P2',
+    });
+    await h.signal('alertFired', {
+      alert: { fingerprint: 'very-stale', name: 'MarketDataVeryStaleCritical' },
+      severity: 'P1',
+    });
+    await h.signal('alertFired', { alert: { fingerprint: 'gap', name: 'OHLCVDataGap' }, severity: 'P3' });
+    const s = await waitFor(
+      () => status(h),
+      (x) => x.alerts.received === 3,
+    );
+    expect(s.severity).toBe('P1');
+    // Re-planned as P1: the secondary comes at 15 playbook minutes (1.5 s), not at P2's 60.
+    const later = await waitFor(
+      () => status(h),
+      (x) => x.engagedRoles.includes('oncall-secondary'),
+      { what: 'P1 secondary' },
+    );
+    const minutes =
+      ((Date.parse(later.engagements.find((e) => e.role === 'oncall-secondary')!.at) -
+        Date.parse(later.openedAt)) *
+        600) /
+      60_000;
+    expect(minutes).toBeLessThan(60);
+    expect(ofType(await timeline(h), 'severity')).toHaveLength(1);
+    await h.signal('resolve', { by: 'kim' });
+    await recordHistory(h, 'alert-raises-severity');
+  },
+);
