@@ -5,7 +5,12 @@ import type { NotificationChannel } from './activities/notify/port';
 import { createActivities } from './activities';
 import { resolvePlatformConfig } from './platform/config';
 import { OutboxChannel } from './activities/notify/outbox';
-import { createChannelDispatcher, InMemoryKeyValueStore, type KeyValueStore } from './activities/notify/http';
+import {
+  BestEffortKeyValueStore,
+  createChannelDispatcher,
+  InMemoryKeyValueStore,
+  type KeyValueStore,
+} from './activities/notify/http';
 import type { Pool } from 'pg';
 import { createLedgerPool, DEFAULT_LEDGER_DATABASE_URL, migrateLedger, redactUrl } from './ledger/db';
 import { PgKeyValueStore } from './ledger/kv';
@@ -35,7 +40,7 @@ export async function createWorker({
   // Slack/PagerDuty idempotency keys and message ts in the ledger, so every worker and a restart see them.
   const configured = configuredChannels(
     deployment,
-    ledger ? new PgKeyValueStore(ledger) : new InMemoryKeyValueStore(),
+    ledger ? new BestEffortKeyValueStore(new PgKeyValueStore(ledger)) : new InMemoryKeyValueStore(),
   );
   const { connection, namespace } = await connectWorkerConnection();
   const workflowSource = env.WORKFLOW_BUNDLE_PATH

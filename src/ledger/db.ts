@@ -98,7 +98,16 @@ export async function migrateLedger(
 
 /** A pool for the ledger. `allowExitOnIdle` so a worker or script exits once its work is done. */
 export function createLedgerPool(databaseUrl: string, opts: pg.PoolConfig = {}): pg.Pool {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 5, allowExitOnIdle: true, ...opts });
+  // Short timeouts: a database that is down or stuck fails a write fast (the activity retries), never hangs it.
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: 5,
+    allowExitOnIdle: true,
+    connectionTimeoutMillis: 5_000,
+    statement_timeout: 15_000,
+    query_timeout: 20_000,
+    ...opts,
+  });
   // An idle client losing its connection (server restart) must not crash the worker; the next query reconnects.
   pool.on('error', (err) => console.warn(`[ledger] idle connection error: ${err.message}`));
   return pool;

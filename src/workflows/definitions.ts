@@ -217,7 +217,10 @@ export interface Finding {
 }
 
 export interface IncidentStatus {
+  /** `<workflow id>@<opening time>`: distinct for every incident, also when a workflow id is reused. */
   incidentId: string;
+  /** The workflow id: what to type in the Web UI, `temporal` and `tctl`. */
+  workflowId: string;
   title: string;
   kind: IncidentKind;
   severity: Severity;
@@ -323,6 +326,15 @@ export interface ProcedureEvent {
   data?: Record<string, unknown>;
 }
 export const procedureEventSignal = defineSignal<[ProcedureEvent]>('procedureEvent');
+// These names are signals like any other: an operator can send them by mistake, so the parent validates them.
+export const procedureEventSchema = z.object({
+  procedure: text(200),
+  step: text(300),
+  type: z.enum(['finding', 'decision', 'action', 'info']),
+  outcome: z.enum(['ok', 'failed', 'unavailable', 'unknown']).optional(),
+  text: z.string().max(8000),
+  data: z.record(z.string(), z.unknown()).optional(),
+});
 
 /** child -> parent: a mutating remediation waits for a human (approval gate). */
 export interface ApprovalRequest {
@@ -335,6 +347,21 @@ export interface ApprovalRequest {
   requiresConfirmationCode: boolean;
 }
 export const approvalRequestedSignal = defineSignal<[ApprovalRequest]>('approvalRequested');
+export const approvalRequestSchema = z.object({
+  actionId: text(200),
+  action: text(200),
+  description: z.string().max(4000),
+  evidence: z.array(z.string().max(2000)).max(50),
+  requestedAt: isoTime,
+  expiresAt: isoTime.nullable(),
+  requiresConfirmationCode: z.boolean(),
+});
+export const approvalExpiredSchema = z.object({ actionId: text(200), escalation: z.number().int().min(1) });
+export const approvalClosedSchema = z.object({
+  actionId: text(200),
+  outcome: z.enum(['approved', 'rejected', 'pre-approved', 'withdrawn']),
+  by: z.string().max(200),
+});
 /** child -> parent: an approval request timed out unanswered; the parent escalates. */
 export const approvalExpiredSignal =
   defineSignal<[{ actionId: string; escalation: number }]>('approvalExpired');
@@ -350,6 +377,8 @@ export interface ApprovalDecision {
   decision: 'approved' | 'rejected';
   by: string;
   reason?: string;
+  /** Forwarded as given; the gate checks it again for requests that need CONFIRM_RESUME. */
+  confirmationCode?: string;
 }
 export const approvalDecisionSignal = defineSignal<[ApprovalDecision]>('approvalDecision');
 

@@ -2,6 +2,7 @@
 // Pure orchestration: every decision comes from src/playbook, every side effect is an activity.
 import { WorkflowExecutionAlreadyStartedError, type UpdateDefinition } from '@temporalio/common';
 import * as wf from '@temporalio/workflow';
+import type { z } from 'zod';
 import { actorOf, errorMessage, formatIssues, iso, isoOf } from './util';
 import type { IncidentActivities } from '../activities';
 import type { Notification, NotificationKind } from '../activities/notify/port';
@@ -72,7 +73,13 @@ const config = wf.proxyLocalActivities<IncidentActivities>({
 
 /** Everything the incident knows; carried whole across continue-as-new. */
 export interface IncidentState {
+  /**
+   * This incident: `<workflow id>@<opening time>`. A workflow id (what operators type) is reused when an
+   * alert's dedup key fires again after close; the incident id is not, so each incident's pages, Slack
+   * thread, PagerDuty incident, ledger rows and post-mortem are its own.
+   */
   incidentId: string;
+  workflowId: string;
   title: string;
   kind: IncidentKind;
   severity: Severity;
@@ -119,21 +126,32 @@ export interface IncidentState {
   seq: number;
   timeline: TimelineEvent[];
   /** Alerts that fired after close, before the run completed: they open a new incident (never lost). */
-  afterClose: Alert[];
+  afterClose: (Alert & { routedSeverity?: Severity })[];
   /** Timeline entries already handed to the ledger. */
   ledgerSeq: number;
   postmortemWorkflowId: string | null;
+  /** Deliveries still running when the run continued as new: the next run sends them again (same keys). */
+  undelivered: { channel: string; notification: Notification }[];
 }
 
 export interface IncidentWorkflowInput extends IncidentInput {
   /** Set by continue-as-new only. */
   continued?: IncidentState;
   /** Alerts that fired after the previous incident on this id had closed: they open this one. */
-  carriedAlerts?: Alert[];
+  carriedAlerts?: (Alert & { routedSeverity?: Severity })[];
 }
 
 /** patched() id of the ledger writes and the post-mortem start (added after the first recorded histories). */
 const PATCH_LEDGER_AND_POSTMORTEM = 'ledger-and-postmortem-v1';
+/** patched() id of incident ids distinct from the workflow id (histories before it used the workflow id). */
+const PATCH_INCIDENT_KEY = 'incident-key-v1';
+/** patched() id of the bounded drain before continue-as-new (before it, the run waited for every side effect). */
+const PATCH_BOUNDED_DRAIN = 'bounded-drain-v1';
+
+/** `<workflow id>@20261127T095317.123Z`: readable, and distinct for every incident opened on one workflow id. */
+export function incidentKey(workflowId: string, openedAt: number): string {
+  return `${workflowId}@${new Date(openedAt).toISOString().replace(/[-:]/g, '')}`;
+}
 
 // Date.now() inside the workflow sandbox is the workflow task's time, recorded and replay-safe.
 const workflowNow = (): number => Date.now();
@@ -177,22 +195,59 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
   const ledgerApproval = (a: Parameters<IncidentActivities['ledgerRecordApproval']>[1]) => {
     if (ledgerEnabled()) track(ledger.ledgerRecordApproval(s.incidentId, a), `ledger approval ${a.actionId}`);
   };
-  /** Writes what changed since the last write: the snapshot (versioned by timeline length) and new events. */
+  /**
+   * Writes what changed since the last confirmed write: new events from `ledgerSeq` on, and the snapshot
+   * (versioned by timeline length). One write at a time; `ledgerSeq` moves only when the events are in, so
+   * a write that gave up is sent again at the next change.
+   */
+  let ledgerBusy = false;
   const syncLedger = () => {
-    if (s.timeline.length === s.ledgerSeq || !ledgerEnabled()) return;
+    if (ledgerBusy || s.timeline.length === s.ledgerSeq || !ledgerEnabled()) return;
     const fromSeq = s.ledgerSeq;
-    s.ledgerSeq = s.timeline.length;
-    track(ledger.ledgerAppendEvents(s.incidentId, fromSeq, s.timeline.slice(fromSeq)), 'ledger events');
+    const upTo = s.timeline.length;
+    ledgerBusy = true;
+    const events = ledger
+      .ledgerAppendEvents(s.incidentId, fromSeq, s.timeline.slice(fromSeq, upTo))
+      .then(() => {
+        s.ledgerSeq = Math.max(s.ledgerSeq, upTo);
+      });
+    const row = ledger.ledgerUpsertIncident(
+      snapshot(s, null, responseDeadline(), resolutionDeadline(), statusUpdateDue()),
+      upTo,
+    );
     track(
-      ledger.ledgerUpsertIncident(
-        snapshot(s, null, responseDeadline(), resolutionDeadline(), statusUpdateDue()),
-        s.ledgerSeq,
-      ),
-      'ledger incident',
+      Promise.all([events, row]).finally(() => {
+        ledgerBusy = false;
+        touch(); // events recorded meanwhile are written next
+      }),
+      'ledger write',
     );
   };
   const record = (actor: string, type: string, text: string, data?: Record<string, unknown>) => {
     s.timeline.push({ at: isoOf(workflowNow()), actor, type, text, ...(data ? { data } : {}) });
+  };
+
+  /** Deliveries in flight, by channel and key: carried into the next run if still running at continue-as-new. */
+  const delivering = new Map<string, { channel: string; notification: Notification }>();
+  const send = (channel: string, notification: Notification) => {
+    const id = `${channel}|${notification.idempotencyKey}`;
+    delivering.set(id, { channel, notification });
+    const p = paging.deliverNotification(channel, notification).then(
+      () => undefined,
+      (err: unknown) => {
+        record(
+          'system',
+          'notify.failed',
+          `${channel} delivery of ${notification.idempotencyKey} failed: ${errorMessage(err)}`,
+        );
+        touch();
+      },
+    );
+    inflight.add(p);
+    void p.finally(() => {
+      inflight.delete(p);
+      delivering.delete(id);
+    });
   };
 
   const deliver = (
@@ -216,19 +271,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
         createdAt: isoOf(workflowNow()),
         incidentStatus: s.status,
       };
-      const p = paging.deliverNotification(channel, notification).then(
-        () => undefined,
-        (err: unknown) => {
-          record(
-            'system',
-            'notify.failed',
-            `${channel} delivery of ${notification.idempotencyKey} failed: ${errorMessage(err)}`,
-          );
-          touch();
-        },
-      );
-      inflight.add(p);
-      void p.finally(() => inflight.delete(p));
+      send(channel, notification);
     }
   };
 
@@ -318,7 +361,13 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
           { step },
         );
       }
-      if (s.status === 'triggered' && s.responseBreachedAt === null && now >= responseDeadline()) {
+      // The response target is about the first acknowledgement: a reopen after it is not a breach.
+      if (
+        s.status === 'triggered' &&
+        s.responseBreachedAt === null &&
+        s.firstAcknowledgedAt === null &&
+        now >= responseDeadline()
+      ) {
         s.responseBreachedAt = now;
         s.breaches.push({ type: 'response', at: now, severity: s.severity });
         record(
@@ -375,7 +424,8 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       const every = repageEvery();
       if (s.status === 'triggered' && every !== null && s.lastPagedAt !== null)
         candidates.push(s.lastPagedAt + every);
-      if (s.status === 'triggered' && s.responseBreachedAt === null) candidates.push(responseDeadline());
+      if (s.status === 'triggered' && s.responseBreachedAt === null && s.firstAcknowledgedAt === null)
+        candidates.push(responseDeadline());
       if (s.resolutionBreachedAt === null) candidates.push(resolutionDeadline());
       const updateDue = statusUpdateDue();
       if (updateDue !== null) candidates.push(updateDue);
@@ -584,6 +634,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
               decision: name === 'approve' ? 'approved' : 'rejected',
               by: d.by,
               ...(d.reason ? { reason: d.reason } : {}),
+              ...(d.confirmationCode ? { confirmationCode: d.confirmationCode } : {}),
             })
             .catch((err: unknown) => {
               record(
@@ -618,7 +669,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       case 'alertFired': {
         const { alert, severity: routed } = a as ActionInput<'alertFired'>;
         if (s.status === 'closed') {
-          s.afterClose.push(alert);
+          s.afterClose.push({ ...alert, ...(routed ? { routedSeverity: routed } : {}) });
           record(
             'ingress',
             'alert.after-close',
@@ -626,6 +677,8 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
           );
           break;
         }
+        // Alertmanager re-sends a still-firing alert with its group: counted, but it is not a re-firing.
+        const alreadyFiring = alert.fingerprint in s.alerts.active;
         s.alerts.received += 1;
         s.alerts.active[alert.fingerprint] = alertLabel(alert);
         if (routed && severityRank(routed) < severityRank(s.severity)) {
@@ -639,7 +692,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
           );
           s.severity = routed;
         }
-        if (s.status === 'resolved') {
+        if (s.status === 'resolved' && !alreadyFiring) {
           // Inside the reopen window a re-firing alert reopens instead of opening a new incident.
           s.reopenCount += 1;
           s.status = 'triggered';
@@ -794,107 +847,170 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
     s.findings.push(f);
     if (s.findings.length > 200) s.findings.splice(0, s.findings.length - 200);
   };
-  wf.setHandler(defs.procedureEventSignal, (e) => {
-    try {
-      const at = isoOf(workflowNow());
-      addFinding({
-        at,
-        procedure: e.procedure,
-        step: e.step,
-        type: e.type,
-        outcome: e.outcome ?? null,
-        text: e.text,
-      });
-      record(e.procedure, `procedure.${e.type}`, `${e.step}: ${e.text}`, {
-        ...(e.outcome ? { outcome: e.outcome } : {}),
-        ...(e.data ?? {}),
-      });
-      // 3.2 "monitor for 30 minutes post-rollback": degrading again re-escalates.
-      if (e.data?.reescalate === true && isOpen()) {
-        const target = manualEscalationTarget(
-          s.policy.escalationMatrix,
-          s.severity,
-          s.engagements.map((x) => x.role),
-        );
-        if (target) engage(target.roles, `${target.stepId}-procedure`, `procedure re-escalation: ${e.text}`);
+  /**
+   * Signals from the procedure child. Their names are public like any signal's, so a payload is validated
+   * and a bad one recorded as rejected; approval traffic is taken only while a procedure runs.
+   */
+  const fromProcedure =
+    <T>(name: string, schema: z.ZodType<T>, fn: (v: T) => void, onlyWhileRunning: boolean) =>
+    (raw: unknown): void => {
+      try {
+        const parsed = schema.safeParse(raw);
+        if (!parsed.success) {
+          record(
+            actorOf(raw),
+            'signal.rejected',
+            `invalid ${name} payload: ${formatIssues(parsed.error.issues)}`,
+          );
+          return;
+        }
+        if (onlyWhileRunning && (!isOpen() || s.procedure?.status !== 'running')) {
+          record('system', 'signal.ignored', `${name} ignored: no procedure is running for this incident`);
+          return;
+        }
+        fn(parsed.data);
+      } catch (err) {
+        record('system', 'signal.rejected', `${name} failed: ${errorMessage(err)}`);
+      } finally {
+        touch();
       }
-    } catch (err) {
-      record('system', 'signal.rejected', `procedureEvent failed: ${errorMessage(err)}`);
-    } finally {
-      touch();
-    }
-  });
-  wf.setHandler(defs.approvalRequestedSignal, (r) => {
-    s.pendingApprovals = [
-      ...s.pendingApprovals.filter((p) => p.actionId !== r.actionId),
-      {
-        actionId: r.actionId,
-        action: r.action,
-        description: r.description,
-        requestedAt: r.requestedAt,
-        expiresAt: r.expiresAt,
-        requiresConfirmationCode: r.requiresConfirmationCode,
+    };
+  wf.setHandler(
+    defs.procedureEventSignal,
+    fromProcedure(
+      'procedureEvent',
+      defs.procedureEventSchema,
+      (e) => {
+        {
+          const at = isoOf(workflowNow());
+          addFinding({
+            at,
+            procedure: e.procedure,
+            step: e.step,
+            type: e.type,
+            outcome: e.outcome ?? null,
+            text: e.text,
+          });
+          record(e.procedure, `procedure.${e.type}`, `${e.step}: ${e.text}`, {
+            ...(e.outcome ? { outcome: e.outcome } : {}),
+            ...(e.data ?? {}),
+          });
+          if (e.step === 'result' && s.procedure?.status === 'running') {
+            const outcome =
+              e.outcome === 'ok' ? 'completed' : e.outcome === 'failed' ? 'failed' : 'needs-human';
+            s.procedure = { ...s.procedure, status: outcome, summary: e.text };
+          }
+          // 3.2 "monitor for 30 minutes post-rollback": degrading again re-escalates.
+          if (e.data?.reescalate === true && isOpen()) {
+            const target = manualEscalationTarget(
+              s.policy.escalationMatrix,
+              s.severity,
+              s.engagements.map((x) => x.role),
+            );
+            if (target)
+              engage(target.roles, `${target.stepId}-procedure`, `procedure re-escalation: ${e.text}`);
+          }
+        }
       },
-    ];
-    record(
-      'procedure',
-      'approval.requested',
-      `Approval needed for ${r.action} (${r.actionId}): ${r.description}`,
-      { actionId: r.actionId, evidence: r.evidence },
-    );
-    ledgerApproval({
-      actionId: r.actionId,
-      action: r.action,
-      description: r.description,
-      requestedAt: r.requestedAt,
-      expiresAt: r.expiresAt,
-      requiresConfirmationCode: r.requiresConfirmationCode,
-    });
-    const id = s.incidentId;
-    const code = r.requiresConfirmationCode ? ',"confirmationCode":"CONFIRM_RESUME"' : '';
-    deliver(
-      'info',
-      `approval-${r.actionId}`,
-      'channel',
-      [
-        `:raised_hand: **APPROVAL NEEDED: ${r.action}** (${s.title})`,
-        r.description,
-        ...r.evidence.map((ev) => `- ${ev}`),
-        `Approve: npm run -s temporal -- workflow signal --workflow-id ${id} --name approve --input '{"by":"<you>","actionId":"${r.actionId}"${code}}'`,
-        `Reject:  npm run -s temporal -- workflow signal --workflow-id ${id} --name reject --input '{"by":"<you>","actionId":"${r.actionId}","reason":"..."}'`,
-      ].join('\n'),
-    );
-    touch();
-  });
-  wf.setHandler(defs.approvalExpiredSignal, ({ actionId, escalation }) => {
-    record('procedure', 'approval.expired', `No answer to ${actionId}: escalating (${escalation})`);
-    if (isOpen()) {
-      const target = manualEscalationTarget(
-        s.policy.escalationMatrix,
-        s.severity,
-        s.engagements.map((x) => x.role),
-      );
-      if (target)
-        engage(target.roles, `${target.stepId}-approval-${escalation}`, `approval ${actionId} unanswered`);
-      else
+      false,
+    ),
+  );
+  wf.setHandler(
+    defs.approvalRequestedSignal,
+    fromProcedure(
+      'approvalRequested',
+      defs.approvalRequestSchema,
+      (r) => {
+        s.pendingApprovals = [
+          ...s.pendingApprovals.filter((p) => p.actionId !== r.actionId),
+          {
+            actionId: r.actionId,
+            action: r.action,
+            description: r.description,
+            requestedAt: r.requestedAt,
+            expiresAt: r.expiresAt,
+            requiresConfirmationCode: r.requiresConfirmationCode,
+          },
+        ];
+        record(
+          'procedure',
+          'approval.requested',
+          `Approval needed for ${r.action} (${r.actionId}): ${r.description}`,
+          { actionId: r.actionId, evidence: r.evidence },
+        );
+        ledgerApproval({
+          actionId: r.actionId,
+          action: r.action,
+          description: r.description,
+          requestedAt: r.requestedAt,
+          expiresAt: r.expiresAt,
+          requiresConfirmationCode: r.requiresConfirmationCode,
+        });
+        const id = s.workflowId;
+        const code = r.requiresConfirmationCode ? ',"confirmationCode":"CONFIRM_RESUME"' : '';
         deliver(
           'info',
-          `approval-${actionId}-unanswered-${escalation}`,
+          `approval-${r.actionId}`,
           'channel',
-          `:warning: Approval ${actionId} for "${s.title}" is still unanswered`,
+          [
+            `:raised_hand: **APPROVAL NEEDED: ${r.action}** (${s.title})`,
+            r.description,
+            ...r.evidence.map((ev) => `- ${ev}`),
+            `Approve: npm run -s temporal -- workflow signal --workflow-id ${id} --name approve --input '{"by":"<you>","actionId":"${r.actionId}"${code}}'`,
+            `Reject:  npm run -s temporal -- workflow signal --workflow-id ${id} --name reject --input '{"by":"<you>","actionId":"${r.actionId}","reason":"..."}'`,
+          ].join('\n'),
         );
-    }
-    touch();
-  });
-  wf.setHandler(defs.approvalClosedSignal, ({ actionId, outcome, by }) => {
-    const wasPending = s.pendingApprovals.some((p) => p.actionId === actionId);
-    s.pendingApprovals = s.pendingApprovals.filter((p) => p.actionId !== actionId);
-    if (wasPending || outcome === 'pre-approved') {
-      record(by, `approval.${outcome}`, `${actionId}: ${outcome}${by ? ` by ${by}` : ''}`);
-      ledgerApproval({ actionId, outcome, decidedBy: by, decidedAt: isoOf(workflowNow()) });
-    }
-    touch();
-  });
+      },
+      true,
+    ),
+  );
+  wf.setHandler(
+    defs.approvalExpiredSignal,
+    fromProcedure(
+      'approvalExpired',
+      defs.approvalExpiredSchema,
+      ({ actionId, escalation }) => {
+        record('procedure', 'approval.expired', `No answer to ${actionId}: escalating (${escalation})`);
+        if (isOpen()) {
+          const target = manualEscalationTarget(
+            s.policy.escalationMatrix,
+            s.severity,
+            s.engagements.map((x) => x.role),
+          );
+          if (target)
+            engage(
+              target.roles,
+              `${target.stepId}-approval-${escalation}`,
+              `approval ${actionId} unanswered`,
+            );
+          else
+            deliver(
+              'info',
+              `approval-${actionId}-unanswered-${escalation}`,
+              'channel',
+              `:warning: Approval ${actionId} for "${s.title}" is still unanswered`,
+            );
+        }
+      },
+      true,
+    ),
+  );
+  wf.setHandler(
+    defs.approvalClosedSignal,
+    fromProcedure(
+      'approvalClosed',
+      defs.approvalClosedSchema,
+      ({ actionId, outcome, by }) => {
+        const wasPending = s.pendingApprovals.some((p) => p.actionId === actionId);
+        s.pendingApprovals = s.pendingApprovals.filter((p) => p.actionId !== actionId);
+        if (wasPending || outcome === 'pre-approved') {
+          record(by, `approval.${outcome}`, `${actionId}: ${outcome}${by ? ` by ${by}` : ''}`);
+          ledgerApproval({ actionId, outcome, decidedBy: by, decidedAt: isoOf(workflowNow()) });
+        }
+      },
+      false,
+    ),
+  );
 
   // A declaration (hoisted): a buffered `resolve` may be delivered while handlers are being registered.
   function cancelProcedure(why: string) {
@@ -910,9 +1026,10 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
   const startProcedure = async () => {
     if (s.kind === 'generic') return;
     const type = PROCEDURE_WORKFLOWS[s.kind];
-    const workflowId = `${s.incidentId}-procedure`;
+    const workflowId = `${s.workflowId}-procedure`;
     const input: ProcedureInput = {
-      incidentId: s.incidentId,
+      // The child signals its parent incident by workflow id.
+      incidentId: s.workflowId,
       kind: s.kind,
       severity: s.severity,
       timeScale: s.timeScale,
@@ -940,8 +1057,9 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
           },
         )
         .finally(touch);
-      inflight.add(done);
-      void done.finally(() => inflight.delete(done));
+      // Not waited for: a procedure may run for hours, and continue-as-new must not wait on it (the child
+      // is ABANDONed, signals this incident by workflow id, and reports its end with a 'result' event).
+      void done;
     } catch (err) {
       s.procedure = { workflowId, type, status: 'failed', summary: errorMessage(err) };
       record('system', 'procedure.failed', `${type} could not start: ${errorMessage(err)}`);
@@ -960,6 +1078,11 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
   wf.setHandler(defs.timelineQuery, () => s.timeline);
 
   // ---------- main loop ----------
+  if (continued && s.undelivered.length > 0) {
+    const again = s.undelivered;
+    s.undelivered = [];
+    for (const d of again) send(d.channel, d.notification);
+  }
   if (!continued) {
     // Snapshot the policy in force now: a later config change or deploy never rewrites this incident's plan.
     const overrides = await config.loadPolicyOverrides();
@@ -985,8 +1108,15 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       wf.workflowInfo().historyLength > s.policy.continueAsNewAfterEvents ||
       wf.workflowInfo().continueAsNewSuggested
     ) {
-      await Promise.allSettled([...inflight]);
-      await wf.condition(wf.allHandlersFinished);
+      if (wf.patched(PATCH_BOUNDED_DRAIN)) {
+        // Give side effects a moment; deliveries still running (a channel down) go to the next run.
+        if (inflight.size > 0) await wf.condition(() => inflight.size === 0, '10 seconds');
+        await wf.condition(wf.allHandlersFinished);
+        s.undelivered = [...delivering.values()];
+      } else {
+        await Promise.allSettled([...inflight]);
+        await wf.condition(wf.allHandlersFinished);
+      }
       await wf.continueAsNew<typeof incidentWorkflow>({ ...input, continued: s });
     }
     const wake = nextWakeup(s.clock);
@@ -1007,7 +1137,20 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
   await Promise.allSettled([...inflight]);
   if (s.afterClose.length > 0) {
     // The alerts arrived while this run was finishing: a fresh incident on the same id takes them.
-    await wf.continueAsNew<typeof incidentWorkflow>({ ...input, carriedAlerts: s.afterClose });
+    // Its own start: detected when the first late alert started, at the most severe routed severity, without
+    // the previous incident's alerts.
+    const first = s.afterClose[0];
+    const routed = s.afterClose.map((a) => a.routedSeverity).filter((x): x is Severity => x !== undefined);
+    const severity = routed.length
+      ? routed.reduce((a, b) => (severityRank(a) <= severityRank(b) ? a : b))
+      : input.severity;
+    await wf.continueAsNew<typeof incidentWorkflow>({
+      ...input,
+      ...(severity ? { severity } : {}),
+      detectedAt: first.startsAt,
+      source: input.source ? { ...input.source, alerts: undefined } : undefined,
+      carriedAlerts: s.afterClose,
+    });
   }
   return snapshot(s, null, responseDeadline(), resolutionDeadline());
 
@@ -1076,7 +1219,10 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
     const carried = rawInput.carriedAlerts ?? [];
     for (const alert of carried) active[alert.fingerprint] = alertLabel(alert);
     return {
-      incidentId: wf.workflowInfo().workflowId,
+      incidentId: wf.patched(PATCH_INCIDENT_KEY)
+        ? incidentKey(wf.workflowInfo().workflowId, openedAt)
+        : wf.workflowInfo().workflowId,
+      workflowId: wf.workflowInfo().workflowId,
       title: i.title,
       kind: i.kind ?? 'generic',
       severity,
@@ -1107,6 +1253,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       afterClose: [],
       ledgerSeq: 0,
       postmortemWorkflowId: null,
+      undelivered: [],
       lossUsd: 0,
       resolution: null,
       lastUpdate: null,
@@ -1130,6 +1277,8 @@ function withDefaults(c: IncidentState): IncidentState {
     afterClose: c.afterClose ?? [],
     ledgerSeq: c.ledgerSeq ?? 0,
     postmortemWorkflowId: c.postmortemWorkflowId ?? null,
+    workflowId: c.workflowId ?? c.incidentId,
+    undelivered: c.undelivered ?? [],
   };
 }
 
@@ -1160,6 +1309,7 @@ export function snapshot(
   }));
   return {
     incidentId: s.incidentId,
+    workflowId: s.workflowId,
     title: s.title,
     kind: s.kind,
     severity: s.severity,

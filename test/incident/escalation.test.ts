@@ -109,7 +109,7 @@ test.concurrent('resolution cancels the steps still to come', async () => {
   const later = await status(h);
   expect(later.engagedRoles).toEqual(['oncall-primary', 'oncall-secondary']);
   const roles = (await readOutbox(worker.outbox.file))
-    .filter((r) => r.incidentId === h.workflowId && r.kind === 'page')
+    .filter((r) => r.incidentId.startsWith(`${h.workflowId}@`) && r.kind === 'page')
     .map((r) => r.target);
   expect(roles.sort()).toEqual(['oncall-primary', 'oncall-secondary']);
   await recordHistory(h, 'resolution-cancels-escalation');

@@ -73,7 +73,7 @@ test.concurrent('acknowledgement stops re-paging but not the escalation matrix',
   expect(ofType(await timeline(h), 'repage')).toHaveLength(repagesAtAck);
   // Re-pages went to the roles engaged at the time, with their own idempotency keys.
   const repages = (await readOutbox(worker.outbox.file)).filter(
-    (r) => r.incidentId === h.workflowId && r.kind === 'repage',
+    (r) => r.incidentId.startsWith(`${h.workflowId}@`) && r.kind === 'repage',
   );
   expect(repages.length).toBeGreaterThanOrEqual(1);
   expect(new Set(repages.map((r) => r.idempotencyKey)).size).toBe(repages.length);
@@ -121,7 +121,7 @@ test.concurrent(
     expect(result.status).toBe('closed');
     expect(Date.parse(result.closedAt!)).toBeGreaterThanOrEqual(Date.parse(r.reopenUntil!));
     const resolvedMsg = (await readOutbox(worker.outbox.file)).find(
-      (x) => x.incidentId === h.workflowId && x.template === '4.3',
+      (x) => x.incidentId.startsWith(`${h.workflowId}@`) && x.template === '4.3',
     );
     expect(resolvedMsg?.text).toContain('- Missed trades: 2');
     expect(resolvedMsg?.text).toContain('**Root Cause**: OOM');
@@ -152,7 +152,7 @@ test.concurrent('a re-firing alert inside the reopen window reopens the incident
   expect(ofType(t, 'alerts.cleared')).toHaveLength(1);
   expect(ofType(t, 'reopened')).toHaveLength(1);
   const reopenPages = (await readOutbox(worker.outbox.file)).filter(
-    (r) => r.incidentId === h.workflowId && r.kind === 'reopened',
+    (r) => r.incidentId.startsWith(`${h.workflowId}@`) && r.kind === 'reopened',
   );
   expect(reopenPages.map((r) => r.target)).toEqual(['oncall-primary']);
   await h.signal('resolve', { by: 'carol' });
@@ -201,7 +201,7 @@ test.concurrent(
     expect(lowered.engagedRoles).toEqual(['oncall-primary', 'eng-lead', 'oncall-secondary']);
     expect(lowered.nextEscalation).toBeNull();
     const engLeadPages = (await readOutbox(worker.outbox.file)).filter(
-      (r) => r.incidentId === down.workflowId && r.target === 'eng-lead' && r.kind === 'page',
+      (r) => r.incidentId.startsWith(`${down.workflowId}@`) && r.target === 'eng-lead' && r.kind === 'page',
     );
     expect(engLeadPages).toHaveLength(1);
     await Promise.all([up.signal('resolve', { by: 'dave' }), down.signal('resolve', { by: 'dave' })]);
@@ -322,13 +322,14 @@ test.concurrent('the status query has the contract shape; search attributes foll
   ])
     expect(s).toHaveProperty(key);
   expect(s).toMatchObject({
-    incidentId: h.workflowId,
+    workflowId: h.workflowId,
     kind: 'model-degradation',
     severity: 'P1',
     status: 'triggered',
     acknowledgedBy: null,
     engagedRoles: ['oncall-primary'],
   });
+  expect(s.incidentId).toMatch(new RegExp(`^${h.workflowId}@\\d{8}T\\d{6}\\.\\d{3}Z$`));
   expect(s.nextEscalation).toMatchObject({ roles: ['oncall-secondary'] });
   expect(Date.parse(s.nextEscalation!.at) - Date.parse(s.openedAt)).toBe(15 * 60_000);
   expect(Date.parse(s.sla.responseDeadline) - Date.parse(s.openedAt)).toBe(15 * 60_000);
@@ -391,13 +392,15 @@ test.concurrent(
     });
     const records = await waitFor(
       () => readOutbox(worker.outbox.file),
-      (r) => r.some((x) => x.incidentId === h.workflowId && x.template === '4.4'),
+      (r) => r.some((x) => x.incidentId.startsWith(`${h.workflowId}@`) && x.template === '4.4'),
     );
-    const external = records.find((x) => x.incidentId === h.workflowId && x.template === '4.4')!;
+    const external = records.find(
+      (x) => x.incidentId.startsWith(`${h.workflowId}@`) && x.template === '4.4',
+    )!;
     expect(external.text).toContain('**Current Status**: Degraded');
-    expect(records.find((x) => x.incidentId === h.workflowId && x.template === '4.2')?.text).toContain(
-      '**Current Theory**: bad deploy',
-    );
+    expect(
+      records.find((x) => x.incidentId.startsWith(`${h.workflowId}@`) && x.template === '4.2')?.text,
+    ).toContain('**Current Theory**: bad deploy');
     await h.signal('resolve', { by: 'hana' });
     await recordHistory(h, 'status-updates');
   },
@@ -429,7 +432,9 @@ test.concurrent('a long incident continues as new with its whole state and keeps
   const t = await timeline(handleLatest);
   expect(t.find((e) => e.type === 'note')?.text).toBe('before continue-as-new');
   expect(ofType(t, 'opened')).toHaveLength(1);
-  const records = (await readOutbox(worker.outbox.file)).filter((r) => r.incidentId === h.workflowId);
+  const records = (await readOutbox(worker.outbox.file)).filter((r) =>
+    r.incidentId.startsWith(`${h.workflowId}@`),
+  );
   expect(new Set(records.map((r) => r.idempotencyKey)).size).toBe(records.length);
   expect(records.filter((r) => r.kind === 'page' && r.target === 'oncall-primary')).toHaveLength(1);
   await handleLatest.signal('resolve', { by: 'ivan' });
@@ -464,6 +469,19 @@ test.concurrent(
       (x) => x.engagedRoles.length > 0,
     );
     expect(s).toMatchObject({ status: 'triggered', reopenCount: 0, alerts: { received: 1, firing: 1 } });
+    // A new incident: its own id and its own pages (the first incident's idempotency keys do not silence it).
+    const firstIncident = await client.workflow
+      .getHandle(h.workflowId, h.firstExecutionRunId)
+      .query<IncidentStatus>('status');
+    expect(s.incidentId).not.toBe(firstIncident.incidentId);
+    const pages = await waitFor(
+      () => readOutbox(worker.outbox.file),
+      (r) => r.some((x) => x.incidentId === s.incidentId && x.kind === 'page'),
+      { what: 'the new incident paged' },
+    );
+    expect(
+      pages.filter((x) => x.incidentId === s.incidentId && x.kind === 'page').map((x) => x.target),
+    ).toEqual(['oncall-primary']);
     const first = (
       await client.workflow.getHandle(h.workflowId, h.firstExecutionRunId).query<TimelineEvent[]>('timeline')
     ).map((e) => e.type);

@@ -96,7 +96,9 @@ test('a resolved P0: messages on every channel, one PagerDuty incident, post-mor
   );
 
   // 4.1 and 4.3 in the outbox and on Slack (webhook: one POST per message, blocks + text).
-  const outbox = (await readOutbox(worker.outbox.file)).filter((r) => r.incidentId === h.workflowId);
+  const outbox = (await readOutbox(worker.outbox.file)).filter((r) =>
+    r.incidentId.startsWith(`${h.workflowId}@`),
+  );
   expect(outbox.some((r) => r.template === '4.1' && r.step === 'start')).toBe(true);
   expect(outbox.some((r) => r.template === '4.3')).toBe(true);
   const slackTexts = slack.requests.map((r) => JSON.stringify(r.body));
@@ -122,7 +124,7 @@ test('a resolved P0: messages on every channel, one PagerDuty incident, post-mor
     async () =>
       (
         await ledger.pool.query('SELECT status, mtta_seconds, mttr_seconds FROM incidents WHERE id = $1', [
-          h.workflowId,
+          done.incidentId,
         ])
       ).rows[0],
     (r) => r?.status === 'closed',
@@ -135,7 +137,7 @@ test('a resolved P0: messages on every channel, one PagerDuty incident, post-mor
       Number(
         (
           await ledger.pool.query('SELECT count(*) FROM incident_events WHERE incident_id = $1', [
-            h.workflowId,
+            done.incidentId,
           ])
         ).rows[0].count,
       ),
@@ -145,7 +147,7 @@ test('a resolved P0: messages on every channel, one PagerDuty incident, post-mor
   expect(events2).toBe(timeline.length);
   const pages = await ledger.pool.query(
     'SELECT channel, count(*)::int AS n FROM pages WHERE incident_id = $1 GROUP BY channel ORDER BY channel',
-    [h.workflowId],
+    [done.incidentId],
   );
   expect(pages.rows.map((r: { channel: string }) => r.channel)).toEqual(['outbox', 'pagerduty', 'slack']);
 

@@ -60,9 +60,14 @@ test('escalation continues on time on a new worker and no page is written twice'
     workflowId: `worker-kill-${Date.now()}`,
     args: [{ title: 'Worker killed mid-incident', severity: 'P0', timeScale }],
   });
+  const { incidentId } = await waitFor(
+    () => status(h),
+    (x) => x.engagedRoles.length > 0,
+    { what: 'first page' },
+  );
   // The first worker writes the eng lead page at 15 playbook minutes, then dies by SIGKILL.
   expect(await first.exited).toBe('SIGKILL');
-  expect(first.output()).toContain(`crashing after writing ${h.workflowId}:escalate-P0-15m:eng-lead`);
+  expect(first.output()).toContain(`crashing after writing ${incidentId}:escalate-P0-15m:eng-lead`);
 
   const second = startWorkerProcess({});
   const s = await waitFor(
@@ -80,16 +85,16 @@ test('escalation continues on time on a new worker and no page is written twice'
   // The eng lead page activity is retried on the new worker (start-to-close 15 s) and finds its record.
   await waitFor(
     async () => second.output(),
-    (o) => o.includes(`duplicate ${h.workflowId}:escalate-P0-15m:eng-lead`),
+    (o) => o.includes(`duplicate ${incidentId}:escalate-P0-15m:eng-lead`),
     { timeoutMs: 40_000, what: 'retried page to find its record' },
   );
-  const records = (await readOutbox(outboxFile)).filter((r) => r.incidentId === h.workflowId);
+  const records = (await readOutbox(outboxFile)).filter((r) => r.incidentId.startsWith(`${h.workflowId}@`));
   const keys = records.map((r) => r.idempotencyKey);
   expect(new Set(keys).size).toBe(keys.length);
   expect(
     records.filter((r) => r.kind === 'page' && r.target === 'eng-lead').map((r) => r.idempotencyKey),
-  ).toEqual([`${h.workflowId}:escalate-P0-15m:eng-lead`]);
-  expect(keys).toContain(`${h.workflowId}:escalate-P0-30m:cto`);
+  ).toEqual([`${incidentId}:escalate-P0-15m:eng-lead`]);
+  expect(keys).toContain(`${incidentId}:escalate-P0-30m:cto`);
 
   await h.signal('resolve', { by: 'oncall-primary' });
   await waitFor(

@@ -30,6 +30,7 @@ export function snapshot(spec: SnapshotSpec): IncidentStatus {
   const status = spec.status ?? (mttr !== null ? 'closed' : mtta !== null ? 'acknowledged' : 'triggered');
   return {
     incidentId: spec.id,
+    workflowId: spec.id,
     title: `Incident ${spec.id}`,
     kind: 'generic',
     severity,

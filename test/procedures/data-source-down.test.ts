@@ -113,7 +113,7 @@ test('> 60 minutes: kill switch pre-approved by policy (kill-switch:data-outage-
   s = await procState(h);
   expect(s.pendingApproval).toMatchObject({ requiresConfirmationCode: true });
   expect(s.events.some((e) => e.step === '3.3 recovery verification' && e.outcome === 'ok')).toBe(true);
-  await decide(h, actionId, 'approved', 'dave');
+  await decide(h, actionId, 'approved', 'dave', undefined, 'CONFIRM_RESUME');
   const r = await resultOf(h);
   expect(r.outcome).toBe('completed');
   const st = await p.sim.state();

@@ -192,8 +192,15 @@ export async function decide(
   decision: 'approved' | 'rejected',
   by = 'alice',
   reason?: string,
+  confirmationCode?: string,
 ): Promise<void> {
-  await h.signal('approvalDecision', { actionId, decision, by, ...(reason ? { reason } : {}) });
+  await h.signal('approvalDecision', {
+    actionId,
+    decision,
+    by,
+    ...(reason ? { reason } : {}),
+    ...(confirmationCode ? { confirmationCode } : {}),
+  });
 }
 
 export async function resultOf(h: WorkflowHandle): Promise<ProcedureResult> {

@@ -1,7 +1,7 @@
 // 3.1 Trading System Down end to end on the dev server: every row of the resolution table, and the
 // unintentionally active kill switch -> resume request, against the simulator and the fake docker.
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { testClient, uniqueTaskQueue } from '../harness/temporal';
+import { testClient, uniqueTaskQueue, waitFor } from '../harness/temporal';
 import {
   decide,
   procState,
@@ -142,7 +142,17 @@ test('kill switch active unintentionally (everything else healthy): resume reque
   const pending = (await procState(h)).pendingApproval!;
   expect(pending.requiresConfirmationCode).toBe(true);
   expect(pending.description).toContain('by risk_monitor: Consecutive losses');
+  // Straight to the child, an approval without the code (or for a request never made) does nothing.
   await decide(h, actionId, 'approved', 'tlead');
+  await decide(h, 'resume-99', 'approved', 'tlead', undefined, 'CONFIRM_RESUME');
+  await waitFor(
+    () => procState(h),
+    (x) => x.events.filter((e) => e.text.startsWith('ignored')).length === 2,
+    { what: 'both decisions ignored' },
+  );
+  expect((await procState(h)).pendingApproval?.actionId).toBe(actionId);
+  expect((await p.sim.state()).calls.resume).toBe(0);
+  await decide(h, actionId, 'approved', 'tlead', undefined, 'CONFIRM_RESUME');
   expect((await resultOf(h)).outcome).toBe('completed');
   const st = await p.sim.state();
   expect(st.applied.resume).toBe(1);

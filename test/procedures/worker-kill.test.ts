@@ -95,7 +95,7 @@ test('3.3 kill switch: worker killed after the call, before the ack; the new wor
 
   await p.sim.injectFault({ staleDataMinutes: 0 });
   const actionId = await waitForApproval(child, 'resume', 60_000);
-  await decide(child, actionId, 'approved', 'oncall');
+  await decide(child, actionId, 'approved', 'oncall', undefined, 'CONFIRM_RESUME');
   expect((await resultOf(child)).outcome).toBe('completed');
   const st = await p.sim.state();
   expect(st.calls.killSwitch).toBe(1);

@@ -245,3 +245,30 @@ export class InMemoryKeyValueStore implements KeyValueStore {
     this.entries.set(key, value);
   }
 }
+
+/**
+ * A store whose failures never stop a page: reads that fail count as "not sent yet" and writes that fail
+ * are logged. Paging must not wait on the database (a duplicate page beats a lost one), so Slack and
+ * PagerDuty keep working through a ledger outage, e.g. a 3.4 database incident on the same server.
+ */
+export class BestEffortKeyValueStore implements KeyValueStore {
+  constructor(
+    private readonly inner: KeyValueStore,
+    private readonly warn: (message: string) => void = (m) => console.warn(m),
+  ) {}
+  async get(key: string): Promise<string | undefined> {
+    try {
+      return await this.inner.get(key);
+    } catch (err) {
+      this.warn(`[notify] idempotency store unavailable (${(err as Error).message}); sending ${key} anyway`);
+      return undefined;
+    }
+  }
+  async set(key: string, value: string): Promise<void> {
+    try {
+      await this.inner.set(key, value);
+    } catch (err) {
+      this.warn(`[notify] idempotency store unavailable (${(err as Error).message}); ${key} not remembered`);
+    }
+  }
+}

@@ -133,6 +133,31 @@ export function openProcedure(procedure: string, input: ProcedureInput): Procedu
       });
       return;
     }
+    // Only the request waiting now can be decided (no approving an actionId before it is asked), and resume
+    // needs CONFIRM_RESUME here too: a decision signalled to this workflow directly skips the parent's check.
+    const pending = state.pendingApproval;
+    if (!pending || pending.actionId !== d.actionId) {
+      record({
+        procedure,
+        step: 'approval',
+        type: 'info',
+        text: `ignored a decision for ${d.actionId}: no such request is waiting`,
+      });
+      return;
+    }
+    if (
+      pending.requiresConfirmationCode &&
+      d.decision === 'approved' &&
+      d.confirmationCode !== 'CONFIRM_RESUME'
+    ) {
+      record({
+        procedure,
+        step: 'approval',
+        type: 'info',
+        text: `ignored approval of ${d.actionId} by ${d.by}: confirmationCode must be CONFIRM_RESUME`,
+      });
+      return;
+    }
     if (!inbox.has(d.actionId))
       inbox.set(d.actionId, {
         actionId: d.actionId,
