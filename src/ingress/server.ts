@@ -90,6 +90,7 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
   const router = new Router(rules);
   const limiter = new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst);
   const replay = new ReplayCache(config.replayWindowSeconds * 1000);
+  const signaturesInFlight = new Set<string>();
   const schemes = signatureSchemes(config.grafanaSignatureHeader, config.grafanaTimestampHeader);
   const authOn = authConfigured(config);
 
@@ -187,7 +188,11 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
         config.replayWindowSeconds,
         now(),
       );
-      if (verified.replayKey !== null && replay.has(verified.replayKey, now())) {
+      // A signature already accepted, or being processed right now by a concurrent copy of the request.
+      if (
+        verified.replayKey !== null &&
+        (replay.has(verified.replayKey, now()) || signaturesInFlight.has(verified.replayKey))
+      ) {
         throw new IngressError(
           401,
           'unauthorized',
@@ -196,6 +201,7 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
         );
       }
       req.ingress.replayKey = verified.replayKey;
+      if (verified.replayKey !== null) signaturesInFlight.add(verified.replayKey);
     }
     if (req.ingress.parseError !== null)
       throw new IngressError(400, 'invalid_json', req.ingress.parseError, 'body');
@@ -209,7 +215,11 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
       metrics.requestDuration.observe(Number(process.hrtime.bigint() - req.ingress.startedAt) / 1e9, {
         route,
       });
-    if (code < 300 && req.ingress?.replayKey) replay.add(req.ingress.replayKey, now());
+    if (req.ingress?.replayKey) {
+      signaturesInFlight.delete(req.ingress.replayKey);
+      // Only an accepted request uses its signature up: one answered 503 may be retried as it is.
+      if (code < 300) replay.add(req.ingress.replayKey, now());
+    }
   });
 
   app.setErrorHandler(
