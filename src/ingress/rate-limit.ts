@@ -1,6 +1,7 @@
 // A token bucket per client address on the /v1 routes. Defaults sit far above what Alertmanager or
 // Grafana send (one request per group per group_interval); the limit stops a runaway or hostile sender
-// from starving Temporal. Note: Alertmanager does not retry 4xx, so a limited request is lost for it.
+// from starving Temporal. Alertmanager does not retry 4xx, so the alert routes answer a limited request
+// with 503 + Retry-After (retried), and only POST /v1/incidents with 429.
 
 export class RateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();

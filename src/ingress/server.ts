@@ -152,9 +152,11 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
     };
     if (!req.url.startsWith('/v1/')) return;
     const wait = limiter.take(req.socket.remoteAddress ?? 'unknown', now());
+    // Alert senders (Alertmanager, Grafana) retry 5xx but drop 4xx: a limited alert webhook gets 503 +
+    // Retry-After so it comes back later instead of being lost; a person opening an incident gets 429.
     if (wait !== null)
       throw new IngressError(
-        429,
+        req.url.startsWith('/v1/alerts/') ? 503 : 429,
         'rate_limited',
         `rate limit of ${config.rateLimitPerSecond} requests/s exceeded`,
         'rate',

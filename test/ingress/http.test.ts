@@ -503,7 +503,7 @@ describe('security', () => {
     ).toBe(401);
   });
 
-  it('rate-limits per client with 429 + Retry-After', async () => {
+  it('rate-limits per client: alert webhooks get 503 + Retry-After (senders retry 5xx, drop 4xx)', async () => {
     const { app } = setup({ rateLimitPerSecond: 1, rateLimitBurst: 3 }, () => 1_000_000);
     const codes: number[] = [];
     for (let i = 0; i < 5; i++)
@@ -516,7 +516,7 @@ describe('security', () => {
           })
         ).statusCode,
       );
-    expect(codes).toEqual([200, 200, 200, 429, 429]);
+    expect(codes).toEqual([200, 200, 200, 503, 503]);
     const res = await app.inject({ method: 'POST', url: '/v1/alerts/alertmanager', payload: {} });
     expect(res.headers['retry-after']).toBe('1');
     expect(res.json().error).toMatchObject({ code: 'rate_limited', field: 'rate' });
