@@ -127,8 +127,10 @@ export interface IncidentState {
   timeline: TimelineEvent[];
   /** Alerts that fired after close, before the run completed: they open a new incident (never lost). */
   afterClose: (Alert & { routedSeverity?: Severity })[];
-  /** Timeline entries already handed to the ledger. */
+  /** Timeline positions (absolute, counting dropped ones) the ledger has confirmed. */
   ledgerSeq: number;
+  /** Events dropped from the front of `timeline` (kept in the ledger). */
+  timelineDropped: number;
   postmortemWorkflowId: string | null;
   /** Deliveries still running when the run continued as new: the next run sends them again (same keys). */
   undelivered: { channel: string; notification: Notification }[];
@@ -140,6 +142,13 @@ export interface IncidentWorkflowInput extends IncidentInput {
   /** Alerts that fired after the previous incident on this id had closed: they open this one. */
   carriedAlerts?: (Alert & { routedSeverity?: Severity })[];
 }
+
+/** Timeline events kept in the workflow state (the ledger keeps them all); trimmed in steps of the slack. */
+const TIMELINE_KEEP = 1000;
+const TIMELINE_SLACK = 200;
+/** Past this, events are dropped even if the ledger has not confirmed them (it is down or absent). */
+const TIMELINE_HARD_CAP = 3000;
+const MAX_ACTIVE_ALERTS = 500;
 
 /** patched() id of the ledger writes and the post-mortem start (added after the first recorded histories). */
 const PATCH_LEDGER_AND_POSTMORTEM = 'ledger-and-postmortem-v1';
@@ -202,15 +211,15 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
    */
   let ledgerBusy = false;
   const syncLedger = () => {
-    if (ledgerBusy || s.timeline.length === s.ledgerSeq || !ledgerEnabled()) return;
-    const fromSeq = s.ledgerSeq;
-    const upTo = s.timeline.length;
+    const upTo = s.timelineDropped + s.timeline.length; // positions are absolute: trimming keeps them
+    if (ledgerBusy || upTo === s.ledgerSeq || !ledgerEnabled()) return;
+    const fromSeq = Math.max(s.ledgerSeq, s.timelineDropped);
     ledgerBusy = true;
-    const events = ledger
-      .ledgerAppendEvents(s.incidentId, fromSeq, s.timeline.slice(fromSeq, upTo))
-      .then(() => {
-        s.ledgerSeq = Math.max(s.ledgerSeq, upTo);
-      });
+    const batch = s.timeline.slice(fromSeq - s.timelineDropped, upTo - s.timelineDropped);
+    const events = ledger.ledgerAppendEvents(s.incidentId, fromSeq, batch).then(() => {
+      s.ledgerSeq = Math.max(s.ledgerSeq, upTo);
+      trimTimeline();
+    });
     const row = ledger.ledgerUpsertIncident(
       snapshot(s, null, responseDeadline(), resolutionDeadline(), statusUpdateDue()),
       upTo,
@@ -225,6 +234,23 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
   };
   const record = (actor: string, type: string, text: string, data?: Record<string, unknown>) => {
     s.timeline.push({ at: isoOf(workflowNow()), actor, type, text, ...(data ? { data } : {}) });
+    trimTimeline();
+  };
+  /**
+   * The state (carried by continue-as-new, returned by queries) keeps the latest TIMELINE_KEEP events; older
+   * ones are dropped once the ledger has them (or, with the ledger down, past TIMELINE_HARD_CAP), so a
+   * days-long incident stays far below Temporal's payload limits. The ledger keeps the whole timeline.
+   */
+  const trimTimeline = () => {
+    if (s.timeline.length <= TIMELINE_KEEP + TIMELINE_SLACK) return;
+    const written = s.ledgerSeq - s.timelineDropped;
+    const drop =
+      s.timeline.length > TIMELINE_HARD_CAP
+        ? s.timeline.length - TIMELINE_KEEP
+        : Math.min(written, s.timeline.length - TIMELINE_KEEP);
+    if (drop <= 0) return;
+    s.timeline.splice(0, drop);
+    s.timelineDropped += drop;
   };
 
   /** Deliveries in flight, by channel and key: carried into the next run if still running at continue-as-new. */
@@ -681,6 +707,10 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
         const alreadyFiring = alert.fingerprint in s.alerts.active;
         s.alerts.received += 1;
         s.alerts.active[alert.fingerprint] = alertLabel(alert);
+        // Bounded: a storm of distinct alerts keeps the newest MAX_ACTIVE_ALERTS (counts stay exact).
+        const fingerprints = Object.keys(s.alerts.active);
+        for (const old of fingerprints.slice(0, Math.max(0, fingerprints.length - MAX_ACTIVE_ALERTS)))
+          delete s.alerts.active[old];
         if (routed && severityRank(routed) < severityRank(s.severity)) {
           // A more severe alert joined (e.g. MarketDataStale P2, then MarketDataVeryStaleCritical P1):
           // raise and re-plan, as setSeverity would. Alerts never lower a severity; a human does.
@@ -1075,7 +1105,19 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       statusUpdateDue(),
     ),
   );
-  wf.setHandler(defs.timelineQuery, () => s.timeline);
+  wf.setHandler(defs.timelineQuery, () =>
+    s.timelineDropped > 0
+      ? [
+          {
+            at: s.timeline[0]?.at ?? isoOf(s.openedAt),
+            actor: 'system',
+            type: 'timeline.truncated',
+            text: `${s.timelineDropped} earlier events are in the incident ledger (incident_events of ${s.incidentId})`,
+          },
+          ...s.timeline,
+        ]
+      : s.timeline,
+  );
 
   // ---------- main loop ----------
   if (continued && s.undelivered.length > 0) {
@@ -1252,6 +1294,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       alerts: { received: carried.length, resolved: 0, active },
       afterClose: [],
       ledgerSeq: 0,
+      timelineDropped: 0,
       postmortemWorkflowId: null,
       undelivered: [],
       lossUsd: 0,
@@ -1276,6 +1319,7 @@ function withDefaults(c: IncidentState): IncidentState {
     lastReminderAt: c.lastReminderAt ?? null,
     afterClose: c.afterClose ?? [],
     ledgerSeq: c.ledgerSeq ?? 0,
+    timelineDropped: c.timelineDropped ?? 0,
     postmortemWorkflowId: c.postmortemWorkflowId ?? null,
     workflowId: c.workflowId ?? c.incidentId,
     undelivered: c.undelivered ?? [],

@@ -199,3 +199,45 @@ test('a Slack outage delays neither PagerDuty pages nor the escalation', async (
     slack.clear();
   }
 });
+
+test('a long timeline is trimmed in the workflow state once the ledger holds it', async () => {
+  const h = await client.workflow.start('incidentWorkflow', {
+    taskQueue,
+    workflowId: `long-timeline-${Date.now()}`,
+    args: [{ title: 'Chatty incident', severity: 'P3', timeScale: 1 }],
+  });
+  const { incidentId } = await waitFor(
+    () => status(h),
+    (x) => x.engagedRoles.length > 0,
+  );
+  for (let batch = 0; batch < 13; batch++)
+    await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        h.signal('addNote', { by: 'lee', text: `note ${batch * 100 + i}` }),
+      ),
+    );
+  const timeline = await waitFor(
+    () => h.query<{ type: string; text: string }[]>('timeline'),
+    (t) => t[0]?.type === 'timeline.truncated' && t.length - 1 <= 1200,
+    { timeoutMs: 60_000, what: 'a truncated timeline' },
+  );
+  const dropped = Number(/^(\d+) earlier events/.exec(timeline[0].text)![1]);
+  expect(timeline.length - 1).toBeLessThanOrEqual(1200);
+  const inLedger = async () =>
+    Number(
+      (await ledger.pool.query('SELECT count(*) FROM incident_events WHERE incident_id = $1', [incidentId]))
+        .rows[0].count,
+    );
+  // Nothing is lost: the ledger has every event, the dropped ones included.
+  const total = await waitFor(inLedger, (n) => n >= dropped + timeline.length - 1, {
+    what: 'ledger complete',
+  });
+  expect(total).toBeGreaterThanOrEqual(1300);
+  const notes = (
+    await ledger.pool.query("SELECT count(*) FROM incident_events WHERE incident_id = $1 AND type = 'note'", [
+      incidentId,
+    ])
+  ).rows[0].count;
+  expect(Number(notes)).toBe(1300);
+  await h.signal('resolve', { by: 'lee' });
+});
