@@ -128,6 +128,17 @@ export async function rollbackModel(
     shadowEnabled: null,
     agreementRate: null,
   });
+  if (before.data.champion === null) {
+    // The guard against rolling back twice (a retry after a crash) compares the champion before and at the
+    // call; with the champion unknown it cannot, so the rollback is left to a human.
+    ctx.report({
+      step,
+      type: 'decision',
+      outcome: 'unknown',
+      text: 'human step: champion model unknown (router status unreadable), roll back from the dashboard (Models > Rollback) after checking it',
+    });
+    return { outcome: 'needs-human', newModel: null };
+  }
   const gate = await approvalGate(ctx, {
     action: 'rollback',
     description:
