@@ -286,24 +286,9 @@ class SimulatorImpl implements SimCore, Simulator {
     });
   }
 
+  /** Every fault at its neutral value: applying it clears them all. */
   private neutralPatch(): FaultPatch {
-    return {
-      serviceDown: [],
-      httpErrors: [],
-      slowResponses: [],
-      killSwitch: null,
-      tradingPaused: null,
-      sharpeRatio: null,
-      driftScore: null,
-      driftDemoData: false,
-      staleDataMinutes: 0,
-      longRunningQuery: null,
-      redisUnreachable: false,
-      model: 'loaded',
-      rollback: 'ok',
-      consecutiveLosses: 0,
-      databaseDisconnected: false,
-    };
+    return noFaults();
   }
 
   async injectFault(patch: FaultPatch): Promise<SimulatorState> {

@@ -1,4 +1,3 @@
-import { ApplicationFailure } from '@temporalio/common';
 import { request, type Dispatcher } from 'undici';
 import { createChannelDispatcher, InMemoryKeyValueStore } from '../../src/activities/notify/http';
 import {
@@ -7,38 +6,8 @@ import {
   type PagerDutyConfigInput,
   type PagerDutyEvent,
 } from '../../src/activities/notify/pagerduty';
-import type { Notification } from '../../src/activities/notify/port';
+import { failureOf, notification } from '../fakes/notifications';
 import { startFakePagerDuty, type FakePagerDuty } from '../fakes/pagerduty';
-
-function notification(overrides: Partial<Notification> = {}): Notification {
-  const incidentId = overrides.incidentId ?? 'incident-trading-system-down-abc123';
-  const step = overrides.step ?? 'escalate-P0-0m';
-  const target = overrides.target ?? 'oncall-primary';
-  return {
-    idempotencyKey: `${incidentId}:${step}:${target}`,
-    incidentId,
-    step,
-    target,
-    kind: 'page',
-    severity: 'P0',
-    title: 'Trading system down',
-    text: ':rotating_light: **INCIDENT: Trading system down**',
-    template: '4.1',
-    createdAt: '2026-11-27T14:15:00.000Z',
-    incidentStatus: 'triggered',
-    ...overrides,
-  };
-}
-
-async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ApplicationFailure) return err;
-    throw new Error(`expected an ApplicationFailure, got ${String(err)}`);
-  }
-  throw new Error('expected a rejection, the promise resolved');
-}
 
 const ROUTING_KEY = 'R0UT1NGKEY0000000000000000000001';
 // undici's headers/body timers have about 1 s granularity; totalMs (an AbortSignal) is exact.
