@@ -80,3 +80,55 @@ test('kill switch active: resume needs CONFIRM_RESUME; a wrong code is rejected 
   await recordHistory(h, 'procedure-3.1-resume-parent');
   await recordHistory(client.workflow.getHandle(done.procedure!.workflowId), 'procedure-3.1-resume-child');
 });
+
+test('resolving while a remediation is under way: the call finishes and is recorded, never applied unseen', async () => {
+  await p.sim.clearFaults();
+  // 3.3 over 60 minutes: the kill switch is pre-approved by policy and runs at once; the platform takes
+  // 1.5 s to answer it, and the incident is resolved meanwhile (which cancels the procedure).
+  await p.sim.injectFault({
+    staleDataMinutes: 75,
+    tradingPaused: { reason: 'auto-pause' },
+    slowResponses: [
+      { service: 'trading', method: 'POST', path: '/api/v1/operations/kill-switch', delayMs: 1500 },
+    ],
+  });
+  const h = await client.workflow.start('incidentWorkflow', {
+    taskQueue,
+    workflowId: `proc-parent-cancel-${Date.now()}`,
+    args: [
+      {
+        title: 'TwelveData down 75 minutes',
+        severity: 'P1',
+        kind: 'data-source-down',
+        timeScale: 60,
+        policy: { preApprovedActions: ['kill-switch:data-outage-60m'] },
+      },
+    ],
+  });
+  handles.push(h);
+  await waitFor(
+    () => status(h),
+    (x: IncidentStatus) => x.findings.some((f) => f.text.includes('pre-approved by policy')),
+    { what: 'the pre-approved kill switch' },
+  );
+  await h.executeUpdate('resolve', { args: [{ by: 'oncall', resolution: 'provider back' }] });
+  const child = client.workflow.getHandle(`${h.workflowId}-procedure`);
+  await waitFor(
+    async () => (await child.describe()).status.name,
+    (st) => st !== 'RUNNING',
+    { what: 'the procedure to end' },
+  );
+  expect((await p.sim.state()).applied.killSwitch).toBe(1);
+  const history = await child.fetchHistory();
+  const completed = history.events!.filter((e) => e.activityTaskCompletedEventAttributes);
+  const scheduled = history.events!.filter(
+    (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'activateKillSwitch',
+  );
+  expect(scheduled).toHaveLength(1);
+  const killSwitchDone = completed.some(
+    (e) =>
+      e.activityTaskCompletedEventAttributes!.scheduledEventId?.toString() ===
+      scheduled[0].eventId?.toString(),
+  );
+  expect(killSwitchDone).toBe(true);
+});

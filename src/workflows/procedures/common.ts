@@ -30,24 +30,40 @@ export const fastChecks = wf.proxyActivities<ProcedureActivities>({
 
 // Long remediations (kill switch, resume, pause, rollback, restart, terminate): guarded inside the activity
 // so a retry after a crash does not act twice (src/activities/checks.ts header); bad requests do not retry.
-export const remediations = wf.proxyActivities<ProcedureActivities>({
-  startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '10 seconds',
-  retry: {
-    initialInterval: '2 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: [
-      'PlatformBadRequest',
-      'PlatformNotFound',
-      'PlatformNotConfigured',
-      'PlatformError',
-      'CommandNotConfigured',
-      'PlatformConfig',
-    ],
-  },
-});
+// Each call runs in a non-cancellable scope: when the incident is resolved mid-call and the procedure is
+// cancelled, the kill switch, resume or rollback already under way finishes and its result is in this
+// workflow's history, rather than applying unseen while the workflow moves on.
+export const remediations = nonCancellableCalls(
+  wf.proxyActivities<ProcedureActivities>({
+    startToCloseTimeout: '5 minutes',
+    heartbeatTimeout: '10 seconds',
+    retry: {
+      initialInterval: '2 seconds',
+      backoffCoefficient: 2,
+      maximumInterval: '30 seconds',
+      maximumAttempts: 5,
+      nonRetryableErrorTypes: [
+        'PlatformBadRequest',
+        'PlatformNotFound',
+        'PlatformNotConfigured',
+        'PlatformError',
+        'CommandNotConfigured',
+        'PlatformConfig',
+      ],
+    },
+  }),
+);
+
+function nonCancellableCalls<T extends object>(activities: T): T {
+  return new Proxy(activities, {
+    get(target, name, receiver) {
+      const fn: unknown = Reflect.get(target, name, receiver);
+      if (typeof fn !== 'function') return fn;
+      return (...args: unknown[]) =>
+        wf.CancellationScope.nonCancellable(() => (fn as (...a: unknown[]) => Promise<unknown>)(...args));
+    },
+  });
+}
 
 export interface ProcedureEventRecord extends ProcedureEvent {
   at: string;
