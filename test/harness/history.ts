@@ -18,6 +18,9 @@ export function recordedWorkflowIds(): Record<string, string> {
 export async function recordHistory(handle: WorkflowHandle, name: string): Promise<void> {
   if (!process.env.RECORD_HISTORIES) return;
   mkdirSync(HISTORY_DIR, { recursive: true });
+  // Fixtures of earlier versions are the proof that running incidents still replay: never overwritten
+  // unless asked (RECORD_HISTORIES=overwrite).
+  if (existsSync(path.join(HISTORY_DIR, `${name}.json`)) && process.env.RECORD_HISTORIES !== 'overwrite') return;
   const history = await handle.fetchHistory();
   writeFileSync(path.join(HISTORY_DIR, `${name}.json`), historyToJSON(history));
   const ids = { ...recordedWorkflowIds(), [name]: handle.workflowId };
