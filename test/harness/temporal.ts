@@ -2,7 +2,9 @@
 // file on its own task queue, all sharing the one prebuilt workflow bundle.
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, Worker } from '@temporalio/worker';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createActivities, type ActivityDeps } from '../../src/activities';
 import { OutboxChannel } from '../../src/activities/notify/outbox';
@@ -45,6 +47,8 @@ export async function startTestWorker(opts: {
   taskQueue: string;
   outboxFile?: string;
   deps?: Partial<ActivityDeps>;
+  /** 0: no workflow cache, every workflow task replays the whole history first. */
+  maxCachedWorkflows?: number;
 }): Promise<TestWorker> {
   quietRuntime();
   const bundle = process.env.WORKFLOW_BUNDLE_PATH;
@@ -59,6 +63,12 @@ export async function startTestWorker(opts: {
     namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
     taskQueue: opts.taskQueue,
     workflowBundle: { codePath: bundle },
+    // TEST_MAX_CACHED_WORKFLOWS=0 replays the whole history on every workflow task: a determinism stress run.
+    ...(opts.maxCachedWorkflows !== undefined
+      ? { maxCachedWorkflows: opts.maxCachedWorkflows }
+      : process.env.TEST_MAX_CACHED_WORKFLOWS
+        ? { maxCachedWorkflows: Number(process.env.TEST_MAX_CACHED_WORKFLOWS) }
+        : {}),
     activities: createActivities({
       ...opts.deps,
       channels: { outbox, ...(opts.deps?.channels ?? {}) },
@@ -73,8 +83,46 @@ export async function startTestWorker(opts: {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
       await connection.close();
+      await replayTaskQueue(opts.taskQueue, bundle);
     },
   };
+}
+
+/**
+ * Replays, from the server's recorded history, every workflow run that ran on the task queue, against the
+ * same bundle: a live run whose code would not replay (a worker restart, a cache eviction, a query of an
+ * evicted incident) fails the test file here instead of failing an incident in production.
+ * The failing history is kept in TEST_TMP_DIR for `Worker.runReplayHistory` debugging.
+ */
+let replaying: Promise<unknown> = Promise.resolve();
+export function replayTaskQueue(taskQueue: string, bundle: string): Promise<void> {
+  // One replay worker at a time in this process (workers are often stopped in parallel).
+  const run = replaying.then(() => replayOnce(taskQueue, bundle));
+  replaying = run.catch(() => undefined);
+  return run;
+}
+
+async function replayOnce(taskQueue: string, bundle: string): Promise<void> {
+  const { client, close } = await testClient();
+  // Holds the SDK runtime up: a replay worker keeps no reference to it, and a runtime shut down under it
+  // (the last native connection of the process closed meanwhile) fails inside the native bridge.
+  const keepRuntime = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS });
+  const failures: string[] = [];
+  try {
+    const histories = client.workflow.list({ query: `TaskQueue = '${taskQueue}'` }).intoHistories();
+    for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: bundle } }, histories)) {
+      if (!result.error) continue;
+      const kept = tmpFile(`${result.workflowId}.history.json`);
+      const history = await client.workflow.getHandle(result.workflowId).fetchHistory();
+      writeFileSync(kept, historyToJSON(history));
+      failures.push(`${result.workflowId}: ${result.error.message} (history: ${kept})`);
+    }
+  } finally {
+    await close();
+    await keepRuntime.close();
+  }
+  if (failures.length > 0)
+    throw new Error(`workflow histories on ${taskQueue} do not replay:\n${failures.join('\n')}`);
 }
 
 export async function waitFor<T>(

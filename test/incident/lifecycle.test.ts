@@ -213,8 +213,12 @@ test.concurrent(
 test.concurrent('a loss over $1000 engages the CTO at once; escalate fires the next step early', async () => {
   const h = await open('loss', { severity: 'P1', timeScale: 1 });
   await h.signal('reportLoss', { by: 'trader', amountUsd: 800 });
-  await sleep(300);
-  expect((await status(h)).engagedRoles).toEqual(['oncall-primary']);
+  const small = await waitFor(
+    () => status(h),
+    (x) => x.lossUsd === 800 && x.engagedRoles.length > 0,
+    { what: 'the $800 loss recorded' },
+  );
+  expect(small.engagedRoles).toEqual(['oncall-primary']);
   await h.signal('reportLoss', { by: 'trader', amountUsd: 1500 });
   const s = await waitFor(
     () => status(h),

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { readOutbox } from '../../src/activities/notify/outbox';
 import { recordHistory } from '../harness/history';
-import { status, testClient, tmpFile, uniqueTaskQueue, waitFor } from '../harness/temporal';
+import { replayTaskQueue, status, testClient, tmpFile, uniqueTaskQueue, waitFor } from '../harness/temporal';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const taskQueue = uniqueTaskQueue('kill');
@@ -44,6 +44,8 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
   await closeClient();
+  // The crash histories (a task lost with its worker) are the ones most worth replaying.
+  await replayTaskQueue(taskQueue, process.env.WORKFLOW_BUNDLE_PATH!);
 });
 
 test('escalation continues on time on a new worker and no page is written twice', async () => {

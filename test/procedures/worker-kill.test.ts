@@ -4,7 +4,7 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { testClient, tmpFile, uniqueTaskQueue, waitFor } from '../harness/temporal';
+import { replayTaskQueue, testClient, tmpFile, uniqueTaskQueue, waitFor } from '../harness/temporal';
 import {
   decide,
   procState,
@@ -59,6 +59,7 @@ afterAll(async () => {
   await terminateParents(parents);
   await closeClient();
   await p.sim.stop();
+  await replayTaskQueue(taskQueue, process.env.WORKFLOW_BUNDLE_PATH!);
 });
 
 test('3.3 kill switch: worker killed after the call, before the ack; the new worker does not call again and finishes', async () => {
