@@ -55,12 +55,12 @@ export function createActivities(deps: ActivityDeps) {
       return result;
     },
 
-    /** Local activity: the worker's clock, recorded in history so the decision taken on it replays. */
+    /** The worker's clock, recorded in history so the decision taken on it replays. */
     async currentTime(): Promise<number> {
       return Date.now();
     },
 
-    /** Local activity at incident start: the deployment's policy overrides, recorded in history. */
+    /** At incident start: the deployment's policy overrides, recorded in history. */
     async loadPolicyOverrides(): Promise<PolicyOverrides> {
       return deps.policyOverrides;
     },

@@ -66,7 +66,16 @@ const ledger = wf.proxyActivities<IncidentActivities>({
     maximumAttempts: 30,
   },
 });
-const config = wf.proxyLocalActivities<IncidentActivities>({
+// The policy and the decision clock come from ordinary activities: their results arrive in the workflow
+// task that follows them, on the live run and on replay alike. Local activities (before PATCH_ACTIVITY_CLOCK)
+// could resolve on replay in an earlier workflow task than on the live run when a task had timed out or
+// heartbeated, and a patched() call right after one then answered differently on replay (a CI failure).
+const config = wf.proxyActivities<IncidentActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds' },
+});
+/** Only for histories recorded before PATCH_ACTIVITY_CLOCK. */
+const legacyConfig = wf.proxyLocalActivities<IncidentActivities>({
   startToCloseTimeout: '10 seconds',
   retry: { maximumAttempts: 5 },
 });
@@ -105,7 +114,7 @@ export interface IncidentState {
   /**
    * Decision clock. Every time-based decision (escalation steps, re-pages, SLA breaches, close) is taken
    * when a timer fires, against this clock: the later of the timer's target and the worker's time read by
-   * a local activity (recorded in history). Never the activation's Date.now(): after a workflow task
+   * an activity (recorded in history). Never the activation's Date.now(): after a workflow task
    * timed out, Date.now() was seen to differ between the live run and a replay, and a decision taken on
    * it does not replay (caught by test/replay.test.ts with a worker-kill history).
    */
@@ -156,6 +165,12 @@ const PATCH_LEDGER_AND_POSTMORTEM = 'ledger-and-postmortem-v1';
 const PATCH_INCIDENT_KEY = 'incident-key-v1';
 /** patched() id of the bounded drain before continue-as-new (before it, the run waited for every side effect). */
 const PATCH_BOUNDED_DRAIN = 'bounded-drain-v1';
+/**
+ * patched() id of the clock and policy read by ordinary activities. It is asked in the run's first activation,
+ * the one place that is the same workflow task on every replay. A run that has it implies the three patches
+ * above without asking them again; only histories recorded before it ask them (and use local activities).
+ */
+const PATCH_ACTIVITY_CLOCK = 'activity-clock-v1';
 
 /** `<workflow id>@20261127T095317.123Z`: readable, and distinct for every incident opened on one workflow id. */
 export function incidentKey(workflowId: string, openedAt: number): string {
@@ -176,9 +191,13 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
     );
   }
   const input = parsed.success ? parsed.data : (stripContinued(rawInput) as IncidentInput);
+  const current = wf.patched(PATCH_ACTIVITY_CLOCK);
+  /** A versioned change: always on in a run recorded by this code, asked of older histories. */
+  const since = (patchId: string) => current || wf.patched(patchId);
+  const clock = current ? config : legacyConfig;
 
   // State first, then every handler, all before the first await, so a query or signal that arrives with
-  // the start is served. The deployment's policy is merged in right after (first local activity).
+  // the start is served. The deployment's policy is merged in right after (the first activity).
   const s: IncidentState = continued ? withDefaults(continued) : openState(input);
   const inflight = new Set<Promise<unknown>>();
   let dirty = false;
@@ -200,7 +219,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
     void q.finally(() => inflight.delete(q));
   };
   // Incidents recorded before the ledger and post-mortem existed replay without them (fixtures prove it).
-  const ledgerEnabled = () => wf.patched(PATCH_LEDGER_AND_POSTMORTEM);
+  const ledgerEnabled = () => since(PATCH_LEDGER_AND_POSTMORTEM);
   const ledgerApproval = (a: Parameters<IncidentActivities['ledgerRecordApproval']>[1]) => {
     if (ledgerEnabled()) track(ledger.ledgerRecordApproval(s.incidentId, a), `ledger approval ${a.actionId}`);
   };
@@ -1127,7 +1146,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
   }
   if (!continued) {
     // Snapshot the policy in force now: a later config change or deploy never rewrites this incident's plan.
-    const overrides = await config.loadPolicyOverrides();
+    const overrides = await clock.loadPolicyOverrides();
     s.policy = resolvePolicy({ ...overrides, ...(input.policy ?? {}) });
     record('system', 'opened', `Incident opened: ${s.title} (${s.severity}, ${s.kind})`, {
       source: s.source?.system ?? 'manual',
@@ -1150,7 +1169,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       wf.workflowInfo().historyLength > s.policy.continueAsNewAfterEvents ||
       wf.workflowInfo().continueAsNewSuggested
     ) {
-      if (wf.patched(PATCH_BOUNDED_DRAIN)) {
+      if (since(PATCH_BOUNDED_DRAIN)) {
         // Give side effects a moment; deliveries still running (a channel down) go to the next run.
         if (inflight.size > 0) await wf.condition(() => inflight.size === 0, '10 seconds');
         await wf.condition(wf.allHandlersFinished);
@@ -1167,7 +1186,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
     // The timer's duration may differ on replay (it is not compared); whether it fired is in history.
     else if (!(await wf.condition(() => dirty, Math.max(1, Math.ceil(wake - workflowNow()))))) {
       // A late timer (worker down) catches up in one step: one re-page, every overdue step at once.
-      s.clock = Math.max(s.clock, wake, await config.currentTime());
+      s.clock = Math.max(s.clock, wake, await clock.currentTime());
     }
   }
 
@@ -1261,7 +1280,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
     const carried = rawInput.carriedAlerts ?? [];
     for (const alert of carried) active[alert.fingerprint] = alertLabel(alert);
     return {
-      incidentId: wf.patched(PATCH_INCIDENT_KEY)
+      incidentId: since(PATCH_INCIDENT_KEY)
         ? incidentKey(wf.workflowInfo().workflowId, openedAt)
         : wf.workflowInfo().workflowId,
       workflowId: wf.workflowInfo().workflowId,

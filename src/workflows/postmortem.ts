@@ -54,10 +54,18 @@ const ledger = wf.proxyActivities<IncidentActivities>({
   scheduleToCloseTimeout: '1 hour',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
-const local = wf.proxyLocalActivities<IncidentActivities>({
+// The decision clock is read by an ordinary activity, as in incidentWorkflow (see PATCH_ACTIVITY_CLOCK there).
+const clockActivity = wf.proxyActivities<IncidentActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds' },
+});
+/** Only for histories recorded before PATCH_ACTIVITY_CLOCK. */
+const legacyClock = wf.proxyLocalActivities<IncidentActivities>({
   startToCloseTimeout: '10 seconds',
   retry: { maximumAttempts: 5 },
 });
+/** patched() id, asked in the run's first activation: the clock is an ordinary activity. */
+const PATCH_ACTIVITY_CLOCK = 'activity-clock-v1';
 
 const ENG_LEAD: RoleId = 'eng-lead';
 const MAX_EVENTS = 500;
@@ -109,7 +117,7 @@ export interface PostmortemWorkflowState {
   documentUrl: string | null;
   items: ItemState[];
   events: PostmortemEvent[];
-  /** Decision clock, as in incidentWorkflow: timer targets and recorded local-activity time only. */
+  /** Decision clock, as in incidentWorkflow: timer targets and recorded activity time only. */
   clock: number;
   /** Ledger row version, grows with every write. */
   version: number;
@@ -136,6 +144,7 @@ export async function postmortemWorkflow(rawInput: PostmortemWorkflowInput): Pro
     );
   }
   const input = parsed.success ? parsed.data : (rest as PostmortemInput);
+  const clock = wf.patched(PATCH_ACTIVITY_CLOCK) ? clockActivity : legacyClock;
   const s: PostmortemWorkflowState = continued ?? openState(input);
   const inflight = new Set<Promise<unknown>>();
   let dirty = false;
@@ -543,7 +552,7 @@ export async function postmortemWorkflow(rawInput: PostmortemWorkflowInput): Pro
     if (s.status === 'not-required')
       record('system', 'postmortem.not-required', `6.1: no post-mortem for ${s.severity}`);
     // Started some time after the resolution (the parent closes after its reopen window): decide from now.
-    s.clock = Math.max(s.clock, await local.currentTime());
+    s.clock = Math.max(s.clock, await clock.currentTime());
   }
   for (;;) {
     processDue(s.clock);
@@ -564,7 +573,7 @@ export async function postmortemWorkflow(rawInput: PostmortemWorkflowInput): Pro
     let fired = false;
     if (wake === null) await wf.condition(() => dirty);
     else fired = !(await wf.condition(() => dirty, Math.max(1, Math.ceil(wake - workflowNow()))));
-    s.clock = Math.max(s.clock, fired && wake !== null ? wake : s.clock, await local.currentTime());
+    s.clock = Math.max(s.clock, fired && wake !== null ? wake : s.clock, await clock.currentTime());
   }
 
   await Promise.allSettled([...inflight]);
