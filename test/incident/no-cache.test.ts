@@ -1,0 +1,86 @@
+// Determinism under full replay: a worker without a workflow cache replays every history from the start
+// at each workflow task, so any difference between the live run and its replay fails a task here. The CI
+// failure that led to it: a patched() call right after a local activity answered differently on replay.
+// A P0 incident and its procedure child go through paging, escalation, an Update, notes, a severity
+// change, continue-as-new, resolution and close, and no workflow task of any run may fail.
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import {
+  status,
+  startTestWorker,
+  testClient,
+  uniqueTaskQueue,
+  waitFor,
+  type TestWorker,
+} from '../harness/temporal';
+
+const taskQueue = uniqueTaskQueue('no-cache');
+let worker: TestWorker;
+let client: Client;
+let closeClient: () => Promise<void>;
+
+beforeAll(async () => {
+  worker = await startTestWorker({ taskQueue, maxCachedWorkflows: 0 });
+  ({ client, close: closeClient } = await testClient());
+});
+afterAll(async () => {
+  await closeClient();
+  await worker.stop(); // replays every run of the task queue once more (test/harness/temporal.ts)
+});
+
+const { EventType } = temporal.api.enums.v1;
+
+async function failedTasks(h: WorkflowHandle, runId: string): Promise<string[]> {
+  const history = await client.workflow.getHandle(h.workflowId, runId).fetchHistory();
+  return (history.events ?? [])
+    .filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED)
+    .map((e) => e.workflowTaskFailedEventAttributes?.failure?.message ?? 'workflow task failed');
+}
+
+test('an incident replayed at every workflow task runs from page to close, across continue-as-new', async () => {
+  // 120x: eng lead at 7.5 s, CTO at 15 s; the reopen window (30 min) is 15 s. Continue-as-new after 200
+  // events, which the notes below pass.
+  const h = await client.workflow.start('incidentWorkflow', {
+    taskQueue,
+    workflowId: `no-cache-${Date.now()}`,
+    args: [
+      {
+        title: 'No-cache replay',
+        severity: 'P0',
+        timeScale: 120,
+        policy: { continueAsNewAfterEvents: 200 },
+      },
+    ],
+  });
+  const runs = new Set<string>([h.firstExecutionRunId]);
+  const latest = client.workflow.getHandle(h.workflowId);
+  const track = async () => {
+    runs.add((await latest.describe()).runId);
+    return status(latest);
+  };
+  await waitFor(track, (x) => x.engagedRoles.length > 0, { what: 'first page' });
+  const ack = await latest.executeUpdate('acknowledge', { args: [{ by: 'oncall-primary' }] });
+  expect(ack).toMatchObject({ accepted: true });
+  for (let i = 0; i < 60; i++) await latest.signal('addNote', { by: 'oncall-primary', text: `note ${i}` });
+  await latest.signal('setSeverity', { by: 'oncall-primary', severity: 'P1', reason: 'contained' });
+  await latest.signal('escalate', { by: 'oncall-primary', reason: 'need the eng lead now' });
+  const escalated = await waitFor(track, (x) => x.engagedRoles.includes('eng-lead'), {
+    timeoutMs: 60_000,
+    what: 'eng lead',
+  });
+  expect(escalated.severity).toBe('P1');
+  await waitFor(
+    async () => {
+      await track();
+      return runs.size;
+    },
+    (n) => n > 1,
+    { timeoutMs: 60_000, what: 'continue-as-new' },
+  );
+  await latest.signal('resolve', { by: 'oncall-primary', resolution: 'rolled back' });
+  const closed = await waitFor(track, (x) => x.status === 'closed', { timeoutMs: 90_000, what: 'closed' });
+  expect(closed.acknowledgedBy).toBe('oncall-primary');
+  const notes = (await latest.query<{ type: string }[]>('timeline')).filter((e) => e.type === 'note');
+  expect(notes).toHaveLength(60);
+  for (const runId of runs) expect(await failedTasks(h, runId)).toEqual([]);
+});
