@@ -1,4 +1,4 @@
-// `npm run report -- --since 2026-11-01 [--until 2026-12-01] [--format text|json] [--database-url ...]`
+// `npm run report -- --since 2026-11-01 [--until 2026-12-01] [--format text|json] [--include-drills] [--database-url ...]`
 // The 6.4 metrics report from the incident ledger. Dates are COT calendar days (America/Bogota); the
 // period is [since 00:00 COT, until 00:00 COT), until defaulting to now.
 import { parseArgs } from 'node:util';
@@ -8,7 +8,7 @@ import { computeReport, cotDayStart, formatReport } from '../src/ledger/report';
 import { loadReportRows } from '../src/ledger/report-rows';
 
 const USAGE =
-  'usage: npm run report -- --since YYYY-MM-DD [--until YYYY-MM-DD] [--format text|json] [--database-url postgres://...]';
+  'usage: npm run report -- --since YYYY-MM-DD [--until YYYY-MM-DD] [--format text|json] [--include-drills] [--database-url postgres://...]';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -16,6 +16,7 @@ async function main(): Promise<void> {
       since: { type: 'string' },
       until: { type: 'string' },
       format: { type: 'string', default: 'text' },
+      'include-drills': { type: 'boolean', default: false },
       'database-url': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
         `cannot read the ledger at ${redactUrl(url)}: ${err.message} (run \`npm run migrate\` or start the worker once)`,
       );
     });
-    const report = computeReport(rows, sinceMs, untilMs);
+    const report = computeReport(rows, sinceMs, untilMs, { includeDrills: values['include-drills'] });
     console.log(values.format === 'json' ? JSON.stringify(report, null, 2) : formatReport(report));
   } finally {
     await pool.end();

@@ -16,12 +16,15 @@ export async function loadReportRows(
     [new Date(sinceMs), new Date(untilMs)],
   );
   const postmortems = await db.query(
-    `SELECT incident_id, title, severity, requirement, status, owner, due_at, completed_at, overdue_escalated_at
+    `SELECT incident_id, title, severity, requirement, status, owner, due_at, completed_at, overdue_escalated_at,
+            time_scale
        FROM postmortems WHERE completed_at IS NULL ORDER BY due_at`,
   );
   const items = await db.query(
-    `SELECT incident_id, id, title, owner, to_char(due_date, 'YYYY-MM-DD') AS due_date, due_at, done_at
-       FROM action_items WHERE done_at IS NULL ORDER BY due_at`,
+    `SELECT a.incident_id, a.id, a.title, a.owner, to_char(a.due_date, 'YYYY-MM-DD') AS due_date, a.due_at,
+            a.done_at, p.time_scale
+       FROM action_items a JOIN postmortems p USING (incident_id)
+      WHERE a.done_at IS NULL ORDER BY a.due_at`,
   );
   return {
     incidents: incidents.rows.map((r) => ({
@@ -46,6 +49,7 @@ export async function loadReportRows(
       dueAt: isoOrNull(r.due_at),
       completedAt: isoOrNull(r.completed_at),
       overdueEscalatedAt: isoOrNull(r.overdue_escalated_at),
+      timeScale: r.time_scale,
     })),
     actionItems: items.rows.map((r) => ({
       incidentId: r.incident_id,
@@ -55,6 +59,7 @@ export async function loadReportRows(
       dueDate: r.due_date,
       dueAt: (r.due_at as Date).toISOString(),
       doneAt: isoOrNull(r.done_at),
+      timeScale: r.time_scale,
     })),
   };
 }

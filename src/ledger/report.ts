@@ -26,6 +26,7 @@ export interface ReportIncidentRow {
   mttaSeconds: number | null;
   mttrSeconds: number | null;
   breaches: { type: 'response' | 'resolution'; at: string; severity: Severity }[];
+  /** 1 for a real incident; anything else is a drill (a game day run with compressed time). */
   timeScale: number;
 }
 
@@ -39,6 +40,8 @@ export interface ReportPostmortemRow {
   dueAt: string | null;
   completedAt: string | null;
   overdueEscalatedAt: string | null;
+  /** The incident's timeScale (1 when absent). */
+  timeScale?: number;
 }
 
 export interface ReportActionItemRow {
@@ -49,6 +52,8 @@ export interface ReportActionItemRow {
   dueDate: string;
   dueAt: string;
   doneAt: string | null;
+  /** The incident's timeScale (1 when absent). */
+  timeScale?: number;
 }
 
 export interface ReportRows {
@@ -74,6 +79,11 @@ export interface Report {
   since: string;
   until: string;
   incidents: { total: number; bySeverity: Record<Severity, number> };
+  /**
+   * Drills: incidents run with a timeScale other than 1 (game days, `npm run demo`). Left out of every figure
+   * unless asked for, with their post-mortems and action items; `count` is how many were in the period.
+   */
+  drills: { included: boolean; count: number };
   metrics: Record<Severity | 'all', { count: number } & Record<MetricName, Stat>>;
   monthly: { month: string; count: number; bySeverity: Record<Severity, number>; complete: boolean }[];
   trend: {
@@ -174,11 +184,32 @@ export function slope(ys: readonly number[]): number | null {
   return num / den;
 }
 
-export function computeReport(rows: ReportRows, sinceMs: number, untilMs: number): Report {
-  const incidents = rows.incidents.filter((i) => {
+export interface ReportOptions {
+  /** Count drills (timeScale other than 1) as incidents; default false. */
+  includeDrills?: boolean;
+}
+
+const isDrill = (row: { timeScale?: number }) => (row.timeScale ?? 1) !== 1;
+
+export function computeReport(
+  allRows: ReportRows,
+  sinceMs: number,
+  untilMs: number,
+  { includeDrills = false }: ReportOptions = {},
+): Report {
+  const inPeriod = allRows.incidents.filter((i) => {
     const t = Date.parse(i.openedAt);
     return t >= sinceMs && t < untilMs;
   });
+  const drillCount = inPeriod.filter(isDrill).length;
+  const rows: ReportRows = includeDrills
+    ? allRows
+    : {
+        incidents: allRows.incidents.filter((i) => !isDrill(i)),
+        postmortems: allRows.postmortems.filter((p) => !isDrill(p)),
+        actionItems: allRows.actionItems.filter((a) => !isDrill(a)),
+      };
+  const incidents = includeDrills ? inPeriod : inPeriod.filter((i) => !isDrill(i));
 
   const bySeverity = zeroBySeverity();
   for (const i of incidents) bySeverity[i.severity] += 1;
@@ -292,6 +323,7 @@ export function computeReport(rows: ReportRows, sinceMs: number, untilMs: number
     since: new Date(sinceMs).toISOString(),
     until: new Date(untilMs).toISOString(),
     incidents: { total: incidents.length, bySeverity },
+    drills: { included: includeDrills, count: drillCount },
     metrics,
     monthly,
     trend,
@@ -334,6 +366,12 @@ export function formatReport(r: Report): string {
   out.push(
     `Incidents: ${r.incidents.total} (${SEVERITIES.map((s) => `${s} ${r.incidents.bySeverity[s]}`).join(', ')})`,
   );
+  if (r.drills.count > 0)
+    out.push(
+      r.drills.included
+        ? `Drills: ${r.drills.count} incident(s) run with a timeScale other than 1 are counted above`
+        : `Drills: ${r.drills.count} incident(s) run with a timeScale other than 1 are left out (--include-drills counts them)`,
+    );
   out.push('');
   out.push(
     '6.4 metrics (playbook time; the target applies to the mean; "within" = incidents under the target)',

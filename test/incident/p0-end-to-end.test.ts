@@ -151,13 +151,13 @@ test('a resolved P0: messages on every channel, one PagerDuty incident, post-mor
   );
   expect(pages.rows.map((r: { channel: string }) => r.channel)).toEqual(['outbox', 'pagerduty', 'slack']);
 
-  // Report: a P0 line counting this incident.
+  // Report: a P0 line counting this incident. It ran with a timeScale, so it is a drill: left out by default.
   const since = Date.parse(done.openedAt) - 60_000;
-  const report = computeReport(
-    await loadReportRows(ledger.pool, since, Date.now() + 60_000),
-    since,
-    Date.now() + 60_000,
-  );
+  const rows = await loadReportRows(ledger.pool, since, Date.now() + 60_000);
+  const plain = computeReport(rows, since, Date.now() + 60_000);
+  expect(plain.incidents.total).toBe(0);
+  expect(plain.drills).toEqual({ included: false, count: 1 });
+  const report = computeReport(rows, since, Date.now() + 60_000, { includeDrills: true });
   expect(report.incidents.bySeverity.P0).toBe(1);
   expect(report.metrics.P0.count).toBe(1);
   expect(report.metrics.P0.mttr.p50).toBe(done.metrics.mttrSeconds);

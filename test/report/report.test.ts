@@ -149,6 +149,18 @@ const INCIDENTS: IncidentStatus[] = [
     mttr: 9999,
     breaches: [b('response', '2026-08-01T04:05:00.000Z', 'P0')],
   }),
+  // A game day in September, run at 60x: a drill, left out unless --include-drills.
+  {
+    ...snapshot({
+      id: 'drill-p0',
+      severity: 'P0',
+      openedAt: '2026-09-20T15:00:00.000Z',
+      mttd: 30,
+      mtta: 30,
+      mttr: 600,
+    }),
+    timeScale: 60,
+  },
   snapshot({
     id: 'after',
     severity: 'P0',
@@ -233,6 +245,11 @@ beforeAll(async () => {
     }),
   );
   await store.recordPostmortem(pm('p3-a', { severity: 'P3', requirement: 'none', status: 'not-required' }));
+  // The drill's post-mortem and action item, overdue: not the team's real obligations.
+  await store.recordPostmortemWithItems(
+    pm('drill-p0', { status: 'overdue', timeScale: 60, dueAt: '2026-09-20T15:48:00.000Z' }),
+    [item(0, '2026-09-21', '2026-09-20T16:00:00.000Z', null)],
+  );
 });
 afterAll(async () => {
   await ledger.close();
@@ -421,8 +438,27 @@ function checkFigures(r: Report): void {
 
 test('report figures from the ledger equal the figures worked out by hand', async () => {
   const rows = await loadReportRows(ledger.pool, SINCE, UNTIL);
-  expect(rows.incidents).toHaveLength(12);
-  checkFigures(computeReport(rows, SINCE, UNTIL));
+  expect(rows.incidents).toHaveLength(13);
+  const r = computeReport(rows, SINCE, UNTIL);
+  checkFigures(r);
+  expect(r.drills).toEqual({ included: false, count: 1 });
+});
+
+test('drills (a timeScale other than 1) are left out unless asked for, with their post-mortems', async () => {
+  const rows = await loadReportRows(ledger.pool, SINCE, UNTIL);
+  const r = computeReport(rows, SINCE, UNTIL, { includeDrills: true });
+  expect(r.drills).toEqual({ included: true, count: 1 });
+  expect(r.incidents).toEqual({ total: 13, bySeverity: { P0: 5, P1: 5, P2: 2, P3: 1 } });
+  // P0 MTTR with the drill's 600 s: 600,900,1200,1500,3600 (n = 5: p50 = 3rd, p90 = 5th).
+  expect(r.metrics.P0.mttr).toMatchObject({ n: 5, p50: 1200, p90: 3600, mean: 1560, withinTarget: 4 });
+  expect(r.overduePostmortems.map((p) => p.incidentId)).toEqual(['drill-p0', 'p0-d']);
+  expect(r.overdueActionItems.map((a) => `${a.incidentId}/${a.id}`)).toEqual(['drill-p0/AI-1', 'p0-a/AI-2']);
+  expect(formatReport(r)).toContain(
+    'Drills: 1 incident(s) run with a timeScale other than 1 are counted above',
+  );
+  expect(formatReport(computeReport(rows, SINCE, UNTIL))).toContain(
+    'Drills: 1 incident(s) run with a timeScale other than 1 are left out (--include-drills counts them)',
+  );
 });
 
 test('npm run report: JSON output has the same figures; text output shows each line beside its target', async () => {
@@ -431,6 +467,8 @@ test('npm run report: JSON output has the same figures; text output shows each l
   const args = ['--since', '2026-08-01', '--until', '2026-12-01', '--database-url', ledger.url];
   const json = await run(tsx, [script, ...args, '--format', 'json']);
   checkFigures(JSON.parse(json.stdout) as Report);
+  const drills = await run(tsx, [script, ...args, '--format', 'json', '--include-drills']);
+  expect((JSON.parse(drills.stdout) as Report).incidents.total).toBe(13);
   const text = (await run(tsx, [script, ...args])).stdout;
   expect(text).toContain('Incident report 2026-08-01 00:00 .. 2026-12-01 00:00 COT');
   expect(text).toContain('Incidents: 12 (P0 4, P1 5, P2 2, P3 1)');
