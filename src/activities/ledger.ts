@@ -82,17 +82,6 @@ export function createLedgerActivities({ pool }: LedgerDeps) {
       return write('append events', () => store.appendEvents(incidentId, fromSeq, events));
     },
 
-    /** One delivered notification (also written automatically by channels wrapped with `recordDeliveries`). */
-    async ledgerRecordPage(
-      channel: string,
-      notification: Notification,
-      deliveredAt: string,
-      ref?: string,
-    ): Promise<{ inserted: boolean } | Skipped> {
-      if (!store) return skip('ledgerRecordPage');
-      return write('record page', () => store.recordPage(channel, notification, deliveredAt, ref));
-    },
-
     /** An approval request and/or its decision (first decision wins). */
     async ledgerRecordApproval(
       incidentId: string,
@@ -109,16 +98,6 @@ export function createLedgerActivities({ pool }: LedgerDeps) {
     ): Promise<{ changed: number } | Skipped> {
       if (!store) return skip('ledgerRecordPostmortem');
       return write('record post-mortem', () => store.recordPostmortemWithItems(record, actionItems));
-    },
-
-    /** Action items of a post-mortem already recorded; `version` as in PostmortemRecord. */
-    async ledgerRecordActionItems(
-      incidentId: string,
-      version: number,
-      items: ActionItemRecord[],
-    ): Promise<{ changed: number } | Skipped> {
-      if (!store) return skip('ledgerRecordActionItems');
-      return write('record action items', () => store.recordActionItems(incidentId, version, items));
     },
   };
 }

@@ -20,21 +20,4 @@ export class PgKeyValueStore implements KeyValueStore {
       [key, value],
     );
   }
-
-  /**
-   * Atomic set-if-absent: true when this call stored the value, false when the key already existed (its
-   * value is left alone). Two workers racing on one key: exactly one gets true.
-   */
-  async setIfAbsent(key: string, value: string): Promise<boolean> {
-    const res = await this.db.query(
-      'INSERT INTO kv_store (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING',
-      [key, value],
-    );
-    return (res.rowCount ?? 0) > 0;
-  }
-
-  async delete(key: string): Promise<boolean> {
-    const res = await this.db.query('DELETE FROM kv_store WHERE key = $1', [key]);
-    return (res.rowCount ?? 0) > 0;
-  }
 }

@@ -252,15 +252,6 @@ export class LedgerStore {
     });
   }
 
-  /** Action items of a post-mortem already recorded; `version` as in PostmortemRecord. */
-  async recordActionItems(
-    incidentId: string,
-    version: number,
-    items: ActionItemRecord[],
-  ): Promise<{ changed: number }> {
-    return this.transaction(async (c) => ({ changed: await upsertItems(c, incidentId, version, items) }));
-  }
-
   private async transaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.db.connect();
     let broken = false;
