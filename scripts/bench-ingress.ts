@@ -30,16 +30,29 @@ class TimedOutbox implements NotificationChannel {
   constructor(private readonly inner: OutboxChannel) {}
   async deliver(n: Notification): Promise<DeliveryResult> {
     const r = await this.inner.deliver(n);
-    if (n.kind === 'page' && !this.firstPage.has(n.incidentId)) {
-      this.firstPage.set(n.incidentId, performance.now());
-      this.waiters.get(n.incidentId)?.();
+    // Keyed by workflow id (what the ingress answers): a notification's incidentId is `<workflow id>@<opened>`.
+    const at = n.incidentId.lastIndexOf('@');
+    const id = at > 0 ? n.incidentId.slice(0, at) : n.incidentId;
+    if (n.kind === 'page' && !this.firstPage.has(id)) {
+      this.firstPage.set(id, performance.now());
+      this.waiters.get(id)?.();
     }
     return r;
   }
-  waitFor(id: string): Promise<number> {
+  /** Fails after `timeoutMs` instead of hanging the benchmark when a page never comes. */
+  waitFor(id: string, timeoutMs = 60_000): Promise<number> {
     const at = this.firstPage.get(id);
     if (at !== undefined) return Promise.resolve(at);
-    return new Promise((resolve) => this.waiters.set(id, () => resolve(this.firstPage.get(id) as number)));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no first page for ${id} within ${timeoutMs / 1000} s`)),
+        timeoutMs,
+      );
+      this.waiters.set(id, () => {
+        clearTimeout(timer);
+        resolve(this.firstPage.get(id) as number);
+      });
+    });
   }
 }
 
@@ -172,6 +185,7 @@ async function main() {
   });
 
   // Warm-up: first workflow tasks load the bundles.
+  console.log('[bench] warm-up');
   await outbox.waitFor((await post(am(`warm-${runId}`, 'warm'))).incidents[0]!.incidentId);
   await client.workflow.signalWithStart('benchBaselineWorkflow', {
     workflowId: `bench-warm-${runId}`,
@@ -185,6 +199,7 @@ async function main() {
 
   // Baseline: bare signalWithStart of a one-activity workflow, one new workflow per alert.
   {
+    console.log(`[bench] baseline: ${ALERTS} alerts`);
     const t0 = performance.now();
     const latencies = await pool(ALERTS, CONCURRENCY, async (i) => {
       const id = `bench-base-${runId}-${i}`;
@@ -211,6 +226,7 @@ async function main() {
 
   // Ingress: webhook -> routing -> signalWithStart(incidentWorkflow) -> first page in the outbox.
   {
+    console.log(`[bench] ingress to first page: ${ALERTS} alerts`);
     const t0 = performance.now();
     const latencies = await pool(ALERTS, CONCURRENCY, async (i) => {
       const started = performance.now();
@@ -227,6 +243,7 @@ async function main() {
 
   // Storm: deduplicated alerts (10 keys), accepted (2xx) per second; latency = webhook answer time.
   if (STORM > 0) {
+    console.log(`[bench] storm: ${STORM} alerts over 10 keys`);
     const t0 = performance.now();
     const latencies = await pool(STORM, CONCURRENCY * 2, async (i) => {
       const started = performance.now();
