@@ -1,6 +1,8 @@
 // Test helpers: a client and in-process workers on the dev server started by global-setup, each test
 // file on its own task queue, all sharing the one prebuilt workflow bundle.
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import type { HistoryAndWorkflowId } from '@temporalio/common';
+import type { temporal } from '@temporalio/proto';
 import { NativeConnection, Runtime, DefaultLogger, Worker } from '@temporalio/worker';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { randomUUID } from 'node:crypto';
@@ -109,12 +111,18 @@ async function replayOnce(taskQueue: string, bundle: string): Promise<void> {
   const keepRuntime = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS });
   const failures: string[] = [];
   try {
-    const histories = client.workflow.list({ query: `TaskQueue = '${taskQueue}'` }).intoHistories();
-    for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: bundle } }, histories)) {
+    const histories: HistoryAndWorkflowId[] = [];
+    for await (const h of client.workflow.list({ query: `TaskQueue = '${taskQueue}'` }).intoHistories())
+      histories.push(h);
+    let i = 0;
+    for await (const result of Worker.runReplayHistories(
+      { workflowBundle: { codePath: bundle } },
+      histories,
+    )) {
+      const { history } = histories[i++]!; // results come in the order given
       if (!result.error) continue;
       const kept = tmpFile(`${result.workflowId}.history.json`);
-      const history = await client.workflow.getHandle(result.workflowId).fetchHistory();
-      writeFileSync(kept, historyToJSON(history));
+      writeFileSync(kept, historyToJSON(history as temporal.api.history.v1.IHistory));
       failures.push(`${result.workflowId}: ${result.error.message} (history: ${kept})`);
     }
   } finally {
