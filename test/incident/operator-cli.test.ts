@@ -35,6 +35,10 @@ async function query<T>(workflowId: string, name: 'status' | 'timeline'): Promis
   return out.queryResult[0];
 }
 
+/** `temporal workflow signal --workflow-id ID --name NAME --input JSON`, as in the README. */
+const signal = (workflowId: string, name: string, input: string) =>
+  temporal('workflow', 'signal', '--workflow-id', workflowId, '--name', name, '--input', input);
+
 const listOpenP0 = async () =>
   (
     await temporal(
@@ -71,16 +75,7 @@ test('README commands: start, query, acknowledge, a rejected Update, a rejected 
   expect(paged).toMatchObject({ workflowId: id, severity: 'P0', status: 'triggered', title: 'API down' });
   await waitFor(listOpenP0, (out) => out.includes(id), { what: 'the incident in the open-P0 list' });
 
-  await temporal(
-    'workflow',
-    'signal',
-    '--workflow-id',
-    id,
-    '--name',
-    'acknowledge',
-    '--input',
-    '{"by":"oncall-primary"}',
-  );
+  await signal(id, 'acknowledge', '{"by":"oncall-primary"}');
   await waitFor(
     () => query<IncidentStatus>(id, 'status'),
     (s) => s.status === 'acknowledged' && s.acknowledgedBy === 'oncall-primary',
@@ -104,16 +99,7 @@ test('README commands: start, query, acknowledge, a rejected Update, a rejected 
   expect((await query<IncidentStatus>(id, 'status')).status).toBe('acknowledged');
 
   // A signal with a bad payload is recorded as rejected; the incident carries on.
-  await temporal(
-    'workflow',
-    'signal',
-    '--workflow-id',
-    id,
-    '--name',
-    'setSeverity',
-    '--input',
-    '{"severity":"P9"}',
-  );
+  await signal(id, 'setSeverity', '{"severity":"P9"}');
   const timeline = await waitFor(
     () => query<TimelineEvent[]>(id, 'timeline'),
     (t) => t.some((e) => e.type === 'signal.rejected'),
@@ -121,14 +107,9 @@ test('README commands: start, query, acknowledge, a rejected Update, a rejected 
   );
   expect(timeline.find((e) => e.type === 'signal.rejected')?.text).toMatch(/setSeverity/);
 
-  await temporal(
-    'workflow',
-    'signal',
-    '--workflow-id',
+  await signal(
     id,
-    '--name',
     'resolve',
-    '--input',
     '{"by":"oncall-primary","rootCause":"OOM in inference-api","resolution":"restarted containers","missedTrades":3}',
   );
   const resolved = await waitFor(
