@@ -3,6 +3,7 @@
 import { WorkflowExecutionAlreadyStartedError, type UpdateDefinition } from '@temporalio/common';
 import * as wf from '@temporalio/workflow';
 import type { z } from 'zod';
+import { clockActivities } from './clock';
 import { actorOf, errorMessage, formatIssues, iso, isoOf } from './util';
 import type { IncidentActivities } from '../activities';
 import type { Notification, NotificationKind } from '../activities/notify/port';
@@ -65,19 +66,6 @@ const ledger = wf.proxyActivities<IncidentActivities>({
     maximumInterval: '2 minutes',
     maximumAttempts: 30,
   },
-});
-// The policy and the decision clock come from ordinary activities: their results arrive in the workflow
-// task that follows them, on the live run and on replay alike. Local activities (before PATCH_ACTIVITY_CLOCK)
-// could resolve on replay in an earlier workflow task than on the live run when a task had timed out or
-// heartbeated, and a patched() call right after one then answered differently on replay (a CI failure).
-const config = wf.proxyActivities<IncidentActivities>({
-  startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds' },
-});
-/** Only for histories recorded before PATCH_ACTIVITY_CLOCK. */
-const legacyConfig = wf.proxyLocalActivities<IncidentActivities>({
-  startToCloseTimeout: '10 seconds',
-  retry: { maximumAttempts: 5 },
 });
 
 /** Everything the incident knows; carried whole across continue-as-new. */
@@ -165,12 +153,6 @@ const PATCH_LEDGER_AND_POSTMORTEM = 'ledger-and-postmortem-v1';
 const PATCH_INCIDENT_KEY = 'incident-key-v1';
 /** patched() id of the bounded drain before continue-as-new (before it, the run waited for every side effect). */
 const PATCH_BOUNDED_DRAIN = 'bounded-drain-v1';
-/**
- * patched() id of the clock and policy read by ordinary activities. It is asked in the run's first activation,
- * the one place that is the same workflow task on every replay. A run that has it implies the three patches
- * above without asking them again; only histories recorded before it ask them (and use local activities).
- */
-const PATCH_ACTIVITY_CLOCK = 'activity-clock-v1';
 
 /** `<workflow id>@20261127T095317.123Z`: readable, and distinct for every incident opened on one workflow id. */
 export function incidentKey(workflowId: string, openedAt: number): string {
@@ -191,10 +173,12 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
     );
   }
   const input = parsed.success ? parsed.data : (stripContinued(rawInput) as IncidentInput);
-  const current = wf.patched(PATCH_ACTIVITY_CLOCK);
+  // The policy and the decision clock come from ordinary activities (PATCH_ACTIVITY_CLOCK in ./clock). A run
+  // with that patch implies the three patches above without asking them again; only histories recorded
+  // before it ask them (and read the clock through local activities).
+  const { current, activities: clock } = clockActivities();
   /** A versioned change: always on in a run recorded by this code, asked of older histories. */
   const since = (patchId: string) => current || wf.patched(patchId);
-  const clock = current ? config : legacyConfig;
 
   // State first, then every handler, all before the first await, so a query or signal that arrives with
   // the start is served. The deployment's policy is merged in right after (the first activity).

@@ -5,6 +5,7 @@
 // until it is marked done. Pure orchestration: timing comes from src/playbook, side effects are activities.
 import type { UpdateDefinition } from '@temporalio/common';
 import * as wf from '@temporalio/workflow';
+import { clockActivities } from './clock';
 import { actorOf, errorMessage, formatIssues, iso, isoOf } from './util';
 import type { IncidentActivities } from '../activities';
 import type { Notification } from '../activities/notify/port';
@@ -54,18 +55,6 @@ const ledger = wf.proxyActivities<IncidentActivities>({
   scheduleToCloseTimeout: '1 hour',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
-// The decision clock is read by an ordinary activity, as in incidentWorkflow (see PATCH_ACTIVITY_CLOCK there).
-const clockActivity = wf.proxyActivities<IncidentActivities>({
-  startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds' },
-});
-/** Only for histories recorded before PATCH_ACTIVITY_CLOCK. */
-const legacyClock = wf.proxyLocalActivities<IncidentActivities>({
-  startToCloseTimeout: '10 seconds',
-  retry: { maximumAttempts: 5 },
-});
-/** patched() id, asked in the run's first activation: the clock is an ordinary activity. */
-const PATCH_ACTIVITY_CLOCK = 'activity-clock-v1';
 
 const ENG_LEAD: RoleId = 'eng-lead';
 const MAX_EVENTS = 500;
@@ -144,7 +133,7 @@ export async function postmortemWorkflow(rawInput: PostmortemWorkflowInput): Pro
     );
   }
   const input = parsed.success ? parsed.data : (rest as PostmortemInput);
-  const clock = wf.patched(PATCH_ACTIVITY_CLOCK) ? clockActivity : legacyClock;
+  const { activities: clock } = clockActivities(); // in the first activation (see ./clock)
   const s: PostmortemWorkflowState = continued ?? openState(input);
   const inflight = new Set<Promise<unknown>>();
   let dirty = false;
