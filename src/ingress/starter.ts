@@ -113,20 +113,13 @@ export class TemporalIncidentStarter implements IncidentStarter {
     const handle = await this.call('signalWithStart', () =>
       this.client.workflow.signalWithStart(WORKFLOW_TYPE, {
         workflowId: cmd.workflowId,
-        taskQueue: this.opts.taskQueue,
         args: [cmd.input],
         // The first alert arrives as the signal too, so the workflow counts every alert exactly once.
         signal: 'alertFired',
         signalArgs: [{ alert: cmd.alert, severity: cmd.severity }],
         // A closed incident's key opens a new one; a running one gets the signal (signalWithStart).
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-        staticSummary: cmd.input.title,
-        staticDetails: cmd.details,
-        typedSearchAttributes: [
-          { key: IncidentSeverityKey, value: cmd.severity },
-          { key: IncidentStatusKey, value: 'triggered' },
-          { key: IncidentKindKey, value: cmd.kind },
-        ],
+        ...this.incidentOptions(cmd),
       }),
     );
     return { workflowId: cmd.workflowId, runId: handle.signaledRunId };
@@ -149,20 +142,27 @@ export class TemporalIncidentStarter implements IncidentStarter {
     const handle = await this.call('start', () =>
       this.client.workflow.start(WORKFLOW_TYPE, {
         workflowId: cmd.workflowId,
-        taskQueue: this.opts.taskQueue,
         args: [cmd.input],
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
         workflowIdConflictPolicy: cmd.reuseRunning ? 'USE_EXISTING' : 'FAIL',
-        staticSummary: cmd.input.title,
-        staticDetails: cmd.details,
-        typedSearchAttributes: [
-          { key: IncidentSeverityKey, value: cmd.severity },
-          { key: IncidentStatusKey, value: 'triggered' },
-          { key: IncidentKindKey, value: cmd.kind },
-        ],
+        ...this.incidentOptions(cmd),
       }),
     );
     return { workflowId: cmd.workflowId, runId: handle.firstExecutionRunId };
+  }
+
+  /** What every incident start carries: its task queue, summary and details, and initial search attributes. */
+  private incidentOptions(cmd: FireAlertCommand | OpenIncidentCommand) {
+    return {
+      taskQueue: this.opts.taskQueue,
+      staticSummary: cmd.input.title,
+      staticDetails: cmd.details,
+      typedSearchAttributes: [
+        { key: IncidentSeverityKey, value: cmd.severity },
+        { key: IncidentStatusKey, value: 'triggered' as const },
+        { key: IncidentKindKey, value: cmd.kind },
+      ],
+    };
   }
 
   async health(): Promise<{ reachable: boolean; error?: string }> {
