@@ -1,55 +1,18 @@
 // 3.3 Data Source Down end to end on the dev server: every row of the mitigation table against the
 // simulator's real stale OHLCV data, the recovery verification and the resume request.
-import type { Client } from '@temporalio/client';
-import { testClient, uniqueTaskQueue, waitFor } from '../harness/temporal';
-import {
-  decide,
-  procState,
-  resultOf,
-  startPlatform,
-  startProcedure,
-  startProcedureWorker,
-  terminateParents,
-  waitForApproval,
-  type Platform,
-  type ProcedureWorker,
-} from './helpers';
+import { uniqueTaskQueue, waitFor } from '../harness/temporal';
+import { decide, procState, procedureSuite, resultOf, waitForApproval } from './helpers';
 import type { WorkflowHandle } from '@temporalio/client';
 
 const taskQueue = uniqueTaskQueue('proc-3-3');
-let p: Platform;
-let worker: ProcedureWorker;
-let client: Client;
-let closeClient: () => Promise<void>;
-const parents: WorkflowHandle[] = [];
+const suite = procedureSuite({ database: 'usdcop_proc_3_3', workers: { [taskQueue]: (p) => p.platform } });
 
-beforeAll(async () => {
-  p = await startPlatform('playbook', 'usdcop_proc_3_3');
-  worker = await startProcedureWorker(taskQueue, p.platform);
-  ({ client, close: closeClient } = await testClient());
-});
-afterAll(async () => {
-  await terminateParents(parents);
-  await closeClient();
-  await worker.stop();
-  await p.sim.stop();
-});
-beforeEach(async () => {
-  await p.sim.reset();
-});
-
-async function start(name: string, extra: Record<string, unknown> = {}) {
-  const { parent, child } = await startProcedure(client, taskQueue, 'dataSourceDownProcedure', name, {
-    kind: 'data-source-down',
-    ...extra,
-  });
-  parents.push(parent);
-  return child;
-}
+const start = (name: string, extra: Record<string, unknown> = {}) =>
+  suite.start(taskQueue, 'dataSourceDownProcedure', name, { kind: 'data-source-down', ...extra });
 const texts = async (h: WorkflowHandle) => (await procState(h)).events.map((e) => `${e.step} | ${e.text}`);
 
 test('< 10 minutes: wait for recovery and verify trading auto-paused; no platform call', async () => {
-  await p.sim.injectFault({
+  await suite.p.sim.injectFault({
     staleDataMinutes: 8,
     tradingPaused: { reason: 'Data source stale: auto-pause' },
   });
@@ -63,42 +26,42 @@ test('< 10 minutes: wait for recovery and verify trading auto-paused; no platfor
   expect(s.events.find((e) => e.step === '3.3 immediate: verify trading auto-paused')?.text).toContain(
     'trading paused',
   );
-  await p.sim.injectFault({ staleDataMinutes: 0 });
+  await suite.p.sim.injectFault({ staleDataMinutes: 0 });
   const r = await resultOf(h);
   expect(r.outcome).toBe('completed');
   const t = await texts(h);
   expect(t.some((x) => x.includes('data source recovered'))).toBe(true);
   expect(t.some((x) => x.includes('human step: trading is paused, not killed'))).toBe(true);
-  const st = await p.sim.state();
+  const st = await suite.p.sim.state();
   expect(st.calls).toEqual({ killSwitch: 0, resume: 0, pause: 0, rollback: 0, reload: 0 });
 });
 
 test('10-60 minutes: manual pause confirmation (approved) pauses trading once, then recovery', async () => {
-  await p.sim.injectFault({ staleDataMinutes: 30 });
+  await suite.p.sim.injectFault({ staleDataMinutes: 30 });
   const h = await start('pause');
   const actionId = await waitForApproval(h, 'pause');
   expect((await procState(h)).pendingApproval?.description).toContain('POST /operations/pause');
   await decide(h, actionId, 'approved', 'carol');
   await waitFor(
-    () => p.sim.state(),
+    () => suite.p.sim.state(),
     (s) => s.applied.pause === 1,
     { what: 'pause applied' },
   );
-  await p.sim.injectFault({ staleDataMinutes: 0 });
+  await suite.p.sim.injectFault({ staleDataMinutes: 0 });
   const r = await resultOf(h);
   expect(r.outcome).toBe('completed');
   const s = await procState(h);
   expect(s.approvals).toEqual([
     expect.objectContaining({ actionId, action: 'pause', outcome: 'approved', by: 'carol' }),
   ]);
-  expect((await p.sim.state()).calls.pause).toBe(1);
+  expect((await suite.p.sim.state()).calls.pause).toBe(1);
 });
 
 test('> 60 minutes: kill switch pre-approved by policy (kill-switch:data-outage-60m), notify team; recovery -> resume request with CONFIRM_RESUME', async () => {
-  await p.sim.injectFault({ staleDataMinutes: 75, tradingPaused: {} });
+  await suite.p.sim.injectFault({ staleDataMinutes: 75, tradingPaused: {} });
   const h = await start('kill', { preApprovedActions: ['kill-switch:data-outage-60m'] });
   await waitFor(
-    () => p.sim.state(),
+    () => suite.p.sim.state(),
     (s) => s.applied.killSwitch === 1,
     { what: 'kill switch applied' },
   );
@@ -108,7 +71,7 @@ test('> 60 minutes: kill switch pre-approved by policy (kill-switch:data-outage-
     true,
   );
   // TwelveData recovers: freshness restored, consistency passed -> resume request.
-  await p.sim.injectFault({ staleDataMinutes: 0 });
+  await suite.p.sim.injectFault({ staleDataMinutes: 0 });
   const actionId = await waitForApproval(h, 'resume');
   s = await procState(h);
   expect(s.pendingApproval).toMatchObject({ requiresConfirmationCode: true });
@@ -116,7 +79,7 @@ test('> 60 minutes: kill switch pre-approved by policy (kill-switch:data-outage-
   await decide(h, actionId, 'approved', 'dave', undefined, 'CONFIRM_RESUME');
   const r = await resultOf(h);
   expect(r.outcome).toBe('completed');
-  const st = await p.sim.state();
+  const st = await suite.p.sim.state();
   expect(st.applied.killSwitch).toBe(1);
   expect(st.applied.resume).toBe(1);
   expect(st.operations.kill_switch_active).toBe(false);
@@ -126,7 +89,7 @@ test('> 60 minutes: kill switch pre-approved by policy (kill-switch:data-outage-
 });
 
 test('> 60 minutes without pre-approval: the kill switch waits for a human; rejected -> not activated', async () => {
-  await p.sim.injectFault({ staleDataMinutes: 90 });
+  await suite.p.sim.injectFault({ staleDataMinutes: 90 });
   const h = await start('kill-rejected');
   const actionId = await waitForApproval(h, 'kill-switch');
   await decide(h, actionId, 'rejected', 'erin', 'positions are flat already');
@@ -135,9 +98,9 @@ test('> 60 minutes without pre-approval: the kill switch waits for a human; reje
     (s) => s.approvals.length === 1,
     { what: 'decision recorded' },
   );
-  await p.sim.injectFault({ staleDataMinutes: 0 });
+  await suite.p.sim.injectFault({ staleDataMinutes: 0 });
   const r = await resultOf(h);
   expect(r.outcome).toBe('needs-human');
-  expect((await p.sim.state()).calls.killSwitch).toBe(0);
+  expect((await suite.p.sim.state()).calls.killSwitch).toBe(0);
   expect((await procState(h)).approvals[0]).toMatchObject({ outcome: 'rejected', by: 'erin' });
 });

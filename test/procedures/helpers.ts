@@ -8,7 +8,7 @@ import { resolvePlatformConfig, type PlatformConfig } from '../../src/platform/c
 import { startSimulator, type FaultPatch, type Profile, type Simulator } from '../../src/simulator';
 import { procedureStateQuery, type ProcedureState } from '../../src/workflows/procedures/common';
 import type { ProcedureInput, ProcedureResult } from '../../src/workflows/definitions';
-import { startTestWorker, tmpFile, waitFor, type TestWorker } from '../harness/temporal';
+import { startTestWorker, testClient, tmpFile, waitFor, type TestWorker } from '../harness/temporal';
 
 export const FAKE_DOCKER = path.resolve(__dirname, '..', 'fakes', 'fake-docker.cjs');
 
@@ -223,4 +223,63 @@ export async function sql<T extends Record<string, unknown>>(
 
 export async function terminateParents(handles: WorkflowHandle[]): Promise<void> {
   await Promise.all(handles.map((h) => h.terminate('test done').catch(() => undefined)));
+}
+
+export interface ProcedureSuite {
+  /** The platform of this file (set before the first test). */
+  readonly p: Platform;
+  /** Starts a procedure on `queue` under a parent incident; the parent is terminated after the file. */
+  start(
+    queue: string,
+    type: string,
+    name: string,
+    input: Partial<ProcedureInput> & Pick<ProcedureInput, 'kind'>,
+  ): Promise<WorkflowHandle>;
+}
+
+/**
+ * The set-up the procedure test files share: the simulator on its own database, one worker per task queue
+ * with its platform config, and a client; the simulator (and with `resetDocker` the fake docker) reset before
+ * each test; parents terminated, workers and simulator stopped after the file.
+ */
+export function procedureSuite(opts: {
+  database: string;
+  workers: Record<string, (p: Platform) => PlatformConfig>;
+  resetDocker?: boolean;
+}): ProcedureSuite {
+  let platform: Platform | undefined;
+  let client: Client | undefined;
+  let closeClient: (() => Promise<void>) | undefined;
+  const workers: ProcedureWorker[] = [];
+  const parents: WorkflowHandle[] = [];
+  const p = (): Platform => {
+    if (!platform) throw new Error('procedureSuite: the platform starts in beforeAll');
+    return platform;
+  };
+  beforeAll(async () => {
+    platform = await startPlatform('playbook', opts.database);
+    for (const [queue, config] of Object.entries(opts.workers))
+      workers.push(await startProcedureWorker(queue, config(platform)));
+    ({ client, close: closeClient } = await testClient());
+  });
+  afterAll(async () => {
+    await terminateParents(parents);
+    await closeClient?.();
+    for (const w of workers) await w.stop();
+    await platform?.sim.stop();
+  });
+  beforeEach(async () => {
+    await p().sim.reset();
+    if (opts.resetDocker) p().docker.reset(p().sim.controlUrl);
+  });
+  return {
+    get p() {
+      return p();
+    },
+    async start(queue, type, name, input) {
+      const { parent, child } = await startProcedure(client!, queue, type, name, input);
+      parents.push(parent);
+      return child;
+    },
+  };
 }

@@ -1,59 +1,26 @@
 // 3.1 Trading System Down end to end on the dev server: every row of the resolution table, and the
 // unintentionally active kill switch -> resume request, against the simulator and the fake docker.
-import type { Client, WorkflowHandle } from '@temporalio/client';
-import { testClient, uniqueTaskQueue, waitFor } from '../harness/temporal';
-import {
-  decide,
-  procState,
-  resultOf,
-  startPlatform,
-  startProcedure,
-  startProcedureWorker,
-  terminateParents,
-  waitForApproval,
-  type Platform,
-  type ProcedureWorker,
-} from './helpers';
+import type { WorkflowHandle } from '@temporalio/client';
+import { uniqueTaskQueue, waitFor } from '../harness/temporal';
+import { decide, procState, procedureSuite, resultOf, waitForApproval } from './helpers';
 
 const taskQueue = uniqueTaskQueue('proc-3-1');
-let p: Platform;
-let worker: ProcedureWorker;
-let client: Client;
-let closeClient: () => Promise<void>;
-const parents: WorkflowHandle[] = [];
-
-beforeAll(async () => {
-  p = await startPlatform('playbook', 'usdcop_proc_3_1');
-  worker = await startProcedureWorker(taskQueue, p.platform);
-  ({ client, close: closeClient } = await testClient());
-});
-afterAll(async () => {
-  await terminateParents(parents);
-  await closeClient();
-  await worker.stop();
-  await p.sim.stop();
-});
-beforeEach(async () => {
-  await p.sim.reset();
-  p.docker.reset(p.sim.controlUrl);
+const suite = procedureSuite({
+  database: 'usdcop_proc_3_1',
+  workers: { [taskQueue]: (p) => p.platform },
+  resetDocker: true,
 });
 
-async function start(name: string) {
-  const { parent, child } = await startProcedure(client, taskQueue, 'tradingSystemDownProcedure', name, {
-    kind: 'trading-system-down',
-    severity: 'P0',
-  });
-  parents.push(parent);
-  return child;
-}
+const start = (name: string) =>
+  suite.start(taskQueue, 'tradingSystemDownProcedure', name, { kind: 'trading-system-down', severity: 'P0' });
 const causes = async (h: WorkflowHandle) =>
   (await procState(h)).events
     .filter((e) => e.step === '3.1 resolution' && e.data?.cause)
     .map((e) => e.data!.cause);
 
 test('API container crashed: restart trading-api inference-api (approved) through the allow-list, verified healthy', async () => {
-  await p.sim.injectFault({ serviceDown: ['trading'] });
-  p.docker.update((s) => {
+  await suite.p.sim.injectFault({ serviceDown: ['trading'] });
+  suite.p.docker.update((s) => {
     s.containers['trading-api']!.state = 'exited';
     s.onRestart = { 'trading-api': { serviceDown: [] } };
   });
@@ -67,7 +34,7 @@ test('API container crashed: restart trading-api inference-api (approved) throug
     outcome: 'completed',
     summary: expect.stringContaining('API container crashed'),
   });
-  expect(p.docker.read().restarts).toEqual(['trading-api', 'inference-api']);
+  expect(suite.p.docker.read().restarts).toEqual(['trading-api', 'inference-api']);
   const s = await procState(h);
   expect(s.events.find((e) => e.step === '3.1 verify: system status: trading-api health')?.outcome).toBe(
     'ok',
@@ -75,8 +42,8 @@ test('API container crashed: restart trading-api inference-api (approved) throug
 });
 
 test('Database connection lost: restart PostgreSQL (allow-listed), health says connected again', async () => {
-  await p.sim.injectFault({ databaseDisconnected: true });
-  p.docker.update((s) => {
+  await suite.p.sim.injectFault({ databaseDisconnected: true });
+  suite.p.docker.update((s) => {
     s.onRestart = { postgres: { databaseDisconnected: false } };
   });
   const h = await start('database');
@@ -84,22 +51,22 @@ test('Database connection lost: restart PostgreSQL (allow-listed), health says c
   expect(await causes(h)).toEqual(['database-connection-lost']);
   await decide(h, actionId, 'approved', 'oncall');
   expect((await resultOf(h)).outcome).toBe('completed');
-  expect(p.docker.read().restarts).toEqual(['postgres']);
+  expect(suite.p.docker.read().restarts).toEqual(['postgres']);
 });
 
 test('Model file corrupted: rollback to the previous model version (approved), verified by the router status', async () => {
-  await p.sim.injectFault({ model: 'stub' });
+  await suite.p.sim.injectFault({ model: 'stub' });
   const h = await start('model');
   const actionId = await waitForApproval(h, 'rollback');
   expect(await causes(h)).toEqual(['model-file-corrupted']);
   await decide(h, actionId, 'approved', 'mlead');
   expect((await resultOf(h)).outcome).toBe('completed');
-  expect((await p.sim.state()).applied.rollback).toBe(1);
+  expect((await suite.p.sim.state()).applied.rollback).toBe(1);
 });
 
 test('Memory exhaustion: restart the OOM-killed container, then the memory-leak check is left to a human', async () => {
-  await p.sim.injectFault({ serviceDown: ['inference'] });
-  p.docker.update((s) => {
+  await suite.p.sim.injectFault({ serviceDown: ['inference'] });
+  suite.p.docker.update((s) => {
     s.containers['inference-api'] = {
       ...s.containers['inference-api']!,
       state: 'exited',
@@ -113,7 +80,7 @@ test('Memory exhaustion: restart the OOM-killed container, then the memory-leak 
   expect(await causes(h)).toEqual(['memory-exhaustion']);
   await decide(h, actionId, 'approved', 'oncall');
   expect((await resultOf(h)).outcome).toBe('completed');
-  expect(p.docker.read().restarts).toEqual(['inference-api']);
+  expect(suite.p.docker.read().restarts).toEqual(['inference-api']);
   expect(
     (await procState(h)).events.some(
       (e) => e.text === 'human step: check for memory leaks (memory growth of the restarted containers)',
@@ -122,7 +89,7 @@ test('Memory exhaustion: restart the OOM-killed container, then the memory-leak 
 });
 
 test('Network partition: timeouts while the containers run -> check/recreate the Docker network (human step), no restart', async () => {
-  await p.sim.injectFault({
+  await suite.p.sim.injectFault({
     slowResponses: [{ service: 'trading', path: '/api/v1/health', delayMs: 3_000 }],
   });
   const h = await start('partition');
@@ -132,11 +99,13 @@ test('Network partition: timeouts while the containers run -> check/recreate the
   expect((await procState(h)).events.some((e) => e.text.startsWith('human step: Check Docker network'))).toBe(
     true,
   );
-  expect(p.docker.read().restarts).toEqual([]);
+  expect(suite.p.docker.read().restarts).toEqual([]);
 });
 
 test('kill switch active unintentionally (everything else healthy): resume request needing CONFIRM_RESUME, approved -> resumed', async () => {
-  await p.sim.injectFault({ killSwitch: { reason: 'Consecutive losses', activated_by: 'risk_monitor' } });
+  await suite.p.sim.injectFault({
+    killSwitch: { reason: 'Consecutive losses', activated_by: 'risk_monitor' },
+  });
   const h = await start('kill-switch');
   const actionId = await waitForApproval(h, 'resume');
   const pending = (await procState(h)).pendingApproval!;
@@ -151,10 +120,10 @@ test('kill switch active unintentionally (everything else healthy): resume reque
     { what: 'both decisions ignored' },
   );
   expect((await procState(h)).pendingApproval?.actionId).toBe(actionId);
-  expect((await p.sim.state()).calls.resume).toBe(0);
+  expect((await suite.p.sim.state()).calls.resume).toBe(0);
   await decide(h, actionId, 'approved', 'tlead', undefined, 'CONFIRM_RESUME');
   expect((await resultOf(h)).outcome).toBe('completed');
-  const st = await p.sim.state();
+  const st = await suite.p.sim.state();
   expect(st.applied.resume).toBe(1);
   expect(st.operations.kill_switch_active).toBe(false);
 });
@@ -163,6 +132,6 @@ test('a healthy platform: no row applies, nothing is done', async () => {
   const h = await start('healthy');
   expect((await resultOf(h)).outcome).toBe('needs-human');
   expect(await causes(h)).toEqual([]);
-  const st = await p.sim.state();
+  const st = await suite.p.sim.state();
   expect(Object.values(st.calls).reduce((a, b) => a + b, 0)).toBe(0);
 });
