@@ -3,10 +3,12 @@
 // retries with backoff via retry policies, not hand-written loops; non-retryable errors for bad requests).
 //
 // Secrets (webhook URLs, tokens, routing keys) never appear in a message or detail built here: callers pass
-// a channel name, and transport errors are reduced to their error code.
+// a channel name, and transport errors are reduced to their error code. The body cap and the transport error
+// classification are the ones the platform checks use (../http-transport.ts).
 import { ApplicationFailure } from '@temporalio/common';
 import { Agent, request, type Dispatcher } from 'undici';
 import { z } from 'zod';
+import { BodyTooLargeError, classifyTransportError, readCapped, transportErrorCode } from '../http-transport';
 
 /** Failure types, stable names for `RetryPolicy.nonRetryableErrorTypes` and for dashboards. */
 export const CHANNEL_ERROR = {
@@ -89,7 +91,7 @@ export async function postJson(opts: PostJsonOptions): Promise<HttpResponse> {
     throw transportFailure(opts.channel, err, signal);
   }
   try {
-    const body = await readCapped(res.body, opts.maxResponseBytes ?? 256 * 1024);
+    const body = await readBody(res.body, opts.maxResponseBytes ?? 256 * 1024);
     return { status: res.statusCode, headers: res.headers, body };
   } catch (err) {
     if (err instanceof ApplicationFailure) throw err;
@@ -97,35 +99,25 @@ export async function postJson(opts: PostJsonOptions): Promise<HttpResponse> {
   }
 }
 
-async function readCapped(body: Dispatcher.ResponseData['body'], maxBytes: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-    size += buf.length;
-    if (size > maxBytes) {
-      body.destroy();
+/** readCapped, with an oversized body reported as a bad response (the service may recover: retryable). */
+async function readBody(body: Dispatcher.ResponseData['body'], maxBytes: number): Promise<string> {
+  try {
+    return await readCapped(body, maxBytes);
+  } catch (err) {
+    if (err instanceof BodyTooLargeError)
       throw ApplicationFailure.create({
         message: `response larger than ${maxBytes} bytes`,
         type: CHANNEL_ERROR.badResponse,
       });
-    }
-    chunks.push(buf);
+    throw err;
   }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
-const TIMEOUT_CODES = new Set([
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'ETIMEDOUT',
-]);
-
-function errorCode(err: unknown): string {
+/** The transport error code, only when it looks like one: it is echoed in messages, which carry no secrets. */
+function safeTransportCode(err: unknown): string {
+  const code = transportErrorCode(err);
+  if (code !== undefined && /^[A-Z0-9_]{1,64}$/.test(code)) return code;
   if (typeof err === 'object' && err !== null) {
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string' && /^[A-Z0-9_]{1,64}$/.test(code)) return code;
     const name = (err as { name?: unknown }).name;
     if (typeof name === 'string' && /^[A-Za-z]{1,64}$/.test(name)) return name;
   }
@@ -133,8 +125,8 @@ function errorCode(err: unknown): string {
 }
 
 function transportFailure(channel: string, err: unknown, totalSignal: AbortSignal): ApplicationFailure {
-  const code = errorCode(err);
-  const timedOut = TIMEOUT_CODES.has(code) || totalSignal.aborted || code === 'TimeoutError';
+  const code = safeTransportCode(err);
+  const timedOut = classifyTransportError(err) === 'timeout' || totalSignal.aborted;
   // The raw error is not attached as `cause`: undici messages can carry the host and, for some errors, the URL.
   return ApplicationFailure.create({
     message: timedOut ? `${channel}: request timed out (${code})` : `${channel}: request failed (${code})`,
