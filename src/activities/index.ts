@@ -5,7 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { PolicyOverrides } from '../playbook/policy';
 import type { Dispatcher } from 'undici';
 import { resolvePlatformConfig, type PlatformConfig } from '../platform/config';
-import { createProcedureActivities } from './checks';
+import { createProcedureActivities } from './platform';
 import type { Pool } from 'pg';
 import { createLedgerActivities, recordDeliveries } from './ledger';
 import type { DeliveryResult, Notification, NotificationChannel } from './notify/port';

@@ -3,7 +3,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createProcedureActivities, type ProcedureActivities } from '../../src/activities/checks';
+import { createProcedureActivities, type ProcedureActivities } from '../../src/activities/platform';
 import { resolvePlatformConfig, PlatformConfigError } from '../../src/platform/config';
 import { startSimulator, type Simulator } from '../../src/simulator';
 import { databaseUrl, FakeDocker, platformConfig } from './helpers';

@@ -3,7 +3,7 @@
 // Pure orchestration: every side effect is an activity, every decision is in src/playbook/procedures.ts.
 import * as wf from '@temporalio/workflow';
 import { errorMessage } from '../util';
-import type { CheckFinding, ProcedureActivities } from '../../activities/checks';
+import type { CheckFinding, ProcedureActivities } from '../../activities/platform';
 import { MINUTE_MS } from '../../playbook/time';
 import {
   approvalDecisionSignal,
