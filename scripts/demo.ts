@@ -3,7 +3,7 @@
 // approve or reject what the procedure asks. Needs `INCIDENT_CONFIG=config/simulator.yaml npm start`
 // running in another terminal (dev server + worker pointed at the simulator's ports).
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { startSimulator, type FaultPatch, type Simulator } from '../src/simulator';
+import { startSimulator, type FaultPatch, type Simulator } from './simulator';
 import { connectClient } from '../src/temporal/connection';
 import type { Finding, IncidentInput, IncidentStatus, TimelineEvent } from '../src/workflows/definitions';
 

@@ -5,7 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createProcedureActivities, type ProcedureActivities } from '../../src/activities/platform';
 import { resolvePlatformConfig, PlatformConfigError } from '../../src/platform/config';
-import { startSimulator, type Simulator } from '../../src/simulator';
+import { startSimulator, type Simulator } from '../../scripts/simulator';
 import { databaseUrl, FakeDocker, platformConfig } from './helpers';
 
 let playbook: Simulator;

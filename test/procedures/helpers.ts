@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client as PgClient } from 'pg';
 import { resolvePlatformConfig, type PlatformConfig } from '../../src/platform/config';
-import { startSimulator, type FaultPatch, type Profile, type Simulator } from '../../src/simulator';
+import { startSimulator, type FaultPatch, type Profile, type Simulator } from '../../scripts/simulator';
 import { procedureStateQuery, type ProcedureState } from '../../src/workflows/procedures/common';
 import type { ProcedureInput, ProcedureResult } from '../../src/workflows/definitions';
 import { startTestWorker, testClient, tmpFile, waitFor, type TestWorker } from '../harness/temporal';

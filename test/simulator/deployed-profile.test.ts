@@ -1,7 +1,7 @@
 // The `deployed` profile answers like the real deployment: missing routes 404, a shadowed
 // rollback-targets route, consistency only at /api/v1/consistency/{model_id}.
 import { request } from 'undici';
-import { startSimulator, type Simulator } from '../../src/simulator';
+import { startSimulator, type Simulator } from '../../scripts/simulator';
 import { agent, databaseUrl, expectEnvelope, get, post, start } from './helpers';
 
 const DB = 'usdcop_sim_test_deployed';

@@ -1,7 +1,7 @@
 // Every fault of the /__sim API produces its playbook symptom on the wire or in PostgreSQL,
 // and clearing it restores the healthy platform.
 import net from 'node:net';
-import { SimulatorFaultError, type Simulator } from '../../src/simulator';
+import { SimulatorFaultError, type Simulator } from '../../scripts/simulator';
 import { agent, expectEnvelope, get, http, post, sql, start } from './helpers';
 
 const DB = 'usdcop_sim_test_faults';

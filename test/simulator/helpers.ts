@@ -2,7 +2,7 @@
 // and one PostgreSQL database per test file, so jest workers never share simulator tables.
 import { Client } from 'pg';
 import { Agent, request } from 'undici';
-import { startSimulator, type Profile, type Simulator } from '../../src/simulator';
+import { startSimulator, type Profile, type Simulator } from '../../scripts/simulator';
 
 export const agent = new Agent({ pipelining: 0, connect: { timeout: 2_000 } });
 

@@ -1,5 +1,5 @@
 // Happy paths and errors of every endpoint in the `playbook` profile, over real HTTP and PostgreSQL.
-import type { Simulator } from '../../src/simulator';
+import type { Simulator } from '../../scripts/simulator';
 import { agent, expectEnvelope, get, http, post, sql, start } from './helpers';
 
 const DB = 'usdcop_sim_test_playbook';
