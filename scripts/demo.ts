@@ -59,11 +59,26 @@ const SCENARIOS: Record<string, Scenario> = {
 
 const say = (line: string) => console.log(`[demo] ${line}`);
 
+const USAGE = [
+  `usage: npm run demo -- <${Object.keys(SCENARIOS).join('|')}>`,
+  '',
+  'Plays one playbook scenario against the trading platform simulator (ports 8000, 8003, 8099).',
+  'Needs, in another terminal: INCIDENT_CONFIG=config/simulator.yaml npm start',
+  '',
+  ...Object.entries(SCENARIOS).map(([n, s]) => `  ${n.padEnd(20)} ${s.severity} ${s.title}`),
+].join('\n');
+
 async function main(): Promise<void> {
   const name = process.argv[2];
+  // --help is a request, not a mistake: usage on stdout, exit 0. A missing or unknown scenario is a usage
+  // error: stderr, exit 2.
+  if (name === '--help' || name === '-h') {
+    console.log(USAGE);
+    process.exit(0);
+  }
   const scenario = name ? SCENARIOS[name] : undefined;
   if (!scenario) {
-    console.error(`usage: npm run demo -- <${Object.keys(SCENARIOS).join('|')}>`);
+    console.error(USAGE);
     process.exit(2);
   }
   const taskQueue = process.env.INCIDENT_TASK_QUEUE ?? 'incident-response';
