@@ -54,6 +54,7 @@ export async function createWorker({
     activities: createActivities({
       channels: { outbox, ...configured, ...channels },
       ledger,
+      contacts: deployment.contacts,
       // 3.1-3.4 procedures: the platform profile from config (default: the playbook's).
       platform: resolvePlatformConfig(deployment.platform ?? {}),
       // Every configured channel is used unless the policy names its own list.

@@ -2,7 +2,10 @@
 // (samples-typescript `activities-dependency-injection`).
 import { log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { EMPTY_CONTACT_CONFIG, resolveContact, type ContactConfig } from '../playbook/contacts';
 import type { PolicyOverrides } from '../playbook/policy';
+import type { RoleId } from '../playbook/roles';
+import { nameOnCall } from '../playbook/templates';
 import type { Dispatcher } from 'undici';
 import { resolvePlatformConfig, type PlatformConfig } from '../platform/config';
 import { createProcedureActivities } from './platform';
@@ -21,6 +24,8 @@ export interface ActivityDeps {
   platformDispatcher?: Dispatcher;
   /** The incident ledger (PostgreSQL); without it the ledger activities skip their writes with a warning. */
   ledger?: Pool | null;
+  /** 2.1 contacts and rotations: who a paged role is at send time (the 4.1 "On-Call" line). */
+  contacts?: ContactConfig;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -46,7 +51,18 @@ export function createActivities(deps: ActivityDeps) {
           'UnknownChannel',
         );
       }
-      const result = await impl.deliver(notification);
+      // 4.1 "On-Call": the person each paged role is right now (rotation, override), resolved at send time.
+      const onCall = notification.onCall;
+      const named = onCall?.length
+        ? {
+            ...notification,
+            text: nameOnCall(notification.text, onCall, (role) => {
+              const c = resolveContact(role as RoleId, Date.now(), deps.contacts ?? EMPTY_CONTACT_CONFIG);
+              return c.name === c.roleName ? null : c.name;
+            }),
+          }
+        : notification;
+      const result = await impl.deliver(named);
       log.info('notification delivered', {
         channel,
         key: notification.idempotencyKey,

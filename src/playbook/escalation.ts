@@ -88,19 +88,53 @@ export function planEscalation(args: {
   return { due, next };
 }
 
+/** Where an escalation beyond the planned steps goes: the next matrix role, or nobody. */
+export type EscalationTarget =
+  | { kind: 'step'; stepId: string; roles: RoleId[] }
+  /** Every role of the matrix (and of the policy's extra roles) is engaged: a human must raise the severity. */
+  | { kind: 'exhausted'; severity: Severity };
+
 /**
- * `escalate` signal: the next matrix step that still has roles to engage, fired early; when the matrix is
- * exhausted, the CTO (the top of 2.1); null when everyone is already engaged.
+ * Manual `escalate`, an unanswered approval and a procedure re-escalation all take the next matrix step of
+ * the incident's *current* severity that still has roles to engage, fired early (DESIGN "Escalation never
+ * leaves the matrix"). Past its last role come only the roles the policy names for that severity
+ * (`beyond`), then nobody: 2.3 never takes a P2 or P3 to the CTO, and 2.1 keeps the CTO "Emergency Only"
+ * (reached by the P0 matrix or a loss over $1000, never by running out of roles).
  */
-export function manualEscalationTarget(
+export function nextEscalation(
+  matrix: EscalationMatrix,
+  severity: Severity,
+  engaged: readonly RoleId[],
+  beyond: readonly RoleId[] = [],
+): EscalationTarget {
+  for (const step of matrix[severity]) {
+    const roles = step.roles.filter((r) => !engaged.includes(r));
+    if (roles.length > 0) return { kind: 'step', stepId: stepId(severity, step), roles };
+  }
+  const extra = beyond.filter((r) => !engaged.includes(r));
+  if (extra.length > 0) return { kind: 'step', stepId: `escalate-${severity}-beyond`, roles: extra };
+  return { kind: 'exhausted', severity };
+}
+
+/** What the engaged roles are told when nobody is left to escalate to. */
+export function exhaustedNotice(severity: Severity, why: string): string {
+  return (
+    `:warning: Escalation requested (${why}) but every role of the ${severity} escalation matrix (2.3) is ` +
+    `already engaged: nobody is left to page. Raising the severity (setSeverity) is the way up.`
+  );
+}
+
+/**
+ * Before PATCH_ESCALATION_WITHIN_MATRIX: the matrix, then the CTO (kept so histories recorded by that
+ * code replay; new runs use nextEscalation with the policy's extra roles).
+ */
+export function legacyManualEscalationTarget(
   matrix: EscalationMatrix,
   severity: Severity,
   engaged: readonly RoleId[],
 ): { stepId: string; roles: RoleId[] } | null {
-  for (const step of matrix[severity]) {
-    const roles = step.roles.filter((r) => !engaged.includes(r));
-    if (roles.length > 0) return { stepId: stepId(severity, step), roles };
-  }
+  const t = nextEscalation(matrix, severity, engaged);
+  if (t.kind === 'step') return { stepId: t.stepId, roles: t.roles };
   if (!engaged.includes('cto')) return { stepId: 'escalate-manual-cto', roles: ['cto'] };
   return null;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ESCALATION_MATRIX, type EscalationMatrix } from './escalation';
-import { ROLE_IDS } from './roles';
+import { ROLE_IDS, type RoleId } from './roles';
 import { SEVERITY_TABLE, SEVERITIES, type Severity, type Target } from './severity';
 
 /**
@@ -11,6 +11,11 @@ import { SEVERITY_TABLE, SEVERITIES, type Severity, type Target } from './severi
 export interface IncidentPolicy {
   version: string;
   escalationMatrix: EscalationMatrix;
+  /**
+   * Roles an escalation may reach past the last step of a severity's matrix (none by default: 2.3 ends
+   * there, and the way up is a higher severity). A deployment may name, say, `trading-lead` for P2.
+   */
+  escalationBeyondMatrix: Record<Severity, RoleId[]>;
   responseTarget: Record<Severity, Target>;
   resolutionTarget: Record<Severity, Target>;
   /** Until acknowledged, engaged roles are paged again at this cadence (null = no re-page). */
@@ -36,6 +41,7 @@ export interface IncidentPolicy {
 export const DEFAULT_POLICY: IncidentPolicy = {
   version: 'playbook-1.0.0',
   escalationMatrix: ESCALATION_MATRIX,
+  escalationBeyondMatrix: { P0: [], P1: [], P2: [], P3: [] },
   responseTarget: mapSeverities((s) => SEVERITY_TABLE[s].responseTarget),
   resolutionTarget: mapSeverities((s) => SEVERITY_TABLE[s].resolutionTarget),
   // Re-page cadence is our choice (the playbook is silent): P0/P1 every 5 min, P2 every 15 min, P3 not at all
@@ -73,6 +79,7 @@ export const policyOverridesSchema = z
         .array(z.object({ afterMinutes: z.number().min(0), roles: z.array(roleSchema).min(1) }).strict())
         .min(1),
     ),
+    escalationBeyondMatrix: severityRecord(z.array(roleSchema)),
     responseTarget: severityRecord(targetSchema),
     resolutionTarget: severityRecord(targetSchema),
     repageEveryMinutes: severityRecord(z.number().positive().nullable()),
@@ -97,6 +104,7 @@ export function resolvePolicy(overrides: PolicyOverrides = {}): IncidentPolicy {
     ...DEFAULT_POLICY,
     ...overrides,
     escalationMatrix: merged(DEFAULT_POLICY.escalationMatrix, overrides.escalationMatrix),
+    escalationBeyondMatrix: merged(DEFAULT_POLICY.escalationBeyondMatrix, overrides.escalationBeyondMatrix),
     responseTarget: merged(DEFAULT_POLICY.responseTarget, overrides.responseTarget),
     resolutionTarget: merged(DEFAULT_POLICY.resolutionTarget, overrides.resolutionTarget),
     repageEveryMinutes: merged(DEFAULT_POLICY.repageEveryMinutes, overrides.repageEveryMinutes),

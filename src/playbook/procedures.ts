@@ -2,6 +2,8 @@
 // activities, then ask these functions what the playbook says to do. No I/O, no clock: deterministic and
 // tested row by row in test/playbook/procedures.test.ts.
 
+import type { Justification, Reading, Requirement } from './evidence';
+
 // ---------- 3.1 P0: Trading System Down ----------
 
 /** 3.1 "Resolution Actions" table, one id per row. */
@@ -62,11 +64,11 @@ export type ReachError = 'refused' | 'timeout' | 'unresolved' | 'unreachable' | 
 export interface ServiceFacts {
   /** Logical container name of the service (e.g. trading-api, backtest-api). */
   container: string;
-  reachable: boolean;
-  /** How the connection failed when not reachable: refused = nothing listens (process gone). */
+  /** The health reading: ok (healthy body), failed (an unhealthy body), unknown (no answer). */
+  health: Reading;
+  /** How the connection failed when there was no answer: refused = nothing listens on the port. */
   reachError: ReachError | null;
-  /** Health body says healthy (null when not reachable or not judged). */
-  healthy: boolean | null;
+  /** From an answered health body (null when not reported or no answer). */
   databaseConnected: boolean | null;
   modelLoaded: boolean | null;
 }
@@ -81,16 +83,16 @@ export interface ContainerFacts {
 
 export interface TradingDownFacts {
   services: ServiceFacts[];
-  /** Container status (allow-listed command); null when not configured or it failed. */
-  containers: ContainerFacts[] | null;
-  /** SELECT 1 from the engine itself. */
-  databaseReachable: boolean | null;
-  redisReachable: boolean | null;
-  /** Any model reported not loaded / stub (models list, health model_loaded, router ready). */
-  modelNotLoaded: boolean;
-  /** The service logs mention out-of-memory (MemoryError, OOMKilled, Cannot allocate memory). */
-  logsShowOutOfMemory: boolean;
-  killSwitch: { active: boolean; reason: string | null; activatedBy: string | null } | null;
+  /** Container status (allow-listed command): the reading and, when it answered, the containers. */
+  containers: { reading: Reading; list: ContainerFacts[] | null };
+  /** SELECT 1 from the engine itself: failed only when PostgreSQL answered with an error of its own. */
+  database: Reading;
+  redis: Reading;
+  /** The models list: failed when a model is not loaded or a stub. */
+  models: { reading: Reading; notLoaded: string[] };
+  /** Service logs; `outOfMemory` from an answered read (MemoryError, OOMKilled, Cannot allocate memory). */
+  logs: { reading: Reading; outOfMemory: boolean }[];
+  killSwitch: { reading: Reading; active: boolean | null; reason: string | null; activatedBy: string | null };
   /** Containers the app restart acts on (config: the two APIs). */
   apiContainers: string[];
   /** Container that holds PostgreSQL, when restarting it is allow-listed. */
@@ -103,12 +105,16 @@ export interface TradingDownDecision {
   /** Why this row matched, in plain words. */
   evidence: string[];
   remediation: Remediation;
+  /** The readings the remediation rests on (admitted by src/playbook/evidence.ts before any request). */
+  justification: Justification;
 }
 
 export interface TradingDownDiagnosis {
   causes: TradingDownDecision[];
-  /** 3.1 immediate step 5: a kill switch is active while nothing in the table explains it. */
-  resumeRequest: boolean;
+  /** 3.1 immediate step 5: a kill switch is active while both APIs are healthy and nothing explains it. */
+  resumeRequest: Justification | null;
+  /** Human steps for what could not be verified (a check that did not answer is never a row). */
+  unverified: string[];
 }
 
 /** Lines in service logs that mean the process ran out of memory. */
@@ -116,102 +122,168 @@ export const OUT_OF_MEMORY_PATTERN =
   /\b(MemoryError|OOMKilled|Out of memory|Cannot allocate memory|killed process .* out of memory)\b/i;
 /** 3.1 diagnosis: `grep -E "(ERROR|CRITICAL|Exception)"`. */
 export const LOG_ERROR_PATTERN = /(ERROR|CRITICAL|Exception)/;
+/** Container states that mean the process is not serving (3.1 "API container crashed"). */
+export const STOPPED_CONTAINER_STATES: readonly ContainerState[] = [
+  'exited',
+  'dead',
+  'restarting',
+  'created',
+];
+
+const needs = (reading: Reading, expect: 'ok' | 'failed'): Requirement => ({ reading, expect });
 
 /**
- * 3.1 "Resolution Actions": which rows the findings point to. Several rows may match (e.g. memory
- * exhaustion crashes a container: the OOM row wins for that container, since it adds the leak check).
+ * 3.1 "Resolution Actions": which rows positive evidence points to. Several rows may match (memory
+ * exhaustion crashes a container: the OOM row wins for that container, since it adds the leak check). A
+ * service that did not answer is a finding for a human unless another reading shows why.
  */
 export function diagnoseTradingSystemDown(f: TradingDownFacts): TradingDownDiagnosis {
   const causes: TradingDownDecision[] = [];
-  const containerOf = (name: string) => f.containers?.find((c) => c.name === name) ?? null;
-  const down = f.services.filter((s) => !s.reachable);
+  const unverified: string[] = [];
+  const list = f.containers.list; // per-container states, present only when the status command answered
+  const containerOf = (name: string) => list?.find((c) => c.name === name) ?? null;
 
-  const oom = f.containers?.filter((c) => c.oomKilled === true).map((c) => c.name) ?? [];
-  if (oom.length > 0 || f.logsShowOutOfMemory) {
+  // Memory exhaustion: docker says OOM-killed, or the logs say out of memory.
+  const oom = list?.filter((c) => c.oomKilled === true).map((c) => c.name) ?? [];
+  const oomLogs = f.logs.filter((l) => l.reading.evidence === 'failed' && l.outOfMemory);
+  if (oom.length > 0 || oomLogs.length > 0) {
     const evidence = [
       ...oom.map((n) => `container ${n} was OOM-killed`),
-      ...(f.logsShowOutOfMemory ? ['service logs report out-of-memory errors'] : []),
+      ...oomLogs.map((l) => `service logs report out-of-memory errors (${l.reading.check})`),
     ];
     const oomApis = oom.filter((n) => f.apiContainers.includes(n));
     causes.push(
-      decision('memory-exhaustion', evidence, {
-        kind: 'restart-containers',
-        containers: oomApis.length ? oomApis : f.apiContainers,
-      }),
+      decision(
+        'memory-exhaustion',
+        evidence,
+        { kind: 'restart-containers', containers: oomApis.length ? oomApis : f.apiContainers },
+        [
+          ...(oom.length ? [needs(f.containers.reading, 'failed')] : []),
+          ...oomLogs.map((l) => needs(l.reading, 'failed')),
+        ],
+      ),
     );
   }
 
-  // Crashed: nothing listens (connection refused) or the container is not running.
+  // Crashed: docker shows the container stopped. "Connection refused" alone is not a crash we can prove.
   const crashed = f.services.filter((s) => {
     const c = containerOf(s.container);
-    const stopped = c !== null && ['exited', 'dead', 'restarting', 'created'].includes(c.state);
-    return (!s.reachable && s.reachError === 'refused') || stopped;
+    return c !== null && STOPPED_CONTAINER_STATES.includes(c.state) && !oom.includes(s.container);
   });
-  const crashedNotOom = crashed.filter((s) => !oom.includes(s.container));
-  if (crashedNotOom.length > 0) {
+  if (crashed.length > 0) {
     causes.push(
       decision(
         'api-container-crashed',
-        crashedNotOom.map((s) => {
-          const c = containerOf(s.container);
-          return c && c.state !== 'running'
-            ? `container ${s.container} is ${c.state}`
-            : `${s.container} refuses connections`;
-        }),
+        crashed.map((s) => `container ${s.container} is ${containerOf(s.container)?.state}`),
         { kind: 'restart-containers', containers: f.apiContainers },
+        [needs(f.containers.reading, 'failed')],
       ),
     );
   }
 
-  // Partition: the process is up (or unknown) but the network does not get through.
-  const partitioned = down.filter((s) => s.reachError !== 'refused' && !crashed.includes(s));
-  if (partitioned.length > 0) {
-    causes.push(
-      decision(
-        'network-partition',
-        partitioned.map(
-          (s) =>
-            `${s.container} unreachable (${s.reachError ?? 'error'}) while its container is ${containerOf(s.container)?.state ?? 'of unknown state'}`,
+  for (const s of f.services) {
+    if (s.health.evidence !== 'unknown' || crashed.includes(s) || oom.includes(s.container)) continue;
+    const c = containerOf(s.container);
+    if (c?.state === 'running' && s.reachError !== 'refused') {
+      // Partition: the container runs, yet the network does not get through.
+      causes.push(
+        decision(
+          'network-partition',
+          [`${s.container} unreachable (${s.reachError ?? 'error'}) while its container is running`],
+          { kind: 'human', step: 'Check Docker network (`docker network inspect`), recreate if needed' },
+          [],
         ),
-        { kind: 'human', step: 'Check Docker network (`docker network inspect`), recreate if needed' },
-      ),
-    );
+      );
+    } else {
+      unverified.push(
+        `could not verify ${s.container} (${s.health.check}): ${s.health.text}; container state ${c ? c.state : `unknown (${f.containers.reading.text})`}: check it by hand (\`docker ps\`, \`docker logs ${s.container}\`)`,
+      );
+    }
   }
 
-  const dbDown = f.services
-    .filter((s) => s.databaseConnected === false)
-    .map((s) => `${s.container} reports database disconnected`);
-  if (f.databaseReachable === false) dbDown.unshift('SELECT 1 from the incident engine failed');
-  if (dbDown.length > 0) {
+  // Database connection lost: PostgreSQL answered with an error, or an API reports it disconnected while
+  // the engine's own SELECT 1 does not answer. A restart needs PostgreSQL's own error.
+  const apiSaysDown = f.services.filter(
+    (s) => s.health.evidence !== 'unknown' && s.databaseConnected === false,
+  );
+  if (f.database.evidence === 'failed' || (apiSaysDown.length > 0 && f.database.evidence === 'unknown')) {
     causes.push(
       decision(
         'database-connection-lost',
-        dbDown,
+        [
+          ...(f.database.evidence === 'failed'
+            ? [`PostgreSQL answered SELECT 1 with an error: ${f.database.text}`]
+            : []),
+          ...apiSaysDown.map((s) => `${s.container} reports database disconnected`),
+        ],
         f.databaseContainer
           ? { kind: 'restart-containers', containers: [f.databaseContainer] }
           : { kind: 'human', step: 'Check PostgreSQL (`pg_isready`, logs) and restart it if needed' },
+        [needs(f.database, 'failed')],
+      ),
+    );
+  } else if (apiSaysDown.length > 0) {
+    unverified.push(
+      `${apiSaysDown.map((s) => s.container).join(', ')} report the database disconnected while the engine's SELECT 1 answers (${f.database.text}): check the APIs' database settings and pools, not PostgreSQL`,
+    );
+  }
+
+  // Model file corrupted: the models list or a health body says a model is not loaded.
+  const modelDown = f.services.filter((s) => s.health.evidence !== 'unknown' && s.modelLoaded === false);
+  if (f.models.reading.evidence === 'failed' || modelDown.length > 0) {
+    causes.push(
+      decision(
+        'model-file-corrupted',
+        [
+          ...(f.models.reading.evidence === 'failed'
+            ? [`models not loaded or stub: ${f.models.notLoaded.join(', ')}`]
+            : []),
+          ...modelDown.map((s) => `${s.container} reports model not loaded`),
+        ],
+        { kind: 'rollback-model' },
+        f.models.reading.evidence === 'failed'
+          ? [needs(f.models.reading, 'failed')]
+          : modelDown.map((s) => needs(s.health, 'failed')),
       ),
     );
   }
 
-  if (f.modelNotLoaded) {
-    causes.push(
-      decision('model-file-corrupted', ['a model is reported not loaded or a stub'], {
-        kind: 'rollback-model',
-      }),
-    );
+  for (const [r, what] of [
+    [f.database, 'the database'],
+    [f.models.reading, 'the models'],
+    [f.killSwitch.reading, 'the kill switch'],
+  ] as const) {
+    if (r.evidence === 'unknown') unverified.push(`could not verify ${what} (${r.check}): ${r.text}`);
   }
 
-  const resumeRequest = f.killSwitch?.active === true && causes.length === 0;
-  return { causes, resumeRequest };
+  const healthy = f.services.length > 0 && f.services.every((s) => s.health.evidence === 'ok');
+  const resumeRequest =
+    f.killSwitch.active === true &&
+    f.killSwitch.reading.evidence === 'failed' &&
+    causes.length === 0 &&
+    healthy
+      ? {
+          row: '3.1 immediate step 5: kill switch active unintentionally -> resume',
+          requires: [needs(f.killSwitch.reading, 'failed'), ...f.services.map((s) => needs(s.health, 'ok'))],
+        }
+      : null;
+  return { causes, resumeRequest, unverified };
 }
 
 function decision(
   cause: TradingDownCause,
   evidence: string[],
   remediation: Remediation,
+  requires: Requirement[],
 ): TradingDownDecision {
-  return { cause, row: TRADING_DOWN_TABLE[cause], evidence, remediation };
+  const row = TRADING_DOWN_TABLE[cause];
+  return {
+    cause,
+    row,
+    evidence,
+    remediation,
+    justification: { row: `3.1 ${row.playbookCause}: ${row.playbookResolution}`, requires },
+  };
 }
 
 // ---------- 3.2 P1: Model Performance Degradation ----------
@@ -317,6 +389,40 @@ export function decideDataOutage(outageMinutes: number): DataOutageDecision {
   return { action: 'kill-switch', playbookAction: 'Activate kill switch, notify team' };
 }
 
+/** One freshness reading as the 3.3 loop sees it. */
+export interface FreshnessReading {
+  reading: Reading;
+  /** Age of the latest bar in minutes, from an answered query with at least one bar. */
+  stalenessMinutes: number | null;
+}
+
+export type DataOutagePlan =
+  | (DataOutageDecision & { outageMinutes: number; justification: Justification })
+  | { action: 'unverified'; playbookAction: string; humanStep: string };
+
+/**
+ * 3.3 "Mitigation Actions" for one reading. A freshness query that failed, or found no bar at all (empty or
+ * wrong table, wrong symbol), measures no outage: no row, a human step, and the next poll reads again.
+ */
+export function planDataOutage(f: FreshnessReading): DataOutagePlan {
+  if (f.reading.evidence === 'unknown' || f.stalenessMinutes === null) {
+    return {
+      action: 'unverified',
+      playbookAction: 'no row of the 3.3 table: the outage duration is not known',
+      humanStep: `could not verify the data freshness (${f.reading.check}): ${f.reading.text}; check the OHLCV table and the pipeline by hand`,
+    };
+  }
+  const d = decideDataOutage(f.stalenessMinutes);
+  return {
+    ...d,
+    outageMinutes: f.stalenessMinutes,
+    justification: {
+      row: `3.3 ${d.action === 'kill-switch' ? '> 60 minutes' : d.action === 'confirm-pause' ? '10-60 minutes' : '< 10 minutes'}: ${d.playbookAction}`,
+      requires: [{ reading: f.reading, expect: d.action === 'wait' ? 'ok' : 'failed' }],
+    },
+  };
+}
+
 /** 3.3 step 5 "Verify trading auto-paused": paused or killed both stop trading. */
 export function tradingStopped(mode: string | null): boolean {
   return mode === 'paused' || mode === 'killed';
@@ -387,15 +493,21 @@ export interface LongQuery {
 }
 
 export interface DatabaseFacts {
-  reachable: boolean;
+  /** SELECT 1: ok, failed (PostgreSQL answered with an error), unknown (no connection). */
+  database: Reading;
   /** Error text when SELECT 1 failed (too many clients, no space left, ...). */
   connectError: string | null;
   pingMs: number | null;
+  /** pg_stat_activity counts and the limit. */
+  connectionsReading: Reading;
   connections: number | null;
   connectionLimit: number | null;
   activeBackends: number | null;
+  /** Queries over LONG_QUERY_MINUTES. */
+  longQueriesReading: Reading;
   longQueries: LongQuery[];
-  /** Database logs (allow-listed command) or disk usage mention a full disk. */
+  /** Database logs (allow-listed command) mention a full disk. */
+  logsReading: Reading;
   diskFull: boolean;
   appContainers: string[];
   thresholds?: { poolExhaustedRatio?: number; overloadActiveBackends?: number; overloadPingMs?: number };
@@ -407,21 +519,44 @@ export interface DatabaseDecision {
   playbookResolution: string;
   evidence: string[];
   remediation: Remediation;
+  justification: Justification;
 }
 
-/** 3.4 "Resolution" table: every row whose evidence is present, in table order. */
-export function diagnoseDatabase(f: DatabaseFacts): DatabaseDecision[] {
+export interface DatabaseDiagnosis {
+  decisions: DatabaseDecision[];
+  /** Human steps for the readings that did not answer. */
+  unverified: string[];
+}
+
+/** 3.4 "Resolution" table: every row whose positive evidence is present, in table order. */
+export function diagnoseDatabase(f: DatabaseFacts): DatabaseDiagnosis {
   const ratio = f.thresholds?.poolExhaustedRatio ?? POOL_EXHAUSTED_RATIO;
   const maxActive = f.thresholds?.overloadActiveBackends ?? OVERLOAD_ACTIVE_BACKENDS;
   const maxPing = f.thresholds?.overloadPingMs ?? OVERLOAD_PING_MS;
   const out: DatabaseDecision[] = [];
-  const row = (cause: DatabaseCause, evidence: string[], remediation: Remediation) =>
-    out.push({ cause, ...DATABASE_TABLE[cause], evidence, remediation });
+  const row = (cause: DatabaseCause, evidence: string[], remediation: Remediation, requires: Requirement[]) =>
+    out.push({
+      cause,
+      ...DATABASE_TABLE[cause],
+      evidence,
+      remediation,
+      justification: {
+        row: `3.4 ${DATABASE_TABLE[cause].playbookCause}: ${DATABASE_TABLE[cause].playbookResolution}`,
+        requires,
+      },
+    });
+  // PostgreSQL's own error text counts; a connection that never reached it does not.
+  const serverError = f.database.evidence === 'failed' ? f.connectError : null;
+  const counted = f.connectionsReading.evidence !== 'unknown';
 
   const poolEvidence: string[] = [];
-  if (f.connectError && TOO_MANY_CONNECTIONS_PATTERN.test(f.connectError))
-    poolEvidence.push(`connect failed: ${f.connectError}`);
+  const poolRequires: Requirement[] = [];
+  if (serverError && TOO_MANY_CONNECTIONS_PATTERN.test(serverError)) {
+    poolEvidence.push(`connect failed: ${serverError}`);
+    poolRequires.push({ reading: f.database, expect: 'failed' });
+  }
   if (
+    counted &&
     f.connections !== null &&
     f.connectionLimit !== null &&
     f.connectionLimit > 0 &&
@@ -430,42 +565,56 @@ export function diagnoseDatabase(f: DatabaseFacts): DatabaseDecision[] {
     poolEvidence.push(
       `${f.connections} connections of a limit of ${f.connectionLimit} (>= ${Math.round(ratio * 100)}%)`,
     );
+    poolRequires.push({ reading: f.connectionsReading, expect: 'failed' });
   }
   if (poolEvidence.length)
-    row('connection-pool-exhausted', poolEvidence, {
-      kind: 'restart-containers',
-      containers: f.appContainers,
-    });
+    row(
+      'connection-pool-exhausted',
+      poolEvidence,
+      { kind: 'restart-containers', containers: f.appContainers },
+      poolRequires.slice(0, 1),
+    );
 
-  if (f.longQueries.length) {
+  if (f.longQueriesReading.evidence === 'failed' && f.longQueries.length) {
     row(
       'long-running-queries',
       f.longQueries.map(
         (q) => `pid ${q.pid} running ${formatDuration(q.durationSeconds)}: ${truncate(q.query, 200)}`,
       ),
       { kind: 'terminate-backends', pids: f.longQueries.map((q) => q.pid) },
+      [{ reading: f.longQueriesReading, expect: 'failed' }],
     );
   }
 
   const overload: string[] = [];
-  if (f.activeBackends !== null && f.activeBackends >= maxActive)
+  if (counted && f.activeBackends !== null && f.activeBackends >= maxActive)
     overload.push(`${f.activeBackends} active backends (>= ${maxActive})`);
-  if (f.pingMs !== null && f.pingMs >= maxPing)
+  if (f.database.evidence === 'ok' && f.pingMs !== null && f.pingMs >= maxPing)
     overload.push(`SELECT 1 took ${Math.round(f.pingMs)} ms (>= ${maxPing} ms)`);
   if (overload.length)
-    row('database-overload', overload, {
-      kind: 'human',
-      step: 'Scale up the database or optimize the slow queries',
-    });
+    row(
+      'database-overload',
+      overload,
+      { kind: 'human', step: 'Scale up the database or optimize the slow queries' },
+      [],
+    );
 
   const disk: string[] = [];
-  if (f.diskFull) disk.push('database logs or disk usage report a full disk');
-  if (f.connectError && DISK_FULL_PATTERN.test(f.connectError))
-    disk.push(`connect failed: ${f.connectError}`);
+  if (f.logsReading.evidence === 'failed' && f.diskFull) disk.push('database logs report a full disk');
+  if (serverError && DISK_FULL_PATTERN.test(serverError)) disk.push(`connect failed: ${serverError}`);
   if (disk.length)
-    row('disk-full', disk, { kind: 'human', step: 'Clear logs and archive old data to free disk space' });
+    row('disk-full', disk, { kind: 'human', step: 'Clear logs and archive old data to free disk space' }, []);
 
-  return out;
+  const unverified = (
+    [
+      [f.database, 'PostgreSQL (SELECT 1)'],
+      [f.connectionsReading, 'the active connections'],
+      [f.longQueriesReading, 'the long-running queries'],
+    ] as const
+  )
+    .filter(([r]) => r.evidence === 'unknown')
+    .map(([r, what]) => `could not verify ${what} (${r.check}): ${r.text}`);
+  return { decisions: out, unverified };
 }
 
 export function formatDuration(seconds: number): string {

@@ -8,8 +8,11 @@ export interface StartContext {
   /** 4.1 "Impact": brief description of user/system impact. */
   impact: string | null;
   startedAt: number;
-  /** 4.1 "On-Call": who is paged. */
-  onCall: string;
+  /**
+   * 4.1 "On-Call": the roles this message pages (role ids). The delivery names the person each role is at
+   * send time (rotation, override), see `nameOnCall`.
+   */
+  onCall: readonly string[];
   symptoms: string[];
   actions: string[];
   channel: string;
@@ -27,6 +30,29 @@ const asList = (v: string | readonly string[] | undefined): string[] =>
           .filter(Boolean)
       : [...v];
 
+const ON_CALL_PREFIX = '**On-Call**: ';
+
+/**
+ * The 4.1 "On-Call" line with each role followed by the person who holds it now (2.1 contacts, weekly
+ * rotation): `@oncall-primary (Ana Ruiz)`. `nameOf` returns null where the config names nobody.
+ */
+export function nameOnCall(
+  text: string,
+  roles: readonly string[],
+  nameOf: (role: string) => string | null,
+): string {
+  const line = `${ON_CALL_PREFIX}${roles
+    .map((r) => {
+      const who = nameOf(r);
+      return who ? `@${r} (${who})` : `@${r}`;
+    })
+    .join(', ')}`;
+  return text
+    .split('\n')
+    .map((l) => (l.startsWith(ON_CALL_PREFIX) ? line : l))
+    .join('\n');
+}
+
 /** 4.1 Incident Start Notification. */
 export function renderIncidentStart(c: StartContext): string {
   return [
@@ -36,7 +62,7 @@ export function renderIncidentStart(c: StartContext): string {
     '**Status**: Investigating',
     `**Impact**: ${c.impact ?? 'Being assessed'}`,
     `**Started**: ${formatCot(c.startedAt)}`,
-    `**On-Call**: @${c.onCall}`,
+    `${ON_CALL_PREFIX}${c.onCall.map((r) => `@${r}`).join(', ')}`,
     '',
     '**Initial Symptoms**:',
     bullets(c.symptoms, 'See alert details'),

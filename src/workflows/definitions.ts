@@ -204,6 +204,8 @@ export interface PendingApproval {
   requestedAt: string;
   expiresAt: string | null;
   requiresConfirmationCode: boolean;
+  /** A decision handed to the procedure's gate, not yet taken by it (recorded only once the gate answers). */
+  decisionInFlight?: { decision: 'approved' | 'rejected'; by: string; at: string };
 }
 
 /** One finding of a procedure (3.1-3.4), as the `status` query summarizes it. */
@@ -224,6 +226,8 @@ export interface IncidentStatus {
   title: string;
   kind: IncidentKind;
   severity: Severity;
+  /** The most severe level reached (6.1 post-mortem rule). */
+  highestSeverity: Severity;
   status: IncidentStatusValue;
   summary: string | null;
   source: IncidentInput['source'] | null;
@@ -359,17 +363,22 @@ export const approvalRequestSchema = z.object({
 export const approvalExpiredSchema = z.object({ actionId: text(200), escalation: z.number().int().min(1) });
 export const approvalClosedSchema = z.object({
   actionId: text(200),
-  outcome: z.enum(['approved', 'rejected', 'pre-approved', 'withdrawn']),
+  outcome: z.enum(['approved', 'rejected', 'pre-approved', 'withdrawn', 'too-late']),
   by: z.string().max(200),
+  /** too-late: when the request had expired (the decision arrived after the gate gave up). */
+  expiredAt: isoTime.optional(),
+  /** too-late: the decision that came too late. */
+  decision: z.enum(['approved', 'rejected']).optional(),
 });
+export type ApprovalClosed = z.infer<typeof approvalClosedSchema>;
 /** child -> parent: an approval request timed out unanswered; the parent escalates. */
 export const approvalExpiredSignal =
   defineSignal<[{ actionId: string; escalation: number }]>('approvalExpired');
-/** child -> parent: the gate closed (decided, pre-approved, or withdrawn); the parent drops it from pending. */
-export const approvalClosedSignal =
-  defineSignal<
-    [{ actionId: string; outcome: 'approved' | 'rejected' | 'pre-approved' | 'withdrawn'; by: string }]
-  >('approvalClosed');
+/**
+ * child -> parent: the gate closed (decided, pre-approved, or withdrawn): only now is a decision recorded as
+ * taken. `too-late`: a decision reached the gate after the request had expired; nothing was done.
+ */
+export const approvalClosedSignal = defineSignal<[ApprovalClosed]>('approvalClosed');
 
 /** parent -> child: a human decision, already validated by the parent (CONFIRM_RESUME included). */
 export interface ApprovalDecision {

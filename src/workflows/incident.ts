@@ -8,7 +8,13 @@ import { actorOf, errorMessage, formatIssues, iso, isoOf } from './util';
 import type { IncidentActivities } from '../activities';
 import type { Notification, NotificationKind } from '../activities/notify/port';
 import { classifySeverity } from '../playbook/decision-tree';
-import { manualEscalationTarget, planEscalation } from '../playbook/escalation';
+import {
+  exhaustedNotice,
+  legacyManualEscalationTarget,
+  nextEscalation,
+  planEscalation,
+  type EscalationTarget,
+} from '../playbook/escalation';
 import { resolvePolicy, type IncidentPolicy } from '../playbook/policy';
 import { postmortemDueAt, POSTMORTEM_RULES } from '../playbook/postmortem';
 import type { RoleId } from '../playbook/roles';
@@ -80,6 +86,8 @@ export interface IncidentState {
   title: string;
   kind: IncidentKind;
   severity: Severity;
+  /** 6.1: the post-mortem rule follows the most severe level the incident reached, not the last one. */
+  highestSeverity: Severity;
   summary: string | null;
   source: IncidentInput['source'] | null;
   timeScale: number;
@@ -153,6 +161,12 @@ const PATCH_LEDGER_AND_POSTMORTEM = 'ledger-and-postmortem-v1';
 const PATCH_INCIDENT_KEY = 'incident-key-v1';
 /** patched() id of the bounded drain before continue-as-new (before it, the run waited for every side effect). */
 const PATCH_BOUNDED_DRAIN = 'bounded-drain-v1';
+/**
+ * patched() id of escalation inside the current severity's matrix (no CTO past its end), the CTO for a loss
+ * in `resolve.financialImpactUsd`, and approvals recorded only when the procedure's gate took them. Asked in
+ * the run's first activation, like PATCH_ACTIVITY_CLOCK; histories recorded before it keep the old rules.
+ */
+export const PATCH_MATRIX_AND_APPROVALS = 'matrix-and-approval-record-v1';
 
 /** `<workflow id>@20261127T095317.123Z`: readable, and distinct for every incident opened on one workflow id. */
 export function incidentKey(workflowId: string, openedAt: number): string {
@@ -179,6 +193,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
   const { current, activities: clock } = clockActivities();
   /** A versioned change: always on in a run recorded by this code, asked of older histories. */
   const since = (patchId: string) => current || wf.patched(patchId);
+  const withinMatrix = wf.patched(PATCH_MATRIX_AND_APPROVALS);
 
   // State first, then every handler, all before the first await, so a query or signal that arrives with
   // the start is served. The deployment's policy is merged in right after (the first activity).
@@ -285,6 +300,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
     target: RoleId | 'channel',
     text: string,
     template?: Notification['template'],
+    onCall?: RoleId[],
   ) => {
     for (const channel of s.policy.channels) {
       const notification: Notification = {
@@ -297,6 +313,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
         title: s.title,
         text,
         template,
+        ...(onCall ? { onCall } : {}),
         createdAt: isoOf(workflowNow()),
         incidentStatus: s.status,
       };
@@ -304,13 +321,14 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
     }
   };
 
-  const startText = (reason: string): string =>
+  /** 4.1 for `roles` (who this message pages; the delivery adds who holds each role now). */
+  const startText = (reason: string, roles: RoleId[]): string =>
     `${reason}\n\n${renderIncidentStart({
       title: s.title,
       severity: s.severity,
       impact: s.summary,
       startedAt: s.openedAt,
-      onCall: s.acknowledgedBy ?? 'oncall-primary',
+      onCall: roles,
       symptoms: Object.values(s.alerts.active).slice(0, 10),
       actions: ['Investigating'],
       channel: '#trading-incidents',
@@ -322,7 +340,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
     if (fresh.length === 0) return;
     for (const role of fresh) {
       s.engagements.push({ role, at: now, step });
-      deliver('page', step, role, startText(`Paging ${role}: ${reason}`), '4.1');
+      deliver('page', step, role, startText(`Paging ${role}: ${reason}`, [role]), '4.1', [role]);
     }
     s.firstPagedAt ??= now;
     if (s.status === 'triggered') s.lastPagedAt ??= s.clock;
@@ -349,6 +367,48 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       engaged: s.engagements.map((e) => e.role),
     });
   const isOpen = () => s.status === 'triggered' || s.status === 'acknowledged';
+  const followUpsAtResolution = (): string[] => {
+    const steps = s.findings
+      .filter((f) => f.text.startsWith('human step: '))
+      .map((f) => `${f.step}: ${f.text.slice('human step: '.length)}`);
+    const approvals = s.pendingApprovals.map(
+      (p) => `decide or redo ${p.action} (${p.actionId}): ${p.description}`,
+    );
+    return [...new Set([...steps, ...approvals])].slice(0, 15);
+  };
+  /** Manual escalate, an unanswered approval, a procedure re-escalation: the next role of the current matrix. */
+  const escalationTarget = (): EscalationTarget => {
+    const engaged = s.engagements.map((e) => e.role);
+    if (withinMatrix)
+      return nextEscalation(
+        s.policy.escalationMatrix,
+        s.severity,
+        engaged,
+        s.policy.escalationBeyondMatrix?.[s.severity] ?? [],
+      );
+    const legacy = legacyManualEscalationTarget(s.policy.escalationMatrix, s.severity, engaged);
+    return legacy ? { kind: 'step', ...legacy } : { kind: 'exhausted', severity: s.severity };
+  };
+  /**
+   * Escalates one step (suffix keeps each cause's idempotency keys apart). Past the matrix, the engaged roles
+   * are told nobody is left (timeline and a page); `legacyExhausted` is what histories before
+   * PATCH_MATRIX_AND_APPROVALS did instead.
+   */
+  const escalateNext = (suffix: string, reason: string, legacyExhausted?: () => void): void => {
+    const t = escalationTarget();
+    if (t.kind === 'step') {
+      engage(t.roles, `${t.stepId}${suffix}`, reason);
+      return;
+    }
+    if (!withinMatrix) {
+      legacyExhausted?.();
+      return;
+    }
+    s.seq += 1;
+    const notice = exhaustedNotice(s.severity, reason);
+    record('system', 'escalation.exhausted', notice, { severity: s.severity });
+    for (const e of s.engagements) deliver('page', `escalation-exhausted-${s.seq}`, e.role, notice);
+  };
   /** 4.2 cadence: the acknowledger owes an update this long after acknowledging or the last update. */
   const statusUpdateDue = (): number | null => {
     const every = s.policy.statusUpdateEveryMinutes[s.severity];
@@ -380,8 +440,9 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
             'repage',
             step,
             e.role,
-            startText(`Still unacknowledged: page ${s.repageCount + 1}`),
+            startText(`Still unacknowledged: page ${s.repageCount + 1}`, [e.role]),
             '4.1',
+            [e.role],
           );
         record(
           'system',
@@ -507,17 +568,15 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       case 'resolve':
         if (s.status === 'resolved') return reject(`already resolved by ${s.resolvedBy}`);
         return { ok: true, message: 'resolved' };
-      case 'escalate':
+      case 'escalate': {
         if (!isOpen()) return reject('incident is resolved');
-        if (
-          !manualEscalationTarget(
-            s.policy.escalationMatrix,
-            s.severity,
-            s.engagements.map((e) => e.role),
-          )
-        )
-          return reject('every role is already engaged');
-        return { ok: true, message: 'escalated' };
+        if (escalationTarget().kind === 'step') return { ok: true, message: 'escalated' };
+        if (!withinMatrix) return reject('every role is already engaged');
+        return {
+          ok: true,
+          message: `every role of the ${s.severity} matrix is engaged: they are told nobody is left; raise the severity to go further`,
+        };
+      }
       case 'setSeverity': {
         const sev = (a as ActionInput<'setSeverity'>).severity;
         if (sev === s.severity) return reject(`severity is already ${sev}`);
@@ -528,6 +587,10 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
         const { actionId } = a as ActionInput<'approve'>;
         const pending = s.pendingApprovals.find((p) => p.actionId === actionId);
         if (!pending) return reject(`no pending approval with actionId "${actionId}"`);
+        if (pending.decisionInFlight)
+          return reject(
+            `${actionId} already has a decision on its way to the procedure (${pending.decisionInFlight.decision} by ${pending.decisionInFlight.by})`,
+          );
         if (
           name === 'approve' &&
           pending.requiresConfirmationCode &&
@@ -569,6 +632,16 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
           s.acknowledgedAt = now;
           s.firstAcknowledgedAt ??= now;
         }
+        if (withinMatrix && (r.financialImpactUsd ?? 0) > s.policy.ctoLossThresholdUsd) {
+          // 3.1 "Financial losses >$1000: Immediate CTO notification", whether reported during or at the end;
+          // paged before the status turns resolved, so channels that mirror it (PagerDuty) still page.
+          s.lossUsd = Math.max(s.lossUsd, r.financialImpactUsd ?? 0);
+          engage(
+            ['cto'],
+            'loss-cto',
+            `financial impact $${r.financialImpactUsd} over $${s.policy.ctoLossThresholdUsd} reported at resolution`,
+          );
+        }
         s.status = 'resolved';
         s.resolvedBy = r.by;
         s.resolvedAt = now;
@@ -581,8 +654,9 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
           tradingDowntimeMinutes: r.tradingDowntimeMinutes ?? null,
         };
         record(r.by, 'resolved', `Resolved by ${r.by}${r.resolution ? `: ${r.resolution}` : ''}`);
+        const followUps = followUpsAtResolution(); // before the procedure's open approvals are dropped
         cancelProcedure('incident resolved');
-        const rule = POSTMORTEM_RULES[s.severity];
+        const rule = POSTMORTEM_RULES[s.highestSeverity];
         deliver(
           'resolved',
           `resolved-${s.reopenCount}`,
@@ -595,10 +669,11 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
             financialImpactUsd: s.resolution.financialImpactUsd,
             rootCause: s.resolution.rootCause,
             resolution: s.resolution.resolution,
-            postmortemDueAt: postmortemDueAt(s.severity, now, s.timeScale),
+            postmortemDueAt: postmortemDueAt(s.highestSeverity, now, s.timeScale),
             postmortemRequirement: rule.requirement,
-            followUps: [],
-            postmortemLink: null,
+            // 4.3 "Follow-up Actions": what the procedure left to people, and approvals still open.
+            followUps,
+            postmortemLink: `workflow ${postmortemWorkflowId(s.incidentId)} (opens when the reopen window closes)`,
           }),
           '4.3',
         );
@@ -622,18 +697,14 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       }
       case 'escalate': {
         const { by, reason } = a as ActionInput<'escalate'>;
-        const target = manualEscalationTarget(
-          s.policy.escalationMatrix,
-          s.severity,
-          s.engagements.map((e) => e.role),
-        );
-        if (target) engage(target.roles, target.stepId, `escalated by ${by}: ${reason}`);
+        escalateNext('', `escalated by ${by}: ${reason}`);
         break;
       }
       case 'setSeverity': {
         const { by, severity, reason } = a as ActionInput<'setSeverity'>;
         const from = s.severity;
         s.severity = severity;
+        s.highestSeverity = moreSevere(s.highestSeverity, severity);
         record(by, 'severity', `Severity ${from} -> ${severity} by ${by}: ${reason}`, { from, to: severity });
         // Re-plan from the opening time: steps already due fire at the next timer, within a millisecond.
         break;
@@ -646,14 +717,24 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       case 'approve':
       case 'reject': {
         const d = a as ActionInput<'approve'> & { reason?: string };
-        s.pendingApprovals = s.pendingApprovals.filter((p) => p.actionId !== d.actionId);
-        ledgerApproval({
-          actionId: d.actionId,
-          outcome: name === 'approve' ? 'approved' : 'rejected',
-          decidedBy: d.by,
-          decidedAt: isoOf(now),
-          ...(d.reason ? { reason: d.reason } : {}),
-        });
+        const decision = name === 'approve' ? 'approved' : 'rejected';
+        if (withinMatrix) {
+          // Recorded as decided only when the gate takes it (approvalClosed): the gate may have just expired.
+          s.pendingApprovals = s.pendingApprovals.map((p) =>
+            p.actionId === d.actionId
+              ? { ...p, decisionInFlight: { decision, by: d.by, at: isoOf(now) } }
+              : p,
+          );
+        } else {
+          s.pendingApprovals = s.pendingApprovals.filter((p) => p.actionId !== d.actionId);
+          ledgerApproval({
+            actionId: d.actionId,
+            outcome: decision,
+            decidedBy: d.by,
+            decidedAt: isoOf(now),
+            ...(d.reason ? { reason: d.reason } : {}),
+          });
+        }
         if (s.procedure) {
           // The gate waits in the procedure child; the decision was validated here (CONFIRM_RESUME included).
           const forward = wf
@@ -676,12 +757,20 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
           inflight.add(forward);
           void forward.finally(() => inflight.delete(forward));
         }
-        record(
-          d.by,
-          name === 'approve' ? 'approval.approved' : 'approval.rejected',
-          `${d.actionId} ${name === 'approve' ? 'approved' : 'rejected'} by ${d.by}${d.reason ? `: ${d.reason}` : ''}`,
-          { actionId: d.actionId },
-        );
+        if (withinMatrix)
+          record(
+            d.by,
+            'approval.forwarded',
+            `${d.actionId}: ${decision === 'approved' ? 'approval' : 'rejection'} by ${d.by} handed to the procedure's gate${d.reason ? ` (${d.reason})` : ''}`,
+            { actionId: d.actionId, decision },
+          );
+        else
+          record(
+            d.by,
+            name === 'approve' ? 'approval.approved' : 'approval.rejected',
+            `${d.actionId} ${name === 'approve' ? 'approved' : 'rejected'} by ${d.by}${d.reason ? `: ${d.reason}` : ''}`,
+            { actionId: d.actionId },
+          );
         break;
       }
       case 'reportLoss': {
@@ -724,6 +813,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
             { from: s.severity, to: routed },
           );
           s.severity = routed;
+          s.highestSeverity = moreSevere(s.highestSeverity, routed);
         }
         if (s.status === 'resolved' && !alreadyFiring) {
           // Inside the reopen window a re-firing alert reopens instead of opening a new incident.
@@ -744,8 +834,9 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
               'reopened',
               `reopen-${s.reopenCount}`,
               e.role,
-              startText(`REOPENED: ${alertLabel(alert)} fired again`),
+              startText(`REOPENED: ${alertLabel(alert)} fired again`, [e.role]),
               '4.1',
+              [e.role],
             );
         } else {
           record('ingress', 'alert.fired', `Alert firing: ${alertLabel(alert)}`, {
@@ -935,13 +1026,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
           }
           // 3.2 "monitor for 30 minutes post-rollback": degrading again re-escalates.
           if (e.data?.reescalate === true && isOpen()) {
-            const target = manualEscalationTarget(
-              s.policy.escalationMatrix,
-              s.severity,
-              s.engagements.map((x) => x.role),
-            );
-            if (target)
-              engage(target.roles, `${target.stepId}-procedure`, `procedure re-escalation: ${e.text}`);
+            escalateNext('-procedure', `procedure re-escalation: ${e.text}`);
           }
         }
       },
@@ -1005,24 +1090,14 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       ({ actionId, escalation }) => {
         record('procedure', 'approval.expired', `No answer to ${actionId}: escalating (${escalation})`);
         if (isOpen()) {
-          const target = manualEscalationTarget(
-            s.policy.escalationMatrix,
-            s.severity,
-            s.engagements.map((x) => x.role),
-          );
-          if (target)
-            engage(
-              target.roles,
-              `${target.stepId}-approval-${escalation}`,
-              `approval ${actionId} unanswered`,
-            );
-          else
+          escalateNext(`-approval-${escalation}`, `approval ${actionId} unanswered`, () =>
             deliver(
               'info',
               `approval-${actionId}-unanswered-${escalation}`,
               'channel',
               `:warning: Approval ${actionId} for "${s.title}" is still unanswered`,
-            );
+            ),
+          );
         }
       },
       true,
@@ -1033,11 +1108,20 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
     fromProcedure(
       'approvalClosed',
       defs.approvalClosedSchema,
-      ({ actionId, outcome, by }) => {
-        const wasPending = s.pendingApprovals.some((p) => p.actionId === actionId);
+      ({ actionId, outcome, by, expiredAt, decision }) => {
+        if (outcome === 'too-late') {
+          // The gate had given up before this decision reached it: nothing was done, and the decider is told.
+          const text = `too late: ${actionId} expired at ${expiredAt ?? 'an earlier time'}; the ${decision === 'rejected' ? 'rejection' : 'approval'} by ${by} was not applied`;
+          s.pendingApprovals = s.pendingApprovals.filter((p) => p.actionId !== actionId);
+          record(by, 'approval.too-late', text, { actionId, expiredAt: expiredAt ?? null });
+          s.seq += 1;
+          deliver('info', `approval-${actionId}-too-late-${s.seq}`, 'channel', `:hourglass: ${by}: ${text}`);
+          return;
+        }
+        const pending = s.pendingApprovals.find((p) => p.actionId === actionId);
         s.pendingApprovals = s.pendingApprovals.filter((p) => p.actionId !== actionId);
-        if (wasPending || outcome === 'pre-approved') {
-          record(by, `approval.${outcome}`, `${actionId}: ${outcome}${by ? ` by ${by}` : ''}`);
+        if (pending || outcome === 'pre-approved') {
+          record(by, `approval.${outcome}`, `${actionId}: ${outcome}${by ? ` by ${by}` : ''}`, { actionId });
           ledgerApproval({ actionId, outcome, decidedBy: by, decidedAt: isoOf(workflowNow()) });
         }
       },
@@ -1140,7 +1224,8 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       `escalate-${s.severity}-0m`,
       `${s.severity} initial response`,
     );
-    deliver('info', 'start', 'channel', startText(`New ${s.severity} incident`), '4.1');
+    const paged = s.engagements.map((e) => e.role);
+    deliver('info', 'start', 'channel', startText(`New ${s.severity} incident`, paged), '4.1', paged);
     await startProcedure();
   }
 
@@ -1206,7 +1291,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       {
         incidentId: s.incidentId,
         title: s.title,
-        severity: s.severity,
+        severity: s.highestSeverity,
         resolvedAt: isoOf(s.resolvedAt ?? s.closedAt ?? workflowNow()),
         timeScale: s.timeScale,
         channels: s.policy.channels,
@@ -1271,6 +1356,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       title: i.title,
       kind: i.kind ?? 'generic',
       severity,
+      highestSeverity: severity,
       summary: i.summary ?? null,
       source: i.source ?? null,
       timeScale: i.timeScale ?? 1,
@@ -1317,6 +1403,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
 function withDefaults(c: IncidentState): IncidentState {
   return {
     ...c,
+    highestSeverity: c.highestSeverity ?? c.severity,
     findings: c.findings ?? [],
     procedure: c.procedure ?? null,
     lastReminderAt: c.lastReminderAt ?? null,
@@ -1328,6 +1415,8 @@ function withDefaults(c: IncidentState): IncidentState {
     undelivered: c.undelivered ?? [],
   };
 }
+
+const moreSevere = (a: Severity, b: Severity): Severity => (severityRank(b) < severityRank(a) ? b : a);
 
 function stripContinued(i: IncidentWorkflowInput): unknown {
   if (typeof i !== 'object' || i === null) return i;
@@ -1360,6 +1449,7 @@ export function snapshot(
     title: s.title,
     kind: s.kind,
     severity: s.severity,
+    highestSeverity: s.highestSeverity,
     status: s.status,
     summary: s.summary,
     source: s.source,

@@ -34,6 +34,7 @@ export function snapshot(spec: SnapshotSpec): IncidentStatus {
     title: `Incident ${spec.id}`,
     kind: 'generic',
     severity,
+    highestSeverity: severity,
     status,
     summary: null,
     source: { system: 'test' },

@@ -24,45 +24,74 @@ import {
   type ServiceFacts,
   type TradingDownFacts,
 } from '../../src/playbook/procedures';
+import { admit, type Evidence, type Reading } from '../../src/playbook/evidence';
 
+const reading = (check: string, evidence: Evidence, text = `${check} ${evidence}`): Reading => ({
+  check,
+  evidence,
+  text,
+});
 const svc = (container: string, over: Partial<ServiceFacts> = {}): ServiceFacts => ({
   container,
-  reachable: true,
+  health: reading(`health:${container}`, 'ok'),
   reachError: null,
-  healthy: true,
   databaseConnected: true,
   modelLoaded: true,
   ...over,
 });
+const down = (container: string, reachError: ServiceFacts['reachError']) =>
+  svc(container, {
+    health: reading(`health:${container}`, 'unknown', `${container} unreachable (${reachError})`),
+    reachError,
+    databaseConnected: null,
+    modelLoaded: null,
+  });
+const running = [
+  { name: 'trading-api', state: 'running' as const, oomKilled: false },
+  { name: 'inference-api', state: 'running' as const, oomKilled: false },
+];
 
 const healthy = (over: Partial<TradingDownFacts> = {}): TradingDownFacts => ({
   services: [svc('trading-api'), svc('inference-api')],
-  containers: [
-    { name: 'trading-api', state: 'running', oomKilled: false },
-    { name: 'inference-api', state: 'running', oomKilled: false },
-  ],
-  databaseReachable: true,
-  redisReachable: true,
-  modelNotLoaded: false,
-  logsShowOutOfMemory: false,
-  killSwitch: { active: false, reason: null, activatedBy: null },
+  containers: { reading: reading('containers', 'ok'), list: running },
+  database: reading('database', 'ok'),
+  redis: reading('redis', 'ok'),
+  models: { reading: reading('models', 'ok'), notLoaded: [] },
+  logs: [],
+  killSwitch: { reading: reading('operations-status', 'ok'), active: false, reason: null, activatedBy: null },
   apiContainers: ['trading-api', 'inference-api'],
   databaseContainer: 'postgres',
   ...over,
 });
+const causes = (f: TradingDownFacts) => diagnoseTradingSystemDown(f).causes.map((c) => c.cause);
 
-describe('3.1 trading system down: cause -> resolution', () => {
+describe('3.1 trading system down: cause -> resolution, on positive evidence only', () => {
   test('a healthy system matches no row and asks nothing', () => {
-    expect(diagnoseTradingSystemDown(healthy())).toEqual({ causes: [], resumeRequest: false });
+    expect(diagnoseTradingSystemDown(healthy())).toEqual({ causes: [], resumeRequest: null, unverified: [] });
   });
 
-  test('API container crashed (connection refused) -> restart trading-api inference-api', () => {
+  test('connection refused with the container state unknown is no crash: a human step, no restart', () => {
     const d = diagnoseTradingSystemDown(
       healthy({
-        services: [
-          svc('trading-api', { reachable: false, reachError: 'refused', healthy: null }),
-          svc('inference-api'),
-        ],
+        services: [down('trading-api', 'refused'), svc('inference-api')],
+        containers: {
+          reading: reading('containers', 'unknown', 'Cannot connect to the Docker daemon'),
+          list: null,
+        },
+      }),
+    );
+    expect(d.causes).toEqual([]);
+    expect(d.unverified.join('\n')).toMatch(/could not verify trading-api.*Docker daemon/);
+  });
+
+  test('API container crashed (docker shows it exited) -> restart trading-api inference-api', () => {
+    const d = diagnoseTradingSystemDown(
+      healthy({
+        services: [down('trading-api', 'refused'), svc('inference-api')],
+        containers: {
+          reading: reading('containers', 'failed'),
+          list: [{ name: 'trading-api', state: 'exited', oomKilled: false }, running[1]!],
+        },
       }),
     );
     expect(d.causes.map((c) => c.cause)).toEqual(['api-container-crashed']);
@@ -70,112 +99,136 @@ describe('3.1 trading system down: cause -> resolution', () => {
       kind: 'restart-containers',
       containers: ['trading-api', 'inference-api'],
     });
-    expect(d.causes[0]!.row.playbookResolution).toContain('docker-compose restart trading-api inference-api');
+    expect(admit(d.causes[0]!.justification).admitted).toBe(true);
   });
 
-  test('API container crashed (container exited per docker ps) even when the status is unknown', () => {
+  test('an unreachable platform (DNS, Docker daemon down, SELECT 1 not connecting) asks for nothing', () => {
     const d = diagnoseTradingSystemDown(
       healthy({
-        containers: [
-          { name: 'trading-api', state: 'exited', oomKilled: false },
-          { name: 'inference-api', state: 'running', oomKilled: false },
-        ],
+        services: [down('trading-api', 'unresolved'), down('inference-api', 'unresolved')],
+        containers: { reading: reading('containers', 'unknown'), list: null },
+        database: reading('database', 'unknown', 'getaddrinfo ENOTFOUND postgres'),
+        models: { reading: reading('models', 'unknown'), notLoaded: [] },
+        killSwitch: {
+          reading: reading('operations-status', 'unknown'),
+          active: null,
+          reason: null,
+          activatedBy: null,
+        },
       }),
     );
-    expect(d.causes.map((c) => c.cause)).toEqual(['api-container-crashed']);
-    expect(d.causes[0]!.evidence).toEqual(['container trading-api is exited']);
+    expect(d.causes).toEqual([]);
+    expect(d.resumeRequest).toBeNull();
+    expect(d.unverified.length).toBeGreaterThanOrEqual(4);
   });
 
-  test('Database connection lost -> restart PostgreSQL (gated) when allow-listed, else a human step', () => {
-    const facts = healthy({
-      databaseReachable: false,
-      services: [svc('trading-api', { databaseConnected: false }), svc('inference-api')],
-    });
-    const d = diagnoseTradingSystemDown(facts);
-    expect(d.causes.map((c) => c.cause)).toEqual(['database-connection-lost']);
+  test('Database connection lost: PostgreSQL answered with an error -> restart it (gated), else a human step', () => {
+    const f = healthy({ database: reading('database', 'failed', 'too many clients (SQLSTATE 53300)') });
+    const d = diagnoseTradingSystemDown(f);
     expect(d.causes[0]!.remediation).toEqual({ kind: 'restart-containers', containers: ['postgres'] });
-    expect(d.causes[0]!.evidence).toEqual([
-      'SELECT 1 from the incident engine failed',
-      'trading-api reports database disconnected',
-    ]);
-    const human = diagnoseTradingSystemDown({ ...facts, databaseContainer: null });
-    expect(human.causes[0]!.remediation.kind).toBe('human');
+    expect(admit(d.causes[0]!.justification).admitted).toBe(true);
+    expect(diagnoseTradingSystemDown({ ...f, databaseContainer: null }).causes[0]!.remediation.kind).toBe(
+      'human',
+    );
+  });
+
+  test('an API reporting the database disconnected while SELECT 1 answers: no restart of PostgreSQL', () => {
+    const d = diagnoseTradingSystemDown(
+      healthy({ services: [svc('trading-api', { databaseConnected: false }), svc('inference-api')] }),
+    );
+    expect(d.causes).toEqual([]);
+    expect(d.unverified.join()).toMatch(/SELECT 1 answers/);
+    // ... and while SELECT 1 does not answer: the row, but the restart is not admitted (human step).
+    const u = diagnoseTradingSystemDown(
+      healthy({
+        services: [svc('trading-api', { databaseConnected: false }), svc('inference-api')],
+        database: reading('database', 'unknown'),
+      }),
+    );
+    expect(u.causes.map((c) => c.cause)).toEqual(['database-connection-lost']);
+    expect(admit(u.causes[0]!.justification).admitted).toBe(false);
   });
 
   test('Model file corrupted -> rollback to previous model version', () => {
-    const d = diagnoseTradingSystemDown(healthy({ modelNotLoaded: true }));
+    const d = diagnoseTradingSystemDown(
+      healthy({ models: { reading: reading('models', 'failed'), notLoaded: ['ppo_v1'] } }),
+    );
     expect(d.causes.map((c) => c.cause)).toEqual(['model-file-corrupted']);
     expect(d.causes[0]!.remediation).toEqual({ kind: 'rollback-model' });
   });
 
-  test('Memory exhaustion (OOM-killed container) -> restart that container and check for leaks; not also "crashed"', () => {
+  test('Memory exhaustion (OOM-killed container) -> restart that container; not also "crashed"', () => {
     const d = diagnoseTradingSystemDown(
       healthy({
-        services: [svc('trading-api'), svc('inference-api', { reachable: false, reachError: 'refused' })],
-        containers: [
-          { name: 'trading-api', state: 'running', oomKilled: false },
-          { name: 'inference-api', state: 'exited', oomKilled: true },
-        ],
+        services: [down('trading-api', 'refused'), svc('inference-api')],
+        containers: {
+          reading: reading('containers', 'failed'),
+          list: [{ name: 'trading-api', state: 'exited', oomKilled: true }, running[1]!],
+        },
       }),
     );
     expect(d.causes.map((c) => c.cause)).toEqual(['memory-exhaustion']);
-    expect(d.causes[0]!.remediation).toEqual({ kind: 'restart-containers', containers: ['inference-api'] });
-    expect(d.causes[0]!.row.playbookResolution).toBe('Restart containers, check for memory leaks');
+    expect(d.causes[0]!.remediation).toEqual({ kind: 'restart-containers', containers: ['trading-api'] });
   });
 
   test('Memory exhaustion from the logs alone -> restart both APIs', () => {
-    const d = diagnoseTradingSystemDown(healthy({ logsShowOutOfMemory: true }));
-    expect(d.causes.map((c) => c.cause)).toEqual(['memory-exhaustion']);
-    expect(d.causes[0]!.remediation).toEqual({
-      kind: 'restart-containers',
-      containers: ['trading-api', 'inference-api'],
-    });
+    expect(
+      causes(healthy({ logs: [{ reading: reading('logs:trading-api', 'failed'), outOfMemory: true }] })),
+    ).toEqual(['memory-exhaustion']);
   });
 
-  test.each(['timeout', 'unreachable', 'unresolved'] as const)(
-    'Network partition (%s while the container runs) -> check/recreate Docker network (human step)',
-    (reachError) => {
-      const d = diagnoseTradingSystemDown(
-        healthy({ services: [svc('trading-api', { reachable: false, reachError }), svc('inference-api')] }),
-      );
-      expect(d.causes.map((c) => c.cause)).toEqual(['network-partition']);
-      expect(d.causes[0]!.remediation.kind).toBe('human');
-    },
-  );
-
-  test('kill switch active with nothing else wrong -> resume request; with a cause -> fix the cause first', () => {
-    const ks = { active: true, reason: 'Daily loss limit', activatedBy: 'risk_monitor' };
-    expect(diagnoseTradingSystemDown(healthy({ killSwitch: ks }))).toEqual({
-      causes: [],
-      resumeRequest: true,
-    });
-    expect(diagnoseTradingSystemDown(healthy({ killSwitch: ks, modelNotLoaded: true })).resumeRequest).toBe(
-      false,
-    );
-  });
-
-  test('several rows at once, every row id covered', () => {
+  test('Network partition: unreachable while its container runs -> human step', () => {
     const d = diagnoseTradingSystemDown(
+      healthy({ services: [down('trading-api', 'timeout'), svc('inference-api')] }),
+    );
+    expect(d.causes.map((c) => c.cause)).toEqual(['network-partition']);
+    expect(d.causes[0]!.remediation.kind).toBe('human');
+  });
+
+  test('kill switch active with both APIs healthy -> resume request; with a cause, or health unknown -> none', () => {
+    const ks = {
+      reading: reading('operations-status', 'failed'),
+      active: true,
+      reason: 'x',
+      activatedBy: 'y',
+    };
+    expect(admit(diagnoseTradingSystemDown(healthy({ killSwitch: ks })).resumeRequest!).admitted).toBe(true);
+    expect(
+      diagnoseTradingSystemDown(
+        healthy({ killSwitch: ks, models: { reading: reading('models', 'failed'), notLoaded: ['m'] } }),
+      ).resumeRequest,
+    ).toBeNull();
+    expect(
+      diagnoseTradingSystemDown(
+        healthy({ killSwitch: ks, services: [down('trading-api', 'timeout'), svc('inference-api')] }),
+      ).resumeRequest,
+    ).toBeNull();
+  });
+
+  test('every row id is reachable', () => {
+    const all = causes(
       healthy({
-        services: [
-          svc('trading-api', { reachable: false, reachError: 'refused' }),
-          svc('inference-api', { reachable: false, reachError: 'timeout', databaseConnected: null }),
-        ],
-        databaseReachable: false,
-        modelNotLoaded: true,
-        logsShowOutOfMemory: true,
+        services: [down('trading-api', 'refused'), down('inference-api', 'timeout')],
+        containers: {
+          reading: reading('containers', 'failed'),
+          list: [
+            { name: 'trading-api', state: 'exited', oomKilled: false },
+            { name: 'inference-api', state: 'running', oomKilled: false },
+          ],
+        },
+        database: reading('database', 'failed'),
+        models: { reading: reading('models', 'failed'), notLoaded: ['m'] },
+        logs: [{ reading: reading('logs:inference-api', 'failed'), outOfMemory: true }],
       }),
     );
-    expect(d.causes.map((c) => c.cause).sort()).toEqual([...TRADING_DOWN_CAUSES].sort());
+    expect(new Set(all)).toEqual(new Set(TRADING_DOWN_CAUSES));
   });
 
   test('log patterns of 3.1 diagnosis', () => {
-    expect(LOG_ERROR_PATTERN.test('2024 ERROR db down')).toBe(true);
-    expect(LOG_ERROR_PATTERN.test('Traceback: ValueError Exception')).toBe(true);
-    expect(LOG_ERROR_PATTERN.test('INFO all good')).toBe(false);
-    expect(OUT_OF_MEMORY_PATTERN.test('MemoryError: cannot allocate')).toBe(true);
-    expect(OUT_OF_MEMORY_PATTERN.test('container OOMKilled')).toBe(true);
-    expect(OUT_OF_MEMORY_PATTERN.test('memory usage 40%')).toBe(false);
+    expect(OUT_OF_MEMORY_PATTERN.test('MemoryError: unable to allocate')).toBe(true);
+    expect(OUT_OF_MEMORY_PATTERN.test('all good')).toBe(false);
+    expect(LOG_ERROR_PATTERN.test('2026-11-27 ERROR boom')).toBe(true);
+    expect(LOG_ERROR_PATTERN.test('info: fine')).toBe(false);
   });
 });
 
@@ -272,88 +325,94 @@ describe('3.3 data source down: outage duration -> mitigation', () => {
   });
 });
 
-describe('3.4 database connection issues: cause -> resolution', () => {
+describe('3.4 database connection issues: cause -> resolution, on positive evidence only', () => {
   const db = (over: Partial<DatabaseFacts> = {}): DatabaseFacts => ({
-    reachable: true,
+    database: reading('database', 'ok'),
     connectError: null,
     pingMs: 3,
+    connectionsReading: reading('database-connections', 'ok'),
     connections: 12,
     connectionLimit: 100,
     activeBackends: 2,
+    longQueriesReading: reading('long-running-queries', 'ok'),
     longQueries: [],
+    logsReading: reading('logs:postgres', 'ok'),
     diskFull: false,
     appContainers: ['trading-api', 'inference-api'],
     ...over,
   });
+  const rows = (f: DatabaseFacts) => diagnoseDatabase(f).decisions.map((d) => d.cause);
 
   test('a healthy database matches no row', () => {
-    expect(diagnoseDatabase(db())).toEqual([]);
+    expect(diagnoseDatabase(db())).toEqual({ decisions: [], unverified: [] });
   });
 
-  test('Connection pool exhausted (90% of the limit, or "too many clients") -> restart application containers', () => {
-    const byCount = diagnoseDatabase(db({ connections: 90 }));
-    expect(byCount.map((d) => d.cause)).toEqual(['connection-pool-exhausted']);
-    expect(byCount[0]!.remediation).toEqual({
-      kind: 'restart-containers',
-      containers: ['trading-api', 'inference-api'],
-    });
-    expect(diagnoseDatabase(db({ connections: 89 }))).toEqual([]);
-    const byError = diagnoseDatabase(
-      db({ reachable: false, connectError: 'sorry, too many clients already', connections: null }),
+  test('Connection pool exhausted (90% of the limit, or "too many clients" from PostgreSQL) -> restart application containers', () => {
+    const d = diagnoseDatabase(
+      db({ connectionsReading: reading('database-connections', 'failed'), connections: 90 }),
     );
-    expect(byError.map((d) => d.cause)).toEqual(['connection-pool-exhausted']);
+    expect(d.decisions[0]).toMatchObject({
+      cause: 'connection-pool-exhausted',
+      remediation: { kind: 'restart-containers', containers: ['trading-api', 'inference-api'] },
+    });
+    expect(admit(d.decisions[0]!.justification).admitted).toBe(true);
     expect(
-      diagnoseDatabase(
-        db({ connections: 5, connectionLimit: 10, thresholds: { poolExhaustedRatio: 0.5 } }),
-      ).map((d) => d.cause),
+      rows(db({ database: reading('database', 'failed'), connectError: 'sorry, too many clients already' })),
     ).toEqual(['connection-pool-exhausted']);
+    // The same words from a connection that never reached PostgreSQL are no evidence.
+    expect(rows(db({ database: reading('database', 'unknown'), connectError: 'too many clients' }))).toEqual(
+      [],
+    );
   });
 
   test('Long-running queries -> terminate each (pid, duration and query in the evidence)', () => {
+    const q = {
+      pid: 4242,
+      durationSeconds: 400,
+      query: 'SELECT pg_sleep(600)',
+      queryStart: '2026-11-27T14:00:00.000Z',
+      state: 'active',
+    };
     const d = diagnoseDatabase(
-      db({
-        longQueries: [
-          {
-            pid: 4242,
-            durationSeconds: 95,
-            query: 'SELECT pg_sleep(600)',
-            queryStart: '2026-01-01T00:00:00Z',
-            state: 'active',
-          },
-        ],
-      }),
+      db({ longQueriesReading: reading('long-running-queries', 'failed'), longQueries: [q] }),
     );
-    expect(d.map((x) => x.cause)).toEqual(['long-running-queries']);
-    expect(d[0]!.remediation).toEqual({ kind: 'terminate-backends', pids: [4242] });
-    expect(d[0]!.evidence).toEqual(['pid 4242 running 1m35s: SELECT pg_sleep(600)']);
-    expect(d[0]!.playbookResolution).toBe('Identify and terminate');
+    expect(d.decisions[0]).toMatchObject({
+      cause: 'long-running-queries',
+      remediation: { kind: 'terminate-backends', pids: [4242] },
+    });
+    expect(d.decisions[0]!.evidence[0]).toContain('pid 4242 running 6m40s');
   });
 
   test('Database overload (active backends or slow SELECT 1) -> scale up or optimize (human step)', () => {
-    expect(diagnoseDatabase(db({ activeBackends: 50 })).map((d) => [d.cause, d.remediation.kind])).toEqual([
-      ['database-overload', 'human'],
-    ]);
-    expect(diagnoseDatabase(db({ pingMs: 2500 })).map((d) => d.cause)).toEqual(['database-overload']);
-    expect(
-      diagnoseDatabase(db({ activeBackends: 3, thresholds: { overloadActiveBackends: 3 } })).map(
-        (d) => d.cause,
-      ),
-    ).toEqual(['database-overload']);
+    expect(rows(db({ activeBackends: 60 }))).toEqual(['database-overload']);
+    expect(rows(db({ pingMs: 2500 }))).toEqual(['database-overload']);
   });
 
-  test('Disk full (logs or connect error) -> clear logs, archive old data (human step)', () => {
+  test('Disk full (logs or PostgreSQL error) -> clear logs, archive old data (human step)', () => {
+    expect(rows(db({ logsReading: reading('logs:postgres', 'failed'), diskFull: true }))).toEqual([
+      'disk-full',
+    ]);
     expect(
-      diagnoseDatabase(db({ diskFull: true })).map((d) => [
-        d.cause,
-        d.remediation.kind,
-        d.playbookResolution,
-      ]),
-    ).toEqual([['disk-full', 'human', 'Clear logs, archive old data']]);
-    expect(
-      diagnoseDatabase(
-        db({ reachable: false, connectError: 'could not extend file "base/1/2": No space left on device' }),
-      ).map((d) => d.cause),
+      rows(
+        db({
+          database: reading('database', 'failed'),
+          connectError: 'could not extend file: No space left on device',
+        }),
+      ),
     ).toEqual(['disk-full']);
+  });
+
+  test('readings that did not answer are human steps, never rows', () => {
+    const d = diagnoseDatabase(
+      db({
+        database: reading('database', 'unknown', 'ECONNREFUSED'),
+        connectionsReading: reading('database-connections', 'unknown'),
+        connections: null,
+        longQueriesReading: reading('long-running-queries', 'unknown'),
+      }),
+    );
+    expect(d.decisions).toEqual([]);
+    expect(d.unverified).toHaveLength(3);
   });
 
   test('durations as operators read them', () => {

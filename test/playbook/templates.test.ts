@@ -14,7 +14,7 @@ test('4.1 start notification', () => {
       severity: 'P0',
       impact: 'No trades executing',
       startedAt: at,
-      onCall: 'oncall-primary',
+      onCall: ['oncall-primary'],
       symptoms: ['TradingAPIDown', 'API 5xx'],
       actions: ['Checking health endpoints'],
       channel: '#trading-incidents',

@@ -27,6 +27,8 @@ export interface Notification {
   /** Rendered playbook template (markdown, section 4). */
   text: string;
   template?: '4.1' | '4.2' | '4.3' | '4.4';
+  /** 4.1: the roles this message pages; the delivery names who holds each one now (rotation). */
+  onCall?: RoleId[];
   /** Workflow time the message was composed (ISO). */
   createdAt: string;
   /** Incident status at compose time, for channels that mirror it (PagerDuty acknowledge/resolve). */

@@ -6,9 +6,14 @@ import type { CommandRunner } from './commands';
 import type { WithDb } from './database';
 import type { PlatformHttp } from './http';
 
-export type FindingOutcome = 'ok' | 'failed' | 'unavailable' | 'unknown';
+/**
+ * How a check went: `answered` (a measurement; src/playbook/readings.ts judges what it shows), `unknown` (no
+ * answer: error, timeout, unreachable, unparseable) or `unavailable` (not on this deployment). Activities
+ * observe; they never say ok or failed (DESIGN "Evidence rule").
+ */
+export type FindingOutcome = 'answered' | 'unavailable' | 'unknown';
 
-/** What a check found; `data` carries the facts the decision tables read. */
+/** What a check observed; `data` carries the raw measurement the judges and decision tables read. */
 export interface CheckFinding<D> {
   check: string;
   outcome: FindingOutcome;

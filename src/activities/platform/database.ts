@@ -40,6 +40,14 @@ const ident = (name: string) =>
     .map((p) => escapeIdentifier(p))
     .join('.');
 
+/** The SQLSTATE of an error PostgreSQL itself sent (pg's DatabaseError carries a severity); else null. */
+function serverSqlState(err: unknown): string | null {
+  const e = err as { code?: unknown; severity?: unknown } | null;
+  return e && typeof e.severity === 'string' && typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)
+    ? e.code
+    : null;
+}
+
 export function createDatabaseChecks({ cfg, withDb }: PlatformContext) {
   return {
     /** 3.2 diagnosis 3: recent trades (SQL, table/columns from the profile). */
@@ -63,14 +71,14 @@ export function createDatabaseChecks({ cfg, withDb }: PlatformContext) {
         const pnlSum = closed.reduce((a, b) => a + b, 0);
         return {
           check: 'recent-trades',
-          outcome: losses > 5 ? 'failed' : 'ok',
-          text: `${rows.rowCount} trades in 24h, PnL ${pnlSum.toFixed(2)}, win rate ${winRate === null ? '?' : `${(winRate * 100).toFixed(0)}%`}, ${losses} consecutive losses${losses > 5 ? ' (> 5: unusual loss streak)' : ''}`,
+          outcome: 'answered',
+          text: `${rows.rowCount} trades in 24h, PnL ${pnlSum.toFixed(2)}, win rate ${winRate === null ? '?' : `${(winRate * 100).toFixed(0)}%`}, ${losses} consecutive losses`,
           data: { count: rows.rowCount ?? 0, consecutiveLosses: losses, winRate, pnlSum },
         };
       } catch (err) {
         return {
           check: 'recent-trades',
-          outcome: 'failed',
+          outcome: 'unknown',
           text: `recent trades query failed: ${messageOf(err)}`,
           data: empty,
         };
@@ -93,19 +101,19 @@ export function createDatabaseChecks({ cfg, withDb }: PlatformContext) {
         const row = r.rows[0];
         const latest = row?.latest ? new Date(row.latest).toISOString() : null;
         const minutes = row?.staleness_seconds == null ? null : Number(row.staleness_seconds) / 60;
-        const stale = minutes === null || minutes > 10;
         return {
           check: 'data-freshness',
-          outcome: stale ? 'failed' : 'ok',
-          text: latest
-            ? `latest ${o.symbol} bar ${latest}, ${minutes!.toFixed(1)} minutes old${stale ? ' (> 10: stale)' : ''}`
-            : `no ${o.symbol} bars in ${o.table}`,
+          outcome: 'answered',
+          text:
+            latest && minutes !== null
+              ? `latest ${o.symbol} bar ${latest}, ${minutes.toFixed(1)} minutes old`
+              : `no ${o.symbol} bars in ${o.table} (empty table, or the wrong table or symbol)`,
           data: { latest, stalenessMinutes: minutes },
         };
       } catch (err) {
         return {
           check: 'data-freshness',
-          outcome: 'failed',
+          outcome: 'unknown',
           text: `freshness query failed: ${messageOf(err)}`,
           data: { latest: null, stalenessMinutes: null },
         };
@@ -114,7 +122,13 @@ export function createDatabaseChecks({ cfg, withDb }: PlatformContext) {
 
     /** 3.1 diagnosis / 3.4 / 5.2 "Database": `SELECT 1`, timed. */
     async checkDatabase(): Promise<
-      CheckFinding<{ reachable: boolean; pingMs: number | null; error: string | null }>
+      CheckFinding<{
+        reachable: boolean;
+        pingMs: number | null;
+        error: string | null;
+        /** PostgreSQL's SQLSTATE when the server itself answered with the error (53300, 53100, ...). */
+        sqlState: string | null;
+      }>
     > {
       const started = performance.now();
       try {
@@ -122,16 +136,19 @@ export function createDatabaseChecks({ cfg, withDb }: PlatformContext) {
         const pingMs = Math.round(performance.now() - started);
         return {
           check: 'database',
-          outcome: 'ok',
+          outcome: 'answered',
           text: `SELECT 1 on ${databaseName(cfg)} answered in ${pingMs} ms`,
-          data: { reachable: true, pingMs, error: null },
+          data: { reachable: true, pingMs, error: null, sqlState: null },
         };
       } catch (err) {
+        // An error the server sent (it has a severity and a SQLSTATE) is a measurement; a connection that
+        // never got an answer (refused, DNS, timeout) is not.
+        const sqlState = serverSqlState(err);
         return {
           check: 'database',
-          outcome: 'failed',
-          text: `SELECT 1 on ${databaseName(cfg)} failed: ${messageOf(err)}`,
-          data: { reachable: false, pingMs: null, error: messageOf(err) },
+          outcome: sqlState ? 'answered' : 'unknown',
+          text: `SELECT 1 on ${databaseName(cfg)} failed: ${messageOf(err)}${sqlState ? ` (SQLSTATE ${sqlState})` : ''}`,
+          data: { reachable: false, pingMs: null, error: messageOf(err), sqlState },
         };
       }
     },
@@ -159,17 +176,16 @@ export function createDatabaseChecks({ cfg, withDb }: PlatformContext) {
             limit: max || null,
           };
         });
-        const ratio = r.limit ? r.connections / r.limit : 0;
         return {
           check: 'database-connections',
-          outcome: ratio >= cfg.database.poolExhaustedRatio ? 'failed' : 'ok',
+          outcome: 'answered',
           text: `${r.connections} connections to ${databaseName(cfg)} (${r.active} active) of a limit of ${r.limit ?? '?'}`,
           data: r,
         };
       } catch (err) {
         return {
           check: 'database-connections',
-          outcome: 'failed',
+          outcome: 'unknown',
           text: `pg_stat_activity query failed: ${messageOf(err)}`,
           data: { connections: null, active: null, limit: null },
         };
@@ -208,7 +224,7 @@ export function createDatabaseChecks({ cfg, withDb }: PlatformContext) {
         }));
         return {
           check: 'long-running-queries',
-          outcome: queries.length ? 'failed' : 'ok',
+          outcome: 'answered',
           text: queries.length
             ? `${queries.length} queries running over ${cfg.database.longQueryMinutes} min: ${queries.map((q) => `pid ${q.pid} (${Math.round(q.durationSeconds)}s)`).join(', ')}`
             : `no query running over ${cfg.database.longQueryMinutes} min`,
@@ -217,7 +233,7 @@ export function createDatabaseChecks({ cfg, withDb }: PlatformContext) {
       } catch (err) {
         return {
           check: 'long-running-queries',
-          outcome: 'failed',
+          outcome: 'unknown',
           text: `long-running query check failed: ${messageOf(err)}`,
           data: { queries: [] },
         };

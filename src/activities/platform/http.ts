@@ -196,16 +196,16 @@ export function notOk<D>(
     case 'unreachable':
       return {
         check,
-        outcome: 'failed',
+        outcome: 'unknown',
         text: `${what}: unreachable (${out.reach}: ${out.message})`,
         data,
       };
     case 'http-error':
-      return { check, outcome: 'failed', text: `${what}: HTTP ${out.status}: ${out.message}`, data };
+      return { check, outcome: 'unknown', text: `${what}: HTTP ${out.status}: ${out.message}`, data };
     case 'error-body':
       return {
         check,
-        outcome: 'failed',
+        outcome: 'unknown',
         text: `${what}: HTTP ${out.status} with an error body: ${out.message}`,
         data,
       };

@@ -28,14 +28,14 @@ export function createRedisChecks({ cfg }: PlatformContext) {
         const latencyMs = Math.round(performance.now() - started);
         return {
           check: 'redis',
-          outcome: pong === 'PONG' ? 'ok' : 'failed',
+          outcome: 'answered',
           text: `Redis PING -> ${pong} in ${latencyMs} ms`,
           data: { reachable: pong === 'PONG', latencyMs },
         };
       } catch (err) {
         return {
           check: 'redis',
-          outcome: 'failed',
+          outcome: 'unknown',
           text: `Redis PING failed: ${messageOf(err)}`,
           data: { reachable: false, latencyMs: null },
         };

@@ -22,7 +22,8 @@ export function createTradingApiChecks(ctx: PlatformContext) {
         container: string;
         reachable: boolean;
         reachError: ReachError | null;
-        healthy: boolean | null;
+        /** The body's `status` (healthy, degraded, ...), judged by src/playbook/readings.ts. */
+        status: string | null;
         databaseConnected: boolean | null;
         modelLoaded: boolean | null;
       }>
@@ -36,7 +37,7 @@ export function createTradingApiChecks(ctx: PlatformContext) {
         container,
         reachable: out.kind !== 'unreachable',
         reachError: out.kind === 'unreachable' ? out.reach : null,
-        healthy: null,
+        status: null,
         databaseConnected: null,
         modelLoaded: null,
       };
@@ -44,10 +45,6 @@ export function createTradingApiChecks(ctx: PlatformContext) {
       const b = out.body;
       const databaseConnected =
         b.database_connected ?? (b.database === undefined ? null : b.database === 'connected');
-      const healthy =
-        ['healthy', 'ok'].includes(b.status.toLowerCase()) &&
-        databaseConnected !== false &&
-        b.model_loaded !== false;
       const parts = [
         `status ${b.status}`,
         ...(databaseConnected === null
@@ -57,9 +54,9 @@ export function createTradingApiChecks(ctx: PlatformContext) {
       ];
       return {
         check,
-        outcome: healthy ? 'ok' : 'failed',
+        outcome: 'answered',
         text: `${label(service, key)}: ${parts.join(', ')}`,
-        data: { ...base, healthy, databaseConnected, modelLoaded: b.model_loaded ?? null },
+        data: { ...base, status: b.status, databaseConnected, modelLoaded: b.model_loaded ?? null },
       };
     },
 
@@ -96,7 +93,7 @@ export function createTradingApiChecks(ctx: PlatformContext) {
         : b.mode === 'paused'
           ? `trading paused: ${b.reason ?? 'no reason given'}`
           : 'trading active (mode normal, kill switch off)';
-      return { check: 'operations-status', outcome: b.mode === 'normal' ? 'ok' : 'failed', text, data };
+      return { check: 'operations-status', outcome: 'answered', text, data };
     },
 
     /** 3.2 diagnosis 4: GET data/status (missing on the deployed code: the SQL freshness check covers it). */
@@ -114,7 +111,7 @@ export function createTradingApiChecks(ctx: PlatformContext) {
       const stale = b.is_stale ?? b.status !== 'healthy';
       return {
         check: 'data-status',
-        outcome: stale ? 'failed' : 'ok',
+        outcome: 'answered',
         text: `data status ${b.status}${b.staleness_seconds != null ? `, last update ${Math.round(b.staleness_seconds)}s ago` : ''}`,
         data: { status: b.status, stale, stalenessSeconds: b.staleness_seconds ?? null },
       };
@@ -134,10 +131,9 @@ export function createTradingApiChecks(ctx: PlatformContext) {
           fallbackAvailable: null,
         });
       const sources = out.body.sources.map((s) => ({ name: s.name, role: s.role ?? null, status: s.status }));
-      const degraded = sources.filter((s) => !['ok', 'healthy', 'standby', 'active'].includes(s.status));
       return {
         check: 'data-sources',
-        outcome: degraded.length ? 'failed' : 'ok',
+        outcome: 'answered',
         text: `data sources: ${sources.map((s) => `${s.name}${s.role ? ` (${s.role})` : ''} ${s.status}`).join(', ')}; fallback ${out.body.fallback_available ? 'available' : 'not available'}`,
         data: { sources, fallbackAvailable: out.body.fallback_available ?? null },
       };

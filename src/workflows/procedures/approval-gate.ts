@@ -10,6 +10,7 @@ import {
   approvalRequestedSignal,
   type ApprovalRequest,
 } from '../definitions';
+import { admit, describeReading, type Justification } from '../../playbook/evidence';
 import type { ProcedureContext } from './common';
 
 export interface GateRequest {
@@ -17,8 +18,10 @@ export interface GateRequest {
   action: string;
   /** What will happen, in plain words (shown to the approver). */
   description: string;
-  /** The findings that justify it. */
+  /** Further context shown to the approver (the readings that decided it are added from `justification`). */
   evidence: string[];
+  /** The playbook row and the readings it rests on: nothing is requested unless `admit` accepts them. */
+  justification: Justification;
   /** Resume: the parent accepts `approve` only with confirmationCode "CONFIRM_RESUME". */
   requiresConfirmationCode?: boolean;
   /** Policy key that may pre-approve this action (e.g. "kill-switch:data-outage-60m"). */
@@ -27,7 +30,8 @@ export interface GateRequest {
 
 export interface GateOutcome {
   actionId: string;
-  decision: 'approved' | 'pre-approved' | 'rejected' | 'needs-human';
+  /** unverified: the evidence did not hold up, nothing was requested (a human step was reported). */
+  decision: 'approved' | 'pre-approved' | 'rejected' | 'needs-human' | 'unverified';
   by: string | null;
   at: string;
   reason?: string;
@@ -36,11 +40,50 @@ export interface GateOutcome {
 
 const isoNow = (): string => new Date(Date.now()).toISOString();
 
-export async function approvalGate(ctx: ProcedureContext, req: GateRequest): Promise<GateOutcome> {
-  const actionId = `${req.action}-${ctx.nextSeq()}`;
-  const step = `approval: ${req.action}`;
+export async function approvalGate(ctx: ProcedureContext, gateReq: GateRequest): Promise<GateOutcome> {
+  const actionId = `${gateReq.action}-${ctx.nextSeq()}`;
+  const step = `approval: ${gateReq.action}`;
 
-  if (req.preApprovalKey && ctx.input.preApprovedActions.includes(req.preApprovalKey)) {
+  // DESIGN "Evidence rule", enforced here for every mutating remediation of 3.1-3.4.
+  const admission = admit(gateReq.justification, {
+    key: gateReq.preApprovalKey,
+    preApproved: ctx.input.preApprovedActions,
+  });
+  if (!admission.admitted) {
+    const at = isoNow();
+    ctx.report({
+      step,
+      type: 'decision',
+      outcome: 'unknown',
+      text: `human step: ${admission.humanStep}`,
+      data: {
+        actionId,
+        humanStep: true,
+        unverified: admission.unverified.map(describeReading),
+        contradicted: admission.contradicted.map(describeReading),
+      },
+    });
+    ctx.state.approvals.push({
+      actionId,
+      action: gateReq.action,
+      outcome: 'unverified',
+      by: null,
+      at,
+      escalations: 0,
+    });
+    return { actionId, decision: 'unverified', by: null, at, escalations: 0 };
+  }
+  // The approver sees the readings that decided it (with time and source) and those that speak against it.
+  const req: GateRequest = {
+    ...gateReq,
+    evidence: [
+      ...admission.because,
+      ...gateReq.evidence.filter((e) => !admission.because.includes(e)),
+      ...admission.against.map((a) => `against: ${a}`),
+    ],
+  };
+
+  if (admission.preApproved) {
     const at = isoNow();
     ctx.report({
       step,

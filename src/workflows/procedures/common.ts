@@ -4,8 +4,11 @@
 import * as wf from '@temporalio/workflow';
 import { errorMessage } from '../util';
 import type { CheckFinding, ProcedureActivities } from '../../activities/platform';
+import type { Evidence, Reading } from '../../playbook/evidence';
+import { judgeReading, type ReadingThresholds } from '../../playbook/readings';
 import { MINUTE_MS } from '../../playbook/time';
 import {
+  approvalClosedSignal,
   approvalDecisionSignal,
   procedureEventSignal,
   type ApprovalDecision,
@@ -65,6 +68,27 @@ function nonCancellableCalls<T extends object>(activities: T): T {
   });
 }
 
+/** A check's observation with the evidence it gives: what every decision of 3.1-3.4 reads. */
+export interface Judged<D> {
+  check: string;
+  /** How the check went: answered, unknown, unavailable. */
+  outcome: CheckFinding<D>['outcome'];
+  evidence: Evidence;
+  text: string;
+  data: D;
+  reading: Reading;
+}
+
+/**
+ * The evidence of an observation. Observations recorded before the evidence rule carry the activity's own
+ * verdict (`ok`/`failed`, anything else meant no answer); they keep it, so those histories replay.
+ */
+export function evidenceOf<D>(f: CheckFinding<D>, thresholds: ReadingThresholds): Evidence {
+  const outcome = f.outcome as string;
+  if (outcome === 'answered') return judgeReading(f.check, f.data as Record<string, unknown>, thresholds);
+  return outcome === 'ok' || outcome === 'failed' ? outcome : 'unknown';
+}
+
 export interface ProcedureEventRecord extends ProcedureEvent {
   at: string;
 }
@@ -79,7 +103,7 @@ export interface ProcedureState {
   approvals: {
     actionId: string;
     action: string;
-    outcome: 'approved' | 'rejected' | 'pre-approved' | 'needs-human';
+    outcome: 'approved' | 'rejected' | 'pre-approved' | 'needs-human' | 'unverified';
     by: string | null;
     at: string;
     escalations: number;
@@ -99,8 +123,13 @@ export interface ProcedureContext {
   /** Fire a signal at the parent incident; a failure (parent gone) is logged, never thrown. */
   toParent<A extends unknown[]>(signal: wf.SignalDefinition<A>, ...args: A): void;
   report(event: Omit<ProcedureEvent, 'procedure'>): void;
-  /** Run a check activity and report its finding; an activity failure becomes an `unknown` finding. */
-  check<D>(step: string, run: () => Promise<CheckFinding<D>>, fallback: D): Promise<CheckFinding<D>>;
+  /**
+   * Run a check activity, judge what it observed (src/playbook/readings.ts) and report the finding; an
+   * activity failure or a check that did not answer is `unknown` (DESIGN "Evidence rule").
+   */
+  check<D>(step: string, run: () => Promise<CheckFinding<D>>, fallback: D): Promise<Judged<D>>;
+  /** 3.4 thresholds of this deployment (platform config), used by the judges. */
+  thresholds: ReadingThresholds;
   /** Sleep playbook minutes (divided by the incident's timeScale). */
   sleepMinutes(minutes: number): Promise<void>;
   playbookMs(minutes: number): number;
@@ -152,6 +181,24 @@ export function openProcedure(procedure: string, input: ProcedureInput): Procedu
     // Only the request waiting now can be decided (no approving an actionId before it is asked), and resume
     // needs CONFIRM_RESUME here too: a decision signalled to this workflow directly skips the parent's check.
     const pending = state.pendingApproval;
+    const expired = state.approvals.find((a) => a.actionId === d.actionId && a.outcome === 'needs-human');
+    if ((!pending || pending.actionId !== d.actionId) && expired) {
+      // The gate gave up on this request before the decision arrived: say so, never act on it.
+      record({
+        procedure,
+        step: 'approval',
+        type: 'info',
+        text: `too late: ${d.actionId} expired at ${expired.at}; ${d.decision} by ${d.by} not applied`,
+      });
+      ctx.toParent(approvalClosedSignal, {
+        actionId: d.actionId,
+        outcome: 'too-late',
+        by: d.by,
+        expiredAt: expired.at,
+        decision: d.decision,
+      });
+      return;
+    }
     if (!pending || pending.actionId !== d.actionId) {
       record({
         procedure,
@@ -206,22 +253,29 @@ export function openProcedure(procedure: string, input: ProcedureInput): Procedu
       record(full);
       ctx.toParent(procedureEventSignal, full);
     },
+    thresholds: {},
     async check(step, run, fallback) {
+      let f: CheckFinding<typeof fallback>;
       try {
-        const f = await run();
-        ctx.report({
-          step,
-          type: 'finding',
-          outcome: f.outcome,
-          text: f.text,
-          data: { check: f.check, ...(f.data as object) },
-        });
-        return f;
+        f = await run();
       } catch (err) {
-        const text = `${step}: check could not run: ${errorMessage(err)}`;
-        ctx.report({ step, type: 'finding', outcome: 'unknown', text });
-        return { check: step, outcome: 'unknown', text, data: fallback };
+        f = {
+          check: step,
+          outcome: 'unknown',
+          text: `${step}: check could not run: ${errorMessage(err)}`,
+          data: fallback,
+        };
       }
+      const evidence = evidenceOf(f, ctx.thresholds);
+      const at = isoNow();
+      ctx.report({
+        step,
+        type: 'finding',
+        outcome: f.outcome === 'unavailable' ? 'unavailable' : evidence,
+        text: f.text,
+        data: { check: f.check, evidence, ...(f.data as object) },
+      });
+      return { ...f, evidence, reading: { check: f.check, evidence, text: f.text, at } };
     },
     playbookMs(minutes) {
       return Math.max(1, Math.round((minutes * MINUTE_MS) / timeScale));

@@ -4,14 +4,16 @@ import {
   DATA_OUTAGE_MONITOR_MAX_MINUTES,
   DATA_OUTAGE_POLL_MINUTES,
   KILL_SWITCH_DATA_OUTAGE_ACTION,
-  decideDataOutage,
+  planDataOutage,
   tradingStopped,
   verifyDataRecovery,
-  type DataOutageAction,
+  type DataOutagePlan,
+  type FreshnessReading,
 } from '../../playbook/procedures';
+import type { Justification } from '../../playbook/evidence';
 import type { ProcedureInput, ProcedureResult } from '../definitions';
 import { approvalGate, gatePassed } from './approval-gate';
-import { errorMessage, fastChecks, openProcedure, remediations } from './common';
+import { errorMessage, evidenceOf, fastChecks, openProcedure, remediations } from './common';
 import { humanStep, requestResume, type RemediationOutcome } from './remediations';
 
 const PROCEDURE = '3.3 data-source-down';
@@ -52,7 +54,13 @@ export async function dataSourceDownProcedure(input: ProcedureInput): Promise<Pr
     ctx.check(
       '3.3 diagnosis: data pipeline logs',
       () => fastChecks.checkContainerLogs(caps.airflowScheduler, 'twelvedata'),
-      { container: caps.airflowScheduler, lines: [], outOfMemory: false, diskFull: false },
+      {
+        container: caps.airflowScheduler,
+        filter: 'twelvedata' as const,
+        lines: [],
+        outOfMemory: false,
+        diskFull: false,
+      },
     ),
     ctx.check('3.3 diagnosis: fallback data source', () => fastChecks.checkDataSources(), {
       sources: [],
@@ -72,8 +80,11 @@ export async function dataSourceDownProcedure(input: ProcedureInput): Promise<Pr
   ]);
 
   const outcomes: RemediationOutcome[] = [];
-  let staleness = freshness.data.stalenessMinutes;
-  let lastAction: DataOutageAction | 'recovered' | null = null;
+  let current: FreshnessReading = {
+    reading: freshness.reading,
+    stalenessMinutes: freshness.evidence === 'unknown' ? null : freshness.data.stalenessMinutes,
+  };
+  let lastAction: DataOutagePlan['action'] | null = null;
   let autoPauseVerified = tradingStopped(ops.data.mode);
   let pauseHandled = false;
   let killHandled = false;
@@ -82,6 +93,7 @@ export async function dataSourceDownProcedure(input: ProcedureInput): Promise<Pr
   let recovered = false;
 
   for (;;) {
+    const staleness = current.stalenessMinutes;
     if (staleness !== null && staleness <= DATA_FRESH_MAX_MINUTES) {
       // Recovery verification 1-2: freshness restored, feature quality OK.
       const consistency = await ctx.check(
@@ -89,7 +101,10 @@ export async function dataSourceDownProcedure(input: ProcedureInput): Promise<Pr
         () => fastChecks.checkConsistency(caps.championModelId),
         { modelId: caps.championModelId, status: null, failedChecks: [] },
       );
-      const v = verifyDataRecovery({ stalenessMinutes: staleness, consistency: consistency.data.status });
+      const v = verifyDataRecovery({
+        stalenessMinutes: staleness,
+        consistency: consistency.evidence === 'unknown' ? null : consistency.data.status,
+      });
       if (v.recovered) {
         ctx.report({
           step: '3.3 recovery verification',
@@ -107,20 +122,22 @@ export async function dataSourceDownProcedure(input: ProcedureInput): Promise<Pr
         text: `not recovered yet: ${v.reasons.join('; ')}`,
       });
     } else {
-      // 3.3 "Mitigation Actions" by outage duration (the age of the latest bar; no bar at all counts as over 60).
-      const minutes = staleness ?? Number.POSITIVE_INFINITY;
-      const d = decideDataOutage(minutes);
-      if (d.action !== lastAction) {
-        ctx.report({
-          step: '3.3 mitigation',
-          type: 'decision',
-          outcome: 'failed',
-          text: `outage ${Number.isFinite(minutes) ? `${minutes.toFixed(1)} minutes` : 'with no data at all'} -> ${d.playbookAction}`,
-          data: { action: d.action, outageMinutes: Number.isFinite(minutes) ? minutes : null },
-        });
-        lastAction = d.action;
+      // 3.3 "Mitigation Actions" by outage duration (the age of the latest bar). A reading that measured no
+      // outage (query failed, no bar at all) is no row: a human step, and the next poll reads again.
+      const plan = planDataOutage(current);
+      if (plan.action !== lastAction) {
+        if (plan.action === 'unverified') humanStep(ctx, '3.3 mitigation', plan.humanStep);
+        else
+          ctx.report({
+            step: '3.3 mitigation',
+            type: 'decision',
+            outcome: 'failed',
+            text: `outage ${plan.outageMinutes.toFixed(1)} minutes -> ${plan.playbookAction}`,
+            data: { action: plan.action, outageMinutes: plan.outageMinutes },
+          });
+        lastAction = plan.action;
       }
-      if (d.action === 'wait' && !autoPauseVerified) {
+      if (plan.action === 'wait' && !autoPauseVerified) {
         const now = await ctx.check(
           '3.3 mitigation: verify trading auto-paused',
           () => fastChecks.checkOperationsStatus(),
@@ -131,17 +148,17 @@ export async function dataSourceDownProcedure(input: ProcedureInput): Promise<Pr
           ctx.report({
             step: '3.3 mitigation',
             type: 'finding',
-            outcome: 'failed',
-            text: `trading is NOT auto-paused (mode ${now.data.mode ?? 'unknown'}); a pause is asked at 10 minutes`,
+            outcome: now.evidence === 'unknown' ? 'unknown' : 'failed',
+            text: `trading is NOT verified auto-paused (mode ${now.data.mode ?? 'unknown'}); a pause is asked at 10 minutes`,
           });
       }
-      if (d.action === 'confirm-pause' && !pauseHandled) {
+      if (plan.action === 'confirm-pause' && !pauseHandled) {
         pauseHandled = true;
-        outcomes.push(await confirmPause(ctx, minutes));
+        outcomes.push(await confirmPause(ctx, plan.outageMinutes, plan.justification));
       }
-      if (d.action === 'kill-switch' && !killHandled) {
+      if (plan.action === 'kill-switch' && !killHandled) {
         killHandled = true;
-        outcomes.push(await killSwitch(ctx, minutes));
+        outcomes.push(await killSwitch(ctx, plan.outageMinutes, plan.justification));
       }
     }
 
@@ -159,14 +176,20 @@ export async function dataSourceDownProcedure(input: ProcedureInput): Promise<Pr
     await ctx.sleepMinutes(DATA_OUTAGE_POLL_MINUTES);
     waitedMinutes += DATA_OUTAGE_POLL_MINUTES;
     polls++;
-    // Monitor status: read freshness; report it only now and then (the timeline is for people).
+    // Monitor status: read freshness again. Every reading replaces the last one, so a query that fails now
+    // is unknown now (never the previous value); only now and then is it reported (the timeline is for people).
     const f = await fastChecks.checkDataFreshness().catch(() => null);
-    staleness = f?.data.stalenessMinutes ?? staleness;
+    const evidence = f ? evidenceOf(f, ctx.thresholds) : 'unknown';
+    const text = f?.text ?? 'freshness check could not run';
+    current = {
+      reading: { check: 'data-freshness', evidence, text },
+      stalenessMinutes: f && evidence !== 'unknown' ? f.data.stalenessMinutes : null,
+    };
     if (
-      f &&
-      (polls % REPORT_EVERY_POLLS === 0 || (staleness !== null && staleness <= DATA_FRESH_MAX_MINUTES))
+      polls % REPORT_EVERY_POLLS === 0 ||
+      (current.stalenessMinutes !== null && current.stalenessMinutes <= DATA_FRESH_MAX_MINUTES)
     ) {
-      ctx.report({ step: '3.3 monitor: data freshness', type: 'finding', outcome: f.outcome, text: f.text });
+      ctx.report({ step: '3.3 monitor: data freshness', type: 'finding', outcome: evidence, text });
     }
   }
 
@@ -183,6 +206,13 @@ export async function dataSourceDownProcedure(input: ProcedureInput): Promise<Pr
         '3.3 recovery: resume trading',
         'The data source recovered and feature quality is OK (3.3 recovery verification).',
         [opsNow.text],
+        {
+          row: '3.3 recovery verification 3: resume trading',
+          requires: [
+            { reading: current.reading, expect: 'ok' },
+            { reading: opsNow.reading, expect: 'failed' },
+          ],
+        },
       ),
     );
   } else if (opsNow.data.mode === 'paused') {
@@ -207,6 +237,7 @@ export async function dataSourceDownProcedure(input: ProcedureInput): Promise<Pr
 async function confirmPause(
   ctx: ReturnType<typeof openProcedure>,
   minutes: number,
+  justification: Justification,
 ): Promise<RemediationOutcome> {
   const ops = await ctx.check(
     '3.3 mitigation: operations status',
@@ -220,6 +251,7 @@ async function confirmPause(
       ? `Confirm trading stays ${ops.data.mode} while the data source is down (${minutes.toFixed(0)} minutes); no platform call is needed`
       : `Pause trading: POST /operations/pause (data source down ${minutes.toFixed(0)} minutes, trading not auto-paused)`,
     evidence: [ops.text, `latest bar ${minutes.toFixed(1)} minutes old`],
+    justification,
   });
   if (!gatePassed(gate)) return gate.decision === 'rejected' ? 'rejected' : 'needs-human';
   try {
@@ -252,12 +284,14 @@ async function confirmPause(
 async function killSwitch(
   ctx: ReturnType<typeof openProcedure>,
   minutes: number,
+  justification: Justification,
 ): Promise<RemediationOutcome> {
-  const outage = Number.isFinite(minutes) ? `${minutes.toFixed(0)} minutes` : 'no data at all';
+  const outage = `${minutes.toFixed(0)} minutes`;
   const gate = await approvalGate(ctx, {
     action: 'kill-switch',
     description: `Activate the kill switch: POST /operations/kill-switch (close positions, notify team): data source down ${outage} (> 60)`,
     evidence: [`latest bar ${outage} old`],
+    justification,
     preApprovalKey: KILL_SWITCH_DATA_OUTAGE_ACTION,
   });
   if (!gatePassed(gate)) return gate.decision === 'rejected' ? 'rejected' : 'needs-human';

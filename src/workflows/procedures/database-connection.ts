@@ -19,6 +19,7 @@ export async function databaseConnectionProcedure(input: ProcedureInput): Promis
       reachable: false,
       pingMs: null,
       error: null,
+      sqlState: null,
     }),
     ctx.check('3.4 immediate: active connections', () => fastChecks.checkDatabaseConnections(), {
       connections: null,
@@ -36,7 +37,7 @@ export async function databaseConnectionProcedure(input: ProcedureInput): Promis
       container: caps.apiContainers[0] ?? 'trading-api',
       reachable: false,
       reachError: null,
-      healthy: null,
+      status: null,
       databaseConnected: null,
       modelLoaded: null,
     }),
@@ -45,29 +46,41 @@ export async function databaseConnectionProcedure(input: ProcedureInput): Promis
       container: caps.apiContainers[1] ?? 'inference-api',
       reachable: false,
       reachError: null,
-      healthy: null,
+      status: null,
       databaseConnected: null,
       modelLoaded: null,
     }),
     ctx.check(
       '3.4 diagnosis: PostgreSQL logs',
       () => fastChecks.checkContainerLogs(caps.databaseContainer, 'errors'),
-      { container: caps.databaseContainer, lines: [], outOfMemory: false, diskFull: false },
+      {
+        container: caps.databaseContainer,
+        filter: 'errors' as const,
+        lines: [],
+        outOfMemory: false,
+        diskFull: false,
+      },
     ),
   ]);
 
-  const decisions = diagnoseDatabase({
-    reachable: db.data.reachable,
+  ctx.thresholds.poolExhaustedRatio = caps.databaseThresholds.poolExhaustedRatio;
+  ctx.thresholds.overloadActiveBackends = caps.databaseThresholds.overloadActiveBackends;
+  const { decisions, unverified } = diagnoseDatabase({
+    database: db.reading,
     connectError: db.data.error,
     pingMs: db.data.pingMs,
+    connectionsReading: connections.reading,
     connections: connections.data.connections,
     connectionLimit: connections.data.limit,
     activeBackends: connections.data.active,
+    longQueriesReading: long.reading,
     longQueries: long.data.queries,
+    logsReading: pgLogs.reading,
     diskFull: pgLogs.data.diskFull,
     appContainers: caps.apiContainers,
     thresholds: caps.databaseThresholds,
   });
+  for (const step of unverified) humanStep(ctx, '3.4 diagnosis', step);
   for (const d of decisions) {
     ctx.report({
       step: '3.4 resolution',
@@ -78,20 +91,20 @@ export async function databaseConnectionProcedure(input: ProcedureInput): Promis
     });
   }
   if (decisions.length === 0) {
-    const healthy = db.outcome === 'ok';
+    const healthy = db.evidence === 'ok' && unverified.length === 0;
     ctx.report({
       step: '3.4 resolution',
       type: 'decision',
       outcome: healthy ? 'ok' : 'unknown',
       text: healthy
         ? 'database answers, connections and queries normal: no row of the 3.4 table applies'
-        : 'no row of the 3.4 table matches the findings',
+        : 'no row of the 3.4 table matches the findings, and some could not be verified',
     });
     return ctx.finish(
       healthy ? 'completed' : 'needs-human',
       healthy
         ? 'database healthy: no cause from the 3.4 table found'
-        : 'database not healthy and no cause from the 3.4 table matched',
+        : 'no cause from the 3.4 table matched; what could not be verified is left to a human',
     );
   }
 
@@ -101,7 +114,15 @@ export async function databaseConnectionProcedure(input: ProcedureInput): Promis
     const r = d.remediation;
     if (r.kind === 'restart-containers') {
       outcomes.push(
-        await restartContainers(ctx, step, r.containers, caps.commands, d.playbookResolution, d.evidence),
+        await restartContainers(
+          ctx,
+          step,
+          r.containers,
+          caps.commands,
+          d.playbookResolution,
+          d.evidence,
+          d.justification,
+        ),
       );
     } else if (r.kind === 'terminate-backends') {
       for (const q of long.data.queries.slice(0, MAX_TERMINATIONS)) {
@@ -113,6 +134,7 @@ export async function databaseConnectionProcedure(input: ProcedureInput): Promis
             `duration ${formatDuration(q.durationSeconds)} (since ${q.queryStart})`,
             `query: ${truncate(q.query, 1000)}`,
           ],
+          justification: d.justification,
         });
         if (!gatePassed(gate)) {
           outcomes.push(gate.decision === 'rejected' ? 'rejected' : 'needs-human');
@@ -151,6 +173,7 @@ export async function databaseConnectionProcedure(input: ProcedureInput): Promis
       reachable: false,
       pingMs: null,
       error: null,
+      sqlState: null,
     }),
     ctx.check('3.4 verify: active connections', () => fastChecks.checkDatabaseConnections(), {
       connections: null,
@@ -163,7 +186,7 @@ export async function databaseConnectionProcedure(input: ProcedureInput): Promis
   ]);
   const terminated = new Set(long.data.queries.map((q) => `${q.pid}:${q.queryStartUs}`));
   const stillRunning = longAfter.data.queries.filter((q) => terminated.has(`${q.pid}:${q.queryStartUs}`));
-  const verified = dbAfter.outcome === 'ok' && connAfter.outcome === 'ok' && stillRunning.length === 0;
+  const verified = dbAfter.evidence === 'ok' && connAfter.evidence === 'ok' && stillRunning.length === 0;
   const outcome = overall(outcomes, verified);
   return ctx.finish(
     outcome,

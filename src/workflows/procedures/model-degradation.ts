@@ -83,7 +83,12 @@ export async function modelDegradationProcedure(input: ProcedureInput): Promise<
     });
   }
 
-  const sharpe = metrics.data.sharpe ?? shadow.data.championSharpe;
+  // Only a reading that answered gives a Sharpe (DESIGN "Evidence rule"); the shadow comparison's champion
+  // figure stands in when the metrics endpoint has none.
+  const fromMetrics = metrics.evidence === 'unknown' ? null : metrics.data.sharpe;
+  const fromShadow = shadow.evidence === 'unknown' ? null : shadow.data.championSharpe;
+  const sharpe = fromMetrics ?? fromShadow;
+  const sharpeReading = fromMetrics !== null ? metrics.reading : shadow.reading;
   let action: DegradationAction = decideModelDegradation(sharpe).action;
   report(ctx, sharpe, false);
 
@@ -100,43 +105,24 @@ export async function modelDegradationProcedure(input: ProcedureInput): Promise<
       return ctx.finish('needs-human', 'Sharpe ratio not available: a human judges the degradation');
     }
     if (action === 'shadow-comparison') {
-      const cmp =
-        shadow.outcome === 'ok'
-          ? shadow
-          : await ctx.check(
-              '3.2 resolution: shadow mode comparison',
-              () => fastChecks.checkShadowComparison(),
-              shadow.data,
-            );
-      if (cmp.outcome !== 'ok') {
-        humanStep(
-          ctx,
-          '3.2 resolution: activate shadow mode comparison',
-          'the shadow comparison is not available here: enable the shadow model and compare by hand',
-        );
-        return ctx.finish(
-          'needs-human',
-          'significant degradation: shadow mode comparison must be activated by hand',
-        );
-      }
-      ctx.report({
-        step: '3.2 resolution: activate shadow mode comparison',
-        type: 'decision',
-        outcome: 'ok',
-        text: `shadow mode comparison active: ${cmp.text}`,
-        data: { ...cmp.data },
-      });
+      // 3.2 "Activate shadow mode comparison": the platform has no operation that turns it on (only GET
+      // /models/shadow/comparison, a reading), so it is a human step; the comparison read so far goes with it.
+      humanStep(
+        ctx,
+        '3.2 resolution: activate shadow mode comparison',
+        `enable the shadow model on the router and compare it with the champion (no platform call does this)${shadow.evidence === 'unknown' ? '' : `; comparison so far: ${shadow.text}`}`,
+      );
       const next = await monitor(
         ctx,
         model,
         POST_ROLLBACK_MONITOR_MINUTES,
-        'shadow comparison',
+        'significant degradation',
         (s) => decideModelDegradation(s).action === 'rollback',
       );
       if (next === null)
         return ctx.finish(
-          'completed',
-          'significant degradation: shadow mode comparison active, monitored without further degradation',
+          'needs-human',
+          'significant degradation: shadow mode comparison left to a human, monitored without further degradation',
         );
       action = 'rollback';
       continue;
@@ -160,6 +146,10 @@ export async function modelDegradationProcedure(input: ProcedureInput): Promise<
       '3.2 rollback procedure',
       `Performance degradation - Sharpe dropped to ${sharpe ?? '?'}`,
       [metrics.text],
+      {
+        row: '3.2 severe degradation (Sharpe < 0.3): Execute rollback to previous model',
+        requires: [{ reading: sharpeReading, expect: 'failed' }],
+      },
     );
     if (r.outcome !== 'done') {
       return ctx.finish(
@@ -211,7 +201,7 @@ async function monitor(
   for (let waited = 0; waited < minutes; waited += MODEL_MONITOR_INTERVAL_MINUTES) {
     await ctx.sleepMinutes(MODEL_MONITOR_INTERVAL_MINUTES);
     const m = await fastChecks.checkModelMetrics(model, '24h').catch(() => null);
-    const sharpe = m?.data.sharpe ?? null;
+    const sharpe = m && m.outcome !== 'unknown' && m.outcome !== 'unavailable' ? m.data.sharpe : null;
     if (m && worse(sharpe)) {
       ctx.report({ step: `3.2 monitor (${what})`, type: 'finding', outcome: 'failed', text: m.text });
       report(ctx, sharpe, true);

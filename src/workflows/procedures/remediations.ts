@@ -1,5 +1,6 @@
 // Gated remediations shared by several procedures: each asks the approval gate, performs the guarded
 // activity, reports what happened and verifies it. They return a plain outcome the procedure sums up.
+import type { Justification } from '../../playbook/evidence';
 import { CONFIRM_RESUME } from '../../playbook/procedures';
 import { approvalGate, gatePassed } from './approval-gate';
 import { errorMessage, fastChecks, remediations, type ProcedureContext } from './common';
@@ -16,11 +17,13 @@ export async function requestResume(
   step: string,
   why: string,
   evidence: string[],
+  justification: Justification,
 ): Promise<RemediationOutcome> {
   const gate = await approvalGate(ctx, {
     action: 'resume',
     description: `Resume trading: POST /operations/resume with confirmation_code CONFIRM_RESUME. ${why}`,
     evidence,
+    justification,
     requiresConfirmationCode: true,
   });
   if (!gatePassed(gate)) return gate.decision === 'rejected' ? 'rejected' : 'needs-human';
@@ -66,6 +69,7 @@ export async function restartContainers(
   allowListed: string[],
   why: string,
   evidence: string[],
+  justification: Justification,
 ): Promise<RemediationOutcome> {
   const allowed = containers.filter((c) => allowListed.includes(`restart:${c}`));
   const missing = containers.filter((c) => !allowed.includes(c));
@@ -83,6 +87,7 @@ export async function restartContainers(
     action: 'restart',
     description: `Restart ${allowed.join(', ')} (allow-listed ${allowed.map((c) => `restart:${c}`).join(', ')}). ${why}`,
     evidence,
+    justification,
   });
   if (!gatePassed(gate)) return gate.decision === 'rejected' ? 'rejected' : 'needs-human';
   let failed = false;
@@ -116,6 +121,7 @@ export async function rollbackModel(
   step: string,
   reason: string,
   evidence: string[],
+  justification: Justification,
 ): Promise<{ outcome: RemediationOutcome; newModel: string | null }> {
   const targets = await ctx.check(`${step}: rollback targets`, () => fastChecks.checkRollbackTargets(), {
     targets: [],
@@ -147,6 +153,7 @@ export async function rollbackModel(
         ' ',
       ),
     evidence: [...evidence, targets.text],
+    justification,
   });
   if (!gatePassed(gate))
     return { outcome: gate.decision === 'rejected' ? 'rejected' : 'needs-human', newModel: null };

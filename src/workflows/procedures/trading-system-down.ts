@@ -18,7 +18,7 @@ const healthFallback = (service: 'trading' | 'inference') => ({
   container: service,
   reachable: false,
   reachError: null,
-  healthy: null,
+  status: null,
   databaseConnected: null,
   modelLoaded: null,
 });
@@ -69,6 +69,7 @@ export async function tradingSystemDownProcedure(input: ProcedureInput): Promise
       caps.apiContainers.map((c) =>
         ctx.check(`3.1 diagnosis: service logs ${c}`, () => fastChecks.checkContainerLogs(c, 'errors'), {
           container: c,
+          filter: 'errors' as const,
           lines: [],
           outOfMemory: false,
           diskFull: false,
@@ -79,6 +80,7 @@ export async function tradingSystemDownProcedure(input: ProcedureInput): Promise
       reachable: false,
       pingMs: null,
       error: null,
+      sqlState: null,
     }),
     ctx.check('3.1 diagnosis: Redis', () => fastChecks.checkRedis(), { reachable: false, latencyMs: null }),
     ctx.check('3.1 diagnosis: model status', () => fastChecks.checkModels(), { models: [], notLoaded: [] }),
@@ -92,34 +94,45 @@ export async function tradingSystemDownProcedure(input: ProcedureInput): Promise
 
   const services: ServiceFacts[] = [trading, inference].map((f) => ({
     container: f.data.container,
-    reachable: f.data.reachable,
+    health: f.reading,
     reachError: f.data.reachError,
-    healthy: f.data.healthy,
-    databaseConnected: f.data.databaseConnected,
-    modelLoaded: f.data.modelLoaded,
+    databaseConnected: f.outcome === 'unknown' ? null : f.data.databaseConnected,
+    modelLoaded: f.outcome === 'unknown' ? null : f.data.modelLoaded,
   }));
   const diagnosis = diagnoseTradingSystemDown({
     services,
-    containers: containers.data.containers,
-    databaseReachable: db.outcome === 'unknown' ? null : db.data.reachable,
-    redisReachable: redis.outcome === 'unknown' ? null : redis.data.reachable,
-    modelNotLoaded: models.data.notLoaded.length > 0 || services.some((s) => s.modelLoaded === false),
-    logsShowOutOfMemory: logs.some((l) => l.data.outOfMemory),
-    killSwitch:
-      ops.data.killSwitchActive === null
-        ? null
-        : { active: ops.data.killSwitchActive, reason: ops.data.reason, activatedBy: ops.data.activatedBy },
+    containers: {
+      reading: containers.reading,
+      list:
+        containers.outcome === 'unknown' || containers.outcome === 'unavailable'
+          ? null
+          : containers.data.containers,
+    },
+    database: db.reading,
+    redis: redis.reading,
+    models: { reading: models.reading, notLoaded: models.data.notLoaded },
+    logs: logs.map((l) => ({
+      reading: l.reading,
+      outOfMemory: l.evidence === 'failed' && l.data.outOfMemory,
+    })),
+    killSwitch: {
+      reading: ops.reading,
+      active: ops.evidence === 'unknown' ? null : ops.data.killSwitchActive,
+      reason: ops.data.reason,
+      activatedBy: ops.data.activatedBy,
+    },
     apiContainers: caps.apiContainers,
     databaseContainer: caps.commands.includes(`restart:${caps.databaseContainer}`)
       ? caps.databaseContainer
       : null,
   });
-  if (redis.data.reachable === false)
+  if (redis.evidence !== 'ok')
     humanStep(
       ctx,
       '3.1 diagnosis: Redis',
-      'Redis does not answer PING: check the redis container (not a 3.1 table row)',
+      `could not verify Redis (${redis.text}): check the redis container (not a 3.1 table row)`,
     );
+  for (const step of diagnosis.unverified) humanStep(ctx, '3.1 diagnosis', step);
 
   for (const c of diagnosis.causes) {
     ctx.report({
@@ -131,7 +144,7 @@ export async function tradingSystemDownProcedure(input: ProcedureInput): Promise
     });
   }
   if (diagnosis.causes.length === 0 && !diagnosis.resumeRequest) {
-    const allOk = [trading, inference].every((f) => f.outcome === 'ok');
+    const allOk = [trading, inference].every((f) => f.evidence === 'ok');
     ctx.report({
       step: '3.1 resolution',
       type: 'decision',
@@ -158,13 +171,29 @@ export async function tradingSystemDownProcedure(input: ProcedureInput): Promise
       if (todo.length === 0) continue;
       todo.forEach((x) => restarted.add(x));
       outcomes.push(
-        await restartContainers(ctx, step, todo, caps.commands, c.row.playbookResolution, c.evidence),
+        await restartContainers(
+          ctx,
+          step,
+          todo,
+          caps.commands,
+          c.row.playbookResolution,
+          c.evidence,
+          c.justification,
+        ),
       );
       if (c.cause === 'memory-exhaustion')
         humanStep(ctx, step, 'check for memory leaks (memory growth of the restarted containers)');
     } else if (r.kind === 'rollback-model') {
       outcomes.push(
-        (await rollbackModel(ctx, step, 'Model file corrupted: model not loaded (3.1)', c.evidence)).outcome,
+        (
+          await rollbackModel(
+            ctx,
+            step,
+            'Model file corrupted: model not loaded (3.1)',
+            c.evidence,
+            c.justification,
+          )
+        ).outcome,
       );
     } else if (r.kind === 'human') {
       humanStep(ctx, step, r.step);
@@ -176,7 +205,7 @@ export async function tradingSystemDownProcedure(input: ProcedureInput): Promise
   const after = diagnosis.causes.length
     ? await healthChecks(ctx, '3.1 verify: system status')
     : { trading, inference };
-  const healthy = after.trading.outcome === 'ok' && after.inference.outcome === 'ok';
+  const healthy = after.trading.evidence === 'ok' && after.inference.evidence === 'ok';
   const opsNow = diagnosis.causes.length
     ? await ctx.check('3.1 verify: kill switch status', () => fastChecks.checkOperationsStatus(), opsFallback)
     : ops;
@@ -188,6 +217,14 @@ export async function tradingSystemDownProcedure(input: ProcedureInput): Promise
           '3.1 immediate: kill switch active unintentionally -> resume',
           `The kill switch is active (by ${opsNow.data.activatedBy ?? '?'}: ${opsNow.data.reason ?? 'no reason'}) while both APIs are healthy. Approve only if it was not activated on purpose.`,
           [opsNow.text, after.trading.text, after.inference.text],
+          {
+            row: '3.1 immediate step 5: kill switch active unintentionally -> resume',
+            requires: [
+              { reading: opsNow.reading, expect: 'failed' },
+              { reading: after.trading.reading, expect: 'ok' },
+              { reading: after.inference.reading, expect: 'ok' },
+            ],
+          },
         ),
       );
     } else {
