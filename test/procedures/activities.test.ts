@@ -1,9 +1,17 @@
 // The procedure activities against the simulator (both profiles), real PostgreSQL and Redis, and the fake
 // docker through the allow-list: findings instead of crashes, guards that keep mutating calls single.
+// The checks observe (answered | unknown | unavailable); what an answered reading shows is judged by
+// judgeReading (src/playbook/readings.ts), so every answered finding here is asserted through it.
 import { ApplicationFailure } from '@temporalio/common';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createProcedureActivities, type ProcedureActivities } from '../../src/activities/platform';
+import { Client as PgClient } from 'pg';
+import {
+  createProcedureActivities,
+  type CheckFinding,
+  type ProcedureActivities,
+} from '../../src/activities/platform';
+import { judgeReading } from '../../src/playbook/readings';
 import { resolvePlatformConfig, PlatformConfigError } from '../../src/platform/config';
 import { startSimulator, type Simulator } from '../../scripts/simulator';
 import { databaseUrl, FakeDocker, platformConfig } from './helpers';
@@ -13,6 +21,9 @@ let deployed: Simulator;
 let docker: FakeDocker;
 let pb: ProcedureActivities;
 let dep: ProcedureActivities;
+
+/** What the playbook's judge says of a finding's reading (the workflows judge only `answered` ones). */
+const verdict = <D extends Record<string, unknown>>(f: CheckFinding<D>) => judgeReading(f.check, f.data);
 
 beforeAll(async () => {
   [playbook, deployed] = await Promise.all([
@@ -94,26 +105,37 @@ describe('platform config', () => {
 
 describe('checks', () => {
   test('health judged by the body: healthy, degraded (stub model), unreachable (container down)', async () => {
-    expect(await pb.checkServiceHealth('trading')).toMatchObject({
-      outcome: 'ok',
-      data: { reachable: true, healthy: true },
+    const healthy = await pb.checkServiceHealth('trading');
+    expect(healthy).toMatchObject({
+      check: 'health:trading-api',
+      outcome: 'answered',
+      data: { reachable: true, status: 'healthy' },
     });
+    expect(verdict(healthy)).toBe('ok');
     await playbook.injectFault({ model: 'stub' });
-    expect(await pb.checkServiceHealth('inference')).toMatchObject({
-      outcome: 'failed',
-      data: { healthy: false, modelLoaded: false },
+    const degraded = await pb.checkServiceHealth('inference');
+    expect(degraded).toMatchObject({
+      outcome: 'answered',
+      data: { status: 'degraded', modelLoaded: false },
     });
+    expect(verdict(degraded)).toBe('failed');
     await playbook.injectFault({ serviceDown: ['trading'] });
+    // A container that does not answer is no measurement: unknown, never evidence of a fault.
     const down = await pb.checkServiceHealth('trading');
-    expect(down).toMatchObject({ outcome: 'failed', data: { reachable: false, reachError: 'refused' } });
+    expect(down).toMatchObject({
+      outcome: 'unknown',
+      data: { reachable: false, reachError: 'refused', status: null },
+    });
   });
 
   test('deployed trading-api /api/health: "disconnected" database is a failure although HTTP 200', async () => {
     await deployed.injectFault({ databaseDisconnected: true });
-    expect(await dep.checkServiceHealth('trading')).toMatchObject({
-      outcome: 'failed',
-      data: { databaseConnected: false },
+    const h = await dep.checkServiceHealth('trading');
+    expect(h).toMatchObject({
+      outcome: 'answered',
+      data: { reachable: true, databaseConnected: false },
     });
+    expect(verdict(h)).toBe('failed');
   });
 
   test('a slow response past the headers timeout is a timeout (network partition evidence)', async () => {
@@ -121,87 +143,177 @@ describe('checks', () => {
       slowResponses: [{ service: 'trading', path: '/api/v1/health', delayMs: 3_000 }],
     });
     expect(await pb.checkServiceHealth('trading')).toMatchObject({
-      outcome: 'failed',
-      data: { reachable: false, reachError: 'timeout' },
+      outcome: 'unknown',
+      data: { reachable: false, reachError: 'timeout', status: null },
     });
   });
 
-  test('deployed: missing endpoints are "not available" (404), the shadowed rollback-targets 200 {error} is a failure', async () => {
+  test('deployed: missing endpoints are "not available" (404), the shadowed rollback-targets 200 {error} is unknown', async () => {
     const metrics = await dep.checkModelMetrics('ppo_primary', '7d');
     expect(metrics.outcome).toBe('unavailable');
     expect(metrics.text).toContain('not available on this deployment (HTTP 404)');
     expect((await dep.checkRouterHistory(20)).outcome).toBe('unavailable');
     expect((await dep.checkDataStatus()).outcome).toBe('unavailable');
     expect((await dep.checkShadowComparison()).outcome).toBe('unavailable');
+    // An error body is no answer about the targets: unknown, not "no target".
     const targets = await dep.checkRollbackTargets();
-    expect(targets.outcome).toBe('failed');
+    expect(targets.outcome).toBe('unknown');
     expect(targets.text).toContain('Unknown model: rollback-targets');
+    expect(targets.data.targets).toEqual([]);
     // Drift falls back to /monitoring/drift; canned demo data is unknown.
     await deployed.injectFault({ driftScore: 0.35 });
-    expect(await dep.checkDrift()).toMatchObject({
-      outcome: 'failed',
+    const drift = await dep.checkDrift();
+    expect(drift).toMatchObject({
+      outcome: 'answered',
       data: { score: 0.35, source: '/api/v1/monitoring/drift' },
     });
+    expect(verdict(drift)).toBe('failed');
     await deployed.injectFault({ driftDemoData: true });
     expect((await dep.checkDrift()).outcome).toBe('unknown');
     // Drift is a consistency warning (still OK to trade on), not a failure.
-    expect(await dep.checkConsistency('ppo_primary')).toMatchObject({
-      outcome: 'ok',
+    const consistency = await dep.checkConsistency('ppo_primary');
+    expect(consistency).toMatchObject({
+      outcome: 'answered',
       data: { status: 'warning' },
     });
+    expect(verdict(consistency)).toBe('ok');
   });
 
   test('playbook profile: Sharpe, shadow comparison, rollback targets, data status and sources', async () => {
     await playbook.injectFault({ sharpeRatio: 0.25 });
-    expect(await pb.checkModelMetrics('ppo_primary', '7d')).toMatchObject({
-      outcome: 'failed',
+    const metrics = await pb.checkModelMetrics('ppo_primary', '7d');
+    expect(metrics).toMatchObject({
+      outcome: 'answered',
       data: { sharpe: 0.25 },
     });
+    expect(verdict(metrics)).toBe('failed');
     expect((await pb.checkShadowComparison()).data.shadowSharpe).toBeGreaterThan(1);
     expect((await pb.checkRollbackTargets()).data.targets.length).toBeGreaterThan(0);
-    expect(await pb.checkDataStatus()).toMatchObject({ outcome: 'ok', data: { stale: false } });
+    const dataStatus = await pb.checkDataStatus();
+    expect(dataStatus).toMatchObject({ outcome: 'answered', data: { stale: false } });
+    expect(verdict(dataStatus)).toBe('ok');
     expect((await pb.checkDataSources()).data.fallbackAvailable).toBe(true);
-    expect(await pb.checkOperationsStatus()).toMatchObject({
-      outcome: 'ok',
+    const ops = await pb.checkOperationsStatus();
+    expect(ops).toMatchObject({
+      outcome: 'answered',
       data: { mode: 'normal', killSwitchActive: false },
     });
+    expect(verdict(ops)).toBe('ok');
   });
 
   test('SQL: freshness on the view (playbook) and on the symbol-filtered real table (deployed); trades with either columns', async () => {
     await playbook.injectFault({ staleDataMinutes: 45 });
     const stale = await pb.checkDataFreshness();
-    expect(stale.outcome).toBe('failed');
+    expect(stale.outcome).toBe('answered');
     expect(stale.data.stalenessMinutes).toBeGreaterThanOrEqual(45);
+    expect(verdict(stale)).toBe('failed');
     const fresh = await dep.checkDataFreshness();
-    expect(fresh.outcome).toBe('ok');
+    expect(fresh.outcome).toBe('answered');
     expect(fresh.data.stalenessMinutes).toBeLessThan(6);
+    expect(verdict(fresh)).toBe('ok');
     await deployed.injectFault({ consecutiveLosses: 6 });
-    expect(await dep.checkRecentTrades()).toMatchObject({
-      outcome: 'failed',
+    const trades = await dep.checkRecentTrades();
+    expect(trades).toMatchObject({
+      outcome: 'answered',
       data: { consecutiveLosses: 6 },
     });
+    expect(verdict(trades)).toBe('failed');
     expect((await pb.checkRecentTrades()).data.count).toBeGreaterThan(0);
   });
 
+  test('freshness: a missing or misconfigured table is unknown; an empty table answers with no bar, which the judge calls unknown', async () => {
+    const withOhlcv = (profile: 'playbook' | 'deployed', ohlcv: Record<string, unknown>) =>
+      createProcedureActivities({
+        platform: platformConfig(profile, profile === 'playbook' ? playbook : deployed, null, {
+          tables: { ohlcv },
+        }),
+      });
+    // No such table, no such column: the query failed, no measurement at all.
+    const missing = await withOhlcv('playbook', { table: 'no_such_ohlcv_table' }).checkDataFreshness();
+    expect(missing).toMatchObject({
+      check: 'data-freshness',
+      outcome: 'unknown',
+      data: { latest: null, stalenessMinutes: null },
+    });
+    expect(missing.text).toContain('freshness query failed');
+    expect(missing.text).toContain('no_such_ohlcv_table');
+    const badColumn = await withOhlcv('playbook', { timeColumn: 'no_such_column' }).checkDataFreshness();
+    expect(badColumn).toMatchObject({ outcome: 'unknown', data: { stalenessMinutes: null } });
+    expect(badColumn.text).toContain('freshness query failed');
+
+    // An empty table answers (max() of nothing is NULL): a measurement without a bar, which is no evidence.
+    const db = new PgClient({ connectionString: playbook.databaseUrl });
+    await db.connect();
+    try {
+      await db.query('CREATE TABLE IF NOT EXISTS proc_act_empty_ohlcv ("timestamp" timestamptz)');
+      await db.query('TRUNCATE proc_act_empty_ohlcv');
+    } finally {
+      await db.end();
+    }
+    const empty = await withOhlcv('playbook', { table: 'proc_act_empty_ohlcv' }).checkDataFreshness();
+    expect(empty).toMatchObject({
+      check: 'data-freshness',
+      outcome: 'answered',
+      data: { latest: null, stalenessMinutes: null },
+    });
+    expect(empty.text).toContain('no USD/COP bars in proc_act_empty_ohlcv');
+    expect(verdict(empty)).toBe('unknown');
+    // The same on the symbol-filtered real table when the profile names a symbol it does not hold.
+    const wrongSymbol = await withOhlcv('deployed', { symbol: 'EUR/USD' }).checkDataFreshness();
+    expect(wrongSymbol).toMatchObject({
+      outcome: 'answered',
+      data: { latest: null, stalenessMinutes: null },
+    });
+    expect(verdict(wrongSymbol)).toBe('unknown');
+  });
+
   test('database: SELECT 1, connection counts, an unreachable database is a finding', async () => {
-    expect(await pb.checkDatabase()).toMatchObject({ outcome: 'ok', data: { reachable: true } });
+    const up = await pb.checkDatabase();
+    expect(up).toMatchObject({ outcome: 'answered', data: { reachable: true, sqlState: null } });
+    expect(verdict(up)).toBe('ok');
     const c = await pb.checkDatabaseConnections();
+    expect(c.outcome).toBe('answered');
     expect(c.data.limit).toBeGreaterThan(0);
     const broken = createProcedureActivities({
       platform: platformConfig('playbook', playbook, null, {
         database: { url: 'postgres://postgres@127.0.0.1:1/none', connectTimeoutMs: 500 },
       }),
     });
-    expect(await broken.checkDatabase()).toMatchObject({ outcome: 'failed', data: { reachable: false } });
-    expect((await broken.checkDataFreshness()).outcome).toBe('failed');
+    expect(await broken.checkDatabase()).toMatchObject({ outcome: 'unknown', data: { reachable: false } });
+    expect((await broken.checkDataFreshness()).outcome).toBe('unknown');
   });
 
-  test('Redis PING against the real Redis, and a dead URL fails fast without retry storms', async () => {
-    expect(await pb.checkRedis()).toMatchObject({ outcome: 'ok', data: { reachable: true } });
-    const s = await playbook.injectFault({ redisUnreachable: true });
+  test('database: a connection that never got an answer (port 1) is unknown with no SQLSTATE, never evidence against the database', async () => {
+    const unreachable = createProcedureActivities({
+      platform: platformConfig('playbook', playbook, null, {
+        database: { url: 'postgres://postgres@127.0.0.1:1/x', connectTimeoutMs: 500 },
+      }),
+    });
+    const f = await unreachable.checkDatabase();
+    expect(f).toMatchObject({
+      check: 'database',
+      outcome: 'unknown',
+      data: { reachable: false, pingMs: null, sqlState: null },
+    });
+    expect(f.data.error).toEqual(expect.any(String));
+    expect(f.text).not.toContain('SQLSTATE');
+    // Even if someone judged it, a failed connection without a server error is no fault of the database.
+    expect(verdict(f)).toBe('unknown');
+  });
+
+  test('Redis PING through the simulator to the real Redis; redisUnreachable reaches the engine and fails fast without retry storms', async () => {
+    const up = await pb.checkRedis();
+    expect(up).toMatchObject({ outcome: 'answered', data: { reachable: true } });
+    expect(verdict(up)).toBe('ok');
+    await playbook.injectFault({ redisUnreachable: true });
     const started = Date.now();
-    expect(await pb.checkRedis(s.redisUrl)).toMatchObject({ outcome: 'failed', data: { reachable: false } });
+    // The engine's own config, no URL handed over: the fault reaches it like the others do.
+    expect(await pb.checkRedis()).toMatchObject({ outcome: 'unknown', data: { reachable: false } });
     expect(Date.now() - started).toBeLessThan(3_000);
+    await playbook.clearFaults();
+    const back = await pb.checkRedis();
+    expect(back).toMatchObject({ outcome: 'answered', data: { reachable: true } });
+    expect(verdict(back)).toBe('ok');
   });
 
   test('commands only through the allow-list: status/logs parsed, a missing command is "not configured", a missing binary a finding', async () => {
@@ -215,12 +327,14 @@ describe('checks', () => {
       ];
     });
     const c = await pb.checkContainers();
-    expect(c.outcome).toBe('failed');
+    expect(c.outcome).toBe('answered');
     expect(c.data.containers).toEqual(
       expect.arrayContaining([{ name: 'inference-api', state: 'exited', oomKilled: true }]),
     );
+    expect(verdict(c)).toBe('failed');
     const logs = await pb.checkContainerLogs('trading-api');
-    expect(logs).toMatchObject({ outcome: 'failed', data: { outOfMemory: true } });
+    expect(logs).toMatchObject({ outcome: 'answered', data: { filter: 'errors', outOfMemory: true } });
+    expect(verdict(logs)).toBe('failed');
     // grep -E "(ERROR|CRITICAL|Exception)" is case-sensitive, as in the playbook; OOM is detected separately.
     expect(logs.data.lines).toEqual(['ERROR db pool timeout']);
     expect(await pb.checkContainerLogs('nginx')).toMatchObject({ outcome: 'unavailable' });
@@ -262,10 +376,12 @@ describe('checks', () => {
           airflow: { baseUrl: url, dagId: 'rl_l1_01_feature_refresh', username: 'admin', password: 'pw' },
         }),
       });
-      expect(await a.checkAirflowDagRuns()).toMatchObject({
-        outcome: 'failed',
+      const runs = await a.checkAirflowDagRuns();
+      expect(runs).toMatchObject({
+        outcome: 'answered',
         data: { running: 1, failed: 1, latestState: 'failed' },
       });
+      expect(verdict(runs)).toBe('failed');
       const bad = createProcedureActivities({
         platform: platformConfig('deployed', deployed, null, {
           airflow: { baseUrl: url, dagId: 'rl_l1_01_feature_refresh', username: 'admin', password: 'wrong' },
@@ -298,8 +414,12 @@ describe('auth and bad requests', () => {
           },
         }),
       });
-      expect((await keyed.checkServiceHealth('trading')).outcome).toBe('ok');
-      expect((await keyed.checkModels()).outcome).toBe('ok');
+      const health = await keyed.checkServiceHealth('trading');
+      expect(health.outcome).toBe('answered');
+      expect(verdict(health)).toBe('ok');
+      const models = await keyed.checkModels();
+      expect(models.outcome).toBe('answered');
+      expect(verdict(models)).toBe('ok');
       const wrong = createProcedureActivities({
         platform: platformConfig('playbook', sim, null, {
           services: { trading: { auth: { scheme: 'x-api-key', secret: 'nope' } } },
@@ -380,7 +500,8 @@ describe('mutating calls are guarded', () => {
     await playbook.injectFault({ longRunningQuery: { seconds: 120 } });
     await new Promise((r) => setTimeout(r, 1_000));
     const long = await pb.checkLongRunningQueries();
-    expect(long.outcome).toBe('failed');
+    expect(long.outcome).toBe('answered');
+    expect(verdict(long)).toBe('failed');
     const q = long.data.queries.find((x) => x.query.includes('pg_sleep'))!;
     expect(q).toBeDefined();
     expect(await pb.terminateBackend({ pid: q.pid, queryStartUs: '1' })).toMatchObject({ applied: false });
