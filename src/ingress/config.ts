@@ -36,7 +36,12 @@ export const ingressConfigSchema = z
     /** Bind a non-loopback address without any auth configured (never in production). */
     insecure: bool.default(false),
     routesFile: z.string().min(1).default('config/alert-routes.yaml'),
-    bodyLimitBytes: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+    /**
+     * 16 MiB: a whole Alertmanager/Grafana group of 1,000 alerts (max_alerts) of up to ~16 KiB each fits.
+     * A body over it is a 413, which senders do not retry: keep it above what they can send.
+     */
+    bodyLimitBytes: int(1024, 64 * 1024 * 1024).default(16 * 1024 * 1024),
+    /** Alerts signalled (Temporal calls) per request; past it the rest are folded into their incidents. */
     maxAlertsPerRequest: int(1, 10_000).default(1000),
     /** Token bucket per client address, on the /v1 routes. */
     rateLimitPerSecond: int(1, 1_000_000).default(50),

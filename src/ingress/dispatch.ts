@@ -1,9 +1,13 @@
 // Normalized alerts -> routing decisions -> Temporal. Alerts of one incident are delivered in order; different
 // incidents in parallel (bounded). The promise resolves only once Temporal accepted every signal, so the
-// HTTP layer answers 2xx only then (issue 3 item 4).
+// HTTP layer answers 2xx only then (issue 3 item 4). More alerts than the per-request limit are never a
+// refusal (issue 12 item 6): every incident of the notification gets its alerts up to the limit, and the rest
+// are folded into the last one signalled to the same incident, which says how many.
 import type { FastifyBaseLogger } from 'fastify';
 import { incidentInputSchema, type Alert, type IncidentInput } from '../workflows/definitions';
 import type { IngressMetrics } from './metrics';
+import { alertToSignal, FOLDED_ANNOTATION, type NormalizedAlert } from './normalize';
+import { ellipsize } from './text';
 import type { RouteDecision, Router } from './routing';
 import type { IncidentStarter } from './starter';
 
@@ -15,6 +19,8 @@ export interface DispatchIncident {
   dedupKey: string;
   fired: number;
   resolved: number;
+  /** Alerts of this incident in the request that were not signalled (over the limit), noted on the last one. */
+  folded: number;
   url: string | null;
 }
 
@@ -26,6 +32,13 @@ export interface DispatchResult {
   /** Resolved alerts whose incident is not running (closed, or never opened): nothing to do. */
   resolvedWithoutIncident: number;
   truncatedAlerts: number;
+  /** Alerts in which the ingress truncated a value (each one says so), and the first few such values. */
+  truncated: { alerts: number; examples: string[] };
+  /** Over the per-request limit: alerts folded into another of their incident / dropped (their incident had none). */
+  folded: number;
+  dropped: number;
+  /** What was ignored (unparseable times, unknown generic fields), first few. */
+  notes: string[];
   incidents: DispatchIncident[];
 }
 
@@ -33,7 +46,58 @@ export interface DispatcherOptions {
   timeScale: number;
   concurrency: number;
   uiBaseUrl: string;
+  /** Temporal calls (alerts signalled) per request: INGRESS_MAX_ALERTS_PER_REQUEST. */
+  maxAlertsPerRequest: number;
 }
+
+/**
+ * Which alerts of one request are signalled when there are more than `limit` (`groups[i]`: alert i's
+ * incident). First every incident's first alert, in order, then the rest in order while the limit lasts;
+ * an alert left out is folded into the last signalled alert of its incident, or dropped when its incident got
+ * none (only when one request touches more incidents than the limit). Order within an incident is kept.
+ */
+export function selectWithinLimit(
+  groups: readonly string[],
+  limit: number,
+): { keep: boolean[]; foldedInto: Map<number, number>; folded: number; dropped: number } {
+  const keep = groups.map(() => groups.length <= limit);
+  const foldedInto = new Map<number, number>();
+  if (groups.length <= limit) return { keep, foldedInto, folded: 0, dropped: 0 };
+  let budget = limit;
+  const opened = new Set<string>();
+  groups.forEach((g, i) => {
+    if (opened.has(g)) return;
+    opened.add(g);
+    if (budget > 0) {
+      keep[i] = true;
+      budget -= 1;
+    }
+  });
+  for (let i = 0; i < groups.length && budget > 0; i++) {
+    if (!keep[i]) {
+      keep[i] = true;
+      budget -= 1;
+    }
+  }
+  const lastKept = new Map<string, number>();
+  groups.forEach((g, i) => {
+    if (keep[i]) lastKept.set(g, i);
+  });
+  let folded = 0;
+  let dropped = 0;
+  groups.forEach((g, i) => {
+    if (keep[i]) return;
+    const into = lastKept.get(g);
+    if (into === undefined) dropped += 1;
+    else {
+      folded += 1;
+      foldedInto.set(into, (foldedInto.get(into) ?? 0) + 1);
+    }
+  });
+  return { keep, foldedInto, folded, dropped };
+}
+
+const EXAMPLES = 10;
 
 type IncidentDecision = Extract<RouteDecision, { action: 'incident' }>;
 
@@ -81,7 +145,7 @@ export class AlertDispatcher {
   ) {}
 
   async dispatch(
-    alerts: readonly Alert[],
+    alerts: readonly NormalizedAlert[],
     meta: { source: string; truncatedAlerts: number },
   ): Promise<DispatchResult> {
     const result: DispatchResult = {
@@ -91,6 +155,10 @@ export class AlertDispatcher {
       ignored: [],
       resolvedWithoutIncident: 0,
       truncatedAlerts: meta.truncatedAlerts,
+      truncated: { alerts: 0, examples: [] },
+      folded: 0,
+      dropped: 0,
+      notes: [],
       incidents: [],
     };
     if (meta.truncatedAlerts > 0) {
@@ -100,11 +168,32 @@ export class AlertDispatcher {
         'sender truncated alerts: raise its max_alerts or our INGRESS_MAX_ALERTS_PER_REQUEST',
       );
     }
-    const groups = new Map<
-      string,
-      { decision: IncidentDecision; alerts: Alert[]; summary: DispatchIncident }
-    >();
-    for (const alert of alerts) {
+    alerts.forEach((n, i) => {
+      if (n.truncated.length > 0) {
+        result.truncated.alerts += 1;
+        for (const t of n.truncated)
+          if (result.truncated.examples.length < EXAMPLES)
+            result.truncated.examples.push(`alerts[${i}].${t.field}: ${t.detail}`);
+      }
+      for (const note of n.ignored)
+        if (result.notes.length < EXAMPLES) result.notes.push(`alerts[${i}].${note}`);
+    });
+    if (result.truncated.alerts > 0) {
+      this.metrics.alertsFieldsTruncated.inc({ source: meta.source }, result.truncated.alerts);
+      this.log.warn(
+        {
+          source: meta.source,
+          alerts: result.truncated.alerts,
+          examples: result.truncated.examples.slice(0, 3),
+        },
+        'alert values over the ingress limits were truncated (marked in the alert)',
+      );
+    }
+
+    // Route everything (pure, cheap); ignored alerts cost no Temporal call and do not count to the limit.
+    const routed: { n: NormalizedAlert; decision: IncidentDecision }[] = [];
+    for (const n of alerts) {
+      const alert = n.alert;
       const status = alert.status ?? 'firing';
       this.metrics.alertsReceived.inc({ source: meta.source, status });
       const decision = this.router.route(alert);
@@ -118,6 +207,39 @@ export class AlertDispatcher {
       }
       if (status === 'firing') result.firing += 1;
       else result.resolved += 1;
+      routed.push({ n, decision });
+    }
+
+    const limit = this.opts.maxAlertsPerRequest;
+    const chosen = selectWithinLimit(
+      routed.map((r) => r.decision.workflowId),
+      limit,
+    );
+    result.folded = chosen.folded;
+    result.dropped = chosen.dropped;
+    if (chosen.folded > 0)
+      this.metrics.alertsOverLimit.inc({ source: meta.source, outcome: 'folded' }, chosen.folded);
+    if (chosen.dropped > 0) {
+      this.metrics.alertsOverLimit.inc({ source: meta.source, outcome: 'dropped' }, chosen.dropped);
+      this.log.error(
+        { source: meta.source, dropped: chosen.dropped, limit },
+        'one notification touches more incidents than INGRESS_MAX_ALERTS_PER_REQUEST: alerts of the incidents past it were dropped',
+      );
+    } else if (chosen.folded > 0)
+      this.log.warn(
+        { source: meta.source, folded: chosen.folded, limit },
+        'more alerts than INGRESS_MAX_ALERTS_PER_REQUEST: the rest were folded into their incidents',
+      );
+
+    const groups = new Map<
+      string,
+      {
+        decision: IncidentDecision;
+        alerts: { n: NormalizedAlert; alert: Alert }[];
+        summary: DispatchIncident;
+      }
+    >();
+    routed.forEach(({ n, decision }, i) => {
       let g = groups.get(decision.workflowId);
       if (!g) {
         g = {
@@ -131,46 +253,54 @@ export class AlertDispatcher {
             dedupKey: decision.dedupKey,
             fired: 0,
             resolved: 0,
+            folded: 0,
             url: null,
           },
         };
         groups.set(decision.workflowId, g);
-        result.incidents.push(g.summary);
       }
-      g.alerts.push(alert);
-    }
-
-    await mapLimit([...groups.values()], this.opts.concurrency, async (g) => {
-      for (const alert of g.alerts) {
-        if ((alert.status ?? 'firing') === 'firing') {
-          const run = await this.timed('signalWithStart', () =>
-            this.starter.fireAlert({
-              workflowId: g.decision.workflowId,
-              input: this.incidentInput(g.decision, alert),
-              kind: g.decision.kind,
-              severity: g.decision.severity,
-              alert,
-              details: this.details(g.decision, alert),
-            }),
-          );
-          this.noteRun(run.workflowId, run.runId, g.decision);
-          g.summary.runId = run.runId;
-          g.summary.fired += 1;
-        } else {
-          const outcome = await this.timed('signal', () =>
-            this.starter.resolveAlert(g.decision.workflowId, alert),
-          );
-          if (outcome === 'no-incident') {
-            result.resolvedWithoutIncident += 1;
-            this.metrics.alertsResolvedOrphan.inc();
-          } else g.summary.resolved += 1;
-        }
-      }
-      g.summary.url =
-        g.summary.runId || g.summary.resolved > 0
-          ? incidentUrl(this.opts.uiBaseUrl, this.starter.namespace, g.decision.workflowId, g.summary.runId)
-          : null;
+      if (!chosen.keep[i]) return;
+      const folded = chosen.foldedInto.get(i) ?? 0;
+      g.summary.folded += folded;
+      g.alerts.push({ n, alert: alertToSignal(n, folded, limit) });
     });
+    for (const g of groups.values()) if (g.alerts.length > 0) result.incidents.push(g.summary);
+
+    await mapLimit(
+      [...groups.values()].filter((g) => g.alerts.length > 0),
+      this.opts.concurrency,
+      async (g) => {
+        for (const { n, alert } of g.alerts) {
+          if ((alert.status ?? 'firing') === 'firing') {
+            const run = await this.timed('signalWithStart', () =>
+              this.starter.fireAlert({
+                workflowId: g.decision.workflowId,
+                input: this.incidentInput(g.decision, alert),
+                kind: g.decision.kind,
+                severity: g.decision.severity,
+                alert,
+                details: this.details(g.decision, alert, n),
+              }),
+            );
+            this.noteRun(run.workflowId, run.runId, g.decision);
+            g.summary.runId = run.runId;
+            g.summary.fired += 1;
+          } else {
+            const outcome = await this.timed('signal', () =>
+              this.starter.resolveAlert(g.decision.workflowId, alert),
+            );
+            if (outcome === 'no-incident') {
+              result.resolvedWithoutIncident += 1;
+              this.metrics.alertsResolvedOrphan.inc();
+            } else g.summary.resolved += 1;
+          }
+        }
+        g.summary.url =
+          g.summary.runId || g.summary.resolved > 0
+            ? incidentUrl(this.opts.uiBaseUrl, this.starter.namespace, g.decision.workflowId, g.summary.runId)
+            : null;
+      },
+    );
     return result;
   }
 
@@ -219,18 +349,25 @@ export class AlertDispatcher {
     return checked.data;
   }
 
-  private details(d: IncidentDecision, alert: Alert): string {
+  private details(d: IncidentDecision, alert: Alert, n: NormalizedAlert): string {
     const labels = Object.entries(alert.labels ?? {})
       .slice(0, 20)
-      .map(([k, v]) => `${k}=${v}`)
+      .map(([k, v]) => `${ellipsize(k, 100)}=${ellipsize(v, 200)}`)
       .join(', ');
+    const changed = [
+      ...n.truncated.slice(0, 10).map((t) => `${t.field}: ${t.detail}`),
+      ...(n.truncated.length > 10 ? [`+${n.truncated.length - 10} more`] : []),
+    ];
+    const folded = alert.annotations?.[FOLDED_ANNOTATION];
     return [
       `**${d.severity} ${d.kind}** opened by ingress from ${alert.source ?? 'an alert'}.`,
       '',
       `- Rule: \`${d.rule}\`: ${d.reason}`,
       `- Dedup key: \`${d.dedupKey}\``,
-      `- First alert: ${alert.name}${alert.summary ? `: ${alert.summary}` : ''}`,
+      `- First alert: ${alert.name}${alert.summary ? `: ${ellipsize(alert.summary, 1000)}` : ''}`,
       `- Labels: ${labels || '(none)'}`,
+      ...(changed.length > 0 ? [`- Truncated by ingress: ${changed.join('; ')}`] : []),
+      ...(folded ? [`- Folded by ingress: ${folded}`] : []),
     ].join('\n');
   }
 }

@@ -125,6 +125,14 @@ export class IngressMetrics {
     'ingress_alerts_truncated_total',
     'Alerts the sender left out of a notification (Alertmanager/Grafana truncatedAlerts).',
   );
+  readonly alertsFieldsTruncated = new Counter(
+    'ingress_alerts_fields_truncated_total',
+    'Alerts in which the ingress truncated an oversized value (marked in the alert), by source.',
+  );
+  readonly alertsOverLimit = new Counter(
+    'ingress_alerts_over_limit_total',
+    'Alerts of a request past INGRESS_MAX_ALERTS_PER_REQUEST, by source and outcome (folded into an alert of their incident, or dropped).',
+  );
   readonly incidentsStarted = new Counter(
     'ingress_incidents_started_total',
     'Incident runs first seen by this process, by kind and severity.',
@@ -158,6 +166,8 @@ export class IngressMetrics {
         this.alertsDeduplicated,
         this.alertsResolvedOrphan,
         this.alertsTruncated,
+        this.alertsFieldsTruncated,
+        this.alertsOverLimit,
         this.incidentsStarted,
         this.temporalErrors,
         this.requestDuration,

@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { SEVERITIES, type Severity } from '../playbook/severity';
 import { INCIDENT_KINDS, type Alert, type IncidentKind } from '../workflows/definitions';
+import { ellipsize, sliceText } from './text';
 
 const labelName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a Prometheus label name');
 const reason = z.string().trim().min(3, 'every rule says why (reason)');
@@ -211,7 +212,9 @@ export function dedupKeyFor(kind: IncidentKind, alert: Alert, groupBy: readonly 
   }
   const key = parts.join('|');
   // The contract bounds source.dedupKey to 500 characters; a longer key keeps its head and a hash of the whole.
-  return key.length <= 500 ? key : `${key.slice(0, 400)}|#${createHash('sha256').update(key).digest('hex')}`;
+  return key.length <= 500
+    ? key
+    : `${sliceText(key, 400)}|#${createHash('sha256').update(key).digest('hex')}`;
 }
 
 export function shortHash(text: string): string {
@@ -228,5 +231,5 @@ function incidentTitle(alert: Alert, ruleTitle: string | undefined): string {
   const head = ruleTitle ?? alert.name;
   const summary = ruleTitle ? undefined : alert.summary;
   const title = `${head}${where ? ` (${where})` : ''}${summary ? `: ${summary}` : ''}`;
-  return title.length > 500 ? `${title.slice(0, 497)}...` : title;
+  return ellipsize(title, 500);
 }

@@ -34,6 +34,7 @@ import {
 } from './config';
 import { AlertDispatcher, incidentUrl } from './dispatch';
 import { envelope, fieldFromPointer, IngressError } from './errors';
+import { sanitizeJson } from './text';
 import { IngressMetrics } from './metrics';
 import { RateLimiter } from './rate-limit';
 import { loadRoutingRules, Router, shortHash, type RoutingRules } from './routing';
@@ -118,12 +119,19 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
     router,
     deps.starter,
     metrics,
-    { timeScale: config.timeScale, concurrency: config.signalConcurrency, uiBaseUrl: config.uiBaseUrl },
+    {
+      timeScale: config.timeScale,
+      concurrency: config.signalConcurrency,
+      uiBaseUrl: config.uiBaseUrl,
+      maxAlertsPerRequest: config.maxAlertsPerRequest,
+    },
     app.log,
   );
 
   // Keep the raw bytes: HMAC signatures are over the body exactly as sent. A parse failure is held back
-  // until auth has run, so an unauthenticated caller learns nothing about the body.
+  // until auth has run, so an unauthenticated caller learns nothing about the body. Every string of the parsed
+  // body (keys too) is sanitized here, once, for everything downstream (issue 12 item 7: NUL and lone
+  // surrogates -> U+FFFD; PostgreSQL, Slack, PagerDuty and search attributes take the rest).
   const jsonParser = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
@@ -138,7 +146,7 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
       if (err) {
         req.ingress.parseError = `the body is not valid JSON (${err.message.slice(0, 200)})`;
         done(null, undefined);
-      } else done(null, value);
+      } else done(null, sanitizeJson(value));
     });
   });
 
@@ -245,35 +253,23 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
     return reply.status(404).send(envelope(e, String(req.id)));
   });
 
-  app.post(
-    '/v1/alerts/alertmanager',
-    { schema: { body: alertmanagerBodySchema(config.maxAlertsPerRequest) } },
-    async (req) => {
-      return dispatcher.dispatch(normalizeAlertmanager(req.body), {
-        source: 'alertmanager',
-        truncatedAlerts: req.body.truncatedAlerts,
-      });
-    },
-  );
+  app.post('/v1/alerts/alertmanager', { schema: { body: alertmanagerBodySchema } }, async (req) => {
+    return dispatcher.dispatch(normalizeAlertmanager(req.body), {
+      source: 'alertmanager',
+      truncatedAlerts: req.body.truncatedAlerts,
+    });
+  });
 
-  app.post(
-    '/v1/alerts/grafana',
-    { schema: { body: grafanaBodySchema(config.maxAlertsPerRequest) } },
-    async (req) => {
-      return dispatcher.dispatch(normalizeGrafana(req.body), {
-        source: 'grafana',
-        truncatedAlerts: req.body.truncatedAlerts,
-      });
-    },
-  );
+  app.post('/v1/alerts/grafana', { schema: { body: grafanaBodySchema } }, async (req) => {
+    return dispatcher.dispatch(normalizeGrafana(req.body), {
+      source: 'grafana',
+      truncatedAlerts: req.body.truncatedAlerts,
+    });
+  });
 
-  app.post(
-    '/v1/alerts/generic',
-    { schema: { body: genericBodySchema(config.maxAlertsPerRequest) } },
-    async (req) => {
-      return dispatcher.dispatch(normalizeGeneric(req.body), { source: req.body.source, truncatedAlerts: 0 });
-    },
-  );
+  app.post('/v1/alerts/generic', { schema: { body: genericBodySchema } }, async (req) => {
+    return dispatcher.dispatch(normalizeGeneric(req.body), { source: req.body.source, truncatedAlerts: 0 });
+  });
 
   app.post('/v1/incidents', { schema: { body: manualIncidentBodySchema } }, async (req, reply) => {
     const b = req.body;

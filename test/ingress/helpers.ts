@@ -12,6 +12,8 @@ import {
   type StartedRun,
 } from '../../src/ingress/starter';
 import type { Alert } from '../../src/workflows/definitions';
+import fc from 'fast-check';
+import { createHash } from 'node:crypto';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const FIXTURES = path.join(__dirname, 'fixtures');
@@ -169,4 +171,99 @@ export function httpClient(app: Listenable) {
 export async function closeAllApps(): Promise<void> {
   for (const app of openApps) await app.close();
   openApps.clear();
+}
+
+/** Characters that break the ledger and friends, mixed with ordinary and astral ones. */
+// Text the ingress must sanitize (issue 12 item 7).
+export const nastyChar = fc.oneof(
+  fc.constantFrom('\u0000', '\uD800', '\uDBFF', '\uDC00', '\uDFFF', '\u0001', '\n', '"', '\\', 'é', '😀'),
+  fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+  fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
+);
+export const nastyString = (maxLength = 40) => fc.string({ unit: nastyChar, maxLength });
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Well-formed UTF-16 without NUL: what the ledger (text and jsonb) accepts. */
+export function isClean(s: string): boolean {
+  // The UTF-8 round trip (what PostgreSQL and every HTTP API see) is lossless only for well-formed text.
+  return !s.includes('\u0000') && !LONE_SURROGATE.test(s) && Buffer.from(s, 'utf8').toString('utf8') === s;
+}
+
+export function expectClean(s: string): void {
+  if (!isClean(s)) expect(JSON.stringify(s)).toBe('clean text (no NUL, no lone surrogate)');
+}
+
+/** Every string (keys too) anywhere in a value is clean; the failure lists the offending strings. */
+export function expectAllClean(value: unknown): void {
+  const bad: string[] = [];
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (!isClean(v)) bad.push(JSON.stringify(v.slice(0, 200)));
+    } else if (Array.isArray(v)) stack.push(...v);
+    else if (v !== null && typeof v === 'object')
+      for (const [k, x] of Object.entries(v)) {
+        if (!isClean(k)) bad.push(`key ${JSON.stringify(k.slice(0, 200))}`);
+        stack.push(x);
+      }
+  }
+  expect(bad).toEqual([]);
+}
+
+/**
+ * A big Alertmanager group as a Kubernetes-scale Prometheus sends it: `count` alerts of about 1.5 KB each
+ * (a dozen labels, summary, description, runbook, a long generatorURL), spread over `services` dedup keys.
+ */
+export function bigAlertmanagerGroup(
+  count: number,
+  opts: { alertname?: string; services?: number; tag?: string } = {},
+) {
+  const alertname = opts.alertname ?? 'HighRestartRate';
+  const services = opts.services ?? 1;
+  const tag = opts.tag ?? 'big';
+  const alerts = Array.from({ length: count }, (_, i) => {
+    const service = `${tag}-svc-${i % services}`;
+    const pod = `${service}-7d9f8c6b5-${i.toString(36).padStart(5, '0')}`;
+    return {
+      status: 'firing',
+      labels: {
+        alertname,
+        severity: 'warning',
+        service,
+        job: 'kube-state-metrics',
+        namespace: 'trading-prod',
+        pod,
+        container: 'app',
+        instance: `10.42.${i % 250}.${(i * 7) % 250}:8080`,
+        node: `ip-10-0-${i % 16}-${i % 200}.ec2.internal`,
+        cluster: 'usdcop-prod-eu-west-1',
+        team: 'platform',
+        prometheus: 'monitoring/k8s',
+        endpoint: 'http-metrics',
+      },
+      annotations: {
+        summary: `${pod} restarted ${3 + (i % 5)} times in 15 minutes`,
+        description: `Container app of pod trading-prod/${pod} on node ip-10-0-${i % 16} has restarted ${3 + (i % 5)} times in the last 15 minutes (CrashLoopBackOff). Last termination reason: OOMKilled, exit code 137. Check memory limits and recent deploys.`,
+        runbook_url: 'https://runbooks.example/kubernetes/KubePodCrashLooping',
+      },
+      startsAt: '2026-01-17T10:00:00.123456789Z',
+      endsAt: '0001-01-01T00:00:00Z',
+      generatorURL: `http://prometheus-k8s-0:9090/graph?g0.expr=increase%28kube_pod_container_status_restarts_total%7Bnamespace%3D%22trading-prod%22%2Cpod%3D%22${pod}%22%2Ccontainer%3D%22app%22%7D%5B15m%5D%29+%3E+3&g0.tab=1&g0.range_input=1h`,
+      fingerprint: createHash('sha256').update(`${tag}/${i}`).digest('hex').slice(0, 16),
+    };
+  });
+  return {
+    receiver: 'incident-ingress',
+    status: 'firing',
+    alerts,
+    groupLabels: { alertname },
+    commonLabels: { alertname, severity: 'warning', namespace: 'trading-prod' },
+    commonAnnotations: {},
+    externalURL: 'http://alertmanager:9093',
+    version: '4',
+    groupKey: `{}:{alertname="${alertname}"}`,
+    truncatedAlerts: 0,
+  };
 }

@@ -1,22 +1,19 @@
-import type { Alert } from '../../../workflows/definitions';
-import { compact, toAlert } from '../../normalize';
+import { toAlert, type NormalizedAlert } from '../../normalize';
 import type { AlertmanagerBody } from './schema';
 
-export function normalizeAlertmanager(body: AlertmanagerBody): Alert[] {
+export function normalizeAlertmanager(body: AlertmanagerBody): NormalizedAlert[] {
   return body.alerts.map((a) => {
     const annotations: Record<string, string> = { ...a.annotations };
     if (a.generatorURL && annotations.generatorURL === undefined) annotations.generatorURL = a.generatorURL;
-    return compact(
-      toAlert({
-        name: a.labels.alertname,
-        status: a.status,
-        labels: a.labels,
-        annotations,
-        startsAt: a.startsAt,
-        endsAt: a.endsAt,
-        fingerprint: a.fingerprint,
-        source: 'alertmanager',
-      }),
-    );
+    return toAlert({
+      name: a.labels.alertname ?? '',
+      status: a.status,
+      labels: a.labels,
+      annotations,
+      startsAt: a.startsAt,
+      endsAt: a.endsAt,
+      fingerprint: a.fingerprint,
+      source: 'alertmanager',
+    });
   });
 }
