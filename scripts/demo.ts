@@ -62,7 +62,7 @@ const say = (line: string) => console.log(`[demo] ${line}`);
 const USAGE = [
   `usage: npm run demo -- <${Object.keys(SCENARIOS).join('|')}>`,
   '',
-  'Plays one playbook scenario against the trading platform simulator (ports 8000, 8003, 8099).',
+  'Plays one playbook scenario against the trading platform simulator (ports 8000, 8003, 8099, 8379).',
   'Needs, in another terminal: INCIDENT_CONFIG=config/simulator.yaml npm start',
   '',
   ...Object.entries(SCENARIOS).map(([n, s]) => `  ${n.padEnd(20)} ${s.severity} ${s.title}`),
@@ -97,7 +97,9 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  say('starting the trading platform simulator (trading-api :8000, inference-api :8003, faults :8099)');
+  say(
+    'starting the trading platform simulator (trading-api :8000, inference-api :8003, faults :8099, Redis relay :8379)',
+  );
   let sim: Simulator;
   try {
     sim = await startSimulator({
@@ -105,6 +107,7 @@ async function main(): Promise<void> {
       tradingPort: 8000,
       inferencePort: 8003,
       controlPort: 8099,
+      redisPort: 8379,
     });
   } catch (err) {
     console.error(

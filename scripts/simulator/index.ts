@@ -3,7 +3,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import net from 'node:net';
 import { SimDb, ensureDatabase, type LongQueryInfo, type OperationsRow } from './db';
 import {
   ApiError,
@@ -14,6 +13,8 @@ import {
   sendError,
   toValidationIssues,
 } from './errors';
+import { listen } from './listen';
+import { RedisRelay } from './redis-relay';
 import { registerInferenceRoutes, registerTradingRoutes, type RouteDeps } from './routes';
 import {
   FaultPatch,
@@ -51,9 +52,9 @@ export interface SimulatorState {
   inferenceUrl: string;
   controlUrl: string;
   databaseUrl: string;
-  /** Where the engine should PING Redis: the real one, or a closed port under `redisUnreachable`. */
+  /** Where the engine should PING Redis: the relay to the real one, closed under `redisUnreachable`. */
   redisUrl: string;
-  listening: Record<Service, boolean>;
+  listening: Record<Service | 'redis', boolean>;
   faults: ActiveFaults;
   operations: {
     mode: OperationsRow['mode'];
@@ -77,6 +78,8 @@ export interface Simulator {
   inferenceUrl: string;
   controlUrl: string;
   databaseUrl: string;
+  /** The Redis URL for the engine's platform config: the relay that `redisUnreachable` closes. */
+  redisUrl: string;
   stop(): Promise<void>;
   /** Clears faults and call counts, reseeds the tables, restores the model registry. */
   reset(): Promise<void>;
@@ -93,29 +96,6 @@ export class SimulatorFaultError extends Error {
 
 type Listener = { app: FastifyInstance; server: http.Server; port: number; listening: boolean };
 
-async function listen(server: http.Server, port: number, host: string): Promise<number> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address();
-  if (addr === null || typeof addr === 'string') throw new Error('simulator listener has no TCP address');
-  return addr.port;
-}
-
-/** A port nothing listens on: "Redis unreachable" for an engine that reads the URL from config. */
-async function closedPort(host: string): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, host, resolve));
-  const addr = probe.address();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  if (addr === null || typeof addr === 'string') throw new Error('probe has no port');
-  return addr.port;
-}
-
 class SimulatorImpl implements SimCore, Simulator {
   faults: ActiveFaults = noFaults();
   readonly models = new ModelRegistry();
@@ -127,13 +107,14 @@ class SimulatorImpl implements SimCore, Simulator {
   private queue: Promise<unknown> = Promise.resolve();
   private timers = new Set<NodeJS.Timeout>();
   private ticker: NodeJS.Timeout | undefined;
-  private deadRedisUrl: string | undefined;
+  private readonly redisRelay: RedisRelay;
   private stopped = false;
 
   constructor(private readonly opts: ResolvedOptions) {
     this.profile = opts.profile;
     this.apiKey = opts.apiKey;
     this.db = new SimDb(opts.databaseUrl);
+    this.redisRelay = new RedisRelay(RedisRelay.upstreamOf(opts.redisUrl));
   }
 
   get databaseUrl(): string {
@@ -148,10 +129,19 @@ class SimulatorImpl implements SimCore, Simulator {
   get controlUrl(): string {
     return this.url('control');
   }
+  /** The real Redis URL (credentials, database index) with the relay's host and port. */
+  get redisUrl(): string {
+    const u = new URL(this.opts.redisUrl);
+    u.hostname = this.urlHost();
+    u.port = String(this.redisRelay.port);
+    return u.toString().replace(/\/$/, '');
+  }
   private url(name: Service | 'control'): string {
     const l = this.listeners.get(name);
-    const host = this.opts.host.includes(':') ? `[${this.opts.host}]` : this.opts.host;
-    return `http://${host}:${l?.port ?? 0}`;
+    return `http://${this.urlHost()}:${l?.port ?? 0}`;
+  }
+  private urlHost(): string {
+    return this.opts.host.includes(':') ? `[${this.opts.host}]` : this.opts.host;
   }
 
   serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -186,6 +176,7 @@ class SimulatorImpl implements SimCore, Simulator {
       listener.listening = true;
       this.listeners.set(name, listener);
     }
+    await this.redisRelay.open(this.opts.redisPort, this.opts.host);
     // Keeps the last bar within 5 minutes for a long-running simulator, unless 3.3 staleness is injected.
     this.ticker = setInterval(() => {
       void this.serial(() => this.db.freshen(this.faults.staleDataMinutes === 0)).catch(() => undefined);
@@ -315,8 +306,8 @@ class SimulatorImpl implements SimCore, Simulator {
       if (p.databaseDisconnected !== undefined) f.databaseDisconnected = p.databaseDisconnected;
       if (p.redisUnreachable !== undefined) {
         f.redisUnreachable = p.redisUnreachable;
-        if (p.redisUnreachable && this.deadRedisUrl === undefined)
-          this.deadRedisUrl = `redis://127.0.0.1:${await closedPort('127.0.0.1')}`;
+        if (p.redisUnreachable) await this.redisRelay.close();
+        else if (!this.redisRelay.listening) await this.redisRelay.open(this.redisRelay.port, this.opts.host);
       }
       // Kill switch and pause are state in trading_operations_state; clearing the fault only
       // undoes what the fault did, never a kill switch a caller activated through the API.
@@ -418,10 +409,11 @@ class SimulatorImpl implements SimCore, Simulator {
       inferenceUrl: this.inferenceUrl,
       controlUrl: this.controlUrl,
       databaseUrl: this.databaseUrl,
-      redisUrl: this.faults.redisUnreachable && this.deadRedisUrl ? this.deadRedisUrl : this.opts.redisUrl,
+      redisUrl: this.redisUrl,
       listening: {
         trading: this.listeners.get('trading')?.listening ?? false,
         inference: this.listeners.get('inference')?.listening ?? false,
+        redis: this.redisRelay.listening,
       },
       faults: structuredClone(this.faults),
       operations: {
@@ -458,6 +450,7 @@ class SimulatorImpl implements SimCore, Simulator {
       l.server.closeAllConnections();
       await l.app.close();
     }
+    await this.redisRelay.close();
     await this.queue.catch(() => undefined);
     await this.db.close();
   }

@@ -12,11 +12,15 @@ const CliOptions = z.object({
   tradingPort: port.default(8000),
   inferencePort: port.default(8003), // the real backtest-api's host port
   controlPort: port.default(8099),
+  redisPort: port.default(8379), // the Redis relay config/simulator.yaml points the engine at
   databaseUrl: z.string().min(1).optional(),
   redisUrl: z.string().min(1).optional(),
   keepData: z.boolean().default(false),
   logger: z.boolean().default(false),
 });
+
+/** A URL to print: the password masked. */
+const redact = (url: string) => url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -26,6 +30,7 @@ async function main(): Promise<void> {
       'trading-port': { type: 'string' },
       'inference-port': { type: 'string' },
       'control-port': { type: 'string' },
+      'redis-port': { type: 'string' },
       'database-url': { type: 'string' },
       'redis-url': { type: 'string' },
       'keep-data': { type: 'boolean' },
@@ -36,8 +41,10 @@ async function main(): Promise<void> {
   if (values.help) {
     console.log(
       'usage: npm run simulator -- [--profile playbook|deployed] [--host H] [--trading-port 8000] [--inference-port 8003]\n' +
-        '       [--control-port 8099] [--database-url postgres://...] [--redis-url redis://...] [--keep-data] [--log]\n' +
-        'env: SIM_PROFILE SIM_HOST SIM_TRADING_PORT SIM_INFERENCE_PORT SIM_CONTROL_PORT SIM_DATABASE_URL SIM_REDIS_URL',
+        '       [--control-port 8099] [--redis-port 8379] [--database-url postgres://...] [--redis-url redis://...]\n' +
+        '       [--keep-data] [--log]\n' +
+        'env: SIM_PROFILE SIM_HOST SIM_TRADING_PORT SIM_INFERENCE_PORT SIM_CONTROL_PORT SIM_REDIS_PORT SIM_DATABASE_URL\n' +
+        '     SIM_REDIS_URL',
     );
     return;
   }
@@ -48,6 +55,7 @@ async function main(): Promise<void> {
     tradingPort: values['trading-port'] ?? env.SIM_TRADING_PORT,
     inferencePort: values['inference-port'] ?? env.SIM_INFERENCE_PORT,
     controlPort: values['control-port'] ?? env.SIM_CONTROL_PORT,
+    redisPort: values['redis-port'] ?? env.SIM_REDIS_PORT,
     databaseUrl: values['database-url'] ?? env.SIM_DATABASE_URL,
     redisUrl: values['redis-url'] ?? env.SIM_REDIS_URL,
     keepData: values['keep-data'],
@@ -66,6 +74,7 @@ async function main(): Promise<void> {
     tradingPort: o.tradingPort,
     inferencePort: o.inferencePort,
     controlPort: o.controlPort,
+    redisPort: o.redisPort,
     ...(o.databaseUrl ? { databaseUrl: o.databaseUrl } : {}),
     ...(o.redisUrl ? { redisUrl: o.redisUrl } : {}),
     resetData: !o.keepData,
@@ -76,7 +85,8 @@ async function main(): Promise<void> {
   trading-api    ${sim.tradingUrl}
   inference-api  ${sim.inferenceUrl}
   fault API      ${c}/__sim  (also served under /__sim on both services)
-  database       ${sim.databaseUrl.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')}
+  database       ${redact(sim.databaseUrl)}
+  redis (relay)  ${redact(sim.redisUrl)}  (closed by the redisUnreachable fault)
 
 fault API:
   curl -s ${c}/__sim/state | jq .

@@ -105,7 +105,7 @@ export const FaultPatch = z.strictObject({
     .strictObject({ seconds: z.number().positive().max(86_400) })
     .nullable()
     .optional(),
-  /** 3.1 "Check Redis": the simulator cannot stop Redis, so it hands out a dead URL instead. */
+  /** 3.1 "Check Redis": the simulator cannot stop Redis, so it closes its relay in front of it. */
   redisUnreachable: z.boolean().optional(),
   /** 3.1 "Model file corrupted" / NoModelsLoaded. */
   model: ModelFault.optional(),
@@ -169,11 +169,13 @@ export const SimulatorOptionsSchema = z.strictObject({
     .default(process.env.SIM_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/usdcop_trading_sim'),
   /** Truncate and reseed the tables at start (default true); false keeps existing rows. */
   resetData: z.boolean().default(true),
-  /** The real Redis the incident engine should PING while no Redis fault is active. */
+  /** The real Redis behind the relay (the simulator never touches it: it only forwards bytes). */
   redisUrl: z
     .string()
     .min(1)
     .default(process.env.SIM_REDIS_URL ?? 'redis://127.0.0.1:6379'),
+  /** The relay to `redisUrl` that the engine's config points at; `redisUnreachable` closes it. */
+  redisPort: z.number().int().min(0).max(65535).default(0),
   /** Optional auth as designed (X-API-Key or Bearer); the real deployment enforces none. */
   apiKey: z.string().min(1).optional(),
   /** How often a fresh 5-minute bar is appended while data is not faulted stale. */

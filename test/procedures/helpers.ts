@@ -96,7 +96,7 @@ export function platformConfig(
   sim: Simulator,
   docker: FakeDocker | null,
   overrides: Record<string, unknown> = {},
-  redisUrl = 'redis://127.0.0.1:6379',
+  redisUrl = sim.redisUrl,
 ): PlatformConfig {
   return resolvePlatformConfig({
     profile,

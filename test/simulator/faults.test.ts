@@ -30,6 +30,19 @@ function tcpRefused(port: number): Promise<boolean> {
   });
 }
 
+/** An inline PING through the relay (RESP): the first reply line. */
+function redisPing(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => s.write('PING\r\n'));
+    s.setTimeout(2_000, () => s.destroy(new Error('no reply')));
+    s.once('data', (d) => {
+      resolve(d.toString().split('\r\n')[0] ?? '');
+      s.destroy();
+    });
+    s.once('error', reject);
+  });
+}
+
 beforeAll(async () => {
   sim = await start('playbook', DB);
   T = sim.tradingUrl;
@@ -70,7 +83,7 @@ describe('3.1 trading system down', () => {
     expect(await connectError(`${T}/api/v1/health`)).toBe('ECONNREFUSED');
     expect(await connectError(`${I}/api/v1/health`)).toBe('ECONNREFUSED');
     const s = await get(`${C}/__sim/state`);
-    expect(s.body.listening).toEqual({ trading: false, inference: false });
+    expect(s.body.listening).toEqual({ trading: false, inference: false, redis: true });
     const cleared = await http('DELETE', `${C}/__sim/faults`);
     expect(cleared.status).toBe(200);
     expect((await get(`${T}/api/v1/health`)).status).toBe(200);
@@ -149,14 +162,16 @@ describe('3.1 trading system down', () => {
     expect((await get(`${T}/api/v1/operations/status`)).body.mode).toBe('paused');
   });
 
-  test('redisUnreachable hands out a URL whose port refuses connections', async () => {
-    const before = await sim.state();
-    await sim.injectFault({ redisUnreachable: true });
-    const s = await sim.state();
-    expect(s.redisUrl).not.toBe(before.redisUrl);
-    expect(await tcpRefused(Number(new URL(s.redisUrl).port))).toBe(true);
+  test('redisUnreachable closes the Redis relay: its port refuses connections until cleared', async () => {
+    const port = Number(new URL(sim.redisUrl).port);
+    expect(await redisPing(port)).toBe('+PONG');
+    const s = await sim.injectFault({ redisUnreachable: true });
+    expect(s.redisUrl).toBe(sim.redisUrl);
+    expect(s.listening.redis).toBe(false);
+    expect(await tcpRefused(port)).toBe(true);
     await sim.clearFaults();
-    expect((await sim.state()).redisUrl).toBe(before.redisUrl);
+    expect((await sim.state()).listening.redis).toBe(true);
+    expect(await redisPing(port)).toBe('+PONG');
   });
 
   test('model not_loaded: degraded health, router not ready; reload loads it', async () => {
