@@ -6,7 +6,17 @@ import { startIngress, type RunningIngress } from '../../src/ingress/server';
 import { TemporalIncidentStarter } from '../../src/ingress/starter';
 import type { IncidentStatus } from '../../src/workflows/definitions';
 import { startTestWorker, testClient, uniqueTaskQueue, waitFor, type TestWorker } from '../harness/temporal';
-import { alertmanagerPayload, closeAllApps, defaultRules, fixture, httpClient, testConfig } from './helpers';
+import { TRUNCATED_ANNOTATION } from '../../src/ingress/normalize';
+import type { Alert, TimelineEvent } from '../../src/workflows/definitions';
+import {
+  alertmanagerPayload,
+  bigAlertmanagerGroup,
+  closeAllApps,
+  defaultRules,
+  fixture,
+  httpClient,
+  testConfig,
+} from './helpers';
 
 const TOKEN = 'integration-token-7c1d';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -17,7 +27,7 @@ let worker: TestWorker;
 const taskQueue = uniqueTaskQueue('ingress');
 const ingresses: RunningIngress[] = [];
 
-async function ingress(timeScale: number) {
+async function ingress(timeScale: number, overrides: Parameters<typeof testConfig>[0] = {}) {
   const starter = new TemporalIncidentStarter({ taskQueue, timeoutMs: 10_000, client });
   const running = await startIngress(
     testConfig({
@@ -27,6 +37,7 @@ async function ingress(timeScale: number) {
       rateLimitPerSecond: 100_000,
       rateLimitBurst: 100_000,
       signalConcurrency: 16,
+      ...overrides,
     }),
     { starter, rules: defaultRules() },
   );
@@ -227,6 +238,119 @@ describe('alert storm', () => {
     console.log(
       `storm: ${KEYS * PER_KEY} alerts in ${elapsed} ms (${Math.round((KEYS * PER_KEY * 1000) / elapsed)} alerts/s)`,
     );
+  });
+});
+
+/** The alerts the incident received, as Temporal recorded the alertFired signals. */
+async function signalledAlerts(workflowId: string): Promise<Alert[]> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const alerts: Alert[] = [];
+  for (const e of history.events ?? []) {
+    const sig = e.workflowExecutionSignaledEventAttributes;
+    if (sig?.signalName !== 'alertFired') continue;
+    const data = sig.input?.payloads?.[0]?.data;
+    if (data) alerts.push((JSON.parse(Buffer.from(data).toString('utf8')) as { alert: Alert }).alert);
+  }
+  return alerts;
+}
+
+describe('issue 12 item 6: a real alert is never dropped for its size', () => {
+  it('a 60,000-character description: accepted, the incident opens, the truncation is recorded', async () => {
+    const http = await ingress(1);
+    const description =
+      `panic: runtime error: index out of range\n${'goroutine 1 [running]:\nmain.handle(0xc0000b2000)\n'.repeat(1500)}`.slice(
+        0,
+        60_000,
+      );
+    expect(description).toHaveLength(60_000);
+    const payload = alertmanagerPayload([
+      { alertname: 'IngressStackTrace', labels: { service: 'long-desc', severity: 'warning' } },
+    ]);
+    payload.alerts[0]!.annotations = { summary: 'order router crashed', description };
+    const res = await http.inject({ method: 'POST', url: '/v1/alerts/alertmanager', headers: auth, payload });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().truncated).toEqual({
+      alerts: 1,
+      examples: ['alerts[0].annotations.description: 60000 -> 16384 chars'],
+    });
+    const { incidentId } = res.json().incidents[0];
+    await waitFor(
+      () => status(incidentId),
+      (x) => x.alerts.received === 1,
+      { what: 'alert counted' },
+    );
+    // The timeline says so...
+    const timeline = await client.workflow.getHandle(incidentId).query<TimelineEvent[]>('timeline');
+    expect(timeline.find((e) => e.type === 'alert.fired')?.text).toBe(
+      'Alert firing: IngressStackTrace: order router crashed [ingress: truncated annotations.description]',
+    );
+    // ...the Web UI details too, and the alert Temporal recorded carries the marked head and the list.
+    const desc = await client.workflow.getHandle(incidentId).describe();
+    expect(await desc.staticDetails()).toContain(
+      '- Truncated by ingress: annotations.description: 60000 -> 16384 chars',
+    );
+    const [alert] = await signalledAlerts(incidentId);
+    expect(alert?.annotations?.description).toHaveLength(16_384);
+    expect(alert?.annotations?.description?.startsWith(description.slice(0, 16_000))).toBe(true);
+    expect(alert?.annotations?.description).toMatch(/…\[truncated by ingress: 60000 chars, #[0-9a-f]{12}\]$/);
+    expect(alert?.annotations?.[TRUNCATED_ANNOTATION]).toBe('annotations.description: 60000 -> 16384 chars');
+  });
+
+  it('one notification of 1,000 alerts (about 1.5 MB): accepted, every incident opens with all its alerts', async () => {
+    const http = await ingress(1);
+    const group = bigAlertmanagerGroup(1000, { services: 10, tag: 'thousand' });
+    expect(Buffer.byteLength(JSON.stringify(group))).toBeGreaterThan(1024 * 1024);
+    const started = Date.now();
+    const res = await http.inject({
+      method: 'POST',
+      url: '/v1/alerts/alertmanager',
+      headers: auth,
+      payload: group,
+    });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body).toMatchObject({ received: 1000, firing: 1000, folded: 0, dropped: 0 });
+    expect(body.incidents).toHaveLength(10);
+    const counts = await Promise.all(
+      (body.incidents as { incidentId: string }[]).map((i) =>
+        waitFor(
+          () => status(i.incidentId),
+          (s) => s.alerts.received === 100,
+          { what: `${i.incidentId} counts 100`, timeoutMs: 60_000 },
+        ),
+      ),
+    );
+    expect(counts.reduce((n, s) => n + s.alerts.firing, 0)).toBe(1000);
+    console.log(`1,000-alert notification answered 200 in ${Date.now() - started} ms`);
+  });
+
+  it('more alerts than the per-request limit: accepted, the rest folded in, and the timeline says how many', async () => {
+    const http = await ingress(1, { maxAlertsPerRequest: 100 });
+    const group = bigAlertmanagerGroup(150, { services: 2, tag: 'overlimit' });
+    const res = await http.inject({
+      method: 'POST',
+      url: '/v1/alerts/alertmanager',
+      headers: auth,
+      payload: group,
+    });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body).toMatchObject({ received: 150, folded: 50, dropped: 0 });
+    for (const inc of body.incidents as { incidentId: string; fired: number; folded: number }[]) {
+      expect(inc.fired + inc.folded).toBe(75);
+      const s = await waitFor(
+        () => status(inc.incidentId),
+        (x) => x.alerts.received === inc.fired,
+        { what: 'signalled alerts counted' },
+      );
+      expect(s.alerts.received).toBe(inc.fired);
+      const fired = (
+        await client.workflow.getHandle(inc.incidentId).query<TimelineEvent[]>('timeline')
+      ).filter((e) => e.type === 'alert.fired');
+      expect(fired[fired.length - 1]?.text).toMatch(
+        new RegExp(`\\[ingress: ${inc.folded} more alert\\(s\\) of this notification folded in\\]$`),
+      );
+    }
   });
 });
 
