@@ -529,3 +529,48 @@ test.concurrent(
     await recordHistory(h, 'alert-raises-severity');
   },
 );
+
+test.concurrent(
+  'P2 and P3 escalation never reaches the CTO: past the matrix, the engaged roles are told',
+  async () => {
+    const p3 = await open('p3-escalate', { severity: 'P3', timeScale: 60 });
+    await waitFor(
+      () => status(p3),
+      (x) => x.engagedRoles.length === 1,
+      { what: 'the P3 initial page' },
+    );
+    const first = await p3.executeUpdate('escalate', { args: [{ by: 'alice', reason: 'no answer' }] });
+    expect((first as { message: string }).message).toMatch(/every role of the P3 matrix is engaged/);
+    await waitFor(
+      () => timeline(p3),
+      (t) => ofType(t, 'escalation.exhausted').length === 1,
+      { what: 'the nobody-left notice' },
+    );
+    const p2 = await open('p2-escalate', { severity: 'P2', timeScale: 1 });
+    await waitFor(
+      () => status(p2),
+      (x) => x.engagedRoles.length === 1,
+      { what: 'the P2 initial page' },
+    );
+    for (let i = 0; i < 4; i++)
+      await p2.executeUpdate('escalate', { args: [{ by: 'bob', reason: `try ${i}` }] });
+    const s2 = await status(p2);
+    expect(s2.engagedRoles).toEqual(['oncall-primary', 'oncall-secondary', 'eng-lead']);
+    expect((await status(p3)).engagedRoles).toEqual(['team-lead']);
+    expect(ofType(await timeline(p2), 'escalation.exhausted')).toHaveLength(2);
+    await Promise.all([p2.terminate(), p3.terminate()]);
+  },
+);
+
+test.concurrent(
+  'resolve with financialImpactUsd over $1000 engages the CTO (3.1); $800 does not',
+  async () => {
+    const big = await open('resolve-loss', { severity: 'P2', timeScale: 1 });
+    const small = await open('resolve-small-loss', { severity: 'P2', timeScale: 1 });
+    await big.executeUpdate('resolve', { args: [{ by: 'carol', financialImpactUsd: 5000 }] });
+    await small.executeUpdate('resolve', { args: [{ by: 'carol', financialImpactUsd: 800 }] });
+    expect((await status(big)).engagedRoles).toContain('cto');
+    expect((await status(small)).engagedRoles).not.toContain('cto');
+    await Promise.all([big.terminate(), small.terminate()]);
+  },
+);

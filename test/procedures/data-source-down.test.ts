@@ -1,11 +1,21 @@
 // 3.3 Data Source Down end to end on the dev server: every row of the mitigation table against the
 // simulator's real stale OHLCV data, the recovery verification and the resume request.
 import { uniqueTaskQueue, waitFor } from '../harness/temporal';
-import { decide, procState, procedureSuite, resultOf, waitForApproval } from './helpers';
+import { decide, platformConfig, procState, procedureSuite, resultOf, waitForApproval } from './helpers';
+import type { TimelineEvent } from '../../src/workflows/definitions';
 import type { WorkflowHandle } from '@temporalio/client';
 
 const taskQueue = uniqueTaskQueue('proc-3-3');
-const suite = procedureSuite({ database: 'usdcop_proc_3_3', workers: { [taskQueue]: (p) => p.platform } });
+/** A deployment whose OHLCV table name is wrong: every freshness query fails. */
+const misconfiguredQueue = uniqueTaskQueue('proc-3-3-bad-table');
+const suite = procedureSuite({
+  database: 'usdcop_proc_3_3',
+  workers: {
+    [taskQueue]: (p) => p.platform,
+    [misconfiguredQueue]: (p) =>
+      platformConfig('playbook', p.sim, p.docker, { tables: { ohlcv: { table: 'no_such_ohlcv_table' } } }),
+  },
+});
 
 const start = (name: string, extra: Record<string, unknown> = {}) =>
   suite.start(taskQueue, 'dataSourceDownProcedure', name, { kind: 'data-source-down', ...extra });
@@ -103,4 +113,52 @@ test('> 60 minutes without pre-approval: the kill switch waits for a human; reje
   expect(r.outcome).toBe('needs-human');
   expect((await suite.p.sim.state()).calls.killSwitch).toBe(0);
   expect((await procState(h)).approvals[0]).toMatchObject({ outcome: 'rejected', by: 'erin' });
+});
+
+test('a freshness query that fails is no outage: with the kill switch pre-approved and data 75 min old, no kill switch, a human step', async () => {
+  await suite.p.sim.injectFault({ staleDataMinutes: 75 });
+  const h = await suite.start(misconfiguredQueue, 'dataSourceDownProcedure', 'bad-table', {
+    kind: 'data-source-down',
+    preApprovedActions: ['kill-switch:data-outage-60m'],
+  });
+  const s = await waitFor(
+    () => procState(h),
+    (x) => x.events.some((e) => e.text.includes('human step: could not verify the data freshness')),
+    { what: 'the unverified-freshness human step' },
+  );
+  // Several polls later (timeScale 60: a poll a second), still nothing was asked of the platform.
+  await new Promise((r) => setTimeout(r, 3000));
+  expect(s.approvals).toEqual([]);
+  expect((await procState(h)).approvals).toEqual([]);
+  expect((await suite.p.sim.state()).calls.killSwitch).toBe(0);
+  // The incident (the parent) shows the human step in its timeline.
+  const parent = suite.client().workflow.getHandle((await procState(h)).incidentId);
+  const t = await parent.query<TimelineEvent[]>('timeline');
+  expect(t.some((e) => e.text.includes('could not verify the data freshness'))).toBe(true);
+  await h.terminate('test done');
+});
+
+test('an approval answered after the gate gave up is recorded as too late, and nothing is done', async () => {
+  await suite.p.sim.injectFault({ staleDataMinutes: 30 });
+  // approvalTimeoutMinutes 1 at timeScale 60: three unanswered escalations in about 3 s, then given up.
+  const h = await start('too-late', { approvalTimeoutMinutes: 1 });
+  const actionId = await waitForApproval(h, 'pause');
+  await waitFor(
+    () => procState(h),
+    (x) => x.approvals.some((a) => a.actionId === actionId && a.outcome === 'needs-human'),
+    { what: 'the gate giving up' },
+  );
+  await decide(h, actionId, 'approved', 'late-larry');
+  const parent = suite.client().workflow.getHandle((await procState(h)).incidentId);
+  const t = await waitFor(
+    () => parent.query<TimelineEvent[]>('timeline'),
+    (x) => x.some((e) => e.type === 'approval.too-late'),
+    { what: 'too late in the incident timeline' },
+  );
+  expect(t.find((e) => e.type === 'approval.too-late')?.text).toMatch(
+    new RegExp(`too late: ${actionId} expired at .*approval by late-larry was not applied`),
+  );
+  expect(t.some((e) => e.type === 'approval.approved')).toBe(false);
+  expect((await suite.p.sim.state()).calls.pause).toBe(0);
+  await h.terminate('test done');
 });

@@ -50,6 +50,10 @@ test('Long-running queries: terminate behind approval listing pid, duration and 
   expect(pending.description).toContain(`pid ${pid}`);
   expect(pending.description).toContain('pg_sleep');
   expect(pending.evidence).toEqual([
+    // The reading that decided it, with its check id and time, then the details.
+    expect.stringMatching(
+      new RegExp(`^\\[long-running-queries, [^\\]]+\\] 1 queries running over .*pid ${pid}`),
+    ),
     `pid ${pid}`,
     expect.stringMatching(/^duration \d+s \(since /),
     expect.stringContaining('query: SELECT pg_sleep($1)'),

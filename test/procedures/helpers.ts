@@ -235,6 +235,8 @@ export interface ProcedureSuite {
     name: string,
     input: Partial<ProcedureInput> & Pick<ProcedureInput, 'kind'>,
   ): Promise<WorkflowHandle>;
+  /** The file's client. */
+  client(): Client;
 }
 
 /**
@@ -275,6 +277,10 @@ export function procedureSuite(opts: {
   return {
     get p() {
       return p();
+    },
+    client() {
+      if (!client) throw new Error('procedureSuite: the client starts in beforeAll');
+      return client;
     },
     async start(queue, type, name, input) {
       const { parent, child } = await startProcedure(client!, queue, type, name, input);

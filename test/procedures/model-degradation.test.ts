@@ -86,15 +86,15 @@ test('Sharpe 0.5-0.8: monitor closely, no immediate action, no platform call', a
   expect((await p.sim.state()).calls.rollback).toBe(0);
 });
 
-test('Sharpe 0.3-0.5: activate shadow mode comparison (findings carry the comparison)', async () => {
+test('Sharpe 0.3-0.5: activate shadow mode comparison is a human step (no platform call turns it on), never reported done', async () => {
   await p.sim.injectFault({ sharpeRatio: 0.4 });
   const { child } = await start('significant');
   const r = await resultOf(child);
-  expect(r.outcome).toBe('completed');
+  expect(r.outcome).toBe('needs-human');
   const s = await procState(child);
-  expect(s.events.find((e) => e.step === '3.2 resolution: activate shadow mode comparison')?.text).toMatch(
-    /shadow mode comparison active: .*Sharpe 0.4 vs shadow .*Sharpe 1.31/,
-  );
+  const step = s.events.find((e) => e.step === '3.2 resolution: activate shadow mode comparison')?.text;
+  expect(step).toMatch(/^human step: enable the shadow model .*Sharpe 0.4 vs shadow .*Sharpe 1.31/);
+  expect(s.events.some((e) => e.text.includes('shadow mode comparison active'))).toBe(false);
   expect((await p.sim.state()).calls.rollback).toBe(0);
 });
 

@@ -2,12 +2,31 @@
 // unintentionally active kill switch -> resume request, against the simulator and the fake docker.
 import type { WorkflowHandle } from '@temporalio/client';
 import { uniqueTaskQueue, waitFor } from '../harness/temporal';
-import { decide, procState, procedureSuite, resultOf, waitForApproval } from './helpers';
+import { decide, platformConfig, procState, procedureSuite, resultOf, waitForApproval } from './helpers';
 
 const taskQueue = uniqueTaskQueue('proc-3-1');
+/** Nothing answers: the APIs on a closed port, docker failing (daemon down), PostgreSQL not connecting. */
+const unreachableQueue = uniqueTaskQueue('proc-3-1-unreachable');
+const fails = ['/bin/sh', '-c', 'echo "Cannot connect to the Docker daemon" >&2; exit 1'];
 const suite = procedureSuite({
   database: 'usdcop_proc_3_1',
-  workers: { [taskQueue]: (p) => p.platform },
+  workers: {
+    [taskQueue]: (p) => p.platform,
+    [unreachableQueue]: (p) =>
+      platformConfig('playbook', p.sim, p.docker, {
+        services: {
+          trading: { baseUrl: 'http://127.0.0.1:1' },
+          inference: { baseUrl: 'http://127.0.0.1:1' },
+        },
+        database: { url: 'postgres://postgres@127.0.0.1:1/usdcop' },
+        commands: Object.fromEntries(
+          Object.keys(p.docker.commands()).map((name) => [
+            name,
+            name.startsWith('restart:') ? ['/bin/true'] : fails,
+          ]),
+        ),
+      }),
+  },
   resetDocker: true,
 });
 
@@ -41,17 +60,16 @@ test('API container crashed: restart trading-api inference-api (approved) throug
   );
 });
 
-test('Database connection lost: restart PostgreSQL (allow-listed), health says connected again', async () => {
+test("an API reporting the database disconnected while the engine's SELECT 1 answers: no PostgreSQL restart, a human step", async () => {
   await suite.p.sim.injectFault({ databaseDisconnected: true });
-  suite.p.docker.update((s) => {
-    s.onRestart = { postgres: { databaseDisconnected: false } };
-  });
   const h = await start('database');
-  const actionId = await waitForApproval(h, 'restart');
-  expect(await causes(h)).toEqual(['database-connection-lost']);
-  await decide(h, actionId, 'approved', 'oncall');
-  expect((await resultOf(h)).outcome).toBe('completed');
-  expect(suite.p.docker.read().restarts).toEqual(['postgres']);
+  expect((await resultOf(h)).outcome).toBe('needs-human');
+  const s = await procState(h);
+  expect(s.approvals).toEqual([]);
+  expect(
+    s.events.some((e) => /report the database disconnected while the engine's SELECT 1 answers/.test(e.text)),
+  ).toBe(true);
+  expect(suite.p.docker.read().restarts).toEqual([]);
 });
 
 test('Model file corrupted: rollback to the previous model version (approved), verified by the router status', async () => {
@@ -134,4 +152,20 @@ test('a healthy platform: no row applies, nothing is done', async () => {
   expect(await causes(h)).toEqual([]);
   const st = await suite.p.sim.state();
   expect(Object.values(st.calls).reduce((a, b) => a + b, 0)).toBe(0);
+});
+
+test('an unreachable platform gets no remediation: no restart, no rollback, no resume requested', async () => {
+  const h = await suite.start(unreachableQueue, 'tradingSystemDownProcedure', 'unreachable', {
+    kind: 'trading-system-down',
+    severity: 'P0',
+  });
+  const r = await resultOf(h);
+  expect(r.outcome).toBe('needs-human');
+  const s = await procState(h);
+  expect(s.approvals).toEqual([]);
+  expect(s.events.some((e) => e.step.startsWith('approval:'))).toBe(false);
+  const steps = s.events.filter((e) => e.text.startsWith('human step: could not verify')).map((e) => e.text);
+  expect(steps.join('\n')).toMatch(/could not verify trading-api/);
+  expect(steps.join('\n')).toMatch(/could not verify the database/);
+  expect(s.events.some((e) => e.type === 'action')).toBe(false);
 });
