@@ -32,7 +32,7 @@ export const fastChecks = wf.proxyActivities<ProcedureActivities>({
 });
 
 // Long remediations (kill switch, resume, pause, rollback, restart, terminate): guarded inside the activity
-// so a retry after a crash does not act twice (src/activities/checks.ts header); bad requests do not retry.
+// so a retry after a crash does not act twice (src/activities/platform/remediations.ts header); bad requests do not retry.
 // Each call runs in a non-cancellable scope: when the incident is resolved mid-call and the procedure is
 // cancelled, the kill switch, resume or rollback already under way finishes and its result is in this
 // workflow's history, rather than applying unseen while the workflow moves on.
