@@ -205,7 +205,7 @@ export interface PendingApproval {
   expiresAt: string | null;
   requiresConfirmationCode: boolean;
   /** A decision handed to the procedure's gate, not yet taken by it (recorded only once the gate answers). */
-  decisionInFlight?: { decision: 'approved' | 'rejected'; by: string; at: string };
+  decisionInFlight?: { decision: 'approved' | 'rejected'; by: string; at: string; reason?: string };
 }
 
 /** One finding of a procedure (3.1-3.4), as the `status` query summarizes it. */
