@@ -184,6 +184,24 @@ function time(field: string, s: string | undefined, ignored: string[]): string |
   return t;
 }
 
+/** Alertmanager and Grafana send the same Prometheus-shaped alert: the name is the `alertname` label. */
+export function fromPrometheusAlert(
+  a: Pick<RawAlert, 'status' | 'labels' | 'startsAt' | 'endsAt' | 'fingerprint'>,
+  annotations: Record<string, string>,
+  source: string,
+): NormalizedAlert {
+  return toAlert({
+    name: a.labels.alertname ?? '',
+    status: a.status,
+    labels: a.labels,
+    annotations,
+    startsAt: a.startsAt,
+    endsAt: a.endsAt,
+    fingerprint: a.fingerprint,
+    source,
+  });
+}
+
 export function toAlert(raw: RawAlert): NormalizedAlert {
   const truncated: Truncation[] = [];
   const ignored: string[] = [];

@@ -2,7 +2,7 @@
 // activities, then ask these functions what the playbook says to do. No I/O, no clock: deterministic and
 // tested row by row in test/playbook/procedures.test.ts.
 
-import type { Justification, Reading, Requirement } from './evidence';
+import { unverifiedStep, type Justification, type Reading, type Requirement } from './evidence';
 
 // ---------- 3.1 P0: Trading System Down ----------
 
@@ -196,7 +196,7 @@ export function diagnoseTradingSystemDown(f: TradingDownFacts): TradingDownDiagn
       );
     } else {
       unverified.push(
-        `could not verify ${s.container} (${s.health.check}): ${s.health.text}; container state ${c ? c.state : `unknown (${f.containers.reading.text})`}: check it by hand (\`docker ps\`, \`docker logs ${s.container}\`)`,
+        `${unverifiedStep(s.health, s.container)}; container state ${c ? c.state : `unknown (${f.containers.reading.text})`}: check it by hand (\`docker ps\`, \`docker logs ${s.container}\`)`,
       );
     }
   }
@@ -253,7 +253,7 @@ export function diagnoseTradingSystemDown(f: TradingDownFacts): TradingDownDiagn
     [f.models.reading, 'the models'],
     [f.killSwitch.reading, 'the kill switch'],
   ] as const) {
-    if (r.evidence === 'unknown') unverified.push(`could not verify ${what} (${r.check}): ${r.text}`);
+    if (r.evidence === 'unknown') unverified.push(unverifiedStep(r, what));
   }
 
   const healthy = f.services.length > 0 && f.services.every((s) => s.health.evidence === 'ok');
@@ -409,7 +409,7 @@ export function planDataOutage(f: FreshnessReading): DataOutagePlan {
     return {
       action: 'unverified',
       playbookAction: 'no row of the 3.3 table: the outage duration is not known',
-      humanStep: `could not verify the data freshness (${f.reading.check}): ${f.reading.text}; check the OHLCV table and the pipeline by hand`,
+      humanStep: `${unverifiedStep(f.reading, 'the data freshness')}; check the OHLCV table and the pipeline by hand`,
     };
   }
   const d = decideDataOutage(f.stalenessMinutes);
@@ -613,7 +613,7 @@ export function diagnoseDatabase(f: DatabaseFacts): DatabaseDiagnosis {
     ] as const
   )
     .filter(([r]) => r.evidence === 'unknown')
-    .map(([r, what]) => `could not verify ${what} (${r.check}): ${r.text}`);
+    .map(([r, what]) => unverifiedStep(r, what));
   return { decisions: out, unverified };
 }
 

@@ -11,7 +11,9 @@ import {
   POOL_EXHAUSTED_RATIO,
   PREDICTION_ERROR_RATE_THRESHOLD,
   SHARPE_MINOR_MAX,
+  STOPPED_CONTAINER_STATES,
   WIN_RATE_THRESHOLD,
+  type ContainerState,
 } from './procedures';
 
 /** Deployment overrides of the 3.4 thresholds (platform config), else the playbook defaults. */
@@ -154,7 +156,8 @@ export function judgeReading(check: string, d: Data, t: ReadingThresholds = {}):
       if (
         cs.some(
           (c) =>
-            c.oomKilled === true || ['exited', 'dead', 'restarting', 'created', 'paused'].includes(c.state),
+            c.oomKilled === true ||
+            [...STOPPED_CONTAINER_STATES, 'paused'].includes(c.state as ContainerState),
         )
       )
         return 'failed';

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { loadIngressConfig, type IngressConfig } from '../../src/ingress/config';
 import type { IngressConfigInput } from '../../src/ingress/config';
 import { parseRoutingRules, type RoutingRules } from '../../src/ingress/routing';
+import { buildIngress } from '../../src/ingress/server';
 import {
   TemporalUnavailableError,
   type FireAlertCommand,
@@ -266,4 +267,13 @@ export function bigAlertmanagerGroup(
     groupKey: `{}:{alertname="${alertname}"}`,
     truncatedAlerts: 0,
   };
+}
+
+/** An ingress on the default rules with a FakeStarter behind it, served over real HTTP on loopback. */
+export function fakeIngress(overrides: Partial<IngressConfigInput> = {}, now?: () => number) {
+  const starter = new FakeStarter();
+  const app = httpClient(
+    buildIngress(testConfig(overrides), { starter, rules: defaultRules(), ...(now ? { now } : {}) }),
+  );
+  return { starter, app };
 }

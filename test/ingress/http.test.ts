@@ -9,6 +9,7 @@ import {
   alertmanagerPayload,
   closeAllApps,
   defaultRules,
+  fakeIngress,
   FakeStarter,
   fixture,
   httpClient,
@@ -18,11 +19,7 @@ import {
 const rules = defaultRules();
 const json = (body: unknown) => JSON.stringify(body);
 
-function setup(overrides: Parameters<typeof testConfig>[0] = {}, now?: () => number) {
-  const starter = new FakeStarter();
-  const app = httpClient(buildIngress(testConfig(overrides), { starter, rules, ...(now ? { now } : {}) }));
-  return { starter, app };
-}
+const setup = fakeIngress;
 
 afterAll(closeAllApps);
 

@@ -4,32 +4,22 @@
 // Grafana and generic routes alike; only no alerts, no alert name and wrong types get a 4xx.
 import { loadIngressConfig } from '../../src/ingress/config';
 import { FOLDED_ANNOTATION, IGNORED_ANNOTATION, TRUNCATED_ANNOTATION } from '../../src/ingress/normalize';
-import { buildIngress } from '../../src/ingress/server';
 import { alertSchema, incidentInputSchema, type Alert } from '../../src/workflows/definitions';
 import {
   alertmanagerPayload,
   bigAlertmanagerGroup,
   closeAllApps,
-  defaultRules,
   expectAllClean,
+  fakeIngress,
   FakeStarter,
   fixture,
-  httpClient,
   testConfig,
 } from './helpers';
 
-const rules = defaultRules();
 
-function setup(overrides: Parameters<typeof testConfig>[0] = {}) {
-  const starter = new FakeStarter();
-  const app = httpClient(
-    buildIngress(testConfig({ rateLimitBurst: 100_000, rateLimitPerSecond: 100_000, ...overrides }), {
-      starter,
-      rules,
-    }),
-  );
-  return { starter, app };
-}
+// Rate limits out of the way: these tests send many large requests on purpose.
+const setup = (overrides: Parameters<typeof testConfig>[0] = {}) =>
+  fakeIngress({ rateLimitBurst: 100_000, rateLimitPerSecond: 100_000, ...overrides });
 
 afterAll(closeAllApps);
 

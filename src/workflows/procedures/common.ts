@@ -68,6 +68,23 @@ function nonCancellableCalls<T extends object>(activities: T): T {
   });
 }
 
+// What a check's data holds when the check could not run at all (the activity failed): nothing known.
+export const NO_OPERATIONS_STATUS = {
+  mode: null,
+  killSwitchActive: null,
+  reason: null,
+  activatedBy: null,
+  activatedAt: null,
+};
+export const NO_ROUTER_STATUS = {
+  enabled: null,
+  ready: null,
+  champion: null,
+  shadow: null,
+  shadowEnabled: null,
+  agreementRate: null,
+};
+
 /** A check's observation with the evidence it gives: what every decision of 3.1-3.4 reads. */
 export interface Judged<D> {
   check: string;

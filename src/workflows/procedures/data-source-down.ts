@@ -13,17 +13,17 @@ import {
 import type { Justification } from '../../playbook/evidence';
 import type { ProcedureInput, ProcedureResult } from '../definitions';
 import { approvalGate, gatePassed } from './approval-gate';
-import { errorMessage, evidenceOf, fastChecks, openProcedure, remediations } from './common';
+import {
+  errorMessage,
+  evidenceOf,
+  fastChecks,
+  NO_OPERATIONS_STATUS,
+  openProcedure,
+  remediations,
+} from './common';
 import { humanStep, requestResume, type RemediationOutcome } from './remediations';
 
 const PROCEDURE = '3.3 data-source-down';
-const opsFallback = {
-  mode: null,
-  killSwitchActive: null,
-  reason: null,
-  activatedBy: null,
-  activatedAt: null,
-};
 const freshFallback = { latest: null, stalenessMinutes: null };
 /** Report the freshness while waiting only every this many polls (or when the table row changes). */
 const REPORT_EVERY_POLLS = 10;
@@ -46,7 +46,7 @@ export async function dataSourceDownProcedure(input: ProcedureInput): Promise<Pr
     ctx.check(
       '3.3 immediate: verify trading auto-paused',
       () => fastChecks.checkOperationsStatus(),
-      opsFallback,
+      NO_OPERATIONS_STATUS,
     ),
   ]);
   // Diagnosis (5-15 minutes).
@@ -141,7 +141,7 @@ export async function dataSourceDownProcedure(input: ProcedureInput): Promise<Pr
         const now = await ctx.check(
           '3.3 mitigation: verify trading auto-paused',
           () => fastChecks.checkOperationsStatus(),
-          opsFallback,
+          NO_OPERATIONS_STATUS,
         );
         autoPauseVerified = tradingStopped(now.data.mode);
         if (!autoPauseVerified)
@@ -197,7 +197,7 @@ export async function dataSourceDownProcedure(input: ProcedureInput): Promise<Pr
   const opsNow = await ctx.check(
     '3.3 recovery: operations status',
     () => fastChecks.checkOperationsStatus(),
-    opsFallback,
+    NO_OPERATIONS_STATUS,
   );
   if (recovered && opsNow.data.killSwitchActive) {
     outcomes.push(
@@ -242,7 +242,7 @@ async function confirmPause(
   const ops = await ctx.check(
     '3.3 mitigation: operations status',
     () => fastChecks.checkOperationsStatus(),
-    opsFallback,
+    NO_OPERATIONS_STATUS,
   );
   const paused = tradingStopped(ops.data.mode);
   const gate = await approvalGate(ctx, {

@@ -7,7 +7,7 @@ import {
   type DegradationAction,
 } from '../../playbook/procedures';
 import type { ProcedureInput, ProcedureResult } from '../definitions';
-import { fastChecks, openProcedure, type ProcedureContext } from './common';
+import { fastChecks, NO_ROUTER_STATUS, openProcedure, type ProcedureContext } from './common';
 import { humanStep, rollbackModel } from './remediations';
 
 const PROCEDURE = '3.2 model-degradation';
@@ -27,14 +27,7 @@ export async function modelDegradationProcedure(input: ProcedureInput): Promise<
 
   // Immediate actions (0-5 minutes); step 1, the ACK, is the incident's start notification.
   await Promise.all([
-    ctx.check('3.2 immediate: current model status', () => fastChecks.checkRouterStatus(), {
-      enabled: null,
-      ready: null,
-      champion: null,
-      shadow: null,
-      shadowEnabled: null,
-      agreementRate: null,
-    }),
+    ctx.check('3.2 immediate: current model status', () => fastChecks.checkRouterStatus(), NO_ROUTER_STATUS),
     ctx.check('3.2 immediate: recent predictions', () => fastChecks.checkRouterHistory(20), {
       count: 0,
       disagreements: 0,

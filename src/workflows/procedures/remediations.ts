@@ -3,7 +3,14 @@
 import type { Justification } from '../../playbook/evidence';
 import { CONFIRM_RESUME } from '../../playbook/procedures';
 import { approvalGate, gatePassed } from './approval-gate';
-import { errorMessage, fastChecks, remediations, type ProcedureContext } from './common';
+import {
+  errorMessage,
+  fastChecks,
+  NO_OPERATIONS_STATUS,
+  NO_ROUTER_STATUS,
+  type ProcedureContext,
+  remediations,
+} from './common';
 
 export type RemediationOutcome =
   'done' | 'not-needed' | 'rejected' | 'needs-human' | 'failed' | 'not-configured';
@@ -51,13 +58,11 @@ export async function requestResume(
     });
     return 'failed';
   }
-  const after = await ctx.check(`${step} (verify)`, () => fastChecks.checkOperationsStatus(), {
-    mode: null,
-    killSwitchActive: null,
-    reason: null,
-    activatedBy: null,
-    activatedAt: null,
-  });
+  const after = await ctx.check(
+    `${step} (verify)`,
+    () => fastChecks.checkOperationsStatus(),
+    NO_OPERATIONS_STATUS,
+  );
   return after.data.killSwitchActive === false ? 'done' : 'failed';
 }
 
@@ -126,14 +131,11 @@ export async function rollbackModel(
   const targets = await ctx.check(`${step}: rollback targets`, () => fastChecks.checkRollbackTargets(), {
     targets: [],
   });
-  const before = await ctx.check(`${step}: router status before`, () => fastChecks.checkRouterStatus(), {
-    enabled: null,
-    ready: null,
-    champion: null,
-    shadow: null,
-    shadowEnabled: null,
-    agreementRate: null,
-  });
+  const before = await ctx.check(
+    `${step}: router status before`,
+    () => fastChecks.checkRouterStatus(),
+    NO_ROUTER_STATUS,
+  );
   if (before.data.champion === null) {
     // The guard against rolling back twice (a retry after a crash) compares the champion before and at the
     // call; with the champion unknown it cannot, so the rollback is left to a human.
@@ -191,7 +193,7 @@ export async function rollbackModel(
   const after = await ctx.check(
     `${step}: verify rollback (router status)`,
     () => fastChecks.checkRouterStatus(),
-    { enabled: null, ready: null, champion: null, shadow: null, shadowEnabled: null, agreementRate: null },
+    NO_ROUTER_STATUS,
   );
   const ok =
     after.data.ready !== false &&

@@ -1,7 +1,7 @@
 // 3.1 P0: Trading System Down, as a child workflow of incidentWorkflow.
 import { diagnoseTradingSystemDown, type ServiceFacts } from '../../playbook/procedures';
 import type { ProcedureInput, ProcedureResult } from '../definitions';
-import { fastChecks, openProcedure, type ProcedureContext } from './common';
+import { fastChecks, NO_OPERATIONS_STATUS, openProcedure, type ProcedureContext } from './common';
 import {
   humanStep,
   overall,
@@ -22,13 +22,6 @@ const healthFallback = (service: 'trading' | 'inference') => ({
   databaseConnected: null,
   modelLoaded: null,
 });
-const opsFallback = {
-  mode: null,
-  killSwitchActive: null,
-  reason: null,
-  activatedBy: null,
-  activatedAt: null,
-};
 
 async function healthChecks(ctx: ProcedureContext, step: string) {
   const [trading, inference] = await Promise.all([
@@ -56,7 +49,7 @@ export async function tradingSystemDownProcedure(input: ProcedureInput): Promise
     ctx.check(
       '3.1 immediate: check kill switch status',
       () => fastChecks.checkOperationsStatus(),
-      opsFallback,
+      NO_OPERATIONS_STATUS,
     ),
     ctx.check('3.1 immediate: check container status', () => fastChecks.checkContainers(), {
       containers: null,
@@ -207,7 +200,11 @@ export async function tradingSystemDownProcedure(input: ProcedureInput): Promise
     : { trading, inference };
   const healthy = after.trading.evidence === 'ok' && after.inference.evidence === 'ok';
   const opsNow = diagnosis.causes.length
-    ? await ctx.check('3.1 verify: kill switch status', () => fastChecks.checkOperationsStatus(), opsFallback)
+    ? await ctx.check(
+        '3.1 verify: kill switch status',
+        () => fastChecks.checkOperationsStatus(),
+        NO_OPERATIONS_STATUS,
+      )
     : ops;
   if (opsNow.data.killSwitchActive) {
     if (healthy) {

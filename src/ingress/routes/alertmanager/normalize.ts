@@ -1,19 +1,10 @@
-import { toAlert, type NormalizedAlert } from '../../normalize';
+import { fromPrometheusAlert, type NormalizedAlert } from '../../normalize';
 import type { AlertmanagerBody } from './schema';
 
 export function normalizeAlertmanager(body: AlertmanagerBody): NormalizedAlert[] {
   return body.alerts.map((a) => {
     const annotations: Record<string, string> = { ...a.annotations };
     if (a.generatorURL && annotations.generatorURL === undefined) annotations.generatorURL = a.generatorURL;
-    return toAlert({
-      name: a.labels.alertname ?? '',
-      status: a.status,
-      labels: a.labels,
-      annotations,
-      startsAt: a.startsAt,
-      endsAt: a.endsAt,
-      fingerprint: a.fingerprint,
-      source: 'alertmanager',
-    });
+    return fromPrometheusAlert(a, annotations, 'alertmanager');
   });
 }

@@ -1,4 +1,4 @@
-import { toAlert, type NormalizedAlert } from '../../normalize';
+import { fromPrometheusAlert, type NormalizedAlert } from '../../normalize';
 import type { GrafanaBody } from './schema';
 
 const LINKS = ['generatorURL', 'silenceURL', 'dashboardURL', 'panelURL', 'imageURL', 'valueString'] as const;
@@ -11,15 +11,6 @@ export function normalizeGrafana(body: GrafanaBody): NormalizedAlert[] {
       if (v && annotations[key] === undefined) annotations[key] = v;
     }
     if (a.values && annotations.values === undefined) annotations.values = JSON.stringify(a.values);
-    return toAlert({
-      name: a.labels.alertname ?? '',
-      status: a.status,
-      labels: a.labels,
-      annotations,
-      startsAt: a.startsAt,
-      endsAt: a.endsAt,
-      fingerprint: a.fingerprint,
-      source: 'grafana',
-    });
+    return fromPrometheusAlert(a, annotations, 'grafana');
   });
 }
