@@ -394,6 +394,8 @@ export interface FreshnessReading {
   reading: Reading;
   /** Age of the latest bar in minutes, from an answered query with at least one bar. */
   stalenessMinutes: number | null;
+  /** The latest bar's time (ISO), from the same answer. */
+  latest?: string | null;
 }
 
 export type DataOutagePlan =
@@ -426,6 +428,21 @@ export function planDataOutage(f: FreshnessReading): DataOutagePlan {
 /** 3.3 step 5 "Verify trading auto-paused": paused or killed both stop trading. */
 export function tradingStopped(mode: string | null): boolean {
   return mode === 'paused' || mode === 'killed';
+}
+
+/**
+ * 3.3 "Data freshness restored" means fresh data arriving, not an age under a threshold once: the latest bar
+ * is at most DATA_FRESH_MAX_MINUTES old AND newer than the latest bar when the procedure started (new bars
+ * came in). A feed that was 5 minutes old at the start and keeps aging has not recovered; it is watched until
+ * it does, or until a row of the table applies. `startLatest` null: nothing was known at the start.
+ */
+export function freshDataArrived(
+  startLatest: string | null,
+  now: { latest?: string | null; stalenessMinutes: number | null },
+): boolean {
+  if (now.stalenessMinutes === null || now.stalenessMinutes > DATA_FRESH_MAX_MINUTES) return false;
+  if (startLatest === null) return true;
+  return typeof now.latest === 'string' && Date.parse(now.latest) > Date.parse(startLatest);
 }
 
 export const CONSISTENCY_OK = ['passed', 'warning'] as const;

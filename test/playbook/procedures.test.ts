@@ -18,6 +18,7 @@ import {
   diagnoseDatabase,
   diagnoseTradingSystemDown,
   formatDuration,
+  freshDataArrived,
   tradingStopped,
   verifyDataRecovery,
   type DatabaseFacts,
@@ -424,4 +425,18 @@ describe('3.4 database connection issues: cause -> resolution, on positive evide
 
 test('approval gate gives up after a bounded number of escalations', () => {
   expect(APPROVAL_MAX_ESCALATIONS).toBeGreaterThanOrEqual(1);
+});
+
+test('3.3 recovery is fresh data arriving: a newer bar within the fresh age, not an age under a threshold once', () => {
+  const start = '2026-12-01T10:00:00.000Z';
+  expect(freshDataArrived(start, { latest: start, stalenessMinutes: 5 })).toBe(false);
+  expect(freshDataArrived(start, { latest: '2026-12-01T10:05:00.000Z', stalenessMinutes: 1 })).toBe(true);
+  expect(
+    freshDataArrived(start, {
+      latest: '2026-12-01T10:05:00.000Z',
+      stalenessMinutes: DATA_FRESH_MAX_MINUTES + 1,
+    }),
+  ).toBe(false);
+  expect(freshDataArrived(start, { latest: null, stalenessMinutes: null })).toBe(false);
+  expect(freshDataArrived(null, { latest: start, stalenessMinutes: 2 })).toBe(true);
 });

@@ -162,3 +162,34 @@ test('an approval answered after the gate gave up is recorded as too late, and n
   expect((await suite.p.sim.state()).calls.pause).toBe(0);
   await h.terminate('test done');
 });
+
+test('a feed 5 minutes old that keeps aging is not "recovered": the row follows the age past 10 and 60, and the kill switch does not wait behind the unanswered pause request', async () => {
+  await suite.p.sim.injectFault({ staleDataMinutes: 5 });
+  const h = await start('aging');
+  await waitFor(
+    () => texts(h),
+    (t) => t.some((x) => x.includes('Wait for recovery, trading auto-paused')),
+    { what: 'the < 10 minutes row' },
+  );
+  // Several polls (a playbook minute a second) with the same old bar: watched, never "recovered".
+  await new Promise((r) => setTimeout(r, 3000));
+  expect((await texts(h)).some((x) => x.includes('data source recovered'))).toBe(false);
+  expect((await procState(h)).status).toBe('running');
+
+  await suite.p.sim.injectFault({ staleDataMinutes: 12 });
+  const pauseId = await waitForApproval(h, 'pause');
+  // The pause request stays unanswered while the data ages past 60 minutes.
+  await suite.p.sim.injectFault({ staleDataMinutes: 65 });
+  const crossed = Date.now();
+  const killId = await waitForApproval(h, 'kill-switch');
+  // Within one polling interval (1 s at timeScale 60) plus the time to read and report.
+  expect(Date.now() - crossed).toBeLessThan(5_000);
+  const s = await procState(h);
+  expect(s.approvals).toContainEqual(expect.objectContaining({ actionId: pauseId, outcome: 'superseded' }));
+  expect(
+    s.events.some((e) => e.text.includes(`${pauseId} withdrawn undecided: the > 60 minutes row applies now`)),
+  ).toBe(true);
+  expect(killId).not.toBe(pauseId);
+  expect((await suite.p.sim.state()).calls).toMatchObject({ pause: 0, killSwitch: 0 });
+  await h.terminate('test done');
+});

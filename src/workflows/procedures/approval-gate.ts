@@ -26,12 +26,18 @@ export interface GateRequest {
   requiresConfirmationCode?: boolean;
   /** Policy key that may pre-approve this action (e.g. "kill-switch:data-outage-60m"). */
   preApprovalKey?: string;
+  /**
+   * Asked while the request waits: a reason once the request no longer applies (3.3: the pause request
+   * when the "> 60 minutes" row is reached). The request is then withdrawn with that reason, undecided.
+   */
+  supersededBy?: () => string | null;
 }
 
 export interface GateOutcome {
   actionId: string;
   /** unverified: the evidence did not hold up, nothing was requested (a human step was reported). */
-  decision: 'approved' | 'pre-approved' | 'rejected' | 'needs-human' | 'unverified';
+  /** superseded: withdrawn undecided because it no longer applies (`supersededBy`). */
+  decision: 'approved' | 'pre-approved' | 'rejected' | 'needs-human' | 'unverified' | 'superseded';
   by: string | null;
   at: string;
   reason?: string;
@@ -129,8 +135,31 @@ export async function approvalGate(ctx: ProcedureContext, gateReq: GateRequest):
   });
 
   let escalations = 0;
+  const superseded = () => (ctx.inbox.has(actionId) ? null : (req.supersededBy?.() ?? null));
   for (;;) {
-    const answered = await wf.condition(() => ctx.inbox.has(actionId), timeoutMs);
+    const answered = await wf.condition(() => ctx.inbox.has(actionId) || superseded() !== null, timeoutMs);
+    const why = superseded();
+    if (why !== null) {
+      const at = isoNow();
+      ctx.state.pendingApproval = null;
+      ctx.report({
+        step,
+        type: 'decision',
+        outcome: 'unknown',
+        text: `${actionId} withdrawn undecided: ${why}`,
+        data: { actionId, superseded: why },
+      });
+      ctx.toParent(approvalClosedSignal, { actionId, outcome: 'withdrawn', by: 'system' });
+      ctx.state.approvals.push({
+        actionId,
+        action: req.action,
+        outcome: 'superseded',
+        by: null,
+        at,
+        escalations,
+      });
+      return { actionId, decision: 'superseded', by: null, at, escalations };
+    }
     if (answered) break;
     escalations++;
     ctx.toParent(approvalExpiredSignal, { actionId, escalation: escalations });

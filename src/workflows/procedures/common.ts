@@ -120,7 +120,7 @@ export interface ProcedureState {
   approvals: {
     actionId: string;
     action: string;
-    outcome: 'approved' | 'rejected' | 'pre-approved' | 'needs-human' | 'unverified';
+    outcome: 'approved' | 'rejected' | 'pre-approved' | 'needs-human' | 'unverified' | 'superseded';
     by: string | null;
     at: string;
     escalations: number;

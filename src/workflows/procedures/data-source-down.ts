@@ -1,9 +1,9 @@
 // 3.3 P1: Data Source Down (TwelveData), as a child workflow of incidentWorkflow.
 import {
-  DATA_FRESH_MAX_MINUTES,
   DATA_OUTAGE_MONITOR_MAX_MINUTES,
   DATA_OUTAGE_POLL_MINUTES,
   KILL_SWITCH_DATA_OUTAGE_ACTION,
+  freshDataArrived,
   planDataOutage,
   tradingStopped,
   verifyDataRecovery,
@@ -83,6 +83,19 @@ export async function dataSourceDownProcedure(input: ProcedureInput): Promise<Pr
   let current: FreshnessReading = {
     reading: freshness.reading,
     stalenessMinutes: freshness.evidence === 'unknown' ? null : freshness.data.stalenessMinutes,
+    latest: freshness.evidence === 'unknown' ? null : freshness.data.latest,
+  };
+  // Recovery is new bars after this one (freshDataArrived), not an age under a threshold once.
+  const startLatest = current.latest ?? null;
+  // The pause request waits beside the loop: the loop keeps reading, and a row that no longer fits
+  // withdraws it (3.3: the kill switch at 60 minutes never waits behind a pending pause confirmation).
+  let pause: Promise<RemediationOutcome> | null = null;
+  let pauseSupersededBy: string | null = null;
+  const settlePause = async (why: string) => {
+    if (!pause) return;
+    pauseSupersededBy = why;
+    outcomes.push(await pause);
+    pause = null;
   };
   let lastAction: DataOutagePlan['action'] | null = null;
   let autoPauseVerified = tradingStopped(ops.data.mode);
@@ -94,7 +107,7 @@ export async function dataSourceDownProcedure(input: ProcedureInput): Promise<Pr
 
   for (;;) {
     const staleness = current.stalenessMinutes;
-    if (staleness !== null && staleness <= DATA_FRESH_MAX_MINUTES) {
+    if (staleness !== null && freshDataArrived(startLatest, current)) {
       // Recovery verification 1-2: freshness restored, feature quality OK.
       const consistency = await ctx.check(
         '3.3 recovery: verify feature quality',
@@ -113,6 +126,7 @@ export async function dataSourceDownProcedure(input: ProcedureInput): Promise<Pr
           text: `data source recovered: latest bar ${staleness.toFixed(1)} min old, feature consistency ${consistency.data.status}`,
         });
         recovered = true;
+        await settlePause('the data source recovered');
         break;
       }
       ctx.report({
@@ -154,15 +168,19 @@ export async function dataSourceDownProcedure(input: ProcedureInput): Promise<Pr
       }
       if (plan.action === 'confirm-pause' && !pauseHandled) {
         pauseHandled = true;
-        outcomes.push(await confirmPause(ctx, plan.outageMinutes, plan.justification));
+        pause = confirmPause(ctx, plan.outageMinutes, plan.justification, () => pauseSupersededBy);
       }
       if (plan.action === 'kill-switch' && !killHandled) {
         killHandled = true;
+        await settlePause(
+          `the > 60 minutes row applies now (latest bar ${plan.outageMinutes.toFixed(0)} minutes old): kill switch instead`,
+        );
         outcomes.push(await killSwitch(ctx, plan.outageMinutes, plan.justification));
       }
     }
 
     if (waitedMinutes >= DATA_OUTAGE_MONITOR_MAX_MINUTES) {
+      await settlePause('monitoring ended: left to a human');
       humanStep(
         ctx,
         '3.3 mitigation',
@@ -181,14 +199,13 @@ export async function dataSourceDownProcedure(input: ProcedureInput): Promise<Pr
     const f = await fastChecks.checkDataFreshness().catch(() => null);
     const evidence = f ? evidenceOf(f, ctx.thresholds) : 'unknown';
     const text = f?.text ?? 'freshness check could not run';
+    const answered = f !== null && evidence !== 'unknown';
     current = {
-      reading: { check: 'data-freshness', evidence, text },
-      stalenessMinutes: f && evidence !== 'unknown' ? f.data.stalenessMinutes : null,
+      reading: { check: 'data-freshness', evidence, text, at: new Date(Date.now()).toISOString() },
+      stalenessMinutes: answered ? f.data.stalenessMinutes : null,
+      latest: answered ? f.data.latest : null,
     };
-    if (
-      polls % REPORT_EVERY_POLLS === 0 ||
-      (current.stalenessMinutes !== null && current.stalenessMinutes <= DATA_FRESH_MAX_MINUTES)
-    ) {
+    if (polls % REPORT_EVERY_POLLS === 0 || freshDataArrived(startLatest, current)) {
       ctx.report({ step: '3.3 monitor: data freshness', type: 'finding', outcome: evidence, text });
     }
   }
@@ -238,6 +255,7 @@ async function confirmPause(
   ctx: ReturnType<typeof openProcedure>,
   minutes: number,
   justification: Justification,
+  supersededBy: () => string | null,
 ): Promise<RemediationOutcome> {
   const ops = await ctx.check(
     '3.3 mitigation: operations status',
@@ -252,7 +270,9 @@ async function confirmPause(
       : `Pause trading: POST /operations/pause (data source down ${minutes.toFixed(0)} minutes, trading not auto-paused)`,
     evidence: [ops.text, `latest bar ${minutes.toFixed(1)} minutes old`],
     justification,
+    supersededBy,
   });
+  if (gate.decision === 'superseded') return 'not-needed';
   if (!gatePassed(gate)) return gate.decision === 'rejected' ? 'rejected' : 'needs-human';
   try {
     const r = await remediations.pauseTrading({
