@@ -150,3 +150,15 @@ test('a healthy database: no row applies, completed', async () => {
     summary: expect.stringContaining('database healthy'),
   });
 });
+
+test('a healthy database with Redis unreachable: not "completed", needs-human with the Redis finding', async () => {
+  await suite.p.sim.injectFault({ redisUnreachable: true });
+  const h = await start(queues.long, 'redis-down');
+  const r = await resultOf(h);
+  expect(r.outcome).toBe('needs-human');
+  expect(r.summary).toMatch(/database healthy, but a fault outside the 3.4 table: Redis PING failed/);
+  const s = await procState(h);
+  expect(
+    s.events.some((e) => /^human step: outside the 3.4 table: could not verify redis/.test(e.text)),
+  ).toBe(true);
+});

@@ -31,7 +31,7 @@ export async function databaseConnectionProcedure(input: ProcedureInput): Promis
     }),
   ]);
   // Symptoms "intermittent 500 errors", "PostgreSQL not responding" as the services see them, and the database logs.
-  const [, , pgLogs] = await Promise.all([
+  const [tradingHealth, inferenceHealth, pgLogs, redis] = await Promise.all([
     ctx.check('3.4 symptoms: trading-api health', () => fastChecks.checkServiceHealth('trading'), {
       service: 'trading' as const,
       container: caps.apiContainers[0] ?? 'trading-api',
@@ -61,7 +61,17 @@ export async function databaseConnectionProcedure(input: ProcedureInput): Promis
         diskFull: false,
       },
     ),
+    // Not a 3.4 row, but a fault here is what a "database issue" alert may really be (game day: Redis down).
+    ctx.check('3.4 diagnosis: Redis', () => fastChecks.checkRedis(), { reachable: false, latencyMs: null }),
   ]);
+  // Readings outside the 3.4 table that do not show a healthy system: reported, and never "completed".
+  const outside = [tradingHealth, inferenceHealth, redis].filter((r) => r.evidence !== 'ok');
+  for (const r of outside)
+    humanStep(
+      ctx,
+      '3.4 diagnosis',
+      `outside the 3.4 table: ${r.evidence === 'unknown' ? 'could not verify' : 'fault in'} ${r.check}: ${r.text}`,
+    );
 
   ctx.thresholds.poolExhaustedRatio = caps.databaseThresholds.poolExhaustedRatio;
   ctx.thresholds.overloadActiveBackends = caps.databaseThresholds.overloadActiveBackends;
@@ -91,7 +101,7 @@ export async function databaseConnectionProcedure(input: ProcedureInput): Promis
     });
   }
   if (decisions.length === 0) {
-    const healthy = db.evidence === 'ok' && unverified.length === 0;
+    const healthy = db.evidence === 'ok' && unverified.length === 0 && outside.length === 0;
     ctx.report({
       step: '3.4 resolution',
       type: 'decision',
@@ -104,7 +114,9 @@ export async function databaseConnectionProcedure(input: ProcedureInput): Promis
       healthy ? 'completed' : 'needs-human',
       healthy
         ? 'database healthy: no cause from the 3.4 table found'
-        : 'no cause from the 3.4 table matched; what could not be verified is left to a human',
+        : outside.length > 0 && db.evidence === 'ok' && unverified.length === 0
+          ? `database healthy, but a fault outside the 3.4 table: ${outside.map((r) => r.text).join('; ')}`
+          : 'no cause from the 3.4 table matched; what could not be verified is left to a human',
     );
   }
 

@@ -154,7 +154,9 @@ export async function tradingSystemDownProcedure(input: ProcedureInput): Promise
     );
   }
 
-  const outcomes: RemediationOutcome[] = [];
+  // Redis down is a fault outside the 3.1 table: whatever else is remediated, the procedure does not end
+  // "completed" while it stands (game day: Redis unreachable reported as done).
+  const outcomes: RemediationOutcome[] = redis.evidence === 'ok' ? [] : ['needs-human'];
   const restarted = new Set<string>();
   for (const c of diagnosis.causes) {
     const step = `3.1 resolution: ${c.row.playbookCause}`;
