@@ -104,6 +104,10 @@ test('Connection pool exhausted: restart the application containers (approved); 
     const h = await start(queues.pool, 'pool');
     const actionId = await waitForApproval(h, 'restart');
     expect(await causes(h)).toEqual(['connection-pool-exhausted']);
+    // The approver sees who holds the connections, from the reading that decided it.
+    expect((await procState(h)).pendingApproval!.evidence[0]).toMatch(
+      new RegExp(`^\\[database-connections, [^\\]]+\\] .*held by trading-api-pool \\(${extra}\\)`),
+    );
     await decide(h, actionId, 'approved', 'oncall');
     const r = await resultOf(h);
     expect(r.outcome).toBe('completed');

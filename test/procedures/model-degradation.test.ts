@@ -111,7 +111,7 @@ test('Sharpe < 0.3, gate approved: rollback, verify with the router status, 30 m
   const st = await p.sim.state();
   expect(st.applied.rollback).toBe(1);
   expect(st.callLog.find((c) => c.call === 'rollback')?.body).toMatchObject({
-    reason: 'Performance degradation - Sharpe dropped to 0.25',
+    reason: 'Performance degradation - Sharpe (7d) dropped to 0.25',
     initiated_by: 'mlead via incident-response',
   });
   const s = await procState(child);
@@ -228,4 +228,27 @@ test('deployed profile: metrics and shadow comparison not available -> Sharpe un
   });
   expect(byStep('3.2 diagnosis: data source freshness (SQL)')?.outcome).toBe('ok');
   expect(byStep('3.2 diagnosis: feature quality')?.text).toContain('warning');
+});
+
+test('degraded further while monitored: the rollback request and the platform call cite the 24h reading that triggered it', async () => {
+  await p.sim.injectFault({ sharpeRatio: 0.6 });
+  const { child } = await start('minor-then-severe');
+  await waitFor(
+    () => procState(child),
+    (s) => s.events.some((e) => e.step === '3.2 monitor (minor degradation)'),
+    { what: 'monitoring the minor degradation' },
+  );
+  await p.sim.injectFault({ sharpeRatio: 0.2 });
+  const actionId = await waitForApproval(child, 'rollback');
+  const pending = (await procState(child)).pendingApproval!;
+  expect(pending.evidence[0]).toMatch(/^\[model-metrics, [^\]]+\] ppo_primary\S* 24h: Sharpe 0.2,/);
+  // The 7-day reading of the diagnosis is shown as well, as the reading that did not trigger it.
+  expect(
+    pending.evidence.some((e) => e.startsWith('against: [model-metrics') && e.includes('7d: Sharpe 0.6')),
+  ).toBe(true);
+  await decide(child, actionId, 'approved', 'mlead');
+  await resultOf(child);
+  expect((await p.sim.state()).callLog.find((c) => c.call === 'rollback')?.body).toMatchObject({
+    reason: 'Performance degradation - Sharpe (24h) dropped to 0.2',
+  });
 });

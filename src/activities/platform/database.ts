@@ -155,7 +155,13 @@ export function createDatabaseChecks({ cfg, withDb }: PlatformContext) {
 
     /** 3.4 "Check active connections": pg_stat_activity counts for the trading database and the limit. */
     async checkDatabaseConnections(): Promise<
-      CheckFinding<{ connections: number | null; active: number | null; limit: number | null }>
+      CheckFinding<{
+        connections: number | null;
+        active: number | null;
+        limit: number | null;
+        /** Who holds the connections (application_name, else the user), most first: shown to the approver. */
+        holders: { who: string; connections: number }[];
+      }>
     > {
       try {
         const r = await withDb(async (db) => {
@@ -170,16 +176,22 @@ export function createDatabaseChecks({ cfg, withDb }: PlatformContext) {
               (await db.query<{ max_connections: string }>('SHOW max_connections')).rows[0]
                 ?.max_connections ?? 0,
             );
+          const holders = await db.query<{ who: string; n: string }>(
+            `SELECT coalesce(nullif(application_name, ''), usename::text, '?') AS who, count(*) AS n
+             FROM pg_stat_activity WHERE datname = $1 GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5`,
+            [databaseName(cfg)],
+          );
           return {
             connections: Number(counts.rows[0]?.total ?? 0),
             active: Number(counts.rows[0]?.active ?? 0),
             limit: max || null,
+            holders: holders.rows.map((h) => ({ who: h.who, connections: Number(h.n) })),
           };
         });
         return {
           check: 'database-connections',
           outcome: 'answered',
-          text: `${r.connections} connections to ${databaseName(cfg)} (${r.active} active) of a limit of ${r.limit ?? '?'}`,
+          text: `${r.connections} connections to ${databaseName(cfg)} (${r.active} active) of a limit of ${r.limit ?? '?'}; held by ${r.holders.map((h) => `${h.who} (${h.connections})`).join(', ') || 'nobody'}`,
           data: r,
         };
       } catch (err) {
@@ -187,7 +199,7 @@ export function createDatabaseChecks({ cfg, withDb }: PlatformContext) {
           check: 'database-connections',
           outcome: 'unknown',
           text: `pg_stat_activity query failed: ${messageOf(err)}`,
-          data: { connections: null, active: null, limit: null },
+          data: { connections: null, active: null, limit: null, holders: [] },
         };
       }
     },

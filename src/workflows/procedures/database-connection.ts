@@ -25,6 +25,7 @@ export async function databaseConnectionProcedure(input: ProcedureInput): Promis
       connections: null,
       active: null,
       limit: null,
+      holders: [],
     }),
     ctx.check('3.4 immediate: long-running queries', () => fastChecks.checkLongRunningQueries(), {
       queries: [],
@@ -191,6 +192,7 @@ export async function databaseConnectionProcedure(input: ProcedureInput): Promis
       connections: null,
       active: null,
       limit: null,
+      holders: [],
     }),
     ctx.check('3.4 verify: long-running queries', () => fastChecks.checkLongRunningQueries(), {
       queries: [],

@@ -7,11 +7,21 @@ import {
   type DegradationAction,
 } from '../../playbook/procedures';
 import type { ProcedureInput, ProcedureResult } from '../definitions';
-import { fastChecks, NO_ROUTER_STATUS, openProcedure, type ProcedureContext } from './common';
+import type { Reading } from '../../playbook/evidence';
+import { evidenceOf, fastChecks, NO_ROUTER_STATUS, openProcedure, type ProcedureContext } from './common';
 import { humanStep, rollbackModel } from './remediations';
 
 const PROCEDURE = '3.2 model-degradation';
 const METRICS_WINDOW = '7d';
+/** While monitoring, the recent window (3.2 "monitor closely"). */
+const MONITOR_WINDOW = '24h';
+
+/** A Sharpe reading that put the model in a row of the 3.2 table, and where it came from. */
+interface SharpeTrigger {
+  sharpe: number | null;
+  reading: Reading;
+  window: string;
+}
 const metricsFallback = (modelId: string) => ({
   modelId,
   sharpe: null,
@@ -81,7 +91,12 @@ export async function modelDegradationProcedure(input: ProcedureInput): Promise<
   const fromMetrics = metrics.evidence === 'unknown' ? null : metrics.data.sharpe;
   const fromShadow = shadow.evidence === 'unknown' ? null : shadow.data.championSharpe;
   const sharpe = fromMetrics ?? fromShadow;
-  const sharpeReading = fromMetrics !== null ? metrics.reading : shadow.reading;
+  // The reading that decides the table's row now: the diagnosis's, then the monitor's when it degrades again.
+  let trigger: SharpeTrigger = {
+    sharpe,
+    reading: fromMetrics !== null ? metrics.reading : shadow.reading,
+    window: fromMetrics !== null ? METRICS_WINDOW : 'shadow comparison',
+  };
   let action: DegradationAction = decideModelDegradation(sharpe).action;
   report(ctx, sharpe, false);
 
@@ -117,6 +132,7 @@ export async function modelDegradationProcedure(input: ProcedureInput): Promise<
           'needs-human',
           'significant degradation: shadow mode comparison left to a human, monitored without further degradation',
         );
+      trigger = next;
       action = 'rollback';
       continue;
     }
@@ -130,18 +146,21 @@ export async function modelDegradationProcedure(input: ProcedureInput): Promise<
       );
       if (next === null)
         return ctx.finish('completed', 'minor degradation: monitored closely, no immediate action needed');
-      action = decideModelDegradation(next).action;
+      trigger = next;
+      action = decideModelDegradation(next.sharpe).action;
       continue;
     }
     // Severe: rollback procedure 1-3, then 4 "Monitor for 30 minutes post-rollback".
     const r = await rollbackModel(
       ctx,
       '3.2 rollback procedure',
-      `Performance degradation - Sharpe dropped to ${sharpe ?? '?'}`,
-      [metrics.text],
+      // The approver and the platform's rollback call cite the reading that triggered it (its window too).
+      `Performance degradation - Sharpe (${trigger.window}) dropped to ${trigger.sharpe ?? '?'}`,
+      [],
       {
         row: '3.2 severe degradation (Sharpe < 0.3): Execute rollback to previous model',
-        requires: [{ reading: sharpeReading, expect: 'failed' }],
+        requires: [{ reading: trigger.reading, expect: 'failed' }],
+        against: trigger.reading === metrics.reading ? [] : [metrics.reading],
       },
     );
     if (r.outcome !== 'done') {
@@ -158,7 +177,7 @@ export async function modelDegradationProcedure(input: ProcedureInput): Promise<
       );
     return ctx.finish(
       'needs-human',
-      `rolled back to ${r.newModel ?? 'the previous model'} but the model degraded again (Sharpe ${again}): re-escalated`,
+      `rolled back to ${r.newModel ?? 'the previous model'} but the model degraded again (Sharpe ${again.sharpe}): re-escalated`,
     );
   }
   return ctx.finish('needs-human', 'the model kept degrading while monitored: re-escalated');
@@ -185,7 +204,7 @@ async function monitor(
   minutes: number,
   what: string,
   worse: (sharpe: number | null) => boolean,
-): Promise<number | null> {
+): Promise<SharpeTrigger | null> {
   ctx.report({
     step: `3.2 monitor (${what})`,
     type: 'info',
@@ -193,12 +212,18 @@ async function monitor(
   });
   for (let waited = 0; waited < minutes; waited += MODEL_MONITOR_INTERVAL_MINUTES) {
     await ctx.sleepMinutes(MODEL_MONITOR_INTERVAL_MINUTES);
-    const m = await fastChecks.checkModelMetrics(model, '24h').catch(() => null);
-    const sharpe = m && m.outcome !== 'unknown' && m.outcome !== 'unavailable' ? m.data.sharpe : null;
+    const m = await fastChecks.checkModelMetrics(model, MONITOR_WINDOW).catch(() => null);
+    const answered = m !== null && m.outcome === 'answered';
+    const sharpe = answered ? m.data.sharpe : null;
     if (m && worse(sharpe)) {
-      ctx.report({ step: `3.2 monitor (${what})`, type: 'finding', outcome: 'failed', text: m.text });
+      const evidence = evidenceOf(m, ctx.thresholds);
+      ctx.report({ step: `3.2 monitor (${what})`, type: 'finding', outcome: evidence, text: m.text });
       report(ctx, sharpe, true);
-      return sharpe;
+      return {
+        sharpe,
+        reading: { check: m.check, evidence, text: m.text, at: new Date(Date.now()).toISOString() },
+        window: MONITOR_WINDOW,
+      };
     }
   }
   ctx.report({
