@@ -96,6 +96,8 @@ const PATCH_BOUNDED_DRAIN = 'bounded-drain-v1';
  * the run's first activation, like PATCH_ACTIVITY_CLOCK; histories recorded before it keep the old rules.
  */
 export const PATCH_MATRIX_AND_APPROVALS = 'matrix-and-approval-record-v1';
+/** patched() id of procedure results and "notify team" delivered on the channels (before: timeline only). */
+export const PATCH_PROCEDURE_RESULTS = 'procedure-results-to-channels-v1';
 
 // Date.now() inside the workflow sandbox is the workflow task's time, recorded and replay-safe.
 const workflowNow = (): number => Date.now();
@@ -118,6 +120,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
   /** A versioned change: always on in a run recorded by this code, asked of older histories. */
   const since = (patchId: string) => current || wf.patched(patchId);
   const withinMatrix = wf.patched(PATCH_MATRIX_AND_APPROVALS);
+  const tellPeople = wf.patched(PATCH_PROCEDURE_RESULTS);
 
   // State first, then every handler, all before the first await, so a query or signal that arrives with
   // the start is served. The deployment's policy is merged in right after (the first activity).
@@ -261,7 +264,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       startedAt: s.openedAt,
       onCall: roles,
       symptoms: Object.values(s.alerts.active).slice(0, 10),
-      actions: ['Investigating'],
+      actions: procedureSoFar().length ? procedureSoFar() : ['Investigating'],
       channel: '#trading-incidents',
     })}`;
 
@@ -298,10 +301,34 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       engaged: s.engagements.map((e) => e.role),
     });
   const isOpen = () => s.status === 'triggered' || s.status === 'acknowledged';
+  /** What the procedure left to people so far ("human step: ..." findings), newest last. */
+  const humanSteps = (): string[] => [
+    ...new Set(
+      s.findings
+        .filter((f) => f.text.startsWith('human step: '))
+        .map((f) => `${f.step}: ${f.text.slice('human step: '.length)}`),
+    ),
+  ];
+  /**
+   * What the procedure found so far and what it asks of a human: every page after the diagnosis and every
+   * 4.2 reminder carries it, instead of the 4.1 placeholders.
+   */
+  const procedureSoFar = (): string[] => {
+    if (!s.procedure) return [];
+    const p = s.procedure;
+    const causes = s.findings.filter((f) => f.type === 'decision' && f.text.startsWith('cause: '));
+    return [
+      p.status === 'running'
+        ? `Procedure ${p.type} running`
+        : `Procedure ${p.type} ${p.status}: ${p.summary ?? ''}`,
+      ...causes.slice(-5).map((f) => `Diagnosis: ${f.text.slice('cause: '.length)}`),
+      ...humanSteps()
+        .slice(-5)
+        .map((h) => `Needs a human: ${h}`),
+    ];
+  };
   const followUpsAtResolution = (): string[] => {
-    const steps = s.findings
-      .filter((f) => f.text.startsWith('human step: '))
-      .map((f) => `${f.step}: ${f.text.slice('human step: '.length)}`);
+    const steps = humanSteps();
     const approvals = s.pendingApprovals.map(
       (p) => `decide or redo ${p.action} (${p.actionId}): ${p.description}`,
     );
@@ -412,7 +439,10 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
           'info',
           `update-reminder-${s.seq}`,
           'channel',
-          `:hourglass: ${s.acknowledgedBy}: a status update (4.2) for "${s.title}" is due. Send the postUpdate signal.`,
+          [
+            `:hourglass: ${s.acknowledgedBy}: a status update (4.2) for "${s.title}" is due. Send the postUpdate signal.`,
+            ...procedureSoFar().map((l) => `- ${l}`),
+          ].join('\n'),
         );
       }
       if (s.resolutionBreachedAt === null && now >= resolutionDeadline()) {
@@ -962,6 +992,27 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
             const outcome =
               e.outcome === 'ok' ? 'completed' : e.outcome === 'failed' ? 'failed' : 'needs-human';
             s.procedure = { ...s.procedure, status: outcome, summary: e.text };
+          }
+          if (tellPeople && e.step === 'result') {
+            // The procedure's outcome and what it leaves to people go to the channels, not only the timeline.
+            s.seq += 1;
+            deliver(
+              'info',
+              `procedure-result-${s.seq}`,
+              'channel',
+              [`:clipboard: **${e.procedure}**: ${e.text}`, ...humanSteps().map((h) => `- [ ] ${h}`)].join(
+                '\n',
+              ),
+            );
+          } else if (tellPeople && e.data?.notify === 'team') {
+            // 3.3 "Activate kill switch, notify team".
+            s.seq += 1;
+            deliver(
+              'info',
+              `procedure-notify-${s.seq}`,
+              'channel',
+              `:octagonal_sign: **${e.step}**: ${e.text}`,
+            );
           }
           // 3.2 "monitor for 30 minutes post-rollback": degrading again re-escalates.
           if (e.data?.reescalate === true && isOpen()) {

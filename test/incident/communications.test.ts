@@ -3,6 +3,7 @@
 import type { Client } from '@temporalio/client';
 import { readOutbox } from '../../src/activities/notify/outbox';
 import { parseContactConfig } from '../../src/playbook/contacts';
+import { resolvePlatformConfig } from '../../src/platform/config';
 import { startTestWorker, testClient, uniqueTaskQueue, waitFor, type TestWorker } from '../harness/temporal';
 
 const taskQueue = uniqueTaskQueue('communications');
@@ -15,8 +16,19 @@ const contacts = parseContactConfig({
   rotations: { 'oncall-primary': { people: [{ name: 'Ana Ruiz' }], startDate: '2026-01-05' } },
 });
 
+// A trading platform that answers nothing (every port closed), so a procedure's checks are all unknown at once.
+const nowhere = 'http://127.0.0.1:1';
+const platform = resolvePlatformConfig({
+  overrides: {
+    services: { trading: { baseUrl: nowhere }, inference: { baseUrl: nowhere } },
+    database: { url: 'postgres://postgres@127.0.0.1:1/usdcop' },
+    redis: { url: 'redis://127.0.0.1:1' },
+    commands: {},
+  },
+});
+
 beforeAll(async () => {
-  worker = await startTestWorker({ taskQueue, deps: { contacts } });
+  worker = await startTestWorker({ taskQueue, deps: { contacts, platform } });
   ({ client, close: closeClient } = await testClient());
 });
 afterAll(async () => {
@@ -71,6 +83,57 @@ test('4.3 lists the human steps a procedure left, and the post-mortem it opens',
   );
   expect(text).toMatch(
     /\*\*Post-mortem\*\*: workflow postmortem-follow-ups-\d+@\S+ \(opens when the reopen window closes\)/,
+  );
+  await h.terminate();
+});
+
+test("the procedure's end reaches the channel with its human steps; the 30-minute page after it carries the findings", async () => {
+  // P0 trading-system-down at 600x: the 3.1 diagnosis ends within a second (nothing answers), the CTO page of
+  // playbook minute 30 comes 3 s after opening.
+  const h = await open('findings-in-pages', { severity: 'P0', kind: 'trading-system-down', timeScale: 600 });
+  const mine = (r: Awaited<ReturnType<typeof readOutbox>>) =>
+    r.filter((x) => x.incidentId.startsWith(h.workflowId));
+  const out = await waitFor(
+    async () => mine(await readOutbox(worker.outbox.file)),
+    (r) =>
+      r.some((x) => x.target === 'cto' && x.kind === 'page') &&
+      r.some((x) => x.step.startsWith('procedure-result-')),
+    { what: 'the CTO page and the procedure result', timeoutMs: 30_000 },
+  );
+  const first = out.find((x) => x.target === 'oncall-primary' && x.kind === 'page')!;
+  expect(first.text).toContain('- Investigating');
+  const result = out.find((x) => x.step.startsWith('procedure-result-'))!;
+  expect(result.target).toBe('channel');
+  expect(result.text).toMatch(/procedure needs-human/);
+  expect(result.text).toMatch(/- \[ \] 3\.1 diagnosis: could not verify trading-api/);
+  const cto = out.find((x) => x.target === 'cto' && x.kind === 'page')!;
+  expect(Date.parse(cto.createdAt)).toBeGreaterThan(Date.parse(result.createdAt));
+  expect(cto.text).toMatch(/- Procedure tradingSystemDownProcedure needs-human/);
+  expect(cto.text).toMatch(/- Needs a human: 3\.1 diagnosis: could not verify trading-api/);
+  expect(cto.text).not.toContain('- Investigating');
+  await h.terminate();
+});
+
+test('3.3 "Activate kill switch, notify team": the procedure\'s notify event goes out on the channel', async () => {
+  const h = await open('notify-team', { severity: 'P1', timeScale: 1 });
+  // As the 3.3 procedure reports it after the kill switch (data-source-down.ts).
+  await h.signal('procedureEvent', {
+    procedure: '3.3 data-source-down',
+    step: '3.3 mitigation: notify team',
+    type: 'action',
+    outcome: 'ok',
+    text: 'kill switch active: data source down 75 minutes',
+    data: { notify: 'team' },
+  });
+  const out = await waitFor(
+    () => readOutbox(worker.outbox.file),
+    (r) => r.some((x) => x.incidentId.startsWith(h.workflowId) && x.step.startsWith('procedure-notify-')),
+    { what: 'the notify-team message' },
+  );
+  const m = out.find((x) => x.incidentId.startsWith(h.workflowId) && x.step.startsWith('procedure-notify-'))!;
+  expect(m).toMatchObject({ target: 'channel', kind: 'info' });
+  expect(m.text).toContain(
+    '**3.3 mitigation: notify team**: kill switch active: data source down 75 minutes',
   );
   await h.terminate();
 });
