@@ -3,7 +3,7 @@
 // parent (approvalDecision), escalates an unanswered request after each timeout, gives up to a human after
 // APPROVAL_MAX_ESCALATIONS, lets config-pre-approved actions through at once, and records who decided when.
 import * as wf from '@temporalio/workflow';
-import { APPROVAL_MAX_ESCALATIONS } from '../../playbook/procedures';
+import { APPROVAL_MAX_ESCALATIONS, truncate } from '../../playbook/procedures';
 import {
   approvalClosedSignal,
   approvalExpiredSignal,
@@ -82,11 +82,14 @@ export async function approvalGate(ctx: ProcedureContext, gateReq: GateRequest):
   // The approver sees the readings that decided it (with time and source) and those that speak against it.
   const req: GateRequest = {
     ...gateReq,
+    // Each line within the approvalRequested contract (2,000 characters, 50 lines), or the parent refuses it.
     evidence: [
       ...admission.because,
       ...gateReq.evidence.filter((e) => !admission.because.includes(e)),
       ...admission.against.map((a) => `against: ${a}`),
-    ],
+    ]
+      .slice(0, 50)
+      .map((e) => truncate(e, 2000)),
   };
 
   if (admission.preApproved) {

@@ -198,7 +198,9 @@ export function openProcedure(procedure: string, input: ProcedureInput): Procedu
     // Only the request waiting now can be decided (no approving an actionId before it is asked), and resume
     // needs CONFIRM_RESUME here too: a decision signalled to this workflow directly skips the parent's check.
     const pending = state.pendingApproval;
-    const expired = state.approvals.find((a) => a.actionId === d.actionId && a.outcome === 'needs-human');
+    const expired = state.approvals.find(
+      (a) => a.actionId === d.actionId && (a.outcome === 'needs-human' || a.outcome === 'superseded'),
+    );
     if ((!pending || pending.actionId !== d.actionId) && expired) {
       // The gate gave up on this request before the decision arrived: say so, never act on it.
       record({

@@ -169,6 +169,8 @@ export async function dataSourceDownProcedure(input: ProcedureInput): Promise<Pr
       if (plan.action === 'confirm-pause' && !pauseHandled) {
         pauseHandled = true;
         pause = confirmPause(ctx, plan.outageMinutes, plan.justification, () => pauseSupersededBy);
+        // Awaited in settlePause; until then a cancellation (incident resolved) must not surface as unhandled.
+        pause.catch(() => undefined);
       }
       if (plan.action === 'kill-switch' && !killHandled) {
         killHandled = true;
