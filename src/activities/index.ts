@@ -12,6 +12,7 @@ import { createProcedureActivities } from './platform';
 import type { Pool } from 'pg';
 import { createLedgerActivities, recordDeliveries } from './ledger';
 import type { DeliveryResult, Notification, NotificationChannel } from './notify/port';
+import { unpackBatch, type NotificationBatch } from '../playbook/lifecycle/batch';
 
 export interface ActivityDeps {
   /** Channels by name ("outbox", "slack", "pagerduty"); the policy's `channels` picks among them. */
@@ -42,38 +43,28 @@ export function createActivities(deps: ActivityDeps) {
       dispatcher: deps.platformDispatcher,
     }),
     ...createLedgerActivities({ pool: deps.ledger ?? null }),
-    /** One delivery to one channel; at least once, made harmless to repeat by the idempotency key. */
-    async deliverNotification(channel: string, notification: Notification): Promise<DeliveryResult> {
-      const impl = channels[channel];
-      if (!impl) {
-        throw ApplicationFailure.nonRetryable(
-          `notification channel "${channel}" is not configured on this worker`,
-          'UnknownChannel',
-        );
+    /**
+     * Every message one workflow activation composed for one channel (a re-page round, an escalation step
+     * with its roles), each under its own idempotency key, in order. A failure stops the batch; the retry
+     * sends it again and the keys make the ones already delivered duplicates.
+     */
+    async deliverNotifications(
+      channel: string,
+      batch: NotificationBatch,
+    ): Promise<{ delivered: number; duplicates: number }> {
+      let delivered = 0;
+      let duplicates = 0;
+      for (const n of unpackBatch(batch)) {
+        const r = await deliverOne(channel, n);
+        if (r.outcome === 'duplicate') duplicates += 1;
+        else delivered += 1;
       }
-      // 4.1 "On-Call": the person each paged role is right now (rotation, override), resolved at send time.
-      const onCall = notification.onCall;
-      const named = onCall?.length
-        ? {
-            ...notification,
-            text: nameOnCall(notification.text, onCall, (role) => {
-              const c = resolveContact(role as RoleId, Date.now(), deps.contacts ?? EMPTY_CONTACT_CONFIG);
-              return c.name === c.roleName ? null : c.name;
-            }),
-          }
-        : notification;
-      const result = await impl.deliver(named);
-      log.info('notification delivered', {
-        channel,
-        key: notification.idempotencyKey,
-        outcome: result.outcome,
-      });
-      return result;
+      return { delivered, duplicates };
     },
 
-    /** The worker's clock, recorded in history so the decision taken on it replays. */
-    async currentTime(): Promise<number> {
-      return Date.now();
+    /** One delivery to one channel; at least once, made harmless to repeat by the idempotency key. */
+    async deliverNotification(channel: string, notification: Notification): Promise<DeliveryResult> {
+      return deliverOne(channel, notification);
     },
 
     /** At incident start: the deployment's policy overrides, recorded in history. */
@@ -81,6 +72,34 @@ export function createActivities(deps: ActivityDeps) {
       return deps.policyOverrides;
     },
   };
+
+  async function deliverOne(channel: string, notification: Notification): Promise<DeliveryResult> {
+    const impl = channels[channel];
+    if (!impl) {
+      throw ApplicationFailure.nonRetryable(
+        `notification channel "${channel}" is not configured on this worker`,
+        'UnknownChannel',
+      );
+    }
+    // 4.1 "On-Call": the person each paged role is right now (rotation, override), resolved at send time.
+    const onCall = notification.onCall;
+    const named = onCall?.length
+      ? {
+          ...notification,
+          text: nameOnCall(notification.text, onCall, (role) => {
+            const c = resolveContact(role as RoleId, Date.now(), deps.contacts ?? EMPTY_CONTACT_CONFIG);
+            return c.name === c.roleName ? null : c.name;
+          }),
+        }
+      : notification;
+    const result = await impl.deliver(named);
+    log.info('notification delivered', {
+      channel,
+      key: notification.idempotencyKey,
+      outcome: result.outcome,
+    });
+    return result;
+  }
 }
 
 export type IncidentActivities = ReturnType<typeof createActivities>;

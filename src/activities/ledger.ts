@@ -6,6 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import type { ActionItemRecord, ApprovalRecord, PostmortemRecord } from '../ledger/records';
 import { LedgerStore } from '../ledger/store';
+import type { LedgerWrite } from '../playbook/lifecycle/ledger';
 import type { IncidentStatus, TimelineEvent } from '../workflows/definitions';
 import type { DeliveryResult, Notification, NotificationChannel } from './notify/port';
 
@@ -80,6 +81,24 @@ export function createLedgerActivities({ pool }: LedgerDeps) {
           'LedgerRejected',
         );
       return write('append events', () => store.appendEvents(incidentId, fromSeq, events));
+    },
+
+    /**
+     * One batched incident write (issue 9 item 5): the timeline events from `fromSeq`, then the incident row
+     * versioned by `upTo`. Both halves are idempotent, so a retried write is harmless.
+     */
+    async ledgerWriteIncident(w: LedgerWrite): Promise<{ inserted: number; changed: boolean } | Skipped> {
+      if (!store) return skip('ledgerWriteIncident');
+      if (!Number.isInteger(w.fromSeq) || w.fromSeq < 0)
+        throw ApplicationFailure.nonRetryable(
+          `fromSeq must be an integer >= 0, got ${w.fromSeq}`,
+          'LedgerRejected',
+        );
+      const { inserted } = await write('append events', () =>
+        store.appendEvents(w.incidentId, w.fromSeq, w.events),
+      );
+      const { changed } = await write('upsert incident', () => store.upsertIncident(w.snapshot, w.upTo));
+      return { inserted, changed };
     },
 
     /** An approval request and/or its decision (first decision wins). */

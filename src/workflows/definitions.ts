@@ -67,6 +67,12 @@ export const incidentInputSchema = z.object({
   timeScale: z.number().positive().max(1_000_000).optional(),
   /** Policy overrides for this incident; otherwise the worker's config is snapshotted at start. */
   policy: policyOverridesSchema.optional(),
+  /**
+   * true: `policy` is the deployment's whole policy (the ingress reads the same INCIDENT_CONFIG as the
+   * worker), so the incident pages in its first workflow task and never loads the worker's. Otherwise the
+   * worker's config is loaded beside the first page.
+   */
+  policyComplete: z.boolean().optional(),
 });
 export type IncidentInput = z.infer<typeof incidentInputSchema>;
 
@@ -104,8 +110,28 @@ export const rejectSchema = z.object({
   reason: z.string().max(2000).optional(),
 });
 export const reportLossSchema = z.object({ by: actor, amountUsd: z.number().min(0).max(1e12) });
-/** `severity`: the playbook severity ingress routed the alert to; a more severe alert raises the incident. */
-export const alertEventSchema = z.object({ alert: alertSchema, severity: z.enum(SEVERITIES).optional() });
+/**
+ * `severity`: the playbook severity ingress routed the alert to; a more severe alert raises the incident.
+ * `title`: the incident title its routing rule gives; the most severe alert names the incident.
+ */
+const routedAlertSchema = z.object({
+  alert: alertSchema,
+  severity: z.enum(SEVERITIES).optional(),
+  title: z.string().max(500).optional(),
+});
+/**
+ * One alert (`{alert, severity?, title?}`), or a batch of one incident's alerts from one notification
+ * (`{alerts: [...]}`, in order; in an `alertFired` batch an alert whose status is `resolved` is applied as
+ * resolved). The ingress sends one batch per incident per request.
+ */
+export const alertEventSchema = z.union([
+  routedAlertSchema,
+  z.object({ alerts: z.array(routedAlertSchema).min(1).max(1000) }),
+]);
+export type RoutedAlert = z.infer<typeof routedAlertSchema>;
+/** The alerts of an alertFired/alertResolved payload, in order. */
+export const alertsOf = (e: z.infer<typeof alertEventSchema>): RoutedAlert[] =>
+  'alerts' in e ? e.alerts : [e];
 /** 4.4 external communication, sent when someone asks for it. */
 export const postExternalStatusSchema = z.object({
   by: actor,
@@ -255,7 +281,15 @@ export interface IncidentStatus {
   breaches: { type: 'response' | 'resolution'; at: string; severity: Severity }[];
   /** Playbook seconds (elapsed real time x timeScale); null until the end event happened. */
   metrics: { mttdSeconds: number | null; mttaSeconds: number | null; mttrSeconds: number | null };
-  alerts: { firing: number; resolved: number; received: number; active: string[] };
+  /** `repeats`: notifications of an alert already firing (counted, not in the timeline). */
+  alerts: {
+    firing: number;
+    resolved: number;
+    received: number;
+    repeats: number;
+    lastSeenAt: string | null;
+    active: string[];
+  };
   lossUsd: number;
   resolution: {
     rootCause: string | null;
@@ -308,7 +342,10 @@ export const PROCEDURE_WORKFLOWS = {
 } as const satisfies Partial<Record<IncidentKind, string>>;
 
 export interface ProcedureInput {
+  /** The incident (`<workflow id>@<opening time>`), as in its `status`. */
   incidentId: string;
+  /** The incident's workflow id: where the child signals its findings. */
+  incidentWorkflowId: string;
   kind: Exclude<IncidentKind, 'generic'>;
   severity: Severity;
   timeScale: number;

@@ -5,7 +5,6 @@
 // until it is marked done. Pure orchestration: timing comes from src/playbook, side effects are activities.
 import type { UpdateDefinition } from '@temporalio/common';
 import * as wf from '@temporalio/workflow';
-import { clockActivities } from './clock';
 import { actorOf, errorMessage, formatIssues, iso, isoOf } from './util';
 import type { IncidentActivities } from '../activities';
 import type { Notification } from '../activities/notify/port';
@@ -106,7 +105,7 @@ export interface PostmortemWorkflowState {
   documentUrl: string | null;
   items: ItemState[];
   events: PostmortemEvent[];
-  /** Decision clock, as in incidentWorkflow: timer targets and recorded activity time only. */
+  /** Decision clock: the later of the timer targets and the workflow task time (recorded in history). */
   clock: number;
   /** Ledger row version, grows with every write. */
   version: number;
@@ -118,7 +117,7 @@ export interface PostmortemWorkflowInput extends PostmortemInput {
   continued?: PostmortemWorkflowState;
 }
 
-// The workflow task's time: recorded, fine for data (event times); never for a decision (see `clock`).
+// The workflow task's time: recorded in history, so decisions taken on it replay.
 const workflowNow = (): number => Date.now();
 const TERMINAL: PostmortemState[] = ['done', 'not-required', 'lapsed'];
 
@@ -133,7 +132,6 @@ export async function postmortemWorkflow(rawInput: PostmortemWorkflowInput): Pro
     );
   }
   const input = parsed.success ? parsed.data : (rest as PostmortemInput);
-  const { activities: clock } = clockActivities(); // in the first activation (see ./clock)
   const s: PostmortemWorkflowState = continued ?? openState(input);
   const inflight = new Set<Promise<unknown>>();
   let dirty = false;
@@ -541,7 +539,7 @@ export async function postmortemWorkflow(rawInput: PostmortemWorkflowInput): Pro
     if (s.status === 'not-required')
       record('system', 'postmortem.not-required', `6.1: no post-mortem for ${s.severity}`);
     // Started some time after the resolution (the parent closes after its reopen window): decide from now.
-    s.clock = Math.max(s.clock, await clock.currentTime());
+    s.clock = Math.max(s.clock, Date.now());
   }
   for (;;) {
     processDue(s.clock);
@@ -562,7 +560,8 @@ export async function postmortemWorkflow(rawInput: PostmortemWorkflowInput): Pro
     let fired = false;
     if (wake === null) await wf.condition(() => dirty);
     else fired = !(await wf.condition(() => dirty, Math.max(1, Math.ceil(wake - workflowNow()))));
-    s.clock = Math.max(s.clock, fired && wake !== null ? wake : s.clock, await clock.currentTime());
+    // The workflow's own clock (the workflow task's time, recorded in history): no clock activity.
+    s.clock = Math.max(s.clock, fired && wake !== null ? wake : s.clock, Date.now());
   }
 
   await Promise.allSettled([...inflight]);

@@ -61,7 +61,7 @@ export function snapshot(spec: SnapshotSpec): IncidentStatus {
     },
     breaches: spec.breaches ?? [],
     metrics: { mttdSeconds: spec.mttd === undefined ? 0 : spec.mttd, mttaSeconds: mtta, mttrSeconds: mttr },
-    alerts: { firing: 0, resolved: 0, received: 1, active: [] },
+    alerts: { firing: 0, resolved: 0, received: 1, repeats: 0, lastSeenAt: null, active: [] },
     lossUsd: spec.lossUsd ?? 0,
     resolution:
       mttr === null

@@ -159,7 +159,8 @@ export async function startProcedure(
     workflowId: `proc-${name}-${suffix}`,
     args: [
       {
-        incidentId: parent.workflowId,
+        incidentId: `${parent.workflowId}@test`,
+        incidentWorkflowId: parent.workflowId,
         severity: 'P1',
         timeScale: 60,
         preApprovedActions: [],

@@ -250,7 +250,7 @@ export function openProcedure(procedure: string, input: ProcedureInput): Procedu
   });
   wf.setHandler(procedureStateQuery, () => state);
 
-  const parent = wf.getExternalWorkflowHandle(input.incidentId);
+  const parent = wf.getExternalWorkflowHandle(input.incidentWorkflowId);
   const ctx: ProcedureContext = {
     procedure,
     input,

@@ -1,12 +1,15 @@
-// The incident's state: its shape, how a new one opens, how a carried one is completed, and the `status`
-// snapshot. Pure and deterministic (no Temporal calls): incidentWorkflow in ./incident.ts owns the state and
-// feeds it here.
-import type { Notification } from '../activities/notify/port';
-import { classifySeverity } from '../playbook/decision-tree';
-import { resolvePolicy, type IncidentPolicy } from '../playbook/policy';
-import type { RoleId } from '../playbook/roles';
-import { severityRank, type Severity } from '../playbook/severity';
-import { iso, isoOf } from './util';
+// The incident's state: its shape, how a new one opens, the deadlines derived from it, and the `status`
+// snapshot. Pure and deterministic (no Temporal calls): the lifecycle core (./decide) changes it, the
+// incidentWorkflow interpreter carries it.
+import type { Notification } from '../../activities/notify/port';
+import { classifySeverity } from '../decision-tree';
+import { planEscalation, type PlannedStep } from '../escalation';
+import { resolvePolicy, type IncidentPolicy } from '../policy';
+import type { RoleId } from '../roles';
+import { severityRank, targetDurationMs, type Severity } from '../severity';
+import { MINUTE_MS } from '../time';
+import { clip, clipOrNull, LIMITS } from './limits';
+import { iso, isoOf } from '../../workflows/util';
 import type {
   Alert,
   Engagement,
@@ -17,9 +20,9 @@ import type {
   IncidentStatusValue,
   PendingApproval,
   TimelineEvent,
-} from './definitions';
+} from '../../workflows/definitions';
 
-/** Everything the incident knows; carried whole across continue-as-new. */
+/** Everything the incident knows; carried whole across continue-as-new, bounded in bytes (./limits). */
 export interface IncidentState {
   /**
    * This incident: `<workflow id>@<opening time>`. A workflow id (what operators type) is reused when an
@@ -29,14 +32,24 @@ export interface IncidentState {
   incidentId: string;
   workflowId: string;
   title: string;
+  /** The severity of the alert the title came from: a more severe alert gives the incident its name. */
+  titleSeverity: Severity | null;
   kind: IncidentKind;
   severity: Severity;
   /** 6.1: the post-mortem rule follows the most severe level the incident reached, not the last one. */
   highestSeverity: Severity;
   summary: string | null;
-  source: IncidentInput['source'] | null;
+  /** Where the incident came from (its alerts are counted in `alerts`, not kept here). */
+  source: { system: string; dedupKey?: string } | null;
   timeScale: number;
   policy: IncidentPolicy;
+  /**
+   * The deployment's policy has not arrived yet (a start without it, e.g. from the CLI): the first
+   * messages went to the default channels and are sent again to any channel the policy adds.
+   */
+  policyPending: boolean;
+  /** Messages composed while `policyPending` (the first page and the start message). */
+  early: Notification[];
   status: IncidentStatusValue;
   openedAt: number;
   detectedAt: number;
@@ -52,19 +65,20 @@ export interface IncidentState {
   engagements: { role: RoleId; at: number; step: string }[];
   /** Last time the engaged roles were paged while unacknowledged; re-paging counts from here. */
   lastPagedAt: number | null;
-  /**
-   * Decision clock. Every time-based decision (escalation steps, re-pages, SLA breaches, close) is taken
-   * when a timer fires, against this clock: the later of the timer's target and the worker's time read by
-   * an activity (recorded in history). Never the activation's Date.now(): after a workflow task
-   * timed out, Date.now() was seen to differ between the live run and a replay, and a decision taken on
-   * it does not replay (caught by test/replay.test.ts with a worker-kill history).
-   */
-  clock: number;
   repageCount: number;
   responseBreachedAt: number | null;
   resolutionBreachedAt: number | null;
   breaches: { type: 'response' | 'resolution'; at: number; severity: Severity }[];
-  alerts: { received: number; resolved: number; active: Record<string, string> };
+  alerts: {
+    /** Alert notifications received, repeats included. */
+    received: number;
+    /** Notifications of an alert that was already firing (Alertmanager's repeat): counted, not in the timeline. */
+    repeats: number;
+    resolved: number;
+    lastSeenAt: number | null;
+    /** fingerprint -> label, the newest LIMITS.activeAlerts. */
+    active: Record<string, string>;
+  };
   lossUsd: number;
   resolution: IncidentStatus['resolution'];
   lastUpdate: { at: number; by: string; status: string } | null;
@@ -76,21 +90,25 @@ export interface IncidentState {
   seq: number;
   timeline: TimelineEvent[];
   /** Alerts that fired after close, before the run completed: they open a new incident (never lost). */
-  afterClose: (Alert & { routedSeverity?: Severity })[];
+  afterClose: (Alert & { routedSeverity?: Severity; routedTitle?: string })[];
   /** Timeline positions (absolute, counting dropped ones) the ledger has confirmed. */
   ledgerSeq: number;
+  /** When the ledger was last asked to write (batched: ./ledger). */
+  ledgerAskedAt: number | null;
+  /** A change the ledger must see soon (status, severity, engagement, breach, approval). */
+  ledgerUrgent: boolean;
   /** Events dropped from the front of `timeline` (kept in the ledger). */
   timelineDropped: number;
   postmortemWorkflowId: string | null;
   /** Deliveries still running when the run continued as new: the next run sends them again (same keys). */
-  undelivered: { channel: string; notification: Notification }[];
+  undelivered: { channel: string; notifications: Notification[] }[];
 }
 
 export interface IncidentWorkflowInput extends IncidentInput {
   /** Set by continue-as-new only. */
   continued?: IncidentState;
   /** Alerts that fired after the previous incident on this id had closed: they open this one. */
-  carriedAlerts?: (Alert & { routedSeverity?: Severity })[];
+  carriedAlerts?: (Alert & { routedSeverity?: Severity; routedTitle?: string })[];
 }
 
 /** `<workflow id>@20261127T095317.123Z`: readable, and distinct for every incident opened on one workflow id. */
@@ -99,17 +117,12 @@ export function incidentKey(workflowId: string, openedAt: number): string {
 }
 
 /**
- * The state of a new incident (not a continued run). `distinctIncidentId`: the incident id carries the
- * opening time (PATCH_INCIDENT_KEY); histories before it used the bare workflow id.
+ * The state of a new incident. `policyComplete`: the start input carries the deployment's whole policy
+ * (the ingress reads the same INCIDENT_CONFIG as the worker); otherwise it arrives later (`policy` input).
  */
 export function openState(
   i: IncidentInput,
-  at: {
-    openedAt: number;
-    workflowId: string;
-    carriedAlerts: readonly Alert[];
-    distinctIncidentId: boolean;
-  },
+  at: { openedAt: number; workflowId: string; carriedAlerts: readonly Alert[] },
 ): IncidentState {
   const { openedAt, workflowId } = at;
   const policy = resolvePolicy(i.policy ?? {});
@@ -137,20 +150,24 @@ export function openState(
   }
   const detectedAt = i.detectedAt ? Math.min(Date.parse(i.detectedAt), openedAt) : openedAt;
   const active: Record<string, string> = {};
-  for (const alert of i.source?.alerts ?? []) active[alert.fingerprint] = alertLabel(alert);
-  const carried = at.carriedAlerts;
-  for (const alert of carried) active[alert.fingerprint] = alertLabel(alert);
+  for (const alert of [...(i.source?.alerts ?? []), ...at.carriedAlerts].slice(-LIMITS.activeAlerts))
+    active[alert.fingerprint] = alertLabel(alert);
   return {
-    incidentId: at.distinctIncidentId ? incidentKey(workflowId, openedAt) : workflowId,
+    incidentId: incidentKey(workflowId, openedAt),
     workflowId,
-    title: i.title,
+    title: clip(i.title, LIMITS.title),
+    titleSeverity: i.severity ?? null,
     kind: i.kind ?? 'generic',
     severity,
     highestSeverity: severity,
-    summary: i.summary ?? null,
-    source: i.source ?? null,
+    summary: clipOrNull(i.summary, LIMITS.freeText),
+    source: i.source
+      ? { system: i.source.system, ...(i.source.dedupKey ? { dedupKey: i.source.dedupKey } : {}) }
+      : null,
     timeScale: i.timeScale ?? 1,
     policy,
+    policyPending: i.policyComplete !== true,
+    early: [],
     status: 'triggered',
     openedAt,
     detectedAt,
@@ -165,14 +182,21 @@ export function openState(
     reopenCount: 0,
     engagements: [],
     lastPagedAt: null,
-    clock: openedAt,
     repageCount: 0,
     responseBreachedAt: null,
     resolutionBreachedAt: null,
     breaches: [],
-    alerts: { received: carried.length, resolved: 0, active },
+    alerts: {
+      received: at.carriedAlerts.length,
+      repeats: 0,
+      resolved: 0,
+      lastSeenAt: at.carriedAlerts.length ? openedAt : null,
+      active,
+    },
     afterClose: [],
     ledgerSeq: 0,
+    ledgerAskedAt: null,
+    ledgerUrgent: true,
     timelineDropped: 0,
     postmortemWorkflowId: null,
     undelivered: [],
@@ -188,22 +212,43 @@ export function openState(
   };
 }
 
-/** State carried from a run of an older version lacks fields added since; give them their start values. */
-export function withDefaults(c: IncidentState): IncidentState {
-  return {
-    ...c,
-    highestSeverity: c.highestSeverity ?? c.severity,
-    findings: c.findings ?? [],
-    procedure: c.procedure ?? null,
-    lastReminderAt: c.lastReminderAt ?? null,
-    afterClose: c.afterClose ?? [],
-    ledgerSeq: c.ledgerSeq ?? 0,
-    timelineDropped: c.timelineDropped ?? 0,
-    postmortemWorkflowId: c.postmortemWorkflowId ?? null,
-    workflowId: c.workflowId ?? c.incidentId,
-    undelivered: c.undelivered ?? [],
-  };
-}
+// ---------- deadlines and plans derived from the state (all in real epoch ms, playbook time / timeScale) ----------
+
+export const scaled = (s: IncidentState, playbookMs: number): number => playbookMs / s.timeScale;
+const calendar = (s: IncidentState) => ({
+  businessDayEndHour: s.policy.businessDayEndHour,
+  holidays: s.policy.holidays,
+});
+/** 1.1 response target: the acknowledgement deadline. */
+export const responseDeadline = (s: IncidentState): number =>
+  s.openedAt + scaled(s, targetDurationMs(s.policy.responseTarget[s.severity], s.openedAt, calendar(s)));
+/** 1.1 resolution target. */
+export const resolutionDeadline = (s: IncidentState): number =>
+  s.openedAt + scaled(s, targetDurationMs(s.policy.resolutionTarget[s.severity], s.openedAt, calendar(s)));
+/** Re-page cadence while unacknowledged, or null (P3). */
+export const repageEvery = (s: IncidentState): number | null => {
+  const m = s.policy.repageEveryMinutes[s.severity];
+  return m === null ? null : scaled(s, m * MINUTE_MS);
+};
+export const isOpen = (s: IncidentState): boolean => s.status === 'triggered' || s.status === 'acknowledged';
+/** 2.3 matrix of the current severity, re-planned from the opening time against the roles engaged. */
+export const escalationPlan = (s: IncidentState, now: number) =>
+  planEscalation({
+    matrix: s.policy.escalationMatrix,
+    severity: s.severity,
+    openedAt: s.openedAt,
+    now,
+    timeScale: s.timeScale,
+    engaged: s.engagements.map((e) => e.role),
+  });
+/** 4.2 cadence: the acknowledger owes an update this long after acknowledging or the last update. */
+export const statusUpdateDue = (s: IncidentState): number | null => {
+  const every = s.policy.statusUpdateEveryMinutes[s.severity];
+  if (every === null || s.status !== 'acknowledged' || s.acknowledgedAt === null) return null;
+  return (
+    Math.max(s.acknowledgedAt, s.lastUpdate?.at ?? 0, s.lastReminderAt ?? 0) + scaled(s, every * MINUTE_MS)
+  );
+};
 
 export const moreSevere = (a: Severity, b: Severity): Severity => (severityRank(b) < severityRank(a) ? b : a);
 
@@ -214,19 +259,16 @@ export function stripContinued(i: IncidentWorkflowInput): unknown {
 }
 
 export function alertLabel(a: Alert): string {
-  return a.summary ? `${a.name}: ${a.summary}` : a.name;
+  return clip(a.summary ? `${a.name}: ${a.summary}` : a.name, LIMITS.alertLabel);
 }
 
 const playbookSeconds = (fromMs: number | null, toMs: number | null, timeScale: number): number | null =>
   fromMs === null || toMs === null ? null : Math.max(0, Math.round(((toMs - fromMs) * timeScale) / 1000));
 
-export function snapshot(
-  s: IncidentState,
-  next: { dueAt: number; roles: RoleId[]; stepId: string } | null,
-  responseDeadline: number,
-  resolutionDeadline: number,
-  nextStatusUpdateDue: number | null = null,
-): IncidentStatus {
+/** The `status` query's answer (and the ledger's incident row). `now`: null for a final snapshot. */
+export function snapshot(s: IncidentState, now: number | null): IncidentStatus {
+  const next: PlannedStep | null = now !== null && isOpen(s) ? escalationPlan(s, now).next : null;
+  const nextStatusUpdateDue = now !== null ? statusUpdateDue(s) : null;
   const engagements: Engagement[] = s.engagements.map((e) => ({
     role: e.role,
     at: isoOf(e.at),
@@ -261,8 +303,8 @@ export function snapshot(
         : null,
     pendingApprovals: s.pendingApprovals,
     sla: {
-      responseDeadline: isoOf(responseDeadline),
-      resolutionDeadline: isoOf(resolutionDeadline),
+      responseDeadline: isoOf(responseDeadline(s)),
+      resolutionDeadline: isoOf(resolutionDeadline(s)),
       responseBreachedAt: iso(s.responseBreachedAt),
       resolutionBreachedAt: iso(s.resolutionBreachedAt),
     },
@@ -277,6 +319,8 @@ export function snapshot(
       firing: Object.keys(s.alerts.active).length,
       resolved: s.alerts.resolved,
       received: s.alerts.received,
+      repeats: s.alerts.repeats,
+      lastSeenAt: iso(s.alerts.lastSeenAt),
       active: Object.values(s.alerts.active).slice(0, 50),
     },
     lossUsd: s.lossUsd,

@@ -1,0 +1,406 @@
+// The human and ingress actions (DESIGN "Signals"): one implementation for a signal and an update of the
+// same name. A payload is validated here; a bad one, or one the incident's state refuses, is recorded as
+// rejected and changes nothing else (a signal handler never throws).
+import {
+  ACTION_SCHEMAS,
+  alertsOf,
+  type ActionInput,
+  type ActionName,
+  type RoutedAlert,
+} from '../../workflows/definitions';
+import { formatIssues, actorOf, isoOf } from '../../workflows/util';
+import { nextEscalation } from '../escalation';
+import { postmortemDueAt, POSTMORTEM_RULES } from '../postmortem';
+import { severityRank } from '../severity';
+import { renderExternalStatus, renderIncidentResolved, renderIncidentUpdate } from '../templates';
+import { MINUTE_MS } from '../time';
+import type { Draft } from './decide';
+import { engage, escalateNext, humanSteps, notify, record, startText } from './decide';
+import { clip, clipOrNull, LIMITS } from './limits';
+import { alertLabel, isOpen, moreSevere, scaled, type IncidentState } from './state';
+
+export type Outcome = { ok: true; message: string } | { ok: false; reason: string };
+const refuse = (reason: string): Outcome => ({ ok: false, reason });
+
+/** `postmortem-<incident id>`: the 6.1 obligation's workflow (kept in step with postmortem-definitions). */
+const postmortemId = (incidentId: string) => `postmortem-${incidentId}`;
+
+type Parsed = { ok: true; value: unknown } | { ok: false; reason: string };
+function parse(name: ActionName, raw: unknown): Parsed {
+  const parsed = ACTION_SCHEMAS[name].safeParse(raw);
+  return parsed.success
+    ? { ok: true, value: parsed.data }
+    : { ok: false, reason: `invalid ${name} payload: ${formatIssues(parsed.error.issues)}` };
+}
+
+/** Validation and state checks only, no change: update validators and the first half of applying. */
+export function checkAction(s: IncidentState, name: ActionName, raw: unknown): Outcome {
+  const p = parse(name, raw);
+  if (!p.ok) return refuse(p.reason);
+  return checkParsed(s, name, p.value);
+}
+
+function checkParsed(s: IncidentState, name: ActionName, value: unknown): Outcome {
+  // After close, a firing alert opens a new incident (DESIGN: "the same key opens a new one").
+  if (s.status === 'closed' && name !== 'alertFired') return refuse('incident is closed');
+  switch (name) {
+    case 'acknowledge':
+      if (s.status === 'acknowledged') return refuse(`already acknowledged by ${s.acknowledgedBy}`);
+      if (s.status === 'resolved') return refuse('incident is resolved');
+      return { ok: true, message: 'acknowledged' };
+    case 'resolve':
+      if (s.status === 'resolved') return refuse(`already resolved by ${s.resolvedBy}`);
+      return { ok: true, message: 'resolved' };
+    case 'escalate': {
+      if (!isOpen(s)) return refuse('incident is resolved');
+      const t = nextEscalation(
+        s.policy.escalationMatrix,
+        s.severity,
+        s.engagements.map((e) => e.role),
+        s.policy.escalationBeyondMatrix[s.severity],
+      );
+      if (t.kind === 'step') return { ok: true, message: 'escalated' };
+      return {
+        ok: true,
+        message: `every role of the ${s.severity} matrix is engaged: they are told nobody is left; raise the severity to go further`,
+      };
+    }
+    case 'setSeverity': {
+      const sev = (value as ActionInput<'setSeverity'>).severity;
+      if (sev === s.severity) return refuse(`severity is already ${sev}`);
+      return { ok: true, message: `severity set to ${sev}` };
+    }
+    case 'approve':
+    case 'reject': {
+      const a = value as ActionInput<'approve'>;
+      const pending = s.pendingApprovals.find((p) => p.actionId === a.actionId);
+      if (!pending) return refuse(`no pending approval with actionId "${a.actionId}"`);
+      if (pending.decisionInFlight)
+        return refuse(
+          `${a.actionId} already has a decision on its way to the procedure (${pending.decisionInFlight.decision} by ${pending.decisionInFlight.by})`,
+        );
+      if (name === 'approve' && pending.requiresConfirmationCode && a.confirmationCode !== 'CONFIRM_RESUME')
+        return refuse("resume needs confirmationCode 'CONFIRM_RESUME'");
+      return { ok: true, message: name === 'approve' ? 'approved' : 'rejected' };
+    }
+    default:
+      return { ok: true, message: 'recorded' };
+  }
+}
+
+/** Validates, checks and applies one action; a refusal is recorded as `signal.rejected`. */
+export function applyAction(d: Draft, name: ActionName, raw: unknown, via: 'signal' | 'update'): Outcome {
+  const p = parse(name, raw);
+  if (!p.ok) {
+    record(d, actorOf(raw), 'signal.rejected', p.reason, { action: name, via });
+    return refuse(p.reason);
+  }
+  const verdict = checkParsed(d.s, name, p.value);
+  if (!verdict.ok) {
+    record(d, actorOf(raw), 'signal.rejected', `${name} rejected: ${verdict.reason}`, { action: name, via });
+    return verdict;
+  }
+  APPLY[name](d, p.value as never);
+  return verdict;
+}
+
+type Appliers = { [N in ActionName]: (d: Draft, a: ActionInput<N>) => void };
+
+const APPLY: Appliers = {
+  acknowledge(d, { by, note }) {
+    const s = d.s;
+    s.status = 'acknowledged';
+    s.acknowledgedBy = by;
+    s.acknowledgedAt = d.now;
+    s.firstAcknowledgedAt ??= d.now;
+    record(d, by, 'acknowledged', `Acknowledged by ${by}${note ? `: ${note}` : ''}`);
+    notify(d, 'acknowledged', `ack-${s.reopenCount}`, 'channel', `ACK: ${by} is investigating "${s.title}"`);
+  },
+
+  resolve(d, r) {
+    const s = d.s;
+    const now = d.now;
+    if (s.acknowledgedAt === null) {
+      // Resolving implies acknowledging: the resolver was on it.
+      s.acknowledgedBy = r.by;
+      s.acknowledgedAt = now;
+      s.firstAcknowledgedAt ??= now;
+    }
+    if ((r.financialImpactUsd ?? 0) > s.policy.ctoLossThresholdUsd) {
+      // 3.1 "Financial losses >$1000: Immediate CTO notification", whether reported during or at the end;
+      // paged before the status turns resolved, so channels that mirror it (PagerDuty) still page.
+      s.lossUsd = Math.max(s.lossUsd, r.financialImpactUsd ?? 0);
+      engage(
+        d,
+        ['cto'],
+        'loss-cto',
+        `financial impact $${r.financialImpactUsd} over $${s.policy.ctoLossThresholdUsd} reported at resolution`,
+      );
+    }
+    s.status = 'resolved';
+    s.resolvedBy = r.by;
+    s.resolvedAt = now;
+    s.reopenUntil = now + scaled(s, s.policy.reopenWindowMinutes * MINUTE_MS);
+    s.resolution = {
+      rootCause: clipOrNull(r.rootCause, LIMITS.freeText),
+      resolution: clipOrNull(r.resolution, LIMITS.freeText),
+      financialImpactUsd: r.financialImpactUsd ?? (s.lossUsd > 0 ? s.lossUsd : null),
+      missedTrades: r.missedTrades ?? null,
+      tradingDowntimeMinutes: r.tradingDowntimeMinutes ?? null,
+    };
+    record(d, r.by, 'resolved', `Resolved by ${r.by}${r.resolution ? `: ${r.resolution}` : ''}`);
+    // 4.3 "Follow-up Actions": what the procedure left to people, and approvals still open (read before
+    // the procedure's open approvals are dropped).
+    const followUps = [
+      ...new Set([
+        ...humanSteps(s),
+        ...s.pendingApprovals.map((p) => `decide or redo ${p.action} (${p.actionId}): ${p.description}`),
+      ]),
+    ].slice(0, 15);
+    cancelProcedure(d, 'incident resolved');
+    const rule = POSTMORTEM_RULES[s.highestSeverity];
+    notify(
+      d,
+      'resolved',
+      `resolved-${s.reopenCount}`,
+      'channel',
+      renderIncidentResolved({
+        title: s.title,
+        durationMs: (now - s.openedAt) * s.timeScale,
+        tradingDowntimeMinutes: s.resolution.tradingDowntimeMinutes,
+        missedTrades: s.resolution.missedTrades,
+        financialImpactUsd: s.resolution.financialImpactUsd,
+        rootCause: s.resolution.rootCause,
+        resolution: s.resolution.resolution,
+        postmortemDueAt: postmortemDueAt(s.highestSeverity, now, s.timeScale),
+        postmortemRequirement: rule.requirement,
+        followUps,
+        postmortemLink: `workflow ${postmortemId(s.incidentId)} (opens when the reopen window closes)`,
+      }),
+      '4.3',
+    );
+  },
+
+  postUpdate(d, u) {
+    const s = d.s;
+    s.seq += 1;
+    s.lastUpdate = { at: d.now, by: u.by, status: u.status };
+    record(d, u.by, 'update', `Update (${u.status}) by ${u.by}${u.theory ? `: theory ${u.theory}` : ''}`, {
+      ...u,
+    });
+    notify(d, 'update', `update-${s.seq}`, 'channel', renderIncidentUpdate({ title: s.title, ...u }), '4.2');
+  },
+
+  escalate(d, { by, reason }) {
+    escalateNext(d, '', `escalated by ${by}: ${reason}`);
+  },
+
+  setSeverity(d, { by, severity, reason }) {
+    const s = d.s;
+    const from = s.severity;
+    s.severity = severity;
+    s.highestSeverity = moreSevere(s.highestSeverity, severity);
+    // Re-planned from the opening time: steps already due fire at the tick that follows every input.
+    record(d, by, 'severity', `Severity ${from} -> ${severity} by ${by}: ${reason}`, { from, to: severity });
+  },
+
+  addNote(d, { by, text }) {
+    record(d, by, 'note', text);
+  },
+
+  approve(d, a) {
+    decideApproval(d, 'approved', a);
+  },
+  reject(d, a) {
+    decideApproval(d, 'rejected', a);
+  },
+
+  reportLoss(d, { by, amountUsd }) {
+    const s = d.s;
+    // Each report is the running loss figure; the incident keeps the largest reported.
+    s.lossUsd = Math.max(s.lossUsd, amountUsd);
+    record(d, by, 'loss', `Financial loss reported by ${by}: $${amountUsd}`, { amountUsd });
+    if (s.lossUsd > s.policy.ctoLossThresholdUsd && isOpen(s))
+      // 3.1 "Financial losses >$1000: Immediate CTO notification".
+      engage(d, ['cto'], 'loss-cto', `financial loss $${s.lossUsd} over $${s.policy.ctoLossThresholdUsd}`);
+  },
+
+  alertFired(d, e) {
+    for (const a of alertsOf(e)) {
+      if ((a.alert.status ?? 'firing') === 'resolved') alertCleared(d, a);
+      else alertFiring(d, a);
+    }
+  },
+
+  alertResolved(d, e) {
+    for (const a of alertsOf(e)) alertCleared(d, a);
+  },
+
+  postExternalStatus(d, x) {
+    const s = d.s;
+    s.seq += 1;
+    record(d, x.by, 'external', `External status (4.4) posted by ${x.by}: ${x.currentStatus}`);
+    notify(
+      d,
+      'info',
+      `external-${s.seq}`,
+      'channel',
+      renderExternalStatus({
+        currentStatus: x.currentStatus,
+        lastUpdated: d.now,
+        summary: x.summary,
+        impact: x.impact,
+        resolutionEta: x.resolutionEta ?? null,
+        nextUpdate: x.nextUpdate ?? 'when status changes',
+      }),
+      '4.4',
+    );
+  },
+};
+
+function decideApproval(
+  d: Draft,
+  decision: 'approved' | 'rejected',
+  a: ActionInput<'approve'> & { reason?: string },
+): void {
+  const s = d.s;
+  // Recorded as decided only when the gate takes it (approvalClosed): the gate may have just expired.
+  s.pendingApprovals = s.pendingApprovals.map((p) =>
+    p.actionId === a.actionId
+      ? {
+          ...p,
+          decisionInFlight: {
+            decision,
+            by: a.by,
+            at: isoOf(d.now),
+            ...(a.reason ? { reason: a.reason } : {}),
+          },
+        }
+      : p,
+  );
+  if (s.procedure)
+    // The gate waits in the procedure child; the decision was validated here (CONFIRM_RESUME included).
+    d.effects.push({
+      type: 'procedure.decision',
+      workflowId: s.procedure.workflowId,
+      decision: {
+        actionId: a.actionId,
+        decision,
+        by: a.by,
+        ...(a.reason ? { reason: a.reason } : {}),
+        ...(a.confirmationCode ? { confirmationCode: a.confirmationCode } : {}),
+      },
+    });
+  record(
+    d,
+    a.by,
+    'approval.forwarded',
+    `${a.actionId}: ${decision === 'approved' ? 'approval' : 'rejection'} by ${a.by} handed to the procedure's gate${a.reason ? ` (${a.reason})` : ''}`,
+    { actionId: a.actionId, decision },
+  );
+}
+
+/** Resolution cancels the procedure child; its open approvals go with it. */
+export function cancelProcedure(d: Draft, why: string): void {
+  const s = d.s;
+  if (s.procedure?.status !== 'running') return;
+  d.effects.push({ type: 'procedure.cancel', workflowId: s.procedure.workflowId });
+  s.procedure = { ...s.procedure, status: 'cancelled', summary: why };
+  s.pendingApprovals = [];
+}
+
+function alertFiring(d: Draft, { alert, severity: routed, title }: RoutedAlert): void {
+  const s = d.s;
+  if (s.status === 'closed') {
+    if (s.afterClose.length < LIMITS.afterClose)
+      s.afterClose.push({
+        ...alert,
+        ...(routed ? { routedSeverity: routed } : {}),
+        ...(title ? { routedTitle: title } : {}),
+      });
+    record(
+      d,
+      'ingress',
+      'alert.after-close',
+      `Alert firing after close: ${alertLabel(alert)}; it opens a new incident`,
+    );
+    return;
+  }
+  s.alerts.received += 1;
+  s.alerts.lastSeenAt = d.now;
+  // Alertmanager re-sends a still-firing alert with its group: counted, not a re-firing, not in the timeline.
+  const alreadyFiring = alert.fingerprint in s.alerts.active;
+  if (alreadyFiring) {
+    s.alerts.repeats += 1;
+    return;
+  }
+  s.alerts.active[alert.fingerprint] = alertLabel(alert);
+  // Bounded: a storm of distinct alerts keeps the newest LIMITS.activeAlerts (counts stay exact).
+  const fingerprints = Object.keys(s.alerts.active);
+  for (const old of fingerprints.slice(0, Math.max(0, fingerprints.length - LIMITS.activeAlerts)))
+    delete s.alerts.active[old];
+  if (routed && severityRank(routed) < severityRank(s.severity)) {
+    // A more severe alert joined (e.g. MarketDataStale P2, then MarketDataVeryStaleCritical P1): raise and
+    // re-plan, as setSeverity would. Alerts never lower a severity; a human does.
+    record(
+      d,
+      'ingress',
+      'severity',
+      `Severity ${s.severity} -> ${routed}: ${alertLabel(alert)} is ${routed}`,
+      {
+        from: s.severity,
+        to: routed,
+      },
+    );
+    s.severity = routed;
+    s.highestSeverity = moreSevere(s.highestSeverity, routed);
+  }
+  if (title && routed && (s.titleSeverity === null || severityRank(routed) < severityRank(s.titleSeverity))) {
+    // The incident is named after its most severe alert.
+    const from = s.title;
+    s.title = clip(title, LIMITS.title);
+    s.titleSeverity = routed;
+    if (from !== s.title) record(d, 'ingress', 'title', `Title: "${s.title}" (was "${from}")`);
+  }
+  if (s.status === 'resolved') {
+    // Inside the reopen window a re-firing alert reopens instead of opening a new incident.
+    s.reopenCount += 1;
+    s.status = 'triggered';
+    s.resolvedAt = null;
+    s.resolvedBy = null;
+    s.reopenUntil = null;
+    s.acknowledgedBy = null;
+    s.acknowledgedAt = null;
+    // Re-paging resumes a full cadence after the reopen.
+    s.lastPagedAt = d.now;
+    record(d, 'ingress', 'reopened', `Reopened: ${alertLabel(alert)} fired again`, {
+      fingerprint: alert.fingerprint,
+    });
+    const roles = s.engagements.map((e) => e.role);
+    const text = startText(s, `REOPENED: ${alertLabel(alert)} fired again`, roles);
+    for (const role of roles) notify(d, 'reopened', `reopen-${s.reopenCount}`, role, text, '4.1', roles);
+    return;
+  }
+  record(d, 'ingress', 'alert.fired', `Alert firing: ${alertLabel(alert)}`, {
+    fingerprint: alert.fingerprint,
+  });
+}
+
+function alertCleared(d: Draft, { alert }: RoutedAlert): void {
+  const s = d.s;
+  if (s.status === 'closed') return;
+  s.alerts.resolved += 1;
+  const wasActive = alert.fingerprint in s.alerts.active;
+  delete s.alerts.active[alert.fingerprint];
+  record(d, 'ingress', 'alert.resolved', `Alert resolved: ${alertLabel(alert)}`, {
+    fingerprint: alert.fingerprint,
+  });
+  // Alerts clearing never resolves the incident: a human does (playbook); it is noted for them.
+  if (wasActive && Object.keys(s.alerts.active).length === 0 && isOpen(s))
+    record(
+      d,
+      'system',
+      'alerts.cleared',
+      'All alerts of this incident have cleared; resolve it when verified',
+    );
+}

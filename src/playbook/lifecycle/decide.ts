@@ -1,0 +1,556 @@
+// The incident lifecycle as a pure state machine (STYLE "functional core, imperative shell"):
+// decide(state, input, now) -> { state, effects }. Every rule of the playbook's lifecycle (1.1 targets,
+// 2.3 escalation matrix, re-paging, 4.x messages, reopen and close) is decided here, without Temporal, so it
+// is tested exhaustively in milliseconds (test/playbook/lifecycle*.test.ts). incidentWorkflow only feeds
+// inputs in and carries effects out.
+import type { Notification, NotificationKind } from '../../activities/notify/port';
+import {
+  PROCEDURE_WORKFLOWS,
+  type ActionName,
+  type ApprovalDecision,
+  type ProcedureInput,
+  type ProcedureResult,
+} from '../../workflows/definitions';
+import { exhaustedNotice, nextEscalation } from '../escalation';
+import { resolvePolicy, type PolicyOverrides } from '../policy';
+import type { RoleId } from '../roles';
+import { renderIncidentStart } from '../templates';
+import { isoOf } from '../../workflows/util';
+import { applyAction, checkAction, type Outcome } from './actions';
+import { clip, clipData, LIMITS } from './limits';
+import { applyProcedureMessage, type ProcedureMessageName } from './procedure';
+import {
+  escalationPlan,
+  isOpen,
+  repageEvery,
+  resolutionDeadline,
+  responseDeadline,
+  snapshot,
+  statusUpdateDue,
+  type IncidentState,
+} from './state';
+import type { LedgerApproval, LedgerWrite } from './ledger';
+import { ledgerFlush, ledgerWritten } from './ledger';
+
+export type { Outcome };
+
+/** What can happen to an incident. Times come with `now`, the workflow's deterministic clock. */
+export type Input =
+  /** The first workflow task of a new incident: first page, start message, procedure. */
+  | { type: 'open' }
+  /** The deployment's policy (merged with the start's own overrides), when the start did not carry it. */
+  | { type: 'policy'; overrides: PolicyOverrides }
+  /** Time passed (a timer fired, or any activation): fire what is due at `now`. */
+  | { type: 'tick' }
+  /** A human or ingress action, raw: validated here, a bad payload recorded as rejected. */
+  | { type: 'action'; name: ActionName; payload: unknown; via: 'signal' | 'update'; actor?: string }
+  /** A message of the procedure child (3.1-3.4), raw like any signal. */
+  | { type: 'procedure'; name: ProcedureMessageName; payload: unknown }
+  | { type: 'procedure.started'; workflowId: string }
+  | { type: 'procedure.finished'; result: ProcedureResult }
+  | { type: 'procedure.error'; error: string; started: boolean }
+  /** A side effect gave up: recorded in the timeline (`eventType`), the incident carries on. */
+  | { type: 'failed'; eventType: string; text: string }
+  /** Ask for a ledger write if one is due (`force`: before continue-as-new and at close). */
+  | { type: 'ledger.flush'; force: boolean }
+  /** The ledger confirmed the events up to `upTo` (absolute timeline position). */
+  | { type: 'ledger.written'; upTo: number }
+  | { type: 'postmortem.started'; workflowId: string }
+  | { type: 'postmortem.failed'; error: string };
+
+/** What the interpreter must do. Each is an activity, a child workflow call or a signal. */
+export type Effect =
+  /** Deliver on every channel of the policy (or on `channels`), batched per channel per activation. */
+  | { type: 'notify'; notification: Notification; channels?: string[] }
+  | { type: 'ledger.write'; write: LedgerWrite }
+  | { type: 'ledger.approval'; approval: LedgerApproval }
+  | { type: 'procedure.start'; workflowType: string; workflowId: string; input: ProcedureInput }
+  | { type: 'procedure.cancel'; workflowId: string }
+  | { type: 'procedure.decision'; workflowId: string; decision: ApprovalDecision };
+
+export interface Decision {
+  state: IncidentState;
+  effects: Effect[];
+  /** Actions only: accepted (with a message) or rejected (with the reason). */
+  outcome?: Outcome;
+}
+
+/** A decision in progress: a copy of the state it may change, and the effects so far. */
+export interface Draft {
+  readonly s: IncidentState;
+  readonly now: number;
+  readonly effects: Effect[];
+}
+
+/** Copies what a decision may change, so the input state is never mutated (property-tested). */
+function draftOf(state: IncidentState, now: number): Draft {
+  return {
+    now,
+    effects: [],
+    s: {
+      ...state,
+      engagements: [...state.engagements],
+      breaches: [...state.breaches],
+      timeline: [...state.timeline],
+      findings: [...state.findings],
+      pendingApprovals: [...state.pendingApprovals],
+      afterClose: [...state.afterClose],
+      early: [...state.early],
+      undelivered: [...state.undelivered],
+      alerts: { ...state.alerts, active: { ...state.alerts.active } },
+    },
+  };
+}
+
+export function decide(state: IncidentState, input: Input, now: number): Decision {
+  const d = draftOf(state, now);
+  let outcome: Outcome | undefined;
+  switch (input.type) {
+    case 'open':
+      open(d);
+      break;
+    case 'policy':
+      policyArrived(d, input.overrides);
+      break;
+    case 'tick':
+      processDue(d);
+      break;
+    case 'action':
+      outcome = applyAction(d, input.name, input.payload, input.via);
+      break;
+    case 'procedure':
+      applyProcedureMessage(d, input.name, input.payload);
+      break;
+    case 'procedure.started':
+      record(d, 'system', 'procedure.started', `Playbook procedure ${d.s.procedure?.type ?? ''} started`, {
+        workflowId: input.workflowId,
+      });
+      break;
+    case 'procedure.finished': {
+      const r = input.result;
+      if (d.s.procedure?.status === 'running')
+        d.s.procedure = { ...d.s.procedure, status: r.outcome, summary: clip(r.summary, LIMITS.freeText) };
+      record(d, r.procedure, 'procedure.completed', `${r.procedure} ${r.outcome}: ${r.summary}`);
+      break;
+    }
+    case 'procedure.error': {
+      const p = d.s.procedure;
+      if (p?.status === 'running')
+        d.s.procedure = { ...p, status: 'failed', summary: clip(input.error, LIMITS.freeText) };
+      if (p && p.status !== 'cancelled')
+        record(
+          d,
+          'system',
+          'procedure.failed',
+          input.started ? `${p.type} failed: ${input.error}` : `${p.type} could not start: ${input.error}`,
+        );
+      break;
+    }
+    case 'failed':
+      record(d, 'system', input.eventType, input.text);
+      break;
+    case 'ledger.flush':
+      ledgerFlush(d, input.force);
+      break;
+    case 'ledger.written':
+      ledgerWritten(d, input.upTo);
+      break;
+    case 'postmortem.started':
+      d.s.postmortemWorkflowId = input.workflowId;
+      record(d, 'system', 'postmortem.started', `Post-mortem (6.1) tracked in ${input.workflowId}`, {
+        workflowId: input.workflowId,
+      });
+      break;
+    case 'postmortem.failed':
+      record(d, 'system', 'postmortem.failed', `Post-mortem workflow could not start: ${input.error}`);
+      break;
+  }
+  return { state: d.s, effects: d.effects, ...(outcome ? { outcome } : {}) };
+}
+
+/** Update validators: the verdict an action would get now, without changing anything. */
+export function validateAction(state: IncidentState, name: ActionName, payload: unknown): Outcome {
+  return checkAction(state, name, payload);
+}
+
+// ---------- the building blocks every rule uses ----------
+
+/** Timeline event types that need no prompt ledger write (they come in bulk; the next batch takes them). */
+const ROUTINE_EVENTS = new Set([
+  'repage',
+  'alert.fired',
+  'alert.resolved',
+  'note',
+  'update.reminder',
+  'signal.rejected',
+  'signal.ignored',
+  'notify.failed',
+  'procedure.finding',
+  'procedure.info',
+  'procedure.decision',
+  'procedure.action',
+]);
+
+export function record(
+  d: Draft,
+  actor: string,
+  type: string,
+  text: string,
+  data?: Record<string, unknown>,
+): void {
+  const s = d.s;
+  s.timeline.push({
+    at: isoOf(d.now),
+    actor: clip(actor, 200),
+    type,
+    text: clip(text, LIMITS.eventText),
+    ...(data ? { data: clipData(data) } : {}),
+  });
+  if (!ROUTINE_EVENTS.has(type)) s.ledgerUrgent = true;
+  trimTimeline(s);
+}
+
+/**
+ * The state keeps the latest LIMITS.timelineKeep events; older ones are dropped once the ledger has them
+ * (or, with the ledger down, past LIMITS.timelineHardCap). The ledger keeps the whole timeline.
+ */
+export function trimTimeline(s: IncidentState): void {
+  const slack = Math.ceil(LIMITS.timelineKeep / 2);
+  if (s.timeline.length <= LIMITS.timelineKeep + slack) return;
+  const written = s.ledgerSeq - s.timelineDropped;
+  const drop =
+    s.timeline.length > LIMITS.timelineHardCap
+      ? s.timeline.length - LIMITS.timelineKeep
+      : Math.min(written, s.timeline.length - LIMITS.timelineKeep);
+  if (drop <= 0) return;
+  s.timeline.splice(0, drop);
+  s.timelineDropped += drop;
+}
+
+/** Messages kept while the policy is pending, to send again on the channels it adds. */
+const EARLY_KEEP = 20;
+
+/** One message, on every channel of the policy: key `<incident id>:<step>:<target>`. */
+export function notify(
+  d: Draft,
+  kind: NotificationKind,
+  step: string,
+  target: RoleId | 'channel',
+  text: string,
+  template?: Notification['template'],
+  onCall?: RoleId[],
+): void {
+  const s = d.s;
+  const notification: Notification = {
+    idempotencyKey: `${s.incidentId}:${step}:${target}`,
+    incidentId: s.incidentId,
+    step,
+    target,
+    kind,
+    severity: s.severity,
+    title: s.title,
+    text,
+    ...(template ? { template } : {}),
+    ...(onCall ? { onCall } : {}),
+    createdAt: isoOf(d.now),
+    incidentStatus: s.status,
+  };
+  d.effects.push({ type: 'notify', notification });
+  if (s.policyPending && s.early.length < EARLY_KEEP) s.early.push(notification);
+}
+
+/** Human steps the procedure left so far ("human step: ..." findings), newest last. */
+export function humanSteps(s: IncidentState): string[] {
+  return [
+    ...new Set(
+      s.findings
+        .filter((f) => f.text.startsWith('human step: '))
+        .map((f) => `${f.step}: ${f.text.slice('human step: '.length)}`),
+    ),
+  ];
+}
+
+/**
+ * What the procedure found so far and what it asks of a human: every page after the diagnosis and every
+ * 4.2 reminder carries it, instead of the 4.1 placeholders.
+ */
+export function procedureSoFar(s: IncidentState): string[] {
+  if (!s.procedure) return [];
+  const p = s.procedure;
+  const causes = s.findings.filter((f) => f.type === 'decision' && f.text.startsWith('cause: '));
+  return [
+    p.status === 'running'
+      ? `Procedure ${p.type} running`
+      : `Procedure ${p.type} ${p.status}: ${p.summary ?? ''}`,
+    ...causes.slice(-5).map((f) => `Diagnosis: ${f.text.slice('cause: '.length)}`),
+    ...humanSteps(s)
+      .slice(-5)
+      .map((h) => `Needs a human: ${h}`),
+  ];
+}
+
+/** 4.1 for `roles` (who this message pages; the delivery adds who holds each role now). */
+export function startText(s: IncidentState, reason: string, roles: RoleId[]): string {
+  const soFar = procedureSoFar(s);
+  return `${reason}\n\n${renderIncidentStart({
+    title: s.title,
+    severity: s.severity,
+    impact: s.summary,
+    startedAt: s.openedAt,
+    onCall: roles,
+    symptoms: Object.values(s.alerts.active).slice(-10),
+    actions: soFar.length ? soFar : ['Investigating'],
+    channel: '#trading-incidents',
+  })}`;
+}
+
+/** Pages the roles not engaged yet, each under its own key, with one shared 4.1 text. */
+export function engage(d: Draft, roles: RoleId[], step: string, reason: string): void {
+  const s = d.s;
+  const fresh = [...new Set(roles)].filter((r) => !s.engagements.some((e) => e.role === r));
+  if (fresh.length === 0) return;
+  const text = startText(s, `Paging ${fresh.join(', ')}: ${reason}`, fresh);
+  for (const role of fresh) {
+    s.engagements.push({ role, at: d.now, step });
+    notify(d, 'page', step, role, text, '4.1', fresh);
+  }
+  s.firstPagedAt ??= d.now;
+  if (s.status === 'triggered') s.lastPagedAt ??= d.now;
+  record(d, 'system', 'escalation', `Engaged ${fresh.join(', ')} (${reason})`, { step, roles: fresh });
+}
+
+/**
+ * Manual escalate, an unanswered approval, a procedure re-escalation: the next role of the current matrix
+ * (suffix keeps each cause's idempotency keys apart). Past the matrix the engaged roles are told nobody is
+ * left (DESIGN "Escalation never leaves the matrix").
+ */
+export function escalateNext(d: Draft, suffix: string, reason: string): void {
+  const s = d.s;
+  const t = nextEscalation(
+    s.policy.escalationMatrix,
+    s.severity,
+    s.engagements.map((e) => e.role),
+    s.policy.escalationBeyondMatrix[s.severity],
+  );
+  if (t.kind === 'step') {
+    engage(d, t.roles, `${t.stepId}${suffix}`, reason);
+    return;
+  }
+  s.seq += 1;
+  const notice = exhaustedNotice(s.severity, reason);
+  record(d, 'system', 'escalation.exhausted', notice, { severity: s.severity });
+  for (const e of s.engagements) notify(d, 'page', `escalation-exhausted-${s.seq}`, e.role, notice);
+}
+
+// ---------- opening, the policy, and time ----------
+
+function open(d: Draft): void {
+  const s = d.s;
+  record(d, 'system', 'opened', `Incident opened: ${s.title} (${s.severity}, ${s.kind})`, {
+    source: s.source?.system ?? 'manual',
+  });
+  engage(
+    d,
+    escalationPlan(s, s.openedAt).due.flatMap((p) => p.roles),
+    `escalate-${s.severity}-0m`,
+    `${s.severity} initial response`,
+  );
+  const paged = s.engagements.map((e) => e.role);
+  notify(d, 'info', 'start', 'channel', startText(s, `New ${s.severity} incident`, paged), '4.1', paged);
+  startProcedure(d);
+}
+
+function startProcedure(d: Draft): void {
+  const s = d.s;
+  if (s.kind === 'generic') return;
+  const type = PROCEDURE_WORKFLOWS[s.kind];
+  const workflowId = `${s.workflowId}-procedure`;
+  s.procedure = { workflowId, type, status: 'running', summary: null };
+  d.effects.push({
+    type: 'procedure.start',
+    workflowType: type,
+    workflowId,
+    input: {
+      incidentId: s.incidentId,
+      incidentWorkflowId: s.workflowId,
+      kind: s.kind,
+      severity: s.severity,
+      timeScale: s.timeScale,
+      preApprovedActions: s.policy.preApprovedActions,
+      approvalTimeoutMinutes: s.policy.approvalTimeoutMinutes,
+    },
+  });
+}
+
+/**
+ * The deployment's policy arrived (a start that did not carry it). Messages already composed go again to
+ * the channels it adds (same keys); steps its matrix makes due fire at the next tick. Roles the default
+ * matrix paged stay engaged.
+ */
+function policyArrived(d: Draft, overrides: PolicyOverrides): void {
+  const s = d.s;
+  if (!s.policyPending) return;
+  const before = new Set(s.policy.channels);
+  s.policy = resolvePolicy(overrides);
+  s.policyPending = false;
+  const added = s.policy.channels.filter((c) => !before.has(c));
+  if (added.length > 0)
+    for (const n of s.early) d.effects.push({ type: 'notify', notification: n, channels: added });
+  s.early = [];
+  record(
+    d,
+    'system',
+    'policy',
+    `Policy ${s.policy.version} in force (channels: ${s.policy.channels.join(', ')})`,
+  );
+}
+
+/** Fires everything that is due at `now`: escalation steps, re-pages, SLA breaches, reminders, close. */
+export function processDue(d: Draft): void {
+  const s = d.s;
+  const now = d.now;
+  if (isOpen(s)) {
+    // 2.3 escalation matrix: time since opened, cancelled only by resolution.
+    for (const step of escalationPlan(s, now).due)
+      engage(d, step.roles, step.stepId, `${s.severity} escalation matrix, ${step.afterMinutes} min`);
+    const every = repageEvery(s);
+    if (
+      s.status === 'triggered' &&
+      every !== null &&
+      s.lastPagedAt !== null &&
+      now >= s.lastPagedAt + every
+    ) {
+      s.repageCount += 1;
+      s.lastPagedAt = now;
+      const step = `repage-${s.repageCount}`;
+      // Roles engaged in this same activation were just paged: the round is for the others.
+      const roles = s.engagements.filter((e) => e.at < now).map((e) => e.role);
+      const text = startText(s, `Still unacknowledged: page ${s.repageCount + 1}`, roles);
+      for (const role of roles) notify(d, 'repage', step, role, text, '4.1', roles);
+      if (roles.length > 0)
+        record(d, 'system', 'repage', `Not acknowledged: paged ${roles.join(', ')} again`, { step });
+    }
+    // The response target is about the first acknowledgement: a reopen after it is not a breach.
+    if (
+      s.status === 'triggered' &&
+      s.responseBreachedAt === null &&
+      s.firstAcknowledgedAt === null &&
+      now >= responseDeadline(s)
+    ) {
+      s.responseBreachedAt = now;
+      s.breaches.push({ type: 'response', at: now, severity: s.severity });
+      const label = s.policy.responseTarget[s.severity].label;
+      record(
+        d,
+        'system',
+        'sla.breach',
+        `Response target breached: ${s.severity} not acknowledged within ${label}`,
+      );
+      notify(
+        d,
+        'breach',
+        'breach-response',
+        'channel',
+        `:warning: ${s.title}: ${s.severity} response target (${label}) missed, still unacknowledged`,
+      );
+    }
+    const updateDue = statusUpdateDue(s);
+    if (updateDue !== null && now >= updateDue) {
+      s.lastReminderAt = now;
+      s.seq += 1;
+      record(d, 'system', 'update.reminder', `Status update (4.2) due from ${s.acknowledgedBy}`);
+      notify(
+        d,
+        'info',
+        `update-reminder-${s.seq}`,
+        'channel',
+        [
+          `:hourglass: ${s.acknowledgedBy}: a status update (4.2) for "${s.title}" is due. Send the postUpdate signal.`,
+          ...procedureSoFar(s).map((l) => `- ${l}`),
+        ].join('\n'),
+      );
+    }
+    if (s.resolutionBreachedAt === null && now >= resolutionDeadline(s)) {
+      s.resolutionBreachedAt = now;
+      s.breaches.push({ type: 'resolution', at: now, severity: s.severity });
+      const label = s.policy.resolutionTarget[s.severity].label;
+      record(
+        d,
+        'system',
+        'sla.breach',
+        `Resolution target breached: ${s.severity} not resolved within ${label}`,
+      );
+      notify(
+        d,
+        'breach',
+        'breach-resolution',
+        'channel',
+        `:warning: ${s.title}: ${s.severity} resolution target (${label}) missed`,
+      );
+    }
+  } else if (s.status === 'resolved' && s.reopenUntil !== null && now >= s.reopenUntil) {
+    s.status = 'closed';
+    s.closedAt = now;
+    record(d, 'system', 'closed', 'Reopen window over: incident closed');
+  }
+}
+
+/** When the next time-based decision is due (real epoch ms), or null: nothing until an input. */
+export function nextWakeup(s: IncidentState, now: number): number | null {
+  const candidates: number[] = [];
+  if (isOpen(s)) {
+    const next = escalationPlan(s, now).next;
+    if (next) candidates.push(next.dueAt);
+    const every = repageEvery(s);
+    if (s.status === 'triggered' && every !== null && s.lastPagedAt !== null)
+      candidates.push(s.lastPagedAt + every);
+    if (s.status === 'triggered' && s.responseBreachedAt === null && s.firstAcknowledgedAt === null)
+      candidates.push(responseDeadline(s));
+    if (s.resolutionBreachedAt === null) candidates.push(resolutionDeadline(s));
+    const updateDue = statusUpdateDue(s);
+    if (updateDue !== null) candidates.push(updateDue);
+  } else if (s.status === 'resolved' && s.reopenUntil !== null) {
+    candidates.push(s.reopenUntil);
+  }
+  return candidates.length ? Math.min(...candidates) : null;
+}
+
+/** The search attributes the incident keeps current (IncidentSeverity, IncidentStatus, IncidentKind). */
+export const searchAttributes = (s: IncidentState) => ({
+  severity: s.severity,
+  status: s.status,
+  kind: s.kind,
+});
+
+/** The Web UI's current details: the incident at a glance. */
+export function currentDetails(s: IncidentState, now: number, formatTime: (ms: number) => string): string {
+  const next = isOpen(s) ? escalationPlan(s, now).next : null;
+  return [
+    `**${s.severity} ${s.status.toUpperCase()}**: ${s.title}`,
+    `Kind: ${s.kind} · Opened ${formatTime(s.openedAt)}`,
+    s.acknowledgedBy ? `Acknowledged by ${s.acknowledgedBy}` : 'Not acknowledged',
+    `Engaged: ${s.engagements.map((e) => e.role).join(', ') || 'nobody yet'}`,
+    next ? `Next escalation: ${next.roles.join(', ')} at ${formatTime(next.dueAt)}` : '',
+    `Alerts: ${Object.keys(s.alerts.active).length} firing, ${s.alerts.received} received`,
+  ]
+    .filter(Boolean)
+    .join('\n');
+}
+
+/** Serialized size of the state (what continue-as-new and every query carry). */
+export const stateBytes = (s: IncidentState): number => JSON.stringify(s).length;
+
+/** Continue-as-new on history length, history bytes, the server's suggestion, or the state's own size. */
+export function continueAsNewDue(
+  s: IncidentState,
+  history: { length: number; bytes: number; suggested: boolean },
+): string | null {
+  if (history.length > s.policy.continueAsNewAfterEvents) return `history has ${history.length} events`;
+  if (history.bytes > LIMITS.historyBytes) return `history has ${history.bytes} bytes`;
+  if (history.suggested) return 'the server suggests it';
+  const bytes = stateBytes(s);
+  if (bytes > LIMITS.stateBytes) return `state has ${bytes} bytes`;
+  return null;
+}
+
+export { snapshot };

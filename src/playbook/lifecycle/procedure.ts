@@ -1,0 +1,193 @@
+// Messages from the procedure child (3.1-3.4): findings, approval requests, expiries and the gate's answers.
+// Their names are public like any signal's, so a payload is validated and a bad one recorded as rejected;
+// approval traffic is taken only while a procedure runs.
+import type { z } from 'zod';
+import {
+  approvalClosedSchema,
+  approvalExpiredSchema,
+  approvalRequestSchema,
+  procedureEventSchema,
+} from '../../workflows/definitions';
+import { actorOf, formatIssues, isoOf } from '../../workflows/util';
+import type { Draft } from './decide';
+import { escalateNext, humanSteps, notify, record } from './decide';
+import { clip, LIMITS } from './limits';
+import { isOpen } from './state';
+
+export type ProcedureMessageName =
+  'procedureEvent' | 'approvalRequested' | 'approvalExpired' | 'approvalClosed';
+
+interface Handler<T> {
+  schema: z.ZodType<T>;
+  onlyWhileRunning: boolean;
+  apply(d: Draft, v: T): void;
+}
+const handler = <T>(h: Handler<T>) => h as Handler<unknown>;
+
+const HANDLERS: Record<ProcedureMessageName, Handler<unknown>> = {
+  procedureEvent: handler({
+    schema: procedureEventSchema,
+    onlyWhileRunning: false,
+    apply(d, e) {
+      const s = d.s;
+      s.findings.push({
+        at: isoOf(d.now),
+        procedure: clip(e.procedure, 200),
+        step: clip(e.step, 300),
+        type: e.type,
+        outcome: e.outcome ?? null,
+        text: clip(e.text, LIMITS.findingText),
+      });
+      if (s.findings.length > LIMITS.findings) s.findings.splice(0, s.findings.length - LIMITS.findings);
+      record(d, e.procedure, `procedure.${e.type}`, `${e.step}: ${e.text}`, {
+        ...(e.outcome ? { outcome: e.outcome } : {}),
+        ...(e.data ?? {}),
+      });
+      if (e.step === 'result' && s.procedure?.status === 'running') {
+        const outcome = e.outcome === 'ok' ? 'completed' : e.outcome === 'failed' ? 'failed' : 'needs-human';
+        s.procedure = { ...s.procedure, status: outcome, summary: clip(e.text, LIMITS.freeText) };
+      }
+      if (e.step === 'result') {
+        // The procedure's outcome and what it leaves to people go to the channels, not only the timeline.
+        s.seq += 1;
+        notify(
+          d,
+          'info',
+          `procedure-result-${s.seq}`,
+          'channel',
+          [`:clipboard: **${e.procedure}**: ${e.text}`, ...humanSteps(s).map((h) => `- [ ] ${h}`)].join('\n'),
+        );
+      } else if (e.data?.notify === 'team') {
+        // 3.3 "Activate kill switch, notify team".
+        s.seq += 1;
+        notify(
+          d,
+          'info',
+          `procedure-notify-${s.seq}`,
+          'channel',
+          `:octagonal_sign: **${e.step}**: ${e.text}`,
+        );
+      }
+      // 3.2 "monitor for 30 minutes post-rollback": degrading again re-escalates.
+      if (e.data?.reescalate === true && isOpen(s))
+        escalateNext(d, '-procedure', `procedure re-escalation: ${e.text}`);
+    },
+  }),
+
+  approvalRequested: handler({
+    schema: approvalRequestSchema,
+    onlyWhileRunning: true,
+    apply(d, r) {
+      const s = d.s;
+      s.pendingApprovals = [
+        ...s.pendingApprovals.filter((p) => p.actionId !== r.actionId),
+        {
+          actionId: r.actionId,
+          action: r.action,
+          description: clip(r.description, LIMITS.freeText),
+          requestedAt: r.requestedAt,
+          expiresAt: r.expiresAt,
+          requiresConfirmationCode: r.requiresConfirmationCode,
+        },
+      ].slice(-LIMITS.pendingApprovals);
+      record(
+        d,
+        'procedure',
+        'approval.requested',
+        `Approval needed for ${r.action} (${r.actionId}): ${r.description}`,
+        {
+          actionId: r.actionId,
+          evidence: r.evidence,
+        },
+      );
+      d.effects.push({
+        type: 'ledger.approval',
+        approval: {
+          actionId: r.actionId,
+          action: r.action,
+          description: r.description,
+          requestedAt: r.requestedAt,
+          expiresAt: r.expiresAt,
+          requiresConfirmationCode: r.requiresConfirmationCode,
+        },
+      });
+      const id = s.workflowId;
+      const code = r.requiresConfirmationCode ? ',"confirmationCode":"CONFIRM_RESUME"' : '';
+      notify(
+        d,
+        'info',
+        `approval-${r.actionId}`,
+        'channel',
+        [
+          `:raised_hand: **APPROVAL NEEDED: ${r.action}** (${s.title})`,
+          r.description,
+          ...r.evidence.map((ev) => `- ${ev}`),
+          `Approve: npm run -s temporal -- workflow signal --workflow-id ${id} --name approve --input '{"by":"<you>","actionId":"${r.actionId}"${code}}'`,
+          `Reject:  npm run -s temporal -- workflow signal --workflow-id ${id} --name reject --input '{"by":"<you>","actionId":"${r.actionId}","reason":"..."}'`,
+        ].join('\n'),
+      );
+    },
+  }),
+
+  approvalExpired: handler({
+    schema: approvalExpiredSchema,
+    onlyWhileRunning: true,
+    apply(d, { actionId, escalation }) {
+      record(d, 'procedure', 'approval.expired', `No answer to ${actionId}: escalating (${escalation})`);
+      if (isOpen(d.s)) escalateNext(d, `-approval-${escalation}`, `approval ${actionId} unanswered`);
+    },
+  }),
+
+  approvalClosed: handler({
+    schema: approvalClosedSchema,
+    onlyWhileRunning: false,
+    apply(d, { actionId, outcome, by, expiredAt, decision }) {
+      const s = d.s;
+      if (outcome === 'too-late') {
+        // The gate had given up before this decision reached it: nothing was done, and the decider is told.
+        const text = `too late: ${actionId} expired at ${expiredAt ?? 'an earlier time'}; the ${decision === 'rejected' ? 'rejection' : 'approval'} by ${by} was not applied`;
+        s.pendingApprovals = s.pendingApprovals.filter((p) => p.actionId !== actionId);
+        record(d, by, 'approval.too-late', text, { actionId, expiredAt: expiredAt ?? null });
+        s.seq += 1;
+        notify(d, 'info', `approval-${actionId}-too-late-${s.seq}`, 'channel', `:hourglass: ${by}: ${text}`);
+        return;
+      }
+      const pending = s.pendingApprovals.find((p) => p.actionId === actionId);
+      s.pendingApprovals = s.pendingApprovals.filter((p) => p.actionId !== actionId);
+      if (pending || outcome === 'pre-approved') {
+        record(d, by, `approval.${outcome}`, `${actionId}: ${outcome}${by ? ` by ${by}` : ''}`, { actionId });
+        // The reason a human gave travels with the decision (the gate's answer does not repeat it).
+        const reason = pending?.decisionInFlight?.reason;
+        d.effects.push({
+          type: 'ledger.approval',
+          approval: {
+            actionId,
+            outcome,
+            decidedBy: by,
+            decidedAt: isoOf(d.now),
+            ...(reason ? { reason } : {}),
+          },
+        });
+      }
+    },
+  }),
+};
+
+export function applyProcedureMessage(d: Draft, name: ProcedureMessageName, raw: unknown): void {
+  const h = HANDLERS[name];
+  const parsed = h.schema.safeParse(raw);
+  if (!parsed.success) {
+    record(
+      d,
+      actorOf(raw),
+      'signal.rejected',
+      `invalid ${name} payload: ${formatIssues(parsed.error.issues)}`,
+    );
+    return;
+  }
+  if (h.onlyWhileRunning && (!isOpen(d.s) || d.s.procedure?.status !== 'running')) {
+    record(d, 'system', 'signal.ignored', `${name} ignored: no procedure is running for this incident`);
+    return;
+  }
+  h.apply(d, parsed.data);
+}
