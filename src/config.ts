@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { pagerDutyConfigSchema } from './activities/notify/pagerduty';
 import { slackConfigSchema } from './activities/notify/slack';
 import { contactConfigSchema } from './playbook/contacts';
-import { policyOverridesSchema } from './playbook/policy';
+import { policyOverridesSchema, type PolicyOverrides } from './playbook/policy';
 import { PlatformConfigError, platformSectionSchema, resolvePlatformConfig } from './platform/config';
 import { TASK_QUEUE } from './workflows/definitions';
 
@@ -98,6 +98,16 @@ function withSecretsFromEnv(raw: unknown, env: NodeJS.ProcessEnv): unknown {
     out.pagerduty = pd;
   }
   return out;
+}
+
+/**
+ * The deployment's policy overrides as every incident snapshots them: every configured channel is used
+ * unless the policy names its own list. The worker and the ingress both read it (the ingress sends it in the
+ * start input, so the first page goes out in the incident's first workflow task).
+ */
+export function deploymentPolicy(d: DeploymentConfig): PolicyOverrides {
+  const channels = ['outbox', ...(d.slack ? [d.slack.name] : []), ...(d.pagerduty ? [d.pagerduty.name] : [])];
+  return { channels, ...d.policy };
 }
 
 export function loadDeploymentConfig(

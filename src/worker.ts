@@ -16,7 +16,13 @@ import { createLedgerPool, DEFAULT_LEDGER_DATABASE_URL, migrateLedger, redactUrl
 import { PgKeyValueStore } from './ledger/kv';
 import { PagerDutyChannel } from './activities/notify/pagerduty';
 import { SlackChannel } from './activities/notify/slack';
-import { ConfigError, loadDeploymentConfig, loadEnv, type DeploymentConfig } from './config';
+import {
+  ConfigError,
+  deploymentPolicy,
+  loadDeploymentConfig,
+  loadEnv,
+  type DeploymentConfig,
+} from './config';
 import { connectWorkerConnection } from './temporal/connection';
 
 export interface CreateWorkerOptions {
@@ -58,7 +64,7 @@ export async function createWorker({
       // 3.1-3.4 procedures: the platform profile from config (default: the playbook's).
       platform: resolvePlatformConfig(deployment.platform ?? {}),
       // Every configured channel is used unless the policy names its own list.
-      policyOverrides: { channels: ['outbox', ...Object.keys(configured)], ...deployment.policy },
+      policyOverrides: deploymentPolicy(deployment),
     }),
     // A worker that dies holds its incidents' sticky queue; give up on it after 2 s (default 10 s) so the
     // next escalation timer is handled by another worker on time.

@@ -51,7 +51,7 @@ export function createActivities(deps: ActivityDeps) {
     async deliverNotifications(
       channel: string,
       batch: NotificationBatch,
-    ): Promise<{ delivered: number; duplicates: number }> {
+    ): Promise<{ delivered: number; duplicates: number; at: number }> {
       let delivered = 0;
       let duplicates = 0;
       for (const n of unpackBatch(batch)) {
@@ -59,7 +59,8 @@ export function createActivities(deps: ActivityDeps) {
         if (r.outcome === 'duplicate') duplicates += 1;
         else delivered += 1;
       }
-      return { delivered, duplicates };
+      // `at`: the worker's time, recorded in history: it moves the incident's decision clock after an outage.
+      return { delivered, duplicates, at: Date.now() };
     },
 
     /** One delivery to one channel; at least once, made harmless to repeat by the idempotency key. */

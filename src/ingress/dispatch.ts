@@ -10,8 +10,13 @@ import { alertToSignal, FOLDED_ANNOTATION, type NormalizedAlert } from './normal
 import { ellipsize } from './text';
 import type { RouteDecision, Router } from './routing';
 import type { IncidentStarter } from './starter';
+import { severityRank } from '../playbook/severity';
+import type { PolicyOverrides } from '../playbook/policy';
 
 export interface DispatchIncident {
+  /** The workflow id (what to type in the Web UI, `temporal` and `tctl`). */
+  workflowId: string;
+  /** Deprecated alias of `workflowId`, kept for senders that read it: the incident id proper is `status`'s. */
   incidentId: string;
   runId: string | null;
   kind: string;
@@ -46,8 +51,13 @@ export interface DispatcherOptions {
   timeScale: number;
   concurrency: number;
   uiBaseUrl: string;
-  /** Temporal calls (alerts signalled) per request: INGRESS_MAX_ALERTS_PER_REQUEST. */
+  /** Alerts signalled per request: INGRESS_MAX_ALERTS_PER_REQUEST. */
   maxAlertsPerRequest: number;
+  /**
+   * The deployment's policy (the same INCIDENT_CONFIG as the worker): sent in the start input so the
+   * incident pages in its first workflow task. Absent: the worker loads its own beside the first page.
+   */
+  policy?: PolicyOverrides;
 }
 
 /**
@@ -231,11 +241,11 @@ export class AlertDispatcher {
         'more alerts than INGRESS_MAX_ALERTS_PER_REQUEST: the rest were folded into their incidents',
       );
 
+    // One Temporal call per incident per request (issue 9 item 4), carrying its alerts in order.
     const groups = new Map<
       string,
       {
-        decision: IncidentDecision;
-        alerts: { n: NormalizedAlert; alert: Alert }[];
+        alerts: { n: NormalizedAlert; alert: Alert; decision: IncidentDecision }[];
         summary: DispatchIncident;
       }
     >();
@@ -243,10 +253,10 @@ export class AlertDispatcher {
       let g = groups.get(decision.workflowId);
       if (!g) {
         g = {
-          decision,
           alerts: [],
           summary: {
             incidentId: decision.workflowId,
+            workflowId: decision.workflowId,
             runId: null,
             kind: decision.kind,
             severity: decision.severity,
@@ -262,7 +272,7 @@ export class AlertDispatcher {
       if (!chosen.keep[i]) return;
       const folded = chosen.foldedInto.get(i) ?? 0;
       g.summary.folded += folded;
-      g.alerts.push({ n, alert: alertToSignal(n, folded, limit) });
+      g.alerts.push({ n, alert: alertToSignal(n, folded, limit), decision });
     });
     for (const g of groups.values()) if (g.alerts.length > 0) result.incidents.push(g.summary);
 
@@ -270,34 +280,48 @@ export class AlertDispatcher {
       [...groups.values()].filter((g) => g.alerts.length > 0),
       this.opts.concurrency,
       async (g) => {
-        for (const { n, alert } of g.alerts) {
-          if ((alert.status ?? 'firing') === 'firing') {
-            const run = await this.timed('signalWithStart', () =>
-              this.starter.fireAlert({
-                workflowId: g.decision.workflowId,
-                input: this.incidentInput(g.decision, alert),
-                kind: g.decision.kind,
-                severity: g.decision.severity,
-                alert,
-                details: this.details(g.decision, alert, n),
-              }),
-            );
-            this.noteRun(run.workflowId, run.runId, g.decision);
-            g.summary.runId = run.runId;
-            g.summary.fired += 1;
-          } else {
-            const outcome = await this.timed('signal', () =>
-              this.starter.resolveAlert(g.decision.workflowId, alert),
-            );
-            if (outcome === 'no-incident') {
-              result.resolvedWithoutIncident += 1;
-              this.metrics.alertsResolvedOrphan.inc();
-            } else g.summary.resolved += 1;
-          }
+        const isFiring = (a: Alert) => (a.status ?? 'firing') === 'firing';
+        const firing = g.alerts.filter((a) => isFiring(a.alert));
+        const workflowId = g.summary.workflowId;
+        if (firing.length > 0) {
+          // The incident opens from (and is named after) its most severe alert of the batch.
+          const top = firing.reduce((a, b) =>
+            severityRank(b.decision.severity) < severityRank(a.decision.severity) ? b : a,
+          );
+          const run = await this.timed('signalWithStart', () =>
+            this.starter.fireAlerts({
+              workflowId,
+              input: this.incidentInput(top.decision, top.alert),
+              kind: top.decision.kind,
+              severity: top.decision.severity,
+              alerts: g.alerts.map((a) => ({
+                alert: a.alert,
+                severity: a.decision.severity,
+                title: a.decision.title,
+              })),
+              details: this.details(top.decision, top.alert, top.n),
+            }),
+          );
+          this.noteRun(run.workflowId, run.runId, top.decision, firing.length);
+          g.summary.runId = run.runId;
+          g.summary.severity = top.decision.severity;
+          g.summary.fired += firing.length;
+          g.summary.resolved += g.alerts.length - firing.length;
+        } else {
+          const outcome = await this.timed('signal', () =>
+            this.starter.resolveAlerts(
+              workflowId,
+              g.alerts.map((a) => a.alert),
+            ),
+          );
+          if (outcome === 'no-incident') {
+            result.resolvedWithoutIncident += g.alerts.length;
+            this.metrics.alertsResolvedOrphan.inc({}, g.alerts.length);
+          } else g.summary.resolved += g.alerts.length;
         }
         g.summary.url =
           g.summary.runId || g.summary.resolved > 0
-            ? incidentUrl(this.opts.uiBaseUrl, this.starter.namespace, g.decision.workflowId, g.summary.runId)
+            ? incidentUrl(this.opts.uiBaseUrl, this.starter.namespace, workflowId, g.summary.runId)
             : null;
       },
     );
@@ -316,13 +340,14 @@ export class AlertDispatcher {
     }
   }
 
-  private noteRun(workflowId: string, runId: string, d: IncidentDecision): void {
+  private noteRun(workflowId: string, runId: string, d: IncidentDecision, alerts: number): void {
     const known = this.knownRuns.get(workflowId);
     if (known === runId) {
-      this.metrics.alertsDeduplicated.inc();
+      this.metrics.alertsDeduplicated.inc({}, alerts);
       return;
     }
     this.metrics.incidentsStarted.inc({ kind: d.kind, severity: d.severity });
+    if (alerts > 1) this.metrics.alertsDeduplicated.inc({}, alerts - 1);
     this.knownRuns.delete(workflowId);
     this.knownRuns.set(workflowId, runId);
     if (this.knownRuns.size > 10_000) {
@@ -342,6 +367,7 @@ export class AlertDispatcher {
       // No `alerts` here: the workflow counts alerts from the alertFired signals, the first one included.
       source: { system: alert.source ?? 'unknown', dedupKey: d.dedupKey },
       timeScale: this.opts.timeScale,
+      ...(this.opts.policy ? { policy: this.opts.policy, policyComplete: true } : {}),
     };
     const checked = incidentInputSchema.safeParse(input);
     if (!checked.success)

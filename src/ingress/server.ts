@@ -37,6 +37,8 @@ import { envelope, fieldFromPointer, IngressError } from './errors';
 import { sanitizeJson } from './text';
 import { IngressMetrics } from './metrics';
 import { RateLimiter } from './rate-limit';
+import { deploymentPolicy, loadDeploymentConfig } from '../config';
+import type { PolicyOverrides } from '../playbook/policy';
 import { loadRoutingRules, Router, shortHash, type RoutingRules } from './routing';
 import { TemporalIncidentStarter, TemporalUnavailableError, type IncidentStarter } from './starter';
 import { alertmanagerBodySchema } from './routes/alertmanager/schema';
@@ -73,6 +75,11 @@ export interface IngressDeps {
   logger?: FastifyBaseLogger;
   metrics?: IngressMetrics;
   now?: () => number;
+  /**
+   * The deployment's policy, sent in every start input so the incident pages in its first workflow task
+   * (startIngress reads INCIDENT_CONFIG, as the worker does). Absent: the worker loads its own.
+   */
+  policy?: PolicyOverrides;
 }
 
 const ALERT_ROUTES = ['/v1/alerts/alertmanager', '/v1/alerts/grafana', '/v1/alerts/generic'] as const;
@@ -124,6 +131,7 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
       concurrency: config.signalConcurrency,
       uiBaseUrl: config.uiBaseUrl,
       maxAlertsPerRequest: config.maxAlertsPerRequest,
+      ...(deps.policy ? { policy: deps.policy } : {}),
     },
     app.log,
   );
@@ -285,6 +293,7 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
       detectedAt: b.detectedAt,
       source: { system: b.openedBy ? `manual:${b.openedBy}`.slice(0, 100) : 'manual', dedupKey: key },
       timeScale: config.timeScale,
+      ...(deps.policy ? { policy: deps.policy, policyComplete: true } : {}),
     };
     const details = [
       `**${severity} ${b.kind}** opened by hand${b.openedBy ? ` by ${b.openedBy}` : ''} through ingress.`,
@@ -397,7 +406,9 @@ export async function startIngress(
   const starter =
     deps.starter ??
     new TemporalIncidentStarter({ taskQueue: config.taskQueue, timeoutMs: config.temporalTimeoutMs });
-  const app = buildIngress(config, { ...deps, starter });
+  // The same deployment config as the worker's (INCIDENT_CONFIG and the channel secrets).
+  const policy = deps.policy ?? deploymentPolicy(loadDeploymentConfig(process.env.INCIDENT_CONFIG));
+  const app = buildIngress(config, { ...deps, starter, policy });
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {

@@ -13,12 +13,22 @@ import {
 } from '../workflows/definitions';
 import type { Severity } from '../playbook/severity';
 
-export interface FireAlertCommand {
+/** One alert of a batch, with what its routing rule made of it. */
+export interface RoutedAlertCommand {
+  alert: Alert;
+  severity: Severity;
+  title: string;
+}
+
+/** One incident's alerts of one notification, in order (issue 9 item 4: one Temporal call per incident). */
+export interface FireAlertsCommand {
   workflowId: string;
+  /** The start input (used only if this opens the incident): from the most severe alert. */
   input: IncidentInput;
   kind: IncidentKind;
   severity: Severity;
-  alert: Alert;
+  /** In order; a resolved alert among them is applied as resolved. */
+  alerts: RoutedAlertCommand[];
   /** Markdown for the Web UI's static details: why this incident exists. */
   details: string;
 }
@@ -41,14 +51,33 @@ export interface StartedRun {
 
 export interface IncidentStarter {
   readonly namespace: string;
-  /** signalWithStart(alertFired): the running incident for this key gets the alert, or a new one opens. */
-  fireAlert(cmd: FireAlertCommand): Promise<StartedRun>;
-  /** Signal alertResolved to a running incident; never opens one. */
-  resolveAlert(workflowId: string, alert: Alert): Promise<'signaled' | 'no-incident'>;
+  /** One signalWithStart(alertFired) with the batch: the running incident gets it, or a new one opens. */
+  fireAlerts(cmd: FireAlertsCommand): Promise<StartedRun>;
+  /** One alertResolved signal with the batch to a running incident; never opens one. */
+  resolveAlerts(workflowId: string, alerts: Alert[]): Promise<'signaled' | 'no-incident'>;
   openIncident(cmd: OpenIncidentCommand): Promise<StartedRun>;
   /** Is Temporal reachable? */
   health(): Promise<{ reachable: boolean; error?: string }>;
   close(): Promise<void>;
+}
+
+/**
+ * What an incident keeps of an alert (its identity, name, summary, status and times): labels and
+ * annotations stay in the ingress log and the Web UI's static details, out of every signal's history event.
+ */
+export function kept(a: Alert): Alert {
+  return Object.fromEntries(
+    Object.entries({
+      fingerprint: a.fingerprint,
+      name: a.name,
+      status: a.status,
+      severity: a.severity,
+      summary: a.summary,
+      startsAt: a.startsAt,
+      endsAt: a.endsAt,
+      source: a.source,
+    }).filter(([, v]) => v !== undefined),
+  ) as unknown as Alert;
 }
 
 /** Temporal could not be reached or refused the call: the webhook should be retried (503). */
@@ -109,14 +138,18 @@ export class TemporalIncidentStarter implements IncidentStarter {
     });
   }
 
-  async fireAlert(cmd: FireAlertCommand): Promise<StartedRun> {
+  async fireAlerts(cmd: FireAlertsCommand): Promise<StartedRun> {
     const handle = await this.call('signalWithStart', () =>
       this.client.workflow.signalWithStart(WORKFLOW_TYPE, {
         workflowId: cmd.workflowId,
         args: [cmd.input],
-        // The first alert arrives as the signal too, so the workflow counts every alert exactly once.
+        // The first alerts arrive as the signal too, so the workflow counts every alert exactly once.
         signal: 'alertFired',
-        signalArgs: [{ alert: cmd.alert, severity: cmd.severity }],
+        signalArgs: [
+          {
+            alerts: cmd.alerts.map((a) => ({ alert: kept(a.alert), severity: a.severity, title: a.title })),
+          },
+        ],
         // A closed incident's key opens a new one; a running one gets the signal (signalWithStart).
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
         ...this.incidentOptions(cmd),
@@ -125,10 +158,12 @@ export class TemporalIncidentStarter implements IncidentStarter {
     return { workflowId: cmd.workflowId, runId: handle.signaledRunId };
   }
 
-  async resolveAlert(workflowId: string, alert: Alert): Promise<'signaled' | 'no-incident'> {
+  async resolveAlerts(workflowId: string, alerts: Alert[]): Promise<'signaled' | 'no-incident'> {
     try {
       await this.call('signal', () =>
-        this.client.workflow.getHandle(workflowId).signal('alertResolved', { alert }),
+        this.client.workflow
+          .getHandle(workflowId)
+          .signal('alertResolved', { alerts: alerts.map((a) => ({ alert: kept(a) })) }),
       );
       return 'signaled';
     } catch (err) {
@@ -152,7 +187,7 @@ export class TemporalIncidentStarter implements IncidentStarter {
   }
 
   /** What every incident start carries: its task queue, summary and details, and initial search attributes. */
-  private incidentOptions(cmd: FireAlertCommand | OpenIncidentCommand) {
+  private incidentOptions(cmd: FireAlertsCommand | OpenIncidentCommand) {
     return {
       taskQueue: this.opts.taskQueue,
       staticSummary: cmd.input.title,

@@ -1,8 +1,12 @@
 // incidentWorkflow: one incident, from the first alert to close (DESIGN "Lifecycle rules"). A thin
 // interpreter of the pure lifecycle core (src/playbook/lifecycle): every handler and timer feeds one input to
 // decide(state, input, now), and the effects it returns run here as activities, child workflows and signals.
-// Time is the workflow's own deterministic clock (Date.now() in the sandbox is the workflow task's time,
-// recorded in history); there is no clock activity.
+// Time without a clock activity: decisions are taken against the decision clock in the state, which moves
+// to a timer's target when it fires and to the worker time that deliveries report (both in history), so a
+// late timer catches up in one step. Date.now() (the workflow task's time) only stamps what people do.
+// Why not Date.now() for decisions: the first workflow task a new worker runs after the previous worker was
+// SIGKILLed and its task timed out reads the time of the task before on the live run, but the right time on
+// replay (test/incident/worker-kill.test.ts recorded it: a re-page decided on it did not replay).
 import { WorkflowExecutionAlreadyStartedError, type UpdateDefinition } from '@temporalio/common';
 import * as wf from '@temporalio/workflow';
 import type { IncidentActivities } from '../activities';
@@ -138,9 +142,11 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
   };
 
   /** Feeds one input to the core, keeps its state, runs its effects. Never throws (a handler must not). */
-  const step = (inputNow: Input) => {
+  /** Human, ingress and procedure inputs: stamped with the task's time (never before the decision clock). */
+  const stamp = () => Math.max(Date.now(), s.clock);
+  const step = (inputNow: Input, now: number = s.clock) => {
     try {
-      const result = decide(s, inputNow, Date.now());
+      const result = decide(s, inputNow, now);
       s = result.state;
       run(result.effects);
       return result.outcome;
@@ -149,7 +155,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       const fallback = decide(
         s,
         { type: 'failed', eventType: 'input.failed', text: `${inputNow.type} failed: ${errorMessage(err)}` },
-        Date.now(),
+        s.clock,
       );
       s = fallback.state;
       return { ok: false as const, reason: errorMessage(err) };
@@ -165,7 +171,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       paging
         .deliverNotifications(channel, packBatch(notifications))
         .then(
-          () => undefined,
+          (r) => step({ type: 'clock', at: r.at }),
           (err: unknown) => {
             const keys = notifications.map((n) => n.idempotencyKey).join(', ');
             step({
@@ -278,13 +284,13 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
   // ---------- handlers (all before the first await) ----------
   for (const name of Object.keys(SIGNALS) as ActionName[])
     wf.setHandler(SIGNALS[name], (payload: unknown) => {
-      step({ type: 'action', name, payload, via: 'signal' });
+      step({ type: 'action', name, payload, via: 'signal' }, stamp());
     });
   for (const name of Object.keys(UPDATES) as (keyof typeof UPDATES)[])
     wf.setHandler(
       UPDATES[name] as UpdateDefinition<ActionResult, [unknown]>,
       (payload: unknown): ActionResult => {
-        const outcome = step({ type: 'action', name, payload, via: 'update' });
+        const outcome = step({ type: 'action', name, payload, via: 'update' }, stamp());
         if (!outcome?.ok)
           throw wf.ApplicationFailure.nonRetryable(outcome?.reason ?? 'rejected', 'ActionRejected');
         return {
@@ -308,9 +314,9 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
     );
   for (const name of Object.keys(PROCEDURE_SIGNALS) as (keyof typeof PROCEDURE_SIGNALS)[])
     wf.setHandler(PROCEDURE_SIGNALS[name] as wf.SignalDefinition<[unknown]>, (payload: unknown) => {
-      step({ type: 'procedure', name, payload });
+      step({ type: 'procedure', name, payload }, stamp());
     });
-  wf.setHandler(defs.statusQuery, () => snapshot(s, Date.now()));
+  wf.setHandler(defs.statusQuery, () => snapshot(s, s.clock));
   wf.setHandler(defs.timelineQuery, () =>
     s.timelineDropped > 0
       ? [
@@ -369,7 +375,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
         ]);
       visible = key;
     }
-    wf.setCurrentDetails(currentDetails(s, Date.now(), formatCot));
+    wf.setCurrentDetails(currentDetails(s, s.clock, formatCot));
   };
   const flushLedger = (force: boolean) => {
     if (!ledgerBusy) step({ type: 'ledger.flush', force });
@@ -397,11 +403,12 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       s = { ...s, undelivered: [...delivering.values()] };
       await wf.continueAsNew<typeof incidentWorkflow>({ ...input, continued: s });
     }
-    const wake = nextWakeup(s, Date.now());
+    const wake = nextWakeup(s, s.clock);
     dirty = false;
     if (wake === null) await wf.condition(() => dirty);
     // The timer's duration may differ on replay (it is not compared); whether it fired is in history.
-    else await wf.condition(() => dirty, Math.max(1, Math.ceil(wake - Date.now())));
+    else if (!(await wf.condition(() => dirty, Math.max(1, Math.ceil(wake - Date.now())))))
+      step({ type: 'clock', at: wake });
   }
 
   await startPostmortem();
@@ -420,7 +427,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
         incidentId: s.incidentId,
         title: s.title,
         severity: s.highestSeverity,
-        resolvedAt: isoOf(s.resolvedAt ?? s.closedAt ?? Date.now()),
+        resolvedAt: isoOf(s.resolvedAt ?? s.closedAt ?? s.clock),
         timeScale: s.timeScale,
         channels: s.policy.channels,
       },

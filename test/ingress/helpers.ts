@@ -7,7 +7,7 @@ import { parseRoutingRules, type RoutingRules } from '../../src/ingress/routing'
 import { buildIngress } from '../../src/ingress/server';
 import {
   TemporalUnavailableError,
-  type FireAlertCommand,
+  type FireAlertsCommand,
   type IncidentStarter,
   type OpenIncidentCommand,
   type StartedRun,
@@ -39,7 +39,7 @@ export interface FakeCall {
   op: 'fire' | 'resolve' | 'open';
   workflowId: string;
   alert?: Alert;
-  cmd?: FireAlertCommand | OpenIncidentCommand;
+  cmd?: FireAlertsCommand | OpenIncidentCommand;
 }
 
 /** Records every call; `down` makes every call fail like an unreachable Temporal. */
@@ -53,9 +53,18 @@ export class FakeStarter implements IncidentStarter {
   private guard(op: string) {
     if (this.down) throw new TemporalUnavailableError(op, new Error('14 UNAVAILABLE: connection refused'));
   }
-  async fireAlert(cmd: FireAlertCommand): Promise<StartedRun> {
+  /** Temporal calls made (one per incident per request), beside `calls` (one entry per alert). */
+  temporalCalls = 0;
+  async fireAlerts(cmd: FireAlertsCommand): Promise<StartedRun> {
     this.guard('signalWithStart');
-    this.calls.push({ op: 'fire', workflowId: cmd.workflowId, alert: cmd.alert, cmd });
+    this.temporalCalls += 1;
+    for (const a of cmd.alerts)
+      this.calls.push({
+        op: (a.alert.status ?? 'firing') === 'firing' ? 'fire' : 'resolve',
+        workflowId: cmd.workflowId,
+        alert: a.alert,
+        cmd,
+      });
     let runId = this.running.get(cmd.workflowId);
     if (!runId) {
       runId = `run-${++this.n}`;
@@ -63,9 +72,10 @@ export class FakeStarter implements IncidentStarter {
     }
     return { workflowId: cmd.workflowId, runId };
   }
-  async resolveAlert(workflowId: string, alert: Alert): Promise<'signaled' | 'no-incident'> {
+  async resolveAlerts(workflowId: string, alerts: Alert[]): Promise<'signaled' | 'no-incident'> {
     this.guard('signal');
-    this.calls.push({ op: 'resolve', workflowId, alert });
+    this.temporalCalls += 1;
+    for (const alert of alerts) this.calls.push({ op: 'resolve', workflowId, alert });
     return this.running.has(workflowId) ? 'signaled' : 'no-incident';
   }
   async openIncident(cmd: OpenIncidentCommand): Promise<StartedRun> {

@@ -282,6 +282,8 @@ test.concurrent(
   'a bad completion payload is recorded as rejected, names the field (6.3), and changes nothing',
   async () => {
     const { h } = await startPostmortem('bad-payload', { severity: 'P1', timeScale: 1 });
+    // Handlers first: signals buffered before the first workflow task reach them in registration order.
+    await pmStatus(h);
     await h.signal('actionItemDone', { by: 'bob', index: 0 });
     await h.signal('completePostmortem', {
       by: 'alice',

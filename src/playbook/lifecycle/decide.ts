@@ -24,13 +24,15 @@ import {
   isOpen,
   repageEvery,
   resolutionDeadline,
+  scaled,
   responseDeadline,
   snapshot,
   statusUpdateDue,
   type IncidentState,
 } from './state';
 import type { LedgerApproval, LedgerWrite } from './ledger';
-import { ledgerFlush, ledgerWritten } from './ledger';
+import { LEDGER_BATCH_MINUTES, ledgerFlush, ledgerWritten } from './ledger';
+import { MINUTE_MS } from '../time';
 
 export type { Outcome };
 
@@ -40,8 +42,10 @@ export type Input =
   | { type: 'open' }
   /** The deployment's policy (merged with the start's own overrides), when the start did not carry it. */
   | { type: 'policy'; overrides: PolicyOverrides }
-  /** Time passed (a timer fired, or any activation): fire what is due at `now`. */
+  /** Fire what is due at `now` (the decision clock). */
   | { type: 'tick' }
+  /** The decision clock moves: a timer fired at its target, or an activity reported the worker's time. */
+  | { type: 'clock'; at: number }
   /** A human or ingress action, raw: validated here, a bad payload recorded as rejected. */
   | { type: 'action'; name: ActionName; payload: unknown; via: 'signal' | 'update'; actor?: string }
   /** A message of the procedure child (3.1-3.4), raw like any signal. */
@@ -115,6 +119,9 @@ export function decide(state: IncidentState, input: Input, now: number): Decisio
     case 'tick':
       processDue(d);
       break;
+    case 'clock':
+      d.s.clock = Math.max(d.s.clock, input.at);
+      break;
     case 'action':
       outcome = applyAction(d, input.name, input.payload, input.via);
       break;
@@ -180,7 +187,6 @@ const ROUTINE_EVENTS = new Set([
   'repage',
   'alert.fired',
   'alert.resolved',
-  'note',
   'update.reminder',
   'signal.rejected',
   'signal.ignored',
@@ -512,6 +518,12 @@ export function nextWakeup(s: IncidentState, now: number): number | null {
   } else if (s.status === 'resolved' && s.reopenUntil !== null) {
     candidates.push(s.reopenUntil);
   }
+  // Routine events the ledger has not seen yet go in the next batch, at the latest this long after the last.
+  const pending = s.timelineDropped + s.timeline.length > s.ledgerSeq;
+  // (Already due: the flush after this tick takes them, or the write in flight wakes the loop when done.)
+  const batchDue =
+    s.ledgerAskedAt === null ? null : s.ledgerAskedAt + scaled(s, LEDGER_BATCH_MINUTES * MINUTE_MS);
+  if (pending && batchDue !== null && batchDue > now) candidates.push(batchDue);
   return candidates.length ? Math.min(...candidates) : null;
 }
 

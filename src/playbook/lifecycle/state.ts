@@ -65,6 +65,12 @@ export interface IncidentState {
   engagements: { role: RoleId; at: number; step: string }[];
   /** Last time the engaged roles were paged while unacknowledged; re-paging counts from here. */
   lastPagedAt: number | null;
+  /**
+   * Decision clock: every time-based decision (escalation steps, re-pages, SLA breaches, close) is taken
+   * against it. It moves to a timer's target when the timer fires and to the worker time a delivery or
+   * ledger write reports (both recorded in history); see incidentWorkflow for why not Date.now().
+   */
+  clock: number;
   repageCount: number;
   responseBreachedAt: number | null;
   resolutionBreachedAt: number | null;
@@ -182,6 +188,7 @@ export function openState(
     reopenCount: 0,
     engagements: [],
     lastPagedAt: null,
+    clock: openedAt,
     repageCount: 0,
     responseBreachedAt: null,
     resolutionBreachedAt: null,
