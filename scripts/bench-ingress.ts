@@ -1,13 +1,16 @@
 // npm run bench:ingress — alerts/s and webhook-to-first-page latency (p50/p99) through the ingress, beside
 // a baseline measured in the same run: a bare client signalWithStart of a workflow that runs one activity.
 // Starts its own in-memory dev server; options via env: BENCH_ALERTS (200), BENCH_CONCURRENCY (16),
-// BENCH_STORM (1000 alerts over 10 keys, throughput of deduplicated alerts).
+// BENCH_STORM (1000 alerts over 10 keys, throughput of deduplicated alerts), BENCH_STORM_BATCH (10 alerts
+// per notification, as Alertmanager groups them), BENCH_HOUR_SCALE (120: the timeScale of the measured
+// unacknowledged P1 playbook hour; 0 skips it).
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
+import { temporal } from '@temporalio/proto';
 import { createActivities } from '../src/activities';
 import { OutboxChannel } from '../src/activities/notify/outbox';
 import type { DeliveryResult, Notification, NotificationChannel } from '../src/activities/notify/port';
@@ -20,6 +23,8 @@ import { ensureTemporalCli } from './lib/temporal-cli';
 const ALERTS = Number(process.env.BENCH_ALERTS ?? 200);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const STORM = Number(process.env.BENCH_STORM ?? 1000);
+const STORM_BATCH = Math.max(1, Number(process.env.BENCH_STORM_BATCH ?? 10));
+const HOUR_SCALE = Number(process.env.BENCH_HOUR_SCALE ?? 120);
 const quiet = () => undefined;
 
 /** The outbox, noting when each incident's first page was written. */
@@ -162,26 +167,24 @@ async function main() {
     });
     const text = await res.body.text();
     if (res.statusCode !== 200) throw new Error(`ingress answered ${res.statusCode}: ${text.slice(0, 300)}`);
-    return JSON.parse(text) as { incidents: { incidentId: string }[] };
+    return JSON.parse(text) as { incidents: { incidentId: string; workflowId: string; runId: string }[] };
   };
-  const am = (service: string, fp: string) => ({
+  const am = (service: string, ...fps: string[]) => ({
     version: '4',
     groupKey: service,
     status: 'firing',
     receiver: 'bench',
     truncatedAlerts: 0,
-    alerts: [
-      {
-        status: 'firing',
-        // An alert no rule knows: a generic P1 incident, so the measure is ingress + incident workflow to the
-        // first page, without a 3.1 procedure probing a trading platform that is not there.
-        labels: { alertname: 'BenchmarkProbe', service, severity: 'critical' },
-        annotations: { summary: 'bench' },
-        startsAt: new Date().toISOString(),
-        endsAt: '0001-01-01T00:00:00Z',
-        fingerprint: fp,
-      },
-    ],
+    alerts: fps.map((fp) => ({
+      status: 'firing',
+      // An alert no rule knows: a generic P1 incident, so the measure is ingress + incident workflow to the
+      // first page, without a 3.1 procedure probing a trading platform that is not there.
+      labels: { alertname: 'BenchmarkProbe', service, severity: 'critical' },
+      annotations: { summary: 'bench' },
+      startsAt: new Date().toISOString(),
+      endsAt: '0001-01-01T00:00:00Z',
+      fingerprint: fp,
+    })),
   });
 
   // Warm-up: first workflow tasks load the bundles.
@@ -241,21 +244,81 @@ async function main() {
     });
   }
 
-  // Storm: deduplicated alerts (10 keys), accepted (2xx) per second; latency = webhook answer time.
+  // Storm: deduplicated alerts (10 keys), accepted (2xx) per second; latency = webhook answer time. Each
+  // notification carries STORM_BATCH alerts of one group, as Alertmanager sends them.
+  let stormIncidents: { keys: number; runs: number; perKey: number[] } | null = null;
   if (STORM > 0) {
-    console.log(`[bench] storm: ${STORM} alerts over 10 keys`);
+    const requests = Math.ceil(STORM / STORM_BATCH);
+    console.log(`[bench] storm: ${STORM} alerts over 10 keys, ${STORM_BATCH} per notification`);
+    const runs = new Map<string, Set<string>>();
     const t0 = performance.now();
-    const latencies = await pool(STORM, CONCURRENCY * 2, async (i) => {
+    const latencies = await pool(requests, CONCURRENCY * 2, async (i) => {
       const started = performance.now();
-      await post(am(`storm-${runId}-${i % 10}`, `storm-${i}`));
+      const fps = Array.from(
+        { length: Math.min(STORM_BATCH, STORM - i * STORM_BATCH) },
+        (_, j) => `storm-${i}-${j}`,
+      );
+      const res = await post(am(`storm-${runId}-${i % 10}`, ...fps));
+      for (const inc of res.incidents) {
+        const set = runs.get(inc.workflowId) ?? new Set<string>();
+        set.add(inc.runId);
+        runs.set(inc.workflowId, set);
+      }
       return performance.now() - started;
     });
-    results.push({
-      name: 'ingress storm, 10 keys (2xx time)',
-      alerts: STORM,
-      seconds: (performance.now() - t0) / 1000,
-      latencies,
+    const seconds = (performance.now() - t0) / 1000;
+    results.push({ name: `ingress storm, 10 keys (2xx time/req)`, alerts: STORM, seconds, latencies });
+    stormIncidents = {
+      keys: runs.size,
+      runs: [...runs.values()].reduce((n, r) => n + r.size, 0),
+      perKey: [...runs.values()].map((r) => r.size),
+    };
+  }
+
+  // One unacknowledged P1 playbook hour: history events and bytes of the incident (ingress start, default
+  // policy: re-page every 5 min, matrix steps at 15, 30 and 60 min, response target breached at 15 min).
+  let hour: { events: number; bytes: number } | null = null;
+  if (HOUR_SCALE > 0) {
+    const hourMs = 3_600_000 / HOUR_SCALE;
+    console.log(
+      `[bench] one unacknowledged P1 playbook hour at timeScale ${HOUR_SCALE} (${(hourMs / 1000).toFixed(0)} s)`,
+    );
+    const hourIngress = await startIngress(
+      loadIngressConfig(
+        {},
+        {
+          port: 0,
+          logLevel: 'warn',
+          taskQueue: incidentQueue,
+          timeScale: HOUR_SCALE,
+          routesFile: path.resolve(__dirname, '..', 'config', 'alert-routes.yaml'),
+        },
+      ),
+      { starter },
+    );
+    const t0 = Date.now();
+    const res = await request(`${hourIngress.url}/v1/alerts/alertmanager`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(am(`hour-${runId}`, 'hour-1')),
     });
+    const body = JSON.parse(await res.body.text()) as { incidents: { workflowId: string }[] };
+    const workflowId = body.incidents[0]!.workflowId;
+    // Until the round after minute 60 (the 60-minute step and its delivery are in the hour).
+    const end = t0 + hourMs + (5 * 60_000) / HOUR_SCALE - 200;
+    await new Promise((r) => setTimeout(r, end - Date.now() + 500));
+    const history = await client.workflow.getHandle(workflowId).fetchHistory();
+    const inHour = (history.events ?? []).filter((e) => {
+      const t = e.eventTime?.seconds
+        ? Number(e.eventTime.seconds) * 1000 + (e.eventTime.nanos ?? 0) / 1e6
+        : 0;
+      return t <= end;
+    });
+    hour = {
+      events: inHour.length,
+      bytes: inHour.reduce((n, e) => n + temporal.api.history.v1.HistoryEvent.encode(e).finish().length, 0),
+    };
+    await hourIngress.close();
   }
 
   const base = results[0]!;
@@ -271,6 +334,15 @@ async function main() {
     `\nratio ingress/baseline: throughput ${(ing.alerts / ing.seconds / (base.alerts / base.seconds)).toFixed(2)}x, ` +
       `p50 ${(pct(si, 50) / pct(sb, 50)).toFixed(2)}x, p99 ${(pct(si, 99) / pct(sb, 99)).toFixed(2)}x`,
   );
+  if (stormIncidents)
+    console.log(
+      `storm: ${stormIncidents.runs} incident(s) over ${stormIncidents.keys} key(s) (runs per key: ${stormIncidents.perKey.join(',')}), ` +
+        `${(STORM / results[2]!.seconds).toFixed(0)} alerts/s in ${Math.ceil(STORM / STORM_BATCH)} notifications of ${STORM_BATCH}`,
+    );
+  if (hour)
+    console.log(
+      `one unacknowledged P1 playbook hour: ${hour.events} history events, ${(hour.bytes / 1024).toFixed(1)} KB`,
+    );
 
   await ingress.close();
   for (const w of workers) w.shutdown();

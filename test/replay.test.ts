@@ -7,8 +7,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { HISTORY_DIR, WORKFLOW_IDS_FILE, recordedWorkflowIds } from './harness/history';
 
-// Top level: recorded by the current code. Sub-folders: earlier versions (local-activity-clock/: before the
-// clock and policy were ordinary activities), kept so the patched() branches for running incidents stay proven.
+// The 1.0 baseline (CHANGELOG): recorded by the current design. From here on every workflow change goes behind
+// patched() and keeps these histories replaying; a changed design records new ones beside them, in a
+// sub-folder named after the version they prove.
 const fixtures = (readdirSync(HISTORY_DIR, { recursive: true }) as string[])
   .filter((f) => f.endsWith('.json') && path.join(HISTORY_DIR, f) !== WORKFLOW_IDS_FILE)
   .sort();
@@ -16,9 +17,8 @@ const workflowIds = recordedWorkflowIds();
 const { EventType } = temporal.api.enums.v1;
 const nameOf = (file: string) => file.replace(/\.json$/, '');
 
-test('there are recorded histories to replay, of the current code and of earlier versions', () => {
+test('there are recorded histories to replay', () => {
   expect(fixtures.filter((f) => !f.includes('/')).length).toBeGreaterThanOrEqual(8);
-  expect(fixtures.filter((f) => f.startsWith('local-activity-clock/')).length).toBeGreaterThanOrEqual(8);
 });
 
 test('every recorded incident history replays deterministically', async () => {
@@ -36,25 +36,37 @@ test('every recorded incident history replays deterministically', async () => {
   expect(failures).toEqual([]);
 });
 
-// Why the current code has no local activities: a local activity's result could reach the workflow on replay
-// in an earlier workflow task than on the live run (a task that timed out or heartbeated while it ran), and
-// a patched() call after it then answered differently (the CI failure of 2026-11-27). Runs recorded by the
-// current code read the clock and policy through ordinary activities and ask patched() in their first
-// workflow task only, the one place where live run and replay always agree.
-test('histories of the current code: no local activity, and patch markers only in the first workflow task', () => {
-  const current = fixtures.filter((f) => !f.includes('/'));
+// The baseline has no local activity, no patch marker and no clock activity: time-based decisions take the
+// decision clock (timer targets, times that deliveries report), so a history is what the code does.
+test('baseline histories: no local activity, no patch marker, no clock activity', () => {
   const problems: string[] = [];
-  for (const file of current) {
+  for (const file of fixtures) {
     const history = historyFromJSON(JSON.parse(readFileSync(path.join(HISTORY_DIR, file), 'utf8')));
-    let completedTasks = 0;
     for (const e of history.events ?? []) {
-      if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) completedTasks++;
       const marker = e.markerRecordedEventAttributes?.markerName;
       if (marker === 'core_local_activity') problems.push(`${file}: local activity at event ${e.eventId}`);
-      if (marker === 'core_patch' && completedTasks > 1)
-        problems.push(`${file}: patch marker after the first workflow task, at event ${e.eventId}`);
+      if (marker === 'core_patch') problems.push(`${file}: patch marker at event ${e.eventId}`);
+      const activity = e.activityTaskScheduledEventAttributes?.activityType?.name;
+      if (activity === 'currentTime') problems.push(`${file}: clock activity at event ${e.eventId}`);
     }
   }
-  expect(current.length).toBeGreaterThan(0);
+  expect(problems).toEqual([]);
+});
+
+// The first page goes out in the first workflow task: the incident's first completed task schedules it.
+test('baseline incident histories schedule the first page in the first workflow task', () => {
+  const problems: string[] = [];
+  for (const file of fixtures.filter((f) => !f.startsWith('postmortem') && !f.includes('-child'))) {
+    const history = historyFromJSON(JSON.parse(readFileSync(path.join(HISTORY_DIR, file), 'utf8')));
+    const events = history.events ?? [];
+    const firstDone = events.findIndex((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED);
+    const next = events
+      .slice(firstDone + 1)
+      .find((e) => e.eventType !== EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED);
+    if (next?.activityTaskScheduledEventAttributes?.activityType?.name !== 'deliverNotifications')
+      problems.push(
+        `${file}: the first command is ${next?.eventType} ${next?.activityTaskScheduledEventAttributes?.activityType?.name ?? ''}`,
+      );
+  }
   expect(problems).toEqual([]);
 });

@@ -123,18 +123,3 @@ export function exhaustedNotice(severity: Severity, why: string): string {
     `already engaged: nobody is left to page. Raising the severity (setSeverity) is the way up.`
   );
 }
-
-/**
- * Before PATCH_ESCALATION_WITHIN_MATRIX: the matrix, then the CTO (kept so histories recorded by that
- * code replay; new runs use nextEscalation with the policy's extra roles).
- */
-export function legacyManualEscalationTarget(
-  matrix: EscalationMatrix,
-  severity: Severity,
-  engaged: readonly RoleId[],
-): { stepId: string; roles: RoleId[] } | null {
-  const t = nextEscalation(matrix, severity, engaged);
-  if (t.kind === 'step') return { stepId: t.stepId, roles: t.roles };
-  if (!engaged.includes('cto')) return { stepId: 'escalate-manual-cto', roles: ['cto'] };
-  return null;
-}

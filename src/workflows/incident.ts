@@ -186,16 +186,19 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
   };
 
   const run = (effects: Effect[]) => {
-    // One delivery per channel for everything this input composed (a round with all its roles).
+    // Pages first, one delivery per channel for everything this input composed (a round with all its roles).
     const byChannel = new Map<string, Notification[]>();
+    for (const e of effects)
+      if (e.type === 'notify')
+        for (const channel of e.channels ?? s.policy.channels) {
+          const list = byChannel.get(channel) ?? [];
+          list.push(e.notification);
+          byChannel.set(channel, list);
+        }
+    for (const [channel, notifications] of byChannel) deliver(channel, notifications);
     for (const e of effects) {
       switch (e.type) {
         case 'notify':
-          for (const channel of e.channels ?? s.policy.channels) {
-            const list = byChannel.get(channel) ?? [];
-            list.push(e.notification);
-            byChannel.set(channel, list);
-          }
           break;
         case 'ledger.write': {
           ledgerBusy = true;
@@ -256,7 +259,6 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
           break;
       }
     }
-    for (const [channel, notifications] of byChannel) deliver(channel, notifications);
   };
 
   const startProcedure = (e: Extract<Effect, { type: 'procedure.start' }>) => {

@@ -1,10 +1,5 @@
 import fc from 'fast-check';
-import {
-  ESCALATION_MATRIX,
-  legacyManualEscalationTarget,
-  nextEscalation,
-  planEscalation,
-} from '../../src/playbook/escalation';
+import { ESCALATION_MATRIX, nextEscalation, planEscalation } from '../../src/playbook/escalation';
 import { ROLE_IDS } from '../../src/playbook/roles';
 import { SEVERITIES } from '../../src/playbook/severity';
 import type { RoleId } from '../../src/playbook/roles';
@@ -112,11 +107,6 @@ test('manual escalation takes the next step of the current matrix, then nobody (
     kind: 'step',
     stepId: 'escalate-P3-beyond',
     roles: ['trading-lead'],
-  });
-  // The rule before PATCH_MATRIX_AND_APPROVALS (kept for replay): the CTO past the matrix.
-  expect(legacyManualEscalationTarget(ESCALATION_MATRIX, 'P3', ['team-lead'])).toEqual({
-    stepId: 'escalate-manual-cto',
-    roles: ['cto'],
   });
 });
 

@@ -180,12 +180,19 @@ describe('byte bounds', () => {
     expect(later.state.engagements.map((e) => e.role)).toContain('eng-lead');
   });
 
-  test('with the ledger down the timeline is capped all the same', () => {
+  test('with the ledger down the timeline is capped all the same, in count and in bytes', () => {
     let s = open();
-    for (let i = 0; i < 3000; i++)
-      s = decide(s, action('addNote', { by: 'bob', text: `note ${i}` }), min(1)).state;
+    for (let i = 0; i < 4000; i++)
+      s = decide(
+        s,
+        action('addNote', { by: 'bob', text: `note ${i} ${'y'.repeat(i % 2 ? 10 : 2000)}` }),
+        min(1),
+      ).state;
     expect(s.timeline.length).toBeLessThanOrEqual(LIMITS.timelineHardCap);
-    expect(s.timelineDropped + s.timeline.length).toBe(2 + 3000); // opened, escalation, the notes
+    expect(JSON.stringify(s.timeline).length).toBeLessThanOrEqual(LIMITS.timelineBytes * 1.05);
+    expect(s.timelineBytes).toBeLessThanOrEqual(LIMITS.timelineBytes);
+    expect(s.timelineDropped + s.timeline.length).toBe(2 + 4000); // opened, escalation, the notes
+    expect(s.timeline.at(-1)?.text).toMatch(/^note 3999 /);
   });
 
   test('event data leaves the state once the ledger has it', () => {

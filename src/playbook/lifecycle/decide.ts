@@ -17,7 +17,7 @@ import type { RoleId } from '../roles';
 import { renderIncidentStart } from '../templates';
 import { isoOf } from '../../workflows/util';
 import { applyAction, checkAction, type Outcome } from './actions';
-import { clip, clipData, LIMITS } from './limits';
+import { clip, clipData, eventBytes, LIMITS } from './limits';
 import { applyProcedureMessage, type ProcedureMessageName } from './procedure';
 import {
   escalationPlan,
@@ -205,32 +205,44 @@ export function record(
   data?: Record<string, unknown>,
 ): void {
   const s = d.s;
-  s.timeline.push({
+  const event = {
     at: isoOf(d.now),
     actor: clip(actor, 200),
     type,
     text: clip(text, LIMITS.eventText),
     ...(data ? { data: clipData(data) } : {}),
-  });
+  };
+  s.timeline.push(event);
+  s.timelineBytes += eventBytes(event);
   if (!ROUTINE_EVENTS.has(type)) s.ledgerUrgent = true;
   trimTimeline(s);
 }
 
 /**
- * The state keeps the latest LIMITS.timelineKeep events; older ones are dropped once the ledger has them
- * (or, with the ledger down, past LIMITS.timelineHardCap). The ledger keeps the whole timeline.
+ * The state keeps the latest LIMITS.timelineKeep events; older ones are dropped once the ledger has them,
+ * or, past LIMITS.timelineHardCap events or LIMITS.timelineBytes (the ledger down or behind a burst), even
+ * if it has not. The ledger keeps the whole timeline it was given.
  */
 export function trimTimeline(s: IncidentState): void {
   const slack = Math.ceil(LIMITS.timelineKeep / 2);
-  if (s.timeline.length <= LIMITS.timelineKeep + slack) return;
-  const written = s.ledgerSeq - s.timelineDropped;
-  const drop =
-    s.timeline.length > LIMITS.timelineHardCap
-      ? s.timeline.length - LIMITS.timelineKeep
-      : Math.min(written, s.timeline.length - LIMITS.timelineKeep);
+  const over = () => s.timeline.length > LIMITS.timelineHardCap || s.timelineBytes > LIMITS.timelineBytes;
+  if (s.timeline.length <= LIMITS.timelineKeep + slack && !over()) return;
+  const written = Math.max(0, s.ledgerSeq - s.timelineDropped);
+  let drop = Math.min(written, Math.max(0, s.timeline.length - LIMITS.timelineKeep));
+  let bytes = 0;
+  for (let i = 0; i < drop; i++) bytes += eventBytes(s.timeline[i]!);
+  // Still over a hard bound: drop unwritten ones too, oldest first.
+  while (
+    drop < s.timeline.length - LIMITS.timelineKeep &&
+    (s.timeline.length - drop > LIMITS.timelineHardCap || s.timelineBytes - bytes > LIMITS.timelineBytes)
+  ) {
+    bytes += eventBytes(s.timeline[drop]!);
+    drop += 1;
+  }
   if (drop <= 0) return;
   s.timeline.splice(0, drop);
   s.timelineDropped += drop;
+  s.timelineBytes -= bytes;
 }
 
 /** Messages kept while the policy is pending, to send again on the channels it adds. */
@@ -560,8 +572,12 @@ export function continueAsNewDue(
   if (history.length > s.policy.continueAsNewAfterEvents) return `history has ${history.length} events`;
   if (history.bytes > LIMITS.historyBytes) return `history has ${history.bytes} bytes`;
   if (history.suggested) return 'the server suggests it';
-  const bytes = stateBytes(s);
-  if (bytes > LIMITS.stateBytes) return `state has ${bytes} bytes`;
+  // A large state makes every task's history events large: start afresh, but not in a loop (a new run has
+  // a short history and keeps the state it carries).
+  if (history.length > 500) {
+    const bytes = stateBytes(s);
+    if (bytes > LIMITS.stateBytes) return `state has ${bytes} bytes`;
+  }
   return null;
 }
 

@@ -6,6 +6,7 @@ import type { IncidentStatus, TimelineEvent } from '../../workflows/definitions'
 import { MINUTE_MS } from '../time';
 import type { Draft } from './decide';
 import { trimTimeline } from './decide';
+import { eventBytes } from './limits';
 import { scaled, snapshot } from './state';
 
 export type LedgerApproval = ApprovalRecord;
@@ -59,6 +60,7 @@ export function ledgerWritten(d: Draft, upTo: number): void {
     if (e?.data !== undefined) {
       const { data: _data, ...rest } = e;
       s.timeline[i] = rest;
+      s.timelineBytes -= eventBytes(e) - eventBytes(rest);
     }
   }
   trimTimeline(s);

@@ -17,8 +17,12 @@ export const LIMITS = {
   freeText: 2000,
   /** Timeline events kept in the state once the ledger has the older ones. */
   timelineKeep: 300,
-  /** Past this, events are dropped even if the ledger has not confirmed them (it is down or absent). */
-  timelineHardCap: 1000,
+  /**
+   * Past this many events or bytes, events are dropped even if the ledger has not confirmed them (it is down,
+   * or slower than a burst of signals): the state must stay far below Temporal's 2 MB payload limit.
+   */
+  timelineHardCap: 3000,
+  timelineBytes: 512 * 1024,
   /** Distinct firing alerts kept (the counts stay exact). */
   activeAlerts: 200,
   /** Procedure findings kept in the summary (the timeline and ledger have all). */
@@ -27,8 +31,8 @@ export const LIMITS = {
   afterClose: 100,
   /** Pending approvals (a procedure asks for a few at most). */
   pendingApprovals: 20,
-  /** Serialized state past which the run continues as new even with a short history. */
-  stateBytes: 512 * 1024,
+  /** Serialized state past which the run continues as new even with a short history (it carries the state). */
+  stateBytes: 1024 * 1024,
   /** History bytes past which the run continues as new (Temporal warns at 10 MB, fails at 50 MB). */
   historyBytes: 4 * 1024 * 1024,
 } as const;
@@ -58,4 +62,22 @@ export function clipData(
   }
   if (json.length <= max) return data;
   return { truncated: `${json.length} characters of data cut to a preview`, preview: clip(json, max - 100) };
+}
+
+/** Approximate serialized size of one timeline event (what the state carries for it). */
+export function eventBytes(e: {
+  at: string;
+  actor: string;
+  type: string;
+  text: string;
+  data?: unknown;
+}): number {
+  return (
+    60 +
+    e.at.length +
+    e.actor.length +
+    e.type.length +
+    e.text.length +
+    (e.data === undefined ? 0 : JSON.stringify(e.data).length)
+  );
 }

@@ -8,7 +8,7 @@ import { resolvePolicy, type IncidentPolicy } from '../policy';
 import type { RoleId } from '../roles';
 import { severityRank, targetDurationMs, type Severity } from '../severity';
 import { MINUTE_MS } from '../time';
-import { clip, clipOrNull, LIMITS } from './limits';
+import { clip, clipOrNull, eventBytes, LIMITS } from './limits';
 import { iso, isoOf } from '../../workflows/util';
 import type {
   Alert,
@@ -105,6 +105,8 @@ export interface IncidentState {
   ledgerUrgent: boolean;
   /** Events dropped from the front of `timeline` (kept in the ledger). */
   timelineDropped: number;
+  /** Approximate bytes of `timeline` (./limits eventBytes), kept current so trimming needs no serializing. */
+  timelineBytes: number;
   postmortemWorkflowId: string | null;
   /** Deliveries still running when the run continued as new: the next run sends them again (same keys). */
   undelivered: { channel: string; notifications: Notification[] }[];
@@ -205,6 +207,7 @@ export function openState(
     ledgerAskedAt: null,
     ledgerUrgent: true,
     timelineDropped: 0,
+    timelineBytes: timeline.reduce((n, e) => n + eventBytes(e), 0),
     postmortemWorkflowId: null,
     undelivered: [],
     lossUsd: 0,

@@ -96,14 +96,11 @@ export interface Judged<D> {
   reading: Reading;
 }
 
-/**
- * The evidence of an observation. Observations recorded before the evidence rule carry the activity's own
- * verdict (`ok`/`failed`, anything else meant no answer); they keep it, so those histories replay.
- */
+/** The evidence of an observation: judged from what the check answered; no answer is `unknown`. */
 export function evidenceOf<D>(f: CheckFinding<D>, thresholds: ReadingThresholds): Evidence {
-  const outcome = f.outcome as string;
-  if (outcome === 'answered') return judgeReading(f.check, f.data as Record<string, unknown>, thresholds);
-  return outcome === 'ok' || outcome === 'failed' ? outcome : 'unknown';
+  return f.outcome === 'answered'
+    ? judgeReading(f.check, f.data as Record<string, unknown>, thresholds)
+    : 'unknown';
 }
 
 export interface ProcedureEventRecord extends ProcedureEvent {
