@@ -32,7 +32,11 @@ export function tmpFile(name: string): string {
 }
 
 export async function testClient(): Promise<{ client: Client; close: () => Promise<void> }> {
-  const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS });
+  const connection = await Connection.connect({
+    address: process.env.TEMPORAL_ADDRESS,
+    // Histories of flooded incidents (test/incident/limits.test.ts) are larger than gRPC's 4 MB default.
+    channelArgs: { 'grpc.max_receive_message_length': 128 * 1024 * 1024 },
+  });
   return {
     client: new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' }),
     close: () => connection.close(),

@@ -1,6 +1,7 @@
 // A real worker process killed with SIGKILL mid-incident, right after writing a page and before reporting
 // it done; a new worker process takes over. Escalation stays on time and the outbox holds every page once.
 import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { readOutbox } from '../../src/activities/notify/outbox';
@@ -106,4 +107,59 @@ test('escalation continues on time on a new worker and no page is written twice'
   await recordHistory(h, 'worker-kill');
   second.child.kill('SIGTERM');
   expect(await second.exited).toBe(0);
+});
+
+// A workflow task that times out: the worker holding the incident stops (SIGSTOP) while a signal is on its
+// sticky queue, the task times out after 2 s and another worker takes it. That first task on the new worker
+// is where the live run read a stale Date.now() (the reason decisions take the decision clock): the history
+// must replay (afterAll replays every run of this task queue; test/replay.test.ts the recorded fixture).
+test('after a workflow task timed out on a stopped worker, the incident goes on and its history replays', async () => {
+  const timeScale = 120; // P0: eng lead at 7.5 s, CTO at 15 s, re-page every 2.5 s
+  const first = startWorkerProcess({});
+  await waitFor(
+    async () => first.output(),
+    (o) => o.includes('[worker-process] running'),
+    { timeoutMs: 60_000, what: 'first worker' },
+  );
+  const h = await client.workflow.start('incidentWorkflow', {
+    taskQueue,
+    workflowId: `task-timeout-${Date.now()}`,
+    args: [{ title: 'Worker stopped mid-incident', severity: 'P0', timeScale }],
+  });
+  await waitFor(
+    () => status(h),
+    (x) => x.engagedRoles.length > 0,
+    { what: 'first page' },
+  );
+  first.child.kill('SIGSTOP');
+  await h.signal('addNote', { by: 'oncall-primary', text: 'sent while the worker is stopped' });
+  const second = startWorkerProcess({});
+  try {
+    const s = await waitFor(
+      () => status(h),
+      (x) => x.engagedRoles.includes('cto'),
+      { timeoutMs: 60_000, what: 'CTO at 30 min on the second worker' },
+    );
+    expect(s.engagedRoles).toEqual(['oncall-primary', 'eng-lead', 'cto']);
+    const timeline = await h.query<{ type: string; text: string }[]>('timeline');
+    expect(timeline.some((e) => e.type === 'note' && e.text === 'sent while the worker is stopped')).toBe(
+      true,
+    );
+    const history = await h.fetchHistory();
+    expect(
+      history.events?.some(
+        (e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+      ),
+    ).toBe(true);
+    await h.signal('resolve', { by: 'oncall-primary' });
+    await waitFor(
+      () => status(h),
+      (x) => x.status === 'resolved',
+    );
+    await recordHistory(h, 'task-timeout');
+  } finally {
+    first.child.kill('SIGKILL');
+    second.child.kill('SIGTERM');
+    await second.exited;
+  }
 });

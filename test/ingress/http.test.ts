@@ -24,6 +24,27 @@ const setup = fakeIngress;
 afterAll(closeAllApps);
 
 describe('happy path', () => {
+  it('sends the deployment policy in the start input when it has one (first page in the first task)', async () => {
+    const starter = new FakeStarter();
+    const app = httpClient(
+      buildIngress(testConfig(), { starter, rules, policy: { channels: ['outbox', 'slack'] } }),
+    );
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/alerts/alertmanager',
+      payload: alertmanagerPayload([
+        { alertname: 'MarketDataStale', labels: { severity: 'warning' } },
+        { alertname: 'TradingAPIDown', labels: { severity: 'critical' } },
+      ]),
+    });
+    expect(res.statusCode).toBe(200);
+    const cmds = [...new Set(starter.calls.map((c) => c.cmd))];
+    for (const cmd of cmds) {
+      expect(cmd?.input).toMatchObject({ policy: { channels: ['outbox', 'slack'] }, policyComplete: true });
+      expect(incidentInputSchema.safeParse(cmd?.input).success).toBe(true);
+    }
+  });
+
   it('opens one incident for an Alertmanager firing notification and signals every alert', async () => {
     const { app, starter } = setup();
     const res = await app.inject({
@@ -125,6 +146,8 @@ describe('happy path', () => {
       'fire:DatabaseQuerySlow',
       'resolve:DatabaseConnectionPoolExhausted',
     ]);
+    // One Temporal call for the incident (issue 9 item 4): the batch, in order, resolved one included.
+    expect(starter.temporalCalls).toBe(1);
     const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(metrics).toContain('ingress_alerts_truncated_total{source="alertmanager"} 2');
     expect(metrics).toContain('ingress_alerts_ignored_total{alertname="Watchdog"} 1');

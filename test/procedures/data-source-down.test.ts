@@ -132,7 +132,7 @@ test('a freshness query that fails is no outage: with the kill switch pre-approv
   expect((await procState(h)).approvals).toEqual([]);
   expect((await suite.p.sim.state()).calls.killSwitch).toBe(0);
   // The incident (the parent) shows the human step in its timeline.
-  const parent = suite.client().workflow.getHandle((await procState(h)).incidentId);
+  const parent = suite.client().workflow.getHandle((await procState(h)).incidentWorkflowId);
   const t = await parent.query<TimelineEvent[]>('timeline');
   expect(t.some((e) => e.text.includes('could not verify the data freshness'))).toBe(true);
   await h.terminate('test done');
@@ -149,7 +149,7 @@ test('an approval answered after the gate gave up is recorded as too late, and n
     { what: 'the gate giving up' },
   );
   await decide(h, actionId, 'approved', 'late-larry');
-  const parent = suite.client().workflow.getHandle((await procState(h)).incidentId);
+  const parent = suite.client().workflow.getHandle((await procState(h)).incidentWorkflowId);
   const t = await waitFor(
     () => parent.query<TimelineEvent[]>('timeline'),
     (x) => x.some((e) => e.type === 'approval.too-late'),

@@ -110,7 +110,9 @@ export interface ProcedureEventRecord extends ProcedureEvent {
 /** What the procedure knows so far: served by the `procedureState` query (tests, demo, operators). */
 export interface ProcedureState {
   procedure: string;
+  /** The incident (`<workflow id>@<opening time>`) and its workflow id (where this procedure reports). */
   incidentId: string;
+  incidentWorkflowId: string;
   status: 'running' | ProcedureResult['outcome'];
   events: ProcedureEventRecord[];
   pendingApproval: ApprovalRequest | null;
@@ -156,6 +158,7 @@ export function openProcedure(procedure: string, input: ProcedureInput): Procedu
   const state: ProcedureState = {
     procedure,
     incidentId: input.incidentId,
+    incidentWorkflowId: input.incidentWorkflowId,
     status: 'running',
     events: [],
     pendingApproval: null,

@@ -1,0 +1,110 @@
+// Byte-bounded state on a real dev server (issue 9 item 6): 500 alerts carrying 16 KB annotations and 5,000
+// notes. The incident stays under the stated size, keeps escalating, and is never terminated by Temporal's
+// payload limits (2 MB): it continues as new with a bounded state instead.
+import type { Client } from '@temporalio/client';
+import { LIMITS } from '../../src/playbook/lifecycle/limits';
+import type { TimelineEvent } from '../../src/workflows/definitions';
+import {
+  startTestWorker,
+  status,
+  testClient,
+  uniqueTaskQueue,
+  waitFor,
+  type TestWorker,
+} from '../harness/temporal';
+
+const taskQueue = uniqueTaskQueue('limits');
+let worker: TestWorker;
+let client: Client;
+let closeClient: () => Promise<void>;
+
+beforeAll(async () => {
+  worker = await startTestWorker({ taskQueue });
+  ({ client, close: closeClient } = await testClient());
+});
+afterAll(async () => {
+  await closeClient();
+  await worker.stop();
+});
+
+/** Sends `n` signals, `concurrency` at a time. */
+async function flood(n: number, concurrency: number, send: (i: number) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) await send(next++);
+    }),
+  );
+}
+
+test('500 alerts with 16 KB annotations and 5,000 notes: bounded state, still escalating, never terminated', async () => {
+  // P1 at timeScale 30: the secondary at 30 s, the eng lead at 60 s (real), during or after the flood.
+  const h = await client.workflow.start('incidentWorkflow', {
+    taskQueue,
+    workflowId: `limits-${Date.now()}`,
+    args: [
+      {
+        title: 'Flooded incident',
+        severity: 'P1',
+        timeScale: 30,
+        policy: { continueAsNewAfterEvents: 2000 },
+      },
+    ],
+  });
+  const latest = client.workflow.getHandle(h.workflowId);
+  await waitFor(
+    () => status(latest),
+    (x) => x.engagedRoles.length > 0,
+    { what: 'first page' },
+  );
+  const annotation = 'a'.repeat(16 * 1024);
+  await flood(500, 16, async (i) => {
+    await latest.signal('alertFired', {
+      alert: {
+        fingerprint: `fp-${i}`,
+        name: `FloodAlert${i}`,
+        summary: `summary ${i} ${'s'.repeat(3000)}`,
+        annotations: { description: annotation, runbook: annotation.slice(0, 1000) },
+        labels: { alertname: `FloodAlert${i}`, instance: `host-${i}` },
+      },
+      severity: 'P1',
+    });
+  });
+  await flood(5000, 32, async (i) => {
+    await latest.signal('addNote', { by: 'flood', text: `note ${i} ${'n'.repeat(1500)}` });
+  });
+  const s = await waitFor(
+    () => status(latest),
+    (x) => x.alerts.received === 500,
+    { timeoutMs: 120_000, what: 'every alert counted' },
+  );
+  const described = await latest.describe();
+  expect(described.status.name).toBe('RUNNING');
+  // The state the status and timeline queries return (and continue-as-new carries) stays under its limits.
+  const timeline = await latest.query<TimelineEvent[]>('timeline');
+  const statusBytes = JSON.stringify(s).length;
+  const timelineBytes = JSON.stringify(timeline).length;
+  console.log(`[limits] status ${statusBytes} B, timeline ${timelineBytes} B (${timeline.length} events)`);
+  expect(statusBytes).toBeLessThan(256 * 1024);
+  expect(timelineBytes).toBeLessThan(LIMITS.timelineBytes * 1.1);
+  expect(s.alerts.firing).toBe(LIMITS.activeAlerts);
+  const notes = timeline.filter((e) => e.type === 'note');
+  expect(notes.at(-1)?.text.length).toBeLessThanOrEqual(LIMITS.eventText);
+  // The history was long enough to continue as new; no run was terminated or failed.
+  const runs: string[] = [];
+  for await (const run of client.workflow.list({ query: `WorkflowId = '${h.workflowId}'` }))
+    runs.push(run.status.name);
+  expect(runs.length).toBeGreaterThan(1);
+  expect(runs.filter((r) => r !== 'RUNNING' && r !== 'CONTINUED_AS_NEW')).toEqual([]);
+  // ...and it keeps escalating on the playbook's schedule.
+  const escalated = await waitFor(
+    () => status(latest),
+    (x) => x.engagedRoles.includes('eng-lead'),
+    {
+      timeoutMs: 120_000,
+      what: 'eng lead at 30 playbook minutes',
+    },
+  );
+  expect(escalated.engagedRoles).toEqual(['oncall-primary', 'oncall-secondary', 'eng-lead']);
+  await latest.signal('resolve', { by: 'flood' });
+}, 420_000);
