@@ -60,9 +60,13 @@ test('baseline incident histories schedule the first page in the first workflow 
     const history = historyFromJSON(JSON.parse(readFileSync(path.join(HISTORY_DIR, file), 'utf8')));
     const events = history.events ?? [];
     const firstDone = events.findIndex((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED);
-    const next = events
-      .slice(firstDone + 1)
-      .find((e) => e.eventType !== EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED);
+    // Signals and Updates delivered with the start come first; then the first command: the page.
+    const messages = [
+      EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+      EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+      EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ADMITTED,
+    ];
+    const next = events.slice(firstDone + 1).find((e) => !messages.includes(e.eventType!));
     if (next?.activityTaskScheduledEventAttributes?.activityType?.name !== 'deliverNotifications')
       problems.push(
         `${file}: the first command is ${next?.eventType} ${next?.activityTaskScheduledEventAttributes?.activityType?.name ?? ''}`,
