@@ -314,6 +314,24 @@ async function main() {
         : 0;
       return t <= end;
     });
+    const byType = new Map<string, number>();
+    const bytesOf = new Map<string, number>();
+    for (const e of inHour) {
+      const name = String(temporal.api.enums.v1.EventType[e.eventType ?? 0]).replace('EVENT_TYPE_', '');
+      const activity = e.activityTaskScheduledEventAttributes?.activityType?.name;
+      const key = activity ? `${name}(${activity})` : name;
+      byType.set(key, (byType.get(key) ?? 0) + 1);
+      bytesOf.set(
+        key,
+        (bytesOf.get(key) ?? 0) + temporal.api.history.v1.HistoryEvent.encode(e).finish().length,
+      );
+    }
+    console.log(
+      `[bench] the hour's events: ${[...byType]
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, n]) => `${k} ${n} (${((bytesOf.get(k) ?? 0) / 1024).toFixed(1)} KB)`)
+        .join(', ')}`,
+    );
     hour = {
       events: inHour.length,
       bytes: inHour.reduce((n, e) => n + temporal.api.history.v1.HistoryEvent.encode(e).finish().length, 0),

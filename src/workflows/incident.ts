@@ -383,6 +383,38 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
     if (!ledgerBusy) step({ type: 'ledger.flush', force });
   };
 
+  // One timer for the next due time, kept while that time stands: an input that does not move it (a delivery
+  // done, a note) costs no timer cancelled and started again. Whether it fired is in history.
+  let timer: { at: number; fired: boolean; scope: wf.CancellationScope } | null = null;
+  const disarm = () => {
+    timer?.scope.cancel();
+    timer = null;
+  };
+  /** The due time of the timer that fired (and forgets it), or null. */
+  const firedTimer = (): number | null => {
+    if (!timer?.fired) return null;
+    const { at } = timer;
+    timer = null;
+    return at;
+  };
+  const arm = (at: number) => {
+    if (timer && timer.at === at && !timer.fired) return;
+    disarm();
+    const scope = new wf.CancellationScope();
+    const armed = { at, fired: false, scope };
+    timer = armed;
+    // The duration may differ on replay (it is not compared).
+    scope
+      .run(() => wf.sleep(Math.max(1, Math.ceil(at - Date.now()))))
+      .then(
+        () => {
+          armed.fired = true;
+          dirty = true;
+        },
+        () => undefined, // cancelled: the due time moved
+      );
+  };
+
   // ---------- the loop: wait for an input or the next due time ----------
   for (;;) {
     step({ type: 'tick' });
@@ -406,11 +438,12 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       await wf.continueAsNew<typeof incidentWorkflow>({ ...input, continued: s });
     }
     const wake = nextWakeup(s, s.clock);
+    if (wake === null) disarm();
+    else arm(wake);
     dirty = false;
-    if (wake === null) await wf.condition(() => dirty);
-    // The timer's duration may differ on replay (it is not compared); whether it fired is in history.
-    else if (!(await wf.condition(() => dirty, Math.max(1, Math.ceil(wake - Date.now())))))
-      step({ type: 'clock', at: wake });
+    await wf.condition(() => dirty);
+    const fired = firedTimer();
+    if (fired !== null) step({ type: 'clock', at: fired });
   }
 
   await startPostmortem();

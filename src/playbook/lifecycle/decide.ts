@@ -15,6 +15,7 @@ import { exhaustedNotice, nextEscalation } from '../escalation';
 import { resolvePolicy, type PolicyOverrides } from '../policy';
 import type { RoleId } from '../roles';
 import { renderIncidentStart } from '../templates';
+import { formatCot } from '../time';
 import { isoOf } from '../../workflows/util';
 import { applyAction, checkAction, type Outcome } from './actions';
 import { clip, clipData, eventBytes, LIMITS } from './limits';
@@ -185,6 +186,10 @@ export function validateAction(state: IncidentState, name: ActionName, payload: 
 /** Timeline event types that need no prompt ledger write (they come in bulk; the next batch takes them). */
 const ROUTINE_EVENTS = new Set([
   'repage',
+  // Matrix steps and breaches on their schedule: the 30-minute batch takes them (the row is rewritten
+  // at every status change anyway, and at close).
+  'escalation',
+  'sla.breach',
   'alert.fired',
   'alert.resolved',
   'update.reminder',
@@ -322,6 +327,20 @@ export function startText(s: IncidentState, reason: string, roles: RoleId[]): st
   })}`;
 }
 
+/**
+ * A re-page: short (the 4.1 message went out with the first page), with what the procedure found so far
+ * and how to acknowledge. One text for the round's roles; the delivery names who holds each role now.
+ */
+function repageText(s: IncidentState, roles: RoleId[]): string {
+  return [
+    `:rotating_light: Still unacknowledged (page ${s.repageCount + 1}): **${s.severity}** ${s.title}`,
+    `Open since ${formatCot(s.openedAt)}.`,
+    `**On-Call**: ${roles.map((r) => `@${r}`).join(', ')}`,
+    ...procedureSoFar(s).map((l) => `- ${l}`),
+    `Acknowledge: npm run -s temporal -- workflow signal --workflow-id ${s.workflowId} --name acknowledge --input '{"by":"<you>"}'`,
+  ].join('\n');
+}
+
 /** Pages the roles not engaged yet, each under its own key, with one shared 4.1 text. */
 export function engage(d: Draft, roles: RoleId[], step: string, reason: string): void {
   const s = d.s;
@@ -443,8 +462,8 @@ export function processDue(d: Draft): void {
       const step = `repage-${s.repageCount}`;
       // Roles engaged in this same activation were just paged: the round is for the others.
       const roles = s.engagements.filter((e) => e.at < now).map((e) => e.role);
-      const text = startText(s, `Still unacknowledged: page ${s.repageCount + 1}`, roles);
-      for (const role of roles) notify(d, 'repage', step, role, text, '4.1', roles);
+      const text = repageText(s, roles);
+      for (const role of roles) notify(d, 'repage', step, role, text, undefined, roles);
       if (roles.length > 0)
         record(d, 'system', 'repage', `Not acknowledged: paged ${roles.join(', ')} again`, { step });
     }
