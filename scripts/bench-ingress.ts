@@ -5,6 +5,7 @@
 // per notification, as Alertmanager groups them), BENCH_HOUR_SCALE (120: the timeScale of the measured
 // unacknowledged P1 playbook hour; 0 skips it).
 import { Client, Connection } from '@temporalio/client';
+import { WORKFLOW_PRELOAD_MODULES } from '../src/temporal/bundle';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -114,7 +115,11 @@ async function main() {
     log: quiet,
   } as never;
   const [incidentBundle, baselineBundle] = await Promise.all([
-    bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), logger: silent }),
+    bundleWorkflowCode({
+      workflowsPath: require.resolve('../src/workflows'),
+      preloadModules: WORKFLOW_PRELOAD_MODULES,
+      logger: silent,
+    }),
     bundleWorkflowCode({ workflowsPath: require.resolve('../src/ingress/bench-workflow'), logger: silent }),
   ]);
   const nc = await NativeConnection.connect({ address: server.address });

@@ -6,6 +6,7 @@
 // (1000), BENCH_CONCURRENCY (50), BENCH_TIMEOUT_S (hard limit; default from the others).
 // The last line printed is one JSON object with the results.
 import { Client, Connection } from '@temporalio/client';
+import { WORKFLOW_PRELOAD_MODULES } from '../src/temporal/bundle';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
@@ -251,6 +252,7 @@ async function main() {
     } as never;
     const workflowBundle = await bundleWorkflowCode({
       workflowsPath: require.resolve('../src/workflows'),
+      preloadModules: WORKFLOW_PRELOAD_MODULES,
       logger: silent,
     });
     const nc = await NativeConnection.connect({ address: srv.address });

@@ -22,6 +22,12 @@ const envSchema = z.object({
     .default(path.join(ROOT, 'data', 'outbox.jsonl')),
   /** Prebuilt workflow bundle (npm run build); absent bundles src/workflows at start. */
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
+  /**
+   * Incidents kept in the worker's workflow cache. Each cached incident costs about 2.6 MB of worker memory
+   * (measured by npm run bench:scale); past the bound an incident's next task replays its history first.
+   * 200 keeps the worker under 1 GiB (npm run bench:scale); raise it with the memory you give the worker.
+   */
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(200),
   /** The incident ledger (PostgreSQL); absent: the local default, created on first start. */
   LEDGER_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
 });

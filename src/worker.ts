@@ -1,6 +1,7 @@
 // The worker: one Worker on task queue `incident-response` running the workflows bundle and the
 // activities built by createActivities(deps). Connection from the standard TEMPORAL_* variables.
 import { Worker, type WorkerOptions } from '@temporalio/worker';
+import { WORKFLOW_PRELOAD_MODULES } from './temporal/bundle';
 import type { NotificationChannel } from './activities/notify/port';
 import { createActivities } from './activities';
 import { resolvePlatformConfig } from './platform/config';
@@ -51,7 +52,10 @@ export async function createWorker({
   const { connection, namespace } = await connectWorkerConnection();
   const workflowSource = env.WORKFLOW_BUNDLE_PATH
     ? { workflowBundle: { codePath: env.WORKFLOW_BUNDLE_PATH } }
-    : { workflowsPath: require.resolve('./workflows') };
+    : {
+        workflowsPath: require.resolve('./workflows'),
+        bundlerOptions: { preloadModules: WORKFLOW_PRELOAD_MODULES },
+      };
   return Worker.create({
     connection,
     namespace,
@@ -69,6 +73,7 @@ export async function createWorker({
     // A worker that dies holds its incidents' sticky queue; give up on it after 2 s (default 10 s) so the
     // next escalation timer is handled by another worker on time.
     stickyQueueScheduleToStartTimeout: '2 seconds',
+    maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS,
     ...overrides,
   });
 }

@@ -1,5 +1,6 @@
 // One Temporal dev server (in memory, headless) and one workflow bundle for the whole test run.
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { WORKFLOW_PRELOAD_MODULES } from '../../src/temporal/bundle';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +27,7 @@ export default async function globalSetup(): Promise<void> {
     process.env.LEDGER_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/incident_ledger_test_workers';
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('../../src/workflows'),
+    preloadModules: WORKFLOW_PRELOAD_MODULES,
     logger: {
       trace() {},
       debug() {},
