@@ -23,11 +23,12 @@ const envSchema = z.object({
   /** Prebuilt workflow bundle (npm run build); absent bundles src/workflows at start. */
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
   /**
-   * Incidents kept in the worker's workflow cache. Each cached incident costs about 2.6 MB of worker memory
-   * (measured by npm run bench:scale); past the bound an incident's next task replays its history first.
-   * 200 keeps the worker under 1 GiB (npm run bench:scale); raise it with the memory you give the worker.
+   * Incidents kept in the worker's workflow cache (absent: the SDK's default, from the heap size). A cached
+   * incident costs about 2.6 MB of worker memory (npm run bench:scale, 1,000 incidents: 3 GB); past the
+   * bound an incident's next task replays its history first, which costs CPU (a bound of 200 made the
+   * same run slower and still peaked at 1.5 GB: see docs/alerting.md).
    */
-  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(200),
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).optional(),
   /** The incident ledger (PostgreSQL); absent: the local default, created on first start. */
   LEDGER_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
 });

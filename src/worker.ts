@@ -73,7 +73,9 @@ export async function createWorker({
     // A worker that dies holds its incidents' sticky queue; give up on it after 2 s (default 10 s) so the
     // next escalation timer is handled by another worker on time.
     stickyQueueScheduleToStartTimeout: '2 seconds',
-    maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS,
+    ...(env.WORKER_MAX_CACHED_WORKFLOWS !== undefined
+      ? { maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS }
+      : {}),
     ...overrides,
   });
 }
