@@ -22,10 +22,11 @@ beforeAll(async () => {
   worker = await startTestWorker({ taskQueue });
   ({ client, close: closeClient } = await testClient());
 });
+// Stopping replays every run of the task queue, the first one's 10+ MB of flooded signals included.
 afterAll(async () => {
   await closeClient();
   await worker.stop();
-});
+}, 400_000);
 
 /** Sends `n` signals, `concurrency` at a time. */
 async function flood(n: number, concurrency: number, send: (i: number) => Promise<void>) {

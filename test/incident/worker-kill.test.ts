@@ -73,6 +73,12 @@ test('escalation continues on time on a new worker and no page is written twice'
   expect(first.output()).toContain(`crashing after writing ${incidentId}:escalate-P0-15m:eng-lead`);
 
   const second = startWorkerProcess({});
+  // Queried only once it polls: with no worker on the queue a query fails at once ("no poller seen").
+  await waitFor(
+    async () => second.output(),
+    (o) => o.includes('[worker-process] running'),
+    { timeoutMs: 60_000, what: 'second worker' },
+  );
   const s = await waitFor(
     () => status(h),
     (x) => x.engagedRoles.includes('cto'),
@@ -135,6 +141,12 @@ test('after a workflow task timed out on a stopped worker, the incident goes on 
   await h.signal('addNote', { by: 'oncall-primary', text: 'sent while the worker is stopped' });
   const second = startWorkerProcess({});
   try {
+    // Queried only once it polls: with no worker on the queue a query fails at once ("no poller seen").
+    await waitFor(
+      async () => second.output(),
+      (o) => o.includes('[worker-process] running'),
+      { timeoutMs: 60_000, what: 'second worker' },
+    );
     const s = await waitFor(
       () => status(h),
       (x) => x.engagedRoles.includes('cto'),

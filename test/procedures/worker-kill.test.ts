@@ -84,6 +84,12 @@ test('3.3 kill switch: worker killed after the call, before the ack; the new wor
   expect((await p.sim.state()).applied.killSwitch).toBe(1);
 
   const second = startWorkerProcess({});
+  // Queried only once it polls: with no worker on the queue a query fails at once ("no poller seen").
+  await waitFor(
+    async () => second.output(),
+    (o) => o.includes('[worker-process] running'),
+    { timeoutMs: 60_000, what: 'second worker' },
+  );
   // The activity's heartbeat timeout (10 s) expires; the retry runs on the new worker and finds the switch active.
   await waitFor(
     () => procState(child),
