@@ -141,9 +141,9 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
     void p.finally(() => inflight.delete(p));
   };
 
-  /** Feeds one input to the core, keeps its state, runs its effects. Never throws (a handler must not). */
   /** Human, ingress and procedure inputs: stamped with the task's time (never before the decision clock). */
   const stamp = () => Math.max(Date.now(), s.clock);
+  /** Feeds one input to the core, keeps its state, runs its effects. Never throws (a handler must not). */
   const step = (inputNow: Input, now: number = s.clock) => {
     try {
       const result = decide(s, inputNow, now);

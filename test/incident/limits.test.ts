@@ -91,11 +91,23 @@ test('500 alerts with 16 KB annotations and 5,000 notes: bounded state, still es
   expect(s.alerts.firing).toBe(LIMITS.activeAlerts);
   const notes = timeline.filter((e) => e.type === 'note');
   expect(notes.at(-1)?.text.length).toBeLessThanOrEqual(LIMITS.eventText);
-  // The history was long enough to continue as new; no run was terminated or failed.
-  const runs: string[] = [];
-  for await (const run of client.workflow.list({ query: `WorkflowId = '${h.workflowId}'` }))
-    runs.push(run.status.name);
-  expect(runs.length).toBeGreaterThan(1);
+  // The history grew past its byte bound: the incident continued as new (a new run), and no run of it was
+  // terminated or failed (visibility lags, so the run list is read until it shows the new run).
+  await waitFor(
+    async () => (await latest.describe()).runId,
+    (runId) => runId !== h.firstExecutionRunId,
+    { timeoutMs: 60_000, what: 'continue-as-new' },
+  );
+  const runs = await waitFor(
+    async () => {
+      const out: string[] = [];
+      for await (const run of client.workflow.list({ query: `WorkflowId = '${h.workflowId}'` }))
+        out.push(run.status.name);
+      return out;
+    },
+    (r) => r.length > 1,
+    { timeoutMs: 30_000, what: 'the runs in visibility' },
+  );
   expect(runs.filter((r) => r !== 'RUNNING' && r !== 'CONTINUED_AS_NEW')).toEqual([]);
   // ...and it keeps escalating on the playbook's schedule.
   const escalated = await waitFor(
