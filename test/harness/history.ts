@@ -15,9 +15,17 @@ export function recordedWorkflowIds(): Record<string, string> {
     : {};
 }
 
-export async function recordHistory(handle: WorkflowHandle, name: string): Promise<void> {
+/**
+ * Histories of a version after the 1.0 baseline go to a sub-folder named after it: RECORD_HISTORIES_VERSION
+ * (e.g. `1.1-deliveries-local-first`). The baseline at the top is never rewritten by a later design.
+ */
+export async function recordHistory(handle: WorkflowHandle, fixture: string): Promise<void> {
   if (!process.env.RECORD_HISTORIES) return;
-  mkdirSync(HISTORY_DIR, { recursive: true });
+  const version = process.env.RECORD_HISTORIES_VERSION;
+  if (version !== undefined && !/^[0-9][\w.-]*$/.test(version))
+    throw new Error(`RECORD_HISTORIES_VERSION=${version}: a version like 1.1-short-name`);
+  const name = version ? `${version}/${fixture}` : fixture;
+  mkdirSync(path.dirname(path.join(HISTORY_DIR, name)), { recursive: true });
   // Fixtures of earlier versions are the proof that running incidents still replay: never overwritten
   // unless asked (RECORD_HISTORIES=overwrite).
   if (existsSync(path.join(HISTORY_DIR, `${name}.json`)) && process.env.RECORD_HISTORIES !== 'overwrite') return;
