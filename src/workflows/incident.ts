@@ -58,15 +58,8 @@ const paging = wf.proxyActivities<IncidentActivities>({
   scheduleToCloseTimeout: '1 hour',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
-// 1.1: the outbox, the one channel that is local to the worker (a file), is written by a local activity (see
-// flushLocal). Its timeout is generous for a file append; a failure falls back to `paging`.
-/** The patch of 1.1 (CHANGELOG): the outbox by local activity, and the opening time from the run's start. */
-const PATCH_1_1 = '1.1-local-outbox-start-clock';
-const LOCAL_CHANNEL = 'outbox';
-const pagingLocal = wf.proxyLocalActivities<IncidentActivities>({
-  startToCloseTimeout: '5 seconds',
-  retry: { maximumAttempts: 1 },
-});
+// 1.1 (CHANGELOG): the opening time from the run's start.
+const PATCH_OPENED_AT = 'opened-at-run-start-v1';
 // The ledger is the record for the monthly metrics (6.4): retried patiently, never in the paging path.
 const ledger = wf.proxyActivities<IncidentActivities>({
   startToCloseTimeout: '30 seconds',
@@ -131,14 +124,14 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
 
   // State first, then every handler, all before the first await, so a query, signal or update that arrives
   // with the start is served.
-  // 1.1 (one patch for the run, asked before anything else): the outbox by local activity (flushLocal), and the
-  // incident opens at its run's start (the start event's time, when the alert reached Temporal) rather than
-  // at its first workflow task, so a backlog of new incidents does not push every matrix step later.
-  const v11 = wf.patched(PATCH_1_1);
+  // Behind PATCH_OPENED_AT: the incident opens at its run's start (the start event's time, when the alert
+  // reached Temporal), not at its first workflow task, so a backlog of new incidents does not push every
+  // matrix step and target later. Asked once, before anything else.
+  const openedAtRunStart = wf.patched(PATCH_OPENED_AT);
   let s: IncidentState =
     continued ??
     openState(input, {
-      openedAt: v11 ? wf.workflowInfo().runStartTime.getTime() : Date.now(),
+      openedAt: openedAtRunStart ? wf.workflowInfo().runStartTime.getTime() : Date.now(),
       workflowId: wf.workflowInfo().workflowId,
       carriedAlerts: rawInput.carriedAlerts ?? [],
     });
@@ -148,9 +141,6 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
   let deliverySeq = 0;
   let ledgerBusy = false;
   let dirty = false;
-  /** Outbox notifications waiting for the local activity in flight (1.1). */
-  const localQueue: Notification[] = [];
-  let localBusy = false;
 
   const track = (p: Promise<unknown>) => {
     inflight.add(p);
@@ -181,14 +171,6 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
   };
 
   const deliver = (channel: string, notifications: Notification[]) => {
-    if (v11 && channel === LOCAL_CHANNEL) {
-      localQueue.push(...notifications);
-      flushLocal();
-    } else durable(channel, notifications);
-  };
-
-  /** A delivery as a (server-scheduled) activity, retried for an hour; its worker time moves the clock. */
-  const durable = (channel: string, notifications: Notification[]) => {
     const id = ++deliverySeq;
     delivering.set(id, { channel, notifications });
     track(
@@ -206,33 +188,6 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
           },
         )
         .finally(() => delivering.delete(id)),
-    );
-  };
-
-  /**
-   * 1.1: the outbox, a file on the worker's machine, is written by a local activity: no server round trip and
-   * one marker in history. One at a time (what queued meanwhile goes in the next): concurrent local activities
-   * resolve in completion order live but in schedule order on replay, which would break determinism. Its
-   * worker time moves the clock as a durable delivery's does; a failure hands the batch to the durable path.
-   */
-  const flushLocal = () => {
-    if (localBusy || localQueue.length === 0) return;
-    const batch = localQueue.splice(0);
-    const id = ++deliverySeq;
-    delivering.set(id, { channel: LOCAL_CHANNEL, notifications: batch });
-    localBusy = true;
-    track(
-      pagingLocal
-        .deliverNotifications(LOCAL_CHANNEL, packBatch(batch))
-        .then(
-          (r) => step({ type: 'clock', at: r.at }),
-          () => durable(LOCAL_CHANNEL, batch),
-        )
-        .finally(() => {
-          delivering.delete(id);
-          localBusy = false;
-          flushLocal();
-        }),
     );
   };
 
@@ -485,8 +440,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       await wf.condition(wf.allHandlersFinished);
       if (!ledgerBusy) flushLedger(true);
       if (ledgerBusy) await wf.condition(() => !ledgerBusy, '10 seconds');
-      const queued = localQueue.length ? [{ channel: LOCAL_CHANNEL, notifications: [...localQueue] }] : [];
-      s = { ...s, undelivered: [...delivering.values(), ...queued] };
+      s = { ...s, undelivered: [...delivering.values()] };
       await wf.continueAsNew<typeof incidentWorkflow>({ ...input, continued: s });
     }
     const wake = nextWakeup(s, s.clock);
@@ -500,18 +454,12 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
 
   await startPostmortem();
   flushLedger(true);
-  await drain();
+  await Promise.allSettled([...inflight]);
   await wf.condition(wf.allHandlersFinished);
   if (!ledgerBusy) flushLedger(true); // anything recorded while draining (late failures, alerts after close)
-  await drain();
+  await Promise.allSettled([...inflight]);
   if (s.afterClose.length > 0) await wf.continueAsNew<typeof incidentWorkflow>(nextIncident(input, s));
   return snapshot(s, null);
-
-  /** Waits for the side effects in flight; with 1.1, also for what the outbox queue sends after them. */
-  async function drain() {
-    do await Promise.allSettled([...inflight]);
-    while (v11 && inflight.size > 0);
-  }
 
   /** 6.1: the post-mortem obligation outlives the incident, in its own workflow (ABANDON on close). */
   async function startPostmortem() {
