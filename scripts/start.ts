@@ -7,6 +7,7 @@ import { startIngress } from '../src/ingress/server';
 import { loadEnv } from '../src/config';
 import { createWorker } from '../src/worker';
 import { startDevServer, type DevServer } from './lib/dev-server';
+import { readClusterInfo } from './lib/cluster';
 import { ensureTemporalCli, PROJECT_ROOT } from './lib/temporal-cli';
 
 const log = (line: string) => console.log(`[start] ${line}`);
@@ -21,6 +22,12 @@ function portBusy(host: string, port: number): Promise<boolean> {
     });
     sock.on('error', () => resolve(false));
   });
+}
+
+/** The Web UI that `npm run cluster` runs for the server at `address` (its state file), if that is the one. */
+function clusterUiFor(address: string, namespace: string): string | null {
+  const info = readClusterInfo();
+  return info && info.address === address ? `${info.uiUrl}/namespaces/${namespace}/workflows` : null;
 }
 
 async function main(): Promise<void> {
@@ -57,7 +64,9 @@ async function main(): Promise<void> {
     });
   }
   const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
-  uiUrl ??= `http://127.0.0.1:8233/namespaces/${namespace}/workflows`;
+  // A server of our own has its UI; another one's is TEMPORAL_UI_URL, or the one `npm run cluster` runs
+  // beside the server at that address. Otherwise the banner says there is none rather than guess.
+  uiUrl ??= clusterUiFor(process.env.TEMPORAL_ADDRESS!, namespace);
 
   log(
     env.WORKFLOW_BUNDLE_PATH
@@ -68,7 +77,7 @@ async function main(): Promise<void> {
   const ingress = await startIngress(
     loadIngressConfig(process.env, {
       taskQueue: env.INCIDENT_TASK_QUEUE,
-      uiBaseUrl: uiUrl.replace(/\/namespaces\/.*$/, ''),
+      ...(uiUrl ? { uiBaseUrl: uiUrl.replace(/\/namespaces\/.*$/, '') } : {}),
     }),
   );
   const q = env.INCIDENT_TASK_QUEUE;
@@ -77,7 +86,7 @@ async function main(): Promise<void> {
       '',
       `Incident response is running.`,
       `  Temporal:     ${process.env.TEMPORAL_ADDRESS} (namespace ${namespace})`,
-      `  Web UI:       ${uiUrl}`,
+      `  Web UI:       ${uiUrl ?? 'none known for this server (set TEMPORAL_UI_URL to show its link)'}`,
       `  Worker:       task queue ${q}`,
       `  Ingress:      ${ingress.url}  (POST /v1/alerts/alertmanager | grafana | generic, POST /v1/incidents)`,
       `  Outbox:       ${path.relative(process.cwd(), env.OUTBOX_FILE)}`,

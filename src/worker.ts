@@ -24,7 +24,9 @@ import {
   loadEnv,
   type DeploymentConfig,
 } from './config';
-import { connectWorkerConnection } from './temporal/connection';
+import { Connection } from '@temporalio/client';
+import { connectWorkerConnection, temporalSettings } from './temporal/connection';
+import { ensureTemporalReady, TemporalNotReadyError } from './temporal/readiness';
 
 export interface CreateWorkerOptions {
   /** Replace or add notification channels (the outbox is built from config unless given here). */
@@ -32,12 +34,15 @@ export interface CreateWorkerOptions {
   overrides?: Partial<WorkerOptions>;
   /** The incident ledger: a pool already migrated, or false for none. Default: LEDGER_DATABASE_URL, migrated here. */
   ledger?: Pool | false;
+  /** Check (and fix where allowed) the namespace and search attributes before polling. Default true. */
+  checkTemporal?: boolean;
 }
 
 export async function createWorker({
   channels = {},
   overrides = {},
   ledger: ledgerOption,
+  checkTemporal = true,
 }: CreateWorkerOptions = {}): Promise<Worker> {
   const env = loadEnv();
   const deployment = loadDeploymentConfig(env.INCIDENT_CONFIG);
@@ -50,6 +55,8 @@ export async function createWorker({
     ledger ? new BestEffortKeyValueStore(new PgKeyValueStore(ledger)) : new InMemoryKeyValueStore(),
   );
   const { connection, namespace } = await connectWorkerConnection();
+  // Never poll into a wedge: the namespace and the incident search attributes first (registered if allowed).
+  if (checkTemporal) await checkTemporalReady(namespace);
   const workflowSource = env.WORKFLOW_BUNDLE_PATH
     ? { workflowBundle: { codePath: env.WORKFLOW_BUNDLE_PATH } }
     : {
@@ -78,6 +85,16 @@ export async function createWorker({
       : {}),
     ...overrides,
   });
+}
+
+async function checkTemporalReady(namespace: string): Promise<void> {
+  const { connectionOptions } = temporalSettings();
+  const connection = await Connection.connect(connectionOptions);
+  try {
+    await ensureTemporalReady(connection, namespace, (line) => console.log(`[worker] ${line}`));
+  } finally {
+    await connection.close();
+  }
 }
 
 /** Slack and PagerDuty from the deployment config; who a role is comes from `contacts` at send time. */
@@ -145,7 +162,9 @@ async function main(): Promise<void> {
 
 if (require.main === module) {
   main().catch((err) => {
-    console.error(err instanceof ConfigError ? `[worker] ${err.message}` : err);
+    console.error(
+      err instanceof ConfigError || err instanceof TemporalNotReadyError ? `[worker] ${err.message}` : err,
+    );
     process.exit(1);
   });
 }

@@ -45,31 +45,47 @@ function findGo(): string | null {
 export async function buildTemporalCli(
   log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
 ): Promise<string> {
+  await goInstall(TEMPORAL_CLI_MODULE, CLI_BUILD_DIR, 'temporal-cli', log);
+  return path.join(CLI_BUILD_DIR, 'temporal');
+}
+
+/**
+ * `go install module@version` into `gobin` with progress every 20 s (Go modules come from the module proxy;
+ * nothing else is downloaded). Used for the CLI and for `npm run cluster`'s server, schema tool and UI.
+ */
+export async function goInstall(
+  module: string,
+  gobin: string,
+  label: string,
+  log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): Promise<void> {
   const go = findGo();
   if (!go) {
     throw new Error(
       [
-        'The Temporal CLI was not found and Go is not installed to build it.',
+        `Go is needed to build ${module} (nothing is downloaded as a binary).`,
         'Do one of:',
         '  - install Go 1.24 or newer (Debian: `apt-get install golang-go`, or /usr/local/go), then run this again;',
-        '  - put a `temporal` binary (CLI v1.5.x) on PATH;',
-        '  - set TEMPORAL_CLI_PATH=/path/to/temporal.',
+        ...(label === 'temporal-cli'
+          ? [
+              '  - put a `temporal` binary (CLI v1.5.x) on PATH;',
+              '  - set TEMPORAL_CLI_PATH=/path/to/temporal.',
+            ]
+          : []),
       ].join('\n'),
     );
   }
-  mkdirSync(CLI_BUILD_DIR, { recursive: true });
-  log(
-    `[temporal-cli] building ${TEMPORAL_CLI_MODULE} with ${go} into ${CLI_BUILD_DIR} (first build: several minutes on 2 cores)`,
-  );
+  mkdirSync(gobin, { recursive: true });
+  log(`[${label}] building ${module} with ${go} into ${gobin} (first build: several minutes on 2 cores)`);
   const started = Date.now();
   const ticker = setInterval(
-    () => log(`[temporal-cli] still building... ${Math.round((Date.now() - started) / 1000)}s`),
+    () => log(`[${label}] still building... ${Math.round((Date.now() - started) / 1000)}s`),
     20_000,
   );
   try {
     await new Promise<void>((resolve, reject) => {
-      const child = spawn(go, ['install', TEMPORAL_CLI_MODULE], {
-        env: { ...process.env, GOBIN: CLI_BUILD_DIR, GOFLAGS: process.env.GOFLAGS ?? '-buildvcs=false' },
+      const child = spawn(go, ['install', module], {
+        env: { ...process.env, GOBIN: gobin, GOFLAGS: process.env.GOFLAGS ?? '-buildvcs=false' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       const relay = (chunk: Buffer) =>
@@ -84,18 +100,17 @@ export async function buildTemporalCli(
       child.on('exit', (code) =>
         code === 0
           ? resolve()
-          : reject(
-              new Error(
-                `go install ${TEMPORAL_CLI_MODULE} failed with exit code ${code}; see the [go] lines above`,
-              ),
-            ),
+          : reject(new Error(`go install ${module} failed with exit code ${code}; see the [go] lines above`)),
       );
     });
   } finally {
     clearInterval(ticker);
   }
-  log(`[temporal-cli] built in ${Math.round((Date.now() - started) / 1000)}s`);
-  return path.join(CLI_BUILD_DIR, 'temporal');
+  log(`[${label}] built in ${Math.round((Date.now() - started) / 1000)}s`);
+}
+
+export function isExecutableFile(file: string): boolean {
+  return isExecutable(file);
 }
 
 export async function ensureTemporalCli(log?: (line: string) => void): Promise<string> {

@@ -1,6 +1,7 @@
 // The incident starter: the only place ingress talks to Temporal. The HTTP layer gets it injected, so its
 // tests use a fake and the integration tests the real dev server.
 import { Client, Connection, WorkflowNotFoundError, type ConnectionLike } from '@temporalio/client';
+import { ensureTemporalReady, TemporalNotReadyError } from '../temporal/readiness';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import {
   IncidentKindKey,
@@ -133,10 +134,41 @@ export class TemporalIncidentStarter implements IncidentStarter {
   }
 
   private call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    return this.connection.withDeadline(Date.now() + this.opts.timeoutMs, fn).catch((err: unknown) => {
-      throw err instanceof WorkflowNotFoundError ? err : new TemporalUnavailableError(operation, err);
-    });
+    return this.connection
+      .withDeadline(Date.now() + this.opts.timeoutMs, async () => {
+        await this.ensureReady();
+        return fn();
+      })
+      .catch((err: unknown) => {
+        throw err instanceof WorkflowNotFoundError ? err : new TemporalUnavailableError(operation, err);
+      });
   }
+
+  /**
+   * Before the first start on a connection: the namespace and the incident search attributes exist (and are
+   * registered where allowed), else every start would fail with BadSearchAttributes. Checked once per
+   * process after a success; a failure (Temporal away, or not ready) answers 503 and is checked again.
+   */
+  private ensureReady(): Promise<void> {
+    if (this.ready) return this.ready;
+    const check = ensureTemporalReady(this.connection, this.namespace, (line) =>
+      console.log(`[ingress] ${line}`),
+    ).then(
+      () => undefined,
+      (err: unknown) => {
+        this.ready = null;
+        if (err instanceof TemporalNotReadyError && this.lastNotReady !== err.message) {
+          this.lastNotReady = err.message;
+          console.error(`[ingress] Temporal is not ready for incidents: ${err.message}`);
+        }
+        throw err;
+      },
+    );
+    this.ready = check;
+    return check;
+  }
+  private ready: Promise<void> | null = null;
+  private lastNotReady: string | null = null;
 
   async fireAlerts(cmd: FireAlertsCommand): Promise<StartedRun> {
     const handle = await this.call('signalWithStart', () =>
