@@ -1,6 +1,6 @@
 // npm run bench:ingress — alerts/s and webhook-to-first-page latency (p50/p99) through the ingress, beside
 // a baseline measured in the same run: a bare client signalWithStart of a workflow that runs one activity.
-// Starts its own in-memory dev server; options via env: BENCH_ALERTS (200), BENCH_CONCURRENCY (16),
+// Starts its own in-memory dev server unless TEMPORAL_ADDRESS names one; options via env: BENCH_ALERTS (200), BENCH_CONCURRENCY (16),
 // BENCH_STORM (1000 alerts over 10 keys, throughput of deduplicated alerts), BENCH_STORM_BATCH (10 alerts
 // per notification, as Alertmanager groups them), BENCH_HOUR_SCALE (120: the timeScale of the measured
 // unacknowledged P1 playbook hour; 0 skips it).
@@ -20,6 +20,7 @@ import { startIngress } from '../src/ingress/server';
 import { TemporalIncidentStarter } from '../src/ingress/starter';
 import { startDevServer } from './lib/dev-server';
 import { ensureTemporalCli } from './lib/temporal-cli';
+import { ensureTemporalReady } from '../src/temporal/readiness';
 
 const ALERTS = Number(process.env.BENCH_ALERTS ?? 200);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -100,9 +101,21 @@ async function main() {
     /* already installed */
   }
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'bench-ingress-'));
-  const cli = await ensureTemporalCli();
-  console.log(`[bench] dev server (in memory), ${os.cpus().length} CPUs, node ${process.version}`);
-  const server = await startDevServer({ cli, logFile: path.join(tmp, 'dev-server.log') });
+  // TEMPORAL_ADDRESS: measure against that server (a cluster: `npm run cluster`), namespace `default` or
+  // TEMPORAL_NAMESPACE; otherwise an in-memory dev server of its own.
+  const given = process.env.TEMPORAL_ADDRESS;
+  const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
+  let server: { address: string; stop(): Promise<void> };
+  if (given) {
+    console.log(
+      `[bench] server ${given} (namespace ${namespace}), ${os.cpus().length} CPUs, node ${process.version}`,
+    );
+    server = { address: given, stop: async () => undefined };
+  } else {
+    const cli = await ensureTemporalCli();
+    console.log(`[bench] dev server (in memory), ${os.cpus().length} CPUs, node ${process.version}`);
+    server = await startDevServer({ cli, logFile: path.join(tmp, 'dev-server.log') });
+  }
   const runId = Date.now().toString(36);
   const incidentQueue = `bench-incident-${runId}`;
   const baselineQueue = `bench-baseline-${runId}`;
@@ -129,12 +142,14 @@ async function main() {
   const workers = await Promise.all([
     Worker.create({
       connection: nc,
+      namespace,
       taskQueue: incidentQueue,
       workflowBundle: incidentBundle,
       activities: createActivities({ channels: { outbox }, policyOverrides: {} }),
     }),
     Worker.create({
       connection: nc,
+      namespace,
       taskQueue: baselineQueue,
       workflowBundle: baselineBundle,
       activities: {
@@ -147,7 +162,9 @@ async function main() {
   ]);
   const running = workers.map((w) => w.run());
   const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection, namespace: 'default' });
+  const client = new Client({ connection, namespace });
+  // Another server may lack the incident search attributes: the same start-up check as the engine's.
+  await ensureTemporalReady(connection, namespace, (l) => console.log(`[bench] ${l}`));
 
   const starter = new TemporalIncidentStarter({ taskQueue: incidentQueue, timeoutMs: 10_000, client });
   const ingress = await startIngress(
