@@ -30,6 +30,49 @@ function clusterUiFor(address: string, namespace: string): string | null {
   return info && info.address === address ? `${info.uiUrl}/namespaces/${namespace}/workflows` : null;
 }
 
+/**
+ * The dev server is restarted when it dies, with backoff (TEMPORAL_DEV_RESTART_DELAY_MS, 1 s, doubling to
+ * 30 s; back to the first delay once a start has stayed up a minute). Meanwhile the ingress stays up and answers webhooks 503 with Retry-After (Alertmanager
+ * retries), and the worker's polls retry until the server is back; its state is in the SQLite file.
+ */
+function superviseDevServer(
+  first: DevServer,
+  options: Parameters<typeof startDevServer>[0],
+  onRestart: (server: DevServer) => void,
+): void {
+  const firstDelayMs = Number(process.env.TEMPORAL_DEV_RESTART_DELAY_MS ?? 1000);
+  let delayMs = firstDelayMs;
+  const watch = (server: DevServer, startedAt: number) => {
+    server.process.on('exit', (code, signal) => {
+      if (stopping) return;
+      if (Date.now() - startedAt > 60_000) delayMs = firstDelayMs;
+      console.error(
+        `[start] the Temporal dev server exited (${code ?? signal}); restarting it in ${delayMs / 1000} s (the ingress answers 503 meanwhile; see data/temporal-dev-server.log)`,
+      );
+      const retry = () => {
+        if (stopping) return;
+        startDevServer(options).then(
+          (next) => {
+            log(`the Temporal dev server is back on ${next.address}`);
+            onRestart(next);
+            watch(next, Date.now());
+          },
+          (err: Error) => {
+            delayMs = Math.min(delayMs * 2, 30_000);
+            console.error(
+              `[start] the Temporal dev server did not start (${err.message}); retrying in ${delayMs / 1000} s`,
+            );
+            setTimeout(retry, delayMs);
+          },
+        );
+      };
+      setTimeout(retry, delayMs);
+      delayMs = Math.min(delayMs * 2, 30_000);
+    });
+  };
+  watch(first, Date.now());
+}
+
 async function main(): Promise<void> {
   const env = loadEnv();
   let devServer: DevServer | null = null;
@@ -45,7 +88,7 @@ async function main(): Promise<void> {
     const cli = await ensureTemporalCli((l) => log(l));
     const dbFile = process.env.TEMPORAL_DB_FILE ?? path.join(PROJECT_ROOT, 'data', 'temporal.sqlite');
     log(`starting the Temporal dev server (state in ${path.relative(process.cwd(), dbFile)})`);
-    devServer = await startDevServer({
+    const options = {
       cli,
       port,
       uiPort,
@@ -53,15 +96,11 @@ async function main(): Promise<void> {
       retention: process.env.TEMPORAL_RETENTION ?? '720h',
       logFile: path.join(PROJECT_ROOT, 'data', 'temporal-dev-server.log'),
       log,
-    });
+    };
+    devServer = await startDevServer(options);
     process.env.TEMPORAL_ADDRESS = devServer.address;
     uiUrl = devServer.uiUrl;
-    devServer.process.on('exit', (code) => {
-      if (!stopping) {
-        console.error(`[start] the Temporal dev server exited (${code}); see data/temporal-dev-server.log`);
-        process.exit(1);
-      }
-    });
+    superviseDevServer(devServer, options, (restarted) => (devServer = restarted));
   }
   const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
   // A server of our own has its UI; another one's is TEMPORAL_UI_URL, or the one `npm run cluster` runs

@@ -34,6 +34,13 @@ async function failedTasks(h: WorkflowHandle, runId: string): Promise<string[]> 
   const history = await client.workflow.getHandle(h.workflowId, runId).fetchHistory();
   return (history.events ?? [])
     .filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED)
+    // The server refuses a closing task (continue-as-new) that a signal raced, so the workflow sees the
+    // signal first: Temporal's own protocol, not a failure of the code.
+    .filter(
+      (e) =>
+        e.workflowTaskFailedEventAttributes?.cause !==
+        temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
+    )
     .map((e) => e.workflowTaskFailedEventAttributes?.failure?.message ?? 'workflow task failed');
 }
 
