@@ -135,7 +135,7 @@ async function main(): Promise<void> {
       `  npm run -s temporal -- workflow query --workflow-id demo-p0 --name status`,
       `  npm run -s temporal -- workflow signal --workflow-id demo-p0 --name acknowledge --input '{"by":"oncall-primary"}'`,
       `  npm run -s temporal -- workflow signal --workflow-id demo-p0 --name resolve --input '{"by":"oncall-primary","resolution":"restarted trading-api"}'`,
-      `  npm run -s temporal -- workflow list --query "IncidentSeverity='P0' AND IncidentStatus!='resolved'"`,
+      `  npm run -s temporal -- workflow list --query "ExecutionStatus='Running' AND IncidentSeverity='P0' AND IncidentStatus!='resolved'"`,
       '',
       'Ctrl-C stops everything gracefully.',
     ].join('\n'),

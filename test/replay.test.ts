@@ -81,9 +81,9 @@ test('incident histories schedule the first page in the first workflow task', ()
   expect(problems).toEqual([]);
 });
 
-// 1.1: the incident opens at its run's start (behind `opened-at-run-start-v1`); still no local activity.
+// 1.1: the incident opens at its run's start (behind `opened-at-start-event-v1`); still no local activity.
 test('1.1 histories carry their patch and no local activity', () => {
-  const v11 = fixtures.filter((f) => f.startsWith('1.1-opened-at-run-start/'));
+  const v11 = fixtures.filter((f) => f.startsWith('1.1-opened-at-start-event/'));
   expect(v11.filter((f) => !f.includes('postmortem')).length).toBeGreaterThanOrEqual(15);
   const problems: string[] = [];
   for (const file of v11.filter((f) => !f.includes('postmortem') && !f.includes('-child'))) {

@@ -58,8 +58,8 @@ const paging = wf.proxyActivities<IncidentActivities>({
   scheduleToCloseTimeout: '1 hour',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
-// 1.1 (CHANGELOG): the opening time from the run's start.
-const PATCH_OPENED_AT = 'opened-at-run-start-v1';
+// 1.1 (CHANGELOG): a new incident's opening time from its start event.
+const PATCH_OPENED_AT = 'opened-at-start-event-v1';
 // The ledger is the record for the monthly metrics (6.4): retried patiently, never in the paging path.
 const ledger = wf.proxyActivities<IncidentActivities>({
   startToCloseTimeout: '30 seconds',
@@ -124,14 +124,18 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
 
   // State first, then every handler, all before the first await, so a query, signal or update that arrives
   // with the start is served.
-  // Behind PATCH_OPENED_AT: the incident opens at its run's start (the start event's time, when the alert
-  // reached Temporal), not at its first workflow task, so a backlog of new incidents does not push every
-  // matrix step and target later. Asked once, before anything else.
-  const openedAtRunStart = wf.patched(PATCH_OPENED_AT);
+  // Behind PATCH_OPENED_AT: a new incident opens at its start event (when the alert reached Temporal), not
+  // at its first workflow task, so a backlog of new incidents does not push every matrix step and target
+  // later. `startTime` is that event's time, from history; not `runStartTime`, which is the time of the
+  // first activation the worker runs (it differed on a replay without cache: test/incident/no-cache and
+  // TEST_MAX_CACHED_WORKFLOWS=0 caught it). The next incident after a close (continue-as-new without
+  // state) opens at its first task, as before. Asked once, before anything else.
+  const startInfo = wf.workflowInfo();
+  const openedAtStartEvent = wf.patched(PATCH_OPENED_AT) && !startInfo.continuedFromExecutionRunId;
   let s: IncidentState =
     continued ??
     openState(input, {
-      openedAt: openedAtRunStart ? wf.workflowInfo().runStartTime.getTime() : Date.now(),
+      openedAt: openedAtStartEvent ? startInfo.startTime.getTime() : Date.now(),
       workflowId: wf.workflowInfo().workflowId,
       carriedAlerts: rawInput.carriedAlerts ?? [],
     });

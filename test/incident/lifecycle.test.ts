@@ -441,6 +441,20 @@ test.concurrent('a long incident continues as new with its whole state and keeps
   );
   expect(new Set(records.map((r) => r.idempotencyKey)).size).toBe(records.length);
   expect(records.filter((r) => r.kind === 'page' && r.target === 'oncall-primary')).toHaveLength(1);
+  // The README's operator queries list incidents, not runs: two runs or more, one incident.
+  const runs = `WorkflowId='${h.workflowId}'`;
+  await waitFor(
+    () => client.workflow.count(runs),
+    (c) => c.count >= 2,
+    { timeoutMs: 30_000, what: 'both runs in visibility' },
+  );
+  expect(
+    (await client.workflow.count(`${runs} AND (ExecutionStatus='Running' OR IncidentStatus='closed')`)).count,
+  ).toBe(1);
+  expect(
+    (await client.workflow.count(`${runs} AND ExecutionStatus='Running' AND IncidentStatus!='resolved'`))
+      .count,
+  ).toBe(1);
   await handleLatest.signal('resolve', { by: 'ivan' });
   await recordHistory(client.workflow.getHandle(h.workflowId, firstRunId), 'continue-as-new-first-run');
 });

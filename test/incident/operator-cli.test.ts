@@ -45,7 +45,7 @@ const listOpenP0 = async () =>
       'workflow',
       'list',
       '--query',
-      "IncidentSeverity='P0' AND IncidentStatus!='resolved'",
+      "ExecutionStatus='Running' AND IncidentSeverity='P0' AND IncidentStatus!='resolved'",
       '--output',
       'json',
     )
