@@ -9,14 +9,13 @@ import {
   clusterOptions,
   ensureClusterBinaries,
   ensureSchema,
-  portOpen,
   servicePorts,
   spawnLogged,
-  waitForPort,
   writeClusterInfo,
   writeServerConfig,
   writeUiConfig,
 } from './lib/cluster';
+import { portOpen, waitForPort } from './lib/net';
 
 const log = (line: string) => console.log(`[cluster] ${line}`);
 

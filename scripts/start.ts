@@ -1,6 +1,5 @@
 // `npm start`: the main job on one machine. Starts the Temporal dev server (SQLite file, Web UI) unless
 // TEMPORAL_ADDRESS points at a server already, then the worker and the alert ingress.
-import net from 'node:net';
 import path from 'node:path';
 import { loadIngressConfig } from '../src/ingress/config';
 import { startIngress } from '../src/ingress/server';
@@ -8,21 +7,12 @@ import { loadEnv } from '../src/config';
 import { createWorker } from '../src/worker';
 import { startDevServer, type DevServer } from './lib/dev-server';
 import { readClusterInfo } from './lib/cluster';
+import { portOpen } from './lib/net';
 import { ensureTemporalCli, PROJECT_ROOT } from './lib/temporal-cli';
 
 const log = (line: string) => console.log(`[start] ${line}`);
 /** Set once the worker has stopped, so the dev server's exit is expected. */
 let stopping = false;
-
-function portBusy(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host, port }, () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.on('error', () => resolve(false));
-  });
-}
 
 /** The Web UI that `npm run cluster` runs for the server at `address` (its state file), if that is the one. */
 function clusterUiFor(address: string, namespace: string): string | null {
@@ -80,7 +70,7 @@ async function main(): Promise<void> {
   if (!process.env.TEMPORAL_ADDRESS) {
     const port = Number(process.env.TEMPORAL_DEV_PORT ?? 7233);
     const uiPort = Number(process.env.TEMPORAL_DEV_UI_PORT ?? 8233);
-    if (await portBusy('127.0.0.1', port)) {
+    if (await portOpen('127.0.0.1', port)) {
       throw new Error(
         `127.0.0.1:${port} is already in use. If a Temporal server runs there, use it: TEMPORAL_ADDRESS=127.0.0.1:${port} npm start; otherwise free the port or set TEMPORAL_DEV_PORT.`,
       );

@@ -34,15 +34,12 @@ export interface CreateWorkerOptions {
   overrides?: Partial<WorkerOptions>;
   /** The incident ledger: a pool already migrated, or false for none. Default: LEDGER_DATABASE_URL, migrated here. */
   ledger?: Pool | false;
-  /** Check (and fix where allowed) the namespace and search attributes before polling. Default true. */
-  checkTemporal?: boolean;
 }
 
 export async function createWorker({
   channels = {},
   overrides = {},
   ledger: ledgerOption,
-  checkTemporal = true,
 }: CreateWorkerOptions = {}): Promise<Worker> {
   const env = loadEnv();
   const deployment = loadDeploymentConfig(env.INCIDENT_CONFIG);
@@ -56,7 +53,7 @@ export async function createWorker({
   );
   const { connection, namespace } = await connectWorkerConnection();
   // Never poll into a wedge: the namespace and the incident search attributes first (registered if allowed).
-  if (checkTemporal) await checkTemporalReady(namespace);
+  await checkTemporalReady(namespace);
   const workflowSource = env.WORKFLOW_BUNDLE_PATH
     ? { workflowBundle: { codePath: env.WORKFLOW_BUNDLE_PATH } }
     : {

@@ -5,10 +5,9 @@
 // default), so it survives a restart.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { Client as PgClient } from 'pg';
-import { goInstall, isExecutableFile, PROJECT_ROOT } from './temporal-cli';
+import { goInstall, isExecutable, PROJECT_ROOT } from './temporal-cli';
 
 export const TEMPORAL_SERVER_MODULE = 'go.temporal.io/server/cmd/server@v1.29.1';
 export const TEMPORAL_SQL_TOOL_MODULE = 'go.temporal.io/server/cmd/tools/sql@v1.29.1';
@@ -104,7 +103,7 @@ export async function ensureClusterBinaries(log: (line: string) => void): Promis
   for (const w of want) {
     const dir = path.join(BIN_DIR, w.dir);
     const file = path.join(dir, w.bin);
-    if (!isExecutableFile(file)) await goInstall(w.module, dir, w.label, log);
+    if (!isExecutable(file)) await goInstall(w.module, dir, w.label, log);
     out[w.key] = file;
   }
   return out as ClusterBinaries;
@@ -281,39 +280,6 @@ auth:
 `,
   );
   return dir;
-}
-
-export async function portOpen(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host, port }, () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.on('error', () => resolve(false));
-  });
-}
-
-export async function waitForPort(
-  host: string,
-  port: number,
-  child: ChildProcess,
-  what: string,
-  timeoutMs: number,
-  log: (line: string) => void,
-): Promise<void> {
-  const started = Date.now();
-  let told = started;
-  while (!(await portOpen(host, port))) {
-    if (child.exitCode !== null)
-      throw new Error(`${what} exited with code ${child.exitCode} before listening`);
-    if (Date.now() - started > timeoutMs)
-      throw new Error(`${what} did not listen on ${host}:${port} within ${timeoutMs / 1000} s`);
-    if (Date.now() - told > 5000) {
-      log(`waiting for ${what} on ${host}:${port} (${Math.round((Date.now() - started) / 1000)} s)`);
-      told = Date.now();
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /** Spawns a process with stdout and stderr appended to a log file. */

@@ -4,6 +4,7 @@ import { mkdirSync, openSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { SEARCH_ATTRIBUTES } from '../../src/workflows/definitions';
+import { waitForPort } from './net';
 import { runCliSync } from './temporal-cli';
 
 export interface DevServerOptions {
@@ -39,29 +40,6 @@ export async function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
-}
-
-async function waitForPort(
-  host: string,
-  port: number,
-  child: ChildProcess,
-  timeoutMs: number,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null)
-      throw new Error(`temporal dev server exited with code ${child.exitCode} before listening`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const sock = net.connect({ host, port }, () => {
-        sock.destroy();
-        resolve(true);
-      });
-      sock.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`temporal dev server did not listen on ${host}:${port} within ${timeoutMs} ms`);
 }
 
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
@@ -106,7 +84,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   log(`[dev-server] ${opts.cli} ${args.join(' ')}`);
   const child = spawn(opts.cli, args, { stdio });
   const address = `${ip}:${port}`;
-  await waitForPort(ip, port, child, 60_000);
+  await waitForPort(ip, port, child, 'temporal dev server', 60_000);
   await ensureNamespaceSetup(opts.cli, address, namespace, opts.retention, log);
   const uiUrl = opts.uiPort ? `http://${ip}:${opts.uiPort}/namespaces/${namespace}/workflows` : null;
   return {

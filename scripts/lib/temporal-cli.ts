@@ -8,7 +8,7 @@ export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 export const CLI_BUILD_DIR = path.join(PROJECT_ROOT, '.temporal', 'bin');
 
-function isExecutable(file: string): boolean {
+export function isExecutable(file: string): boolean {
   try {
     accessSync(file, constants.X_OK);
     return true;
@@ -107,10 +107,6 @@ export async function goInstall(
     clearInterval(ticker);
   }
   log(`[${label}] built in ${Math.round((Date.now() - started) / 1000)}s`);
-}
-
-export function isExecutableFile(file: string): boolean {
-  return isExecutable(file);
 }
 
 export async function ensureTemporalCli(log?: (line: string) => void): Promise<string> {

@@ -1,8 +1,8 @@
 // The incident starter: the only place ingress talks to Temporal. The HTTP layer gets it injected, so its
 // tests use a fake and the integration tests the real dev server.
 import { Client, Connection, WorkflowNotFoundError, type ConnectionLike } from '@temporalio/client';
-import { ensureTemporalReady, TemporalNotReadyError } from '../temporal/readiness';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { ensureTemporalReady, TemporalNotReadyError } from '../temporal/readiness';
 import {
   IncidentKindKey,
   IncidentSeverityKey,
@@ -116,6 +116,9 @@ export class TemporalIncidentStarter implements IncidentStarter {
   private readonly client: Client;
   private readonly connection: ConnectionLike;
   private readonly ownsConnection: boolean;
+  /** The readiness check of this connection (see ensureReady), kept once it succeeded. */
+  private ready: Promise<void> | null = null;
+  private lastNotReady: string | null = null;
 
   constructor(private readonly opts: TemporalStarterOptions) {
     if (opts.client) {
@@ -167,9 +170,6 @@ export class TemporalIncidentStarter implements IncidentStarter {
     this.ready = check;
     return check;
   }
-  private ready: Promise<void> | null = null;
-  private lastNotReady: string | null = null;
-
   async fireAlerts(cmd: FireAlertsCommand): Promise<StartedRun> {
     const handle = await this.call('signalWithStart', () =>
       this.client.workflow.signalWithStart(WORKFLOW_TYPE, {

@@ -74,13 +74,15 @@ export async function ensureTemporalReady(
       namespaceCreated = true;
       log(`registered namespace ${namespace} (retention 30 days)`);
     } catch (regErr) {
-      if (codeOf(regErr) === GRPC.ALREADY_EXISTS) namespaceCreated = false;
-      else if (denied(regErr))
-        throw new TemporalNotReadyError(
-          `namespace ${namespace} does not exist and this connection may not create it (${(regErr as Error).message})`,
-          [`temporal operator namespace create --namespace ${namespace} --retention 720h`],
-        );
-      else throw regErr;
+      // ALREADY_EXISTS: another process registered it in between, which is as good.
+      if (codeOf(regErr) !== GRPC.ALREADY_EXISTS) {
+        if (denied(regErr))
+          throw new TemporalNotReadyError(
+            `namespace ${namespace} does not exist and this connection may not create it (${(regErr as Error).message})`,
+            [`temporal operator namespace create --namespace ${namespace} --retention 720h`],
+          );
+        throw regErr;
+      }
     }
   }
 
