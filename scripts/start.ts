@@ -5,6 +5,7 @@ import { loadIngressConfig } from '../src/ingress/config';
 import { startIngress } from '../src/ingress/server';
 import { loadEnv } from '../src/config';
 import { createWorker } from '../src/worker';
+import { installWorkerTelemetry, workerMetricsAddress } from '../src/temporal/telemetry';
 import { startDevServer, type DevServer } from './lib/dev-server';
 import { readClusterInfo } from './lib/cluster';
 import { portOpen } from './lib/net';
@@ -102,6 +103,7 @@ async function main(): Promise<void> {
       ? `loading workflow bundle ${env.WORKFLOW_BUNDLE_PATH}`
       : 'bundling workflows (a few seconds)',
   );
+  const metricsUrl = installWorkerTelemetry(workerMetricsAddress(process.env.WORKER_METRICS_ADDRESS));
   const worker = await createWorker();
   const ingress = await startIngress(
     loadIngressConfig(process.env, {
@@ -116,8 +118,8 @@ async function main(): Promise<void> {
       `Incident response is running.`,
       `  Temporal:     ${process.env.TEMPORAL_ADDRESS} (namespace ${namespace})`,
       `  Web UI:       ${uiUrl ?? 'none known for this server (set TEMPORAL_UI_URL to show its link)'}`,
-      `  Worker:       task queue ${q}`,
-      `  Ingress:      ${ingress.url}  (POST /v1/alerts/alertmanager | grafana | generic, POST /v1/incidents)`,
+      `  Worker:       task queue ${q}${metricsUrl ? `, metrics ${metricsUrl}` : ''}`,
+      `  Ingress:      ${ingress.url}  (POST /v1/alerts/alertmanager | grafana | generic, POST /v1/incidents, GET /metrics)`,
       `  Outbox:       ${path.relative(process.cwd(), env.OUTBOX_FILE)}`,
       '',
       'Try it (in another terminal):',

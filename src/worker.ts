@@ -27,6 +27,7 @@ import {
 import { Connection } from '@temporalio/client';
 import { connectWorkerConnection, temporalSettings } from './temporal/connection';
 import { ensureTemporalReady, TemporalNotReadyError } from './temporal/readiness';
+import { installWorkerTelemetry, TelemetryConfigError, workerMetricsAddress } from './temporal/telemetry';
 
 export interface CreateWorkerOptions {
   /** Replace or add notification channels (the outbox is built from config unless given here). */
@@ -148,9 +149,10 @@ async function openLedgerAt(url: string): Promise<Pool> {
 }
 
 async function main(): Promise<void> {
+  const metricsUrl = installWorkerTelemetry(workerMetricsAddress(process.env.WORKER_METRICS_ADDRESS));
   const worker = await createWorker();
   console.log(
-    `[worker] polling task queue ${worker.options.taskQueue} in namespace ${worker.options.namespace}`,
+    `[worker] polling task queue ${worker.options.taskQueue} in namespace ${worker.options.namespace}${metricsUrl ? `; metrics at ${metricsUrl}` : ''}`,
   );
   // The SDK runtime turns SIGINT/SIGTERM into a graceful shutdown: in-flight tasks finish, then run() returns.
   await worker.run();
@@ -160,7 +162,11 @@ async function main(): Promise<void> {
 if (require.main === module) {
   main().catch((err) => {
     console.error(
-      err instanceof ConfigError || err instanceof TemporalNotReadyError ? `[worker] ${err.message}` : err,
+      err instanceof ConfigError ||
+        err instanceof TemporalNotReadyError ||
+        err instanceof TelemetryConfigError
+        ? `[worker] ${err.message}`
+        : err,
     );
     process.exit(1);
   });

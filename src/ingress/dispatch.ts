@@ -4,6 +4,7 @@
 // refusal (issue 12 item 6): every incident of the notification gets its alerts up to the limit, and the rest
 // are folded into the last one signalled to the same incident, which says how many.
 import type { FastifyBaseLogger } from 'fastify';
+import pLimit from 'p-limit';
 import { incidentInputSchema, type Alert, type IncidentInput } from '../workflows/definitions';
 import type { IngressMetrics } from './metrics';
 import { alertToSignal, FOLDED_ANNOTATION, type NormalizedAlert } from './normalize';
@@ -121,31 +122,33 @@ export function incidentUrl(
   return runId ? `${base}/${encodeURIComponent(runId)}/history` : base;
 }
 
+/**
+ * fn over items, at most `limit` at a time (p-limit); after the first failure nothing new starts, and it is
+ * thrown once the calls in flight have settled.
+ */
 export async function mapLimit<T>(
   items: readonly T[],
   limit: number,
   fn: (item: T) => Promise<void>,
 ): Promise<void> {
-  let next = 0;
+  const gate = pLimit(limit);
   let failure: { err: unknown } | null = null;
-  const worker = async () => {
-    while (failure === null && next < items.length) {
-      const item = items[next++] as T;
-      try {
-        await fn(item);
-      } catch (err) {
-        failure ??= { err };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure !== null) throw (failure as { err: unknown }).err;
+  await Promise.all(
+    items.map((item) =>
+      gate(async () => {
+        if (failure) return;
+        try {
+          await fn(item);
+        } catch (err) {
+          failure ??= { err };
+        }
+      }),
+    ),
+  );
+  if (failure) throw (failure as { err: unknown }).err;
 }
 
 export class AlertDispatcher {
-  /** workflow id -> run id last seen: tells a new incident run from a deduplicated alert (this process). */
-  private readonly knownRuns = new Map<string, string>();
-
   constructor(
     private readonly router: Router,
     private readonly starter: IncidentStarter,
@@ -288,36 +291,35 @@ export class AlertDispatcher {
           const top = firing.reduce((a, b) =>
             severityRank(b.decision.severity) < severityRank(a.decision.severity) ? b : a,
           );
-          const run = await this.timed('signalWithStart', () =>
-            this.starter.fireAlerts({
-              workflowId,
-              input: this.incidentInput(top.decision, top.alert),
-              kind: top.decision.kind,
-              severity: top.decision.severity,
-              alerts: g.alerts.map((a) => ({
-                alert: a.alert,
-                severity: a.decision.severity,
-                title: a.decision.title,
-              })),
-              details: this.details(top.decision, top.alert, top.n),
-            }),
-          );
-          this.noteRun(run.workflowId, run.runId, top.decision, firing.length);
+          const run = await this.starter.fireAlerts({
+            workflowId,
+            input: this.incidentInput(top.decision, top.alert),
+            kind: top.decision.kind,
+            severity: top.decision.severity,
+            alerts: g.alerts.map((a) => ({
+              alert: a.alert,
+              severity: a.decision.severity,
+              title: a.decision.title,
+            })),
+            details: this.details(top.decision, top.alert, top.n),
+          });
+          this.metrics.alertsDelivered.inc({ source: meta.source }, g.alerts.length);
           g.summary.runId = run.runId;
           g.summary.severity = top.decision.severity;
           g.summary.fired += firing.length;
           g.summary.resolved += g.alerts.length - firing.length;
         } else {
-          const outcome = await this.timed('signal', () =>
-            this.starter.resolveAlerts(
-              workflowId,
-              g.alerts.map((a) => a.alert),
-            ),
+          const outcome = await this.starter.resolveAlerts(
+            workflowId,
+            g.alerts.map((a) => a.alert),
           );
           if (outcome === 'no-incident') {
             result.resolvedWithoutIncident += g.alerts.length;
-            this.metrics.alertsResolvedOrphan.inc({}, g.alerts.length);
-          } else g.summary.resolved += g.alerts.length;
+            this.metrics.alertsResolvedOrphan.inc(g.alerts.length);
+          } else {
+            g.summary.resolved += g.alerts.length;
+            this.metrics.alertsDelivered.inc({ source: meta.source }, g.alerts.length);
+          }
         }
         g.summary.url =
           g.summary.runId || g.summary.resolved > 0
@@ -326,34 +328,6 @@ export class AlertDispatcher {
       },
     );
     return result;
-  }
-
-  private async timed<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    const started = process.hrtime.bigint();
-    try {
-      return await fn();
-    } catch (err) {
-      this.metrics.temporalErrors.inc({ operation });
-      throw err;
-    } finally {
-      this.metrics.signalDuration.observe(Number(process.hrtime.bigint() - started) / 1e9, { operation });
-    }
-  }
-
-  private noteRun(workflowId: string, runId: string, d: IncidentDecision, alerts: number): void {
-    const known = this.knownRuns.get(workflowId);
-    if (known === runId) {
-      this.metrics.alertsDeduplicated.inc({}, alerts);
-      return;
-    }
-    this.metrics.incidentsStarted.inc({ kind: d.kind, severity: d.severity });
-    if (alerts > 1) this.metrics.alertsDeduplicated.inc({}, alerts - 1);
-    this.knownRuns.delete(workflowId);
-    this.knownRuns.set(workflowId, runId);
-    if (this.knownRuns.size > 10_000) {
-      const oldest = this.knownRuns.keys().next();
-      if (!oldest.done) this.knownRuns.delete(oldest.value);
-    }
   }
 
   /** The start input; used only when this alert opens the incident (a running one ignores it). */

@@ -1,181 +1,119 @@
-// Prometheus text exposition (format 0.0.4) for the handful of series the ingress keeps. Small enough to
-// write here rather than add a dependency.
-
-type Labels = Record<string, string>;
-
-function labelKey(labels: Labels): string {
-  const keys = Object.keys(labels).sort();
-  return keys.map((k) => `${k}="${escapeLabel(labels[k] ?? '')}"`).join(',');
-}
-
-function escapeLabel(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-}
-
-class Counter {
-  private readonly values = new Map<string, number>();
-  constructor(
-    readonly name: string,
-    readonly help: string,
-  ) {}
-  inc(labels: Labels = {}, by = 1): void {
-    const k = labelKey(labels);
-    this.values.set(k, (this.values.get(k) ?? 0) + by);
-  }
-  get(labels: Labels = {}): number {
-    return this.values.get(labelKey(labels)) ?? 0;
-  }
-  total(): number {
-    let t = 0;
-    for (const v of this.values.values()) t += v;
-    return t;
-  }
-  render(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
-    if (this.values.size === 0) lines.push(`${this.name} 0`);
-    for (const [k, v] of this.values) lines.push(`${this.name}${k ? `{${k}}` : ''} ${v}`);
-    return lines.join('\n');
-  }
-}
-
-class Gauge {
-  private value = 0;
-  constructor(
-    readonly name: string,
-    readonly help: string,
-  ) {}
-  set(v: number): void {
-    this.value = v;
-  }
-  render(): string {
-    return [
-      `# HELP ${this.name} ${this.help}`,
-      `# TYPE ${this.name} gauge`,
-      `${this.name} ${this.value}`,
-    ].join('\n');
-  }
-}
-
-class Histogram {
-  private readonly series = new Map<
-    string,
-    { counts: number[]; sum: number; count: number; labels: Labels }
-  >();
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    readonly buckets: readonly number[],
-  ) {}
-  observe(value: number, labels: Labels = {}): void {
-    const k = labelKey(labels);
-    let s = this.series.get(k);
-    if (!s) {
-      s = { counts: this.buckets.map(() => 0), sum: 0, count: 0, labels };
-      this.series.set(k, s);
-    }
-    this.buckets.forEach((b, i) => {
-      if (value <= b) s.counts[i] = (s.counts[i] ?? 0) + 1;
-    });
-    s.sum += value;
-    s.count += 1;
-  }
-  render(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
-    for (const s of this.series.values()) {
-      this.buckets.forEach((b, i) => {
-        lines.push(`${this.name}_bucket{${labelKey({ ...s.labels, le: String(b) })}} ${s.counts[i] ?? 0}`);
-      });
-      const base = labelKey(s.labels);
-      lines.push(`${this.name}_bucket{${labelKey({ ...s.labels, le: '+Inf' })}} ${s.count}`);
-      lines.push(`${this.name}_sum${base ? `{${base}}` : ''} ${s.sum}`);
-      lines.push(`${this.name}_count${base ? `{${base}}` : ''} ${s.count}`);
-    }
-    return lines.join('\n');
-  }
-}
+// The ingress's Prometheus series (prom-client), one registry per ingress so several in one process (tests)
+// keep their own counts. What the ingress cannot know exactly is not counted here: whether a signalWithStart
+// opened a new incident or joined a running one is known for sure only inside the incident, so incidents
+// opened and alerts deduplicated are counted by the workflow (the worker's /metrics, see src/temporal/telemetry.ts),
+// once per incident across every ingress replica and restart.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export class IngressMetrics {
-  readonly requests = new Counter(
-    'ingress_requests_total',
-    'HTTP requests answered, by route and status code.',
-  );
-  readonly alertsReceived = new Counter(
-    'ingress_alerts_received_total',
-    'Alerts received in valid, authenticated requests, by source and status.',
-  );
-  readonly alertsRejected = new Counter(
-    'ingress_alerts_rejected_total',
-    'Requests refused with 4xx/5xx before any alert was delivered, by route and reason.',
-  );
-  readonly alertsIgnored = new Counter(
-    'ingress_alerts_ignored_total',
-    'Alerts a routing rule ignores (e.g. Watchdog), by alert name.',
-  );
-  readonly alertsDeduplicated = new Counter(
-    'ingress_alerts_deduplicated_total',
-    'Firing alerts signalled to an incident this process had already seen running (same dedup key).',
-  );
-  readonly alertsResolvedOrphan = new Counter(
-    'ingress_alerts_resolved_without_incident_total',
-    'Resolved alerts whose incident is not running (closed or never opened).',
-  );
-  readonly alertsTruncated = new Counter(
-    'ingress_alerts_truncated_total',
-    'Alerts the sender left out of a notification (Alertmanager/Grafana truncatedAlerts).',
-  );
-  readonly alertsFieldsTruncated = new Counter(
-    'ingress_alerts_fields_truncated_total',
-    'Alerts in which the ingress truncated an oversized value (marked in the alert), by source.',
-  );
-  readonly alertsOverLimit = new Counter(
-    'ingress_alerts_over_limit_total',
-    'Alerts of a request past INGRESS_MAX_ALERTS_PER_REQUEST, by source and outcome (folded into an alert of their incident, or dropped).',
-  );
-  readonly incidentsStarted = new Counter(
-    'ingress_incidents_started_total',
-    'Incident runs first seen by this process, by kind and severity.',
-  );
-  readonly temporalErrors = new Counter(
-    'ingress_temporal_errors_total',
-    'Temporal calls that failed (answered 503), by operation.',
-  );
-  readonly requestDuration = new Histogram(
-    'ingress_request_duration_seconds',
-    'Time to answer a request, by route.',
-    LATENCY_BUCKETS,
-  );
-  readonly signalDuration = new Histogram(
-    'ingress_temporal_call_duration_seconds',
-    'Latency of one Temporal call, by operation.',
-    LATENCY_BUCKETS,
-  );
-  readonly watchdogLastSeen = new Gauge(
-    'ingress_watchdog_last_seen_timestamp_seconds',
-    'Unix time of the last Watchdog heartbeat received (0 = never).',
-  );
+  readonly registry = new Registry();
 
-  render(): string {
-    return (
-      [
-        this.requests,
-        this.alertsReceived,
-        this.alertsRejected,
-        this.alertsIgnored,
-        this.alertsDeduplicated,
-        this.alertsResolvedOrphan,
-        this.alertsTruncated,
-        this.alertsFieldsTruncated,
-        this.alertsOverLimit,
-        this.incidentsStarted,
-        this.temporalErrors,
-        this.requestDuration,
-        this.signalDuration,
-        this.watchdogLastSeen,
-      ]
-        .map((m) => m.render())
-        .join('\n') + '\n'
-    );
+  readonly requests = new Counter({
+    name: 'ingress_requests_total',
+    help: 'HTTP requests answered, by route and status code.',
+    labelNames: ['route', 'code'] as const,
+    registers: [this.registry],
+  });
+  readonly alertsReceived = new Counter({
+    name: 'ingress_alerts_received_total',
+    help: 'Alerts received in valid, authenticated requests, by source and status.',
+    labelNames: ['source', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly alertsDelivered = new Counter({
+    name: 'ingress_alerts_delivered_total',
+    help: 'Alerts Temporal accepted (signalled to their incident, which the call opened if none was running), by source.',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  readonly alertsRejected = new Counter({
+    name: 'ingress_alerts_rejected_total',
+    help: 'Alert webhook requests refused with 4xx/5xx before any alert was delivered, by route and reason.',
+    labelNames: ['route', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly alertsIgnored = new Counter({
+    name: 'ingress_alerts_ignored_total',
+    help: 'Alerts a routing rule ignores (e.g. Watchdog), by alert name.',
+    labelNames: ['alertname'] as const,
+    registers: [this.registry],
+  });
+  readonly alertsResolvedOrphan = new Counter({
+    name: 'ingress_alerts_resolved_without_incident_total',
+    help: 'Resolved alerts whose incident is not running (closed or never opened).',
+    registers: [this.registry],
+  });
+  readonly alertsTruncated = new Counter({
+    name: 'ingress_alerts_truncated_total',
+    help: 'Alerts the sender left out of a notification (Alertmanager/Grafana truncatedAlerts).',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  readonly alertsFieldsTruncated = new Counter({
+    name: 'ingress_alerts_fields_truncated_total',
+    help: 'Alerts in which the ingress truncated an oversized value (marked in the alert), by source.',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  readonly alertsOverLimit = new Counter({
+    name: 'ingress_alerts_over_limit_total',
+    help: 'Alerts of a request past INGRESS_MAX_ALERTS_PER_REQUEST, by source and outcome (folded into an alert of their incident, or dropped).',
+    labelNames: ['source', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly incidentsOpenedByHand = new Counter({
+    name: 'ingress_manual_incidents_total',
+    help: 'POST /v1/incidents answered 201 (a new incident, or the running one of its idempotency key), by kind and severity.',
+    labelNames: ['kind', 'severity'] as const,
+    registers: [this.registry],
+  });
+  readonly temporalErrors = new Counter({
+    name: 'ingress_temporal_errors_total',
+    help: 'Temporal calls that failed (the request was answered 503), by operation.',
+    labelNames: ['operation'] as const,
+    registers: [this.registry],
+  });
+  readonly temporalDuration = new Histogram({
+    name: 'ingress_temporal_call_duration_seconds',
+    help: 'Latency of one Temporal call, failures included, by operation.',
+    labelNames: ['operation'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly temporalReachable = new Gauge({
+    name: 'ingress_temporal_reachable',
+    help: '1 if the last Temporal call or health probe succeeded, 0 if it failed (Temporal away or not ready).',
+    registers: [this.registry],
+  });
+  readonly requestDuration = new Histogram({
+    name: 'ingress_request_duration_seconds',
+    help: 'Time to answer a request, by route.',
+    labelNames: ['route'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly watchdogLastSeen = new Gauge({
+    name: 'ingress_watchdog_last_seen_timestamp_seconds',
+    help: 'Unix time of the last Watchdog heartbeat received (0 = never).',
+    registers: [this.registry],
+  });
+
+  constructor({ processMetrics = false }: { processMetrics?: boolean } = {}) {
+    // Counters without labels start at 0 so a rate() has a series before the first event.
+    this.alertsResolvedOrphan.inc(0);
+    this.watchdogLastSeen.set(0);
+    // Process CPU, memory, event-loop lag: for the ingress process itself (npm run ingress / npm start).
+    if (processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'ingress_' });
+  }
+
+  /** The exposition text (Prometheus format 0.0.4). */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
   }
 }

@@ -40,7 +40,12 @@ import { RateLimiter } from './rate-limit';
 import { deploymentPolicy, loadDeploymentConfig } from '../config';
 import type { PolicyOverrides } from '../playbook/policy';
 import { loadRoutingRules, Router, shortHash, type RoutingRules } from './routing';
-import { TemporalIncidentStarter, TemporalUnavailableError, type IncidentStarter } from './starter';
+import {
+  meteredStarter,
+  TemporalIncidentStarter,
+  TemporalUnavailableError,
+  type IncidentStarter,
+} from './starter';
 import { alertmanagerBodySchema } from './routes/alertmanager/schema';
 import { normalizeAlertmanager } from './routes/alertmanager/normalize';
 import { grafanaBodySchema } from './routes/grafana/schema';
@@ -122,9 +127,10 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('ingress', null as unknown as IngressRequestState);
 
+  const starter = meteredStarter(deps.starter, metrics);
   const dispatcher = new AlertDispatcher(
     router,
-    deps.starter,
+    starter,
     metrics,
     {
       timeScale: config.timeScale,
@@ -140,7 +146,7 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
   // until auth has run, so an unauthenticated caller learns nothing about the body. Every string of the parsed
   // body (keys too) is sanitized here, once, for everything downstream (issue 12 item 7: NUL and lone
   // surrogates -> U+FFFD; PostgreSQL, Slack, PagerDuty and search attributes take the rest).
-  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  const jsonParser = app.getDefaultJsonParser('remove', 'remove');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
     const raw = Buffer.isBuffer(body) ? body : Buffer.from(body);
@@ -230,9 +236,10 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
     const code = reply.statusCode;
     metrics.requests.inc({ route, code: String(code) });
     if (req.ingress)
-      metrics.requestDuration.observe(Number(process.hrtime.bigint() - req.ingress.startedAt) / 1e9, {
-        route,
-      });
+      metrics.requestDuration.observe(
+        { route },
+        Number(process.hrtime.bigint() - req.ingress.startedAt) / 1e9,
+      );
     if (req.ingress?.replayKey) {
       signaturesInFlight.delete(req.ingress.replayKey);
       // Only an accepted request uses its signature up: one answered 503 may be retried as it is.
@@ -299,7 +306,7 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
       `**${severity} ${b.kind}** opened by hand${b.openedBy ? ` by ${b.openedBy}` : ''} through ingress.`,
       classified ? `\n- Severity from the 1.3 decision tree: ${classified.reason}` : '',
     ].join('');
-    const run = await deps.starter.openIncident({
+    const run = await starter.openIncident({
       workflowId,
       input,
       kind: b.kind,
@@ -307,7 +314,7 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
       details,
       reuseRunning: b.idempotencyKey !== undefined,
     });
-    metrics.incidentsStarted.inc({ kind: b.kind, severity });
+    metrics.incidentsOpenedByHand.inc({ kind: b.kind, severity });
     return reply.status(201).send({
       incidentId: run.workflowId,
       workflowId: run.workflowId,
@@ -321,7 +328,7 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
 
   let health: { at: number; value: { reachable: boolean; error?: string } } | null = null;
   app.get('/healthz', async (_req, reply) => {
-    if (!health || now() - health.at > 1000) health = { at: now(), value: await deps.starter.health() };
+    if (!health || now() - health.at > 1000) health = { at: now(), value: await starter.health() };
     const ok = health.value.reachable;
     return reply.status(ok ? 200 : 503).send({
       status: ok ? 'ok' : 'degraded',
@@ -336,9 +343,7 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
     });
   });
 
-  app.get('/metrics', async (_req, reply) =>
-    reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render()),
-  );
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.render()));
 
   return app;
 }
@@ -408,7 +413,9 @@ export async function startIngress(
     new TemporalIncidentStarter({ taskQueue: config.taskQueue, timeoutMs: config.temporalTimeoutMs });
   // The same deployment config as the worker's (INCIDENT_CONFIG and the channel secrets).
   const policy = deps.policy ?? deploymentPolicy(loadDeploymentConfig(process.env.INCIDENT_CONFIG));
-  const app = buildIngress(config, { ...deps, starter, policy });
+  // A process of its own (npm run ingress, npm start): its CPU, memory and event-loop lag too.
+  const metrics = deps.metrics ?? new IngressMetrics({ processMetrics: true });
+  const app = buildIngress(config, { ...deps, starter, policy, metrics });
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {

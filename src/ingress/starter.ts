@@ -13,6 +13,7 @@ import {
   type IncidentKind,
 } from '../workflows/definitions';
 import type { Severity } from '../playbook/severity';
+import type { IngressMetrics } from './metrics';
 
 /** One alert of a batch, with what its routing rule made of it. */
 export interface RoutedAlertCommand {
@@ -246,4 +247,41 @@ export class TemporalIncidentStarter implements IncidentStarter {
   async close(): Promise<void> {
     if (this.ownsConnection) await this.connection.close();
   }
+}
+
+/**
+ * The starter with its calls measured: latency of every Temporal call (failures included), the failures by
+ * operation, and whether Temporal answered last time (ingress_temporal_reachable).
+ */
+export function meteredStarter(inner: IncidentStarter, metrics: IngressMetrics): IncidentStarter {
+  const timed = async <T>(operation: string, fn: () => Promise<T>): Promise<T> => {
+    const end = metrics.temporalDuration.startTimer({ operation });
+    try {
+      const value = await fn();
+      metrics.temporalReachable.set(1);
+      return value;
+    } catch (err) {
+      if (err instanceof TemporalUnavailableError) {
+        metrics.temporalErrors.inc({ operation });
+        metrics.temporalReachable.set(0);
+      }
+      throw err;
+    } finally {
+      end();
+    }
+  };
+  return {
+    get namespace() {
+      return inner.namespace;
+    },
+    fireAlerts: (cmd) => timed('signalWithStart', () => inner.fireAlerts(cmd)),
+    resolveAlerts: (workflowId, alerts) => timed('signal', () => inner.resolveAlerts(workflowId, alerts)),
+    openIncident: (cmd) => timed('start', () => inner.openIncident(cmd)),
+    health: async () => {
+      const h = await inner.health();
+      metrics.temporalReachable.set(h.reachable ? 1 : 0);
+      return h;
+    },
+    close: () => inner.close(),
+  };
 }

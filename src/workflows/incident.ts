@@ -139,6 +139,23 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       workflowId: wf.workflowInfo().workflowId,
       carriedAlerts: rawInput.carriedAlerts ?? [],
     });
+  // Counted here, where it is known for sure (issue 10 item 5): the worker's /metrics (SDK Runtime telemetry;
+  // never emitted while replaying) gets one `incidents_opened_total` per incident, whichever ingress replica or
+  // tool started it, and `incident_alerts_deduplicated_total` for every alert that joined it once open. A
+  // continued run carries its state (`continued`) and opens nothing.
+  const meter = {
+    opened: wf.metricMeter.createCounter(
+      'incidents_opened_total',
+      'incidents',
+      'Incidents opened, by severity and kind (a continue-as-new run is the same incident).',
+    ),
+    deduplicated: wf.metricMeter.createCounter(
+      'incident_alerts_deduplicated_total',
+      'alerts',
+      'Alerts that joined an incident already open (same dedup key; repeats included), by kind.',
+    ),
+  };
+  if (!continued) meter.opened.add(1, { severity: s.severity, kind: s.kind });
   const inflight = new Set<Promise<unknown>>();
   /** Deliveries in flight: carried into the next run if still running at continue-as-new (same keys). */
   const delivering = new Map<number, { channel: string; notifications: Notification[] }>();
@@ -156,8 +173,12 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
   /** Feeds one input to the core, keeps its state, runs its effects. Never throws (a handler must not). */
   const step = (inputNow: Input, now: number = s.clock) => {
     try {
+      const received = s.alerts.received;
       const result = decide(s, inputNow, now);
       s = result.state;
+      // The first alert of an incident opened it; every later one (and every repeat) was deduplicated.
+      const joined = s.alerts.received - Math.max(received, 1);
+      if (joined > 0) meter.deduplicated.add(joined, { kind: s.kind });
       run(result.effects);
       return result.outcome;
     } catch (err) {

@@ -15,6 +15,7 @@ import {
   httpClient,
   testConfig,
 } from './helpers';
+import { metricValue } from '../harness/metrics';
 
 const rules = defaultRules();
 const json = (body: unknown) => JSON.stringify(body);
@@ -149,8 +150,8 @@ describe('happy path', () => {
     // One Temporal call for the incident (issue 9 item 4): the batch, in order, resolved one included.
     expect(starter.temporalCalls).toBe(1);
     const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
-    expect(metrics).toContain('ingress_alerts_truncated_total{source="alertmanager"} 2');
-    expect(metrics).toContain('ingress_alerts_ignored_total{alertname="Watchdog"} 1');
+    expect(metricValue(metrics, 'ingress_alerts_truncated_total', { source: 'alertmanager' })).toBe(2);
+    expect(metricValue(metrics, 'ingress_alerts_ignored_total', { alertname: 'Watchdog' })).toBe(1);
     expect(metrics).toMatch(/ingress_watchdog_last_seen_timestamp_seconds [1-9]\d+/);
   });
 
@@ -248,6 +249,24 @@ describe('happy path', () => {
     });
   });
 
+  it('drops a __proto__ or constructor.prototype key instead of refusing the alert', async () => {
+    const { app, starter } = setup();
+    const body = JSON.stringify(alertmanagerPayload([{ alertname: 'TradingAPIDown' }])).replace(
+      '"labels":{',
+      '"labels":{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}},',
+    );
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/alerts/alertmanager',
+      headers: { 'content-type': 'application/json' },
+      payload: body,
+    });
+    expect(res.statusCode).toBe(200);
+    expect(starter.calls).toHaveLength(1);
+    expect(starter.calls[0]!.alert!.name).toBe('TradingAPIDown');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it('reports health and metrics', async () => {
     const { app } = setup();
     const h = await app.inject({ method: 'GET', url: '/healthz' });
@@ -260,7 +279,8 @@ describe('happy path', () => {
     const m = await app.inject({ method: 'GET', url: '/metrics' });
     expect(m.headers['content-type']).toContain('text/plain');
     expect(m.body).toContain('# TYPE ingress_requests_total counter');
-    expect(m.body).toContain('ingress_requests_total{code="200",route="/healthz"} 1');
+    expect(metricValue(m.body, 'ingress_requests_total', { code: '200', route: '/healthz' })).toBe(1);
+    expect(metricValue(m.body, 'ingress_temporal_reachable', {})).toBe(1);
   });
 });
 

@@ -17,6 +17,7 @@ let child: ChildProcess;
 let output = '';
 let ingressPort: number;
 let temporalPort: number;
+let metricsPort: number;
 
 const waitForOutput = async (text: string, timeoutMs: number) => {
   const until = Date.now() + timeoutMs;
@@ -39,6 +40,7 @@ const post = (fingerprint: string) =>
 beforeAll(async () => {
   ingressPort = await freePort();
   temporalPort = await freePort();
+  metricsPort = await freePort();
   child = spawn(
     process.execPath,
     [path.join(PROJECT_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'scripts/start.ts'],
@@ -53,10 +55,11 @@ beforeAll(async () => {
         OUTBOX_FILE: path.join(tmp, `supervision-${id}-outbox.jsonl`),
         INCIDENT_TASK_QUEUE: `supervision-${id}`,
         INGRESS_PORT: String(ingressPort),
+        WORKER_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
         INGRESS_TEMPORAL_TIMEOUT_MS: '2000',
         INGRESS_RETRY_AFTER_SECONDS: '5',
-      // Away long enough to be seen: 6 s before the first restart.
-      TEMPORAL_DEV_RESTART_DELAY_MS: '6000',
+        // Away long enough to be seen: 6 s before the first restart.
+        TEMPORAL_DEV_RESTART_DELAY_MS: '6000',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -64,6 +67,10 @@ beforeAll(async () => {
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
   await waitForOutput('Incident response is running.', 120_000);
+  // The banner names the worker's /metrics, and it answers with the SDK's series.
+  expect(output).toContain(`metrics http://127.0.0.1:${metricsPort}/metrics`);
+  const metrics = await request(`http://127.0.0.1:${metricsPort}/metrics`);
+  expect(await metrics.body.text()).toContain('temporal_num_pollers');
 }, 150_000);
 
 afterAll(async () => {
