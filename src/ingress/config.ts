@@ -43,9 +43,19 @@ export const ingressConfigSchema = z
     bodyLimitBytes: int(1024, 64 * 1024 * 1024).default(16 * 1024 * 1024),
     /** Alerts signalled (Temporal calls) per request; past it the rest are folded into their incidents. */
     maxAlertsPerRequest: int(1, 10_000).default(1000),
-    /** Token bucket per client address, on the /v1 routes. */
+    /**
+     * Per client address, on the /v1 routes (@fastify/rate-limit): at most `rateLimitBurst` requests per
+     * window of burst/perSecond seconds (default 500 per 10 s), shared by the replicas through Redis.
+     */
     rateLimitPerSecond: int(1, 1_000_000).default(50),
     rateLimitBurst: int(1, 1_000_000).default(500),
+    /**
+     * What the replicas share (issue 10 item 4): signatures already used (the replay cache) and the rate
+     * limits. Absent: this process's memory (one ingress). redis:// or rediss://, user:password allowed.
+     */
+    redisUrl: z.url({ protocol: /^rediss?$/ }).optional(),
+    /** Prefix of the ingress's Redis keys (several deployments on one Redis). */
+    redisKeyPrefix: z.string().min(1).max(100).default('incident-ingress:'),
     taskQueue: z.string().min(1).default(TASK_QUEUE),
     timeScale: z.coerce.number().positive().max(1_000_000).default(1),
     /** Deadline of one Temporal call; past it the webhook gets 503 + Retry-After. */
@@ -82,6 +92,8 @@ export const INGRESS_ENV = {
   INGRESS_MAX_ALERTS_PER_REQUEST: 'maxAlertsPerRequest',
   INGRESS_RATE_LIMIT_PER_SECOND: 'rateLimitPerSecond',
   INGRESS_RATE_LIMIT_BURST: 'rateLimitBurst',
+  INGRESS_REDIS_URL: 'redisUrl',
+  INGRESS_REDIS_KEY_PREFIX: 'redisKeyPrefix',
   INGRESS_TASK_QUEUE: 'taskQueue',
   INGRESS_TIME_SCALE: 'timeScale',
   INGRESS_TEMPORAL_TIMEOUT_MS: 'temporalTimeoutMs',
@@ -91,7 +103,8 @@ export const INGRESS_ENV = {
   INGRESS_LOG_LEVEL: 'logLevel',
 } as const satisfies Record<string, keyof IngressConfigInput>;
 
-const SECRET_KEYS: ReadonlySet<string> = new Set(['bearerTokens', 'hmacSecrets']);
+// A Redis URL may carry a password.
+const SECRET_KEYS: ReadonlySet<string> = new Set(['bearerTokens', 'hmacSecrets', 'redisUrl']);
 
 export class IngressConfigError extends Error {
   override name = 'IngressConfigError';

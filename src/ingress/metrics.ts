@@ -94,6 +94,12 @@ export class IngressMetrics {
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
+  readonly sharedStateFallbacks = new Counter({
+    name: 'ingress_shared_state_fallbacks_total',
+    help: "Operations on the replicas' shared state (INGRESS_REDIS_URL) that fell back to this process's memory because Redis was unreachable, by what.",
+    labelNames: ['what'] as const,
+    registers: [this.registry],
+  });
   readonly watchdogLastSeen = new Gauge({
     name: 'ingress_watchdog_last_seen_timestamp_seconds',
     help: 'Unix time of the last Watchdog heartbeat received (0 = never).',

@@ -20,7 +20,6 @@ import { classifySeverity } from '../playbook/decision-tree';
 import {
   checkBearer,
   presentedScheme,
-  ReplayCache,
   signatureSchemes,
   verifySignature,
   type SignatureScheme,
@@ -36,7 +35,10 @@ import { AlertDispatcher, incidentUrl } from './dispatch';
 import { envelope, fieldFromPointer, IngressError } from './errors';
 import { sanitizeJson } from './text';
 import { IngressMetrics } from './metrics';
-import { RateLimiter } from './rate-limit';
+import rateLimit from '@fastify/rate-limit';
+import pino from 'pino';
+import type Redis from 'ioredis';
+import { connectIngressRedis, MemoryReplayGuard, RedisReplayGuard, type ReplayGuard } from './shared';
 import { deploymentPolicy, loadDeploymentConfig } from '../config';
 import type { PolicyOverrides } from '../playbook/policy';
 import { loadRoutingRules, Router, shortHash, type RoutingRules } from './routing';
@@ -85,6 +87,11 @@ export interface IngressDeps {
    * (startIngress reads INCIDENT_CONFIG, as the worker does). Absent: the worker loads its own.
    */
   policy?: PolicyOverrides;
+  /**
+   * The replicas' shared state (INGRESS_REDIS_URL): the replay cache and the rate limits. Absent: this
+   * process's memory. The caller owns the client (startIngress opens and closes it).
+   */
+  redis?: Redis;
 }
 
 const ALERT_ROUTES = ['/v1/alerts/alertmanager', '/v1/alerts/grafana', '/v1/alerts/generic'] as const;
@@ -101,9 +108,6 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
   const metrics = deps.metrics ?? new IngressMetrics();
   const rules = deps.rules ?? loadRoutingRules(resolveRoutesFile(config));
   const router = new Router(rules);
-  const limiter = new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst);
-  const replay = new ReplayCache(config.replayWindowSeconds * 1000);
-  const signaturesInFlight = new Set<string>();
   const schemes = signatureSchemes(config.grafanaSignatureHeader, config.grafanaTimestampHeader);
   const authOn = authConfigured(config);
 
@@ -126,6 +130,39 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('ingress', null as unknown as IngressRequestState);
+
+  const windowMs = config.replayWindowSeconds * 1000;
+  const replay: ReplayGuard = deps.redis
+    ? new RedisReplayGuard(deps.redis, config.redisKeyPrefix, windowMs, app.log, () =>
+        metrics.sharedStateFallbacks.inc({ what: 'replay-cache' }),
+      )
+    : new MemoryReplayGuard(windowMs);
+
+  // Per client address on the /v1 routes (@fastify/rate-limit; in Redis when configured, so the replicas
+  // share one budget). The defaults sit far above what Alertmanager or Grafana send (one request per group
+  // per group_interval); the limit stops a runaway or hostile sender from starving Temporal. Alert senders
+  // retry 5xx but drop 4xx: a limited alert webhook gets 503 + Retry-After so it comes back later instead of
+  // being lost; a person opening an incident gets 429. Redis away: no limit rather than refused alerts.
+  void app.register(rateLimit, {
+    hook: 'onRequest',
+    max: config.rateLimitBurst,
+    timeWindow: Math.max(1000, Math.ceil((config.rateLimitBurst / config.rateLimitPerSecond) * 1000)),
+    keyGenerator: (req) => req.socket.remoteAddress ?? 'unknown',
+    allowList: (req) => !req.url.startsWith('/v1/'),
+    ...(deps.redis
+      ? { redis: deps.redis, nameSpace: `${config.redisKeyPrefix}rate:`, skipOnError: true }
+      : {}),
+    onExceeded: () => undefined,
+    errorResponseBuilder: (req, ctx) =>
+      new IngressError(
+        req.url.startsWith('/v1/alerts/') ? 503 : 429,
+        'rate_limited',
+        `rate limit of ${ctx.max} requests per ${ctx.after} exceeded`,
+        'rate',
+        undefined,
+        Math.max(1, Math.ceil(ctx.ttl / 1000)),
+      ),
+  });
 
   const starter = meteredStarter(deps.starter, metrics);
   const dispatcher = new AlertDispatcher(
@@ -172,20 +209,11 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
       pendingSignature: null,
       replayKey: null,
     };
-    if (!req.url.startsWith('/v1/')) return;
-    const wait = limiter.take(req.socket.remoteAddress ?? 'unknown', now());
-    // Alert senders (Alertmanager, Grafana) retry 5xx but drop 4xx: a limited alert webhook gets 503 +
-    // Retry-After so it comes back later instead of being lost; a person opening an incident gets 429.
-    if (wait !== null)
-      throw new IngressError(
-        req.url.startsWith('/v1/alerts/') ? 503 : 429,
-        'rate_limited',
-        `rate limit of ${config.rateLimitPerSecond} requests/s exceeded`,
-        'rate',
-        undefined,
-        wait,
-      );
-    if (!authOn) return;
+  });
+
+  // Auth after the rate limit (a route's onRequest hook) and before the body is read.
+  app.addHook('preParsing', async (req) => {
+    if (!req.url.startsWith('/v1/') || !authOn) return;
     const scheme =
       config.hmacSecrets.length > 0 && req.headers.authorization === undefined
         ? presentedScheme(req.headers, schemes)
@@ -212,20 +240,18 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
         config.replayWindowSeconds,
         now(),
       );
-      // A signature already accepted, or being processed right now by a concurrent copy of the request.
-      if (
-        verified.replayKey !== null &&
-        (replay.has(verified.replayKey, now()) || signaturesInFlight.has(verified.replayKey))
-      ) {
-        throw new IngressError(
-          401,
-          'unauthorized',
-          'this signature was already used (replayed request)',
-          scheme.signatureHeader,
-        );
+      // A signature already accepted, or being processed right now by a concurrent copy of the request (on
+      // any replica, when they share Redis).
+      if (verified.replayKey !== null) {
+        if (!(await replay.claim(verified.replayKey, now())))
+          throw new IngressError(
+            401,
+            'unauthorized',
+            'this signature was already used (replayed request)',
+            scheme.signatureHeader,
+          );
+        req.ingress.replayKey = verified.replayKey;
       }
-      req.ingress.replayKey = verified.replayKey;
-      if (verified.replayKey !== null) signaturesInFlight.add(verified.replayKey);
     }
     if (req.ingress.parseError !== null)
       throw new IngressError(400, 'invalid_json', req.ingress.parseError, 'body');
@@ -241,9 +267,9 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
         Number(process.hrtime.bigint() - req.ingress.startedAt) / 1e9,
       );
     if (req.ingress?.replayKey) {
-      signaturesInFlight.delete(req.ingress.replayKey);
       // Only an accepted request uses its signature up: one answered 503 may be retried as it is.
-      if (code < 300) replay.add(req.ingress.replayKey, now());
+      if (code < 300) await replay.commit(req.ingress.replayKey, now());
+      else await replay.release(req.ingress.replayKey);
     }
   });
 
@@ -268,82 +294,88 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
     return reply.status(404).send(envelope(e, String(req.id)));
   });
 
-  app.post('/v1/alerts/alertmanager', { schema: { body: alertmanagerBodySchema } }, async (req) => {
-    return dispatcher.dispatch(normalizeAlertmanager(req.body), {
-      source: 'alertmanager',
-      truncatedAlerts: req.body.truncatedAlerts,
+  // The routes, in a plugin registered after the rate limit's so that its onRoute hook sees every one.
+  void app.register(async (scope) => {
+    const routes = scope.withTypeProvider<ZodTypeProvider>();
+    routes.post('/v1/alerts/alertmanager', { schema: { body: alertmanagerBodySchema } }, async (req) => {
+      return dispatcher.dispatch(normalizeAlertmanager(req.body), {
+        source: 'alertmanager',
+        truncatedAlerts: req.body.truncatedAlerts,
+      });
     });
-  });
 
-  app.post('/v1/alerts/grafana', { schema: { body: grafanaBodySchema } }, async (req) => {
-    return dispatcher.dispatch(normalizeGrafana(req.body), {
-      source: 'grafana',
-      truncatedAlerts: req.body.truncatedAlerts,
+    routes.post('/v1/alerts/grafana', { schema: { body: grafanaBodySchema } }, async (req) => {
+      return dispatcher.dispatch(normalizeGrafana(req.body), {
+        source: 'grafana',
+        truncatedAlerts: req.body.truncatedAlerts,
+      });
     });
-  });
 
-  app.post('/v1/alerts/generic', { schema: { body: genericBodySchema } }, async (req) => {
-    return dispatcher.dispatch(normalizeGeneric(req.body), { source: req.body.source, truncatedAlerts: 0 });
-  });
-
-  app.post('/v1/incidents', { schema: { body: manualIncidentBodySchema } }, async (req, reply) => {
-    const b = req.body;
-    const classified = b.severity ? null : classifySeverity(b.assessment ?? {});
-    const severity = b.severity ?? classified?.severity ?? 'P0';
-    const key = b.idempotencyKey ? `manual|${b.idempotencyKey}` : `manual|${randomUUID()}`;
-    const workflowId = `incident-${b.kind}-${shortHash(key)}`;
-    const input: IncidentInput = {
-      title: b.title,
-      ...(b.severity ? { severity: b.severity } : { assessment: b.assessment }),
-      kind: b.kind,
-      summary: b.summary,
-      detectedAt: b.detectedAt,
-      source: { system: b.openedBy ? `manual:${b.openedBy}`.slice(0, 100) : 'manual', dedupKey: key },
-      timeScale: config.timeScale,
-      ...(deps.policy ? { policy: deps.policy, policyComplete: true } : {}),
-    };
-    const details = [
-      `**${severity} ${b.kind}** opened by hand${b.openedBy ? ` by ${b.openedBy}` : ''} through ingress.`,
-      classified ? `\n- Severity from the 1.3 decision tree: ${classified.reason}` : '',
-    ].join('');
-    const run = await starter.openIncident({
-      workflowId,
-      input,
-      kind: b.kind,
-      severity,
-      details,
-      reuseRunning: b.idempotencyKey !== undefined,
+    routes.post('/v1/alerts/generic', { schema: { body: genericBodySchema } }, async (req) => {
+      return dispatcher.dispatch(normalizeGeneric(req.body), { source: req.body.source, truncatedAlerts: 0 });
     });
-    metrics.incidentsOpenedByHand.inc({ kind: b.kind, severity });
-    return reply.status(201).send({
-      incidentId: run.workflowId,
-      workflowId: run.workflowId,
-      runId: run.runId,
-      kind: b.kind,
-      severity,
-      severitySource: classified ? 'decision-tree' : 'given',
-      url: incidentUrl(config.uiBaseUrl, deps.starter.namespace, run.workflowId, run.runId),
-    });
-  });
 
-  let health: { at: number; value: { reachable: boolean; error?: string } } | null = null;
-  app.get('/healthz', async (_req, reply) => {
-    if (!health || now() - health.at > 1000) health = { at: now(), value: await starter.health() };
-    const ok = health.value.reachable;
-    return reply.status(ok ? 200 : 503).send({
-      status: ok ? 'ok' : 'degraded',
-      temporal: {
-        reachable: ok,
-        namespace: deps.starter.namespace,
-        taskQueue: config.taskQueue,
-        ...(health.value.error ? { error: health.value.error } : {}),
-      },
-      routingRules: rules.rules.length,
-      auth: authOn ? 'on' : 'off',
+    routes.post('/v1/incidents', { schema: { body: manualIncidentBodySchema } }, async (req, reply) => {
+      const b = req.body;
+      const classified = b.severity ? null : classifySeverity(b.assessment ?? {});
+      const severity = b.severity ?? classified?.severity ?? 'P0';
+      const key = b.idempotencyKey ? `manual|${b.idempotencyKey}` : `manual|${randomUUID()}`;
+      const workflowId = `incident-${b.kind}-${shortHash(key)}`;
+      const input: IncidentInput = {
+        title: b.title,
+        ...(b.severity ? { severity: b.severity } : { assessment: b.assessment }),
+        kind: b.kind,
+        summary: b.summary,
+        detectedAt: b.detectedAt,
+        source: { system: b.openedBy ? `manual:${b.openedBy}`.slice(0, 100) : 'manual', dedupKey: key },
+        timeScale: config.timeScale,
+        ...(deps.policy ? { policy: deps.policy, policyComplete: true } : {}),
+      };
+      const details = [
+        `**${severity} ${b.kind}** opened by hand${b.openedBy ? ` by ${b.openedBy}` : ''} through ingress.`,
+        classified ? `\n- Severity from the 1.3 decision tree: ${classified.reason}` : '',
+      ].join('');
+      const run = await starter.openIncident({
+        workflowId,
+        input,
+        kind: b.kind,
+        severity,
+        details,
+        reuseRunning: b.idempotencyKey !== undefined,
+      });
+      metrics.incidentsOpenedByHand.inc({ kind: b.kind, severity });
+      return reply.status(201).send({
+        incidentId: run.workflowId,
+        workflowId: run.workflowId,
+        runId: run.runId,
+        kind: b.kind,
+        severity,
+        severitySource: classified ? 'decision-tree' : 'given',
+        url: incidentUrl(config.uiBaseUrl, deps.starter.namespace, run.workflowId, run.runId),
+      });
     });
-  });
 
-  app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.render()));
+    let health: { at: number; value: { reachable: boolean; error?: string } } | null = null;
+    routes.get('/healthz', async (_req, reply) => {
+      if (!health || now() - health.at > 1000) health = { at: now(), value: await starter.health() };
+      const ok = health.value.reachable;
+      return reply.status(ok ? 200 : 503).send({
+        status: ok ? 'ok' : 'degraded',
+        temporal: {
+          reachable: ok,
+          namespace: deps.starter.namespace,
+          taskQueue: config.taskQueue,
+          ...(health.value.error ? { error: health.value.error } : {}),
+        },
+        routingRules: rules.rules.length,
+        auth: authOn ? 'on' : 'off',
+      });
+    });
+
+    routes.get('/metrics', async (_req, reply) =>
+      reply.type(metrics.contentType).send(await metrics.render()),
+    );
+  });
 
   return app;
 }
@@ -415,11 +447,18 @@ export async function startIngress(
   const policy = deps.policy ?? deploymentPolicy(loadDeploymentConfig(process.env.INCIDENT_CONFIG));
   // A process of its own (npm run ingress, npm start): its CPU, memory and event-loop lag too.
   const metrics = deps.metrics ?? new IngressMetrics({ processMetrics: true });
-  const app = buildIngress(config, { ...deps, starter, policy, metrics });
+  const ownsRedis = !deps.redis && config.redisUrl !== undefined;
+  const redis = deps.redis ?? (config.redisUrl ? await openRedis(config.redisUrl) : undefined);
+  const app = buildIngress(config, { ...deps, starter, policy, metrics, ...(redis ? { redis } : {}) });
+  if (!redis)
+    app.log.info(
+      "replay cache and rate limits in this process's memory: set INGRESS_REDIS_URL to share them between replicas",
+    );
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
     if (ownsStarter) await starter.close();
+    if (ownsRedis) redis?.disconnect();
     throw err;
   }
   const addr = app.server.address() as AddressInfo;
@@ -431,6 +470,23 @@ export async function startIngress(
     async close() {
       await app.close();
       if (ownsStarter) await starter.close();
+      if (ownsRedis) redis?.disconnect();
     },
   };
+}
+
+/**
+ * INGRESS_REDIS_URL's client, given up to 2 s to connect. Still away then: the ingress starts anyway (alerts
+ * first), logging that the replay cache falls back to memory and the rate limit is off until Redis is back.
+ */
+async function openRedis(url: string): Promise<Redis> {
+  const log = pino({ name: 'ingress-redis' });
+  const redis = connectIngressRedis(url, log);
+  const ready = await Promise.race([
+    new Promise<boolean>((resolve) => redis.once('ready', () => resolve(true))),
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000).unref()),
+  ]);
+  if (ready) log.info('connected to Redis for the replay cache and rate limits');
+  else log.error('Redis not reachable yet: starting without it (replay cache in memory, rate limits off)');
+  return redis;
 }

@@ -5,7 +5,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { request } from 'undici';
-import { freePort } from '../../scripts/lib/dev-server';
+import { freePorts } from '../../scripts/lib/dev-server';
 import { PROJECT_ROOT } from '../../scripts/lib/temporal-cli';
 import { alertmanagerPayload } from '../ingress/helpers';
 
@@ -38,9 +38,8 @@ const post = (fingerprint: string) =>
   });
 
 beforeAll(async () => {
-  ingressPort = await freePort();
-  temporalPort = await freePort();
-  metricsPort = await freePort();
+  let uiPort: number;
+  [ingressPort, temporalPort, metricsPort, uiPort] = await freePorts(4);
   child = spawn(
     process.execPath,
     [path.join(PROJECT_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'scripts/start.ts'],
@@ -50,7 +49,7 @@ beforeAll(async () => {
         ...withoutLedgerUrl(process.env),
         TEMPORAL_ADDRESS: '',
         TEMPORAL_DEV_PORT: String(temporalPort),
-        TEMPORAL_DEV_UI_PORT: String(await freePort()),
+        TEMPORAL_DEV_UI_PORT: String(uiPort),
         TEMPORAL_DB_FILE: path.join(tmp, `supervision-${id}.sqlite`),
         OUTBOX_FILE: path.join(tmp, `supervision-${id}-outbox.jsonl`),
         INCIDENT_TASK_QUEUE: `supervision-${id}`,
