@@ -1,6 +1,6 @@
 // The local outbox: an append-only JSONL file, one record per delivery, keyed by the idempotency key so a
 // retried or re-run activity never writes a second record (DESIGN "Side effects").
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DeliveryResult, Notification, NotificationChannel } from './port';
 
@@ -12,6 +12,8 @@ export interface OutboxRecord extends Notification {
 export class OutboxChannel implements NotificationChannel {
   readonly name = 'outbox';
   private keys: Set<string> | null = null;
+  /** Bytes of the file already read into `keys`. */
+  private offset = 0;
   private lines = 0;
   /** Serializes appends within this process so two deliveries of one key cannot both write. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -37,7 +39,7 @@ export class OutboxChannel implements NotificationChannel {
     // One write of one line, O_APPEND: concurrent writers never interleave within a record.
     await appendFile(this.file, `${JSON.stringify(record)}\n`, { flag: 'a' });
     keys.add(n.idempotencyKey);
-    this.lines += 1;
+    // Our own line is counted when the next delivery reads the tail.
     this.logLine(
       `[outbox] ${n.severity} ${n.kind} -> ${n.target} (${n.idempotencyKey}): ${n.text.split('\n')[0]}`,
     );
@@ -45,36 +47,49 @@ export class OutboxChannel implements NotificationChannel {
       channel: this.name,
       idempotencyKey: n.idempotencyKey,
       outcome: 'delivered',
-      ref: `line:${this.lines}`,
+      ref: `line:${this.lines + 1}`,
     };
   }
 
   /**
-   * Keys already in the file (read once per process). A worker that crashed after writing but before
-   * reporting completion finds its record here when the activity is retried, and writes nothing.
+   * Keys already in the file. Read whole once, then only what was appended since (by any process): a worker
+   * that crashed after writing but before reporting completion has its record found here when the activity is
+   * retried, by a new worker or by another one already running beside it, and nothing is written twice.
    */
   private async loadKeys(): Promise<Set<string>> {
-    if (this.keys) return this.keys;
-    await mkdir(path.dirname(this.file), { recursive: true });
-    const keys = new Set<string>();
-    let text = '';
+    if (!this.keys) {
+      await mkdir(path.dirname(this.file), { recursive: true });
+      this.keys = new Set<string>();
+    }
+    let handle;
     try {
-      text = await readFile(this.file, 'utf8');
+      handle = await open(this.file, 'r');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      return this.keys;
     }
-    for (const line of text.split('\n')) {
-      if (!line.trim()) continue;
-      try {
-        const key = (JSON.parse(line) as { idempotencyKey?: unknown }).idempotencyKey;
-        if (typeof key === 'string') keys.add(key);
-      } catch {
-        // A torn last line from a crash mid-write: skip it; the retry writes a whole record.
+    try {
+      const { size } = await handle.stat();
+      if (size <= this.offset) return this.keys;
+      const buf = Buffer.alloc(size - this.offset);
+      const { bytesRead } = await handle.read(buf, 0, buf.length, this.offset);
+      // Whole lines only: a line being written by another process right now is read next time.
+      const end = buf.subarray(0, bytesRead).lastIndexOf(0x0a) + 1;
+      for (const line of buf.subarray(0, end).toString('utf8').split('\n')) {
+        if (!line.trim()) continue;
+        try {
+          const key = (JSON.parse(line) as { idempotencyKey?: unknown }).idempotencyKey;
+          if (typeof key === 'string') this.keys.add(key);
+        } catch {
+          // A torn line from a crash mid-write: skip it; the retry writes a whole record.
+        }
+        this.lines += 1;
       }
-      this.lines += 1;
+      this.offset += end;
+    } finally {
+      await handle.close();
     }
-    this.keys = keys;
-    return keys;
+    return this.keys;
   }
 }
 
