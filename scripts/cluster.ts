@@ -5,7 +5,6 @@ import { Connection } from '@temporalio/client';
 import path from 'node:path';
 import { ensureTemporalReady } from '../src/temporal/readiness';
 import {
-  CLUSTER_DIR,
   clusterOptions,
   ensureClusterBinaries,
   ensureSchema,
@@ -42,14 +41,14 @@ async function main(): Promise<void> {
   writeServerConfig(opts);
   const uiDir = writeUiConfig(opts);
   let stopping = false;
-  const serverLog = path.join(CLUSTER_DIR, 'server.log');
-  const uiLog = path.join(CLUSTER_DIR, 'ui-server.log');
+  const serverLog = path.join(opts.dir, 'server.log');
+  const uiLog = path.join(opts.dir, 'ui-server.log');
   log(`starting Temporal server (log ${path.relative(process.cwd(), serverLog)})`);
-  // The dynamic-config path in the config is relative to the working directory: run it in CLUSTER_DIR.
+  // The dynamic-config path in the config is relative to the working directory: run it in the cluster dir.
   const server = spawnLogged(
     bins.server,
-    ['--root', CLUSTER_DIR, '--config', 'config', '--env', 'cluster', '--allow-no-auth', 'start'],
-    CLUSTER_DIR,
+    ['--root', opts.dir, '--config', 'config', '--env', 'cluster', '--allow-no-auth', 'start'],
+    opts.dir,
     serverLog,
   );
   const children = [server];
@@ -117,7 +116,7 @@ async function main(): Promise<void> {
   });
   await waitForPort(opts.host, opts.uiPort, ui, 'the Web UI server', 60_000, log);
   const uiUrl = `http://${opts.host}:${opts.uiPort}`;
-  writeClusterInfo({ address, uiUrl, pid: process.pid, startedAt: new Date().toISOString() });
+  writeClusterInfo({ address, uiUrl, pid: process.pid, startedAt: new Date().toISOString() }, opts.dir);
   console.log(
     [
       '',
@@ -125,7 +124,7 @@ async function main(): Promise<void> {
       `  Address:   ${address}  (namespace ${opts.namespace}; history ${ports.history.grpc}, matching ${ports.matching.grpc}, worker ${ports.worker.grpc})`,
       `  Web UI:    ${uiUrl}/namespaces/${opts.namespace}/workflows`,
       `  Data:      PostgreSQL databases ${opts.databases.main} and ${opts.databases.visibility} (kept across restarts)`,
-      `  Logs:      ${path.relative(process.cwd(), CLUSTER_DIR)}/server.log, ui-server.log`,
+      `  Logs:      ${path.relative(process.cwd(), opts.dir)}/server.log, ui-server.log`,
       '',
       'Run the engine against it (another terminal):',
       `  TEMPORAL_ADDRESS=${address} npm start`,

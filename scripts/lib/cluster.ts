@@ -15,9 +15,12 @@ export const UI_SERVER_MODULE = 'github.com/temporalio/ui-server/v2/cmd/server@v
 const BIN_DIR = path.join(PROJECT_ROOT, '.temporal', 'cluster-bin');
 export const CLUSTER_DIR = path.join(PROJECT_ROOT, '.temporal', 'cluster');
 /** Where the running cluster says where it is (read by `npm start` for the banner's UI link). */
-const INFO_FILE = path.join(CLUSTER_DIR, 'cluster.json');
+const INFO_NAME = 'cluster.json';
+const INFO_FILE = path.join(CLUSTER_DIR, INFO_NAME);
 
 export interface ClusterOptions {
+  /** Config, logs and cluster.json: CLUSTER_DIR (default .temporal/cluster; the chaos test uses its own). */
+  dir: string;
   host: string;
   /** Frontend gRPC port; the other services' ports follow it (see servicePorts). */
   port: number;
@@ -38,6 +41,7 @@ const int = (env: NodeJS.ProcessEnv, name: string, def: number) => {
 /** Options from the environment: CLUSTER_PORT (7233), CLUSTER_UI_PORT (8088; the ingress has 8080), CLUSTER_PG_* and databases. */
 export function clusterOptions(env: NodeJS.ProcessEnv = process.env): ClusterOptions {
   return {
+    dir: env.CLUSTER_DIR ? path.resolve(env.CLUSTER_DIR) : CLUSTER_DIR,
     host: '127.0.0.1',
     port: int(env, 'CLUSTER_PORT', 7233),
     uiPort: int(env, 'CLUSTER_UI_PORT', 8088),
@@ -251,17 +255,17 @@ dynamicConfigClient:
   filepath: "config/dynamicconfig/cluster.yaml"
   pollInterval: "10s"
 `;
-  mkdirSync(path.join(CLUSTER_DIR, 'config', 'dynamicconfig'), { recursive: true });
-  writeFileSync(path.join(CLUSTER_DIR, 'config', 'cluster.yaml'), config);
+  mkdirSync(path.join(opts.dir, 'config', 'dynamicconfig'), { recursive: true });
+  writeFileSync(path.join(opts.dir, 'config', 'cluster.yaml'), config);
   // Nothing tuned: the upstream defaults (a single-node cluster of 4 history shards is the production shape).
   writeFileSync(
-    path.join(CLUSTER_DIR, 'config', 'dynamicconfig', 'cluster.yaml'),
+    path.join(opts.dir, 'config', 'dynamicconfig', 'cluster.yaml'),
     '# Dynamic config of the npm run cluster server; empty: the server defaults.\n',
   );
 }
 
 export function writeUiConfig(opts: ClusterOptions): string {
-  const dir = path.join(CLUSTER_DIR, 'ui');
+  const dir = path.join(opts.dir, 'ui');
   mkdirSync(path.join(dir, 'config'), { recursive: true });
   writeFileSync(
     path.join(dir, 'config', 'cluster.yaml'),
@@ -299,9 +303,9 @@ export interface ClusterInfo {
   startedAt: string;
 }
 
-export function writeClusterInfo(info: ClusterInfo): void {
-  mkdirSync(CLUSTER_DIR, { recursive: true });
-  writeFileSync(INFO_FILE, `${JSON.stringify(info, null, 2)}\n`);
+export function writeClusterInfo(info: ClusterInfo, dir: string = CLUSTER_DIR): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, INFO_NAME), `${JSON.stringify(info, null, 2)}\n`);
 }
 
 /** The running `npm run cluster`'s address and UI, if one runs (its pid is alive). */
