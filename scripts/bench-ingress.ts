@@ -23,6 +23,7 @@ import { ensureTemporalCli } from './lib/temporal-cli';
 import { ensureTemporalReady } from '../src/temporal/readiness';
 
 const ALERTS = Number(process.env.BENCH_ALERTS ?? 200);
+const BENCH_TOKEN = 'bench-ingress-token';
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const STORM = Number(process.env.BENCH_STORM ?? 1000);
 const STORM_BATCH = Math.max(1, Number(process.env.BENCH_STORM_BATCH ?? 10));
@@ -174,6 +175,8 @@ async function main() {
         port: 0,
         logLevel: 'warn',
         taskQueue: incidentQueue,
+        // As Alertmanager sends it: with a bearer token (http_config.authorization).
+        bearerTokens: BENCH_TOKEN,
         rateLimitPerSecond: 1_000_000,
         rateLimitBurst: 1_000_000,
         routesFile: path.resolve(__dirname, '..', 'config', 'alert-routes.yaml'),
@@ -184,7 +187,7 @@ async function main() {
   const post = async (payload: unknown) => {
     const res = await request(`${ingress.url}/v1/alerts/alertmanager`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_TOKEN}` },
       body: JSON.stringify(payload),
     });
     const text = await res.body.text();
@@ -312,6 +315,7 @@ async function main() {
           port: 0,
           logLevel: 'warn',
           taskQueue: incidentQueue,
+          bearerTokens: BENCH_TOKEN,
           timeScale: HOUR_SCALE,
           routesFile: path.resolve(__dirname, '..', 'config', 'alert-routes.yaml'),
         },
@@ -321,7 +325,7 @@ async function main() {
     const t0 = Date.now();
     const res = await request(`${hourIngress.url}/v1/alerts/alertmanager`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_TOKEN}` },
       body: JSON.stringify(am(`hour-${runId}`, 'hour-1')),
     });
     const body = JSON.parse(await res.body.text()) as { incidents: { workflowId: string }[] };

@@ -39,6 +39,8 @@ const P1_STEPS = [
   ['escalate-P1-60m', 'trading-lead'],
 ] as const;
 const ACK_BY = 'chaos-oncall';
+/** The ingress's bearer token, as Alertmanager's http_config.authorization sends it. */
+const TOKEN = randomUUID();
 
 const PORT = Number(process.env.CHAOS_CLUSTER_PORT ?? 17233);
 const UI_PORT = Number(process.env.CHAOS_CLUSTER_UI_PORT ?? 18088);
@@ -199,6 +201,7 @@ async function main(): Promise<void> {
     INCIDENT_TASK_QUEUE: taskQueue,
     INGRESS_TASK_QUEUE: '',
     INGRESS_PORT: String(port),
+    INGRESS_BEARER_TOKENS: TOKEN,
     INGRESS_TIME_SCALE: String(TIME_SCALE),
     INGRESS_REDIS_URL: 'redis://127.0.0.1:6379/0',
     INGRESS_REDIS_KEY_PREFIX: `chaos-${id}:`,
@@ -237,7 +240,7 @@ async function main(): Promise<void> {
       try {
         const res = await request(urls[replica]!, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
           body,
           headersTimeout: 30_000,
           bodyTimeout: 30_000,

@@ -80,8 +80,8 @@ export function sign(secret: string, body: Buffer | string, timestamp?: string):
 }
 
 export interface VerifiedSignature {
-  /** Replay-cache key; null when no timestamp was signed (such a signature cannot expire). */
-  replayKey: string | null;
+  /** Replay-cache key: `<timestamp>:<signature>`. */
+  replayKey: string;
 }
 
 export function verifySignature(
@@ -106,24 +106,28 @@ export function verifySignature(
       scheme.signatureHeader,
     );
   const timestamp = header(headers, scheme.timestampHeader)?.trim();
-  if (timestamp !== undefined) {
-    if (!/^\d{1,13}$/.test(timestamp))
-      throw unauthorized(
-        `the ${scheme.timestampHeader} header must be a Unix time in seconds`,
-        scheme.timestampHeader,
-      );
-    const ageSeconds = Math.abs(nowMs / 1000 - Number(timestamp));
-    if (ageSeconds > replayWindowSeconds) {
-      throw unauthorized(
-        `the signed timestamp is outside the ${replayWindowSeconds}-second replay window`,
-        scheme.timestampHeader,
-      );
-    }
+  // A signature without a timestamp could be replayed for ever (issue 11 item 5): the timestamp is required.
+  if (timestamp === undefined)
+    throw unauthorized(
+      `the ${scheme.timestampHeader} header is required: sign "<unix seconds>:<body>" and send the seconds in it`,
+      scheme.timestampHeader,
+    );
+  if (!/^\d{1,13}$/.test(timestamp))
+    throw unauthorized(
+      `the ${scheme.timestampHeader} header must be a Unix time in seconds`,
+      scheme.timestampHeader,
+    );
+  const ageSeconds = Math.abs(nowMs / 1000 - Number(timestamp));
+  if (ageSeconds > replayWindowSeconds) {
+    throw unauthorized(
+      `the signed timestamp is outside the ${replayWindowSeconds}-second replay window`,
+      scheme.timestampHeader,
+    );
   }
   let ok = false;
   for (const secret of secrets) ok = safeEqual(sign(secret, rawBody, timestamp), hex) || ok;
   if (!ok) throw unauthorized('invalid signature', scheme.signatureHeader);
-  return { replayKey: timestamp !== undefined ? `${timestamp}:${hex}` : null };
+  return { replayKey: `${timestamp}:${hex}` };
 }
 
 /**

@@ -33,8 +33,17 @@ export const ingressConfigSchema = z
       .transform((s) => s.toLowerCase()),
     /** Signed requests carrying a timestamp older or newer than this are refused (5 minutes). */
     replayWindowSeconds: int(1, 86_400).default(300),
-    /** Bind a non-loopback address without any auth configured (never in production). */
+    /**
+     * Accept requests without authentication when no token or secret is configured (INGRESS_INSECURE=1; local
+     * experiments only, with a loud start-up warning). Without it, no auth configured is a start-up error.
+     */
     insecure: bool.default(false),
+    /**
+     * Host header names accepted (DNS rebinding: a web page must not reach the ingress through a name of its
+     * own). Default: 127.0.0.1, localhost, ::1 and the bound host; bound to 0.0.0.0 or :: without a list, any
+     * host. `*` accepts any.
+     */
+    allowedHosts: list.default([]),
     routesFile: z.string().min(1).default('config/alert-routes.yaml'),
     /**
      * 16 MiB: a whole Alertmanager/Grafana group of 1,000 alerts (max_alerts) of up to ~16 KiB each fits.
@@ -70,8 +79,8 @@ export const ingressConfigSchema = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((cfg, ctx) => {
-    const problem = bindProblem(cfg);
-    if (problem) ctx.addIssue({ code: 'custom', path: ['host'], message: problem });
+    const problem = authProblem(cfg);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['insecure'], message: problem });
   });
 
 export type IngressConfig = z.output<typeof ingressConfigSchema>;
@@ -87,6 +96,7 @@ export const INGRESS_ENV = {
   INGRESS_GRAFANA_TIMESTAMP_HEADER: 'grafanaTimestampHeader',
   INGRESS_REPLAY_WINDOW_SECONDS: 'replayWindowSeconds',
   INGRESS_INSECURE: 'insecure',
+  INGRESS_ALLOWED_HOSTS: 'allowedHosts',
   INGRESS_ROUTES_FILE: 'routesFile',
   INGRESS_BODY_LIMIT_BYTES: 'bodyLimitBytes',
   INGRESS_MAX_ALERTS_PER_REQUEST: 'maxAlertsPerRequest',
@@ -131,9 +141,8 @@ export function loadIngressConfig(
     const lines = parsed.error.issues.map((issue) => {
       const key = String(issue.path[0] ?? '');
       const where = key in overrides ? key : (envName[key] ?? key);
-      const shown = SECRET_KEYS.has(key)
-        ? ''
-        : ` (got ${JSON.stringify(raw[key] ?? (overrides as Record<string, unknown>)[key])})`;
+      const value = raw[key] ?? (overrides as Record<string, unknown>)[key];
+      const shown = SECRET_KEYS.has(key) || value === undefined ? '' : ` (got ${JSON.stringify(value)})`;
       return `  ${where}: ${issue.message}${shown}`;
     });
     throw new IngressConfigError(`invalid ingress configuration:\n${lines.join('\n')}`);
@@ -159,10 +168,27 @@ export function isLoopback(host: string): boolean {
   );
 }
 
-/** Without auth the service only binds to loopback, unless explicitly told it is insecure (issue 3 item 5). */
-export function bindProblem(
-  cfg: Pick<IngressConfig, 'host' | 'bearerTokens' | 'hmacSecrets' | 'insecure'>,
+/**
+ * Every inbound route requires authentication (issue 11 item 5): a bearer token or an HMAC secret, unless
+ * INGRESS_INSECURE says otherwise.
+ */
+export function authProblem(
+  cfg: Pick<IngressConfig, 'bearerTokens' | 'hmacSecrets' | 'insecure'>,
 ): string | null {
-  if (isLoopback(cfg.host) || authConfigured(cfg) || cfg.insecure) return null;
-  return `refusing to bind ${cfg.host} (not loopback) without auth: set INGRESS_BEARER_TOKENS or INGRESS_HMAC_SECRETS, or INGRESS_INSECURE=true`;
+  if (authConfigured(cfg) || cfg.insecure) return null;
+  return 'no authentication configured: set INGRESS_BEARER_TOKENS (Alertmanager http_config.authorization) or INGRESS_HMAC_SECRETS (Grafana), or INGRESS_INSECURE=1 to accept unauthenticated requests (local experiments only)';
+}
+
+/** Host names (lower case, no port) the Host header may carry, or null for any. */
+export function allowedHostNames(cfg: Pick<IngressConfig, 'host' | 'allowedHosts'>): Set<string> | null {
+  const bare = (h: string) =>
+    h
+      .trim()
+      .toLowerCase()
+      .replace(/^\[|\]$/g, '');
+  if (cfg.allowedHosts.includes('*')) return null;
+  if (cfg.allowedHosts.length > 0) return new Set(cfg.allowedHosts.map(bare));
+  const host = bare(cfg.host);
+  if (host === '0.0.0.0' || host === '::') return null;
+  return new Set(['127.0.0.1', 'localhost', '::1', host]);
 }

@@ -8,6 +8,7 @@ export const ERROR_CODES = [
   'body_too_large',
   'unauthorized',
   'rate_limited',
+  'host_not_allowed',
   'not_found',
   'method_not_allowed',
   'temporal_unavailable',

@@ -25,8 +25,9 @@ import {
   type SignatureScheme,
 } from './auth';
 import {
+  allowedHostNames,
   authConfigured,
-  bindProblem,
+  authProblem,
   loadIngressConfig,
   resolveRoutesFile,
   type IngressConfig,
@@ -201,6 +202,7 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
     });
   });
 
+  const hosts = allowedHostNames(config);
   app.addHook('onRequest', async (req) => {
     req.ingress = {
       startedAt: process.hrtime.bigint(),
@@ -209,6 +211,15 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
       pendingSignature: null,
       replayKey: null,
     };
+    // DNS rebinding: a browser page reaching the ingress through a name of its own sends that name.
+    if (hosts && !hosts.has(hostName(req.headers.host))) {
+      throw new IngressError(
+        421,
+        'host_not_allowed',
+        `Host ${JSON.stringify(String(req.headers.host ?? '').slice(0, 100))} is not one this ingress answers for: add it to INGRESS_ALLOWED_HOSTS`,
+        'host',
+      );
+    }
   });
 
   // Auth after the rate limit (a route's onRequest hook) and before the body is read.
@@ -242,16 +253,14 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
       );
       // A signature already accepted, or being processed right now by a concurrent copy of the request (on
       // any replica, when they share Redis).
-      if (verified.replayKey !== null) {
-        if (!(await replay.claim(verified.replayKey, now())))
-          throw new IngressError(
-            401,
-            'unauthorized',
-            'this signature was already used (replayed request)',
-            scheme.signatureHeader,
-          );
-        req.ingress.replayKey = verified.replayKey;
-      }
+      if (!(await replay.claim(verified.replayKey, now())))
+        throw new IngressError(
+          401,
+          'unauthorized',
+          'this signature was already used (replayed request)',
+          scheme.signatureHeader,
+        );
+      req.ingress.replayKey = verified.replayKey;
     }
     if (req.ingress.parseError !== null)
       throw new IngressError(400, 'invalid_json', req.ingress.parseError, 'body');
@@ -356,20 +365,35 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
     });
 
     let health: { at: number; value: { reachable: boolean; error?: string } } | null = null;
-    routes.get('/healthz', async (_req, reply) => {
+    routes.get('/healthz', async (req, reply) => {
       if (!health || now() - health.at > 1000) health = { at: now(), value: await starter.health() };
       const ok = health.value.reachable;
-      return reply.status(ok ? 200 : 503).send({
-        status: ok ? 'ok' : 'degraded',
-        temporal: {
-          reachable: ok,
-          namespace: deps.starter.namespace,
-          taskQueue: config.taskQueue,
-          ...(health.value.error ? { error: health.value.error } : {}),
-        },
-        routingRules: rules.rules.length,
-        auth: authOn ? 'on' : 'off',
-      });
+      // Up or degraded for anyone (probes); what is wrong, with a bearer token: Temporal's error text says
+      // where it runs.
+      let details = false;
+      if (config.bearerTokens.length > 0 && req.headers.authorization !== undefined) {
+        try {
+          checkBearer(req.headers, config.bearerTokens);
+          details = true;
+        } catch {
+          details = false;
+        }
+      }
+      return reply.status(ok ? 200 : 503).send(
+        details
+          ? {
+              status: ok ? 'ok' : 'degraded',
+              temporal: {
+                reachable: ok,
+                namespace: starter.namespace,
+                taskQueue: config.taskQueue,
+                ...(health.value.error ? { error: health.value.error } : {}),
+              },
+              routingRules: rules.rules.length,
+              auth: authOn ? 'on' : 'off',
+            }
+          : { status: ok ? 'ok' : 'degraded' },
+      );
     });
 
     routes.get('/metrics', async (_req, reply) =>
@@ -437,7 +461,7 @@ export async function startIngress(
   config: IngressConfig = loadIngressConfig(),
   deps: Partial<IngressDeps> = {},
 ): Promise<RunningIngress> {
-  const problem = bindProblem(config);
+  const problem = authProblem(config);
   if (problem) throw new Error(problem);
   const ownsStarter = !deps.starter;
   const starter =
@@ -450,6 +474,10 @@ export async function startIngress(
   const ownsRedis = !deps.redis && config.redisUrl !== undefined;
   const redis = deps.redis ?? (config.redisUrl ? await openRedis(config.redisUrl) : undefined);
   const app = buildIngress(config, { ...deps, starter, policy, metrics, ...(redis ? { redis } : {}) });
+  if (!authConfigured(config))
+    app.log.warn(
+      'INGRESS_INSECURE: every inbound route accepts requests WITHOUT authentication; anyone who can reach this port can open and change incidents. Set INGRESS_BEARER_TOKENS or INGRESS_HMAC_SECRETS.',
+    );
   if (!redis)
     app.log.info(
       "replay cache and rate limits in this process's memory: set INGRESS_REDIS_URL to share them between replicas",
@@ -489,4 +517,12 @@ async function openRedis(url: string): Promise<Redis> {
   if (ready) log.info('connected to Redis for the replay cache and rate limits');
   else log.error('Redis not reachable yet: starting without it (replay cache in memory, rate limits off)');
   return redis;
+}
+
+/** The Host header's name, lower case, without its port (`[::1]:8080` -> `::1`). */
+function hostName(host: string | undefined): string {
+  const h = (host ?? '').trim().toLowerCase();
+  if (h.startsWith('[')) return h.slice(1, h.indexOf(']') > 0 ? h.indexOf(']') : undefined);
+  const colon = h.lastIndexOf(':');
+  return colon > 0 && h.indexOf(':') === colon ? h.slice(0, colon) : h;
 }

@@ -28,10 +28,18 @@ export function defaultRules(): RoutingRules {
   return parseRoutingRules(readFileSync(file, 'utf8'), file);
 }
 
+/** A test ingress; without a token or secret in `overrides` it is INGRESS_INSECURE (no auth). */
 export function testConfig(overrides: Partial<IngressConfigInput> = {}): IngressConfig {
+  const auth = overrides.bearerTokens !== undefined || overrides.hmacSecrets !== undefined;
   return loadIngressConfig(
     {},
-    { port: 0, logLevel: 'silent', routesFile: path.join(ROOT, 'config', 'alert-routes.yaml'), ...overrides },
+    {
+      port: 0,
+      logLevel: 'silent',
+      routesFile: path.join(ROOT, 'config', 'alert-routes.yaml'),
+      ...(auth ? {} : { insecure: true }),
+      ...overrides,
+    },
   );
 }
 

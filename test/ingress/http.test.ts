@@ -267,19 +267,31 @@ describe('happy path', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
-  it('reports health and metrics', async () => {
-    const { app } = setup();
+  it('reports health (details only with a token) and metrics', async () => {
+    const { app } = setup({ bearerTokens: 'health-token' });
     const h = await app.inject({ method: 'GET', url: '/healthz' });
     expect(h.statusCode).toBe(200);
-    expect(h.json()).toMatchObject({
+    expect(h.json()).toEqual({ status: 'ok' });
+    const wrong = await app.inject({
+      method: 'GET',
+      url: '/healthz',
+      headers: { authorization: 'Bearer nope' },
+    });
+    expect(wrong.json()).toEqual({ status: 'ok' });
+    const detailed = await app.inject({
+      method: 'GET',
+      url: '/healthz',
+      headers: { authorization: 'Bearer health-token' },
+    });
+    expect(detailed.json()).toMatchObject({
       status: 'ok',
       temporal: { reachable: true, namespace: 'default' },
-      auth: 'off',
+      auth: 'on',
     });
     const m = await app.inject({ method: 'GET', url: '/metrics' });
     expect(m.headers['content-type']).toContain('text/plain');
     expect(m.body).toContain('# TYPE ingress_requests_total counter');
-    expect(metricValue(m.body, 'ingress_requests_total', { code: '200', route: '/healthz' })).toBe(1);
+    expect(metricValue(m.body, 'ingress_requests_total', { code: '200', route: '/healthz' })).toBe(3);
     expect(metricValue(m.body, 'ingress_temporal_reachable', {})).toBe(1);
   });
 });
@@ -385,7 +397,8 @@ describe('errors', () => {
     expect(res.json().error.code).toBe('temporal_unavailable');
     const h = await app.inject({ method: 'GET', url: '/healthz' });
     expect(h.statusCode).toBe(503);
-    expect(h.json()).toMatchObject({ status: 'degraded', temporal: { reachable: false } });
+    // Temporal's error text says where it runs: not for anyone who asks.
+    expect(h.json()).toEqual({ status: 'degraded' });
     // a bad body is still a 4xx while Temporal is down
     const bad = await app.inject({
       method: 'POST',
@@ -443,7 +456,7 @@ describe('security', () => {
     expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
   });
 
-  it('Grafana HMAC: with and without the timestamp header; wrong secret, stale timestamp and replay refused', async () => {
+  it('Grafana HMAC: the timestamp header is required; wrong secret, stale timestamp and replay refused', async () => {
     let clock = Date.parse('2026-01-17T16:00:00Z');
     const { app, starter } = setup({ hmacSecrets: SECRET }, () => clock);
     const send = (headers: Record<string, string>, payload = grafanaBody) =>
@@ -454,7 +467,10 @@ describe('security', () => {
         payload,
       });
     const ts = String(Math.floor(clock / 1000));
-    expect((await send({ 'x-grafana-alerting-signature': sign(SECRET, grafanaBody) })).statusCode).toBe(200);
+    // Without a timestamp a signature could be replayed for ever: refused, naming the header.
+    const untimed = await send({ 'x-grafana-alerting-signature': sign(SECRET, grafanaBody) });
+    expect(untimed.statusCode).toBe(401);
+    expect(untimed.json().error.field).toBe('x-grafana-alerting-timestamp');
     const signed = {
       'x-grafana-alerting-signature': sign(SECRET, grafanaBody, ts),
       'x-grafana-alerting-timestamp': ts,
@@ -463,11 +479,21 @@ describe('security', () => {
     const replay = await send(signed);
     expect(replay.statusCode).toBe(401);
     expect(replay.json().error.message).toContain('already used');
-    expect((await send({ 'x-grafana-alerting-signature': sign('wrong', grafanaBody) })).statusCode).toBe(401);
+    expect(
+      (
+        await send({
+          'x-grafana-alerting-signature': sign('wrong', grafanaBody, ts),
+          'x-grafana-alerting-timestamp': ts,
+        })
+      ).statusCode,
+    ).toBe(401);
     expect(
       (
         await send(
-          { 'x-grafana-alerting-signature': sign(SECRET, grafanaBody) },
+          {
+            'x-grafana-alerting-signature': sign(SECRET, grafanaBody, ts),
+            'x-grafana-alerting-timestamp': ts,
+          },
           grafanaBody.replace('842.5', '1.5'),
         )
       ).statusCode,
@@ -481,7 +507,7 @@ describe('security', () => {
     expect(stale.json().error.field).toBe('x-grafana-alerting-timestamp');
     expect((await send({})).statusCode).toBe(401);
     clock += 1000;
-    expect(starter.calls).toHaveLength(2);
+    expect(starter.calls).toHaveLength(1);
   });
 
   it('a signature refused with 503 can be retried (only accepted signatures are remembered)', async () => {
@@ -505,7 +531,7 @@ describe('security', () => {
     ).toBe(200);
   });
 
-  it('generic X-Signature-256: sha256=<hex> with optional timestamp', async () => {
+  it('generic X-Signature-256: sha256=<hex> over <timestamp>:<body>, the timestamp required', async () => {
     const clock = Date.parse('2026-01-17T16:00:00Z');
     const { app } = setup({ hmacSecrets: `rotated-out,${SECRET}` }, () => clock);
     const send = (headers: Record<string, string>) =>
@@ -515,9 +541,11 @@ describe('security', () => {
         headers: { 'content-type': 'application/json', ...headers },
         payload: body,
       });
-    expect((await send({ 'x-signature-256': `sha256=${sign(SECRET, body)}` })).statusCode).toBe(200);
-    expect((await send({ 'x-signature-256': sign(SECRET, body) })).statusCode).toBe(401); // prefix required
+    expect((await send({ 'x-signature-256': `sha256=${sign(SECRET, body)}` })).statusCode).toBe(401);
     const ts = String(Math.floor(clock / 1000) + 30);
+    expect(
+      (await send({ 'x-signature-256': sign(SECRET, body, ts), 'x-signature-timestamp': ts })).statusCode,
+    ).toBe(401); // prefix required
     expect(
       (await send({ 'x-signature-256': `sha256=${sign(SECRET, body, ts)}`, 'x-signature-timestamp': ts }))
         .statusCode,
@@ -552,13 +580,14 @@ describe('security', () => {
     expect(res.json().error).toMatchObject({ code: 'rate_limited', field: 'rate' });
   });
 
-  it('refuses to bind a non-loopback address without auth unless explicitly insecure', async () => {
-    expect(() => loadIngressConfig({ INGRESS_HOST: '0.0.0.0' })).toThrow(/refusing to bind 0\.0\.0\.0/);
+  it('refuses to start without auth unless INGRESS_INSECURE says so, on any address', async () => {
+    expect(() => loadIngressConfig({})).toThrow(/INGRESS_INSECURE: no authentication configured/);
+    expect(() => loadIngressConfig({ INGRESS_HOST: '0.0.0.0' })).toThrow(/no authentication configured/);
     expect(loadIngressConfig({ INGRESS_HOST: '0.0.0.0', INGRESS_BEARER_TOKENS: 'x' }).host).toBe('0.0.0.0');
-    expect(loadIngressConfig({ INGRESS_HOST: '0.0.0.0', INGRESS_INSECURE: 'true' }).insecure).toBe(true);
-    const cfg = { ...testConfig(), host: '0.0.0.0' };
+    expect(loadIngressConfig({ INGRESS_INSECURE: '1' }).insecure).toBe(true);
+    const cfg = { ...testConfig(), insecure: false };
     await expect(startIngress(cfg, { starter: new FakeStarter(), rules })).rejects.toThrow(
-      /refusing to bind/,
+      /no authentication configured/,
     );
   });
 
@@ -626,5 +655,97 @@ describe('security', () => {
     expect(text).not.toContain(TOKEN);
     expect(text).not.toContain(SECRET);
     expect(text).not.toContain(sign(SECRET, grafanaBody));
+  });
+});
+
+describe('secure defaults on every inbound route (issue 11 item 5)', () => {
+  const SECRET = 'hmac-secret-secure-defaults';
+  const grafanaBody = JSON.stringify(fixture('grafana-firing.json'));
+  const ROUTES = [
+    ['/v1/alerts/alertmanager', () => alertmanagerPayload([{ alertname: 'TradingAPIDown' }])],
+    ['/v1/alerts/grafana', () => JSON.parse(grafanaBody)],
+    [
+      '/v1/alerts/generic',
+      () => ({ source: 'cron', alerts: [{ name: 'NightlyJobFailed', status: 'firing' }] }),
+    ],
+    ['/v1/incidents', () => ({ title: 'by hand', severity: 'P2', kind: 'generic' })],
+  ] as const;
+
+  it('unsigned, forged, stale and replayed requests get 401 and start nothing', async () => {
+    const clock = Date.parse('2026-01-17T16:00:00Z');
+    const { app, starter } = setup({ bearerTokens: 'good-token', hmacSecrets: SECRET }, () => clock);
+    const ts = String(Math.floor(clock / 1000));
+    for (const [url, make] of ROUTES) {
+      const payload = JSON.stringify(make());
+      const send = (headers: Record<string, string>) =>
+        app.inject({
+          method: 'POST',
+          url,
+          headers: { 'content-type': 'application/json', ...headers },
+          payload,
+        });
+      const cases: [string, Record<string, string>][] = [
+        ['unsigned', {}],
+        ['forged bearer', { authorization: 'Bearer forged' }],
+        [
+          'forged signature',
+          { 'x-signature-256': `sha256=${sign('forged', payload, ts)}`, 'x-signature-timestamp': ts },
+        ],
+        [
+          'stale',
+          {
+            'x-signature-256': `sha256=${sign(SECRET, payload, String(Number(ts) - 600))}`,
+            'x-signature-timestamp': String(Number(ts) - 600),
+          },
+        ],
+        ['no timestamp', { 'x-signature-256': `sha256=${sign(SECRET, payload)}` }],
+      ];
+      for (const [what, headers] of cases) {
+        const res = await send(headers);
+        expect([url, what, res.statusCode]).toEqual([url, what, 401]);
+        expect(res.json().error.code).toBe('unauthorized');
+      }
+      const signed = {
+        'x-signature-256': `sha256=${sign(SECRET, payload, ts)}`,
+        'x-signature-timestamp': ts,
+      };
+      const first = await send(signed);
+      expect([url, first.statusCode]).toEqual([url, url === '/v1/incidents' ? 201 : 200]);
+      const replayed = await send(signed);
+      expect([url, 'replayed', replayed.statusCode]).toEqual([url, 'replayed', 401]);
+    }
+    // One start per route, from the one good request each.
+    expect(starter.temporalCalls + starter.calls.filter((c) => c.op === 'open').length).toBe(ROUTES.length);
+  });
+
+  it('a Host header it does not answer for (DNS rebinding) gets 421 and starts nothing', async () => {
+    const { app, starter } = setup({ bearerTokens: 'good-token' });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/alerts/alertmanager',
+      headers: { host: 'attacker.example:8080', authorization: 'Bearer good-token' },
+      payload: alertmanagerPayload([{ alertname: 'TradingAPIDown' }]),
+    });
+    expect(res.statusCode).toBe(421);
+    expect(res.json().error).toMatchObject({ code: 'host_not_allowed', field: 'host' });
+    expect(starter.calls).toHaveLength(0);
+    for (const host of ['127.0.0.1:8080', 'localhost', '[::1]:8080']) {
+      const ok = await app.inject({ method: 'GET', url: '/healthz', headers: { host } });
+      expect([host, ok.statusCode]).toEqual([host, 200]);
+    }
+    const listed = setup({ bearerTokens: 'good-token', allowedHosts: 'ingress.internal' });
+    expect(
+      (
+        await listed.app.inject({
+          method: 'GET',
+          url: '/healthz',
+          headers: { host: 'ingress.internal:8080' },
+        })
+      ).statusCode,
+    ).toBe(200);
+    expect(
+      (await listed.app.inject({ method: 'GET', url: '/healthz', headers: { host: 'localhost' } }))
+        .statusCode,
+    ).toBe(421);
   });
 });

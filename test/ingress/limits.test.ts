@@ -43,7 +43,7 @@ const DESCRIPTION_60K = STACK.slice(0, 60_000);
 
 describe('sizes are truncated, never refused', () => {
   it('the default body limit is 16 MiB and at most 1,000 alerts are signalled per request', () => {
-    const cfg = loadIngressConfig({});
+    const cfg = loadIngressConfig({ INGRESS_BEARER_TOKENS: 't' });
     expect(cfg.bodyLimitBytes).toBe(16 * 1024 * 1024);
     expect(cfg.maxAlertsPerRequest).toBe(1000);
   });

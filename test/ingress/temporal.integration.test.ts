@@ -249,7 +249,10 @@ async function signalledAlerts(workflowId: string): Promise<Alert[]> {
     if (sig?.signalName !== 'alertFired') continue;
     const data = sig.input?.payloads?.[0]?.data;
     if (!data) continue;
-    const body = JSON.parse(Buffer.from(data).toString('utf8')) as { alert?: Alert; alerts?: { alert: Alert }[] };
+    const body = JSON.parse(Buffer.from(data).toString('utf8')) as {
+      alert?: Alert;
+      alerts?: { alert: Alert }[];
+    };
     alerts.push(...(body.alerts ? body.alerts.map((a) => a.alert) : body.alert ? [body.alert] : []));
   }
   return alerts;

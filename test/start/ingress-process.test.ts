@@ -34,6 +34,7 @@ test('runs alone, opens an incident on the workers task queue, and stops on SIGT
       env: {
         ...process.env,
         INGRESS_PORT: String(port),
+        INGRESS_BEARER_TOKENS: 'ingress-process-token',
         INCIDENT_TASK_QUEUE: taskQueue,
         INGRESS_TASK_QUEUE: '',
       },
@@ -52,7 +53,7 @@ test('runs alone, opens an incident on the workers task queue, and stops on SIGT
 
   const res = await request(`http://127.0.0.1:${port}/v1/alerts/alertmanager`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: 'Bearer ingress-process-token' },
     body: JSON.stringify(
       alertmanagerPayload([{ alertname: 'IngressProcessProbe', fingerprint: `fp-${taskQueue}` }]),
     ),

@@ -3,6 +3,7 @@
 // webhook opens the incident, and Ctrl-C still stops everything with exit 0.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { request } from 'undici';
 import { freePorts } from '../../scripts/lib/dev-server';
@@ -29,10 +30,11 @@ const waitForOutput = async (text: string, timeoutMs: number) => {
   }
 };
 
-const post = (fingerprint: string) =>
+let token = '';
+const post = (fingerprint: string, auth = true) =>
   request(`http://127.0.0.1:${ingressPort}/v1/alerts/alertmanager`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify(alertmanagerPayload([{ alertname: 'SupervisionProbe', fingerprint }])),
     headersTimeout: 30_000,
   });
@@ -54,6 +56,11 @@ beforeAll(async () => {
         OUTBOX_FILE: path.join(tmp, `supervision-${id}-outbox.jsonl`),
         INCIDENT_TASK_QUEUE: `supervision-${id}`,
         INGRESS_PORT: String(ingressPort),
+        // No auth configured: npm start generates a token, here in a file of this test's.
+        INGRESS_BEARER_TOKENS: '',
+        INGRESS_HMAC_SECRETS: '',
+        INGRESS_INSECURE: '',
+        INGRESS_TOKEN_FILE: path.join(tmp, `supervision-${id}-ingress-token`),
         WORKER_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
         INGRESS_TEMPORAL_TIMEOUT_MS: '2000',
         INGRESS_RETRY_AFTER_SECONDS: '5',
@@ -70,6 +77,13 @@ beforeAll(async () => {
   expect(output).toContain(`metrics http://127.0.0.1:${metricsPort}/metrics`);
   const metrics = await request(`http://127.0.0.1:${metricsPort}/metrics`);
   expect(await metrics.body.text()).toContain('temporal_num_pollers');
+  // The generated ingress token is printed, kept in its file, and required.
+  token = /Ingress auth: Authorization: Bearer ([0-9a-f]{64})/.exec(output)?.[1] ?? '';
+  expect(token).toMatch(/^[0-9a-f]{64}$/);
+  expect(readFileSync(path.join(tmp, `supervision-${id}-ingress-token`), 'utf8').trim()).toBe(token);
+  const unauthenticated = await post('fp-no-token', false);
+  expect(unauthenticated.statusCode).toBe(401);
+  await unauthenticated.body.dump();
 }, 150_000);
 
 afterAll(async () => {
