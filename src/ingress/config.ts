@@ -63,6 +63,8 @@ export const ingressConfigSchema = z
      * limits. Absent: this process's memory (one ingress). redis:// or rediss://, user:password allowed.
      */
     redisUrl: z.url({ protocol: /^rediss?$/ }).optional(),
+    /** PagerDuty v3 webhook signing secrets (POST /v1/pagerduty/webhooks); several during a rotation. */
+    pagerDutyWebhookSecrets: list.default([]),
     /** Prefix of the ingress's Redis keys (several deployments on one Redis). */
     redisKeyPrefix: z.string().min(1).max(100).default('incident-ingress:'),
     taskQueue: z.string().min(1).default(TASK_QUEUE),
@@ -103,6 +105,7 @@ export const INGRESS_ENV = {
   INGRESS_RATE_LIMIT_PER_SECOND: 'rateLimitPerSecond',
   INGRESS_RATE_LIMIT_BURST: 'rateLimitBurst',
   INGRESS_REDIS_URL: 'redisUrl',
+  PAGERDUTY_WEBHOOK_SECRET: 'pagerDutyWebhookSecrets',
   INGRESS_REDIS_KEY_PREFIX: 'redisKeyPrefix',
   INGRESS_TASK_QUEUE: 'taskQueue',
   INGRESS_TIME_SCALE: 'timeScale',
@@ -114,7 +117,12 @@ export const INGRESS_ENV = {
 } as const satisfies Record<string, keyof IngressConfigInput>;
 
 // A Redis URL may carry a password.
-const SECRET_KEYS: ReadonlySet<string> = new Set(['bearerTokens', 'hmacSecrets', 'redisUrl']);
+const SECRET_KEYS: ReadonlySet<string> = new Set([
+  'bearerTokens',
+  'hmacSecrets',
+  'redisUrl',
+  'pagerDutyWebhookSecrets',
+]);
 
 export class IngressConfigError extends Error {
   override name = 'IngressConfigError';

@@ -94,6 +94,12 @@ export class IngressMetrics {
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
+  readonly pagerDutyEvents = new Counter({
+    name: 'ingress_pagerduty_events_total',
+    help: 'Verified PagerDuty webhook events, by event type and what was done (action, ignored, refused).',
+    labelNames: ['type', 'outcome'] as const,
+    registers: [this.registry],
+  });
   readonly sharedStateFallbacks = new Counter({
     name: 'ingress_shared_state_fallbacks_total',
     help: "Operations on the replicas' shared state (INGRESS_REDIS_URL) that fell back to this process's memory because Redis was unreachable, by what.",

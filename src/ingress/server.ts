@@ -35,6 +35,14 @@ import {
 import { AlertDispatcher, incidentUrl } from './dispatch';
 import { envelope, fieldFromPointer, IngressError } from './errors';
 import { sanitizeJson } from './text';
+import {
+  decidePagerDuty,
+  PAGERDUTY_EVENT_MAX_AGE_MS,
+  PAGERDUTY_SIGNATURE_HEADER,
+  pagerDutyWebhookSchema,
+  verifyPagerDutySignature,
+} from './pagerduty';
+import { parseContactConfig, type ContactConfig } from '../playbook/contacts';
 import { IngressMetrics } from './metrics';
 import rateLimit from '@fastify/rate-limit';
 import pino from 'pino';
@@ -67,6 +75,8 @@ interface IngressRequestState {
   /** Signature scheme to verify once the body is read (bearer is checked before reading it). */
   pendingSignature: SignatureScheme | null;
   replayKey: string | null;
+  /** The PagerDuty event id claimed by this request (committed on 2xx, released otherwise). */
+  pagerDutyKey: string | null;
 }
 
 declare module 'fastify' {
@@ -93,6 +103,8 @@ export interface IngressDeps {
    * process's memory. The caller owns the client (startIngress opens and closes it).
    */
   redis?: Redis;
+  /** 2.1 contacts: who a Slack or PagerDuty user is. Default: none (every user unmapped). */
+  contacts?: ContactConfig;
 }
 
 const ALERT_ROUTES = ['/v1/alerts/alertmanager', '/v1/alerts/grafana', '/v1/alerts/generic'] as const;
@@ -138,6 +150,17 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
         metrics.sharedStateFallbacks.inc({ what: 'replay-cache' }),
       )
     : new MemoryReplayGuard(windowMs);
+  // PagerDuty signs no timestamp: its event ids are remembered as long as an event may be accepted.
+  const pagerDutyEvents: ReplayGuard = deps.redis
+    ? new RedisReplayGuard(
+        deps.redis,
+        `${config.redisKeyPrefix}pd:`,
+        PAGERDUTY_EVENT_MAX_AGE_MS,
+        app.log,
+        () => metrics.sharedStateFallbacks.inc({ what: 'pagerduty-events' }),
+      )
+    : new MemoryReplayGuard(PAGERDUTY_EVENT_MAX_AGE_MS);
+  const contacts = deps.contacts ?? parseContactConfig(undefined);
 
   // Per client address on the /v1 routes (@fastify/rate-limit; in Redis when configured, so the replicas
   // share one budget). The defaults sit far above what Alertmanager or Grafana send (one request per group
@@ -210,6 +233,7 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
       parseError: null,
       pendingSignature: null,
       replayKey: null,
+      pagerDutyKey: null,
     };
     // DNS rebinding: a browser page reaching the ingress through a name of its own sends that name.
     if (hosts && !hosts.has(hostName(req.headers.host))) {
@@ -224,7 +248,8 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
 
   // Auth after the rate limit (a route's onRequest hook) and before the body is read.
   app.addHook('preParsing', async (req) => {
-    if (!req.url.startsWith('/v1/') || !authOn) return;
+    // PagerDuty's route has its own signature (checked once the body is read).
+    if (!req.url.startsWith('/v1/') || req.url.startsWith('/v1/pagerduty/') || !authOn) return;
     const scheme =
       config.hmacSecrets.length > 0 && req.headers.authorization === undefined
         ? presentedScheme(req.headers, schemes)
@@ -241,6 +266,12 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
   });
 
   app.addHook('preValidation', async (req) => {
+    if (req.url.startsWith('/v1/pagerduty/'))
+      verifyPagerDutySignature(
+        req.headers[PAGERDUTY_SIGNATURE_HEADER],
+        req.ingress.rawBody ?? Buffer.alloc(0),
+        config.pagerDutyWebhookSecrets,
+      );
     const scheme = req.ingress.pendingSignature;
     if (scheme) {
       const verified = verifySignature(
@@ -275,6 +306,10 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
         { route },
         Number(process.hrtime.bigint() - req.ingress.startedAt) / 1e9,
       );
+    if (req.ingress?.pagerDutyKey) {
+      if (code < 300) await pagerDutyEvents.commit(req.ingress.pagerDutyKey, now());
+      else await pagerDutyEvents.release(req.ingress.pagerDutyKey);
+    }
     if (req.ingress?.replayKey) {
       // Only an accepted request uses its signature up: one answered 503 may be retried as it is.
       if (code < 300) await replay.commit(req.ingress.replayKey, now());
@@ -362,6 +397,50 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
         severitySource: classified ? 'decision-tree' : 'given',
         url: incidentUrl(config.uiBaseUrl, deps.starter.namespace, run.workflowId, run.runId),
       });
+    });
+
+    routes.post('/v1/pagerduty/webhooks', { schema: { body: pagerDutyWebhookSchema } }, async (req) => {
+      const { event } = req.body;
+      const age = now() - Date.parse(event.occurred_at);
+      if (Number.isFinite(age) && age > PAGERDUTY_EVENT_MAX_AGE_MS)
+        throw new IngressError(
+          401,
+          'unauthorized',
+          `event ${event.id} is stale (occurred ${event.occurred_at})`,
+          'event.occurred_at',
+        );
+      const key = `event:${event.id}`;
+      if (!(await pagerDutyEvents.claim(key, now())))
+        throw new IngressError(
+          401,
+          'unauthorized',
+          `PagerDuty event ${event.id} was already accepted (replayed)`,
+          'event.id',
+        );
+      req.ingress.pagerDutyKey = key;
+      const decision = decidePagerDuty(req.body, contacts);
+      metrics.pagerDutyEvents.inc({ type: event.event_type, outcome: decision.kind });
+      if (decision.kind !== 'action')
+        return {
+          eventId: event.id,
+          eventType: event.event_type,
+          outcome: decision.kind,
+          reason: decision.reason,
+        };
+      const { workflowId, name, payload } = decision.action;
+      const r = await starter.runAction(workflowId, name, payload);
+      req.log.info(
+        { eventId: event.id, workflowId, action: name, outcome: r.outcome },
+        'PagerDuty event applied',
+      );
+      return {
+        eventId: event.id,
+        eventType: event.event_type,
+        workflowId,
+        action: name,
+        by: payload.by,
+        ...r,
+      };
     });
 
     let health: { at: number; value: { reachable: boolean; error?: string } } | null = null;
@@ -468,12 +547,21 @@ export async function startIngress(
     deps.starter ??
     new TemporalIncidentStarter({ taskQueue: config.taskQueue, timeoutMs: config.temporalTimeoutMs });
   // The same deployment config as the worker's (INCIDENT_CONFIG and the channel secrets).
-  const policy = deps.policy ?? deploymentPolicy(loadDeploymentConfig(process.env.INCIDENT_CONFIG));
+  const deployment = loadDeploymentConfig(process.env.INCIDENT_CONFIG);
+  const policy = deps.policy ?? deploymentPolicy(deployment);
+  const contacts = deps.contacts ?? parseContactConfig(deployment.contacts);
   // A process of its own (npm run ingress, npm start): its CPU, memory and event-loop lag too.
   const metrics = deps.metrics ?? new IngressMetrics({ processMetrics: true });
   const ownsRedis = !deps.redis && config.redisUrl !== undefined;
   const redis = deps.redis ?? (config.redisUrl ? await openRedis(config.redisUrl) : undefined);
-  const app = buildIngress(config, { ...deps, starter, policy, metrics, ...(redis ? { redis } : {}) });
+  const app = buildIngress(config, {
+    ...deps,
+    starter,
+    policy,
+    metrics,
+    contacts,
+    ...(redis ? { redis } : {}),
+  });
   if (!authConfigured(config))
     app.log.warn(
       'INGRESS_INSECURE: every inbound route accepts requests WITHOUT authentication; anyone who can reach this port can open and change incidents. Set INGRESS_BEARER_TOKENS or INGRESS_HMAC_SECRETS.',

@@ -1,6 +1,12 @@
 // The incident starter: the only place ingress talks to Temporal. The HTTP layer gets it injected, so its
 // tests use a fake and the integration tests the real dev server.
-import { Client, Connection, WorkflowNotFoundError, type ConnectionLike } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type ConnectionLike,
+} from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { ensureTemporalReady, TemporalNotReadyError } from '../temporal/readiness';
 import {
@@ -8,6 +14,8 @@ import {
   IncidentSeverityKey,
   IncidentStatusKey,
   WORKFLOW_TYPE,
+  type ActionName,
+  type ActionResult,
   type Alert,
   type IncidentInput,
   type IncidentKind,
@@ -46,6 +54,11 @@ export interface OpenIncidentCommand {
   reuseRunning: boolean;
 }
 
+export type ActionOutcome =
+  | { outcome: 'accepted'; result: ActionResult }
+  | { outcome: 'rejected'; reason: string }
+  | { outcome: 'no-incident' };
+
 export interface StartedRun {
   workflowId: string;
   runId: string;
@@ -58,6 +71,11 @@ export interface IncidentStarter {
   /** One alertResolved signal with the batch to a running incident; never opens one. */
   resolveAlerts(workflowId: string, alerts: Alert[]): Promise<'signaled' | 'no-incident'>;
   openIncident(cmd: OpenIncidentCommand): Promise<StartedRun>;
+  /**
+   * One human action as the incident's Workflow Update of that name (issue 11: Slack and PagerDuty), so the
+   * caller learns at once whether it was accepted: the result, the rejection reason, or no running incident.
+   */
+  runAction(workflowId: string, name: ActionName, payload: unknown): Promise<ActionOutcome>;
   /** Is Temporal reachable? */
   health(): Promise<{ reachable: boolean; error?: string }>;
   close(): Promise<void>;
@@ -144,7 +162,10 @@ export class TemporalIncidentStarter implements IncidentStarter {
         return fn();
       })
       .catch((err: unknown) => {
-        throw err instanceof WorkflowNotFoundError ? err : new TemporalUnavailableError(operation, err);
+        // Not found and an Update's refusal are answers, not outages.
+        throw err instanceof WorkflowNotFoundError || err instanceof WorkflowUpdateFailedError
+          ? err
+          : new TemporalUnavailableError(operation, err);
       });
   }
 
@@ -219,6 +240,23 @@ export class TemporalIncidentStarter implements IncidentStarter {
     return { workflowId: cmd.workflowId, runId: handle.firstExecutionRunId };
   }
 
+  async runAction(workflowId: string, name: ActionName, payload: unknown): Promise<ActionOutcome> {
+    try {
+      const result = await this.call(`update:${name}`, () =>
+        this.client.workflow
+          .getHandle(workflowId)
+          .executeUpdate<ActionResult, [unknown]>(name, { args: [payload] }),
+      );
+      return { outcome: 'accepted', result };
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return { outcome: 'no-incident' };
+      // The validator's refusal (already acknowledged, invalid payload): the reason, without a stack.
+      if (err instanceof WorkflowUpdateFailedError)
+        return { outcome: 'rejected', reason: err.cause?.message ?? err.message };
+      throw err;
+    }
+  }
+
   /** What every incident start carries: its task queue, summary and details, and initial search attributes. */
   private incidentOptions(cmd: FireAlertsCommand | OpenIncidentCommand) {
     return {
@@ -277,6 +315,8 @@ export function meteredStarter(inner: IncidentStarter, metrics: IngressMetrics):
     fireAlerts: (cmd) => timed('signalWithStart', () => inner.fireAlerts(cmd)),
     resolveAlerts: (workflowId, alerts) => timed('signal', () => inner.resolveAlerts(workflowId, alerts)),
     openIncident: (cmd) => timed('start', () => inner.openIncident(cmd)),
+    runAction: (workflowId, name, payload) =>
+      timed('update', () => inner.runAction(workflowId, name, payload)),
     health: async () => {
       const h = await inner.health();
       metrics.temporalReachable.set(h.reachable ? 1 : 0);

@@ -38,6 +38,9 @@ export const personSchema = z.object({
   email: z.string().min(1).optional(),
   /** Slack handle ("@ana"), user id ("U024BE7LH") or user-group id ("S0614TZR7"). */
   slack: z.string().min(1).optional(),
+  /** Who this person is on Slack and PagerDuty (issue 11 item 3): their clicks and acks are verified as them. */
+  slackUserId: z.string().min(1).optional(),
+  pagerdutyUserId: z.string().min(1).optional(),
 });
 export type Person = z.output<typeof personSchema>;
 
@@ -47,6 +50,8 @@ export const roleContactSchema = z.object({
   email: z.string().min(1),
   slack: z.string().min(1),
   hours: hoursSchema,
+  slackUserId: z.string().min(1).optional(),
+  pagerdutyUserId: z.string().min(1).optional(),
 });
 export type RoleContact = z.output<typeof roleContactSchema>;
 
@@ -89,8 +94,34 @@ export const contactConfigSchema = z.object({
   roles: z.partialRecord(z.enum(ROLE_IDS), roleContactSchema.partial()).default({}),
   rotations: z.partialRecord(z.enum(ROTATING_ROLES), rotationSchema).default({}),
   overrides: z.array(overrideSchema).default([]),
+  /** true: an action from a Slack or PagerDuty user in no contact above is refused, not recorded. */
+  requireKnownUsers: z.boolean().default(false),
 });
 export type ContactConfig = z.output<typeof contactConfigSchema>;
+
+export interface KnownUser {
+  name: string;
+  /** The role the contact holds in the config (a role contact, a rotation's role, an override's role). */
+  role?: RoleId;
+}
+
+/**
+ * The contact a Slack or PagerDuty user id belongs to: role contacts first, then rotations, then overrides;
+ * null for a user in none of them.
+ */
+export function findContactByPlatformId(
+  config: ContactConfig,
+  platform: 'slack' | 'pagerduty',
+  userId: string,
+): KnownUser | null {
+  const key = platform === 'slack' ? 'slackUserId' : 'pagerdutyUserId';
+  for (const [role, c] of Object.entries(config.roles) as [RoleId, Partial<RoleContact>][])
+    if (c?.[key] === userId) return { name: c.name ?? DEFAULT_CONTACTS[role].name, role };
+  for (const [role, r] of Object.entries(config.rotations) as [RoleId, Rotation][])
+    for (const p of r?.people ?? []) if (p[key] === userId) return { name: p.name, role };
+  for (const o of config.overrides) if (o.person[key] === userId) return { name: o.person.name, role: o.role };
+  return null;
+}
 export type ContactConfigInput = z.input<typeof contactConfigSchema>;
 
 /** 2.1 "Hours" text -> structured hours. */

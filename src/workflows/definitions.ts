@@ -76,9 +76,31 @@ export const incidentInputSchema = z.object({
 });
 export type IncidentInput = z.infer<typeof incidentInputSchema>;
 
-export const acknowledgeSchema = z.object({ by: actor, note: z.string().max(2000).optional() });
+/**
+ * Where an action came from when a verified route sent it (issue 11 item 3): the ingress's Slack and
+ * PagerDuty routes check the platform's signature and map the user id to a 2.1 contact. `by` is then that
+ * contact's name (or `<channel>:<user id>` for an unmapped user). Absent: the Web UI, `temporal` or `tctl`,
+ * where `by` is whatever the sender typed (unverified).
+ */
+export const originSchema = z.object({
+  channel: z.enum(['slack', 'pagerduty']),
+  userId: z.string().min(1).max(100),
+  /** true: the user id is mapped to a contact in the deployment config. */
+  known: z.boolean(),
+  role: z.enum(ROLE_IDS).optional(),
+  /** The platform's own event id (PagerDuty webhook event, Slack action ts). */
+  eventId: z.string().max(200).optional(),
+});
+export type ActionOrigin = z.infer<typeof originSchema>;
+
+export const acknowledgeSchema = z.object({
+  by: actor,
+  note: z.string().max(2000).optional(),
+  origin: originSchema.optional(),
+});
 export const resolveSchema = z.object({
   by: actor,
+  origin: originSchema.optional(),
   rootCause: z.string().max(2000).optional(),
   resolution: z.string().max(2000).optional(),
   financialImpactUsd: z.number().min(0).optional(),
@@ -98,7 +120,7 @@ export const postUpdateSchema = z.object({
 });
 export const escalateSchema = z.object({ by: actor, reason: text() });
 export const setSeveritySchema = z.object({ by: actor, severity: z.enum(SEVERITIES), reason: text() });
-export const addNoteSchema = z.object({ by: actor, text: text(4000) });
+export const addNoteSchema = z.object({ by: actor, text: text(4000), origin: originSchema.optional() });
 export const approveSchema = z.object({
   by: actor,
   actionId: text(200),

@@ -1,6 +1,6 @@
 // A fake PagerDuty Events API v2 on 127.0.0.1: POST /v2/enqueue with the real validation and answers
 // (202 success, 400 "invalid event" with errors), an incident state per dedup_key, and injectable failures.
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { startFakeHttpService, type FakeControl, type FakeResponse, type RecordedRequest } from './slack';
 
 export interface FakePagerDutyIncident {
@@ -120,4 +120,72 @@ export async function startFakePagerDuty(options: FakePagerDutyOptions = {}): Pr
     events: () => control.requests.filter((r) => r.path === '/v2/enqueue'),
     incidents,
   };
+}
+
+/**
+ * A PagerDuty v3 webhook body as PagerDuty sends it (developer docs "V3 Webhooks": the event envelope with
+ * an incident resource and the acting user as `agent`).
+ */
+export function pagerDutyWebhook(opts: {
+  eventType: string;
+  incidentKey: string;
+  agentId?: string;
+  agentName?: string;
+  eventId?: string;
+  occurredAt?: string;
+  assignees?: { id: string; summary: string }[];
+}): Record<string, unknown> {
+  const user = (id: string, summary: string) => ({
+    html_url: `https://acme.pagerduty.com/users/${id}`,
+    id,
+    self: `https://api.pagerduty.com/users/${id}`,
+    summary,
+    type: 'user_reference',
+  });
+  return {
+    event: {
+      id: opts.eventId ?? `01${randomUUID().replace(/-/g, '').slice(0, 24).toUpperCase()}`,
+      event_type: opts.eventType,
+      resource_type: 'incident',
+      occurred_at: opts.occurredAt ?? new Date().toISOString(),
+      agent: opts.agentId ? user(opts.agentId, opts.agentName ?? 'Someone') : null,
+      client: null,
+      data: {
+        id: 'Q2K8C1ZVLPYS6Z',
+        type: 'incident',
+        self: 'https://api.pagerduty.com/incidents/Q2K8C1ZVLPYS6Z',
+        html_url: 'https://acme.pagerduty.com/incidents/Q2K8C1ZVLPYS6Z',
+        number: 42,
+        status: opts.eventType.replace('incident.', ''),
+        incident_key: opts.incidentKey,
+        created_at: new Date().toISOString(),
+        title: '[P0] Trading API down',
+        service: {
+          html_url: 'https://acme.pagerduty.com/services/PF9KMXH',
+          id: 'PF9KMXH',
+          self: 'https://api.pagerduty.com/services/PF9KMXH',
+          summary: 'Trading',
+          type: 'service_reference',
+        },
+        assignees: (opts.assignees ?? []).map((a) => user(a.id, a.summary)),
+        escalation_policy: {
+          html_url: 'https://acme.pagerduty.com/escalation_policies/PUS0KTE',
+          id: 'PUS0KTE',
+          self: 'https://api.pagerduty.com/escalation_policies/PUS0KTE',
+          summary: 'Trading on-call',
+          type: 'escalation_policy_reference',
+        },
+        teams: [],
+        priority: null,
+        urgency: 'high',
+        conference_bridge: null,
+        resolve_reason: null,
+      },
+    },
+  };
+}
+
+/** X-PagerDuty-Signature for a body: `v1=<hex HMAC-SHA256>` per secret, comma-separated (rotation). */
+export function pagerDutySignature(body: string, ...secrets: string[]): string {
+  return secrets.map((s) => `v1=${createHmac('sha256', s).update(body).digest('hex')}`).join(',');
 }

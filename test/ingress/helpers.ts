@@ -7,12 +7,13 @@ import { parseRoutingRules, type RoutingRules } from '../../src/ingress/routing'
 import { buildIngress } from '../../src/ingress/server';
 import {
   TemporalUnavailableError,
+  type ActionOutcome,
   type FireAlertsCommand,
   type IncidentStarter,
   type OpenIncidentCommand,
   type StartedRun,
 } from '../../src/ingress/starter';
-import type { Alert } from '../../src/workflows/definitions';
+import type { ActionName, Alert } from '../../src/workflows/definitions';
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
 
@@ -92,6 +93,17 @@ export class FakeStarter implements IncidentStarter {
     const runId = (cmd.reuseRunning && this.running.get(cmd.workflowId)) || `run-${++this.n}`;
     this.running.set(cmd.workflowId, runId);
     return { workflowId: cmd.workflowId, runId };
+  }
+  /** Actions run as Updates (Slack, PagerDuty), in order; `actionOutcome` decides the answer. */
+  readonly actions: { workflowId: string; name: ActionName; payload: unknown }[] = [];
+  actionOutcome: (workflowId: string, name: ActionName) => ActionOutcome = (_w, name) => ({
+    outcome: 'accepted',
+    result: { accepted: true, action: name, status: 'acknowledged', severity: 'P0', message: name },
+  });
+  async runAction(workflowId: string, name: ActionName, payload: unknown): Promise<ActionOutcome> {
+    this.guard(`update:${name}`);
+    this.actions.push({ workflowId, name, payload });
+    return this.actionOutcome(workflowId, name);
   }
   async health() {
     return this.down ? { reachable: false, error: 'connection refused' } : { reachable: true };

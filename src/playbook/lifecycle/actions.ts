@@ -6,6 +6,7 @@ import {
   alertsOf,
   type ActionInput,
   type ActionName,
+  type ActionOrigin,
   type RoutedAlert,
 } from '../../workflows/definitions';
 import { formatIssues, actorOf, isoOf } from '../../workflows/util';
@@ -104,17 +105,47 @@ export function applyAction(d: Draft, name: ActionName, raw: unknown, via: 'sign
   return verdict;
 }
 
+/** " in PagerDuty (verified contact)": where a verified route's action came from, for the timeline. */
+function originText(origin: ActionOrigin | undefined): string {
+  if (!origin) return '';
+  const where = origin.channel === 'pagerduty' ? 'PagerDuty' : 'Slack';
+  return origin.known
+    ? ` in ${where} (verified${origin.role ? `, ${origin.role}` : ''})`
+    : ` in ${where} (user ${origin.userId}, not in contacts)`;
+}
+
+/** PagerDuty learns of its own acknowledgement and resolution: not sent back to it. */
+function echoless(origin: ActionOrigin | undefined): string | undefined {
+  return origin?.channel === 'pagerduty' ? 'pagerduty' : undefined;
+}
+
 type Appliers = { [N in ActionName]: (d: Draft, a: ActionInput<N>) => void };
 
 const APPLY: Appliers = {
-  acknowledge(d, { by, note }) {
+  acknowledge(d, { by, note, origin }) {
     const s = d.s;
     s.status = 'acknowledged';
     s.acknowledgedBy = by;
     s.acknowledgedAt = d.now;
     s.firstAcknowledgedAt ??= d.now;
-    record(d, by, 'acknowledged', `Acknowledged by ${by}${note ? `: ${note}` : ''}`);
-    notify(d, 'acknowledged', `ack-${s.reopenCount}`, 'channel', `ACK: ${by} is investigating "${s.title}"`);
+    record(
+      d,
+      by,
+      'acknowledged',
+      `Acknowledged by ${by}${originText(origin)}${note ? `: ${note}` : ''}`,
+      origin ? { origin } : undefined,
+    );
+    // 3.1 step 1 in the channel; never echoed to the platform it came from.
+    notify(
+      d,
+      'acknowledged',
+      `ack-${s.reopenCount}`,
+      'channel',
+      `ACK: ${by} is investigating "${s.title}"`,
+      undefined,
+      undefined,
+      echoless(origin),
+    );
   },
 
   resolve(d, r) {
@@ -148,7 +179,13 @@ const APPLY: Appliers = {
       missedTrades: r.missedTrades ?? null,
       tradingDowntimeMinutes: r.tradingDowntimeMinutes ?? null,
     };
-    record(d, r.by, 'resolved', `Resolved by ${r.by}${r.resolution ? `: ${r.resolution}` : ''}`);
+    record(
+      d,
+      r.by,
+      'resolved',
+      `Resolved by ${r.by}${originText(r.origin)}${r.resolution ? `: ${r.resolution}` : ''}`,
+      r.origin ? { origin: r.origin } : undefined,
+    );
     // 4.3 "Follow-up Actions": what the procedure left to people, and approvals still open (read before
     // the procedure's open approvals are dropped).
     const followUps = [
@@ -178,6 +215,8 @@ const APPLY: Appliers = {
         postmortemLink: `workflow ${postmortemId(s.incidentId)} (opens when the reopen window closes)`,
       }),
       '4.3',
+      undefined,
+      echoless(r.origin),
     );
   },
 
@@ -204,8 +243,8 @@ const APPLY: Appliers = {
     record(d, by, 'severity', `Severity ${from} -> ${severity} by ${by}: ${reason}`, { from, to: severity });
   },
 
-  addNote(d, { by, text }) {
-    record(d, by, 'note', text);
+  addNote(d, { by, text, origin }) {
+    record(d, by, 'note', origin ? `${text}${originText(origin)}` : text, origin ? { origin } : undefined);
   },
 
   approve(d, a) {

@@ -262,6 +262,8 @@ export function notify(
   text: string,
   template?: Notification['template'],
   onCall?: RoleId[],
+  /** A channel not to send it to: the one the action came from (PagerDuty already knows it acknowledged). */
+  except?: string,
 ): void {
   const s = d.s;
   const notification: Notification = {
@@ -278,7 +280,11 @@ export function notify(
     createdAt: isoOf(d.now),
     incidentStatus: s.status,
   };
-  d.effects.push({ type: 'notify', notification });
+  d.effects.push(
+    except && s.policy.channels.includes(except)
+      ? { type: 'notify', notification, channels: s.policy.channels.filter((c) => c !== except) }
+      : { type: 'notify', notification },
+  );
   if (s.policyPending && s.early.length < EARLY_KEEP) s.early.push(notification);
 }
 

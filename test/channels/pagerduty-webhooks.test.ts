@@ -1,0 +1,294 @@
+// PagerDuty, two-way (issue 11 items 2 and 3): v3 webhooks verified with X-PagerDuty-Signature, matched
+// to the incident by the dedup_key the engine sent, deduplicated by event id, and run as the incident's
+// Update with the verified contact as `by`. Against the real dev server: a P0 acknowledged in PagerDuty
+// stops the engine's re-paging, and the acknowledgement is not echoed back to PagerDuty.
+import type { Client } from '@temporalio/client';
+import { createChannelDispatcher, InMemoryKeyValueStore } from '../../src/activities/notify/http';
+import { readOutbox } from '../../src/activities/notify/outbox';
+import { PagerDutyChannel, type PagerDutyEvent } from '../../src/activities/notify/pagerduty';
+import { TemporalIncidentStarter } from '../../src/ingress/starter';
+import { buildIngress } from '../../src/ingress/server';
+import { parseContactConfig } from '../../src/playbook/contacts';
+import type { IncidentStatus, TimelineEvent } from '../../src/workflows/definitions';
+import {
+  pagerDutySignature,
+  pagerDutyWebhook,
+  startFakePagerDuty,
+  type FakePagerDuty,
+} from '../fakes/pagerduty';
+import {
+  startTestWorker,
+  testClient,
+  tmpFile,
+  uniqueTaskQueue,
+  waitFor,
+  type TestWorker,
+} from '../harness/temporal';
+import { closeAllApps, defaultRules, FakeStarter, httpClient, testConfig } from '../ingress/helpers';
+
+const SECRET = 'pd-webhook-secret-7d1e';
+const contacts = parseContactConfig({
+  roles: { 'oncall-primary': { name: 'Ana Gómez', pagerdutyUserId: 'PANA001' } },
+  rotations: {
+    'oncall-secondary': {
+      startDate: '2026-01-05',
+      people: [{ name: 'Luis Pérez', pagerdutyUserId: 'PLUIS02' }],
+    },
+  },
+});
+const KEY = 'incident-trading-system-down-0123456789abcdef@20261201T120000.000Z';
+
+function app(overrides: { requireKnownUsers?: boolean; secrets?: string } = {}) {
+  const starter = new FakeStarter();
+  const http = httpClient(
+    buildIngress(testConfig({ pagerDutyWebhookSecrets: overrides.secrets ?? SECRET }), {
+      starter,
+      rules: defaultRules(),
+      contacts: overrides.requireKnownUsers ? { ...contacts, requireKnownUsers: true } : contacts,
+    }),
+  );
+  return { http, starter };
+}
+
+const post = (http: ReturnType<typeof app>['http'], body: string, signature?: string) =>
+  http.inject({
+    method: 'POST',
+    url: '/v1/pagerduty/webhooks',
+    headers: {
+      'content-type': 'application/json',
+      ...(signature ? { 'x-pagerduty-signature': signature } : {}),
+    },
+    payload: body,
+  });
+
+afterAll(() => closeAllApps());
+
+describe('the webhook route', () => {
+  it('an acknowledgement by a mapped user runs acknowledge as that contact; any by in the payload is ignored', async () => {
+    const { http, starter } = app();
+    const hook = pagerDutyWebhook({
+      eventType: 'incident.acknowledged',
+      incidentKey: KEY,
+      agentId: 'PANA001',
+      agentName: 'ana',
+    });
+    (hook.event as Record<string, unknown>).by = 'mallory';
+    const body = JSON.stringify(hook);
+    const res = await post(http, body, pagerDutySignature(body, SECRET));
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ outcome: 'accepted', action: 'acknowledge', by: 'Ana Gómez' });
+    expect(starter.actions).toEqual([
+      {
+        workflowId: 'incident-trading-system-down-0123456789abcdef',
+        name: 'acknowledge',
+        payload: {
+          by: 'Ana Gómez',
+          origin: {
+            channel: 'pagerduty',
+            userId: 'PANA001',
+            known: true,
+            role: 'oncall-primary',
+            eventId: (hook.event as { id: string }).id,
+          },
+        },
+      },
+    ]);
+  });
+
+  it('unsigned, forged and replayed events get 401 and run nothing; a rotated secret still verifies', async () => {
+    const { http, starter } = app({ secrets: `old-secret,${SECRET}` });
+    const body = JSON.stringify(
+      pagerDutyWebhook({ eventType: 'incident.acknowledged', incidentKey: KEY, agentId: 'PANA001' }),
+    );
+    expect((await post(http, body)).statusCode).toBe(401);
+    expect((await post(http, body, pagerDutySignature(body, 'forged'))).statusCode).toBe(401);
+    expect(
+      (await post(http, body, pagerDutySignature(body.replace('PANA001', 'PEVE666'), SECRET))).statusCode,
+    ).toBe(401);
+    expect((await post(http, body, 'sha256=abc')).statusCode).toBe(401);
+    expect(starter.actions).toHaveLength(0);
+    // During a rotation PagerDuty signs with both secrets; either one configured verifies.
+    expect((await post(http, body, pagerDutySignature(body, 'new-secret', 'old-secret'))).statusCode).toBe(
+      200,
+    );
+    const replayed = await post(http, body, pagerDutySignature(body, SECRET));
+    expect(replayed.statusCode).toBe(401);
+    expect(replayed.json().error.message).toContain('already accepted');
+    const stale = JSON.stringify(
+      pagerDutyWebhook({
+        eventType: 'incident.acknowledged',
+        incidentKey: KEY,
+        agentId: 'PANA001',
+        occurredAt: '2026-01-01T00:00:00Z',
+      }),
+    );
+    expect((await post(http, stale, pagerDutySignature(stale, SECRET))).statusCode).toBe(401);
+    expect(starter.actions).toHaveLength(1);
+    // Without a secret configured nothing is accepted.
+    const unconfigured = app({ secrets: '' });
+    const r = await post(unconfigured.http, body, pagerDutySignature(body, SECRET));
+    expect(r.statusCode).toBe(401);
+    expect(r.json().error.message).toContain('PAGERDUTY_WEBHOOK_SECRET');
+  });
+
+  it('an unmapped user is recorded by platform id, or refused under requireKnownUsers', async () => {
+    const open = app();
+    const body = JSON.stringify(
+      pagerDutyWebhook({
+        eventType: 'incident.resolved',
+        incidentKey: KEY,
+        agentId: 'PZED999',
+        agentName: 'zed',
+      }),
+    );
+    const res = await post(open.http, body, pagerDutySignature(body, SECRET));
+    expect(res.json()).toMatchObject({ outcome: 'accepted', action: 'resolve', by: 'pagerduty:PZED999' });
+    expect(open.starter.actions[0]!.payload).toMatchObject({ origin: { known: false, userId: 'PZED999' } });
+    const strict = app({ requireKnownUsers: true });
+    const refused = await post(strict.http, body, pagerDutySignature(body, SECRET));
+    expect(refused.statusCode).toBe(200);
+    expect(refused.json()).toMatchObject({ outcome: 'refused' });
+    expect(strict.starter.actions).toHaveLength(0);
+  });
+
+  it('reassignment and escalation become notes; events of other incidents are ignored', async () => {
+    const { http, starter } = app();
+    for (const eventType of ['incident.reassigned', 'incident.escalated']) {
+      const body = JSON.stringify(
+        pagerDutyWebhook({
+          eventType,
+          incidentKey: KEY,
+          agentId: 'PLUIS02',
+          assignees: [{ id: 'PLUIS02', summary: 'Luis Pérez' }],
+        }),
+      );
+      expect((await post(http, body, pagerDutySignature(body, SECRET))).json()).toMatchObject({
+        outcome: 'accepted',
+        action: 'addNote',
+        by: 'Luis Pérez',
+      });
+    }
+    expect(starter.actions.map((a) => (a.payload as { text: string }).text)).toEqual([
+      'PagerDuty: reassigned to Luis Pérez',
+      'PagerDuty: escalated to Luis Pérez (Trading on-call)',
+    ]);
+    const other = JSON.stringify(
+      pagerDutyWebhook({
+        eventType: 'incident.acknowledged',
+        incidentKey: 'd3640fbd41094207a1c11e58e46b1662',
+        agentId: 'PANA001',
+      }),
+    );
+    expect((await post(http, other, pagerDutySignature(other, SECRET))).json()).toMatchObject({
+      outcome: 'ignored',
+    });
+    expect(starter.actions).toHaveLength(2);
+  });
+});
+
+describe('against the real dev server', () => {
+  const taskQueue = uniqueTaskQueue('pd-two-way');
+  const outboxFile = tmpFile('pd-two-way-outbox.jsonl');
+  let worker: TestWorker;
+  let client: Client;
+  let closeClient: () => Promise<void>;
+  let pagerduty: FakePagerDuty;
+
+  beforeAll(async () => {
+    pagerduty = await startFakePagerDuty();
+    const timeouts = { connectMs: 500, headersMs: 1000, bodyMs: 1000, totalMs: 1500 };
+    worker = await startTestWorker({
+      taskQueue,
+      outboxFile,
+      deps: {
+        channels: {
+          pagerduty: new PagerDutyChannel(
+            { routingKey: 'R0UTINGKEY0123456789012345678901', baseUrl: pagerduty.url, timeouts },
+            { dispatcher: createChannelDispatcher(timeouts), store: new InMemoryKeyValueStore() },
+          ),
+        },
+      },
+    });
+    ({ client, close: closeClient } = await testClient());
+  });
+  afterAll(async () => {
+    await closeClient();
+    await worker.stop();
+    await pagerduty.stop();
+  });
+
+  test('a P0 acknowledged in PagerDuty stops the re-paging, and PagerDuty is not sent its own acknowledgement', async () => {
+    const timeScale = 60; // P0 re-pages every 5 playbook minutes: every 5 s
+    const workflowId = `incident-pd-two-way-${Date.now()}`;
+    const h = await client.workflow.start('incidentWorkflow', {
+      taskQueue,
+      workflowId,
+      args: [
+        {
+          title: 'Trading API down',
+          severity: 'P0',
+          timeScale,
+          policy: { channels: ['outbox', 'pagerduty'] },
+        },
+      ],
+    });
+    const st = () => h.query<IncidentStatus>('status');
+    const { incidentId } = await st();
+    await waitFor(
+      async () => readOutbox(outboxFile),
+      (r) => r.some((n) => n.incidentId === incidentId && n.kind === 'repage'),
+      { what: 'a first re-page', timeoutMs: 30_000 },
+    );
+    const triggered = pagerduty.events().map((r) => r.body as PagerDutyEvent);
+    expect(triggered.some((e) => e.event_action === 'trigger' && e.dedup_key === incidentId)).toBe(true);
+
+    const ingress = httpClient(
+      buildIngress(testConfig({ taskQueue, pagerDutyWebhookSecrets: SECRET }), {
+        starter: new TemporalIncidentStarter({ taskQueue, timeoutMs: 10_000, client }),
+        rules: defaultRules(),
+        contacts,
+      }),
+    );
+    // PagerDuty's incident carries the engine's dedup_key as its incident_key.
+    const body = JSON.stringify(
+      pagerDutyWebhook({
+        eventType: 'incident.acknowledged',
+        incidentKey: incidentId,
+        agentId: 'PANA001',
+        agentName: 'ana',
+      }),
+    );
+    const res = await post(ingress, body, pagerDutySignature(body, SECRET));
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({
+      outcome: 'accepted',
+      result: { accepted: true, status: 'acknowledged' },
+    });
+    const acked = await st();
+    expect(acked.acknowledgedBy).toBe('Ana Gómez');
+    const ackAt = Date.parse(acked.acknowledgedAt!);
+
+    // Two more re-page periods: nothing composed after the acknowledgement.
+    await new Promise((r) => setTimeout(r, 12_000));
+    const records = (await readOutbox(outboxFile)).filter((n) => n.incidentId === incidentId);
+    expect(records.filter((n) => n.kind === 'repage' && Date.parse(n.createdAt) > ackAt)).toEqual([]);
+    expect(records.filter((n) => n.kind === 'acknowledged').map((n) => n.text)).toEqual([
+      'ACK: Ana Gómez is investigating "Trading API down"',
+    ]);
+    // Not echoed: PagerDuty got no acknowledge event for its own acknowledgement.
+    const actions = pagerduty
+      .events()
+      .map((r) => r.body as PagerDutyEvent)
+      .filter((e) => e.dedup_key === incidentId)
+      .map((e) => e.event_action);
+    expect(actions).not.toContain('acknowledge');
+    const timeline = await h.query<TimelineEvent[]>('timeline');
+    expect(timeline.find((e) => e.type === 'acknowledged')).toMatchObject({
+      actor: 'Ana Gómez',
+      text: 'Acknowledged by Ana Gómez in PagerDuty (verified, oncall-primary)',
+    });
+    // A second delivery of the same event is refused and changes nothing.
+    expect((await post(ingress, body, pagerDutySignature(body, SECRET))).statusCode).toBe(401);
+    await h.terminate('test done');
+  }, 90_000);
+});
