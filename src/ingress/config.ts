@@ -63,6 +63,11 @@ export const ingressConfigSchema = z
      * limits. Absent: this process's memory (one ingress). redis:// or rediss://, user:password allowed.
      */
     redisUrl: z.url({ protocol: /^rediss?$/ }).optional(),
+    /** Slack app signing secrets (POST /v1/slack/interactions and /v1/slack/commands); several during a rotation. */
+    slackSigningSecrets: list.default([]),
+    /** The Slack app's bot token: the resolve dialog (views.open). The same SLACK_BOT_TOKEN as the worker's. */
+    slackBotToken: z.string().min(1).optional(),
+    slackApiBaseUrl: z.url().default('https://slack.com/api'),
     /** PagerDuty v3 webhook signing secrets (POST /v1/pagerduty/webhooks); several during a rotation. */
     pagerDutyWebhookSecrets: list.default([]),
     /** Prefix of the ingress's Redis keys (several deployments on one Redis). */
@@ -106,6 +111,9 @@ export const INGRESS_ENV = {
   INGRESS_RATE_LIMIT_BURST: 'rateLimitBurst',
   INGRESS_REDIS_URL: 'redisUrl',
   PAGERDUTY_WEBHOOK_SECRET: 'pagerDutyWebhookSecrets',
+  SLACK_SIGNING_SECRET: 'slackSigningSecrets',
+  SLACK_BOT_TOKEN: 'slackBotToken',
+  SLACK_API_BASE_URL: 'slackApiBaseUrl',
   INGRESS_REDIS_KEY_PREFIX: 'redisKeyPrefix',
   INGRESS_TASK_QUEUE: 'taskQueue',
   INGRESS_TIME_SCALE: 'timeScale',
@@ -122,6 +130,8 @@ const SECRET_KEYS: ReadonlySet<string> = new Set([
   'hmacSecrets',
   'redisUrl',
   'pagerDutyWebhookSecrets',
+  'slackSigningSecrets',
+  'slackBotToken',
 ]);
 
 export class IngressConfigError extends Error {

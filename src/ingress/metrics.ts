@@ -100,6 +100,18 @@ export class IngressMetrics {
     labelNames: ['type', 'outcome'] as const,
     registers: [this.registry],
   });
+  readonly slackInteractions = new Counter({
+    name: 'ingress_slack_interactions_total',
+    help: 'Verified Slack interactions (buttons, dialogs), by what they became.',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly slackCommands = new Counter({
+    name: 'ingress_slack_commands_total',
+    help: 'Verified /incident slash commands, by what they became.',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
   readonly sharedStateFallbacks = new Counter({
     name: 'ingress_shared_state_fallbacks_total',
     help: "Operations on the replicas' shared state (INGRESS_REDIS_URL) that fell back to this process's memory because Redis was unreachable, by what.",

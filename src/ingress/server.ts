@@ -43,6 +43,16 @@ import {
   verifyPagerDutySignature,
 } from './pagerduty';
 import { parseContactConfig, type ContactConfig } from '../playbook/contacts';
+import {
+  decideSlackInteraction,
+  decideSlashCommand,
+  openResolveModal,
+  replyEphemeral,
+  SLACK_SIGNATURE_HEADER,
+  verifySlackSignature,
+} from './slack';
+import { z } from 'zod';
+import type { ActionName } from '../workflows/definitions';
 import { IngressMetrics } from './metrics';
 import rateLimit from '@fastify/rate-limit';
 import pino from 'pino';
@@ -108,6 +118,8 @@ export interface IngressDeps {
 }
 
 const ALERT_ROUTES = ['/v1/alerts/alertmanager', '/v1/alerts/grafana', '/v1/alerts/generic'] as const;
+/** Routes verified with their platform's own signature instead of the bearer token / HMAC of the alert routes. */
+const OWN_SIGNATURE = ['/v1/pagerduty/', '/v1/slack/'] as const;
 
 /** Header names that carry credentials: never logged. */
 const REDACT = [
@@ -226,6 +238,14 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
   });
 
   const hosts = allowedHostNames(config);
+  // Slack sends application/x-www-form-urlencoded (interactions: one `payload` field of JSON; commands: the
+  // command's fields). The raw bytes are kept for its signature, as for JSON.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, (req, body, done) => {
+    const raw = Buffer.isBuffer(body) ? body : Buffer.from(body);
+    req.ingress.rawBody = raw;
+    done(null, sanitizeJson(Object.fromEntries(new URLSearchParams(raw.toString('utf8')))));
+  });
+
   app.addHook('onRequest', async (req) => {
     req.ingress = {
       startedAt: process.hrtime.bigint(),
@@ -248,8 +268,8 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
 
   // Auth after the rate limit (a route's onRequest hook) and before the body is read.
   app.addHook('preParsing', async (req) => {
-    // PagerDuty's route has its own signature (checked once the body is read).
-    if (!req.url.startsWith('/v1/') || req.url.startsWith('/v1/pagerduty/') || !authOn) return;
+    // PagerDuty's and Slack's routes have their own signatures (checked once the body is read).
+    if (!req.url.startsWith('/v1/') || OWN_SIGNATURE.some((p) => req.url.startsWith(p)) || !authOn) return;
     const scheme =
       config.hmacSecrets.length > 0 && req.headers.authorization === undefined
         ? presentedScheme(req.headers, schemes)
@@ -266,6 +286,23 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
   });
 
   app.addHook('preValidation', async (req) => {
+    if (req.url.startsWith('/v1/slack/')) {
+      const key = verifySlackSignature(
+        req.headers,
+        req.ingress.rawBody ?? Buffer.alloc(0),
+        config.slackSigningSecrets,
+        config.replayWindowSeconds,
+        now(),
+      );
+      if (!(await replay.claim(key, now())))
+        throw new IngressError(
+          401,
+          'unauthorized',
+          'this Slack request was already received (replayed)',
+          SLACK_SIGNATURE_HEADER,
+        );
+      req.ingress.replayKey = key;
+    }
     if (req.url.startsWith('/v1/pagerduty/'))
       verifyPagerDutySignature(
         req.headers[PAGERDUTY_SIGNATURE_HEADER],
@@ -442,6 +479,124 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
         ...r,
       };
     });
+
+    // Slack: answered within its 3 seconds; an Update that takes longer replies through response_url.
+    const slackReply = (responseUrl: string | undefined, text: string) => {
+      if (!responseUrl) return;
+      replyEphemeral(responseUrl, text).catch((err: unknown) =>
+        app.log.warn({ err: { message: (err as Error).message } }, 'Slack response_url reply failed'),
+      );
+    };
+    const runSlackAction = async (
+      workflowId: string,
+      name: ActionName,
+      payload: Record<string, unknown>,
+    ): Promise<string> => {
+      try {
+        const r = await starter.runAction(workflowId, name, payload);
+        if (r.outcome === 'accepted')
+          return `Done: ${r.result.message} (${workflowId} is ${r.result.status})`;
+        if (r.outcome === 'rejected') return `Not done: ${r.reason}`;
+        return `Not done: no incident ${workflowId} is running`;
+      } catch (err) {
+        return `Not done: Temporal did not answer (${err instanceof TemporalUnavailableError ? 'unavailable' : (err as Error).message}); try again`;
+      }
+    };
+    const within = <T>(p: Promise<T>, ms: number): Promise<{ done: T } | null> =>
+      Promise.race([
+        p.then((done) => ({ done })),
+        new Promise<null>((r) => setTimeout(() => r(null), ms).unref()),
+      ]);
+
+    routes.post(
+      '/v1/slack/interactions',
+      { schema: { body: z.object({ payload: z.string().min(2).max(200_000) }) } },
+      async (req, reply) => {
+        let raw: unknown;
+        try {
+          raw = JSON.parse(req.body.payload);
+        } catch {
+          throw new IngressError(400, 'invalid_body', 'payload is not JSON', 'payload');
+        }
+        const d = decideSlackInteraction(raw, contacts);
+        metrics.slackInteractions.inc({ kind: d.kind });
+        switch (d.kind) {
+          case 'action':
+            // Acknowledged to Slack at once; the Update's answer follows as an ephemeral reply.
+            void runSlackAction(d.workflowId, d.name, d.payload).then((text) =>
+              slackReply(d.responseUrl, text),
+            );
+            return reply.status(200).send();
+          case 'open-resolve':
+            if (!config.slackBotToken) {
+              slackReply(
+                d.responseUrl,
+                `The resolve dialog needs SLACK_BOT_TOKEN on the ingress; meanwhile: /incident resolve ${d.workflowId} <resolution>`,
+              );
+              return reply.status(200).send();
+            }
+            await openResolveModal(
+              config.slackApiBaseUrl,
+              config.slackBotToken,
+              d.triggerId,
+              d.incidentId,
+            ).catch((err: unknown) =>
+              slackReply(d.responseUrl, `Could not open the resolve dialog: ${(err as Error).message}`),
+            );
+            return reply.status(200).send();
+          case 'submit-resolve': {
+            const r = await within(starter.runAction(d.workflowId, 'resolve', d.payload), 2500).catch(
+              () => null,
+            );
+            if (r && r.done.outcome !== 'accepted')
+              return reply.status(200).send({
+                response_action: 'errors',
+                errors: {
+                  resolution:
+                    r.done.outcome === 'rejected' ? r.done.reason : `no incident ${d.workflowId} is running`,
+                },
+              });
+            return reply.status(200).send();
+          }
+          case 'refused':
+            slackReply(d.responseUrl, `Not done: ${d.reason}`);
+            return reply.status(200).send();
+          case 'ignored':
+            return reply.status(200).send();
+        }
+      },
+    );
+
+    routes.post(
+      '/v1/slack/commands',
+      { schema: { body: z.record(z.string(), z.string().max(4000)) } },
+      async (req, reply) => {
+        const form = req.body;
+        const c = decideSlashCommand(form, contacts);
+        metrics.slackCommands.inc({ kind: c.kind });
+        const ephemeral = (text: string) => reply.status(200).send({ response_type: 'ephemeral', text });
+        if (c.kind === 'help') return ephemeral(c.text);
+        if (c.kind === 'refused') return ephemeral(`Not done: ${c.reason}`);
+        if (c.kind === 'status') {
+          const r = await within(starter.queryStatus(c.workflowId), 2500).catch(() => null);
+          if (!r) return ephemeral('Temporal did not answer in time; try again');
+          const st = r.done;
+          if (!st) return ephemeral(`No incident ${c.workflowId} is running`);
+          return ephemeral(
+            [
+              `*${st.severity} ${st.title}* (${c.workflowId}): ${st.status}`,
+              st.acknowledgedBy ? `Acknowledged by ${st.acknowledgedBy}` : 'Not acknowledged',
+              `Engaged: ${st.engagedRoles.join(', ') || 'nobody yet'}`,
+            ].join('\n'),
+          );
+        }
+        const running = runSlackAction(c.workflowId, c.name, c.payload);
+        const r = await within(running, 2500);
+        if (r) return ephemeral(r.done);
+        void running.then((text) => slackReply(form.response_url, text));
+        return ephemeral(`Working on it: ${c.name} ${c.workflowId}`);
+      },
+    );
 
     let health: { at: number; value: { reachable: boolean; error?: string } } | null = null;
     routes.get('/healthz', async (req, reply) => {

@@ -18,6 +18,7 @@ import {
   type ActionResult,
   type Alert,
   type IncidentInput,
+  type IncidentStatus,
   type IncidentKind,
 } from '../workflows/definitions';
 import type { Severity } from '../playbook/severity';
@@ -76,6 +77,8 @@ export interface IncidentStarter {
    * caller learns at once whether it was accepted: the result, the rejection reason, or no running incident.
    */
   runAction(workflowId: string, name: ActionName, payload: unknown): Promise<ActionOutcome>;
+  /** The incident's `status` query; null when no incident runs under the id. */
+  queryStatus(workflowId: string): Promise<IncidentStatus | null>;
   /** Is Temporal reachable? */
   health(): Promise<{ reachable: boolean; error?: string }>;
   close(): Promise<void>;
@@ -257,6 +260,17 @@ export class TemporalIncidentStarter implements IncidentStarter {
     }
   }
 
+  async queryStatus(workflowId: string): Promise<IncidentStatus | null> {
+    try {
+      return await this.call('query:status', () =>
+        this.client.workflow.getHandle(workflowId).query<IncidentStatus>('status'),
+      );
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return null;
+      throw err;
+    }
+  }
+
   /** What every incident start carries: its task queue, summary and details, and initial search attributes. */
   private incidentOptions(cmd: FireAlertsCommand | OpenIncidentCommand) {
     return {
@@ -317,6 +331,7 @@ export function meteredStarter(inner: IncidentStarter, metrics: IngressMetrics):
     openIncident: (cmd) => timed('start', () => inner.openIncident(cmd)),
     runAction: (workflowId, name, payload) =>
       timed('update', () => inner.runAction(workflowId, name, payload)),
+    queryStatus: (workflowId) => timed('query', () => inner.queryStatus(workflowId)),
     health: async () => {
       const h = await inner.health();
       metrics.temporalReachable.set(h.reachable ? 1 : 0);

@@ -104,7 +104,22 @@ describe('Slack incoming webhook', () => {
     };
     expect(body.text).toContain('[P0]');
     expect(body.text).toContain('Trading system down');
-    expect(body.blocks.map((b) => b.type)).toEqual(['header', 'section', 'section', 'section', 'context']);
+    expect(body.blocks.map((b) => b.type)).toEqual([
+      'header',
+      'section',
+      'section',
+      'section',
+      'actions',
+      'context',
+    ]);
+    // The buttons the ingress handles (POST /v1/slack/interactions), carrying the incident id.
+    const actions = body.blocks[4] as unknown as { elements: { action_id: string; value: string }[] };
+    expect(actions.elements.map((e) => e.action_id)).toEqual([
+      'incident.acknowledge',
+      'incident.resolve',
+      'incident.escalate',
+    ]);
+    expect(new Set(actions.elements.map((e) => e.value))).toEqual(new Set([notification().incidentId]));
     expect(body.blocks[0]?.text?.text).toBe(':rotating_light: INCIDENT: Trading system down');
     expect(body.blocks[1]?.text?.text).toBe('Paging @oncall-primary (On-Call Primary)'); // 2.1 default handle
     expect(body.blocks[2]?.text?.text).toContain('*INCIDENT: Trading system down*'); // ** -> *
@@ -112,7 +127,7 @@ describe('Slack incoming webhook', () => {
       '*Severity*\nP0 Critical',
       '*Status*\nTriggered',
     ]);
-    expect(body.blocks[4]?.elements?.[0]?.text).toBe(
+    expect(body.blocks[5]?.elements?.[0]?.text).toBe(
       'Incident `incident-trading-system-down-abc123` · escalate-P0-0m · 2026-11-27 09:15 COT',
     );
   });

@@ -153,7 +153,13 @@ export interface FakeSlack extends FakeControl {
   messages: Map<string, FakeSlackMessage>;
   /** Requests to the webhook path only / to one Web API method only. */
   webhookRequests(): RecordedRequest[];
-  apiRequests(method?: 'chat.postMessage' | 'chat.update'): RecordedRequest[];
+  apiRequests(method?: 'chat.postMessage' | 'chat.update' | 'views.open'): RecordedRequest[];
+  /** Modals opened with views.open. */
+  views: Record<string, unknown>[];
+  /** Messages posted to response_url addresses (ephemeral replies). */
+  responses: { path: string; body: Record<string, unknown> }[];
+  /** A fresh trigger_id (valid once, for views.open) and response_url, as Slack puts in an interaction. */
+  interaction(): { triggerId: string; responseUrl: string };
 }
 
 export interface FakeSlackOptions {
@@ -189,6 +195,24 @@ function blocksError(blocks: unknown): string | undefined {
     }
     if (b.type === 'context' && (!Array.isArray(b.elements) || b.elements.length === 0))
       return 'invalid_blocks';
+    if (b.type === 'actions') {
+      // Block Kit: up to 25 elements; a button has a plain_text text of at most 75 characters, an action_id
+      // of at most 255 and a value of at most 2000, and action_ids are unique within the block.
+      if (!Array.isArray(b.elements) || b.elements.length === 0 || b.elements.length > 25)
+        return 'invalid_blocks';
+      const ids = new Set<string>();
+      for (const e of b.elements) {
+        if (!isRecord(e) || e.type !== 'button') return 'invalid_blocks';
+        const t = isRecord(e.text) ? e.text : undefined;
+        if (!t || t.type !== 'plain_text' || typeof t.text !== 'string' || t.text.length > 75)
+          return 'invalid_blocks';
+        if (typeof e.action_id !== 'string' || e.action_id.length > 255 || ids.has(e.action_id))
+          return 'invalid_blocks';
+        ids.add(e.action_id);
+        if (e.value !== undefined && (typeof e.value !== 'string' || e.value.length > 2000))
+          return 'invalid_blocks';
+      }
+    }
   }
   return undefined;
 }
@@ -208,6 +232,9 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     C0INCIDENTS: 'C0INCIDENTS',
   };
   const messages = new Map<string, FakeSlackMessage>();
+  const triggers = new Set<string>();
+  const views: Record<string, unknown>[] = [];
+  const responses: { path: string; body: Record<string, unknown> }[] = [];
   let seq = 0;
   const nextTs = () => {
     seq += 1;
@@ -236,13 +263,30 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   };
 
   const webApi = (method: string, req: RecordedRequest): FakeResponse => {
-    if (method !== 'chat.postMessage' && method !== 'chat.update')
+    if (method !== 'chat.postMessage' && method !== 'chat.update' && method !== 'views.open')
       return { status: 404, body: JSON.stringify({ ok: false, error: 'unknown_method' }) };
     const auth = req.headers.authorization;
     if (!auth) return apiError('not_authed');
     if (auth !== `Bearer ${botToken}`) return apiError('invalid_auth');
     if (!isRecord(req.body)) return apiError('invalid_json');
     const body = req.body;
+    if (method === 'views.open') {
+      // A trigger_id is good for 3 seconds and once; a modal needs a title and at most 100 blocks.
+      if (typeof body.trigger_id !== 'string' || !triggers.has(body.trigger_id))
+        return apiError('invalid_trigger_id');
+      triggers.delete(body.trigger_id);
+      const view = isRecord(body.view) ? body.view : undefined;
+      if (
+        !view ||
+        view.type !== 'modal' ||
+        !isRecord(view.title) ||
+        !Array.isArray(view.blocks) ||
+        view.blocks.length > 100
+      )
+        return apiError('invalid_arguments');
+      views.push(view);
+      return api({ ok: true, view: { id: `V0${views.length}`, ...view } });
+    }
     const channelId = typeof body.channel === 'string' ? channels[body.channel] : undefined;
     if (!channelId) return apiError('channel_not_found');
     if (!hasText(body)) return apiError('no_text');
@@ -284,6 +328,12 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
 
   const control = await startFakeHttpService((req) => {
     if (req.path === webhookPath) return webhook(req);
+    // response_url of an interaction or command: JSON message, answered "ok" (Slack's own answer).
+    if (req.path.startsWith('/actions/')) {
+      if (!isRecord(req.body) || !hasText(req.body)) return text(400, 'no_text');
+      responses.push({ path: req.path, body: req.body });
+      return text(200, 'ok');
+    }
     const m = /^\/api\/([A-Za-z.]+)$/.exec(req.path);
     if (m && m[1]) return webApi(m[1], req);
     if (req.path.startsWith('/services/')) return text(404, 'no_service');
@@ -297,6 +347,14 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     botToken,
     messages,
     webhookRequests: () => control.requests.filter((r) => r.path === webhookPath),
+    views,
+    responses,
+    interaction: () => {
+      seq += 1;
+      const triggerId = `${seq}.${Date.now()}.fake${seq}`;
+      triggers.add(triggerId);
+      return { triggerId, responseUrl: `${control.url}/actions/T0FAKE/${seq}/fakeresponsetoken${seq}` };
+    },
     apiRequests: (method) =>
       control.requests.filter((r) => (method ? r.path === `/api/${method}` : r.path.startsWith('/api/'))),
   };

@@ -13,7 +13,7 @@ import {
   type OpenIncidentCommand,
   type StartedRun,
 } from '../../src/ingress/starter';
-import type { ActionName, Alert } from '../../src/workflows/definitions';
+import type { ActionName, Alert, IncidentStatus } from '../../src/workflows/definitions';
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
 
@@ -104,6 +104,12 @@ export class FakeStarter implements IncidentStarter {
     this.guard(`update:${name}`);
     this.actions.push({ workflowId, name, payload });
     return this.actionOutcome(workflowId, name);
+  }
+  /** What queryStatus answers (status of a running incident, or null). */
+  statuses = new Map<string, IncidentStatus>();
+  async queryStatus(workflowId: string): Promise<IncidentStatus | null> {
+    this.guard('query:status');
+    return this.statuses.get(workflowId) ?? null;
   }
   async health() {
     return this.down ? { reachable: false, error: 'connection refused' } : { reachable: true };

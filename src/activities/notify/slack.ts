@@ -75,7 +75,65 @@ export type SlackBlock =
   | { type: 'header'; text: { type: 'plain_text'; text: string; emoji?: boolean } }
   | { type: 'section'; text?: SlackTextObject; fields?: SlackTextObject[] }
   | { type: 'context'; elements: SlackTextObject[] }
-  | { type: 'divider' };
+  | { type: 'divider' }
+  | { type: 'actions'; block_id: string; elements: SlackButton[] };
+
+export interface SlackButton {
+  type: 'button';
+  action_id: string;
+  text: { type: 'plain_text'; text: string };
+  value: string;
+  style?: 'primary' | 'danger';
+}
+
+/**
+ * The buttons of a message (issue 11 item 1), handled by the ingress at POST /v1/slack/interactions
+ * (src/ingress/slack.ts SLACK_ACTIONS): Acknowledge while triggered, Resolve and Escalate while open, and
+ * Approve / Reject on an approval request (step `approval-<actionId>`). The value is the incident id (and
+ * the action id), so a click reaches the incident that sent the message.
+ */
+export function actionButtons(n: Notification): SlackBlock[] {
+  const open = n.incidentStatus === 'triggered' || n.incidentStatus === 'acknowledged';
+  if (!open) return [];
+  const button = (
+    action_id: string,
+    text: string,
+    value: string,
+    style?: 'primary' | 'danger',
+  ): SlackButton => ({
+    type: 'button',
+    action_id,
+    text: { type: 'plain_text', text },
+    value: value.slice(0, 2000),
+    ...(style ? { style } : {}),
+  });
+  const approval = /^approval-(.+)$/.exec(n.step);
+  if (approval && !/-too-late-/.test(n.step))
+    return [
+      {
+        type: 'actions',
+        block_id: 'approval-actions',
+        elements: [
+          button('approval.approve', 'Approve', `${n.incidentId}|${approval[1]}`, 'primary'),
+          button('approval.reject', 'Reject', `${n.incidentId}|${approval[1]}`, 'danger'),
+        ],
+      },
+    ];
+  if (!PAGING_KINDS.has(n.kind) && n.kind !== 'acknowledged') return [];
+  return [
+    {
+      type: 'actions',
+      block_id: 'incident-actions',
+      elements: [
+        ...(n.incidentStatus === 'triggered'
+          ? [button('incident.acknowledge', 'Acknowledge', n.incidentId, 'primary')]
+          : []),
+        button('incident.resolve', 'Resolve', n.incidentId),
+        button('incident.escalate', 'Escalate', n.incidentId),
+      ],
+    },
+  ];
+}
 
 const HEADER_MAX = 150; // Block Kit header plain_text limit
 const SECTION_MAX = 3000; // Block Kit section text limit
@@ -177,6 +235,7 @@ export function renderSlackMessage(
   if (mention) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: mention } });
   blocks.push(...sectionsFor(n.text));
   blocks.push(fieldsBlock(n.severity, n.incidentStatus));
+  blocks.push(...actionButtons(n));
   blocks.push({
     type: 'context',
     elements: [
@@ -218,6 +277,8 @@ function renderRootUpdate(
   ];
   if (appendText) blocks.push({ type: 'divider' }, ...sectionsFor(n.text));
   blocks.push(fieldsBlock(n.severity, n.incidentStatus));
+  // The incident's own message keeps the buttons its status allows (none once resolved).
+  blocks.push(...actionButtons({ ...n, kind: 'page', step: 'root' }));
   blocks.push({
     type: 'context',
     elements: [

@@ -1,0 +1,323 @@
+// Slack, two-way (issue 11 item 1): the buttons on the engine's Slack messages (POST /v1/slack/interactions)
+// and the slash command `/incident ack|resolve|status|escalate <id>` (POST /v1/slack/commands). Both are
+// verified with the app's signing secret (v0 HMAC-SHA256 over `v0:<timestamp>:<body>`, 5-minute window,
+// constant-time; several secrets during a rotation), answered within Slack's 3 seconds, and run as the
+// incident's Workflow Update, so the person who clicked gets "done" or the rejection reason as an ephemeral
+// reply. The Slack user id is mapped to a 2.1 contact (verified identity); nothing in the payload picks `by`.
+import { request } from 'undici';
+import { z } from 'zod';
+import { findContactByPlatformId, type ContactConfig } from '../playbook/contacts';
+import type { ActionName, ActionOrigin } from '../workflows/definitions';
+import { safeEqual } from './auth';
+import { createHmac } from 'node:crypto';
+import { IngressError } from './errors';
+
+export const SLACK_SIGNATURE_HEADER = 'x-slack-signature';
+export const SLACK_TIMESTAMP_HEADER = 'x-slack-request-timestamp';
+
+/** Button action ids on the engine's messages (src/activities/notify/slack.ts renders them). */
+export const SLACK_ACTIONS = {
+  acknowledge: 'incident.acknowledge',
+  resolve: 'incident.resolve',
+  escalate: 'incident.escalate',
+  approve: 'approval.approve',
+  reject: 'approval.reject',
+} as const;
+export const RESOLVE_VIEW = 'incident.resolve';
+
+const header = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
+
+/**
+ * Throws 401 unless the request carries a `v0=` signature of `v0:<timestamp>:<raw body>` with one of the
+ * secrets and a timestamp inside the window. Returns the replay key.
+ */
+export function verifySlackSignature(
+  headers: Record<string, string | string[] | undefined>,
+  rawBody: Buffer,
+  secrets: readonly string[],
+  windowSeconds: number,
+  nowMs: number,
+): string {
+  const unauthorized = (message: string, field = SLACK_SIGNATURE_HEADER) =>
+    new IngressError(401, 'unauthorized', message, field);
+  if (secrets.length === 0)
+    throw unauthorized('Slack requests are not configured here: set SLACK_SIGNING_SECRET');
+  const signature = header(headers[SLACK_SIGNATURE_HEADER])?.trim().toLowerCase();
+  const timestamp = header(headers[SLACK_TIMESTAMP_HEADER])?.trim();
+  if (!signature?.startsWith('v0=')) throw unauthorized('missing or malformed X-Slack-Signature (v0=<hex>)');
+  if (!timestamp || !/^\d{1,13}$/.test(timestamp))
+    throw unauthorized('missing X-Slack-Request-Timestamp', SLACK_TIMESTAMP_HEADER);
+  if (Math.abs(nowMs / 1000 - Number(timestamp)) > windowSeconds)
+    throw unauthorized(
+      `the request timestamp is outside the ${windowSeconds}-second window`,
+      SLACK_TIMESTAMP_HEADER,
+    );
+  let ok = false;
+  for (const secret of secrets) {
+    const expected = `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:`).update(rawBody).digest('hex')}`;
+    ok = safeEqual(signature, expected) || ok;
+  }
+  if (!ok) throw unauthorized('invalid X-Slack-Signature');
+  return `slack:${timestamp}:${signature}`;
+}
+
+/** Who a Slack user is: the mapped contact, `slack:<id>`, or null when requireKnownUsers refuses them. */
+export function slackActor(
+  contacts: ContactConfig,
+  userId: string,
+  eventId?: string,
+): { by: string; origin: ActionOrigin } | null {
+  const known = findContactByPlatformId(contacts, 'slack', userId);
+  if (!known && contacts.requireKnownUsers) return null;
+  return {
+    by: known?.name ?? `slack:${userId}`,
+    origin: {
+      channel: 'slack',
+      userId,
+      known: known !== null,
+      ...(known?.role ? { role: known.role } : {}),
+      ...(eventId ? { eventId: eventId.slice(0, 200) } : {}),
+    },
+  };
+}
+
+/** `<workflow id>@<opening time>` (a button's value) -> the workflow id; a bare workflow id is kept. */
+export function workflowIdOf(incidentOrWorkflowId: string): string {
+  const at = incidentOrWorkflowId.lastIndexOf('@');
+  return at > 0 && /^\d{8}T\d{6}/.test(incidentOrWorkflowId.slice(at + 1))
+    ? incidentOrWorkflowId.slice(0, at)
+    : incidentOrWorkflowId;
+}
+
+const blockActionsSchema = z.looseObject({
+  type: z.literal('block_actions'),
+  user: z.looseObject({ id: z.string().min(1).max(100) }),
+  trigger_id: z.string().max(200).optional(),
+  response_url: z.url().optional(),
+  actions: z
+    .array(
+      z.looseObject({
+        action_id: z.string().max(255),
+        value: z.string().max(2000).optional(),
+        action_ts: z.string().max(100).optional(),
+      }),
+    )
+    .min(1),
+});
+
+const viewSubmissionSchema = z.looseObject({
+  type: z.literal('view_submission'),
+  user: z.looseObject({ id: z.string().min(1).max(100) }),
+  view: z.looseObject({
+    id: z.string().max(100).optional(),
+    callback_id: z.string().max(255),
+    private_metadata: z.string().max(3000).optional(),
+    state: z.looseObject({
+      values: z.record(z.string(), z.record(z.string(), z.looseObject({ value: z.string().nullish() }))),
+    }),
+  }),
+});
+
+export type SlackInteraction =
+  | {
+      kind: 'action';
+      workflowId: string;
+      name: ActionName;
+      payload: Record<string, unknown>;
+      responseUrl?: string;
+    }
+  | { kind: 'open-resolve'; workflowId: string; incidentId: string; triggerId: string; responseUrl?: string }
+  | { kind: 'submit-resolve'; workflowId: string; payload: Record<string, unknown> }
+  | { kind: 'refused'; reason: string; responseUrl?: string }
+  | { kind: 'ignored'; reason: string };
+
+/** Reads one interaction (`payload=` form field, already decoded) into what to do. Pure. */
+export function decideSlackInteraction(raw: unknown, contacts: ContactConfig): SlackInteraction {
+  const blockActions = blockActionsSchema.safeParse(raw);
+  if (blockActions.success) {
+    const p = blockActions.data;
+    const action = p.actions[0]!;
+    const responseUrl = p.response_url;
+    const actor = slackActor(contacts, p.user.id, action.action_ts);
+    if (!actor)
+      return {
+        kind: 'refused',
+        reason: `Slack user ${p.user.id} is not in contacts (contacts.requireKnownUsers)`,
+        ...(responseUrl ? { responseUrl } : {}),
+      };
+    const [incidentId = '', actionId] = (action.value ?? '').split('|');
+    const workflowId = workflowIdOf(incidentId);
+    const act = (name: ActionName, extra: Record<string, unknown> = {}): SlackInteraction => ({
+      kind: 'action',
+      workflowId,
+      name,
+      payload: { by: actor.by, origin: actor.origin, ...extra },
+      ...(responseUrl ? { responseUrl } : {}),
+    });
+    if (!workflowId) return { kind: 'ignored', reason: 'button without an incident' };
+    switch (action.action_id) {
+      case SLACK_ACTIONS.acknowledge:
+        return act('acknowledge');
+      case SLACK_ACTIONS.escalate:
+        return act('escalate', { reason: `escalated from Slack by ${actor.by}` });
+      case SLACK_ACTIONS.approve:
+        return actionId
+          ? act('approve', { actionId })
+          : { kind: 'ignored', reason: 'approve without an action id' };
+      case SLACK_ACTIONS.reject:
+        return actionId
+          ? act('reject', { actionId, reason: `rejected in Slack by ${actor.by}` })
+          : { kind: 'ignored', reason: 'reject without an action id' };
+      case SLACK_ACTIONS.resolve:
+        return p.trigger_id
+          ? {
+              kind: 'open-resolve',
+              workflowId,
+              incidentId,
+              triggerId: p.trigger_id,
+              ...(responseUrl ? { responseUrl } : {}),
+            }
+          : { kind: 'ignored', reason: 'resolve without a trigger_id' };
+      default:
+        return { kind: 'ignored', reason: `action ${action.action_id} is not the engine's` };
+    }
+  }
+  const submission = viewSubmissionSchema.safeParse(raw);
+  if (submission.success && submission.data.view.callback_id === RESOLVE_VIEW) {
+    const p = submission.data;
+    const actor = slackActor(contacts, p.user.id, p.view.id);
+    if (!actor)
+      return {
+        kind: 'refused',
+        reason: `Slack user ${p.user.id} is not in contacts (contacts.requireKnownUsers)`,
+      };
+    const field = (block: string) => {
+      const v = p.view.state.values[block]?.[block]?.value;
+      return v === null || v === undefined || v.trim() === '' ? undefined : v.trim();
+    };
+    const num = (block: string) => {
+      const v = field(block);
+      const n = v === undefined ? undefined : Number(v.replace(/[$,\s]/g, ''));
+      return n !== undefined && Number.isFinite(n) && n >= 0 ? n : undefined;
+    };
+    const missed = num('missed_trades');
+    const impact = num('financial_impact');
+    return {
+      kind: 'submit-resolve',
+      workflowId: workflowIdOf(p.view.private_metadata ?? ''),
+      payload: {
+        by: actor.by,
+        origin: actor.origin,
+        ...(field('root_cause') ? { rootCause: field('root_cause') } : {}),
+        ...(field('resolution') ? { resolution: field('resolution') } : {}),
+        ...(missed !== undefined ? { missedTrades: Math.round(missed) } : {}),
+        ...(impact !== undefined ? { financialImpactUsd: impact } : {}),
+      },
+    };
+  }
+  const type = typeof raw === 'object' && raw !== null ? String((raw as { type?: unknown }).type) : 'unknown';
+  return { kind: 'ignored', reason: `interaction ${type} is not handled` };
+}
+
+/** The resolve dialog (Block Kit modal) for views.open: 4.3's fields. */
+export function resolveModal(incidentId: string) {
+  const input = (id: string, label: string, multiline: boolean, optional = true, hint?: string) => ({
+    type: 'input',
+    block_id: id,
+    optional,
+    label: { type: 'plain_text', text: label },
+    element: { type: 'plain_text_input', action_id: id, multiline },
+    ...(hint ? { hint: { type: 'plain_text', text: hint } } : {}),
+  });
+  return {
+    type: 'modal',
+    callback_id: RESOLVE_VIEW,
+    private_metadata: incidentId,
+    title: { type: 'plain_text', text: 'Resolve incident' },
+    submit: { type: 'plain_text', text: 'Resolve' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      input('root_cause', 'Root cause', true),
+      input('resolution', 'Resolution', true, false),
+      input('missed_trades', 'Missed trades', false, true, 'a count, e.g. 3'),
+      input('financial_impact', 'Financial impact (USD)', false, true, 'e.g. 1200; over $1000 pages the CTO'),
+    ],
+  };
+}
+
+export type SlackCommand =
+  | { kind: 'action'; workflowId: string; name: ActionName; payload: Record<string, unknown> }
+  | { kind: 'status'; workflowId: string }
+  | { kind: 'help'; text: string }
+  | { kind: 'refused'; reason: string };
+
+export const SLASH_USAGE =
+  'Usage: `/incident ack <id>` · `/incident resolve <id> <resolution>` · `/incident status <id>` · `/incident escalate <id> [reason]` (<id> is the workflow id, e.g. incident-trading-system-down-0123456789abcdef)';
+
+/** `/incident <verb> <id> [text]` -> what to do. Pure. */
+export function decideSlashCommand(form: Record<string, string>, contacts: ContactConfig): SlackCommand {
+  const [verb = '', id = '', ...rest] = (form.text ?? '').trim().split(/\s+/);
+  const tail = rest.join(' ').trim();
+  if (!id) return { kind: 'help', text: SLASH_USAGE };
+  const workflowId = workflowIdOf(id);
+  if (verb === 'status') return { kind: 'status', workflowId };
+  const actor = slackActor(contacts, form.user_id ?? '', form.trigger_id);
+  if (!form.user_id || !actor)
+    return {
+      kind: 'refused',
+      reason: `Slack user ${form.user_id ?? '(none)'} is not in contacts (contacts.requireKnownUsers)`,
+    };
+  const base = { by: actor.by, origin: actor.origin };
+  switch (verb) {
+    case 'ack':
+    case 'acknowledge':
+      return { kind: 'action', workflowId, name: 'acknowledge', payload: base };
+    case 'resolve':
+      return {
+        kind: 'action',
+        workflowId,
+        name: 'resolve',
+        payload: { ...base, resolution: tail || `resolved from Slack by ${actor.by}` },
+      };
+    case 'escalate':
+      return {
+        kind: 'action',
+        workflowId,
+        name: 'escalate',
+        payload: { ...base, reason: tail || `escalated from Slack by ${actor.by}` },
+      };
+    default:
+      return { kind: 'help', text: `Unknown \`${verb}\`. ${SLASH_USAGE}` };
+  }
+}
+
+/** Posts an ephemeral reply to an interaction's or command's response_url (best effort: logged on failure). */
+export async function replyEphemeral(responseUrl: string, text: string): Promise<void> {
+  const res = await request(responseUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text }),
+    headersTimeout: 5000,
+    bodyTimeout: 5000,
+  });
+  await res.body.dump();
+  if (res.statusCode >= 300) throw new Error(`response_url answered ${res.statusCode}`);
+}
+
+/** Opens the resolve dialog with Slack's views.open (needs the bot token). */
+export async function openResolveModal(
+  apiBaseUrl: string,
+  botToken: string,
+  triggerId: string,
+  incidentId: string,
+): Promise<void> {
+  const res = await request(`${apiBaseUrl.replace(/\/+$/, '')}/views.open`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json; charset=utf-8', authorization: `Bearer ${botToken}` },
+    body: JSON.stringify({ trigger_id: triggerId, view: resolveModal(incidentId) }),
+    headersTimeout: 2500,
+    bodyTimeout: 2500,
+  });
+  const body = (await res.body.json()) as { ok?: boolean; error?: string };
+  if (!body.ok) throw new Error(`views.open failed: ${body.error ?? res.statusCode}`);
+}

@@ -1,0 +1,452 @@
+// Slack, two-way (issue 11 items 1 and 3): the buttons on the engine's messages and `/incident`, verified
+// with the signing secret, run as the incident's Updates as the mapped contact, with the answer as an
+// ephemeral reply. Wire formats as Slack sends them: form-encoded `payload=` JSON for interactions, the
+// command's form fields, `response_url`, `trigger_id` for views.open. Against the real dev server: a P1
+// acknowledged by clicking the button in the fake Slack shows the contact and stops the re-paging.
+import type { Client } from '@temporalio/client';
+import { createHmac } from 'node:crypto';
+import { createChannelDispatcher, InMemoryKeyValueStore } from '../../src/activities/notify/http';
+import { readOutbox } from '../../src/activities/notify/outbox';
+import { SlackChannel } from '../../src/activities/notify/slack';
+import { buildIngress } from '../../src/ingress/server';
+import { TemporalIncidentStarter } from '../../src/ingress/starter';
+import { parseContactConfig } from '../../src/playbook/contacts';
+import type { IncidentStatus } from '../../src/workflows/definitions';
+import { startFakeSlack, type FakeSlack } from '../fakes/slack';
+import {
+  startTestWorker,
+  testClient,
+  tmpFile,
+  uniqueTaskQueue,
+  waitFor,
+  type TestWorker,
+} from '../harness/temporal';
+import { closeAllApps, defaultRules, FakeStarter, httpClient, testConfig } from '../ingress/helpers';
+
+const SECRET = 'slack-signing-secret-8f2b';
+const INCIDENT = 'incident-trading-system-down-0123456789abcdef@20261201T120000.000Z';
+const WORKFLOW = 'incident-trading-system-down-0123456789abcdef';
+const contacts = parseContactConfig({
+  roles: { 'oncall-primary': { name: 'Ana Gómez', slackUserId: 'U0ANA' } },
+});
+
+let slack: FakeSlack;
+beforeAll(async () => {
+  slack = await startFakeSlack();
+});
+afterAll(async () => {
+  await closeAllApps();
+  await slack.stop();
+});
+
+function signed(body: string, at = Date.now(), secret = SECRET) {
+  const ts = String(Math.floor(at / 1000));
+  return {
+    'content-type': 'application/x-www-form-urlencoded',
+    'x-slack-request-timestamp': ts,
+    'x-slack-signature': `v0=${createHmac('sha256', secret).update(`v0:${ts}:${body}`).digest('hex')}`,
+  };
+}
+const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
+
+function app(opts: { requireKnownUsers?: boolean; botToken?: boolean } = {}) {
+  const starter = new FakeStarter();
+  const http = httpClient(
+    buildIngress(
+      testConfig({
+        slackSigningSecrets: SECRET,
+        slackApiBaseUrl: slack.apiBaseUrl,
+        ...(opts.botToken === false ? {} : { slackBotToken: slack.botToken }),
+      }),
+      {
+        starter,
+        rules: defaultRules(),
+        contacts: opts.requireKnownUsers ? { ...contacts, requireKnownUsers: true } : contacts,
+      },
+    ),
+  );
+  return { http, starter };
+}
+
+/** A block_actions interaction as Slack sends it when someone clicks a button. */
+function click(actionId: string, value: string, userId = 'U0ANA') {
+  const { triggerId, responseUrl } = slack.interaction();
+  return {
+    responseUrl,
+    body: form({
+      payload: JSON.stringify({
+        type: 'block_actions',
+        user: { id: userId, username: 'ana', team_id: 'T0FAKE' },
+        api_app_id: 'A0FAKE',
+        token: 'deprecated-verification-token',
+        trigger_id: triggerId,
+        team: { id: 'T0FAKE', domain: 'acme' },
+        channel: { id: 'C0INCIDENTS', name: 'trading-incidents' },
+        response_url: responseUrl,
+        actions: [
+          {
+            type: 'button',
+            action_id: actionId,
+            block_id: 'incident-actions',
+            text: { type: 'plain_text', text: 'x' },
+            value,
+            action_ts: `${Date.now() / 1000}`,
+          },
+        ],
+      }),
+    }),
+  };
+}
+
+const replyTo = (responseUrl: string) =>
+  waitFor(
+    async () => slack.responses.find((r) => responseUrl.endsWith(r.path)),
+    (r) => r !== undefined,
+    { what: `a reply to ${responseUrl}`, timeoutMs: 5000 },
+  );
+
+describe('the interaction and command routes', () => {
+  it('an Acknowledge click runs acknowledge as the mapped contact and replies "Done" to the clicker alone', async () => {
+    const { http, starter } = app();
+    const { body, responseUrl } = click('incident.acknowledge', INCIDENT);
+    const res = await http.inject({
+      method: 'POST',
+      url: '/v1/slack/interactions',
+      headers: signed(body),
+      payload: body,
+    });
+    expect(res.statusCode).toBe(200);
+    expect(starter.actions).toEqual([
+      {
+        workflowId: WORKFLOW,
+        name: 'acknowledge',
+        payload: {
+          by: 'Ana Gómez',
+          origin: expect.objectContaining({
+            channel: 'slack',
+            userId: 'U0ANA',
+            known: true,
+            role: 'oncall-primary',
+          }),
+        },
+      },
+    ]);
+    const reply = await replyTo(responseUrl);
+    expect(reply!.body).toMatchObject({
+      response_type: 'ephemeral',
+      text: expect.stringMatching(/^Done: acknowledge/),
+    });
+  });
+
+  it('a refused action replies with the reason; an unmapped user acts as slack:<id>, or is refused', async () => {
+    const { http, starter } = app();
+    starter.actionOutcome = () => ({
+      outcome: 'rejected',
+      reason: 'acknowledge rejected: already acknowledged by Luis',
+    });
+    const c = click('incident.acknowledge', INCIDENT, 'U0STRANGER');
+    await http.inject({
+      method: 'POST',
+      url: '/v1/slack/interactions',
+      headers: signed(c.body),
+      payload: c.body,
+    });
+    expect(starter.actions[0]!.payload).toMatchObject({ by: 'slack:U0STRANGER', origin: { known: false } });
+    expect((await replyTo(c.responseUrl))!.body.text).toBe(
+      'Not done: acknowledge rejected: already acknowledged by Luis',
+    );
+    const strict = app({ requireKnownUsers: true });
+    const s = click('incident.acknowledge', INCIDENT, 'U0STRANGER');
+    await strict.http.inject({
+      method: 'POST',
+      url: '/v1/slack/interactions',
+      headers: signed(s.body),
+      payload: s.body,
+    });
+    expect((await replyTo(s.responseUrl))!.body.text).toContain('not in contacts');
+    expect(strict.starter.actions).toHaveLength(0);
+  });
+
+  it('unsigned, forged, stale and replayed requests get 401 on both routes and run nothing', async () => {
+    const { http, starter } = app();
+    for (const url of ['/v1/slack/interactions', '/v1/slack/commands']) {
+      const body =
+        url === '/v1/slack/commands'
+          ? form({
+              command: '/incident',
+              text: `ack ${WORKFLOW}`,
+              user_id: 'U0ANA',
+              response_url: slack.interaction().responseUrl,
+            })
+          : click('incident.acknowledge', INCIDENT).body;
+      const send = (headers: Record<string, string>) =>
+        http.inject({ method: 'POST', url, headers, payload: body });
+      expect((await send({ 'content-type': 'application/x-www-form-urlencoded' })).statusCode).toBe(401);
+      expect((await send(signed(body, Date.now(), 'forged'))).statusCode).toBe(401);
+      expect((await send(signed(body, Date.now() - 10 * 60_000))).statusCode).toBe(401);
+      const headers = signed(body);
+      expect((await send(headers)).statusCode).toBe(200);
+      const replay = await send(headers);
+      expect(replay.statusCode).toBe(401);
+      expect(replay.json().error.message).toContain('replayed');
+    }
+    expect(starter.actions).toHaveLength(2);
+  });
+
+  it('Resolve opens the 4.3 dialog; its submission resolves with the fields, or shows the refusal in it', async () => {
+    const { http, starter } = app();
+    const c = click('incident.resolve', INCIDENT);
+    const before = slack.views.length;
+    expect(
+      (
+        await http.inject({
+          method: 'POST',
+          url: '/v1/slack/interactions',
+          headers: signed(c.body),
+          payload: c.body,
+        })
+      ).statusCode,
+    ).toBe(200);
+    expect(slack.views).toHaveLength(before + 1);
+    const view = slack.views.at(-1)! as {
+      callback_id: string;
+      private_metadata: string;
+      blocks: { block_id: string }[];
+    };
+    expect(view.callback_id).toBe('incident.resolve');
+    expect(view.private_metadata).toBe(INCIDENT);
+    expect(view.blocks.map((b) => b.block_id)).toEqual([
+      'root_cause',
+      'resolution',
+      'missed_trades',
+      'financial_impact',
+    ]);
+    const submission = (values: Record<string, string>) =>
+      form({
+        payload: JSON.stringify({
+          type: 'view_submission',
+          user: { id: 'U0ANA' },
+          view: {
+            id: 'V0RESOLVE',
+            callback_id: 'incident.resolve',
+            private_metadata: INCIDENT,
+            state: {
+              values: Object.fromEntries(
+                Object.entries(values).map(([k, v]) => [k, { [k]: { type: 'plain_text_input', value: v } }]),
+              ),
+            },
+          },
+        }),
+      });
+    const ok = submission({
+      root_cause: 'stale feed',
+      resolution: 'restarted the feed',
+      missed_trades: '3',
+      financial_impact: '$1,250',
+    });
+    const res = await http.inject({
+      method: 'POST',
+      url: '/v1/slack/interactions',
+      headers: signed(ok),
+      payload: ok,
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toBe('');
+    expect(starter.actions.at(-1)).toMatchObject({
+      workflowId: WORKFLOW,
+      name: 'resolve',
+      payload: {
+        by: 'Ana Gómez',
+        rootCause: 'stale feed',
+        resolution: 'restarted the feed',
+        missedTrades: 3,
+        financialImpactUsd: 1250,
+      },
+    });
+    starter.actionOutcome = () => ({
+      outcome: 'rejected',
+      reason: 'resolve rejected: already resolved by Luis',
+    });
+    const again = submission({ resolution: 'again' });
+    const refused = await http.inject({
+      method: 'POST',
+      url: '/v1/slack/interactions',
+      headers: signed(again),
+      payload: again,
+    });
+    expect(refused.json()).toEqual({
+      response_action: 'errors',
+      errors: { resolution: 'resolve rejected: already resolved by Luis' },
+    });
+  });
+
+  it('/incident ack | status | escalate | help answer in Slack ephemerally', async () => {
+    const { http, starter } = app();
+    const command = async (text: string) => {
+      const body = form({
+        command: '/incident',
+        text,
+        user_id: 'U0ANA',
+        user_name: 'ana',
+        response_url: slack.interaction().responseUrl,
+        trigger_id: '1.2.3',
+      });
+      const res = await http.inject({
+        method: 'POST',
+        url: '/v1/slack/commands',
+        headers: signed(body),
+        payload: body,
+      });
+      expect(res.statusCode).toBe(200);
+      return res.json() as { response_type: string; text: string };
+    };
+    expect(await command(`ack ${WORKFLOW}`)).toMatchObject({
+      response_type: 'ephemeral',
+      text: expect.stringMatching(/^Done: acknowledge/),
+    });
+    expect(starter.actions.at(-1)).toMatchObject({
+      workflowId: WORKFLOW,
+      name: 'acknowledge',
+      payload: { by: 'Ana Gómez' },
+    });
+    await command(`escalate ${WORKFLOW} the feed is still down`);
+    expect(starter.actions.at(-1)).toMatchObject({
+      name: 'escalate',
+      payload: { reason: 'the feed is still down' },
+    });
+    expect((await command(`status ${WORKFLOW}`)).text).toBe(`No incident ${WORKFLOW} is running`);
+    starter.statuses.set(WORKFLOW, {
+      severity: 'P0',
+      title: 'Trading API down',
+      status: 'acknowledged',
+      acknowledgedBy: 'Ana Gómez',
+      engagedRoles: ['oncall-primary', 'eng-lead'],
+    } as unknown as IncidentStatus);
+    expect((await command(`status ${WORKFLOW}`)).text).toBe(
+      `*P0 Trading API down* (${WORKFLOW}): acknowledged\nAcknowledged by Ana Gómez\nEngaged: oncall-primary, eng-lead`,
+    );
+    expect((await command('')).text).toMatch(/^Usage:/);
+    expect((await command(`frobnicate ${WORKFLOW}`)).text).toMatch(/^Unknown `frobnicate`/);
+  });
+
+  it('Approve and Reject buttons carry the approval action id', async () => {
+    const { http, starter } = app();
+    for (const id of ['approval.approve', 'approval.reject']) {
+      const c = click(id, `${INCIDENT}|rollback-model-1`);
+      await http.inject({
+        method: 'POST',
+        url: '/v1/slack/interactions',
+        headers: signed(c.body),
+        payload: c.body,
+      });
+      await replyTo(c.responseUrl);
+    }
+    expect(starter.actions.map((a) => [a.name, (a.payload as { actionId: string }).actionId])).toEqual([
+      ['approve', 'rollback-model-1'],
+      ['reject', 'rollback-model-1'],
+    ]);
+  });
+});
+
+describe('against the real dev server', () => {
+  const taskQueue = uniqueTaskQueue('slack-two-way');
+  const outboxFile = tmpFile('slack-two-way-outbox.jsonl');
+  let worker: TestWorker;
+  let client: Client;
+  let closeClient: () => Promise<void>;
+
+  beforeAll(async () => {
+    const timeouts = { connectMs: 500, headersMs: 1000, bodyMs: 1000, totalMs: 1500 };
+    worker = await startTestWorker({
+      taskQueue,
+      outboxFile,
+      deps: {
+        contacts,
+        channels: {
+          slack: new SlackChannel(
+            {
+              mode: 'web-api',
+              botToken: slack.botToken,
+              channel: '#trading-incidents',
+              apiBaseUrl: slack.apiBaseUrl,
+              timeouts,
+            },
+            { dispatcher: createChannelDispatcher(timeouts), store: new InMemoryKeyValueStore(), contacts },
+          ),
+        },
+      },
+    });
+    ({ client, close: closeClient } = await testClient());
+  });
+  afterAll(async () => {
+    await closeClient();
+    await worker.stop();
+  });
+
+  test('a P1 acknowledged with the button in Slack shows the contact, says ACK in the thread, and stops re-paging', async () => {
+    const workflowId = `incident-slack-two-way-${Date.now()}`;
+    const h = await client.workflow.start('incidentWorkflow', {
+      taskQueue,
+      workflowId,
+      args: [
+        { title: 'Model drift', severity: 'P1', timeScale: 60, policy: { channels: ['outbox', 'slack'] } },
+      ],
+    });
+    const { incidentId } = await h.query<IncidentStatus>('status');
+    // The incident's message in the fake Slack, with its Acknowledge button.
+    const root = await waitFor(
+      async () =>
+        [...slack.messages.values()].find(
+          (m) => JSON.stringify(m.blocks ?? []).includes(incidentId) && !m.thread_ts,
+        ),
+      (m) => m !== undefined,
+      { what: 'the incident message in Slack', timeoutMs: 20_000 },
+    );
+    const button = (root!.blocks as { type: string; elements?: { action_id: string; value: string }[] }[])
+      .find((b) => b.type === 'actions')!
+      .elements!.find((e) => e.action_id === 'incident.acknowledge')!;
+    expect(button.value).toBe(incidentId);
+    await waitFor(
+      async () => readOutbox(outboxFile),
+      (r) => r.some((n) => n.incidentId === incidentId && n.kind === 'repage'),
+      { what: 'a first re-page', timeoutMs: 30_000 },
+    );
+
+    const ingress = httpClient(
+      buildIngress(testConfig({ taskQueue, slackSigningSecrets: SECRET }), {
+        starter: new TemporalIncidentStarter({ taskQueue, timeoutMs: 10_000, client }),
+        rules: defaultRules(),
+        contacts,
+      }),
+    );
+    const c = click(button.action_id, button.value);
+    const res = await ingress.inject({
+      method: 'POST',
+      url: '/v1/slack/interactions',
+      headers: signed(c.body),
+      payload: c.body,
+    });
+    expect(res.statusCode).toBe(200);
+    expect((await replyTo(c.responseUrl))!.body.text).toMatch(/^Done: acknowledged/);
+    const acked = await h.query<IncidentStatus>('status');
+    expect(acked.acknowledgedBy).toBe('Ana Gómez');
+    const ackAt = Date.parse(acked.acknowledgedAt!);
+    // 3.1 step 1 in the incident's thread.
+    await waitFor(
+      async () =>
+        [...slack.messages.values()].filter((m) => m.thread_ts === root!.ts).map((m) => m.text ?? ''),
+      (texts) => texts.some((t) => t.includes('Ana Gómez')),
+      { what: 'the ACK in the thread', timeoutMs: 10_000 },
+    );
+    const ack = [...slack.messages.values()].find(
+      (m) => m.thread_ts === root!.ts && JSON.stringify(m.blocks).includes('ACK: Ana Gómez is investigating'),
+    );
+    expect(ack).toBeDefined();
+    await new Promise((r) => setTimeout(r, 12_000));
+    const repagesAfter = (await readOutbox(outboxFile)).filter(
+      (n) => n.incidentId === incidentId && n.kind === 'repage' && Date.parse(n.createdAt) > ackAt,
+    );
+    expect(repagesAfter).toEqual([]);
+    await h.terminate('test done');
+  }, 90_000);
+});
