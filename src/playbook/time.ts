@@ -69,6 +69,13 @@ export function formatCot(epochMs: number): string {
   return `${c.year}-${p(c.month)}-${p(c.day)} ${p(c.hour)}:${p(c.minute)} COT`;
 }
 
+/** "2026-12-01 14:03 UTC (09:03 COT)": the Web UI shows UTC, the desk works in COT. */
+export function formatUtcAndCot(epochMs: number): string {
+  const iso = new Date(epochMs).toISOString();
+  const cot = formatCot(epochMs);
+  return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC (${cot.slice(11)})`;
+}
+
 /** "1 hour 5 minutes", "12 minutes", "0 minutes" (4.3 "Duration: [X hours Y minutes]"). */
 export function formatDuration(ms: number): string {
   const totalMinutes = Math.max(0, Math.round(ms / MINUTE_MS));

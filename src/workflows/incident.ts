@@ -30,7 +30,7 @@ import {
   type IncidentWorkflowInput,
 } from '../playbook/lifecycle/state';
 import { severityRank, type Severity } from '../playbook/severity';
-import { formatCot } from '../playbook/time';
+import { formatUtcAndCot } from '../playbook/time';
 import * as defs from './definitions';
 import {
   IncidentKindKey,
@@ -109,6 +109,35 @@ const PROCEDURE_SIGNALS = {
   approvalExpired: defs.approvalExpiredSignal,
   approvalClosed: defs.approvalClosedSignal,
 } as const;
+
+/** What each operator action does, for the Web UI's signal and update pickers. */
+const ACTION_DESCRIPTIONS: Record<ActionName, string> = {
+  acknowledge: 'Acknowledge the incident ({"by": "<you>"}): stops the re-paging (playbook 3.x step 1).',
+  resolve:
+    'Resolve it ({"by", "resolution", "rootCause"?, "missedTrades"?, "financialImpactUsd"?}): 4.3 message, post-mortem clock.',
+  postUpdate:
+    'Post a 4.2 status update ({"by", "status": "Investigating|Mitigating|Monitoring|Resolved", ...}).',
+  escalate: 'Engage the next role of the 2.3 matrix now ({"by", "reason"}).',
+  setSeverity: 'Change the severity ({"by", "severity": "P0..P3", "reason"}); the matrix is re-planned.',
+  addNote: 'Add a note to the timeline ({"by", "text"}).',
+  approve:
+    'Approve a pending remediation ({"by", "actionId", "confirmationCode"?: "CONFIRM_RESUME" for resume}).',
+  reject: 'Reject a pending remediation ({"by", "actionId", "reason"?}).',
+  reportLoss: 'Report a financial loss so far ({"by", "amountUsd"}); over $1000 pages the CTO.',
+  postExternalStatus: 'Send the 4.4 external status ({"by", "currentStatus", "summary", "impact", ...}).',
+  alertFired: 'From the alert ingress: alerts firing for this incident.',
+  alertResolved: 'From the alert ingress: alerts resolved.',
+};
+
+/**
+ * An action refused (an operator's mistake or a state that does not allow it): a non-retryable failure with
+ * the reason and no stack trace, which the Web UI would show as if the workflow had crashed.
+ */
+function rejection(message: string): wf.ApplicationFailure {
+  const failure = wf.ApplicationFailure.create({ message, type: 'ActionRejected', nonRetryable: true });
+  failure.stack = '';
+  return failure;
+}
 
 export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise<IncidentStatus> {
   const continued = rawInput.continued;
@@ -316,16 +345,21 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
 
   // ---------- handlers (all before the first await) ----------
   for (const name of Object.keys(SIGNALS) as ActionName[])
-    wf.setHandler(SIGNALS[name], (payload: unknown) => {
-      step({ type: 'action', name, payload, via: 'signal' }, stamp());
-    });
+    wf.setHandler(
+      SIGNALS[name],
+      (payload: unknown) => {
+        step({ type: 'action', name, payload, via: 'signal' }, stamp());
+      },
+      {
+        description: `${ACTION_DESCRIPTIONS[name]} Fire-and-forget (tctl, scripts): a rejection only shows in the timeline; operators, use the Update of the same name.`,
+      },
+    );
   for (const name of Object.keys(UPDATES) as (keyof typeof UPDATES)[])
     wf.setHandler(
       UPDATES[name] as UpdateDefinition<ActionResult, [unknown]>,
       (payload: unknown): ActionResult => {
         const outcome = step({ type: 'action', name, payload, via: 'update' }, stamp());
-        if (!outcome?.ok)
-          throw wf.ApplicationFailure.nonRetryable(outcome?.reason ?? 'rejected', 'ActionRejected');
+        if (!outcome?.ok) throw rejection(outcome?.reason ?? 'rejected');
         return {
           accepted: true,
           action: name,
@@ -335,33 +369,47 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
         };
       },
       {
+        description: `${ACTION_DESCRIPTIONS[name]} Answers "accepted" or the reason it was rejected.`,
         // Validators reject before anything is written to history, so the caller gets the reason at once.
         validator: (payload: unknown) => {
           const verdict = validateAction(s, name, payload);
           if (!verdict.ok)
-            throw new Error(
+            throw rejection(
               verdict.reason.startsWith('invalid ') ? verdict.reason : `${name} rejected: ${verdict.reason}`,
             );
         },
       },
     );
   for (const name of Object.keys(PROCEDURE_SIGNALS) as (keyof typeof PROCEDURE_SIGNALS)[])
-    wf.setHandler(PROCEDURE_SIGNALS[name] as wf.SignalDefinition<[unknown]>, (payload: unknown) => {
-      step({ type: 'procedure', name, payload }, stamp());
-    });
-  wf.setHandler(defs.statusQuery, () => snapshot(s, s.clock));
-  wf.setHandler(defs.timelineQuery, () =>
-    s.timelineDropped > 0
-      ? [
-          {
-            at: s.timeline[0]?.at ?? isoOf(s.openedAt),
-            actor: 'system',
-            type: 'timeline.truncated',
-            text: `${s.timelineDropped} earlier events are in the incident ledger (incident_events of ${s.incidentId})`,
-          },
-          ...s.timeline,
-        ]
-      : s.timeline,
+    wf.setHandler(
+      PROCEDURE_SIGNALS[name] as wf.SignalDefinition<[unknown]>,
+      (payload: unknown) => {
+        step({ type: 'procedure', name, payload }, stamp());
+      },
+      {
+        description:
+          "INTERNAL: sent by the incident's playbook procedure (child workflow). Not for operators.",
+      },
+    );
+  wf.setHandler(defs.statusQuery, () => snapshot(s, s.clock), {
+    description:
+      'The incident now: severity, status, who acknowledged and resolved, engaged roles, alerts, deadlines.',
+  });
+  wf.setHandler(
+    defs.timelineQuery,
+    () =>
+      s.timelineDropped > 0
+        ? [
+            {
+              at: s.timeline[0]?.at ?? isoOf(s.openedAt),
+              actor: 'system',
+              type: 'timeline.truncated',
+              text: `${s.timelineDropped} earlier events are in the incident ledger (incident_events of ${s.incidentId})`,
+            },
+            ...s.timeline,
+          ]
+        : s.timeline,
+    { description: 'Every step taken, newest last, rejected signals included (the ledger keeps the whole).' },
   );
 
   // ---------- the first workflow task: the first page ----------
@@ -408,7 +456,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
         ]);
       visible = key;
     }
-    wf.setCurrentDetails(currentDetails(s, s.clock, formatCot));
+    wf.setCurrentDetails(currentDetails(s, s.clock, formatUtcAndCot));
   };
   const flushLedger = (force: boolean) => {
     if (!ledgerBusy) step({ type: 'ledger.flush', force });

@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureTemporalCli } from '../../scripts/lib/temporal-cli';
-import { startDevServer, type DevServer } from '../../scripts/lib/dev-server';
+import { freePort, startDevServer, type DevServer } from '../../scripts/lib/dev-server';
 
 declare global {
   var __TEMPORAL_DEV_SERVER__: DevServer | undefined;
@@ -17,9 +17,15 @@ export default async function globalSetup(): Promise<void> {
   if (!process.env.TEMPORAL_ADDRESS) {
     const cli = await ensureTemporalCli();
     process.env.TEMPORAL_CLI_PATH = cli;
-    const server = await startDevServer({ cli, logFile: path.join(tmp, 'temporal-dev-server.log') });
+    // With its Web UI: test/webui drives it in Chromium.
+    const server = await startDevServer({
+      cli,
+      logFile: path.join(tmp, 'temporal-dev-server.log'),
+      uiPort: await freePort(),
+    });
     globalThis.__TEMPORAL_DEV_SERVER__ = server;
     process.env.TEMPORAL_ADDRESS = server.address;
+    if (server.uiUrl) process.env.TEST_TEMPORAL_UI_URL = server.uiUrl.replace(/\/namespaces\/.*$/, '');
   }
   process.env.TEMPORAL_NAMESPACE = process.env.TEMPORAL_NAMESPACE ?? 'default';
   // Workers started by createWorker (crash tests) write their ledger here, never to the default database.

@@ -1,6 +1,11 @@
 // Lifecycle rules of DESIGN.md on a real dev server: acknowledgement, re-paging, SLA breaches, resolution
 // metrics, the reopen window, setSeverity re-planning, losses, manual escalation, bad input, queries.
-import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import {
+  ApplicationFailure,
+  WorkflowUpdateFailedError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { readOutbox } from '../../src/activities/notify/outbox';
 import type { NotificationChannel } from '../../src/activities/notify/port';
 import type { IncidentStatus, TimelineEvent } from '../../src/workflows/definitions';
@@ -284,6 +289,12 @@ test.concurrent('updates validate input and state and answer synchronously', asy
   expect(String((again as WorkflowUpdateFailedError).cause?.message)).toMatch(
     /already acknowledged by frank/,
   );
+  // A refusal, not a crash: a non-retryable ActionRejected without a stack trace (the Web UI shows it).
+  const cause = (again as WorkflowUpdateFailedError).cause as ApplicationFailure;
+  expect(cause).toBeInstanceOf(ApplicationFailure);
+  expect(cause.type).toBe('ActionRejected');
+  expect(cause.nonRetryable).toBe(true);
+  expect(cause.stack ?? '').not.toMatch(/incident\.ts|at /);
   const approve = await h
     .executeUpdate('approve', { args: [{ by: 'frank', actionId: 'nope' }] })
     .catch((e: unknown) => e as Error);

@@ -571,18 +571,28 @@ export const searchAttributes = (s: IncidentState) => ({
   kind: s.kind,
 });
 
-/** The Web UI's current details: the incident at a glance. */
+/**
+ * The Web UI's current details (its User Metadata tab): the incident at a glance, one Markdown list item per
+ * line (a plain newline would run them together), every time in UTC beside COT.
+ */
 export function currentDetails(s: IncidentState, now: number, formatTime: (ms: number) => string): string {
   const next = isOpen(s) ? escalationPlan(s, now).next : null;
   return [
     `**${s.severity} ${s.status.toUpperCase()}**: ${s.title}`,
-    `Kind: ${s.kind} · Opened ${formatTime(s.openedAt)}`,
-    s.acknowledgedBy ? `Acknowledged by ${s.acknowledgedBy}` : 'Not acknowledged',
-    `Engaged: ${s.engagements.map((e) => e.role).join(', ') || 'nobody yet'}`,
-    next ? `Next escalation: ${next.roles.join(', ')} at ${formatTime(next.dueAt)}` : '',
-    `Alerts: ${Object.keys(s.alerts.active).length} firing, ${s.alerts.received} received`,
+    '',
+    `- Kind: ${s.kind}`,
+    `- Opened: ${formatTime(s.openedAt)}`,
+    s.acknowledgedBy
+      ? `- Acknowledged by ${s.acknowledgedBy}${s.acknowledgedAt !== null ? ` at ${formatTime(s.acknowledgedAt)}` : ''}`
+      : '- Not acknowledged',
+    s.resolvedBy
+      ? `- Resolved by ${s.resolvedBy}${s.resolvedAt !== null ? ` at ${formatTime(s.resolvedAt)}` : ''}`
+      : '',
+    `- Engaged: ${s.engagements.map((e) => e.role).join(', ') || 'nobody yet'}`,
+    next ? `- Next escalation: ${next.roles.join(', ')} at ${formatTime(next.dueAt)}` : '',
+    `- Alerts: ${Object.keys(s.alerts.active).length} firing, ${s.alerts.received} received`,
   ]
-    .filter(Boolean)
+    .filter((line, i) => line !== '' || i === 1)
     .join('\n');
 }
 
