@@ -44,9 +44,11 @@ import {
 } from './pagerduty';
 import { parseContactConfig, type ContactConfig } from '../playbook/contacts';
 import {
+  confirmModal,
   decideSlackInteraction,
   decideSlashCommand,
-  openResolveModal,
+  openModal,
+  resolveModal,
   replyEphemeral,
   SLACK_SIGNATURE_HEADER,
   verifySlackSignature,
@@ -528,31 +530,31 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
             );
             return reply.status(200).send();
           case 'open-resolve':
+          case 'open-confirm': {
+            const view =
+              d.kind === 'open-resolve' ? resolveModal(d.incidentId) : confirmModal(d.incidentId, d.actionId);
             if (!config.slackBotToken) {
               slackReply(
                 d.responseUrl,
-                `The resolve dialog needs SLACK_BOT_TOKEN on the ingress; meanwhile: /incident resolve ${d.workflowId} <resolution>`,
+                `This dialog needs SLACK_BOT_TOKEN on the ingress; meanwhile use the ${d.kind === 'open-resolve' ? 'resolve' : 'approve'} Update (README "Open, acknowledge and resolve")`,
               );
               return reply.status(200).send();
             }
-            await openResolveModal(
-              config.slackApiBaseUrl,
-              config.slackBotToken,
-              d.triggerId,
-              d.incidentId,
-            ).catch((err: unknown) =>
-              slackReply(d.responseUrl, `Could not open the resolve dialog: ${(err as Error).message}`),
+            await openModal(config.slackApiBaseUrl, config.slackBotToken, d.triggerId, view).catch(
+              (err: unknown) =>
+                slackReply(d.responseUrl, `Could not open the dialog: ${(err as Error).message}`),
             );
             return reply.status(200).send();
-          case 'submit-resolve': {
-            const r = await within(starter.runAction(d.workflowId, 'resolve', d.payload), 2500).catch(
+          }
+          case 'submit': {
+            const r = await within(starter.runAction(d.workflowId, d.name, d.payload), 2500).catch(
               () => null,
             );
             if (r && r.done.outcome !== 'accepted')
               return reply.status(200).send({
                 response_action: 'errors',
                 errors: {
-                  resolution:
+                  [d.block]:
                     r.done.outcome === 'rejected' ? r.done.reason : `no incident ${d.workflowId} is running`,
                 },
               });

@@ -21,9 +21,12 @@ export const SLACK_ACTIONS = {
   resolve: 'incident.resolve',
   escalate: 'incident.escalate',
   approve: 'approval.approve',
+  /** Approve of an action that needs CONFIRM_RESUME (resume trading): opens the confirmation dialog. */
+  confirm: 'approval.confirm',
   reject: 'approval.reject',
 } as const;
 export const RESOLVE_VIEW = 'incident.resolve';
+export const CONFIRM_VIEW = 'approval.confirm';
 
 const header = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 
@@ -127,7 +130,22 @@ export type SlackInteraction =
       responseUrl?: string;
     }
   | { kind: 'open-resolve'; workflowId: string; incidentId: string; triggerId: string; responseUrl?: string }
-  | { kind: 'submit-resolve'; workflowId: string; payload: Record<string, unknown> }
+  | {
+      kind: 'open-confirm';
+      workflowId: string;
+      incidentId: string;
+      actionId: string;
+      triggerId: string;
+      responseUrl?: string;
+    }
+  | {
+      kind: 'submit';
+      name: ActionName;
+      /** The dialog's input block a refusal is shown under. */
+      block: string;
+      workflowId: string;
+      payload: Record<string, unknown>;
+    }
   | { kind: 'refused'; reason: string; responseUrl?: string }
   | { kind: 'ignored'; reason: string };
 
@@ -164,6 +182,17 @@ export function decideSlackInteraction(raw: unknown, contacts: ContactConfig): S
         return actionId
           ? act('approve', { actionId })
           : { kind: 'ignored', reason: 'approve without an action id' };
+      case SLACK_ACTIONS.confirm:
+        return actionId && p.trigger_id
+          ? {
+              kind: 'open-confirm',
+              workflowId,
+              incidentId,
+              actionId,
+              triggerId: p.trigger_id,
+              ...(responseUrl ? { responseUrl } : {}),
+            }
+          : { kind: 'ignored', reason: 'confirm without an action id or trigger_id' };
       case SLACK_ACTIONS.reject:
         return actionId
           ? act('reject', { actionId, reason: `rejected in Slack by ${actor.by}` })
@@ -183,6 +212,24 @@ export function decideSlackInteraction(raw: unknown, contacts: ContactConfig): S
     }
   }
   const submission = viewSubmissionSchema.safeParse(raw);
+  if (submission.success && submission.data.view.callback_id === CONFIRM_VIEW) {
+    const p = submission.data;
+    const actor = slackActor(contacts, p.user.id, p.view.id);
+    if (!actor)
+      return {
+        kind: 'refused',
+        reason: `Slack user ${p.user.id} is not in contacts (contacts.requireKnownUsers)`,
+      };
+    const [incidentId = '', actionId = ''] = (p.view.private_metadata ?? '').split('|');
+    const code = p.view.state.values.confirmation_code?.confirmation_code?.value?.trim() ?? '';
+    return {
+      kind: 'submit',
+      name: 'approve',
+      block: 'confirmation_code',
+      workflowId: workflowIdOf(incidentId),
+      payload: { by: actor.by, origin: actor.origin, actionId, confirmationCode: code },
+    };
+  }
   if (submission.success && submission.data.view.callback_id === RESOLVE_VIEW) {
     const p = submission.data;
     const actor = slackActor(contacts, p.user.id, p.view.id);
@@ -203,7 +250,9 @@ export function decideSlackInteraction(raw: unknown, contacts: ContactConfig): S
     const missed = num('missed_trades');
     const impact = num('financial_impact');
     return {
-      kind: 'submit-resolve',
+      kind: 'submit',
+      name: 'resolve',
+      block: 'resolution',
       workflowId: workflowIdOf(p.view.private_metadata ?? ''),
       payload: {
         by: actor.by,
@@ -241,6 +290,33 @@ export function resolveModal(incidentId: string) {
       input('resolution', 'Resolution', true, false),
       input('missed_trades', 'Missed trades', false, true, 'a count, e.g. 3'),
       input('financial_impact', 'Financial impact (USD)', false, true, 'e.g. 1200; over $1000 pages the CTO'),
+    ],
+  };
+}
+
+/** The confirmation dialog of a resume (3.1 "Resume trading" needs CONFIRM_RESUME typed by a person). */
+export function confirmModal(incidentId: string, actionId: string) {
+  return {
+    type: 'modal',
+    callback_id: CONFIRM_VIEW,
+    private_metadata: `${incidentId}|${actionId}`,
+    title: { type: 'plain_text', text: 'Confirm resume' },
+    submit: { type: 'plain_text', text: 'Approve' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      {
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: `Approve *${actionId}*: trading resumes. Type CONFIRM_RESUME to confirm.`,
+        },
+      },
+      {
+        type: 'input',
+        block_id: 'confirmation_code',
+        label: { type: 'plain_text', text: 'Confirmation code' },
+        element: { type: 'plain_text_input', action_id: 'confirmation_code' },
+      },
     ],
   };
 }
@@ -304,17 +380,17 @@ export async function replyEphemeral(responseUrl: string, text: string): Promise
   if (res.statusCode >= 300) throw new Error(`response_url answered ${res.statusCode}`);
 }
 
-/** Opens the resolve dialog with Slack's views.open (needs the bot token). */
-export async function openResolveModal(
+/** Opens a dialog with Slack's views.open (needs the bot token). */
+export async function openModal(
   apiBaseUrl: string,
   botToken: string,
   triggerId: string,
-  incidentId: string,
+  view: object,
 ): Promise<void> {
   const res = await request(`${apiBaseUrl.replace(/\/+$/, '')}/views.open`, {
     method: 'POST',
     headers: { 'content-type': 'application/json; charset=utf-8', authorization: `Bearer ${botToken}` },
-    body: JSON.stringify({ trigger_id: triggerId, view: resolveModal(incidentId) }),
+    body: JSON.stringify({ trigger_id: triggerId, view }),
     headersTimeout: 2500,
     bodyTimeout: 2500,
   });

@@ -7,7 +7,8 @@ import type { Client } from '@temporalio/client';
 import { createHmac } from 'node:crypto';
 import { createChannelDispatcher, InMemoryKeyValueStore } from '../../src/activities/notify/http';
 import { readOutbox } from '../../src/activities/notify/outbox';
-import { SlackChannel } from '../../src/activities/notify/slack';
+import { actionButtons, SlackChannel } from '../../src/activities/notify/slack';
+import { notification } from '../fakes/notifications';
 import { buildIngress } from '../../src/ingress/server';
 import { TemporalIncidentStarter } from '../../src/ingress/starter';
 import { parseContactConfig } from '../../src/playbook/contacts';
@@ -327,6 +328,79 @@ describe('the interaction and command routes', () => {
     );
     expect((await command('')).text).toMatch(/^Usage:/);
     expect((await command(`frobnicate ${WORKFLOW}`)).text).toMatch(/^Unknown `frobnicate`/);
+  });
+
+  it('a resume asks for CONFIRM_RESUME in a dialog; a wrong code is refused inside it', async () => {
+    const { http, starter } = app();
+    // The engine's approval message for a resume carries the confirming Approve button.
+    const rendered = actionButtons({
+      ...notification({ incidentId: INCIDENT, step: 'approval-resume-1', target: 'channel' }),
+      kind: 'info',
+      text: 'APPROVAL NEEDED: resume ... "confirmationCode":"CONFIRM_RESUME"',
+    });
+    const confirm = (rendered[0] as { elements: { action_id: string; value: string }[] }).elements[0]!;
+    expect(confirm).toMatchObject({ action_id: 'approval.confirm', value: `${INCIDENT}|resume-1` });
+    const c = click(confirm.action_id, confirm.value);
+    await http.inject({
+      method: 'POST',
+      url: '/v1/slack/interactions',
+      headers: signed(c.body),
+      payload: c.body,
+    });
+    const view = slack.views.at(-1)! as { callback_id: string; private_metadata: string };
+    expect(view).toMatchObject({ callback_id: 'approval.confirm', private_metadata: `${INCIDENT}|resume-1` });
+    const submit = (code: string) =>
+      form({
+        payload: JSON.stringify({
+          type: 'view_submission',
+          user: { id: 'U0ANA' },
+          view: {
+            id: 'V0CONFIRM',
+            callback_id: 'approval.confirm',
+            private_metadata: view.private_metadata,
+            state: {
+              values: { confirmation_code: { confirmation_code: { type: 'plain_text_input', value: code } } },
+            },
+          },
+        }),
+      });
+    starter.actionOutcome = (_w, name) =>
+      (starter.actions.at(-1)!.payload as { confirmationCode: string }).confirmationCode === 'CONFIRM_RESUME'
+        ? {
+            outcome: 'accepted',
+            result: {
+              accepted: true,
+              action: name,
+              status: 'acknowledged',
+              severity: 'P0',
+              message: 'approved',
+            },
+          }
+        : { outcome: 'rejected', reason: "approve rejected: resume needs confirmationCode 'CONFIRM_RESUME'" };
+    const wrong = submit('yes please');
+    const refused = await http.inject({
+      method: 'POST',
+      url: '/v1/slack/interactions',
+      headers: signed(wrong),
+      payload: wrong,
+    });
+    expect(refused.json()).toEqual({
+      response_action: 'errors',
+      errors: { confirmation_code: "approve rejected: resume needs confirmationCode 'CONFIRM_RESUME'" },
+    });
+    const right = submit('CONFIRM_RESUME');
+    const ok = await http.inject({
+      method: 'POST',
+      url: '/v1/slack/interactions',
+      headers: signed(right),
+      payload: right,
+    });
+    expect(ok.body).toBe('');
+    expect(starter.actions.at(-1)).toMatchObject({
+      workflowId: WORKFLOW,
+      name: 'approve',
+      payload: { by: 'Ana Gómez', actionId: 'resume-1', confirmationCode: 'CONFIRM_RESUME' },
+    });
   });
 
   it('Approve and Reject buttons carry the approval action id', async () => {

@@ -114,7 +114,10 @@ export function actionButtons(n: Notification): SlackBlock[] {
         type: 'actions',
         block_id: 'approval-actions',
         elements: [
-          button('approval.approve', 'Approve', `${n.incidentId}|${approval[1]}`, 'primary'),
+          // Resume needs CONFIRM_RESUME: its Approve opens a dialog that asks for it.
+          n.text.includes('CONFIRM_RESUME')
+            ? button('approval.confirm', 'Approve…', `${n.incidentId}|${approval[1]}`, 'primary')
+            : button('approval.approve', 'Approve', `${n.incidentId}|${approval[1]}`, 'primary'),
           button('approval.reject', 'Reject', `${n.incidentId}|${approval[1]}`, 'danger'),
         ],
       },
