@@ -120,8 +120,23 @@ export interface IngressDeps {
 }
 
 const ALERT_ROUTES = ['/v1/alerts/alertmanager', '/v1/alerts/grafana', '/v1/alerts/generic'] as const;
-/** Routes verified with their platform's own signature instead of the bearer token / HMAC of the alert routes. */
-const OWN_SIGNATURE = ['/v1/pagerduty/', '/v1/slack/'] as const;
+
+/**
+ * How each route is verified, by the route Fastify matched (never the raw URL, which may be percent-encoded
+ * or absolute-form and still route to the same handler). Alert routes and manual incidents: the bearer token
+ * or HMAC; Slack's and PagerDuty's: their platform's signature; health and metrics: open.
+ */
+const VERIFICATION: Record<string, 'alerts' | 'slack' | 'pagerduty'> = {
+  '/v1/alerts/alertmanager': 'alerts',
+  '/v1/alerts/grafana': 'alerts',
+  '/v1/alerts/generic': 'alerts',
+  '/v1/incidents': 'alerts',
+  '/v1/slack/interactions': 'slack',
+  '/v1/slack/commands': 'slack',
+  '/v1/pagerduty/webhooks': 'pagerduty',
+};
+const verificationOf = (req: FastifyRequest): 'alerts' | 'slack' | 'pagerduty' | 'open' =>
+  VERIFICATION[req.routeOptions.url ?? ''] ?? 'open';
 
 /** Header names that carry credentials: never logged. */
 const REDACT = [
@@ -186,14 +201,14 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
     max: config.rateLimitBurst,
     timeWindow: Math.max(1000, Math.ceil((config.rateLimitBurst / config.rateLimitPerSecond) * 1000)),
     keyGenerator: (req) => req.socket.remoteAddress ?? 'unknown',
-    allowList: (req) => !req.url.startsWith('/v1/'),
+    allowList: (req) => verificationOf(req) === 'open',
     ...(deps.redis
       ? { redis: deps.redis, nameSpace: `${config.redisKeyPrefix}rate:`, skipOnError: true }
       : {}),
     onExceeded: () => undefined,
     errorResponseBuilder: (req, ctx) =>
       new IngressError(
-        req.url.startsWith('/v1/alerts/') ? 503 : 429,
+        (req.routeOptions.url ?? '').startsWith('/v1/alerts/') ? 503 : 429,
         'rate_limited',
         `rate limit of ${ctx.max} requests per ${ctx.after} exceeded`,
         'rate',
@@ -243,9 +258,27 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
   // Slack sends application/x-www-form-urlencoded (interactions: one `payload` field of JSON; commands: the
   // command's fields). The raw bytes are kept for its signature, as for JSON.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, (req, body, done) => {
+    // Only Slack's routes take forms; everything else is JSON.
+    if (verificationOf(req) !== 'slack') {
+      done(
+        new IngressError(
+          415,
+          'unsupported_media_type',
+          'send Content-Type: application/json',
+          'content-type',
+        ),
+      );
+      return;
+    }
     const raw = Buffer.isBuffer(body) ? body : Buffer.from(body);
     req.ingress.rawBody = raw;
     done(null, sanitizeJson(Object.fromEntries(new URLSearchParams(raw.toString('utf8')))));
+  });
+
+  // A /v1 route without a verification entry would be open: refuse to build such an ingress.
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/v1/') && !VERIFICATION[route.url])
+      throw new Error(`route ${route.url} has no verification: add it to VERIFICATION`);
   });
 
   app.addHook('onRequest', async (req) => {
@@ -271,7 +304,7 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
   // Auth after the rate limit (a route's onRequest hook) and before the body is read.
   app.addHook('preParsing', async (req) => {
     // PagerDuty's and Slack's routes have their own signatures (checked once the body is read).
-    if (!req.url.startsWith('/v1/') || OWN_SIGNATURE.some((p) => req.url.startsWith(p)) || !authOn) return;
+    if (verificationOf(req) !== 'alerts' || !authOn) return;
     const scheme =
       config.hmacSecrets.length > 0 && req.headers.authorization === undefined
         ? presentedScheme(req.headers, schemes)
@@ -288,7 +321,8 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
   });
 
   app.addHook('preValidation', async (req) => {
-    if (req.url.startsWith('/v1/slack/')) {
+    const verification = verificationOf(req);
+    if (verification === 'slack') {
       const key = verifySlackSignature(
         req.headers,
         req.ingress.rawBody ?? Buffer.alloc(0),
@@ -305,7 +339,7 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
         );
       req.ingress.replayKey = key;
     }
-    if (req.url.startsWith('/v1/pagerduty/'))
+    if (verification === 'pagerduty')
       verifyPagerDutySignature(
         req.headers[PAGERDUTY_SIGNATURE_HEADER],
         req.ingress.rawBody ?? Buffer.alloc(0),

@@ -84,6 +84,9 @@ export function slackActor(
   };
 }
 
+const notInContacts = (userId: string) =>
+  `Slack user ${userId || '(none)'} is not in contacts (contacts.requireKnownUsers)`;
+
 /** `<workflow id>@<opening time>` (a button's value) -> the workflow id; a bare workflow id is kept. */
 export function workflowIdOf(incidentOrWorkflowId: string): string {
   const at = incidentOrWorkflowId.lastIndexOf('@');
@@ -160,7 +163,7 @@ export function decideSlackInteraction(raw: unknown, contacts: ContactConfig): S
     if (!actor)
       return {
         kind: 'refused',
-        reason: `Slack user ${p.user.id} is not in contacts (contacts.requireKnownUsers)`,
+        reason: notInContacts(p.user.id),
         ...(responseUrl ? { responseUrl } : {}),
       };
     const [incidentId = '', actionId] = (action.value ?? '').split('|');
@@ -212,36 +215,34 @@ export function decideSlackInteraction(raw: unknown, contacts: ContactConfig): S
     }
   }
   const submission = viewSubmissionSchema.safeParse(raw);
-  if (submission.success && submission.data.view.callback_id === CONFIRM_VIEW) {
-    const p = submission.data;
-    const actor = slackActor(contacts, p.user.id, p.view.id);
-    if (!actor)
-      return {
-        kind: 'refused',
-        reason: `Slack user ${p.user.id} is not in contacts (contacts.requireKnownUsers)`,
-      };
-    const [incidentId = '', actionId = ''] = (p.view.private_metadata ?? '').split('|');
-    const code = p.view.state.values.confirmation_code?.confirmation_code?.value?.trim() ?? '';
-    return {
-      kind: 'submit',
-      name: 'approve',
-      block: 'confirmation_code',
-      workflowId: workflowIdOf(incidentId),
-      payload: { by: actor.by, origin: actor.origin, actionId, confirmationCode: code },
-    };
-  }
-  if (submission.success && submission.data.view.callback_id === RESOLVE_VIEW) {
-    const p = submission.data;
-    const actor = slackActor(contacts, p.user.id, p.view.id);
-    if (!actor)
-      return {
-        kind: 'refused',
-        reason: `Slack user ${p.user.id} is not in contacts (contacts.requireKnownUsers)`,
-      };
+  const view = submission.success ? submission.data.view : null;
+  if (
+    submission.success &&
+    view &&
+    (view.callback_id === CONFIRM_VIEW || view.callback_id === RESOLVE_VIEW)
+  ) {
+    const userId = submission.data.user.id;
+    const actor = slackActor(contacts, userId, view.id);
+    if (!actor) return { kind: 'refused', reason: notInContacts(userId) };
     const field = (block: string) => {
-      const v = p.view.state.values[block]?.[block]?.value;
+      const v = view.state.values[block]?.[block]?.value;
       return v === null || v === undefined || v.trim() === '' ? undefined : v.trim();
     };
+    if (view.callback_id === CONFIRM_VIEW) {
+      const [incidentId = '', actionId = ''] = (view.private_metadata ?? '').split('|');
+      return {
+        kind: 'submit',
+        name: 'approve',
+        block: 'confirmation_code',
+        workflowId: workflowIdOf(incidentId),
+        payload: {
+          by: actor.by,
+          origin: actor.origin,
+          actionId,
+          confirmationCode: field('confirmation_code') ?? '',
+        },
+      };
+    }
     const num = (block: string) => {
       const v = field(block);
       const n = v === undefined ? undefined : Number(v.replace(/[$,\s]/g, ''));
@@ -253,7 +254,7 @@ export function decideSlackInteraction(raw: unknown, contacts: ContactConfig): S
       kind: 'submit',
       name: 'resolve',
       block: 'resolution',
-      workflowId: workflowIdOf(p.view.private_metadata ?? ''),
+      workflowId: workflowIdOf(view.private_metadata ?? ''),
       payload: {
         by: actor.by,
         origin: actor.origin,
@@ -338,11 +339,7 @@ export function decideSlashCommand(form: Record<string, string>, contacts: Conta
   const workflowId = workflowIdOf(id);
   if (verb === 'status') return { kind: 'status', workflowId };
   const actor = slackActor(contacts, form.user_id ?? '', form.trigger_id);
-  if (!form.user_id || !actor)
-    return {
-      kind: 'refused',
-      reason: `Slack user ${form.user_id ?? '(none)'} is not in contacts (contacts.requireKnownUsers)`,
-    };
+  if (!form.user_id || !actor) return { kind: 'refused', reason: notInContacts(form.user_id ?? '') };
   const base = { by: actor.by, origin: actor.origin };
   switch (verb) {
     case 'ack':

@@ -99,6 +99,10 @@ function click(actionId: string, value: string, userId = 'U0ANA') {
   };
 }
 
+/** A signed interaction POSTed as Slack does. */
+const interact = (http: ReturnType<typeof app>['http'], body: string) =>
+  http.inject({ method: 'POST', url: '/v1/slack/interactions', headers: signed(body), payload: body });
+
 const replyTo = (responseUrl: string) =>
   waitFor(
     async () => slack.responses.find((r) => responseUrl.endsWith(r.path)),
@@ -110,12 +114,7 @@ describe('the interaction and command routes', () => {
   it('an Acknowledge click runs acknowledge as the mapped contact and replies "Done" to the clicker alone', async () => {
     const { http, starter } = app();
     const { body, responseUrl } = click('incident.acknowledge', INCIDENT);
-    const res = await http.inject({
-      method: 'POST',
-      url: '/v1/slack/interactions',
-      headers: signed(body),
-      payload: body,
-    });
+    const res = await interact(http, body);
     expect(res.statusCode).toBe(200);
     expect(starter.actions).toEqual([
       {
@@ -146,24 +145,14 @@ describe('the interaction and command routes', () => {
       reason: 'acknowledge rejected: already acknowledged by Luis',
     });
     const c = click('incident.acknowledge', INCIDENT, 'U0STRANGER');
-    await http.inject({
-      method: 'POST',
-      url: '/v1/slack/interactions',
-      headers: signed(c.body),
-      payload: c.body,
-    });
+    await interact(http, c.body);
     expect(starter.actions[0]!.payload).toMatchObject({ by: 'slack:U0STRANGER', origin: { known: false } });
     expect((await replyTo(c.responseUrl))!.body.text).toBe(
       'Not done: acknowledge rejected: already acknowledged by Luis',
     );
     const strict = app({ requireKnownUsers: true });
     const s = click('incident.acknowledge', INCIDENT, 'U0STRANGER');
-    await strict.http.inject({
-      method: 'POST',
-      url: '/v1/slack/interactions',
-      headers: signed(s.body),
-      payload: s.body,
-    });
+    await interact(strict.http, s.body);
     expect((await replyTo(s.responseUrl))!.body.text).toContain('not in contacts');
     expect(strict.starter.actions).toHaveLength(0);
   });
@@ -198,16 +187,7 @@ describe('the interaction and command routes', () => {
     const { http, starter } = app();
     const c = click('incident.resolve', INCIDENT);
     const before = slack.views.length;
-    expect(
-      (
-        await http.inject({
-          method: 'POST',
-          url: '/v1/slack/interactions',
-          headers: signed(c.body),
-          payload: c.body,
-        })
-      ).statusCode,
-    ).toBe(200);
+    expect((await interact(http, c.body)).statusCode).toBe(200);
     expect(slack.views).toHaveLength(before + 1);
     const view = slack.views.at(-1)! as {
       callback_id: string;
@@ -245,12 +225,7 @@ describe('the interaction and command routes', () => {
       missed_trades: '3',
       financial_impact: '$1,250',
     });
-    const res = await http.inject({
-      method: 'POST',
-      url: '/v1/slack/interactions',
-      headers: signed(ok),
-      payload: ok,
-    });
+    const res = await interact(http, ok);
     expect(res.statusCode).toBe(200);
     expect(res.body).toBe('');
     expect(starter.actions.at(-1)).toMatchObject({
@@ -269,12 +244,7 @@ describe('the interaction and command routes', () => {
       reason: 'resolve rejected: already resolved by Luis',
     });
     const again = submission({ resolution: 'again' });
-    const refused = await http.inject({
-      method: 'POST',
-      url: '/v1/slack/interactions',
-      headers: signed(again),
-      payload: again,
-    });
+    const refused = await interact(http, again);
     expect(refused.json()).toEqual({
       response_action: 'errors',
       errors: { resolution: 'resolve rejected: already resolved by Luis' },
@@ -341,12 +311,7 @@ describe('the interaction and command routes', () => {
     const confirm = (rendered[0] as { elements: { action_id: string; value: string }[] }).elements[0]!;
     expect(confirm).toMatchObject({ action_id: 'approval.confirm', value: `${INCIDENT}|resume-1` });
     const c = click(confirm.action_id, confirm.value);
-    await http.inject({
-      method: 'POST',
-      url: '/v1/slack/interactions',
-      headers: signed(c.body),
-      payload: c.body,
-    });
+    await interact(http, c.body);
     const view = slack.views.at(-1)! as { callback_id: string; private_metadata: string };
     expect(view).toMatchObject({ callback_id: 'approval.confirm', private_metadata: `${INCIDENT}|resume-1` });
     const submit = (code: string) =>
@@ -378,23 +343,13 @@ describe('the interaction and command routes', () => {
           }
         : { outcome: 'rejected', reason: "approve rejected: resume needs confirmationCode 'CONFIRM_RESUME'" };
     const wrong = submit('yes please');
-    const refused = await http.inject({
-      method: 'POST',
-      url: '/v1/slack/interactions',
-      headers: signed(wrong),
-      payload: wrong,
-    });
+    const refused = await interact(http, wrong);
     expect(refused.json()).toEqual({
       response_action: 'errors',
       errors: { confirmation_code: "approve rejected: resume needs confirmationCode 'CONFIRM_RESUME'" },
     });
     const right = submit('CONFIRM_RESUME');
-    const ok = await http.inject({
-      method: 'POST',
-      url: '/v1/slack/interactions',
-      headers: signed(right),
-      payload: right,
-    });
+    const ok = await interact(http, right);
     expect(ok.body).toBe('');
     expect(starter.actions.at(-1)).toMatchObject({
       workflowId: WORKFLOW,
@@ -407,12 +362,7 @@ describe('the interaction and command routes', () => {
     const { http, starter } = app();
     for (const id of ['approval.approve', 'approval.reject']) {
       const c = click(id, `${INCIDENT}|rollback-model-1`);
-      await http.inject({
-        method: 'POST',
-        url: '/v1/slack/interactions',
-        headers: signed(c.body),
-        payload: c.body,
-      });
+      await interact(http, c.body);
       await replyTo(c.responseUrl);
     }
     expect(starter.actions.map((a) => [a.name, (a.payload as { actionId: string }).actionId])).toEqual([
@@ -494,12 +444,7 @@ describe('against the real dev server', () => {
       }),
     );
     const c = click(button.action_id, button.value);
-    const res = await ingress.inject({
-      method: 'POST',
-      url: '/v1/slack/interactions',
-      headers: signed(c.body),
-      payload: c.body,
-    });
+    const res = await interact(ingress, c.body);
     expect(res.statusCode).toBe(200);
     expect((await replyTo(c.responseUrl))!.body.text).toMatch(/^Done: acknowledged/);
     const acked = await h.query<IncidentStatus>('status');

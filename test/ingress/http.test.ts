@@ -1,4 +1,5 @@
 // The HTTP layer with an injected incident starter (no Temporal): happy paths, errors, security.
+import net from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { sign } from '../../src/ingress/auth';
@@ -747,5 +748,54 @@ describe('secure defaults on every inbound route (issue 11 item 5)', () => {
       (await listed.app.inject({ method: 'GET', url: '/healthz', headers: { host: 'localhost' } }))
         .statusCode,
     ).toBe(421);
+  });
+});
+
+describe('verification follows the matched route, not the raw URL', () => {
+  /** One raw HTTP/1.1 request, so the request target is sent exactly as written. */
+  async function raw(base: string, target: string, headers: Record<string, string>, body: string) {
+    const { port } = new URL(base);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    const head = [
+      `POST ${target} HTTP/1.1`,
+      'Host: 127.0.0.1',
+      'Content-Type: application/json',
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      'Connection: close',
+      ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+      '',
+      '',
+    ].join('\r\n');
+    socket.end(head + body);
+    let text = '';
+    for await (const chunk of socket) text += chunk.toString();
+    return Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]);
+  }
+
+  it('percent-encoded and absolute-form targets of protected routes still need their credentials', async () => {
+    const { app, starter } = setup({
+      bearerTokens: 'good-token',
+      slackSigningSecrets: 's',
+      pagerDutyWebhookSecrets: 'p',
+    });
+    const base = await app.url();
+    const alert = JSON.stringify(alertmanagerPayload([{ alertname: 'TradingAPIDown' }]));
+    const manual = JSON.stringify({ title: 'x', severity: 'P2', kind: 'generic' });
+    const bearer = { Authorization: 'Bearer good-token' };
+    const cases: [string, Record<string, string>, string][] = [
+      ['/%761/alerts/alertmanager', {}, alert],
+      ['/v1/alerts/%61lertmanager', {}, alert],
+      [`http://127.0.0.1:${new URL(base).port}/v1/alerts/alertmanager`, {}, alert],
+      ['/%761/incidents', {}, manual],
+      // The alert token is not Slack's or PagerDuty's signature.
+      ['/v1/%73lack/commands', bearer, 'text=ack'],
+      ['/v1/%70agerduty/webhooks', bearer, '{}'],
+    ];
+    for (const [target, headers, body] of cases) {
+      const code = await raw(base, target, headers, body);
+      expect([target, code]).toEqual([target, 401]);
+    }
+    expect(starter.calls).toHaveLength(0);
+    expect(starter.actions).toHaveLength(0);
   });
 });
