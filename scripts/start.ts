@@ -17,7 +17,8 @@ const log = (line: string) => console.log(`[start] ${line}`);
 
 /** Did the environment configure the ingress's auth (or its absence) itself? */
 function ingressAuthConfigured(env: NodeJS.ProcessEnv): boolean {
-  return Boolean(env.INGRESS_BEARER_TOKENS || env.INGRESS_HMAC_SECRETS || env.INGRESS_INSECURE);
+  const insecure = ['1', 'true', 'yes'].includes((env.INGRESS_INSECURE ?? '').trim().toLowerCase());
+  return Boolean(env.INGRESS_BEARER_TOKENS || env.INGRESS_HMAC_SECRETS || insecure);
 }
 
 /** The local bearer token of `npm start`: data/ingress-token (0600), created with 32 random bytes if absent. */

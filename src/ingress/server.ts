@@ -370,6 +370,13 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
       throw new IngressError(400, 'invalid_json', req.ingress.parseError, 'body');
   });
 
+  // A client that hangs up before the answer (PagerDuty's or Slack's timeout) must not keep its signature or
+  // event id claimed: the retry it sends next is the same request.
+  app.addHook('onRequestAbort', async (req) => {
+    if (req.ingress?.pagerDutyKey) await pagerDutyEvents.release(req.ingress.pagerDutyKey);
+    if (req.ingress?.replayKey) await replay.release(req.ingress.replayKey);
+  });
+
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     const code = reply.statusCode;
@@ -581,20 +588,27 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
             return reply.status(200).send();
           }
           case 'submit': {
+            // A dialog closes only on success; anything else is shown under its input.
             const r = await within(starter.runAction(d.workflowId, d.name, d.payload), 2500).catch(
-              () => null,
+              (err: unknown) => ({ failed: (err as Error).message }),
             );
-            if (r && r.done.outcome !== 'accepted')
-              return reply.status(200).send({
-                response_action: 'errors',
-                errors: {
-                  [d.block]:
-                    r.done.outcome === 'rejected' ? r.done.reason : `no incident ${d.workflowId} is running`,
-                },
-              });
+            const problem =
+              r === null
+                ? 'Temporal did not answer in time: check the incident (/incident status) before trying again'
+                : 'failed' in r
+                  ? 'Temporal is unreachable: try again in a moment'
+                  : r.done.outcome === 'rejected'
+                    ? r.done.reason
+                    : r.done.outcome === 'no-incident'
+                      ? `no incident ${d.workflowId} is running`
+                      : null;
+            if (problem)
+              return reply.status(200).send({ response_action: 'errors', errors: { [d.block]: problem } });
             return reply.status(200).send();
           }
           case 'refused':
+            if (d.block)
+              return reply.status(200).send({ response_action: 'errors', errors: { [d.block]: d.reason } });
             slackReply(d.responseUrl, `Not done: ${d.reason}`);
             return reply.status(200).send();
           case 'ignored':

@@ -22,16 +22,27 @@ export interface ReplayGuard {
   release(key: string): Promise<void>;
 }
 
+/** How long a claim lasts if its replica dies before answering (longer than any request takes). */
+const IN_FLIGHT_MS = 120_000;
+
 /** One process's memory. */
 export class MemoryReplayGuard implements ReplayGuard {
   private readonly used: ReplayCache;
-  private readonly inFlight = new Set<string>();
+  /** key -> when it was claimed; a claim older than IN_FLIGHT_MS is free again (its request never ended). */
+  private readonly inFlight = new Map<string, number>();
   constructor(windowMs: number) {
     this.used = new ReplayCache(windowMs);
   }
   async claim(key: string, nowMs: number): Promise<boolean> {
-    if (this.used.has(key, nowMs) || this.inFlight.has(key)) return false;
-    this.inFlight.add(key);
+    const claimedAt = this.inFlight.get(key);
+    if (this.used.has(key, nowMs) || (claimedAt !== undefined && nowMs - claimedAt < IN_FLIGHT_MS))
+      return false;
+    this.inFlight.set(key, nowMs);
+    // Bounded: stale claims go first.
+    for (const [k, at] of this.inFlight) {
+      if (nowMs - at >= IN_FLIGHT_MS || this.inFlight.size > 100_000) this.inFlight.delete(k);
+      else break;
+    }
     return true;
   }
   async commit(key: string, nowMs: number): Promise<void> {
@@ -42,9 +53,6 @@ export class MemoryReplayGuard implements ReplayGuard {
     this.inFlight.delete(key);
   }
 }
-
-/** How long a claim lasts if its replica dies before answering (longer than any request takes). */
-const IN_FLIGHT_MS = 120_000;
 
 /**
  * Shared by every replica: `SET key NX` claims atomically (two replicas given the same signed request at

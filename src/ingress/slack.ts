@@ -149,7 +149,12 @@ export type SlackInteraction =
       workflowId: string;
       payload: Record<string, unknown>;
     }
-  | { kind: 'refused'; reason: string; responseUrl?: string }
+  | {
+      kind: 'refused';
+      reason: string;
+      responseUrl?: string;
+      /** a dialog's input to show it under */ block?: string;
+    }
   | { kind: 'ignored'; reason: string };
 
 /** Reads one interaction (`payload=` form field, already decoded) into what to do. Pure. */
@@ -223,7 +228,8 @@ export function decideSlackInteraction(raw: unknown, contacts: ContactConfig): S
   ) {
     const userId = submission.data.user.id;
     const actor = slackActor(contacts, userId, view.id);
-    if (!actor) return { kind: 'refused', reason: notInContacts(userId) };
+    const block = view.callback_id === CONFIRM_VIEW ? 'confirmation_code' : 'resolution';
+    if (!actor) return { kind: 'refused', reason: notInContacts(userId), block };
     const field = (block: string) => {
       const v = view.state.values[block]?.[block]?.value;
       return v === null || v === undefined || v.trim() === '' ? undefined : v.trim();
@@ -337,8 +343,11 @@ export function decideSlashCommand(form: Record<string, string>, contacts: Conta
   const tail = rest.join(' ').trim();
   if (!id) return { kind: 'help', text: SLASH_USAGE };
   const workflowId = workflowIdOf(id);
-  if (verb === 'status') return { kind: 'status', workflowId };
   const actor = slackActor(contacts, form.user_id ?? '', form.trigger_id);
+  if (verb === 'status')
+    return actor
+      ? { kind: 'status', workflowId }
+      : { kind: 'refused', reason: notInContacts(form.user_id ?? '') };
   if (!form.user_id || !actor) return { kind: 'refused', reason: notInContacts(form.user_id ?? '') };
   const base = { by: actor.by, origin: actor.origin };
   switch (verb) {

@@ -245,10 +245,14 @@ export class TemporalIncidentStarter implements IncidentStarter {
 
   async runAction(workflowId: string, name: ActionName, payload: unknown): Promise<ActionOutcome> {
     try {
+      // The platform's event id names the Update: a retry of the same PagerDuty event or Slack click (after a
+      // lost answer) is the same Update, which Temporal applies once and answers again.
+      const origin = (payload as { origin?: { channel?: string; eventId?: string } } | null)?.origin;
+      const id = origin?.eventId ? `${origin.channel}:${origin.eventId}:${name}`.slice(0, 250) : undefined;
       const result = await this.call(`update:${name}`, () =>
         this.client.workflow
           .getHandle(workflowId)
-          .executeUpdate<ActionResult, [unknown]>(name, { args: [payload] }),
+          .executeUpdate<ActionResult, [unknown]>(name, { args: [payload], ...(id ? { id } : {}) }),
       );
       return { outcome: 'accepted', result };
     } catch (err) {

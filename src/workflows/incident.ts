@@ -60,6 +60,11 @@ const paging = wf.proxyActivities<IncidentActivities>({
 });
 // 1.1 (CHANGELOG): a new incident's opening time from its start event.
 const PATCH_OPENED_AT = 'opened-at-start-event-v1';
+/**
+ * 1.2: an acknowledgement or resolution that came from PagerDuty is not sent back to it. Asked where such a
+ * notification is delivered, so a history in which an older worker did send it still replays.
+ */
+const PATCH_NO_ECHO = 'no-echo-to-origin-v1';
 // The ledger is the record for the monthly metrics (6.4): retried patiently, never in the paging path.
 const ledger = wf.proxyActivities<IncidentActivities>({
   startToCloseTimeout: '30 seconds',
@@ -250,7 +255,9 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
     const byChannel = new Map<string, Notification[]>();
     for (const e of effects)
       if (e.type === 'notify')
-        for (const channel of e.channels ?? s.policy.channels) {
+        for (const channel of (e.channels ?? s.policy.channels).filter(
+          (c) => !(e.except === c && wf.patched(PATCH_NO_ECHO)),
+        )) {
           const list = byChannel.get(channel) ?? [];
           list.push(e.notification);
           byChannel.set(channel, list);

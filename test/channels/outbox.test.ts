@@ -1,7 +1,7 @@
 // The outbox shared by two worker processes (issue 10 item 7): each instance stands for one process with
 // its own memory. A record written by one is seen by the other before it writes, so an activity retried on
 // the other worker after a crash writes nothing twice.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { OutboxChannel, readOutbox } from '../../src/activities/notify/outbox';
@@ -32,4 +32,15 @@ test('a key written by another process is not written again; new keys from both 
   expect((await b.deliver(note('k2'))).outcome).toBe('delivered');
   expect((await a.deliver(note('k2'))).outcome).toBe('duplicate');
   expect((await readOutbox(file)).map((r) => r.idempotencyKey)).toEqual(['k0', 'k1', 'k2']);
+});
+
+test('after a torn last line (a crash mid-write) the next record starts a line of its own', async () => {
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'outbox-')), 'outbox.jsonl');
+  writeFileSync(file, '{"idempotencyKey":"k0","channel":"outbox"}\n{"idempotencyKey":"k1","chan');
+  const a = new OutboxChannel(file, quiet);
+  expect((await a.deliver(note('k1'))).outcome).toBe('delivered');
+  // Another process sees the retried k1 (and nothing twice).
+  const b = new OutboxChannel(file, quiet);
+  expect((await b.deliver(note('k1'))).outcome).toBe('duplicate');
+  expect((await readOutbox(file)).map((r) => r.idempotencyKey)).toEqual(['k0', 'k1']);
 });

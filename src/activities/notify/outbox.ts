@@ -14,6 +14,8 @@ export class OutboxChannel implements NotificationChannel {
   private keys: Set<string> | null = null;
   /** Bytes of the file already read into `keys`. */
   private offset = 0;
+  /** The file ends without a newline (a torn record). */
+  private tornTail = false;
   private lines = 0;
   /** Serializes appends within this process so two deliveries of one key cannot both write. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -36,8 +38,10 @@ export class OutboxChannel implements NotificationChannel {
       return { channel: this.name, idempotencyKey: n.idempotencyKey, outcome: 'duplicate' };
     }
     const record: OutboxRecord = { ...n, channel: 'outbox', deliveredAt: new Date().toISOString() };
-    // One write of one line, O_APPEND: concurrent writers never interleave within a record.
-    await appendFile(this.file, `${JSON.stringify(record)}\n`, { flag: 'a' });
+    // One write of one line, O_APPEND: concurrent writers never interleave within a record. After a torn
+    // last line (a crash mid-write) the record starts on a line of its own, or it would be lost with it.
+    await appendFile(this.file, `${this.tornTail ? '\n' : ''}${JSON.stringify(record)}\n`, { flag: 'a' });
+    this.tornTail = false;
     keys.add(n.idempotencyKey);
     // Our own line is counted when the next delivery reads the tail.
     this.logLine(
@@ -75,6 +79,7 @@ export class OutboxChannel implements NotificationChannel {
       const { bytesRead } = await handle.read(buf, 0, buf.length, this.offset);
       // Whole lines only: a line being written by another process right now is read next time.
       const end = buf.subarray(0, bytesRead).lastIndexOf(0x0a) + 1;
+      this.tornTail = end < bytesRead;
       for (const line of buf.subarray(0, end).toString('utf8').split('\n')) {
         if (!line.trim()) continue;
         try {

@@ -66,7 +66,13 @@ export type Input =
 /** What the interpreter must do. Each is an activity, a child workflow call or a signal. */
 export type Effect =
   /** Deliver on every channel of the policy (or on `channels`), batched per channel per activation. */
-  | { type: 'notify'; notification: Notification; channels?: string[] }
+  | {
+      type: 'notify';
+      notification: Notification;
+      channels?: string[];
+      /** Not to this channel (where the action came from), if the worker's version says so (incident.ts). */
+      except?: string;
+    }
   | { type: 'ledger.write'; write: LedgerWrite }
   | { type: 'ledger.approval'; approval: LedgerApproval }
   | { type: 'procedure.start'; workflowType: string; workflowId: string; input: ProcedureInput }
@@ -280,11 +286,7 @@ export function notify(
     createdAt: isoOf(d.now),
     incidentStatus: s.status,
   };
-  d.effects.push(
-    except && s.policy.channels.includes(except)
-      ? { type: 'notify', notification, channels: s.policy.channels.filter((c) => c !== except) }
-      : { type: 'notify', notification },
-  );
+  d.effects.push(except ? { type: 'notify', notification, except } : { type: 'notify', notification });
   if (s.policyPending && s.early.length < EARLY_KEEP) s.early.push(notification);
 }
 
