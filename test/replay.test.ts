@@ -95,3 +95,27 @@ test('1.1 histories carry their patch and no local activity', () => {
   }
   expect(problems).toEqual([]);
 });
+
+test('1.2 histories: an acknowledgement from PagerDuty carries the no-echo patch and schedules no PagerDuty delivery for it', () => {
+  const file = '1.2-two-way-channels/pagerduty-ack-no-echo.json';
+  expect(fixtures).toContain(file);
+  const events = historyFromJSON(JSON.parse(readFileSync(path.join(HISTORY_DIR, file), 'utf8'))).events ?? [];
+  const text = (p: { data?: Uint8Array | null } | undefined) => Buffer.from(p?.data ?? []).toString('utf8');
+  const patches = events
+    .flatMap((e) => e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads ?? [])
+    .map((p) => JSON.parse(text(p)) as { id: string });
+  expect(patches.map((p) => p.id)).toContain('no-echo-to-origin-v1');
+  // The acknowledgement arrived as an Update from PagerDuty, and no delivery of its "ACK" went to PagerDuty.
+  const update = events.find((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
+  expect(
+    text(update?.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.args?.payloads?.[0]),
+  ).toContain('"channel":"pagerduty"');
+  const deliveries = events
+    .map((e) => e.activityTaskScheduledEventAttributes)
+    .filter((a) => a?.activityType?.name === 'deliverNotifications')
+    .map((a) => text(a?.input?.payloads?.[0]) + text(a?.input?.payloads?.[1]));
+  expect(deliveries.some((d) => d.includes('"pagerduty"') && d.includes('"kind":"acknowledged"'))).toBe(
+    false,
+  );
+  expect(deliveries.some((d) => d.includes('"kind":"acknowledged"'))).toBe(true);
+});

@@ -3,6 +3,7 @@
 // Update with the verified contact as `by`. Against the real dev server: a P0 acknowledged in PagerDuty
 // stops the engine's re-paging, and the acknowledgement is not echoed back to PagerDuty.
 import type { Client } from '@temporalio/client';
+import { recordHistory } from '../harness/history';
 import { createChannelDispatcher, InMemoryKeyValueStore } from '../../src/activities/notify/http';
 import { readOutbox } from '../../src/activities/notify/outbox';
 import { PagerDutyChannel, type PagerDutyEvent } from '../../src/activities/notify/pagerduty';
@@ -289,6 +290,7 @@ describe('against the real dev server', () => {
     });
     // A second delivery of the same event is refused and changes nothing.
     expect((await post(ingress, body, pagerDutySignature(body, SECRET))).statusCode).toBe(401);
+    await recordHistory(h, 'pagerduty-ack-no-echo');
     await h.terminate('test done');
   }, 90_000);
 });

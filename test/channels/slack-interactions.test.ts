@@ -4,6 +4,7 @@
 // command's form fields, `response_url`, `trigger_id` for views.open. Against the real dev server: a P1
 // acknowledged by clicking the button in the fake Slack shows the contact and stops the re-paging.
 import type { Client } from '@temporalio/client';
+import { recordHistory } from '../harness/history';
 import { createHmac } from 'node:crypto';
 import { createChannelDispatcher, InMemoryKeyValueStore } from '../../src/activities/notify/http';
 import { readOutbox } from '../../src/activities/notify/outbox';
@@ -466,6 +467,7 @@ describe('against the real dev server', () => {
       (n) => n.incidentId === incidentId && n.kind === 'repage' && Date.parse(n.createdAt) > ackAt,
     );
     expect(repagesAfter).toEqual([]);
+    await recordHistory(h, 'slack-button-ack');
     await h.terminate('test done');
   }, 90_000);
 });
