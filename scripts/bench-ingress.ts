@@ -16,7 +16,7 @@ import { createActivities } from '../src/activities';
 import { OutboxChannel } from '../src/activities/notify/outbox';
 import type { DeliveryResult, Notification, NotificationChannel } from '../src/activities/notify/port';
 import { loadIngressConfig } from '../src/ingress/config';
-import { startIngress } from '../src/ingress/server';
+import { startIngress } from '../src/ingress/start';
 import { TemporalIncidentStarter } from '../src/ingress/starter';
 import { startDevServer } from './lib/dev-server';
 import { ensureTemporalCli } from './lib/temporal-cli';

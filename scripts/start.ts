@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadIngressConfig } from '../src/ingress/config';
-import { startIngress } from '../src/ingress/server';
+import { startIngress } from '../src/ingress/start';
 import { loadEnv } from '../src/config';
 import { createWorker } from '../src/worker';
 import { installWorkerTelemetry, workerMetricsAddress } from '../src/temporal/telemetry';

@@ -1,5 +1,9 @@
 // One error envelope for every non-2xx answer (STYLE: openstatus "one error envelope"). Every 4xx names
 // the offending field, so an operator reading Alertmanager's log knows what to fix.
+import type { FastifyError } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import type { IngressConfig } from './config';
+import { TemporalUnavailableError } from './starter';
 
 export const ERROR_CODES = [
   'invalid_json',
@@ -76,4 +80,48 @@ export function envelope(err: IngressError, requestId: string): ErrorEnvelope {
     },
     requestId,
   };
+}
+
+/** Any error of a request -> the envelope's IngressError (Temporal away: 503 + Retry-After; bad body: 4xx). */
+export function toIngressError(
+  err: FastifyError | IngressError | Error,
+  config: IngressConfig,
+): IngressError {
+  if (err instanceof IngressError) return err;
+  if (err instanceof TemporalUnavailableError) {
+    return new IngressError(
+      503,
+      'temporal_unavailable',
+      'Temporal is unreachable; retry later (nothing was lost: the alert was not accepted)',
+      null,
+      undefined,
+      config.retryAfterSeconds,
+    );
+  }
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const issues = err.validation
+      .slice(0, 20)
+      .map((v) => ({ field: fieldFromPointer(v.instancePath), message: v.message ?? 'invalid' }));
+    const first = issues[0] ?? { field: 'body', message: 'invalid' };
+    return new IngressError(400, 'invalid_body', `${first.field}: ${first.message}`, first.field, issues);
+  }
+  const code = (err as FastifyError).code;
+  const status = (err as FastifyError).statusCode;
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return new IngressError(
+      413,
+      'body_too_large',
+      `the body is over the ${config.bodyLimitBytes}-byte limit`,
+      'body',
+    );
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+    return new IngressError(
+      415,
+      'unsupported_media_type',
+      'send Content-Type: application/json',
+      'content-type',
+    );
+  if (status !== undefined && status >= 400 && status < 500)
+    return new IngressError(400, 'invalid_body', err.message.slice(0, 300), 'body');
+  return new IngressError(500, 'internal', 'internal error', null);
 }

@@ -3,7 +3,7 @@
 // while Temporal is away; SIGINT/SIGTERM close it after the requests in flight.
 import { ConfigError, loadEnv } from '../config';
 import { IngressConfigError, loadIngressConfig } from './config';
-import { startIngress } from './server';
+import { startIngress } from './start';
 
 async function main(): Promise<void> {
   const env = loadEnv();

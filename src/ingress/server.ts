@@ -1,21 +1,19 @@
 // The alert ingress HTTP service (issue 3): Fastify with the zod type provider. Routes:
 //   POST /v1/alerts/alertmanager | /v1/alerts/grafana | /v1/alerts/generic   webhooks -> incidents
 //   POST /v1/incidents                                                       open an incident by hand
-//   GET  /healthz   (Temporal reachable?)      GET /metrics   (Prometheus text)
+//   POST /v1/slack/interactions | /v1/slack/commands    (routes/slack/route.ts)
+//   POST /v1/pagerduty/webhooks                          (routes/pagerduty/route.ts)
+//   GET  /healthz   (up or degraded)           GET /metrics   (Prometheus text)
+// Hooks here: Host allow-list, rate limit, each route's verification, replay claims. Starting it as a
+// process (Temporal, Redis, the socket): start.ts.
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import {
-  hasZodFastifySchemaValidationErrors,
-  serializerCompiler,
-  validatorCompiler,
-  type ZodTypeProvider,
-} from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { classifySeverity } from '../playbook/decision-tree';
 import {
   checkBearer,
@@ -24,51 +22,24 @@ import {
   verifySignature,
   type SignatureScheme,
 } from './auth';
-import {
-  allowedHostNames,
-  authConfigured,
-  authProblem,
-  loadIngressConfig,
-  resolveRoutesFile,
-  type IngressConfig,
-} from './config';
+import { allowedHostNames, authConfigured, resolveRoutesFile, type IngressConfig } from './config';
 import { AlertDispatcher, incidentUrl } from './dispatch';
-import { envelope, fieldFromPointer, IngressError } from './errors';
+import { envelope, IngressError, toIngressError } from './errors';
 import { sanitizeJson } from './text';
 import {
-  decidePagerDuty,
   PAGERDUTY_EVENT_MAX_AGE_MS,
   PAGERDUTY_SIGNATURE_HEADER,
-  pagerDutyWebhookSchema,
   verifyPagerDutySignature,
 } from './pagerduty';
 import { parseContactConfig, type ContactConfig } from '../playbook/contacts';
-import {
-  confirmModal,
-  decideSlackInteraction,
-  decideSlashCommand,
-  openModal,
-  resolveModal,
-  replyEphemeral,
-  SLACK_SIGNATURE_HEADER,
-  verifySlackSignature,
-} from './slack';
-import { z } from 'zod';
-import type { ActionName } from '../workflows/definitions';
+import { SLACK_SIGNATURE_HEADER, verifySlackSignature } from './slack';
 import { IngressMetrics } from './metrics';
 import rateLimit from '@fastify/rate-limit';
-import pino from 'pino';
 import type Redis from 'ioredis';
-import { connectIngressRedis, MemoryReplayGuard, RedisReplayGuard, type ReplayGuard } from './shared';
-import { deploymentPolicy, loadDeploymentConfig } from '../config';
+import { MemoryReplayGuard, RedisReplayGuard, type ReplayGuard } from './shared';
 import type { PolicyOverrides } from '../playbook/policy';
 import { loadRoutingRules, Router, shortHash, type RoutingRules } from './routing';
-import {
-  meteredStarter,
-  TemporalIncidentStarter,
-  TemporalUnavailableError,
-  type IncidentStarter,
-} from './starter';
+import { meteredStarter, type IncidentStarter } from './starter';
 import { alertmanagerBodySchema } from './routes/alertmanager/schema';
 import { normalizeAlertmanager } from './routes/alertmanager/normalize';
 import { grafanaBodySchema } from './routes/grafana/schema';
@@ -76,6 +47,8 @@ import { normalizeGrafana } from './routes/grafana/normalize';
 import { genericBodySchema } from './routes/generic/schema';
 import { normalizeGeneric } from './routes/generic/normalize';
 import { manualIncidentBodySchema } from './routes/incidents/schema';
+import { registerPagerDutyRoute } from './routes/pagerduty/route';
+import { registerSlackRoutes } from './routes/slack/route';
 import type { IncidentInput } from '../workflows/definitions';
 
 export { loadIngressConfig, type IngressConfig } from './config';
@@ -479,174 +452,9 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
       });
     });
 
-    routes.post('/v1/pagerduty/webhooks', { schema: { body: pagerDutyWebhookSchema } }, async (req) => {
-      const { event } = req.body;
-      const age = now() - Date.parse(event.occurred_at);
-      if (Number.isFinite(age) && age > PAGERDUTY_EVENT_MAX_AGE_MS)
-        throw new IngressError(
-          401,
-          'unauthorized',
-          `event ${event.id} is stale (occurred ${event.occurred_at})`,
-          'event.occurred_at',
-        );
-      const key = `event:${event.id}`;
-      if (!(await pagerDutyEvents.claim(key, now())))
-        throw new IngressError(
-          401,
-          'unauthorized',
-          `PagerDuty event ${event.id} was already accepted (replayed)`,
-          'event.id',
-        );
-      req.ingress.pagerDutyKey = key;
-      const decision = decidePagerDuty(req.body, contacts);
-      metrics.pagerDutyEvents.inc({ type: event.event_type, outcome: decision.kind });
-      if (decision.kind !== 'action')
-        return {
-          eventId: event.id,
-          eventType: event.event_type,
-          outcome: decision.kind,
-          reason: decision.reason,
-        };
-      const { workflowId, name, payload } = decision.action;
-      const r = await starter.runAction(workflowId, name, payload);
-      req.log.info(
-        { eventId: event.id, workflowId, action: name, outcome: r.outcome },
-        'PagerDuty event applied',
-      );
-      return {
-        eventId: event.id,
-        eventType: event.event_type,
-        workflowId,
-        action: name,
-        by: payload.by,
-        ...r,
-      };
-    });
-
-    // Slack: answered within its 3 seconds; an Update that takes longer replies through response_url.
-    const slackReply = (responseUrl: string | undefined, text: string) => {
-      if (!responseUrl) return;
-      replyEphemeral(responseUrl, text).catch((err: unknown) =>
-        app.log.warn({ err: { message: (err as Error).message } }, 'Slack response_url reply failed'),
-      );
-    };
-    const runSlackAction = async (
-      workflowId: string,
-      name: ActionName,
-      payload: Record<string, unknown>,
-    ): Promise<string> => {
-      try {
-        const r = await starter.runAction(workflowId, name, payload);
-        if (r.outcome === 'accepted')
-          return `Done: ${r.result.message} (${workflowId} is ${r.result.status})`;
-        if (r.outcome === 'rejected') return `Not done: ${r.reason}`;
-        return `Not done: no incident ${workflowId} is running`;
-      } catch (err) {
-        return `Not done: Temporal did not answer (${err instanceof TemporalUnavailableError ? 'unavailable' : (err as Error).message}); try again`;
-      }
-    };
-    const within = <T>(p: Promise<T>, ms: number): Promise<{ done: T } | null> =>
-      Promise.race([
-        p.then((done) => ({ done })),
-        new Promise<null>((r) => setTimeout(() => r(null), ms).unref()),
-      ]);
-
-    routes.post(
-      '/v1/slack/interactions',
-      { schema: { body: z.object({ payload: z.string().min(2).max(200_000) }) } },
-      async (req, reply) => {
-        let raw: unknown;
-        try {
-          raw = JSON.parse(req.body.payload);
-        } catch {
-          throw new IngressError(400, 'invalid_body', 'payload is not JSON', 'payload');
-        }
-        const d = decideSlackInteraction(raw, contacts);
-        metrics.slackInteractions.inc({ kind: d.kind });
-        switch (d.kind) {
-          case 'action':
-            // Acknowledged to Slack at once; the Update's answer follows as an ephemeral reply.
-            void runSlackAction(d.workflowId, d.name, d.payload).then((text) =>
-              slackReply(d.responseUrl, text),
-            );
-            return reply.status(200).send();
-          case 'open-resolve':
-          case 'open-confirm': {
-            const view =
-              d.kind === 'open-resolve' ? resolveModal(d.incidentId) : confirmModal(d.incidentId, d.actionId);
-            if (!config.slackBotToken) {
-              slackReply(
-                d.responseUrl,
-                `This dialog needs SLACK_BOT_TOKEN on the ingress; meanwhile use the ${d.kind === 'open-resolve' ? 'resolve' : 'approve'} Update (README "Open, acknowledge and resolve")`,
-              );
-              return reply.status(200).send();
-            }
-            await openModal(config.slackApiBaseUrl, config.slackBotToken, d.triggerId, view).catch(
-              (err: unknown) =>
-                slackReply(d.responseUrl, `Could not open the dialog: ${(err as Error).message}`),
-            );
-            return reply.status(200).send();
-          }
-          case 'submit': {
-            // A dialog closes only on success; anything else is shown under its input.
-            const r = await within(starter.runAction(d.workflowId, d.name, d.payload), 2500).catch(
-              (err: unknown) => ({ failed: (err as Error).message }),
-            );
-            const problem =
-              r === null
-                ? 'Temporal did not answer in time: check the incident (/incident status) before trying again'
-                : 'failed' in r
-                  ? 'Temporal is unreachable: try again in a moment'
-                  : r.done.outcome === 'rejected'
-                    ? r.done.reason
-                    : r.done.outcome === 'no-incident'
-                      ? `no incident ${d.workflowId} is running`
-                      : null;
-            if (problem)
-              return reply.status(200).send({ response_action: 'errors', errors: { [d.block]: problem } });
-            return reply.status(200).send();
-          }
-          case 'refused':
-            if (d.block)
-              return reply.status(200).send({ response_action: 'errors', errors: { [d.block]: d.reason } });
-            slackReply(d.responseUrl, `Not done: ${d.reason}`);
-            return reply.status(200).send();
-          case 'ignored':
-            return reply.status(200).send();
-        }
-      },
-    );
-
-    routes.post(
-      '/v1/slack/commands',
-      { schema: { body: z.record(z.string(), z.string().max(4000)) } },
-      async (req, reply) => {
-        const form = req.body;
-        const c = decideSlashCommand(form, contacts);
-        metrics.slackCommands.inc({ kind: c.kind });
-        const ephemeral = (text: string) => reply.status(200).send({ response_type: 'ephemeral', text });
-        if (c.kind === 'help') return ephemeral(c.text);
-        if (c.kind === 'refused') return ephemeral(`Not done: ${c.reason}`);
-        if (c.kind === 'status') {
-          const r = await within(starter.queryStatus(c.workflowId), 2500).catch(() => null);
-          if (!r) return ephemeral('Temporal did not answer in time; try again');
-          const st = r.done;
-          if (!st) return ephemeral(`No incident ${c.workflowId} is running`);
-          return ephemeral(
-            [
-              `*${st.severity} ${st.title}* (${c.workflowId}): ${st.status}`,
-              st.acknowledgedBy ? `Acknowledged by ${st.acknowledgedBy}` : 'Not acknowledged',
-              `Engaged: ${st.engagedRoles.join(', ') || 'nobody yet'}`,
-            ].join('\n'),
-          );
-        }
-        const running = runSlackAction(c.workflowId, c.name, c.payload);
-        const r = await within(running, 2500);
-        if (r) return ephemeral(r.done);
-        void running.then((text) => slackReply(form.response_url, text));
-        return ephemeral(`Working on it: ${c.name} ${c.workflowId}`);
-      },
-    );
+    const channels = { config, starter, contacts, metrics, log: app.log, now, pagerDutyEvents };
+    registerPagerDutyRoute(routes, channels);
+    registerSlackRoutes(routes, channels);
 
     let health: { at: number; value: { reachable: boolean; error?: string } } | null = null;
     routes.get('/healthz', async (req, reply) => {
@@ -689,128 +497,6 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
 }
 
 export type IngressApp = ReturnType<typeof buildIngress>;
-
-function toIngressError(err: FastifyError | IngressError | Error, config: IngressConfig): IngressError {
-  if (err instanceof IngressError) return err;
-  if (err instanceof TemporalUnavailableError) {
-    return new IngressError(
-      503,
-      'temporal_unavailable',
-      'Temporal is unreachable; retry later (nothing was lost: the alert was not accepted)',
-      null,
-      undefined,
-      config.retryAfterSeconds,
-    );
-  }
-  if (hasZodFastifySchemaValidationErrors(err)) {
-    const issues = err.validation
-      .slice(0, 20)
-      .map((v) => ({ field: fieldFromPointer(v.instancePath), message: v.message ?? 'invalid' }));
-    const first = issues[0] ?? { field: 'body', message: 'invalid' };
-    return new IngressError(400, 'invalid_body', `${first.field}: ${first.message}`, first.field, issues);
-  }
-  const code = (err as FastifyError).code;
-  const status = (err as FastifyError).statusCode;
-  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-    return new IngressError(
-      413,
-      'body_too_large',
-      `the body is over the ${config.bodyLimitBytes}-byte limit`,
-      'body',
-    );
-  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
-    return new IngressError(
-      415,
-      'unsupported_media_type',
-      'send Content-Type: application/json',
-      'content-type',
-    );
-  if (status !== undefined && status >= 400 && status < 500)
-    return new IngressError(400, 'invalid_body', err.message.slice(0, 300), 'body');
-  return new IngressError(500, 'internal', 'internal error', null);
-}
-
-export interface RunningIngress {
-  url: string;
-  app: IngressApp;
-  starter: IncidentStarter;
-  close(): Promise<void>;
-}
-
-/**
- * Starts the ingress on config.host:config.port (0 = any free port). Without deps.starter it connects to
- * Temporal lazily from the TEMPORAL_* environment, so it starts (and answers 503) while Temporal is down.
- */
-export async function startIngress(
-  config: IngressConfig = loadIngressConfig(),
-  deps: Partial<IngressDeps> = {},
-): Promise<RunningIngress> {
-  const problem = authProblem(config);
-  if (problem) throw new Error(problem);
-  const ownsStarter = !deps.starter;
-  const starter =
-    deps.starter ??
-    new TemporalIncidentStarter({ taskQueue: config.taskQueue, timeoutMs: config.temporalTimeoutMs });
-  // The same deployment config as the worker's (INCIDENT_CONFIG and the channel secrets).
-  const deployment = loadDeploymentConfig(process.env.INCIDENT_CONFIG);
-  const policy = deps.policy ?? deploymentPolicy(deployment);
-  const contacts = deps.contacts ?? parseContactConfig(deployment.contacts);
-  // A process of its own (npm run ingress, npm start): its CPU, memory and event-loop lag too.
-  const metrics = deps.metrics ?? new IngressMetrics({ processMetrics: true });
-  const ownsRedis = !deps.redis && config.redisUrl !== undefined;
-  const redis = deps.redis ?? (config.redisUrl ? await openRedis(config.redisUrl) : undefined);
-  const app = buildIngress(config, {
-    ...deps,
-    starter,
-    policy,
-    metrics,
-    contacts,
-    ...(redis ? { redis } : {}),
-  });
-  if (!authConfigured(config))
-    app.log.warn(
-      'INGRESS_INSECURE: every inbound route accepts requests WITHOUT authentication; anyone who can reach this port can open and change incidents. Set INGRESS_BEARER_TOKENS or INGRESS_HMAC_SECRETS.',
-    );
-  if (!redis)
-    app.log.info(
-      "replay cache and rate limits in this process's memory: set INGRESS_REDIS_URL to share them between replicas",
-    );
-  try {
-    await app.listen({ host: config.host, port: config.port });
-  } catch (err) {
-    if (ownsStarter) await starter.close();
-    if (ownsRedis) redis?.disconnect();
-    throw err;
-  }
-  const addr = app.server.address() as AddressInfo;
-  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  return {
-    url: `http://${host}:${addr.port}`,
-    app,
-    starter,
-    async close() {
-      await app.close();
-      if (ownsStarter) await starter.close();
-      if (ownsRedis) redis?.disconnect();
-    },
-  };
-}
-
-/**
- * INGRESS_REDIS_URL's client, given up to 2 s to connect. Still away then: the ingress starts anyway (alerts
- * first), logging that the replay cache falls back to memory and the rate limit is off until Redis is back.
- */
-async function openRedis(url: string): Promise<Redis> {
-  const log = pino({ name: 'ingress-redis' });
-  const redis = connectIngressRedis(url, log);
-  const ready = await Promise.race([
-    new Promise<boolean>((resolve) => redis.once('ready', () => resolve(true))),
-    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000).unref()),
-  ]);
-  if (ready) log.info('connected to Redis for the replay cache and rate limits');
-  else log.error('Redis not reachable yet: starting without it (replay cache in memory, rate limits off)');
-  return redis;
-}
 
 /** The Host header's name, lower case, without its port (`[::1]:8080` -> `::1`). */
 function hostName(host: string | undefined): string {

@@ -4,7 +4,8 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { sign } from '../../src/ingress/auth';
 import { IngressConfigError, loadIngressConfig } from '../../src/ingress/config';
-import { buildIngress, startIngress } from '../../src/ingress/server';
+import { buildIngress } from '../../src/ingress/server';
+import { startIngress } from '../../src/ingress/start';
 import { alertSchema, incidentInputSchema } from '../../src/workflows/definitions';
 import {
   alertmanagerPayload,

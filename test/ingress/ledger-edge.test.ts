@@ -4,7 +4,7 @@
 // ingress sanitizing, PostgreSQL refuses the same text (the control below), which is how that incident went
 // missing from the report.
 import type { Client } from '@temporalio/client';
-import { startIngress, type RunningIngress } from '../../src/ingress/server';
+import { startIngress, type RunningIngress } from '../../src/ingress/start';
 import { TemporalIncidentStarter } from '../../src/ingress/starter';
 import { computeReport } from '../../src/ledger/report';
 import { loadReportRows } from '../../src/ledger/report-rows';

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { createActivities } from '../../src/activities';
 import { OutboxChannel } from '../../src/activities/notify/outbox';
-import { startIngress, type RunningIngress } from '../../src/ingress/server';
+import { startIngress, type RunningIngress } from '../../src/ingress/start';
 import { TemporalIncidentStarter } from '../../src/ingress/starter';
 import type { IncidentStatus } from '../../src/workflows/definitions';
 import { freePort, startDevServer, type DevServer } from '../../scripts/lib/dev-server';

@@ -2,7 +2,7 @@
 // task queue: recorded fixtures become incidents, repeated posts add to them, an alert storm makes exactly
 // one incident per dedup key with every alert counted, and a closed incident's key opens a new one.
 import type { Client } from '@temporalio/client';
-import { startIngress, type RunningIngress } from '../../src/ingress/server';
+import { startIngress, type RunningIngress } from '../../src/ingress/start';
 import { TemporalIncidentStarter } from '../../src/ingress/starter';
 import type { IncidentStatus } from '../../src/workflows/definitions';
 import { startTestWorker, testClient, uniqueTaskQueue, waitFor, type TestWorker } from '../harness/temporal';

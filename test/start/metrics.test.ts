@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'undici';
 import { freePort } from '../../scripts/lib/dev-server';
 import { PROJECT_ROOT } from '../../scripts/lib/temporal-cli';
-import { startIngress, type RunningIngress } from '../../src/ingress/server';
+import { startIngress, type RunningIngress } from '../../src/ingress/start';
 import { TemporalIncidentStarter } from '../../src/ingress/starter';
 import type { IncidentStatus } from '../../src/workflows/definitions';
 import { testClient, tmpFile, uniqueTaskQueue, waitFor } from '../harness/temporal';

@@ -1,0 +1,52 @@
+// POST /v1/pagerduty/webhooks (issue 11 item 2): a verified v3 webhook (the signature is checked in
+// server.ts's preValidation) -> the incident's Update, once per event id. What it asks: pagerduty.ts.
+import { IngressError } from '../../errors';
+import { decidePagerDuty, PAGERDUTY_EVENT_MAX_AGE_MS, pagerDutyWebhookSchema } from '../../pagerduty';
+import type { ChannelRouteContext, IngressRoutes } from '../context';
+
+export function registerPagerDutyRoute(routes: IngressRoutes, ctx: ChannelRouteContext): void {
+  const { starter, contacts, metrics, now, pagerDutyEvents } = ctx;
+  routes.post('/v1/pagerduty/webhooks', { schema: { body: pagerDutyWebhookSchema } }, async (req) => {
+    const { event } = req.body;
+    const age = now() - Date.parse(event.occurred_at);
+    if (Number.isFinite(age) && age > PAGERDUTY_EVENT_MAX_AGE_MS)
+      throw new IngressError(
+        401,
+        'unauthorized',
+        `event ${event.id} is stale (occurred ${event.occurred_at})`,
+        'event.occurred_at',
+      );
+    const key = `event:${event.id}`;
+    if (!(await pagerDutyEvents.claim(key, now())))
+      throw new IngressError(
+        401,
+        'unauthorized',
+        `PagerDuty event ${event.id} was already accepted (replayed)`,
+        'event.id',
+      );
+    req.ingress.pagerDutyKey = key;
+    const decision = decidePagerDuty(req.body, contacts);
+    metrics.pagerDutyEvents.inc({ type: event.event_type, outcome: decision.kind });
+    if (decision.kind !== 'action')
+      return {
+        eventId: event.id,
+        eventType: event.event_type,
+        outcome: decision.kind,
+        reason: decision.reason,
+      };
+    const { workflowId, name, payload } = decision.action;
+    const r = await starter.runAction(workflowId, name, payload);
+    req.log.info(
+      { eventId: event.id, workflowId, action: name, outcome: r.outcome },
+      'PagerDuty event applied',
+    );
+    return {
+      eventId: event.id,
+      eventType: event.event_type,
+      workflowId,
+      action: name,
+      by: payload.by,
+      ...r,
+    };
+  });
+}

@@ -1,0 +1,143 @@
+// POST /v1/slack/interactions and /v1/slack/commands (issue 11 item 1): verified Slack requests (the
+// signature is checked in server.ts's preValidation) -> the incident's Updates, answered within Slack's 3
+// seconds. What each one asks: slack.ts.
+import { z } from 'zod';
+import type { ActionName } from '../../../workflows/definitions';
+import {
+  confirmModal,
+  decideSlackInteraction,
+  decideSlashCommand,
+  openModal,
+  replyEphemeral,
+  resolveModal,
+} from '../../slack';
+import { IngressError } from '../../errors';
+import { TemporalUnavailableError } from '../../starter';
+import type { ChannelRouteContext, IngressRoutes } from '../context';
+
+export function registerSlackRoutes(routes: IngressRoutes, ctx: ChannelRouteContext): void {
+  const { config, starter, contacts, metrics, log } = ctx;
+  // Slack: answered within its 3 seconds; an Update that takes longer replies through response_url.
+  const slackReply = (responseUrl: string | undefined, text: string) => {
+    if (!responseUrl) return;
+    replyEphemeral(responseUrl, text).catch((err: unknown) =>
+      log.warn({ err: { message: (err as Error).message } }, 'Slack response_url reply failed'),
+    );
+  };
+  const runSlackAction = async (
+    workflowId: string,
+    name: ActionName,
+    payload: Record<string, unknown>,
+  ): Promise<string> => {
+    try {
+      const r = await starter.runAction(workflowId, name, payload);
+      if (r.outcome === 'accepted') return `Done: ${r.result.message} (${workflowId} is ${r.result.status})`;
+      if (r.outcome === 'rejected') return `Not done: ${r.reason}`;
+      return `Not done: no incident ${workflowId} is running`;
+    } catch (err) {
+      return `Not done: Temporal did not answer (${err instanceof TemporalUnavailableError ? 'unavailable' : (err as Error).message}); try again`;
+    }
+  };
+  const within = <T>(p: Promise<T>, ms: number): Promise<{ done: T } | null> =>
+    Promise.race([
+      p.then((done) => ({ done })),
+      new Promise<null>((r) => setTimeout(() => r(null), ms).unref()),
+    ]);
+
+  routes.post(
+    '/v1/slack/interactions',
+    { schema: { body: z.object({ payload: z.string().min(2).max(200_000) }) } },
+    async (req, reply) => {
+      let raw: unknown;
+      try {
+        raw = JSON.parse(req.body.payload);
+      } catch {
+        throw new IngressError(400, 'invalid_body', 'payload is not JSON', 'payload');
+      }
+      const d = decideSlackInteraction(raw, contacts);
+      metrics.slackInteractions.inc({ kind: d.kind });
+      switch (d.kind) {
+        case 'action':
+          // Acknowledged to Slack at once; the Update's answer follows as an ephemeral reply.
+          void runSlackAction(d.workflowId, d.name, d.payload).then((text) =>
+            slackReply(d.responseUrl, text),
+          );
+          return reply.status(200).send();
+        case 'open-resolve':
+        case 'open-confirm': {
+          const view =
+            d.kind === 'open-resolve' ? resolveModal(d.incidentId) : confirmModal(d.incidentId, d.actionId);
+          if (!config.slackBotToken) {
+            slackReply(
+              d.responseUrl,
+              `This dialog needs SLACK_BOT_TOKEN on the ingress; meanwhile use the ${d.kind === 'open-resolve' ? 'resolve' : 'approve'} Update (README "Open, acknowledge and resolve")`,
+            );
+            return reply.status(200).send();
+          }
+          await openModal(config.slackApiBaseUrl, config.slackBotToken, d.triggerId, view).catch(
+            (err: unknown) =>
+              slackReply(d.responseUrl, `Could not open the dialog: ${(err as Error).message}`),
+          );
+          return reply.status(200).send();
+        }
+        case 'submit': {
+          // A dialog closes only on success; anything else is shown under its input.
+          const r = await within(starter.runAction(d.workflowId, d.name, d.payload), 2500).catch(
+            (err: unknown) => ({ failed: (err as Error).message }),
+          );
+          const problem =
+            r === null
+              ? 'Temporal did not answer in time: check the incident (/incident status) before trying again'
+              : 'failed' in r
+                ? 'Temporal is unreachable: try again in a moment'
+                : r.done.outcome === 'rejected'
+                  ? r.done.reason
+                  : r.done.outcome === 'no-incident'
+                    ? `no incident ${d.workflowId} is running`
+                    : null;
+          if (problem)
+            return reply.status(200).send({ response_action: 'errors', errors: { [d.block]: problem } });
+          return reply.status(200).send();
+        }
+        case 'refused':
+          if (d.block)
+            return reply.status(200).send({ response_action: 'errors', errors: { [d.block]: d.reason } });
+          slackReply(d.responseUrl, `Not done: ${d.reason}`);
+          return reply.status(200).send();
+        case 'ignored':
+          return reply.status(200).send();
+      }
+    },
+  );
+
+  routes.post(
+    '/v1/slack/commands',
+    { schema: { body: z.record(z.string(), z.string().max(4000)) } },
+    async (req, reply) => {
+      const form = req.body;
+      const c = decideSlashCommand(form, contacts);
+      metrics.slackCommands.inc({ kind: c.kind });
+      const ephemeral = (text: string) => reply.status(200).send({ response_type: 'ephemeral', text });
+      if (c.kind === 'help') return ephemeral(c.text);
+      if (c.kind === 'refused') return ephemeral(`Not done: ${c.reason}`);
+      if (c.kind === 'status') {
+        const r = await within(starter.queryStatus(c.workflowId), 2500).catch(() => null);
+        if (!r) return ephemeral('Temporal did not answer in time; try again');
+        const st = r.done;
+        if (!st) return ephemeral(`No incident ${c.workflowId} is running`);
+        return ephemeral(
+          [
+            `*${st.severity} ${st.title}* (${c.workflowId}): ${st.status}`,
+            st.acknowledgedBy ? `Acknowledged by ${st.acknowledgedBy}` : 'Not acknowledged',
+            `Engaged: ${st.engagedRoles.join(', ') || 'nobody yet'}`,
+          ].join('\n'),
+        );
+      }
+      const running = runSlackAction(c.workflowId, c.name, c.payload);
+      const r = await within(running, 2500);
+      if (r) return ephemeral(r.done);
+      void running.then((text) => slackReply(form.response_url, text));
+      return ephemeral(`Working on it: ${c.name} ${c.workflowId}`);
+    },
+  );
+}
