@@ -44,11 +44,55 @@ type Data = Record<string, unknown>;
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
-/** A model that is not loaded, or loaded as a stub (3.1 "Model file corrupted"). */
-export function modelsNotLoaded(
-  models: readonly { modelId: string; status: string; version: string | null }[],
-): string[] {
-  return models.filter((m) => m.status !== 'loaded' || m.version === 'stub').map((m) => m.modelId);
+/**
+ * Model statuses of GET /models, as the real inference API computes them (routers/models.py `list_models`):
+ * `loaded` is in memory; `available` exists (its file is present, or the model is synthetic) and is loaded
+ * on first use, so a healthy platform lists active models that are only `available` (the repository's own
+ * seed does); `not_found` is an active model whose file is missing.
+ */
+export const MODEL_HEALTHY_STATUSES = ['loaded', 'available'] as const;
+/** The statuses that show the 3.1 "Model file corrupted" fault: the model's file is not there. */
+export const MODEL_FAULT_STATUSES = ['not_found'] as const;
+/** The version a platform reports for a stub serving in place of the real artifact. */
+export const STUB_MODEL_VERSION = 'stub';
+
+export interface ModelStatus {
+  modelId: string;
+  status: string;
+  version: string | null;
+}
+
+/** Models that show the 3.1 "Model file corrupted" fault: file missing (`not_found`) or a stub loaded. */
+export function faultyModels(models: readonly ModelStatus[]): string[] {
+  return models
+    .filter(
+      (m) =>
+        (MODEL_FAULT_STATUSES as readonly string[]).includes(m.status) ||
+        (m.status === 'loaded' && m.version === STUB_MODEL_VERSION),
+    )
+    .map((m) => m.modelId);
+}
+
+/** Models whose status is none the platform is known to report: no evidence either way. */
+export function unrecognisedModels(models: readonly ModelStatus[]): string[] {
+  return models
+    .filter(
+      (m) =>
+        !(MODEL_HEALTHY_STATUSES as readonly string[]).includes(m.status) &&
+        !(MODEL_FAULT_STATUSES as readonly string[]).includes(m.status),
+    )
+    .map((m) => m.modelId);
+}
+
+/**
+ * What a models list shows. A fault anywhere is `failed`. An empty list is `unknown`: the real API answers
+ * one when it cannot read its registry (`load_model_configs_from_db` swallows the error), which says
+ * nothing about the models. A status nobody documented is `unknown` too, never a guess.
+ */
+export function judgeModels(models: readonly ModelStatus[]): Evidence {
+  if (faultyModels(models).length > 0) return 'failed';
+  if (models.length === 0 || unrecognisedModels(models).length > 0) return 'unknown';
+  return 'ok';
 }
 
 /**
@@ -69,13 +113,8 @@ export function judgeReading(check: string, d: Data, t: ReadingThresholds = {}):
     }
     case 'operations-status':
       return d.mode === 'normal' ? 'ok' : d.mode === 'paused' || d.mode === 'killed' ? 'failed' : 'unknown';
-    case 'models': {
-      const models = Array.isArray(d.models)
-        ? (d.models as { modelId: string; status: string; version: string | null }[])
-        : null;
-      if (models === null) return 'unknown';
-      return modelsNotLoaded(models).length ? 'failed' : 'ok';
-    }
+    case 'models':
+      return Array.isArray(d.models) ? judgeModels(d.models as ModelStatus[]) : 'unknown';
     case 'router-status':
       if (d.enabled !== true) return 'unknown'; // a disabled router says nothing about the models
       return d.ready === false ? 'failed' : 'ok';

@@ -1,6 +1,6 @@
 // The inference-api checks of 3.1 and 3.2 (trading-platform.md): models, the champion/shadow router and
 // its history, drift, model metrics, feature consistency, the shadow comparison and the rollback targets.
-import { modelsNotLoaded } from '../../playbook/readings';
+import { faultyModels, unrecognisedModels, type ModelStatus } from '../../playbook/readings';
 import type { CheckFinding, PathKey, PlatformContext } from './context';
 import { notOk } from './http';
 import {
@@ -17,28 +17,35 @@ import {
 export function createInferenceApiChecks({ cfg, http }: PlatformContext) {
   const { api, label } = http;
   return {
-    /** 3.1 diagnosis / 5.2 "Model status": every model loaded? */
-    async checkModels(): Promise<
-      CheckFinding<{
-        models: { modelId: string; status: string; version: string | null }[];
-        notLoaded: string[];
-      }>
-    > {
+    /**
+     * 3.1 diagnosis / 5.2 "Model status". `notLoaded` lists the models that show the fault (file missing,
+     * or a stub), computed by the same function the judge uses (src/playbook/readings.ts), so the text and
+     * the evidence never disagree; an `available` model is on disk and loads on first use: not a fault.
+     */
+    async checkModels(): Promise<CheckFinding<{ models: ModelStatus[]; notLoaded: string[] }>> {
       const out = await api('inference', 'models', modelsBody);
       if (out.kind !== 'ok')
         return notOk('models', label('inference', 'models'), out, { models: [], notLoaded: [] });
-      const models = out.body.models.map((m) => ({
+      const models: ModelStatus[] = out.body.models.map((m) => ({
         modelId: m.model_id,
         status: m.status,
         version: m.version ?? null,
       }));
-      const notLoaded = modelsNotLoaded(models);
+      const notLoaded = faultyModels(models);
+      const unrecognised = unrecognisedModels(models);
+      const listed = models
+        .map((m) => `${m.modelId}${m.version ? ` ${m.version}` : ''} ${m.status}`)
+        .join(', ');
       return {
         check: 'models',
         outcome: 'answered',
         text: notLoaded.length
-          ? `models not loaded (or stub): ${notLoaded.join(', ')}`
-          : `${models.length} models loaded: ${models.map((m) => `${m.modelId} ${m.version ?? ''}`.trim()).join(', ')}`,
+          ? `model file missing or a stub serving: ${notLoaded.join(', ')} (models: ${listed})`
+          : models.length === 0
+            ? 'no model listed (the registry may be unreadable): the models are not verified'
+            : unrecognised.length
+              ? `model status not understood: ${unrecognised.join(', ')} (models: ${listed})`
+              : `models: ${listed} (available = on disk, loaded on first use)`,
         data: { models, notLoaded },
       };
     },

@@ -24,8 +24,9 @@ export const modelsBody = z.looseObject({
     z.looseObject({
       model_id: z.string(),
       status: z.string(),
-      version: z.string().optional(),
-      description: z.string().optional(),
+      // Optional[str] = None in the real API's ModelInfo: FastAPI sends null.
+      version: z.string().nullable().optional(),
+      description: z.string().nullable().optional(),
     }),
   ),
   default_model: z.string().optional(),
