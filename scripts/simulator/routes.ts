@@ -86,6 +86,22 @@ function modelKnown(id: string): boolean {
   return id === CHAMPION_ID || id === SHADOW_ID;
 }
 
+/**
+ * The real deployment's seed (init-scripts, config.models) makes a synthetic demo model active. The real
+ * /models lists it `available`: it exists and is not in memory, which is healthy. The `deployed` profile
+ * lists it too, so a check that takes `available` for a fault meets it here as it does in production.
+ */
+const SEED_DEMO_MODEL = {
+  model_id: 'investor_demo',
+  display_name: 'Demo Mode (Investor Presentation)',
+  version: 'V1',
+  status: 'available',
+  db_status: 'active',
+  observation_dim: 15,
+  description:
+    'Demo model for investor presentations. Generates synthetic trades with target metrics. NOT for live trading.',
+} as const;
+
 /** Operations router: served by trading-api and (as in the real backtest-api) by inference-api. */
 function registerOperations(app: FastifyInstance, deps: RouteDeps): void {
   const { db, core } = deps;
@@ -252,31 +268,28 @@ export function registerInferenceRoutes(app: FastifyInstance, deps: RouteDeps): 
   app.get('/api/v1/models', async () => {
     const m = core.models.champion;
     const f = core.faults.model;
-    return {
-      models: [
-        {
-          model_id: CHAMPION_ID,
-          display_name: 'PPO Primary',
-          version: f === 'stub' ? 'stub' : `v${m.version}`,
-          status: f === 'not_loaded' ? 'available' : 'loaded',
-          db_status: 'deployed',
-          observation_dim: FEATURES.length,
-          description:
-            f === 'stub' ? 'Stub model: real artifact failed to load' : `PPO v${m.version} champion`,
-        },
-        {
-          model_id: SHADOW_ID,
-          display_name: 'PPO Shadow',
-          version: 'v4',
-          status: 'loaded',
-          db_status: 'registered',
-          observation_dim: FEATURES.length,
-          description: 'PPO v4 shadow candidate',
-        },
-      ],
-      default_model: CHAMPION_ID,
-      total: 2,
-    };
+    const models = [
+      ...(playbook ? [] : [SEED_DEMO_MODEL]),
+      {
+        model_id: CHAMPION_ID,
+        display_name: 'PPO Primary',
+        version: f === 'stub' ? 'stub' : `v${m.version}`,
+        status: f === 'not_loaded' ? 'available' : 'loaded',
+        db_status: 'deployed',
+        observation_dim: FEATURES.length,
+        description: f === 'stub' ? 'Stub model: real artifact failed to load' : `PPO v${m.version} champion`,
+      },
+      {
+        model_id: SHADOW_ID,
+        display_name: 'PPO Shadow',
+        version: 'v4',
+        status: 'loaded',
+        db_status: 'registered',
+        observation_dim: FEATURES.length,
+        description: 'PPO v4 shadow candidate',
+      },
+    ];
+    return { models, default_model: CHAMPION_ID, total: models.length };
   });
 
   app.get('/api/v1/models/router/status', async () => {

@@ -2,6 +2,12 @@
 // rollback-targets route, consistency only at /api/v1/consistency/{model_id}.
 import { request } from 'undici';
 import { startSimulator, type Simulator } from '../../scripts/simulator';
+import { createCommandRunner } from '../../src/activities/platform/commands';
+import { createWithDb } from '../../src/activities/platform/database';
+import { createPlatformHttp } from '../../src/activities/platform/http';
+import { createInferenceApiChecks } from '../../src/activities/platform/inference-api';
+import { judgeReading } from '../../src/playbook/readings';
+import { resolvePlatformConfig } from '../../src/platform/config';
 import { agent, databaseUrl, expectEnvelope, get, post, start } from './helpers';
 
 const DB = 'usdcop_sim_test_deployed';
@@ -78,4 +84,26 @@ test('optional auth (designed scheme): X-API-Key or Bearer, 401 envelope otherwi
   } finally {
     await authed.stop();
   }
+});
+
+test('GET /models lists the seed synthetic model `available`, as the real API does, and the engine reads it healthy', async () => {
+  const r = await get(`${sim.inferenceUrl}/api/v1/models`);
+  expect(r.body).toMatchObject({ default_model: 'ppo_primary', total: 3 });
+  expect(r.body.models).toContainEqual(
+    expect.objectContaining({ model_id: 'investor_demo', status: 'available', db_status: 'active' }),
+  );
+  const cfg = resolvePlatformConfig({
+    profile: 'deployed',
+    overrides: { services: { inference: { baseUrl: sim.inferenceUrl } } },
+  });
+  const checks = createInferenceApiChecks({
+    cfg,
+    http: createPlatformHttp(cfg, agent),
+    commands: createCommandRunner(cfg),
+    withDb: createWithDb(cfg),
+  });
+  const f = await checks.checkModels();
+  expect(f.outcome).toBe('answered');
+  expect(f.data.notLoaded).toEqual([]);
+  expect(judgeReading(f.check, f.data)).toBe('ok');
 });
