@@ -240,6 +240,19 @@ function playbookProfile(): PlatformConfig {
   };
 }
 
+/**
+ * The real deployment's container names (docker-compose.yml `container_name`): what `docker ps`, `docker
+ * inspect`, `docker logs` and `docker restart` know. Compose's service names (`trading-api`, `postgres`,
+ * ...) are network aliases and `docker compose` arguments, not container names.
+ */
+export const DEPLOYED_CONTAINER_NAMES = {
+  tradingApi: 'usdcop-trading-api',
+  backtestApi: 'usdcop-backtest-api',
+  postgres: 'usdcop-postgres-timescale',
+  redis: 'usdcop-redis',
+  airflowScheduler: 'usdcop-airflow-scheduler',
+} as const;
+
 function deployedProfile(): PlatformConfig {
   const base = playbookProfile();
   return {
@@ -270,12 +283,23 @@ function deployedProfile(): PlatformConfig {
         modelIdColumn: 'model_id',
       },
     },
-    containers: { ...base.containers, apis: { trading: 'trading-api', inference: 'backtest-api' } },
+    containers: {
+      apis: { trading: DEPLOYED_CONTAINER_NAMES.tradingApi, inference: DEPLOYED_CONTAINER_NAMES.backtestApi },
+      database: DEPLOYED_CONTAINER_NAMES.postgres,
+      redis: DEPLOYED_CONTAINER_NAMES.redis,
+      airflowScheduler: DEPLOYED_CONTAINER_NAMES.airflowScheduler,
+    },
     commands: {
-      ...dockerCommands(['trading-api', 'backtest-api', 'postgres', 'redis', 'airflow-scheduler']),
-      'restart:trading-api': ['docker', 'compose', 'restart', 'trading-api'],
-      'restart:backtest-api': ['docker', 'compose', 'restart', 'backtest-api'],
-      'restart:postgres': ['docker', 'compose', 'restart', 'postgres'],
+      ...dockerCommands(Object.values(DEPLOYED_CONTAINER_NAMES)),
+      // `docker restart <container>` works from any directory; `docker compose restart <service>` only
+      // from the Compose project's, which the worker is not in.
+      ...Object.fromEntries(
+        [
+          DEPLOYED_CONTAINER_NAMES.tradingApi,
+          DEPLOYED_CONTAINER_NAMES.backtestApi,
+          DEPLOYED_CONTAINER_NAMES.postgres,
+        ].map((c) => [`restart:${c}`, ['docker', 'restart', c]]),
+      ),
     },
   };
 }
