@@ -14,6 +14,8 @@ interface Scenario {
   faults: FaultPatch;
   /** Wait before opening the incident (3.4: a query must run "over 1 minute", shortened in the config). */
   settleMs?: number;
+  /** A pre-approval the scenario shows (the worker's config/simulator.yaml gives it). */
+  preApproval?: string;
   /** What the demo does while the procedure runs (e.g. TwelveData comes back after the kill switch). */
   onTick?: (sim: Simulator, say: (line: string) => void) => Promise<void>;
 }
@@ -37,6 +39,7 @@ const SCENARIOS: Record<string, Scenario> = {
     kind: 'data-source-down',
     severity: 'P1',
     faults: { staleDataMinutes: 75, tradingPaused: {} },
+    preApproval: 'kill-switch:data-outage-60m',
     async onTick(sim, say) {
       const s = await sim.state();
       if (!recovered && s.operations.kill_switch_active) {
@@ -164,6 +167,7 @@ async function follow(h: WorkflowHandle, sim: Simulator, scenario: Scenario): Pr
   const asked = new Set<string>();
   const started = Date.now();
   let warned = false;
+  let policyShown = false;
   for (;;) {
     let s: IncidentStatus;
     try {
@@ -198,6 +202,7 @@ async function follow(h: WorkflowHandle, sim: Simulator, scenario: Scenario): Pr
       console.log(`  [${mark}] ${f.type.padEnd(8)} ${f.step ? `${f.step}: ` : ''}${f.text}`);
     }
     seen = findings.length;
+    if (!policyShown) policyShown = await showPolicy(h, scenario);
     for (const a of s.pendingApprovals) {
       if (asked.has(a.actionId)) continue;
       asked.add(a.actionId);
@@ -219,6 +224,24 @@ async function follow(h: WorkflowHandle, sim: Simulator, scenario: Scenario): Pr
     }
     await new Promise((r) => setTimeout(r, 1_000));
   }
+}
+
+/**
+ * The demo's start carries no policy (as a CLI start): the worker loads its INCIDENT_CONFIG, and the
+ * procedure starts once that policy is in force. Says which one it is, and whether it pre-approves what
+ * the scenario shows. False until the policy is in force.
+ */
+async function showPolicy(h: WorkflowHandle, scenario: Scenario): Promise<boolean> {
+  const event = (await h.query<TimelineEvent[]>('timeline')).find((e) => e.type === 'policy');
+  if (!event) return false;
+  say(event.text);
+  // From the text: an event's data leaves the incident's state once the ledger has it.
+  const preApproved = /pre-approved: ([^)]*)\)/.exec(event.text)?.[1]?.split(', ') ?? [];
+  if (scenario.preApproval && !preApproved.includes(scenario.preApproval))
+    say(
+      `the worker's policy does not pre-approve ${scenario.preApproval}: the procedure will ask for approval instead (start the worker with INCIDENT_CONFIG=config/simulator.yaml)`,
+    );
+  return true;
 }
 
 main().catch((err) => {

@@ -23,8 +23,12 @@ import {
   type Input,
 } from '../playbook/lifecycle/decide';
 import {
+  carriedState,
   openState,
+  PATCHES,
+  patchedIn,
   snapshot,
+  type PatchKey,
   stripContinued,
   type IncidentState,
   type IncidentWorkflowInput,
@@ -166,13 +170,18 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
   // state) opens at its first task, as before. Asked once, before anything else.
   const startInfo = wf.workflowInfo();
   const openedAtStartEvent = wf.patched(PATCH_OPENED_AT) && !startInfo.continuedFromExecutionRunId;
-  let s: IncidentState =
-    continued ??
-    openState(input, {
-      openedAt: openedAtStartEvent ? startInfo.startTime.getTime() : Date.now(),
-      workflowId: wf.workflowInfo().workflowId,
-      carriedAlerts: rawInput.carriedAlerts ?? [],
-    });
+  // The core's later behaviour changes, asked once when an incident opens (state.ts PATCHES): a run carried
+  // on from an older one keeps what that one had.
+  let s: IncidentState = continued
+    ? carriedState(continued)
+    : openState(input, {
+        openedAt: openedAtStartEvent ? startInfo.startTime.getTime() : Date.now(),
+        workflowId: wf.workflowInfo().workflowId,
+        carriedAlerts: rawInput.carriedAlerts ?? [],
+        patches: Object.fromEntries(
+          (Object.entries(PATCHES) as [PatchKey, string][]).map(([key, id]) => [key, wf.patched(id)]),
+        ),
+      });
   // Counted here, where it is known for sure (issue 10 item 5): the worker's /metrics (SDK Runtime telemetry;
   // never emitted while replaying) gets one `incidents_opened_total` per incident, whichever ingress replica or
   // tool started it, and `incident_alerts_deduplicated_total` for every alert that joined it once open. A
@@ -419,29 +428,32 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
     { description: 'Every step taken, newest last, rejected signals included (the ledger keeps the whole).' },
   );
 
+  // A start without the deployment's policy (the CLI): it loads beside the first page, not before it.
+  const loadPolicy = () =>
+    track(
+      setup.loadPolicyOverrides().then(
+        (overrides) => step({ type: 'policy', overrides: { ...overrides, ...(input.policy ?? {}) } }),
+        (err: unknown) => {
+          step({
+            type: 'failed',
+            eventType: 'policy.failed',
+            text: `deployment policy not loaded, playbook defaults kept: ${errorMessage(err)}`,
+          });
+          step({ type: 'policy', overrides: input.policy ?? {} });
+        },
+      ),
+    );
+
   // ---------- the first workflow task: the first page ----------
   if (continued) {
     const again = s.undelivered;
     s = { ...s, undelivered: [] };
     for (const d of again) deliver(d.channel, d.notifications);
+    // The previous run continued as new before its policy arrived: the procedure still waits for it.
+    if (s.policyPending && patchedIn(s, 'procedureAfterPolicy')) loadPolicy();
   } else {
     step({ type: 'open' });
-    if (s.policyPending) {
-      // A start without the deployment's policy (the CLI): it loads beside the first page, not before it.
-      track(
-        setup.loadPolicyOverrides().then(
-          (overrides) => step({ type: 'policy', overrides: { ...overrides, ...(input.policy ?? {}) } }),
-          (err: unknown) => {
-            step({
-              type: 'failed',
-              eventType: 'policy.failed',
-              text: `deployment policy not loaded, playbook defaults kept: ${errorMessage(err)}`,
-            });
-            step({ type: 'policy', overrides: input.policy ?? {} });
-          },
-        ),
-      );
-    }
+    if (s.policyPending) loadPolicy();
   }
 
   let visible = '';

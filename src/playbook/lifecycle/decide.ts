@@ -23,6 +23,7 @@ import { applyProcedureMessage, type ProcedureMessageName } from './procedure';
 import {
   escalationPlan,
   isOpen,
+  patchedIn,
   repageEvery,
   resolutionDeadline,
   scaled,
@@ -402,7 +403,9 @@ function open(d: Draft): void {
   );
   const paged = s.engagements.map((e) => e.role);
   notify(d, 'info', 'start', 'channel', startText(s, `New ${s.severity} incident`, paged), '4.1', paged);
-  startProcedure(d);
+  // The procedure reads its pre-approvals and approval timeout from the policy: started on the playbook's
+  // defaults while the deployment's policy loads, it would ask for what the deployment pre-approved.
+  if (!(s.policyPending && patchedIn(s, 'procedureAfterPolicy'))) startProcedure(d);
 }
 
 function startProcedure(d: Draft): void {
@@ -430,7 +433,8 @@ function startProcedure(d: Draft): void {
 /**
  * The deployment's policy arrived (a start that did not carry it). Messages already composed go again to
  * the channels it adds (same keys); steps its matrix makes due fire at the next tick. Roles the default
- * matrix paged stay engaged.
+ * matrix paged stay engaged. The procedure starts now, on this policy. A load that failed arrives here too,
+ * with the start's own overrides over the playbook defaults (the timeline says so before).
  */
 function policyArrived(d: Draft, overrides: PolicyOverrides): void {
   const s = d.s;
@@ -446,8 +450,14 @@ function policyArrived(d: Draft, overrides: PolicyOverrides): void {
     d,
     'system',
     'policy',
-    `Policy ${s.policy.version} in force (channels: ${s.policy.channels.join(', ')})`,
+    `Policy ${s.policy.version} in force (channels: ${s.policy.channels.join(', ')}; pre-approved: ${s.policy.preApprovedActions.join(', ') || 'none'})`,
+    {
+      preApprovedActions: s.policy.preApprovedActions,
+      approvalTimeoutMinutes: s.policy.approvalTimeoutMinutes,
+    },
   );
+  // Held back at open until now (a procedure that started at open has a `procedure` already).
+  if (isOpen(s) && s.kind !== 'generic' && s.procedure === null) startProcedure(d);
 }
 
 /** Fires everything that is due at `now`: escalation steps, re-pages, SLA breaches, reminders, close. */

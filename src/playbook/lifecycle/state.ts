@@ -22,6 +22,24 @@ import type {
   TimelineEvent,
 } from '../../workflows/definitions';
 
+/**
+ * Behaviour that changes the commands a recorded history made. The shell asks `patched()` for each when a
+ * new incident opens and keeps the answers in the state: an incident opened by an older worker (no marker
+ * in its history) keeps the older behaviour to its end, on whichever worker it carries on, and its history
+ * replays. The pure core reads them with `patchedIn`.
+ */
+export const PATCHES = {
+  /** A start without the deployment's policy: the procedure starts once the policy is in force. */
+  procedureAfterPolicy: 'procedure-after-policy-v1',
+} as const;
+export type PatchKey = keyof typeof PATCHES;
+export type Patches = Partial<Record<PatchKey, boolean>>;
+/** Every patch in force: what a new incident on this code does (the pure tests' default). */
+export const CURRENT_PATCHES: Patches = Object.fromEntries(
+  Object.keys(PATCHES).map((k) => [k, true]),
+) as Patches;
+export const patchedIn = (s: IncidentState, key: PatchKey): boolean => s.patches?.[key] === true;
+
 /** Everything the incident knows; carried whole across continue-as-new, bounded in bytes (./limits). */
 export interface IncidentState {
   /**
@@ -42,6 +60,8 @@ export interface IncidentState {
   /** Where the incident came from (its alerts are counted in `alerts`, not kept here). */
   source: { system: string; dedupKey?: string } | null;
   timeScale: number;
+  /** The PATCHES in force (absent in a state carried from a run older than them: none). */
+  patches: Patches;
   policy: IncidentPolicy;
   /**
    * The deployment's policy has not arrived yet (a start without it, e.g. from the CLI): the first
@@ -130,7 +150,7 @@ export function incidentKey(workflowId: string, openedAt: number): string {
  */
 export function openState(
   i: IncidentInput,
-  at: { openedAt: number; workflowId: string; carriedAlerts: readonly Alert[] },
+  at: { openedAt: number; workflowId: string; carriedAlerts: readonly Alert[]; patches?: Patches },
 ): IncidentState {
   const { openedAt, workflowId } = at;
   const policy = resolvePolicy(i.policy ?? {});
@@ -173,6 +193,7 @@ export function openState(
       ? { system: i.source.system, ...(i.source.dedupKey ? { dedupKey: i.source.dedupKey } : {}) }
       : null,
     timeScale: i.timeScale ?? 1,
+    patches: at.patches ?? CURRENT_PATCHES,
     policy,
     policyPending: i.policyComplete !== true,
     early: [],
@@ -261,6 +282,14 @@ export const statusUpdateDue = (s: IncidentState): number | null => {
 };
 
 export const moreSevere = (a: Severity, b: Severity): Severity => (severityRank(b) < severityRank(a) ? b : a);
+
+/**
+ * A state carried from an earlier run, possibly of older code: fields added since get the value that keeps
+ * that run's behaviour (no patches).
+ */
+export function carriedState(s: IncidentState): IncidentState {
+  return { ...s, patches: s.patches ?? {} };
+}
 
 export function stripContinued(i: IncidentWorkflowInput): unknown {
   if (typeof i !== 'object' || i === null) return i;

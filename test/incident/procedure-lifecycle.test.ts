@@ -1,0 +1,72 @@
+// The procedure child through the real incident and procedure workflows on the simulator: what the server
+// shows beyond the pure suite (test/playbook/lifecycle-procedure.test.ts). A CLI-style start (no policy in
+// the input) runs its procedure on the worker's deployment policy.
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { IncidentStatus, ProcedureInput } from '../../src/workflows/definitions';
+import {
+  startTestWorker,
+  status,
+  testClient,
+  uniqueTaskQueue,
+  waitFor,
+  type TestWorker,
+} from '../harness/temporal';
+import { startPlatform, terminateParents, type Platform } from '../procedures/helpers';
+
+const taskQueue = uniqueTaskQueue('incident-procedure');
+/** The deployment's policy, as the worker loads it from INCIDENT_CONFIG. */
+const DEPLOYMENT = { preApprovedActions: ['kill-switch:data-outage-60m'], approvalTimeoutMinutes: 20 };
+let p: Platform;
+let worker: TestWorker;
+let client: Client;
+let closeClient: () => Promise<void>;
+const handles: WorkflowHandle[] = [];
+
+beforeAll(async () => {
+  p = await startPlatform('playbook', 'usdcop_incident_procedure');
+  worker = await startTestWorker({ taskQueue, deps: { platform: p.platform, policyOverrides: DEPLOYMENT } });
+  ({ client, close: closeClient } = await testClient());
+});
+afterAll(async () => {
+  await terminateParents(handles);
+  await closeClient();
+  await worker.stop();
+  await p.sim.stop();
+});
+beforeEach(() => p.sim.reset());
+
+/** The input the child was started with, from its history. */
+async function childInput(workflowId: string): Promise<ProcedureInput> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  return JSON.parse(Buffer.from(payload!.data!).toString('utf8')) as ProcedureInput;
+}
+
+test('a start without the policy (CLI, client, demo): the procedure runs on the deployment policy and applies the pre-approved kill switch', async () => {
+  await p.sim.injectFault({ staleDataMinutes: 75, tradingPaused: { reason: 'auto-pause' } });
+  const h = await client.workflow.start('incidentWorkflow', {
+    taskQueue,
+    workflowId: `cli-start-data-outage-${Date.now()}`,
+    // What `temporal workflow start` or `npm run demo` sends: no policy, no policyComplete.
+    args: [{ title: 'TwelveData down 75 minutes', severity: 'P1', kind: 'data-source-down', timeScale: 60 }],
+  });
+  handles.push(h);
+  const s = await waitFor(
+    () => status(h),
+    (x: IncidentStatus) => x.procedure !== null,
+    { what: 'the procedure to start' },
+  );
+  expect(await childInput(s.procedure!.workflowId)).toMatchObject(DEPLOYMENT);
+  await waitFor(
+    () => p.sim.state(),
+    (st) => st.applied.killSwitch === 1,
+    { what: 'the pre-approved kill switch' },
+  );
+  const t = await h.query<{ type: string; text: string }[]>('timeline');
+  // The policy was in force before the procedure started, and nothing was asked of a human.
+  const types = t.map((e) => e.type);
+  expect(types.indexOf('policy')).toBeGreaterThanOrEqual(0);
+  expect(types.indexOf('policy')).toBeLessThan(types.indexOf('procedure.started'));
+  expect(types).not.toContain('approval.requested');
+  expect(t.some((e) => e.text.includes('pre-approved by policy'))).toBe(true);
+});
