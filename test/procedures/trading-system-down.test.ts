@@ -128,7 +128,7 @@ test('kill switch active unintentionally (everything else healthy): resume reque
   const actionId = await waitForApproval(h, 'resume');
   const pending = (await procState(h)).pendingApproval!;
   expect(pending.requiresConfirmationCode).toBe(true);
-  expect(pending.description).toContain('by risk_monitor: Consecutive losses');
+  expect(pending.description).toMatch(/lift the kill switch set by risk_monitor at \S+: Consecutive losses/);
   // Straight to the child, an approval without the code (or for a request never made) does nothing.
   await decide(h, actionId, 'approved', 'tlead');
   await decide(h, 'resume-99', 'approved', 'tlead', undefined, 'CONFIRM_RESUME');

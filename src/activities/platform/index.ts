@@ -20,7 +20,8 @@ import { createPlatformHttp } from './http';
 import { createInferenceApiChecks } from './inference-api';
 import { createRedisChecks } from './redis';
 import { createRemediations } from './remediations';
-import { createTradingApiChecks } from './trading-api';
+import { checkSafetyHold, temporalHolderLookup, type GuardDeps, type HolderLookup } from './safety-holds';
+import { createTradingApiChecks, readOperationsStatus } from './trading-api';
 
 export type { CheckFinding, FindingOutcome } from './context';
 export { classifyReachError } from './http';
@@ -29,6 +30,8 @@ export interface ProcedureActivityDeps {
   platform: PlatformConfig;
   /** undici dispatcher (tests point it anywhere); default an Agent with the config's timeouts. */
   dispatcher?: Dispatcher;
+  /** Who holds a kill switch the engine set: default, that incident's `status` through the worker's client. */
+  lookupHolder?: HolderLookup;
 }
 
 export function createProcedureActivities(deps: ProcedureActivityDeps) {
@@ -38,6 +41,26 @@ export function createProcedureActivities(deps: ProcedureActivityDeps) {
     http: createPlatformHttp(cfg, deps.dispatcher),
     commands: createCommandRunner(cfg),
     withDb: createWithDb(cfg),
+  };
+  const database = createDatabaseChecks(ctx);
+  const guard: GuardDeps = {
+    async operations() {
+      const out = await readOperationsStatus(ctx);
+      if (out.kind !== 'ok') return null;
+      const b = out.body;
+      return {
+        mode: b.mode,
+        killSwitchActive: b.kill_switch_active,
+        activatedAt: b.activated_at ?? null,
+        activatedBy: b.activated_by ?? null,
+        reason: b.reason ?? null,
+      };
+    },
+    async stalenessMinutes() {
+      const f = await database.checkDataFreshness();
+      return f.outcome === 'answered' ? f.data.stalenessMinutes : null;
+    },
+    lookupHolder: deps.lookupHolder ?? temporalHolderLookup(),
   };
 
   return heartbeating({
@@ -76,14 +99,19 @@ export function createProcedureActivities(deps: ProcedureActivityDeps) {
 
     ...createTradingApiChecks(ctx),
     ...createInferenceApiChecks(ctx),
-    ...createDatabaseChecks(ctx),
+    ...database,
     ...createRedisChecks(ctx),
     ...createCommandChecks(ctx),
     ...createAirflowChecks(ctx),
     ...createDataProviderChecks(ctx),
 
+    /** Before a resume request (3.1): is the active kill switch another open incident's safety hold? */
+    async checkSafetyHold(input: { incidentId: string }) {
+      return checkSafetyHold(guard, input.incidentId);
+    },
+
     // mutating: only behind the approval gate, each guarded (remediations.ts)
-    ...createRemediations(ctx),
+    ...createRemediations(ctx, guard),
   });
 }
 

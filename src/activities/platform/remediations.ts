@@ -6,7 +6,11 @@
 // the call, before reporting it). How each one is guarded:
 // - activateKillSwitch: reads /operations/status first; an active kill switch is never activated again.
 // - resumeTrading:      reads /operations/status first; only a killed platform is resumed (resume on a
-//                       platform that is not killed is a no-op there anyway: "Trading already active").
+//                       platform that is not killed is a no-op there anyway: "Trading already active"),
+//                       and only the activation the approver was shown (`preconditions`).
+//
+// Before any of them acts, `preconditions` (src/playbook/safety.ts) are read again and judged by the one
+// guard (safety-holds.ts guardCall): a call whose grounds are gone is refused with the reasons, not made.
 // - pauseTrading:       reads /operations/status first; paused or killed is left alone.
 // - rollbackModel:      the workflow passes the champion it saw before asking approval; the activity reads
 //                       /models/router/status and rolls back only while that champion is still in place
@@ -18,25 +22,63 @@
 //                       (microseconds) that the approval listed: a retry finds it gone, a recycled pid
 //                       running another query is never hit.
 import { ApplicationFailure } from '@temporalio/common';
+import type { Precondition } from '../../playbook/safety';
 import { logInfo, withHeartbeat, type PlatformContext } from './context';
 import { mustBeOk } from './http';
 import { killSwitchBody, reloadBody, rollbackBody, routerStatusBody, simpleOkBody } from './schemas';
+import { guardCall, type GuardDeps } from './safety-holds';
 import { readOperationsStatus } from './trading-api';
 
-export function createRemediations(ctx: PlatformContext) {
+/** What every guarded call takes besides its own input: the grounds to re-check and whose call it is. */
+export interface Guarded {
+  preconditions?: Precondition[];
+  /** The incident the call is made for: its own safety hold is no obstacle. */
+  incidentId?: string;
+}
+
+/** A call the guard refused: nothing was sent to the platform. */
+export interface Refusal {
+  applied: false;
+  refused: string[];
+  message: string;
+}
+
+export function createRemediations(ctx: PlatformContext, guardDeps: GuardDeps) {
   const { cfg, withDb } = ctx;
   const { api } = ctx.http;
   const { runCommand, inspectContainer } = ctx.commands;
   const operationsStatus = () => readOperationsStatus(ctx);
+  /** The guard rule: null when the call may go ahead, else the refusal to return instead of calling. */
+  const refusal = async (what: string, g: Guarded): Promise<Refusal | null> => {
+    if (!g.preconditions?.length) return null;
+    const { verdict } = await guardCall(guardDeps, g.preconditions, g.incidentId ?? null);
+    if (verdict.ok) return null;
+    logInfo(`${what} refused by its guard`, { reasons: verdict.reasons });
+    return {
+      applied: false,
+      refused: verdict.reasons,
+      message: `${what} not performed: ${verdict.reasons.join('; ')}`,
+    };
+  };
   return {
     /** 5.1 "Kill all trading": POST /operations/kill-switch unless already active. */
-    async activateKillSwitch(input: {
-      reason: string;
-      activatedBy: string;
-      closePositions?: boolean;
-      notifyTeam?: boolean;
-    }): Promise<{ applied: boolean; alreadyActive: boolean; activatedAt: string | null; message: string }> {
+    async activateKillSwitch(
+      input: {
+        reason: string;
+        activatedBy: string;
+        closePositions?: boolean;
+        notifyTeam?: boolean;
+      } & Guarded,
+    ): Promise<{
+      applied: boolean;
+      alreadyActive: boolean;
+      activatedAt: string | null;
+      message: string;
+      refused?: string[];
+    }> {
       return withHeartbeat(async () => {
+        const no = await refusal('kill switch', input);
+        if (no) return { ...no, alreadyActive: false, activatedAt: null };
         const before = mustBeOk('operations status before kill switch', await operationsStatus());
         if (before.kill_switch_active) {
           return {
@@ -74,12 +116,15 @@ export function createRemediations(ctx: PlatformContext) {
     },
 
     /** 5.1 "Resume trading": only a killed platform; the code is CONFIRM_RESUME (checked by the parent and the platform). */
-    async resumeTrading(input: {
-      resumedBy: string;
-      confirmationCode: string;
-    }): Promise<{ applied: boolean; modeBefore: string; message: string }> {
+    async resumeTrading(
+      input: { resumedBy: string; confirmationCode: string } & Guarded,
+    ): Promise<{ applied: boolean; modeBefore: string; message: string; refused?: string[] }> {
       return withHeartbeat(async () => {
         const before = mustBeOk('operations status before resume', await operationsStatus());
+        if (before.kill_switch_active) {
+          const no = await refusal('resume', input);
+          if (no) return { ...no, modeBefore: before.mode };
+        }
         if (!before.kill_switch_active) {
           return {
             applied: false,
@@ -103,11 +148,12 @@ export function createRemediations(ctx: PlatformContext) {
     },
 
     /** 5.1 "Pause trading (soft)": unless already paused or killed. */
-    async pauseTrading(input: {
-      pausedBy: string;
-      reason: string;
-    }): Promise<{ applied: boolean; modeBefore: string; message: string }> {
+    async pauseTrading(
+      input: { pausedBy: string; reason: string } & Guarded,
+    ): Promise<{ applied: boolean; modeBefore: string; message: string; refused?: string[] }> {
       return withHeartbeat(async () => {
+        const no = await refusal('pause', input);
+        if (no) return { ...no, modeBefore: 'unknown' };
         const before = mustBeOk('operations status before pause', await operationsStatus());
         if (before.mode !== 'normal')
           return { applied: false, modeBefore: before.mode, message: `trading already ${before.mode}` };

@@ -2,6 +2,13 @@
 // activity, reports what happened and verifies it. They return a plain outcome the procedure sums up.
 import type { Justification } from '../../playbook/evidence';
 import { CONFIRM_RESUME } from '../../playbook/procedures';
+import {
+  describeActivation,
+  engineActor,
+  holderOf,
+  type KillSwitchActivation,
+  type Precondition,
+} from '../../playbook/safety';
 import { approvalGate, gatePassed } from './approval-gate';
 import {
   errorMessage,
@@ -15,48 +22,114 @@ import {
 export type RemediationOutcome =
   'done' | 'not-needed' | 'rejected' | 'needs-human' | 'failed' | 'not-configured';
 
-const ACTOR = 'incident-response';
-const actorOf = (by: string | null) => (by && by !== 'policy' ? `${by} via ${ACTOR}` : ACTOR);
+/** What a resume request lifts and why: the approver is shown the activation, and the call is bound to it. */
+export interface ResumeGrounds {
+  /** The kill-switch activation to lift, as the platform reported it. */
+  activation: KillSwitchActivation;
+  why: string;
+  evidence: string[];
+  justification: Justification;
+  /** 3.3: the data must still be this fresh at the moment of the call. */
+  maxStalenessMinutes?: number;
+}
 
-/** 3.1 step 5 / 3.3 recovery step 3: resume, always with CONFIRM_RESUME (the parent checks the approver's code). */
+/** After a refused resume: the grounds to ask again with, or how the resume ends. */
+export type Reassessment = { grounds: ResumeGrounds } | { outcome: RemediationOutcome; text: string };
+
+/** A refused resume asks again at most this often (then a human takes it). */
+export const RESUME_MAX_ASKS = 3;
+
+/**
+ * 3.1 step 5 / 3.3 recovery step 3: resume, always with CONFIRM_RESUME (the parent checks the approver's
+ * code), bound to the activation the approver saw. The activity re-reads the platform right before the call
+ * and refuses when that activation is gone or replaced, another open incident holds the kill switch, or the
+ * data went stale again (src/playbook/safety.ts); the approver is told, and `reassess` says whether to ask
+ * again (with what is true now) or stop.
+ */
 export async function requestResume(
   ctx: ProcedureContext,
   step: string,
-  why: string,
-  evidence: string[],
-  justification: Justification,
+  first: ResumeGrounds,
+  reassess?: () => Promise<Reassessment>,
 ): Promise<RemediationOutcome> {
-  const gate = await approvalGate(ctx, {
-    action: 'resume',
-    description: `Resume trading: POST /operations/resume with confirmation_code CONFIRM_RESUME. ${why}`,
-    evidence,
-    justification,
-    requiresConfirmationCode: true,
-  });
-  if (!gatePassed(gate)) return gate.decision === 'rejected' ? 'rejected' : 'needs-human';
-  try {
-    const r = await remediations.resumeTrading({
-      resumedBy: actorOf(gate.by),
-      confirmationCode: CONFIRM_RESUME,
+  let g = first;
+  for (let ask = 1; ; ask++) {
+    const gate = await approvalGate(ctx, {
+      action: 'resume',
+      description: `Resume trading: lift the kill switch set by ${describeActivation(g.activation)} (POST /operations/resume with confirmation_code CONFIRM_RESUME). ${g.why}`,
+      evidence: g.evidence,
+      justification: g.justification,
+      requiresConfirmationCode: true,
     });
-    ctx.report({
-      step,
-      type: 'action',
-      outcome: 'ok',
-      text: r.applied
-        ? `trading resumed (${gate.actionId}): ${r.message}`
-        : `resume not needed: ${r.message}`,
-      data: { actionId: gate.actionId, applied: r.applied },
-    });
-  } catch (err) {
-    ctx.report({
-      step,
-      type: 'action',
-      outcome: 'failed',
-      text: `resume failed: ${errorMessage(err)}`,
-      data: { actionId: gate.actionId },
-    });
-    return 'failed';
+    if (!gatePassed(gate)) return gate.decision === 'rejected' ? 'rejected' : 'needs-human';
+    const preconditions: Precondition[] = [
+      { kind: 'kill-switch-is', activation: g.activation },
+      { kind: 'no-foreign-hold', incidentId: ctx.input.incidentId },
+      ...(g.maxStalenessMinutes !== undefined
+        ? [{ kind: 'data-fresh' as const, maxMinutes: g.maxStalenessMinutes }]
+        : []),
+    ];
+    let refused: string[] | undefined;
+    try {
+      const r = await remediations.resumeTrading({
+        resumedBy: engineActor(gate.by, ctx.input.incidentId),
+        confirmationCode: CONFIRM_RESUME,
+        preconditions,
+        incidentId: ctx.input.incidentId,
+      });
+      refused = r.refused;
+      if (!refused) {
+        const own = holderOf(g.activation.activatedBy) === ctx.input.incidentId;
+        ctx.report({
+          step,
+          type: 'action',
+          outcome: 'ok',
+          text: r.applied
+            ? `trading resumed (${gate.actionId}): ${r.message}`
+            : `resume not needed: ${r.message}`,
+          data: {
+            actionId: gate.actionId,
+            applied: r.applied,
+            ...(r.applied && own
+              ? { safetyHold: hold('released', 'kill-switch', gate.actionId, g.activation) }
+              : {}),
+          },
+        });
+      }
+    } catch (err) {
+      ctx.report({
+        step,
+        type: 'action',
+        outcome: 'failed',
+        text: `resume failed: ${errorMessage(err)}`,
+        data: { actionId: gate.actionId },
+      });
+      return 'failed';
+    }
+    if (refused) {
+      // Tell the approver (the channel), and ask again only if a resume still applies to what is there now.
+      ctx.report({
+        step,
+        type: 'decision',
+        outcome: 'unknown',
+        text: `${gate.actionId} withdrawn: approved by ${gate.by ?? '?'}, but not performed because its grounds are gone at the call: ${refused.join('; ')}`,
+        data: { actionId: gate.actionId, refused, notify: 'team' },
+      });
+      const next: Reassessment = reassess
+        ? await reassess()
+        : { outcome: 'needs-human', text: 'decide the kill switch by hand' };
+      if ('outcome' in next) {
+        if (next.outcome !== 'not-needed') humanStep(ctx, step, next.text);
+        return next.outcome;
+      }
+      if (ask >= RESUME_MAX_ASKS) {
+        humanStep(ctx, step, `resume refused ${ask} times at the call: decide the kill switch by hand`);
+        return 'needs-human';
+      }
+      g = next.grounds;
+      continue;
+    }
+    break;
   }
   const after = await ctx.check(
     `${step} (verify)`,
@@ -64,6 +137,56 @@ export async function requestResume(
     NO_OPERATIONS_STATUS,
   );
   return after.data.killSwitchActive === false ? 'done' : 'failed';
+}
+
+/** The operations status data a check reads (common.ts NO_OPERATIONS_STATUS when it could not). */
+export interface OperationsData {
+  mode: string | null;
+  killSwitchActive: boolean | null;
+  reason: string | null;
+  activatedBy: string | null;
+  activatedAt: string | null;
+}
+
+/**
+ * Safety holds: an active kill switch that the engine set for another incident still open is that
+ * incident's, not a 3.1 row. Only a kill switch that names an incident is looked up (a person's or the risk
+ * monitor's is not a hold); a holder that does not answer counts as holding (DESIGN "Evidence rule").
+ */
+export async function foreignHold(ctx: ProcedureContext, ops: OperationsData): Promise<string | null> {
+  const named = holderOf(ops.activatedBy);
+  if (named === null || named === ctx.input.incidentId) return null;
+  const f = await fastChecks.checkSafetyHold({ incidentId: ctx.input.incidentId }).catch((err: unknown) => ({
+    check: 'safety-hold',
+    outcome: 'unknown' as const,
+    text: `safety hold check could not run: ${errorMessage(err)}`,
+    data: { holder: named, held: null, holderStatus: null },
+  }));
+  ctx.report({
+    step: `${ctx.procedure.split(' ')[0]} safety hold`,
+    type: 'finding',
+    outcome: f.data.held === false ? 'ok' : f.data.held ? 'failed' : 'unknown',
+    text: f.text,
+    data: { holder: f.data.holder, held: f.data.held, holderStatus: f.data.holderStatus },
+  });
+  return f.data.held === false ? null : f.text;
+}
+
+/** The `safetyHold` a report carries when the engine applied or lifted a safety action for this incident. */
+export function hold(
+  change: 'applied' | 'released',
+  action: 'kill-switch' | 'pause' | 'rollback',
+  actionId: string,
+  a: KillSwitchActivation,
+) {
+  return {
+    change,
+    action,
+    actionId,
+    activatedAt: a.activatedAt,
+    activatedBy: a.activatedBy,
+    reason: a.reason,
+  };
 }
 
 /** 3.1 "docker-compose restart ..." / 3.4 "Restart application containers", through the allow-list only. */
@@ -163,7 +286,7 @@ export async function rollbackModel(
   try {
     const r = await remediations.rollbackModel({
       reason,
-      initiatedBy: actorOf(gate.by),
+      initiatedBy: engineActor(gate.by, ctx.input.incidentId),
       expectedChampion: before.data.champion,
     });
     newModel = r.newModel;
@@ -177,6 +300,15 @@ export async function rollbackModel(
         applied: r.applied,
         previousModel: r.previousModel,
         newModel: r.newModel,
+        ...(r.applied
+          ? {
+              safetyHold: hold('applied', 'rollback', gate.actionId, {
+                activatedAt: gate.at,
+                activatedBy: engineActor(gate.by, ctx.input.incidentId),
+                reason: `${r.previousModel ?? '?'} -> ${r.newModel ?? '?'}: ${reason}`,
+              }),
+            }
+          : {}),
       },
     });
   } catch (err) {

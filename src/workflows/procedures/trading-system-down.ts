@@ -1,14 +1,24 @@
 // 3.1 P0: Trading System Down, as a child workflow of incidentWorkflow.
 import { diagnoseTradingSystemDown, type ServiceFacts } from '../../playbook/procedures';
 import type { ProcedureInput, ProcedureResult } from '../definitions';
-import { fastChecks, NO_OPERATIONS_STATUS, openProcedure, type ProcedureContext } from './common';
 import {
+  fastChecks,
+  NO_OPERATIONS_STATUS,
+  openProcedure,
+  type Judged,
+  type ProcedureContext,
+} from './common';
+import {
+  foreignHold,
   humanStep,
   overall,
+  type OperationsData,
   requestResume,
   restartContainers,
   rollbackModel,
+  type Reassessment,
   type RemediationOutcome,
+  type ResumeGrounds,
 } from './remediations';
 
 const PROCEDURE = '3.1 trading-system-down';
@@ -209,21 +219,18 @@ export async function tradingSystemDownProcedure(input: ProcedureInput): Promise
       )
     : ops;
   if (opsNow.data.killSwitchActive) {
-    if (healthy) {
+    const held = await foreignHold(ctx, opsNow.data);
+    if (held !== null) {
+      humanStep(
+        ctx,
+        '3.1 immediate: kill switch',
+        `${held}: no resume is requested while that incident is open; its own procedure decides when to lift it`,
+      );
+      outcomes.push('needs-human');
+    } else if (healthy) {
       outcomes.push(
-        await requestResume(
-          ctx,
-          '3.1 immediate: kill switch active unintentionally -> resume',
-          `The kill switch is active (by ${opsNow.data.activatedBy ?? '?'}: ${opsNow.data.reason ?? 'no reason'}) while both APIs are healthy. Approve only if it was not activated on purpose.`,
-          [opsNow.text, after.trading.text, after.inference.text],
-          {
-            row: '3.1 immediate step 5: kill switch active unintentionally -> resume',
-            requires: [
-              { reading: opsNow.reading, expect: 'failed' },
-              { reading: after.trading.reading, expect: 'ok' },
-              { reading: after.inference.reading, expect: 'ok' },
-            ],
-          },
+        await requestResume(ctx, RESUME_STEP, resumeGrounds(opsNow, after.trading, after.inference), () =>
+          reassessResume(ctx),
         ),
       );
     } else {
@@ -243,4 +250,46 @@ export async function tradingSystemDownProcedure(input: ProcedureInput): Promise
     outcome,
     `${causes}: ${outcome === 'completed' ? 'remediated and verified healthy' : outcome === 'failed' ? 'a remediation failed' : 'waiting on a human step or decision'}`,
   );
+}
+
+const RESUME_STEP = '3.1 immediate: kill switch active unintentionally -> resume';
+
+type OpsJudged = Judged<OperationsData>;
+
+/** 3.1 step 5 as a resume request bound to the activation read in `ops`. */
+function resumeGrounds(ops: OpsJudged, trading: Judged<unknown>, inference: Judged<unknown>): ResumeGrounds {
+  return {
+    activation: ops.data,
+    why: 'The kill switch is active while both APIs are healthy. Approve only if it was not activated on purpose.',
+    evidence: [ops.text, trading.text, inference.text],
+    justification: {
+      row: '3.1 immediate step 5: kill switch active unintentionally -> resume',
+      requires: [
+        { reading: ops.reading, expect: 'failed' },
+        { reading: trading.reading, expect: 'ok' },
+        { reading: inference.reading, expect: 'ok' },
+      ],
+    },
+  };
+}
+
+/** After a refused resume: read the kill switch and the APIs again; ask again only if step 5 still applies. */
+async function reassessResume(ctx: ProcedureContext): Promise<Reassessment> {
+  const ops = await ctx.check(
+    '3.1 immediate: kill switch status (again)',
+    () => fastChecks.checkOperationsStatus(),
+    NO_OPERATIONS_STATUS,
+  );
+  if (ops.evidence === 'unknown')
+    return { outcome: 'needs-human', text: `could not read the kill switch again (${ops.text})` };
+  if (!ops.data.killSwitchActive) return { outcome: 'not-needed', text: ops.text };
+  const held = await foreignHold(ctx, ops.data);
+  if (held !== null) return { outcome: 'needs-human', text: `${held}: no resume is requested` };
+  const { trading, inference } = await healthChecks(ctx, '3.1 immediate: system status (again)');
+  if (trading.evidence !== 'ok' || inference.evidence !== 'ok')
+    return {
+      outcome: 'needs-human',
+      text: 'kill switch active and the system is not healthy now: resume after the cause is fixed',
+    };
+  return { grounds: resumeGrounds(ops, trading, inference) };
 }
