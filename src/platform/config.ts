@@ -38,6 +38,27 @@ export const authSchema = z
   .refine((a) => a.secret !== undefined || a.secretEnv !== undefined, 'auth needs secret or secretEnv');
 export type AuthConfig = z.infer<typeof authSchema>;
 
+/** The name of an environment variable that holds a secret; the config file never holds the secret. */
+const envVarName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'must be the name of an environment variable');
+
+/** True when a connection URL carries a password of its own. */
+function urlHasPassword(url: string): boolean {
+  try {
+    return new URL(url).password !== '';
+  } catch {
+    return false;
+  }
+}
+const onePasswordSource = (r: { url: string; passwordEnv?: string | undefined }) =>
+  !(r.passwordEnv !== undefined && urlHasPassword(r.url));
+const onePasswordSourceMessage = {
+  message:
+    'the url carries a password and passwordEnv names another: keep one (passwordEnv keeps it out of the file)',
+  path: ['passwordEnv'],
+};
+
 const serviceSchema = z
   .object({ baseUrl: z.url({ protocol: /^https?$/ }), auth: authSchema.optional() })
   .strict();
@@ -86,6 +107,11 @@ export const platformConfigSchema = z
       .object({
         /** Trading database (read checks; pg_terminate_backend only behind approval). */
         url: z.string().min(1),
+        /**
+         * Environment variable holding the database password (the real deployment's POSTGRES_PASSWORD),
+         * added to the URL at connect time; the URL in the file then names no password.
+         */
+        passwordEnv: envVarName.optional(),
         /** Database name filter for pg_stat_activity; default: the URL's database. */
         name: z.string().min(1).optional(),
         connectTimeoutMs: z.number().int().positive(),
@@ -98,7 +124,8 @@ export const platformConfigSchema = z
         overloadActiveBackends: z.number().int().positive(),
         overloadPingMs: z.number().positive(),
       })
-      .strict(),
+      .strict()
+      .refine(onePasswordSource, onePasswordSourceMessage),
     tables: z
       .object({
         ohlcv: z
@@ -121,7 +148,15 @@ export const platformConfigSchema = z
           .strict(),
       })
       .strict(),
-    redis: z.object({ url: z.string().min(1), connectTimeoutMs: z.number().int().positive() }).strict(),
+    redis: z
+      .object({
+        url: z.string().min(1),
+        /** Environment variable holding the password (the real Redis runs with --requirepass $REDIS_PASSWORD). */
+        passwordEnv: envVarName.optional(),
+        connectTimeoutMs: z.number().int().positive(),
+      })
+      .strict()
+      .refine(onePasswordSource, onePasswordSourceMessage),
     containers: z
       .object({
         /** The two APIs (3.1 restart, 3.4 "restart application containers"). */
@@ -354,6 +389,64 @@ export function resolvePlatformConfig(section: PlatformSection = {}): PlatformCo
       r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
     );
   return r.data;
+}
+
+/** A `passwordEnv` whose variable is missing: says which key and which variable, never a value. */
+export class PlatformSecretMissing extends PlatformConfigError {
+  override name = 'PlatformSecretMissing';
+  constructor(
+    readonly key: string,
+    readonly variable: string,
+    problem: string,
+  ) {
+    super([{ path: key, message: `environment variable ${variable} ${problem}` }]);
+    this.message = `platform.${key} names the environment variable ${variable}, which ${problem} in this worker's environment`;
+  }
+}
+
+/**
+ * The secret a `passwordEnv` names, read when a connection is made (so a rotated secret is picked up
+ * without a restart, and a process that never connects, like the ingress, needs no database password).
+ */
+export function secretFromEnv(key: string, name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const r = z.string({ error: 'is not set' }).min(1, 'is empty').safeParse(env[name]);
+  if (!r.success) throw new PlatformSecretMissing(key, name, r.error.issues[0]?.message ?? 'is not usable');
+  return r.data;
+}
+
+/** Redis: the configured URL and, when `passwordEnv` is set, the password beside it (never in the URL). */
+export function redisConnection(
+  cfg: PlatformConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): { url: string; password: string | undefined } {
+  const { url, passwordEnv } = cfg.redis;
+  return { url, password: passwordEnv ? secretFromEnv('redis.passwordEnv', passwordEnv, env) : undefined };
+}
+
+/**
+ * The trading database's connection string, with the `passwordEnv` password in it. In the URL, because pg
+ * lets a connection string override a separate `password` option (an empty one included). The result
+ * holds the secret: pass it to pg, never log it (`databaseName` and the findings use `cfg.database.url`).
+ */
+export function databaseConnectionString(cfg: PlatformConfig, env: NodeJS.ProcessEnv = process.env): string {
+  const { url, passwordEnv } = cfg.database;
+  if (!passwordEnv) return url;
+  const password = secretFromEnv('database.passwordEnv', passwordEnv, env);
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new PlatformConfigError([
+      { path: 'database.url', message: 'must be a URL (postgres://user@host:port/db) to take passwordEnv' },
+    ]);
+  }
+  // pg decodes the password with decodeURIComponent; the URL setter leaves `%` alone, so encode first.
+  u.password = encodeURIComponent(password);
+  if (u.password === '')
+    throw new PlatformConfigError([
+      { path: 'database.url', message: 'names no host, so it cannot carry the password from passwordEnv' },
+    ]);
+  return u.toString();
 }
 
 /** `{model_id}` substituted, URL-encoded. */

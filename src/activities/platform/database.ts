@@ -1,9 +1,15 @@
 // The trading database checks (pg): 3.2 recent trades, 3.3 data freshness, 3.4 connections and
 // long-running queries, 3.1/5.2 `SELECT 1`. Table and column names come from the platform profile, so
 // every identifier is quoted (escapeIdentifier) and every value is a bind parameter.
+import { ApplicationFailure } from '@temporalio/common';
 import { Client as PgClient, escapeIdentifier } from 'pg';
 import { consecutiveLosses, type LongQuery } from '../../playbook/procedures';
-import { databaseName, type PlatformConfig } from '../../platform/config';
+import {
+  PlatformConfigError,
+  databaseConnectionString,
+  databaseName,
+  type PlatformConfig,
+} from '../../platform/config';
 import type { CheckFinding, PlatformContext } from './context';
 import { messageOf } from './http';
 
@@ -16,8 +22,18 @@ export type WithDb = <T>(fn: (db: PgClient) => Promise<T>) => Promise<T>;
  */
 export function createWithDb(cfg: PlatformConfig): WithDb {
   return async function withDb<T>(fn: (db: PgClient) => Promise<T>): Promise<T> {
+    let connectionString: string;
+    try {
+      // Holds the `passwordEnv` secret: handed to pg only, never logged or put in a finding.
+      connectionString = databaseConnectionString(cfg);
+    } catch (err) {
+      // Our configuration, not the database: a retry cannot help (the checks report it as `unknown`).
+      if (err instanceof PlatformConfigError)
+        throw ApplicationFailure.nonRetryable(err.message, 'PlatformConfig');
+      throw err;
+    }
     const db = new PgClient({
-      connectionString: cfg.database.url,
+      connectionString,
       connectionTimeoutMillis: cfg.database.connectTimeoutMs,
       statement_timeout: cfg.database.statementTimeoutMs,
       query_timeout: cfg.database.statementTimeoutMs + 1_000,
