@@ -3,7 +3,10 @@
 // by another (B), a resume on data that went stale again is withdrawn (C), and 3.3 recovery means fresh data
 // with a quiet timeline. Each asserts the platform calls the simulator recorded.
 import type { WorkflowHandle } from '@temporalio/client';
-import { engineActor } from '../../src/playbook/safety';
+import fc from 'fast-check';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createProcedureActivities } from '../../src/activities/platform';
+import { engineActor, holderOf } from '../../src/playbook/safety';
 import { statusQuery } from '../../src/workflows/definitions';
 import { uniqueTaskQueue, waitFor } from '../harness/temporal';
 import { post } from '../simulator/helpers';
@@ -183,4 +186,78 @@ test('3.3: polls record what changed, not every repeat (no flood while trading i
   const t = await texts(h);
   expect(t.filter((x) => x.includes('NOT verified auto-paused')).length).toBe(1);
   await h.terminate('test done');
+});
+
+describe('the resume guard at the moment of the call, over generated platform histories (real HTTP and SQL)', () => {
+  const ME = 'incident-trading-system-down-prop@2026-12-07T12:00:00.000Z';
+  const OTHER = 'incident-data-source-down-prop@2026-12-07T11:00:00.000Z';
+  type Step = { op: 'set'; by: string; reason: string } | { op: 'lift' } | { op: 'stale'; minutes: number };
+  const step: fc.Arbitrary<Step> = fc.oneof(
+    fc.record({
+      op: fc.constant('set' as const),
+      by: fc.constantFrom('risk_monitor', 'dashboard', engineActor('policy', OTHER)),
+      reason: fc.constantFrom('spurious drawdown trigger', 'Daily loss limit breached: -$12,400'),
+    }),
+    fc.constant({ op: 'lift' as const }),
+    fc.record({ op: fc.constant('stale' as const), minutes: fc.constantFrom(0, 3, 30, 75) }),
+  );
+
+  test('no resume reaches the platform unless the named activation is still active, unheld, and the data fresh', async () => {
+    let otherOpen = true;
+    const pb = createProcedureActivities({
+      platform: suite.p.platform,
+      lookupHolder: (id) => Promise.resolve(id === OTHER ? { incidentId: id, open: otherOpen } : null),
+    });
+    const sim = suite.p.sim;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(step, { maxLength: 5 }),
+        fc.boolean(),
+        fc.boolean(),
+        async (steps, fresh, open) => {
+          await sim.reset();
+          otherOpen = open;
+          await sleep(2); // activations are told apart by their time, as on the platform
+          await killSwitch('spurious drawdown trigger', 'risk_monitor');
+          const named = (await pb.checkOperationsStatus()).data;
+          let id: number | null = 1;
+          let n = 1;
+          let heldByOther = false;
+          let staleness = 0;
+          for (const s of steps) {
+            if (s.op === 'set') {
+              await sleep(2);
+              await killSwitch(s.reason, s.by);
+              id = ++n;
+              heldByOther = holderOf(s.by) === OTHER;
+            } else if (s.op === 'lift') {
+              await post(`${trading()}/api/v1/operations/resume`, { confirmation_code: 'CONFIRM_RESUME' });
+              id = null;
+              heldByOther = false;
+            } else {
+              await sim.injectFault({ staleDataMinutes: s.minutes });
+              staleness = s.minutes;
+            }
+          }
+          const before = (await sim.state()).applied.resume;
+          const r = await pb.resumeTrading({
+            resumedBy: engineActor('ana', ME),
+            confirmationCode: 'CONFIRM_RESUME',
+            incidentId: ME,
+            preconditions: [
+              { kind: 'kill-switch-is', activation: named },
+              { kind: 'no-foreign-hold', incidentId: ME },
+              ...(fresh ? [{ kind: 'data-fresh' as const, maxMinutes: 6 }] : []),
+            ],
+          });
+          const resumed = (await sim.state()).applied.resume - before;
+          const expected = id === 1 && !(heldByOther && open) && (!fresh || staleness <= 6);
+          expect(resumed).toBe(expected ? 1 : 0);
+          expect(r.applied).toBe(expected);
+          if (id !== null && !expected) expect(r.refused?.length).toBeGreaterThan(0);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
 });

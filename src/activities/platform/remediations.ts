@@ -8,9 +8,6 @@
 // - resumeTrading:      reads /operations/status first; only a killed platform is resumed (resume on a
 //                       platform that is not killed is a no-op there anyway: "Trading already active"),
 //                       and only the activation the approver was shown (`preconditions`).
-//
-// Before any of them acts, `preconditions` (src/playbook/safety.ts) are read again and judged by the one
-// guard (safety-holds.ts guardCall): a call whose grounds are gone is refused with the reasons, not made.
 // - pauseTrading:       reads /operations/status first; paused or killed is left alone.
 // - rollbackModel:      the workflow passes the champion it saw before asking approval; the activity reads
 //                       /models/router/status and rolls back only while that champion is still in place
@@ -21,6 +18,9 @@
 // - terminateBackend:   pg_terminate_backend only for the same pid AND the same query_start
 //                       (microseconds) that the approval listed: a retry finds it gone, a recycled pid
 //                       running another query is never hit.
+//
+// Before any of them acts, `preconditions` (src/playbook/safety.ts) are read again and judged by the one
+// guard (safety-holds.ts guardCall): a call whose grounds are gone is refused with the reasons, not made.
 import { ApplicationFailure } from '@temporalio/common';
 import type { Precondition } from '../../playbook/safety';
 import { logInfo, withHeartbeat, type PlatformContext } from './context';
@@ -169,18 +169,23 @@ export function createRemediations(ctx: PlatformContext, guardDeps: GuardDeps) {
     },
 
     /** 3.2 rollback step 2: POST /models/rollback while `expectedChampion` is still the champion. */
-    async rollbackModel(input: {
-      reason: string;
-      initiatedBy: string;
-      expectedChampion: string | null;
-      targetVersion?: number;
-    }): Promise<{
+    async rollbackModel(
+      input: {
+        reason: string;
+        initiatedBy: string;
+        expectedChampion: string | null;
+        targetVersion?: number;
+      } & Guarded,
+    ): Promise<{
       applied: boolean;
       previousModel: string | null;
       newModel: string | null;
       message: string;
+      refused?: string[];
     }> {
       return withHeartbeat(async () => {
+        const no = await refusal('rollback', input);
+        if (no) return { ...no, previousModel: input.expectedChampion, newModel: null };
         const status = mustBeOk(
           'router status before rollback',
           await api('inference', 'routerStatus', routerStatusBody),
@@ -221,8 +226,18 @@ export function createRemediations(ctx: PlatformContext, guardDeps: GuardDeps) {
     },
 
     /** 5.1 "Force model reload": idempotent on the platform; success is verified afterwards by the caller. */
-    async reloadModels(): Promise<{ applied: boolean; reloaded: string[]; failed: number; message: string }> {
+    async reloadModels(
+      input: Guarded = {},
+    ): Promise<{
+      applied: boolean;
+      reloaded: string[];
+      failed: number;
+      message: string;
+      refused?: string[];
+    }> {
       return withHeartbeat(async () => {
+        const no = await refusal('model reload', input);
+        if (no) return { ...no, reloaded: [], failed: 0 };
         const r = mustBeOk('POST reload', await api('inference', 'reload', reloadBody, { method: 'POST' }));
         return {
           applied: r.success,
@@ -234,11 +249,12 @@ export function createRemediations(ctx: PlatformContext, guardDeps: GuardDeps) {
     },
 
     /** 5.1 "Restart trading/inference API": the allow-listed `restart:<container>`; skipped when already restarted. */
-    async restartContainer(input: {
-      container: string;
-      notStartedAfter: string;
-    }): Promise<{ applied: boolean; message: string; startedAt: string | null }> {
+    async restartContainer(
+      input: { container: string; notStartedAfter: string } & Guarded,
+    ): Promise<{ applied: boolean; message: string; startedAt: string | null; refused?: string[] }> {
       return withHeartbeat(async () => {
+        const no = await refusal(`restart of ${input.container}`, input);
+        if (no) return { ...no, startedAt: null };
         if (!cfg.commands[`restart:${input.container}`]) {
           throw ApplicationFailure.nonRetryable(
             `restart of ${input.container} is not configured (no \`restart:${input.container}\` command in the allow-list)`,
@@ -274,11 +290,12 @@ export function createRemediations(ctx: PlatformContext, guardDeps: GuardDeps) {
     },
 
     /** 3.4 "Kill long-running queries": pg_terminate_backend for that pid and that query only. */
-    async terminateBackend(input: {
-      pid: number;
-      queryStartUs: string;
-    }): Promise<{ applied: boolean; message: string }> {
+    async terminateBackend(
+      input: { pid: number; queryStartUs: string } & Guarded,
+    ): Promise<{ applied: boolean; message: string; refused?: string[] }> {
       return withHeartbeat(async () => {
+        const no = await refusal(`pg_terminate_backend(${input.pid})`, input);
+        if (no) return no;
         const r = await withDb((db) =>
           db.query<{ terminated: boolean }>(
             `SELECT pg_terminate_backend(pid) AS terminated FROM pg_stat_activity
