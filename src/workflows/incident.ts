@@ -350,11 +350,23 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
         (child) => {
           step({ type: 'procedure.started', workflowId: e.workflowId });
           void child.result().then(
-            (r: ProcedureResult) => step({ type: 'procedure.finished', result: r }),
-            (err: unknown) => step({ type: 'procedure.error', error: errorMessage(err), started: true }),
+            (r: ProcedureResult) => step({ type: 'procedure.finished', result: r, workflowId: e.workflowId }),
+            (err: unknown) =>
+              step({
+                type: 'procedure.error',
+                error: errorMessage(err),
+                started: true,
+                workflowId: e.workflowId,
+              }),
           );
         },
-        (err: unknown) => step({ type: 'procedure.error', error: errorMessage(err), started: false }),
+        (err: unknown) =>
+          step({
+            type: 'procedure.error',
+            error: errorMessage(err),
+            started: false,
+            workflowId: e.workflowId,
+          }),
       ),
     );
   };

@@ -7,6 +7,7 @@ import {
   type ActionInput,
   type ActionName,
   type ActionOrigin,
+  type PendingApproval,
   type RoutedAlert,
 } from '../../workflows/definitions';
 import { formatIssues, actorOf, isoOf } from '../../workflows/util';
@@ -16,9 +17,9 @@ import { severityRank } from '../severity';
 import { renderExternalStatus, renderIncidentResolved, renderIncidentUpdate } from '../templates';
 import { MINUTE_MS } from '../time';
 import type { Draft } from './decide';
-import { engage, escalateNext, humanSteps, notify, record, startText } from './decide';
+import { engage, escalateNext, humanSteps, notify, record, rerunProcedure, startText } from './decide';
 import { clip, clipOrNull, LIMITS } from './limits';
-import { alertLabel, isOpen, moreSevere, scaled, type IncidentState } from './state';
+import { alertLabel, isOpen, moreSevere, patchedIn, scaled, type IncidentState } from './state';
 
 export type Outcome = { ok: true; message: string } | { ok: false; reason: string };
 const refuse = (reason: string): Outcome => ({ ok: false, reason });
@@ -195,6 +196,7 @@ const APPLY: Appliers = {
       ]),
     ].slice(0, 15);
     cancelProcedure(d, 'incident resolved');
+    if (patchedIn(s, 'reopenRerunsProcedure')) withdrawApprovals(d, 'incident resolved');
     const rule = POSTMORTEM_RULES[s.highestSeverity];
     notify(
       d,
@@ -339,13 +341,55 @@ function decideApproval(
   );
 }
 
-/** Resolution cancels the procedure child; its open approvals go with it. */
+/** Resolution cancels the procedure child; its open approvals go with it (withdrawApprovals). */
 export function cancelProcedure(d: Draft, why: string): void {
   const s = d.s;
   if (s.procedure?.status !== 'running') return;
   d.effects.push({ type: 'procedure.cancel', workflowId: s.procedure.workflowId });
   s.procedure = { ...s.procedure, status: 'cancelled', summary: why };
+  if (!patchedIn(s, 'reopenRerunsProcedure')) s.pendingApprovals = [];
+}
+
+/**
+ * Every approval still open is closed on the record (timeline and ledger: outcome `withdrawn`, decided by
+ * `system`), so no ledger row keeps a NULL outcome for good. One whose decision is already on its way to
+ * the gate waits for the gate's answer instead (closingApprovals): the gate may have acted on it.
+ */
+export function withdrawApprovals(d: Draft, why: string): void {
+  const s = d.s;
+  for (const p of s.pendingApprovals) {
+    const inFlight = p.decisionInFlight;
+    if (inFlight) {
+      s.closingApprovals = [...s.closingApprovals, p].slice(-LIMITS.pendingApprovals);
+      record(
+        d,
+        'system',
+        'approval.closing',
+        `${p.actionId} (${p.action}): ${why} while the ${inFlight.decision === 'approved' ? 'approval' : 'rejection'} by ${inFlight.by} was on its way to the procedure; its gate's answer is recorded when it comes`,
+        { actionId: p.actionId },
+      );
+      continue;
+    }
+    closeWithdrawn(d, p, why);
+  }
   s.pendingApprovals = [];
+}
+
+/** One approval closed undecided, on the record. */
+export function closeWithdrawn(d: Draft, p: PendingApproval, why: string): void {
+  record(d, 'system', 'approval.withdrawn', `${p.actionId} (${p.action}) withdrawn: ${why}`, {
+    actionId: p.actionId,
+  });
+  d.effects.push({
+    type: 'ledger.approval',
+    approval: {
+      actionId: p.actionId,
+      outcome: 'withdrawn',
+      decidedBy: 'system',
+      decidedAt: isoOf(d.now),
+      reason: why,
+    },
+  });
 }
 
 function alertFiring(d: Draft, { alert, severity: routed, title }: RoutedAlert): void {
@@ -418,6 +462,7 @@ function alertFiring(d: Draft, { alert, severity: routed, title }: RoutedAlert):
     const roles = s.engagements.map((e) => e.role);
     const text = startText(s, `REOPENED: ${alertLabel(alert)} fired again`, roles);
     for (const role of roles) notify(d, 'reopened', `reopen-${s.reopenCount}`, role, text, '4.1', roles);
+    if (patchedIn(s, 'reopenRerunsProcedure')) rerunProcedure(d);
     return;
   }
   record(d, 'ingress', 'alert.fired', `Alert firing: ${alertLabel(alert)}`, {

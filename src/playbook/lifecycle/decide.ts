@@ -17,7 +17,7 @@ import type { RoleId } from '../roles';
 import { renderIncidentStart } from '../templates';
 import { formatCot } from '../time';
 import { isoOf } from '../../workflows/util';
-import { applyAction, checkAction, type Outcome } from './actions';
+import { applyAction, checkAction, closeWithdrawn, type Outcome } from './actions';
 import { clip, clipData, eventBytes, LIMITS } from './limits';
 import { applyProcedureMessage, type ProcedureMessageName } from './procedure';
 import {
@@ -53,8 +53,9 @@ export type Input =
   /** A message of the procedure child (3.1-3.4), raw like any signal. */
   | { type: 'procedure'; name: ProcedureMessageName; payload: unknown }
   | { type: 'procedure.started'; workflowId: string }
-  | { type: 'procedure.finished'; result: ProcedureResult }
-  | { type: 'procedure.error'; error: string; started: boolean }
+  /** `workflowId`: the child that ended (a reopen starts another; an earlier run's end is only noted). */
+  | { type: 'procedure.finished'; result: ProcedureResult; workflowId?: string }
+  | { type: 'procedure.error'; error: string; started: boolean; workflowId?: string }
   /** A side effect gave up: recorded in the timeline (`eventType`), the incident carries on. */
   | { type: 'failed'; eventType: string; text: string }
   /** Ask for a ledger write if one is due (`force`: before continue-as-new and at close). */
@@ -106,6 +107,7 @@ function draftOf(state: IncidentState, now: number): Draft {
       timeline: [...state.timeline],
       findings: [...state.findings],
       pendingApprovals: [...state.pendingApprovals],
+      closingApprovals: [...state.closingApprovals],
       afterClose: [...state.afterClose],
       early: [...state.early],
       undelivered: [...state.undelivered],
@@ -143,12 +145,25 @@ export function decide(state: IncidentState, input: Input, now: number): Decisio
       break;
     case 'procedure.finished': {
       const r = input.result;
+      if (earlierRun(d.s, input.workflowId)) {
+        record(
+          d,
+          r.procedure,
+          'procedure.info',
+          `Earlier run ${input.workflowId} ended: ${r.outcome}: ${r.summary}`,
+        );
+        break;
+      }
       if (d.s.procedure?.status === 'running')
         d.s.procedure = { ...d.s.procedure, status: r.outcome, summary: clip(r.summary, LIMITS.freeText) };
       record(d, r.procedure, 'procedure.completed', `${r.procedure} ${r.outcome}: ${r.summary}`);
       break;
     }
     case 'procedure.error': {
+      if (earlierRun(d.s, input.workflowId)) {
+        record(d, 'system', 'procedure.info', `Earlier run ${input.workflowId} ended: ${input.error}`);
+        break;
+      }
       const p = d.s.procedure;
       if (p?.status === 'running')
         d.s.procedure = { ...p, status: 'failed', summary: clip(input.error, LIMITS.freeText) };
@@ -408,11 +423,17 @@ function open(d: Draft): void {
   if (!(s.policyPending && patchedIn(s, 'procedureAfterPolicy'))) startProcedure(d);
 }
 
+/** A child that is not the incident's current procedure (a reopen started another). */
+const earlierRun = (s: IncidentState, workflowId: string | undefined): boolean =>
+  workflowId !== undefined && s.procedure !== null && workflowId !== s.procedure.workflowId;
+
 function startProcedure(d: Draft): void {
   const s = d.s;
   if (s.kind === 'generic') return;
   const type = PROCEDURE_WORKFLOWS[s.kind];
-  const workflowId = `${s.workflowId}-procedure`;
+  // A run after a reopen gets its own id: the cancelled one may still be finishing a remediation call.
+  const workflowId =
+    s.procedure === null ? `${s.workflowId}-procedure` : `${s.workflowId}-procedure-${s.reopenCount + 1}`;
   s.procedure = { workflowId, type, status: 'running', summary: null };
   d.effects.push({
     type: 'procedure.start',
@@ -456,8 +477,31 @@ function policyArrived(d: Draft, overrides: PolicyOverrides): void {
       approvalTimeoutMinutes: s.policy.approvalTimeoutMinutes,
     },
   );
-  // Held back at open until now (a procedure that started at open has a `procedure` already).
-  if (isOpen(s) && s.kind !== 'generic' && s.procedure === null) startProcedure(d);
+  // Held back at open until now (a procedure that started at open has a `procedure` already), or by a
+  // reopen while the policy was loading.
+  if (
+    isOpen(s) &&
+    (s.procedure === null || (s.procedure.status === 'cancelled' && patchedIn(s, 'reopenRerunsProcedure')))
+  )
+    startProcedure(d);
+}
+
+/**
+ * A reopened incident runs its playbook procedure again: the fault is back, and what the cancelled run
+ * asked (an approval withdrawn at resolution) is asked again on fresh readings.
+ */
+export function rerunProcedure(d: Draft): void {
+  const s = d.s;
+  if (s.kind === 'generic' || s.procedure?.status === 'running') return;
+  // Still loading the policy: policyArrived starts it.
+  if (s.policyPending && patchedIn(s, 'procedureAfterPolicy')) return;
+  record(
+    d,
+    'system',
+    'procedure.rerun',
+    `Reopened: playbook procedure ${PROCEDURE_WORKFLOWS[s.kind]} runs again`,
+  );
+  startProcedure(d);
 }
 
 /** Fires everything that is due at `now`: escalation steps, re-pages, SLA breaches, reminders, close. */
@@ -547,6 +591,10 @@ export function processDue(d: Draft): void {
     s.status = 'closed';
     s.closedAt = now;
     record(d, 'system', 'closed', 'Reopen window over: incident closed');
+    // Decisions the cancelled procedure never answered: nothing was done with them.
+    for (const p of s.closingApprovals)
+      closeWithdrawn(d, p, 'incident resolved before the procedure took the decision');
+    s.closingApprovals = [];
   }
 }
 

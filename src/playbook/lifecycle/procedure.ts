@@ -147,13 +147,18 @@ const HANDLERS: Record<ProcedureMessageName, Handler<unknown>> = {
         // The gate had given up before this decision reached it: nothing was done, and the decider is told.
         const text = `too late: ${actionId} expired at ${expiredAt ?? 'an earlier time'}; the ${decision === 'rejected' ? 'rejection' : 'approval'} by ${by} was not applied`;
         s.pendingApprovals = s.pendingApprovals.filter((p) => p.actionId !== actionId);
+        s.closingApprovals = s.closingApprovals.filter((p) => p.actionId !== actionId);
         record(d, by, 'approval.too-late', text, { actionId, expiredAt: expiredAt ?? null });
         s.seq += 1;
         notify(d, 'info', `approval-${actionId}-too-late-${s.seq}`, 'channel', `:hourglass: ${by}: ${text}`);
         return;
       }
-      const pending = s.pendingApprovals.find((p) => p.actionId === actionId);
+      // Still open, or open at resolution with its decision on the way (the gate's answer closes it).
+      const pending =
+        s.pendingApprovals.find((p) => p.actionId === actionId) ??
+        s.closingApprovals.find((p) => p.actionId === actionId);
       s.pendingApprovals = s.pendingApprovals.filter((p) => p.actionId !== actionId);
+      s.closingApprovals = s.closingApprovals.filter((p) => p.actionId !== actionId);
       if (pending || outcome === 'pre-approved') {
         record(d, by, `approval.${outcome}`, `${actionId}: ${outcome}${by ? ` by ${by}` : ''}`, { actionId });
         // The reason a human gave travels with the decision (the gate's answer does not repeat it).

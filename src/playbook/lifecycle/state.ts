@@ -31,6 +31,11 @@ import type {
 export const PATCHES = {
   /** A start without the deployment's policy: the procedure starts once the policy is in force. */
   procedureAfterPolicy: 'procedure-after-policy-v1',
+  /**
+   * Resolving closes each open approval on the record ("withdrawn: incident resolved"), and a reopen runs
+   * the procedure again as a new child.
+   */
+  reopenRerunsProcedure: 'reopen-reruns-procedure-v1',
 } as const;
 export type PatchKey = keyof typeof PATCHES;
 export type Patches = Partial<Record<PatchKey, boolean>>;
@@ -110,6 +115,12 @@ export interface IncidentState {
   lastUpdate: { at: number; by: string; status: string } | null;
   lastReminderAt: number | null;
   pendingApprovals: PendingApproval[];
+  /**
+   * Approvals open at resolution with a decision already on its way to the procedure's gate: the gate may
+   * take it before the cancellation reaches it, so its answer (approvalClosed) is what the record gets; at
+   * close, those it never answered are recorded as withdrawn.
+   */
+  closingApprovals: PendingApproval[];
   procedure: IncidentStatus['procedure'];
   findings: Finding[];
   /** Sequence for message steps that can repeat (updates, notes sent out). */
@@ -236,6 +247,7 @@ export function openState(
     lastUpdate: null,
     lastReminderAt: null,
     pendingApprovals: [],
+    closingApprovals: [],
     procedure: null,
     findings: [],
     seq: 0,
@@ -288,7 +300,7 @@ export const moreSevere = (a: Severity, b: Severity): Severity => (severityRank(
  * that run's behaviour (no patches).
  */
 export function carriedState(s: IncidentState): IncidentState {
-  return { ...s, patches: s.patches ?? {} };
+  return { ...s, patches: s.patches ?? {}, closingApprovals: s.closingApprovals ?? [] };
 }
 
 export function stripContinued(i: IncidentWorkflowInput): unknown {
