@@ -86,7 +86,7 @@ describe('platform config', () => {
     expect(o.services.trading.auth?.scheme).toBe('x-api-key');
     expect(o.services.inference.baseUrl).toBe('http://backtest-api:8000');
     expect(o.commands['restart:trading-api']).toEqual(['ssh', 'ops', 'restart']);
-    expect(o.commands['logs:backtest-api']).toBeDefined();
+    expect(o.commands['logs:usdcop-backtest-api']).toBeDefined();
   });
 
   test('a bad override names the key; SQL identifiers and command names are restricted', () => {

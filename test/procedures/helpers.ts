@@ -85,8 +85,15 @@ export async function startPlatform(
   overrides: Record<string, unknown> = {},
 ): Promise<Platform> {
   const sim = await startSimulator({ profile, databaseUrl: databaseUrl(dbName) });
-  const apis = profile === 'deployed' ? ['trading-api', 'backtest-api'] : ['trading-api', 'inference-api'];
-  const docker = new FakeDocker(sim.controlUrl, [...apis, 'postgres', 'redis', 'airflow-scheduler']);
+  // The profile's own container names (the deployed one uses Compose's usdcop-* names).
+  const c = resolvePlatformConfig({ profile }).containers;
+  const docker = new FakeDocker(sim.controlUrl, [
+    c.apis.trading,
+    c.apis.inference,
+    c.database,
+    c.redis,
+    c.airflowScheduler,
+  ]);
   const platform = platformConfig(profile, sim, docker, overrides);
   return { sim, docker, platform, dbName };
 }

@@ -112,7 +112,7 @@ test('Sharpe < 0.3, gate approved: rollback, verify with the router status, 30 m
   expect(st.applied.rollback).toBe(1);
   expect(st.callLog.find((c) => c.call === 'rollback')?.body).toMatchObject({
     reason: 'Performance degradation - Sharpe (7d) dropped to 0.25',
-    initiated_by: 'mlead via incident-response',
+    initiated_by: expect.stringMatching(/^mlead via incident-response for incident proc-parent-/),
   });
   const s = await procState(child);
   expect(s.events.some((e) => e.text.startsWith('rollback verified: router champion ppo_primary_v2'))).toBe(

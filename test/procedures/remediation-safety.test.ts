@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createProcedureActivities } from '../../src/activities/platform';
 import { engineActor, holderOf } from '../../src/playbook/safety';
 import { statusQuery } from '../../src/workflows/definitions';
+import { incidentTag } from '../../src/workflows/procedures/approval-gate';
 import { uniqueTaskQueue, waitFor } from '../harness/temporal';
 import { post } from '../simulator/helpers';
 import { decide, procState, procedureSuite, resultOf, waitForApproval } from './helpers';
@@ -34,6 +35,14 @@ test('A: an approval for one kill switch never lifts a different one; the approv
   });
   const first = await waitForApproval(h, 'resume');
   expect((await procState(h)).pendingApproval?.description).toContain('spurious drawdown trigger');
+  // Action ids name their incident: another incident's "resume-1" (an old button) decides nothing here.
+  expect(first).toBe(`resume-1-${incidentTag((await procState(h)).incidentId)}`);
+  await decide(h, 'resume-1', 'approved', 'tlead', undefined, 'CONFIRM_RESUME');
+  await waitFor(
+    () => procState(h),
+    (x) => x.events.some((e) => e.text.includes('ignored a decision for resume-1:')),
+    { what: 'the foreign id ignored' },
+  );
   // An operator lifts it from the dashboard; the risk monitor then sets a new, legitimate one.
   expect(
     (await post(`${trading()}/api/v1/operations/resume`, { confirmation_code: 'CONFIRM_RESUME' })).status,

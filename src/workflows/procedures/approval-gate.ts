@@ -46,8 +46,28 @@ export interface GateOutcome {
 
 const isoNow = (): string => new Date(Date.now()).toISOString();
 
+/**
+ * Action ids name their incident: `resume-1-k3x9q2` (a tag of the incident id), so an old Approve button or a
+ * decision typed for another incident with the same request number can never decide this one. Incidents
+ * started before keep `resume-1`.
+ */
+export const PATCH_UNIQUE_ACTION_IDS = 'unique-action-ids-v1';
+
+/** A short, stable tag of the incident id (FNV-1a, base 36): the same in every replay and every worker. */
+export function incidentTag(incidentId: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < incidentId.length; i++) {
+    h ^= incidentId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(36);
+}
+
 export async function approvalGate(ctx: ProcedureContext, gateReq: GateRequest): Promise<GateOutcome> {
-  const actionId = `${gateReq.action}-${ctx.nextSeq()}`;
+  const seq = ctx.nextSeq();
+  const actionId = wf.patched(PATCH_UNIQUE_ACTION_IDS)
+    ? `${gateReq.action}-${seq}-${incidentTag(ctx.input.incidentId)}`
+    : `${gateReq.action}-${seq}`;
   const step = `approval: ${gateReq.action}`;
 
   // DESIGN "Evidence rule", enforced here for every mutating remediation of 3.1-3.4.
