@@ -447,6 +447,11 @@ export interface ApprovalDecision {
   reason?: string;
   /** Forwarded as given; the gate checks it again for requests that need CONFIRM_RESUME. */
   confirmationCode?: string;
+  /**
+   * When the incident received the decision (ISO): a gate whose timer fired while the decision was on its
+   * way can order the two by arrival.
+   */
+  decidedAt?: string;
 }
 export const approvalDecisionSignal = defineSignal<[ApprovalDecision]>('approvalDecision');
 

@@ -1,12 +1,13 @@
 // The procedure child as the lifecycle core drives it (pure, no server): when it starts, what the policy
 // hands it, and how its approvals are closed.
-import { decide } from '../../src/playbook/lifecycle/decide';
+import { decide, type Effect } from '../../src/playbook/lifecycle/decide';
 import type { Patches } from '../../src/playbook/lifecycle/state';
 import {
   action,
   effectsOf,
   fresh,
   min,
+  notifications,
   ofType,
   opened,
   procedureMessage,
@@ -215,5 +216,65 @@ describe('resolve closes open approvals; a reopen runs the playbook again', () =
     expect(ofType(r.effects, 'ledger.approval')).toEqual([]);
     expect(ofType(r.effects, 'procedure.start')).toEqual([]);
     expect(r.state.procedure?.status).toBe('cancelled');
+  });
+});
+
+describe('an answered approval never escalates as unanswered', () => {
+  const expired = procedureMessage('approvalExpired', { actionId: 'resume-1', escalation: 1 });
+  const approve = action('approve', {
+    by: 'alice',
+    actionId: 'resume-1',
+    confirmationCode: 'CONFIRM_RESUME',
+  });
+  const pages = (effects: { effect: Effect }[]) =>
+    notifications(effects)
+      .filter((n) => n.kind === 'page')
+      .map((n) => n.target);
+
+  test('a decision handed to the gate before the expiry reached the incident: no escalation, the decision stands', () => {
+    // The worker was down past the request's expiry (minute 17): on restart the approval is applied first,
+    // then the gate's timer, which fired before the forwarded decision reached it, reports the expiry.
+    const r = runAll(withResumePending(), [
+      { input: approve, at: min(20) },
+      { input: expired, at: min(20) },
+      {
+        input: procedureMessage('approvalClosed', { actionId: 'resume-1', outcome: 'approved', by: 'alice' }),
+        at: min(20),
+      },
+    ]);
+    expect(pages(r.effects)).toEqual([]);
+    expect(r.state.engagements.map((e) => e.role)).toEqual(['oncall-primary']);
+    const t = r.state.timeline;
+    expect(t.find((e) => e.type === 'approval.expired')?.text).toMatch(
+      /^resume-1 timed out \(1\) after the approval by alice at .* was handed to the procedure: not escalated$/,
+    );
+    expect(t.some((e) => e.type === 'approval.approved')).toBe(true);
+    const forwarded = ofType(r.effects, 'procedure.decision')[0]!.decision;
+    expect(forwarded).toMatchObject({
+      actionId: 'resume-1',
+      decision: 'approved',
+      decidedAt: new Date(min(20)).toISOString(),
+    });
+  });
+
+  test('an expiry with no decision escalates to the next role of the matrix', () => {
+    const r = runAll(withResumePending(), [{ input: expired, at: min(17) }]);
+    expect(pages(r.effects)).toEqual(['eng-lead']);
+  });
+
+  test('an expiry that arrived before the decision still escalated (it was unanswered then)', () => {
+    const r = runAll(withResumePending(), [
+      { input: expired, at: min(17) },
+      { input: approve, at: min(18) },
+    ]);
+    expect(pages(r.effects)).toEqual(['eng-lead']);
+  });
+
+  test('an incident opened before the patch escalates as it did', () => {
+    const r = runAll(withResumePending({}), [
+      { input: approve, at: min(20) },
+      { input: expired, at: min(20) },
+    ]);
+    expect(pages(r.effects)).toEqual(['eng-lead']);
   });
 });

@@ -330,6 +330,7 @@ function decideApproval(
         by: a.by,
         ...(a.reason ? { reason: a.reason } : {}),
         ...(a.confirmationCode ? { confirmationCode: a.confirmationCode } : {}),
+        decidedAt: isoOf(d.now),
       },
     });
   record(

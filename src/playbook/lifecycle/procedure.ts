@@ -12,7 +12,7 @@ import { actorOf, formatIssues, isoOf } from '../../workflows/util';
 import type { Draft } from './decide';
 import { escalateNext, humanSteps, notify, record } from './decide';
 import { clip, LIMITS } from './limits';
-import { isOpen } from './state';
+import { isOpen, patchedIn } from './state';
 
 export type ProcedureMessageName =
   'procedureEvent' | 'approvalRequested' | 'approvalExpired' | 'approvalClosed';
@@ -133,6 +133,19 @@ const HANDLERS: Record<ProcedureMessageName, Handler<unknown>> = {
     schema: approvalExpiredSchema,
     onlyWhileRunning: true,
     apply(d, { actionId, escalation }) {
+      // Ordered by arrival: a decision the incident already handed to the gate answered the request, even if
+      // the gate's timer fired before the decision reached it (both queued while the worker was down).
+      const held = d.s.pendingApprovals.find((p) => p.actionId === actionId)?.decisionInFlight;
+      if (held && patchedIn(d.s, 'expiryAfterDecision')) {
+        record(
+          d,
+          'procedure',
+          'approval.expired',
+          `${actionId} timed out (${escalation}) after the ${held.decision === 'approved' ? 'approval' : 'rejection'} by ${held.by} at ${held.at} was handed to the procedure: not escalated`,
+          { actionId, escalation, decidedAt: held.at },
+        );
+        return;
+      }
       record(d, 'procedure', 'approval.expired', `No answer to ${actionId}: escalating (${escalation})`);
       if (isOpen(d.s)) escalateNext(d, `-approval-${escalation}`, `approval ${actionId} unanswered`);
     },

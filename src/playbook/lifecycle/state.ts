@@ -36,6 +36,11 @@ export const PATCHES = {
    * the procedure again as a new child.
    */
   reopenRerunsProcedure: 'reopen-reruns-procedure-v1',
+  /**
+   * An approval's expiry that reaches the incident after a decision for it was handed to the gate does not
+   * escalate: the decision came first (a worker outage can deliver both in one go).
+   */
+  expiryAfterDecision: 'approval-expiry-after-decision-v1',
 } as const;
 export type PatchKey = keyof typeof PATCHES;
 export type Patches = Partial<Record<PatchKey, boolean>>;
