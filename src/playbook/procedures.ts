@@ -117,9 +117,12 @@ export interface TradingDownDiagnosis {
   unverified: string[];
 }
 
-/** Lines in service logs that mean the process ran out of memory. */
+/**
+ * Lines in service logs that mean the process ran out of memory. The gap in "killed process ... out of
+ * memory" is bounded: an unbounded `.*` made one unmatched 120k-character line cost seconds (quadratic).
+ */
 export const OUT_OF_MEMORY_PATTERN =
-  /\b(MemoryError|OOMKilled|Out of memory|Cannot allocate memory|killed process .* out of memory)\b/i;
+  /\b(MemoryError|OOMKilled|Out of memory|Cannot allocate memory|killed process .{0,200}? out of memory)\b/i;
 /** 3.1 diagnosis: `grep -E "(ERROR|CRITICAL|Exception)"`. */
 export const LOG_ERROR_PATTERN = /(ERROR|CRITICAL|Exception)/;
 /** Container states that mean the process is not serving (3.1 "API container crashed"). */

@@ -230,6 +230,19 @@ describe('3.1 trading system down: cause -> resolution, on positive evidence onl
     expect(OUT_OF_MEMORY_PATTERN.test('all good')).toBe(false);
     expect(LOG_ERROR_PATTERN.test('2026-11-27 ERROR boom')).toBe(true);
     expect(LOG_ERROR_PATTERN.test('info: fine')).toBe(false);
+    expect(
+      OUT_OF_MEMORY_PATTERN.test('[ 812.3] Killed process 4242 (python) total-vm:8 kB: out of memory'),
+    ).toBe(true);
+  });
+
+  test('the out-of-memory pattern is linear on a long unmatched line (a quadratic one took seconds at 120k)', () => {
+    // "killed process " repeated, never followed by "out of memory": every start position used to scan the rest.
+    const line = 'killed process '.repeat(70_000);
+    const t0 = process.hrtime.bigint();
+    expect(OUT_OF_MEMORY_PATTERN.test(line)).toBe(false);
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    // About 1M characters: linear takes milliseconds; the unbounded pattern took minutes.
+    expect(ms).toBeLessThan(5_000);
   });
 });
 
