@@ -270,3 +270,16 @@ describe('the resume guard at the moment of the call, over generated platform hi
     );
   });
 });
+
+test('3.2 rollback step 1: with no rollback target, no rollback is requested (a human step says why)', async () => {
+  await suite.p.sim.injectFault({ model: 'stub', rollback: 'no_target' });
+  const h = await suite.start(taskQueue, 'tradingSystemDownProcedure', 'no-target', {
+    kind: 'trading-system-down',
+    severity: 'P0',
+  });
+  expect((await resultOf(h)).outcome).toBe('needs-human');
+  const s = await procState(h);
+  expect(s.approvals.filter((a) => a.action === 'rollback')).toEqual([]);
+  expect(s.events.some((e) => e.text.startsWith('human step: no rollback target available'))).toBe(true);
+  expect((await suite.p.sim.state()).calls.rollback).toBe(0);
+});

@@ -1,5 +1,6 @@
 // Gated remediations shared by several procedures: each asks the approval gate, performs the guarded
 // activity, reports what happened and verifies it. They return a plain outcome the procedure sums up.
+import * as wf from '@temporalio/workflow';
 import type { Justification } from '../../playbook/evidence';
 import { CONFIRM_RESUME } from '../../playbook/procedures';
 import {
@@ -32,6 +33,9 @@ export interface ResumeGrounds {
   /** 3.3: the data must still be this fresh at the moment of the call. */
   maxStalenessMinutes?: number;
 }
+
+/** 3.2 rollback step 1 gates the request: no known target, no request (incidents started before asked anyway). */
+export const PATCH_ROLLBACK_NEEDS_TARGET = 'rollback-needs-target-v1';
 
 /** After a refused resume: the grounds to ask again with, or how the resume ends. */
 export type Reassessment = { grounds: ResumeGrounds } | { outcome: RemediationOutcome; text: string };
@@ -259,6 +263,20 @@ export async function rollbackModel(
     () => fastChecks.checkRouterStatus(),
     NO_ROUTER_STATUS,
   );
+  // 3.2 rollback step 1 "Identify rollback target": a rollback is asked only when a target is known to exist.
+  if (
+    wf.patched(PATCH_ROLLBACK_NEEDS_TARGET) &&
+    !(targets.outcome === 'answered' && targets.data.targets.length > 0)
+  ) {
+    humanStep(
+      ctx,
+      step,
+      targets.outcome === 'answered'
+        ? 'no rollback target available (3.2 rollback step 1): nothing to roll back to; fix or retrain the model'
+        : `could not identify a rollback target (${targets.text}): check the registry, then roll back from the dashboard (Models > Rollback)`,
+    );
+    return { outcome: 'needs-human', newModel: null };
+  }
   if (before.data.champion === null) {
     // The guard against rolling back twice (a retry after a crash) compares the champion before and at the
     // call; with the champion unknown it cannot, so the rollback is left to a human.
