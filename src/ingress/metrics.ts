@@ -112,6 +112,12 @@ export class IngressMetrics {
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
+  readonly channelActions = new Counter({
+    name: 'ingress_channel_actions_total',
+    help: 'Actions from Slack and PagerDuty run against an incident, by channel, action and outcome (accepted, rejected, no-incident, other-incident: the message or event named an incident that is no longer the one running under its workflow id, so nothing ran).',
+    labelNames: ['channel', 'action', 'outcome'] as const,
+    registers: [this.registry],
+  });
   readonly sharedStateFallbacks = new Counter({
     name: 'ingress_shared_state_fallbacks_total',
     help: "Operations on the replicas' shared state (INGRESS_REDIS_URL) that fell back to this process's memory because Redis was unreachable, by what.",

@@ -10,6 +10,7 @@ import { findContactByPlatformId, type ContactConfig } from '../playbook/contact
 import type { ActionName, ActionOrigin } from '../workflows/definitions';
 import { safeEqual, sign } from './auth';
 import { IngressError } from './errors';
+import { parseIncidentId } from './incident-ref';
 
 export const PAGERDUTY_SIGNATURE_HEADER = 'x-pagerduty-signature';
 
@@ -81,22 +82,16 @@ export type PagerDutyDecision =
   | { kind: 'ignored'; reason: string }
   | { kind: 'refused'; reason: string };
 
-/** The workflow id inside an engine dedup_key (`<workflow id>@<opening time>`), or null for another's. */
-export function workflowIdOfIncidentKey(key: string | null | undefined): string | null {
-  if (!key) return null;
-  const at = key.lastIndexOf('@');
-  return at > 0 && /^\d{8}T\d{6}/.test(key.slice(at + 1)) ? key.slice(0, at) : null;
-}
-
 /** Events older than this are refused as stale (PagerDuty retries within minutes); ids are kept as long. */
 export const PAGERDUTY_EVENT_MAX_AGE_MS = 12 * 3600_000;
 
 /** What an event asks of which incident, with its verified actor. Pure: the route runs the result. */
 export function decidePagerDuty(webhook: PagerDutyWebhook, contacts: ContactConfig): PagerDutyDecision {
   const { event } = webhook;
-  const incidentKey = event.data.incident_key ?? null;
-  const workflowId = workflowIdOfIncidentKey(incidentKey);
-  if (event.resource_type !== 'incident' || !workflowId || !incidentKey)
+  // The engine's dedup_key is the incident id, kept whole: the action is refused if another incident now
+  // runs under its workflow id.
+  const ref = parseIncidentId(event.data.incident_key);
+  if (event.resource_type !== 'incident' || !ref)
     return { kind: 'ignored', reason: 'not an incident this engine opened (no engine incident_key)' };
   const agent = event.agent;
   const userId = agent?.type === 'user_reference' || agent?.type === 'user' ? agent.id : null;
@@ -116,7 +111,12 @@ export function decidePagerDuty(webhook: PagerDutyWebhook, contacts: ContactConf
   };
   const action = (name: ActionName, extra: Record<string, unknown> = {}): PagerDutyDecision => ({
     kind: 'action',
-    action: { workflowId, incidentId: incidentKey, name, payload: { by, origin, ...extra } },
+    action: {
+      workflowId: ref.workflowId,
+      incidentId: ref.incidentId,
+      name,
+      payload: { by, origin, ...extra },
+    },
   });
   const who = (refs: { id: string; summary?: string | null }[] | null | undefined) =>
     (refs ?? []).map((r) => r.summary ?? r.id).join(', ') || 'nobody';

@@ -11,6 +11,7 @@ import type { ActionName, ActionOrigin } from '../workflows/definitions';
 import { safeEqual } from './auth';
 import { createHmac } from 'node:crypto';
 import { IngressError } from './errors';
+import { parseIncidentId, parseIncidentRef } from './incident-ref';
 
 export const SLACK_SIGNATURE_HEADER = 'x-slack-signature';
 export const SLACK_TIMESTAMP_HEADER = 'x-slack-request-timestamp';
@@ -87,14 +88,6 @@ export function slackActor(
 const notInContacts = (userId: string) =>
   `Slack user ${userId || '(none)'} is not in contacts (contacts.requireKnownUsers)`;
 
-/** `<workflow id>@<opening time>` (a button's value) -> the workflow id; a bare workflow id is kept. */
-export function workflowIdOf(incidentOrWorkflowId: string): string {
-  const at = incidentOrWorkflowId.lastIndexOf('@');
-  return at > 0 && /^\d{8}T\d{6}/.test(incidentOrWorkflowId.slice(at + 1))
-    ? incidentOrWorkflowId.slice(0, at)
-    : incidentOrWorkflowId;
-}
-
 const blockActionsSchema = z.looseObject({
   type: z.literal('block_actions'),
   user: z.looseObject({ id: z.string().min(1).max(100) }),
@@ -128,6 +121,8 @@ export type SlackInteraction =
   | {
       kind: 'action';
       workflowId: string;
+      /** The incident the message was about: the action runs only if it is still the one running. */
+      incidentId: string;
       name: ActionName;
       payload: Record<string, unknown>;
       responseUrl?: string;
@@ -147,6 +142,7 @@ export type SlackInteraction =
       /** The dialog's input block a refusal is shown under. */
       block: string;
       workflowId: string;
+      incidentId: string;
       payload: Record<string, unknown>;
     }
   | {
@@ -171,16 +167,20 @@ export function decideSlackInteraction(raw: unknown, contacts: ContactConfig): S
         reason: notInContacts(p.user.id),
         ...(responseUrl ? { responseUrl } : {}),
       };
-    const [incidentId = '', actionId] = (action.value ?? '').split('|');
-    const workflowId = workflowIdOf(incidentId);
+    const [value = '', actionId] = (action.value ?? '').split('|');
+    // The engine's buttons carry the whole incident id; a bare workflow id could name whichever incident
+    // runs under it now.
+    const ref = parseIncidentId(value);
+    if (!ref) return { kind: 'ignored', reason: 'button without an engine incident id' };
+    const { workflowId, incidentId } = ref;
     const act = (name: ActionName, extra: Record<string, unknown> = {}): SlackInteraction => ({
       kind: 'action',
       workflowId,
+      incidentId,
       name,
       payload: { by: actor.by, origin: actor.origin, ...extra },
       ...(responseUrl ? { responseUrl } : {}),
     });
-    if (!workflowId) return { kind: 'ignored', reason: 'button without an incident' };
     switch (action.action_id) {
       case SLACK_ACTIONS.acknowledge:
         return act('acknowledge');
@@ -234,13 +234,15 @@ export function decideSlackInteraction(raw: unknown, contacts: ContactConfig): S
       const v = view.state.values[block]?.[block]?.value;
       return v === null || v === undefined || v.trim() === '' ? undefined : v.trim();
     };
+    const [value = '', actionId = ''] = (view.private_metadata ?? '').split('|');
+    const ref = parseIncidentId(value);
+    if (!ref) return { kind: 'ignored', reason: 'dialog without an engine incident id' };
     if (view.callback_id === CONFIRM_VIEW) {
-      const [incidentId = '', actionId = ''] = (view.private_metadata ?? '').split('|');
       return {
         kind: 'submit',
         name: 'approve',
         block: 'confirmation_code',
-        workflowId: workflowIdOf(incidentId),
+        ...ref,
         payload: {
           by: actor.by,
           origin: actor.origin,
@@ -260,7 +262,7 @@ export function decideSlackInteraction(raw: unknown, contacts: ContactConfig): S
       kind: 'submit',
       name: 'resolve',
       block: 'resolution',
-      workflowId: workflowIdOf(view.private_metadata ?? ''),
+      ...ref,
       payload: {
         by: actor.by,
         origin: actor.origin,
@@ -329,42 +331,50 @@ export function confirmModal(incidentId: string, actionId: string) {
 }
 
 export type SlackCommand =
-  | { kind: 'action'; workflowId: string; name: ActionName; payload: Record<string, unknown> }
-  | { kind: 'status'; workflowId: string }
+  | {
+      kind: 'action';
+      workflowId: string;
+      /** Null when a bare workflow id was typed: the incident running under it. */
+      incidentId: string | null;
+      name: ActionName;
+      payload: Record<string, unknown>;
+    }
+  | { kind: 'status'; workflowId: string; incidentId: string | null }
   | { kind: 'help'; text: string }
   | { kind: 'refused'; reason: string };
 
 export const SLASH_USAGE =
-  'Usage: `/incident ack <id>` · `/incident resolve <id> <resolution>` · `/incident status <id>` · `/incident escalate <id> [reason]` (<id> is the workflow id, e.g. incident-trading-system-down-0123456789abcdef)';
+  'Usage: `/incident ack <id>` · `/incident resolve <id> <resolution>` · `/incident status <id>` · `/incident escalate <id> [reason]` (<id> is the workflow id, e.g. incident-trading-system-down-0123456789abcdef, for the incident running under it, or the incident id <workflow id>@<opening time> for that incident only)';
 
 /** `/incident <verb> <id> [text]` -> what to do. Pure. */
 export function decideSlashCommand(form: Record<string, string>, contacts: ContactConfig): SlackCommand {
   const [verb = '', id = '', ...rest] = (form.text ?? '').trim().split(/\s+/);
   const tail = rest.join(' ').trim();
   if (!id) return { kind: 'help', text: SLASH_USAGE };
-  const workflowId = workflowIdOf(id);
+  const ref = parseIncidentRef(id);
+  if (!ref) return { kind: 'help', text: `\`${id.slice(0, 200)}\` is not an incident. ${SLASH_USAGE}` };
   const actor = slackActor(contacts, form.user_id ?? '', form.trigger_id);
   if (verb === 'status')
     return actor
-      ? { kind: 'status', workflowId }
+      ? { kind: 'status', ...ref }
       : { kind: 'refused', reason: notInContacts(form.user_id ?? '') };
   if (!form.user_id || !actor) return { kind: 'refused', reason: notInContacts(form.user_id ?? '') };
   const base = { by: actor.by, origin: actor.origin };
   switch (verb) {
     case 'ack':
     case 'acknowledge':
-      return { kind: 'action', workflowId, name: 'acknowledge', payload: base };
+      return { kind: 'action', ...ref, name: 'acknowledge', payload: base };
     case 'resolve':
       return {
         kind: 'action',
-        workflowId,
+        ...ref,
         name: 'resolve',
         payload: { ...base, resolution: tail || `resolved from Slack by ${actor.by}` },
       };
     case 'escalate':
       return {
         kind: 'action',
-        workflowId,
+        ...ref,
         name: 'escalate',
         payload: { ...base, reason: tail || `escalated from Slack by ${actor.by}` },
       };

@@ -58,7 +58,18 @@ export interface OpenIncidentCommand {
 export type ActionOutcome =
   | { outcome: 'accepted'; result: ActionResult }
   | { outcome: 'rejected'; reason: string }
-  | { outcome: 'no-incident' };
+  | { outcome: 'no-incident' }
+  /** The action named an incident that is not the one running under its workflow id: nothing was run. */
+  | { outcome: 'other-incident'; runningIncidentId: string };
+
+export interface ActionTarget {
+  /**
+   * The full incident id the action was taken on (a button, a dialog, a PagerDuty event). Given, the action
+   * runs only if it is the running incident's `status.incidentId`: a workflow id is reused when an alert
+   * fires again after its incident closed, and an old message must not act on the new incident.
+   */
+  incidentId?: string | null;
+}
 
 export interface StartedRun {
   workflowId: string;
@@ -74,9 +85,15 @@ export interface IncidentStarter {
   openIncident(cmd: OpenIncidentCommand): Promise<StartedRun>;
   /**
    * One human action as the incident's Workflow Update of that name (issue 11: Slack and PagerDuty), so the
-   * caller learns at once whether it was accepted: the result, the rejection reason, or no running incident.
+   * caller learns at once whether it was accepted: the result, the rejection reason, no running incident, or
+   * another incident running under the id than the one named in `target`.
    */
-  runAction(workflowId: string, name: ActionName, payload: unknown): Promise<ActionOutcome>;
+  runAction(
+    workflowId: string,
+    name: ActionName,
+    payload: unknown,
+    target?: ActionTarget,
+  ): Promise<ActionOutcome>;
   /** The incident's `status` query; null when no incident runs under the id. */
   queryStatus(workflowId: string): Promise<IncidentStatus | null>;
   /** Is Temporal reachable? */
@@ -243,24 +260,51 @@ export class TemporalIncidentStarter implements IncidentStarter {
     return { workflowId: cmd.workflowId, runId: handle.firstExecutionRunId };
   }
 
-  async runAction(workflowId: string, name: ActionName, payload: unknown): Promise<ActionOutcome> {
-    try {
-      // The platform's event id names the Update: a retry of the same PagerDuty event or Slack click (after a
-      // lost answer) is the same Update, which Temporal applies once and answers again.
-      const origin = (payload as { origin?: { channel?: string; eventId?: string } } | null)?.origin;
-      const id = origin?.eventId ? `${origin.channel}:${origin.eventId}:${name}`.slice(0, 250) : undefined;
-      const result = await this.call(`update:${name}`, () =>
-        this.client.workflow
-          .getHandle(workflowId)
-          .executeUpdate<ActionResult, [unknown]>(name, { args: [payload], ...(id ? { id } : {}) }),
-      );
-      return { outcome: 'accepted', result };
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return { outcome: 'no-incident' };
-      // The validator's refusal (already acknowledged, invalid payload): the reason, without a stack.
-      if (err instanceof WorkflowUpdateFailedError)
-        return { outcome: 'rejected', reason: err.cause?.message ?? err.message };
-      throw err;
+  async runAction(
+    workflowId: string,
+    name: ActionName,
+    payload: unknown,
+    target: ActionTarget = {},
+  ): Promise<ActionOutcome> {
+    // The platform's event id names the Update: a retry of the same PagerDuty event or Slack click (after a
+    // lost answer) is the same Update, which Temporal applies once and answers again.
+    const origin = (payload as { origin?: { channel?: string; eventId?: string } } | null)?.origin;
+    const id = origin?.eventId ? `${origin.channel}:${origin.eventId}:${name}`.slice(0, 250) : undefined;
+    // A pinned run that continued as new between the check and the Update is checked once more.
+    for (let attempt = 0; ; attempt++) {
+      let pinned = false;
+      try {
+        let handle = this.client.workflow.getHandle(workflowId);
+        if (target.incidentId) {
+          // The Update's validator runs inside the incident and cannot know which message was clicked: the
+          // comparison is made here. The run is pinned, so the Update reaches the run whose incident id was
+          // read (if that run closes meanwhile, the Update finds it closed instead of landing on a newer one).
+          const running = await this.call('query:status', async () => {
+            const described = await handle.describe();
+            if (described.status.name !== 'RUNNING') return null;
+            const run = this.client.workflow.getHandle(workflowId, described.runId);
+            return { runId: described.runId, status: await run.query<IncidentStatus>('status') };
+          });
+          if (!running) return { outcome: 'no-incident' };
+          if (running.status.incidentId !== target.incidentId)
+            return { outcome: 'other-incident', runningIncidentId: running.status.incidentId };
+          handle = this.client.workflow.getHandle(workflowId, running.runId);
+          pinned = true;
+        }
+        const result = await this.call(`update:${name}`, () =>
+          handle.executeUpdate<ActionResult, [unknown]>(name, { args: [payload], ...(id ? { id } : {}) }),
+        );
+        return { outcome: 'accepted', result };
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) {
+          if (pinned && attempt === 0) continue;
+          return { outcome: 'no-incident' };
+        }
+        // The validator's refusal (already acknowledged, invalid payload): the reason, without a stack.
+        if (err instanceof WorkflowUpdateFailedError)
+          return { outcome: 'rejected', reason: err.cause?.message ?? err.message };
+        throw err;
+      }
     }
   }
 
@@ -333,8 +377,8 @@ export function meteredStarter(inner: IncidentStarter, metrics: IngressMetrics):
     fireAlerts: (cmd) => timed('signalWithStart', () => inner.fireAlerts(cmd)),
     resolveAlerts: (workflowId, alerts) => timed('signal', () => inner.resolveAlerts(workflowId, alerts)),
     openIncident: (cmd) => timed('start', () => inner.openIncident(cmd)),
-    runAction: (workflowId, name, payload) =>
-      timed('update', () => inner.runAction(workflowId, name, payload)),
+    runAction: (workflowId, name, payload, target) =>
+      timed('update', () => inner.runAction(workflowId, name, payload, target)),
     queryStatus: (workflowId) => timed('query', () => inner.queryStatus(workflowId)),
     health: async () => {
       const h = await inner.health();

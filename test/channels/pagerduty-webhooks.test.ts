@@ -9,6 +9,8 @@ import { readOutbox } from '../../src/activities/notify/outbox';
 import { PagerDutyChannel, type PagerDutyEvent } from '../../src/activities/notify/pagerduty';
 import { TemporalIncidentStarter } from '../../src/ingress/starter';
 import { buildIngress } from '../../src/ingress/server';
+import { IngressMetrics } from '../../src/ingress/metrics';
+import pino from 'pino';
 import { parseContactConfig } from '../../src/playbook/contacts';
 import type { IncidentStatus, TimelineEvent } from '../../src/workflows/definitions';
 import {
@@ -81,6 +83,8 @@ describe('the webhook route', () => {
     expect(starter.actions).toEqual([
       {
         workflowId: 'incident-trading-system-down-0123456789abcdef',
+        // The whole incident id: the action runs only if it is still the incident running.
+        incidentId: KEY,
         name: 'acknowledge',
         payload: {
           by: 'Ana Gómez',
@@ -292,5 +296,78 @@ describe('against the real dev server', () => {
     expect((await post(ingress, body, pagerDutySignature(body, SECRET))).statusCode).toBe(401);
     await recordHistory(h, 'pagerduty-ack-no-echo');
     await h.terminate('test done');
+  }, 90_000);
+
+  test('an event about a closed incident is refused (2xx, logged, counted) and never reaches the next incident on its workflow id', async () => {
+    const workflowId = `incident-pd-reused-${Date.now()}`;
+    const start = () =>
+      client.workflow.start('incidentWorkflow', {
+        taskQueue,
+        workflowId,
+        args: [
+          {
+            title: 'Trading API down',
+            severity: 'P2',
+            timeScale: 60,
+            policy: { channels: ['outbox'], reopenWindowMinutes: 0 },
+          },
+        ],
+      });
+    // A: resolved and closed. B: the same alert firing again later, on the same workflow id.
+    const a = await start();
+    const incidentA = (await a.query<IncidentStatus>('status')).incidentId;
+    await a.executeUpdate('resolve', { args: [{ by: 'Ana Gómez', resolution: 'restarted' }] });
+    await a.result();
+    const b = await start();
+    const incidentB = (await b.query<IncidentStatus>('status')).incidentId;
+    expect(incidentB).not.toBe(incidentA);
+    expect(incidentB.startsWith(`${workflowId}@`)).toBe(true);
+
+    const lines: string[] = [];
+    const metrics = new IngressMetrics();
+    const ingress = httpClient(
+      buildIngress(testConfig({ taskQueue, pagerDutyWebhookSecrets: SECRET }), {
+        starter: new TemporalIncidentStarter({ taskQueue, timeoutMs: 10_000, client }),
+        rules: defaultRules(),
+        contacts,
+        metrics,
+        logger: pino({ level: 'info' }, { write: (l: string) => void lines.push(l) }),
+      }),
+    );
+    for (const eventType of ['incident.acknowledged', 'incident.resolved']) {
+      const body = JSON.stringify(
+        pagerDutyWebhook({ eventType, incidentKey: incidentA, agentId: 'PANA001', agentName: 'ana' }),
+      );
+      const res = await post(ingress, body, pagerDutySignature(body, SECRET));
+      // 2xx: PagerDuty retries anything else, and no retry can make this apply.
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({
+        outcome: 'other-incident',
+        incidentId: incidentA,
+        runningIncidentId: incidentB,
+        reason: expect.stringContaining(`incident ${incidentA}, which is over`),
+      });
+    }
+    const st = await b.query<IncidentStatus>('status');
+    expect(st).toMatchObject({ incidentId: incidentB, status: 'triggered', acknowledgedBy: null });
+    const timeline = await b.query<TimelineEvent[]>('timeline');
+    expect(timeline.filter((e) => e.actor === 'Ana Gómez')).toEqual([]);
+    const refusals = lines
+      .map((l) => JSON.parse(l) as { msg: string; level: number; incidentId?: string })
+      .filter((l) => l.msg.startsWith('PagerDuty event refused'));
+    expect(refusals).toHaveLength(2);
+    expect(refusals[0]).toMatchObject({ level: 40, incidentId: incidentA });
+    expect(await metrics.render()).toMatch(
+      /ingress_channel_actions_total\{channel="pagerduty",action="acknowledge",outcome="other-incident"\} 1/,
+    );
+
+    // B's own event still acknowledges B.
+    const own = JSON.stringify(
+      pagerDutyWebhook({ eventType: 'incident.acknowledged', incidentKey: incidentB, agentId: 'PANA001' }),
+    );
+    const res = await post(ingress, own, pagerDutySignature(own, SECRET));
+    expect(res.json()).toMatchObject({ outcome: 'accepted', incidentId: incidentB });
+    expect((await b.query<IncidentStatus>('status')).acknowledgedBy).toBe('Ana Gómez');
+    await b.terminate('test done');
   }, 90_000);
 });

@@ -120,6 +120,8 @@ describe('the interaction and command routes', () => {
     expect(starter.actions).toEqual([
       {
         workflowId: WORKFLOW,
+        // The whole incident id: the action runs only if it is still the incident running.
+        incidentId: INCIDENT,
         name: 'acknowledge',
         payload: {
           by: 'Ana Gómez',
@@ -469,5 +471,95 @@ describe('against the real dev server', () => {
     expect(repagesAfter).toEqual([]);
     await recordHistory(h, 'slack-button-ack');
     await h.terminate('test done');
+  }, 90_000);
+
+  test("buttons, dialogs and /incident from a closed incident's message are refused, and do not touch the next incident on its workflow id", async () => {
+    const workflowId = `incident-slack-reused-${Date.now()}`;
+    const start = () =>
+      client.workflow.start('incidentWorkflow', {
+        taskQueue,
+        workflowId,
+        args: [
+          {
+            title: 'Model drift',
+            severity: 'P2',
+            timeScale: 60,
+            policy: { channels: ['outbox'], reopenWindowMinutes: 0 },
+          },
+        ],
+      });
+    // A: resolved and closed. B: the same alert firing again later, on the same workflow id.
+    const a = await start();
+    const incidentA = (await a.query<IncidentStatus>('status')).incidentId;
+    await a.executeUpdate('resolve', { args: [{ by: 'Ana Gómez', resolution: 'retrained' }] });
+    await a.result();
+    const b = await start();
+    const before = await b.query<IncidentStatus>('status');
+    expect(before.incidentId).not.toBe(incidentA);
+
+    const ingress = httpClient(
+      buildIngress(testConfig({ taskQueue, slackSigningSecrets: SECRET }), {
+        starter: new TemporalIncidentStarter({ taskQueue, timeoutMs: 10_000, client }),
+        rules: defaultRules(),
+        contacts,
+      }),
+    );
+    // Escalate and Acknowledge on A's message (the values A's buttons carry).
+    for (const actionId of ['incident.escalate', 'incident.acknowledge']) {
+      const c = click(actionId, incidentA);
+      expect((await interact(ingress, c.body)).statusCode).toBe(200);
+      const text = (await replyTo(c.responseUrl))!.body.text as string;
+      expect(text).toBe(
+        `Not done: this is about incident ${incidentA}, which is over; ${before.incidentId} is the incident running now under the same workflow id (act on its own message, or name it)`,
+      );
+    }
+    // A's Resolve dialog, submitted after B opened.
+    const submission = form({
+      payload: JSON.stringify({
+        type: 'view_submission',
+        user: { id: 'U0ANA' },
+        view: {
+          id: 'V0OLD',
+          callback_id: 'incident.resolve',
+          private_metadata: incidentA,
+          state: { values: { resolution: { resolution: { type: 'plain_text_input', value: 'done' } } } },
+        },
+      }),
+    });
+    expect((await interact(ingress, submission)).json()).toEqual({
+      response_action: 'errors',
+      errors: { resolution: expect.stringContaining(`incident ${incidentA}, which is over`) },
+    });
+    // `/incident ack <A's incident id>` is refused too; the bare workflow id means the running incident.
+    const command = async (text: string) => {
+      const body = form({ command: '/incident', text, user_id: 'U0ANA', trigger_id: '1.2.3' });
+      const res = await ingress.inject({
+        method: 'POST',
+        url: '/v1/slack/commands',
+        headers: signed(body),
+        payload: body,
+      });
+      return (res.json() as { text: string }).text;
+    };
+    expect(await command(`ack ${incidentA}`)).toContain(`incident ${incidentA}, which is over`);
+    expect(await command(`status ${incidentA}`)).toBe(
+      `Incident ${incidentA} is over; ${before.incidentId} is running under ${workflowId}`,
+    );
+
+    const after = await b.query<IncidentStatus>('status');
+    expect(after).toMatchObject({ status: 'triggered', acknowledgedBy: null });
+    expect(after.engagedRoles).toEqual(before.engagedRoles);
+    // Nothing Ana did reached B.
+    const timeline = await b.query<{ actor: string }[]>('timeline');
+    expect(timeline.filter((e) => e.actor === 'Ana Gómez')).toEqual([]);
+
+    // B's own Escalate button escalates B.
+    const own = click('incident.escalate', before.incidentId);
+    await interact(ingress, own.body);
+    expect((await replyTo(own.responseUrl))!.body.text).toMatch(/^Done: /);
+    expect((await b.query<IncidentStatus>('status')).engagedRoles.length).toBeGreaterThan(
+      before.engagedRoles.length,
+    );
+    await b.terminate('test done');
   }, 90_000);
 });

@@ -8,6 +8,7 @@ import { buildIngress } from '../../src/ingress/server';
 import {
   TemporalUnavailableError,
   type ActionOutcome,
+  type ActionTarget,
   type FireAlertsCommand,
   type IncidentStarter,
   type OpenIncidentCommand,
@@ -94,15 +95,32 @@ export class FakeStarter implements IncidentStarter {
     this.running.set(cmd.workflowId, runId);
     return { workflowId: cmd.workflowId, runId };
   }
-  /** Actions run as Updates (Slack, PagerDuty), in order; `actionOutcome` decides the answer. */
-  readonly actions: { workflowId: string; name: ActionName; payload: unknown }[] = [];
+  /**
+   * Actions run as Updates (Slack, PagerDuty), in order; `actionOutcome` decides the answer. An action that
+   * names an incident other than the one in `statuses` for its workflow id is refused as the real starter
+   * refuses it, and not recorded.
+   */
+  readonly actions: { workflowId: string; incidentId?: string; name: ActionName; payload: unknown }[] = [];
   actionOutcome: (workflowId: string, name: ActionName) => ActionOutcome = (_w, name) => ({
     outcome: 'accepted',
     result: { accepted: true, action: name, status: 'acknowledged', severity: 'P0', message: name },
   });
-  async runAction(workflowId: string, name: ActionName, payload: unknown): Promise<ActionOutcome> {
+  async runAction(
+    workflowId: string,
+    name: ActionName,
+    payload: unknown,
+    target: ActionTarget = {},
+  ): Promise<ActionOutcome> {
     this.guard(`update:${name}`);
-    this.actions.push({ workflowId, name, payload });
+    const running = this.statuses.get(workflowId)?.incidentId;
+    if (target.incidentId && running && running !== target.incidentId)
+      return { outcome: 'other-incident', runningIncidentId: running };
+    this.actions.push({
+      workflowId,
+      ...(target.incidentId ? { incidentId: target.incidentId } : {}),
+      name,
+      payload,
+    });
     return this.actionOutcome(workflowId, name);
   }
   /** What queryStatus answers (status of a running incident, or null). */

@@ -2,6 +2,7 @@
 // server.ts's preValidation) -> the incident's Update, once per event id. What it asks: pagerduty.ts.
 import { IngressError } from '../../errors';
 import { decidePagerDuty, PAGERDUTY_EVENT_MAX_AGE_MS, pagerDutyWebhookSchema } from '../../pagerduty';
+import { otherIncidentText } from '../../incident-ref';
 import type { ChannelRouteContext, IngressRoutes } from '../context';
 
 export function registerPagerDutyRoute(routes: IngressRoutes, ctx: ChannelRouteContext): void {
@@ -34,16 +35,35 @@ export function registerPagerDutyRoute(routes: IngressRoutes, ctx: ChannelRouteC
         outcome: decision.kind,
         reason: decision.reason,
       };
-    const { workflowId, name, payload } = decision.action;
-    const r = await starter.runAction(workflowId, name, payload);
+    const { workflowId, incidentId, name, payload } = decision.action;
+    const r = await starter.runAction(workflowId, name, payload, { incidentId });
+    metrics.channelActions.inc({ channel: 'pagerduty', action: name, outcome: r.outcome });
+    if (r.outcome === 'other-incident') {
+      // Answered 2xx all the same: PagerDuty retries anything else, and a retry cannot make it apply.
+      req.log.warn(
+        { eventId: event.id, workflowId, incidentId, runningIncidentId: r.runningIncidentId, action: name },
+        'PagerDuty event refused: it names another incident than the one running under its workflow id',
+      );
+      return {
+        eventId: event.id,
+        eventType: event.event_type,
+        workflowId,
+        incidentId,
+        action: name,
+        by: payload.by,
+        ...r,
+        reason: otherIncidentText(incidentId, r.runningIncidentId),
+      };
+    }
     req.log.info(
-      { eventId: event.id, workflowId, action: name, outcome: r.outcome },
+      { eventId: event.id, workflowId, incidentId, action: name, outcome: r.outcome },
       'PagerDuty event applied',
     );
     return {
       eventId: event.id,
       eventType: event.event_type,
       workflowId,
+      incidentId,
       action: name,
       by: payload.by,
       ...r,

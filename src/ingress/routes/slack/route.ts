@@ -12,6 +12,7 @@ import {
   resolveModal,
 } from '../../slack';
 import { IngressError } from '../../errors';
+import { otherIncidentText } from '../../incident-ref';
 import { TemporalUnavailableError } from '../../starter';
 import type { ChannelRouteContext, IngressRoutes } from '../context';
 
@@ -24,16 +25,44 @@ export function registerSlackRoutes(routes: IngressRoutes, ctx: ChannelRouteCont
       log.warn({ err: { message: (err as Error).message } }, 'Slack response_url reply failed'),
     );
   };
+  /** The action, counted, on the incident named (when one is named); any refusal as text for the person. */
+  const runOnIncident = async (
+    workflowId: string,
+    incidentId: string | null,
+    name: ActionName,
+    payload: Record<string, unknown>,
+  ): Promise<{ ok: true; text: string } | { ok: false; problem: string }> => {
+    const r = await starter.runAction(workflowId, name, payload, { incidentId });
+    metrics.channelActions.inc({ channel: 'slack', action: name, outcome: r.outcome });
+    switch (r.outcome) {
+      case 'accepted':
+        return { ok: true, text: `Done: ${r.result.message} (${workflowId} is ${r.result.status})` };
+      case 'rejected':
+        return { ok: false, problem: r.reason };
+      case 'other-incident':
+        log.info(
+          { workflowId, incidentId, runningIncidentId: r.runningIncidentId, action: name },
+          'Slack action refused: it names another incident than the one running under its workflow id',
+        );
+        return { ok: false, problem: otherIncidentText(incidentId ?? workflowId, r.runningIncidentId) };
+      case 'no-incident':
+        return {
+          ok: false,
+          problem: incidentId
+            ? `incident ${incidentId} is over (no incident runs under ${workflowId})`
+            : `no incident ${workflowId} is running`,
+        };
+    }
+  };
   const runSlackAction = async (
     workflowId: string,
+    incidentId: string | null,
     name: ActionName,
     payload: Record<string, unknown>,
   ): Promise<string> => {
     try {
-      const r = await starter.runAction(workflowId, name, payload);
-      if (r.outcome === 'accepted') return `Done: ${r.result.message} (${workflowId} is ${r.result.status})`;
-      if (r.outcome === 'rejected') return `Not done: ${r.reason}`;
-      return `Not done: no incident ${workflowId} is running`;
+      const r = await runOnIncident(workflowId, incidentId, name, payload);
+      return r.ok ? r.text : `Not done: ${r.problem}`;
     } catch (err) {
       return `Not done: Temporal did not answer (${err instanceof TemporalUnavailableError ? 'unavailable' : (err as Error).message}); try again`;
     }
@@ -59,7 +88,7 @@ export function registerSlackRoutes(routes: IngressRoutes, ctx: ChannelRouteCont
       switch (d.kind) {
         case 'action':
           // Acknowledged to Slack at once; the Update's answer follows as an ephemeral reply.
-          void runSlackAction(d.workflowId, d.name, d.payload).then((text) =>
+          void runSlackAction(d.workflowId, d.incidentId, d.name, d.payload).then((text) =>
             slackReply(d.responseUrl, text),
           );
           return reply.status(200).send();
@@ -82,7 +111,7 @@ export function registerSlackRoutes(routes: IngressRoutes, ctx: ChannelRouteCont
         }
         case 'submit': {
           // A dialog closes only on success; anything else is shown under its input.
-          const r = await within(starter.runAction(d.workflowId, d.name, d.payload), 2500).catch(
+          const r = await within(runOnIncident(d.workflowId, d.incidentId, d.name, d.payload), 2500).catch(
             (err: unknown) => ({ failed: (err as Error).message }),
           );
           const problem =
@@ -90,11 +119,9 @@ export function registerSlackRoutes(routes: IngressRoutes, ctx: ChannelRouteCont
               ? 'Temporal did not answer in time: check the incident (/incident status) before trying again'
               : 'failed' in r
                 ? 'Temporal is unreachable: try again in a moment'
-                : r.done.outcome === 'rejected'
-                  ? r.done.reason
-                  : r.done.outcome === 'no-incident'
-                    ? `no incident ${d.workflowId} is running`
-                    : null;
+                : r.done.ok
+                  ? null
+                  : r.done.problem;
           if (problem)
             return reply.status(200).send({ response_action: 'errors', errors: { [d.block]: problem } });
           return reply.status(200).send();
@@ -125,6 +152,10 @@ export function registerSlackRoutes(routes: IngressRoutes, ctx: ChannelRouteCont
         if (!r) return ephemeral('Temporal did not answer in time; try again');
         const st = r.done;
         if (!st) return ephemeral(`No incident ${c.workflowId} is running`);
+        if (c.incidentId && st.incidentId !== c.incidentId)
+          return ephemeral(
+            `Incident ${c.incidentId} is over; ${st.incidentId} is running under ${c.workflowId}`,
+          );
         return ephemeral(
           [
             `*${st.severity} ${st.title}* (${c.workflowId}): ${st.status}`,
@@ -133,7 +164,7 @@ export function registerSlackRoutes(routes: IngressRoutes, ctx: ChannelRouteCont
           ].join('\n'),
         );
       }
-      const running = runSlackAction(c.workflowId, c.name, c.payload);
+      const running = runSlackAction(c.workflowId, c.incidentId, c.name, c.payload);
       const r = await within(running, 2500);
       if (r) return ephemeral(r.done);
       void running.then((text) => slackReply(form.response_url, text));
