@@ -460,6 +460,17 @@ describe('mutating calls are guarded', () => {
     });
   });
 
+  test('reload (5.1 "Force model reload"): answers what the platform reloaded; refused by its guard without a call', async () => {
+    await playbook.injectFault({ staleDataMinutes: 30 });
+    const refused = await pb.reloadModels({ preconditions: [{ kind: 'data-fresh', maxMinutes: 6 }] });
+    expect(refused).toMatchObject({ applied: false, refused: [expect.stringContaining('stale again')] });
+    expect((await playbook.state()).calls.reload).toBe(0);
+    const r = await pb.reloadModels();
+    expect(r.refused).toBeUndefined();
+    expect(r.reloaded.length).toBeGreaterThan(0);
+    expect((await playbook.state()).calls.reload).toBe(1);
+  });
+
   test('pause: not when already paused', async () => {
     expect((await pb.pauseTrading({ pausedBy: 'jest', reason: 'x' })).applied).toBe(true);
     expect((await pb.pauseTrading({ pausedBy: 'jest', reason: 'x' })).applied).toBe(false);
