@@ -1,5 +1,5 @@
 // Section 4 communication templates, rendered from incident state. Pure: times are passed in.
-import type { Severity } from './severity';
+import { severityRank, type Severity } from './severity';
 import { formatCot, formatDuration } from './time';
 
 export interface StartContext {
@@ -69,6 +69,58 @@ export function renderIncidentStart(c: StartContext): string {
     '',
     '**Actions Being Taken**:',
     bullets(c.actions, 'Investigating'),
+    '',
+    `**Updates**: This thread / ${c.channel}`,
+  ].join('\n');
+}
+
+export interface SeverityChangeContext {
+  title: string;
+  from: Severity;
+  to: Severity;
+  by: string;
+  reason: string;
+  /** 1.1 targets of the new severity (labels), counted from the opening. */
+  responseTarget: string;
+  resolutionTarget: string;
+  /** Who acknowledged and leads it, if anyone: told it now runs at the new severity. */
+  acknowledgedBy: string | null;
+  /** Every role engaged (the delivery names who holds each one now). */
+  onCall: readonly string[];
+  /** Roles the change paged at once (the new matrix's overdue steps). */
+  pagedNow: readonly string[];
+  /** The new matrix's next step, if any. */
+  next: { roles: readonly string[]; at: number } | null;
+  channel: string;
+}
+
+/**
+ * A severity change, to the channel and every engaged role, in the section 4 style: the playbook has no
+ * template for it, and whoever acknowledged a P2 must learn it is now a P1 (its targets and matrix change).
+ */
+export function renderSeverityChange(c: SeverityChangeContext): string {
+  const raised = severityRank(c.to) < severityRank(c.from);
+  return [
+    `${raised ? ':arrow_up:' : ':arrow_down:'} **SEVERITY ${raised ? 'RAISED' : 'LOWERED'}: ${c.title}**`,
+    '',
+    `**Severity**: ${c.to} (was ${c.from})`,
+    `**Changed By**: ${c.by}`,
+    `**Reason**: ${c.reason}`,
+    `**Response Target**: ${c.responseTarget}`,
+    `**Resolution Target**: ${c.resolutionTarget}`,
+    ...(c.acknowledgedBy ? [`**Acknowledged By**: ${c.acknowledgedBy}`] : []),
+    `${ON_CALL_PREFIX}${c.onCall.map((r) => `@${r}`).join(', ')}`,
+    '',
+    '**Escalation**:',
+    bullets(
+      [
+        ...(c.pagedNow.length > 0 ? [`Paged now: ${c.pagedNow.map((r) => `@${r}`).join(', ')}`] : []),
+        c.next
+          ? `Next: ${c.next.roles.map((r) => `@${r}`).join(', ')} at ${formatCot(c.next.at)}`
+          : `No further step in the ${c.to} matrix`,
+      ],
+      '',
+    ),
     '',
     `**Updates**: This thread / ${c.channel}`,
   ].join('\n');

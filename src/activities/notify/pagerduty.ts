@@ -51,8 +51,10 @@ export const PAGERDUTY_ACTION: Record<NotificationKind, PagerDutyEventAction | n
   reopened: 'trigger',
   acknowledged: 'acknowledge',
   resolved: 'resolve',
-  // Status updates (4.2) and info messages are chat, not paging.
+  // Status updates (4.2), severity changes and info messages are chat, not paging (the roles a raise makes
+  // due are paged by their own `page`).
   update: null,
+  severity: null,
   info: null,
 };
 

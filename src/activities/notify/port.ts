@@ -12,6 +12,7 @@ export type NotificationKind =
   | 'acknowledged'
   | 'reopened'
   | 'breach' // 1.1 response / resolution target missed
+  | 'severity' // setSeverity or a more severe alert: to the channel and every engaged role
   | 'info';
 
 export interface Notification {

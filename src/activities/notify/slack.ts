@@ -149,6 +149,7 @@ const KIND_HEADER: Record<NotificationKind, string> = {
   acknowledged: ':eyes: ACKNOWLEDGED',
   reopened: ':repeat: REOPENED',
   breach: ':warning: TARGET MISSED',
+  severity: ':arrow_up_down: SEVERITY CHANGED',
   info: ':information_source: INFO',
 };
 

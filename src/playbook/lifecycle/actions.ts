@@ -13,12 +13,13 @@ import {
 import { formatIssues, actorOf, isoOf } from '../../workflows/util';
 import { nextEscalation } from '../escalation';
 import { postmortemDueAt, POSTMORTEM_RULES } from '../postmortem';
-import { severityRank } from '../severity';
+import { severityRank, type Severity } from '../severity';
 import { renderExternalStatus, renderIncidentResolved, renderIncidentUpdate } from '../templates';
 import { MINUTE_MS } from '../time';
 import type { Draft } from './decide';
 import { engage, escalateNext, humanSteps, notify, record, rerunProcedure, startText } from './decide';
 import { clip, clipOrNull, LIMITS } from './limits';
+import { severityChanged } from './severity-change';
 import { alertLabel, isOpen, moreSevere, patchedIn, scaled, type IncidentState } from './state';
 
 export type Outcome = { ok: true; message: string } | { ok: false; reason: string };
@@ -241,8 +242,10 @@ const APPLY: Appliers = {
     const from = s.severity;
     s.severity = severity;
     s.highestSeverity = moreSevere(s.highestSeverity, severity);
-    // Re-planned from the opening time: steps already due fire at the tick that follows every input.
+    // Re-planned from the opening time: steps already due fire now (or, before the patch, at the tick that
+    // follows every input).
     record(d, by, 'severity', `Severity ${from} -> ${severity} by ${by}: ${reason}`, { from, to: severity });
+    severityChanged(d, from, by, reason);
   },
 
   addNote(d, { by, text, origin }) {
@@ -423,6 +426,7 @@ function alertFiring(d: Draft, { alert, severity: routed, title }: RoutedAlert):
   const fingerprints = Object.keys(s.alerts.active);
   for (const old of fingerprints.slice(0, Math.max(0, fingerprints.length - LIMITS.activeAlerts)))
     delete s.alerts.active[old];
+  let raisedFrom: Severity | null = null;
   if (routed && severityRank(routed) < severityRank(s.severity)) {
     // A more severe alert joined (e.g. MarketDataStale P2, then MarketDataVeryStaleCritical P1): raise and
     // re-plan, as setSeverity would. Alerts never lower a severity; a human does.
@@ -436,9 +440,14 @@ function alertFiring(d: Draft, { alert, severity: routed, title }: RoutedAlert):
         to: routed,
       },
     );
+    raisedFrom = s.severity;
     s.severity = routed;
     s.highestSeverity = moreSevere(s.highestSeverity, routed);
   }
+  // Told once the incident has its new name, and (a reopen) its new status.
+  const raised = () => {
+    if (raisedFrom) severityChanged(d, raisedFrom, 'ingress', `${alertLabel(alert)} is ${routed}`);
+  };
   if (title && routed && (s.titleSeverity === null || severityRank(routed) < severityRank(s.titleSeverity))) {
     // The incident is named after its most severe alert.
     const from = s.title;
@@ -463,12 +472,14 @@ function alertFiring(d: Draft, { alert, severity: routed, title }: RoutedAlert):
     const roles = s.engagements.map((e) => e.role);
     const text = startText(s, `REOPENED: ${alertLabel(alert)} fired again`, roles);
     for (const role of roles) notify(d, 'reopened', `reopen-${s.reopenCount}`, role, text, '4.1', roles);
+    raised();
     if (patchedIn(s, 'reopenRerunsProcedure')) rerunProcedure(d);
     return;
   }
   record(d, 'ingress', 'alert.fired', `Alert firing: ${alertLabel(alert)}`, {
     fingerprint: alert.fingerprint,
   });
+  raised();
 }
 
 function alertCleared(d: Draft, { alert }: RoutedAlert): void {

@@ -41,6 +41,11 @@ export const PATCHES = {
    * escalate: the decision came first (a worker outage can deliver both in one go).
    */
   expiryAfterDecision: 'approval-expiry-after-decision-v1',
+  /**
+   * A severity change is announced to the channel and the engaged roles, and the steps it makes overdue are
+   * paged in the same decision (stamped with its time).
+   */
+  severityChangeNotified: 'severity-change-notified-v1',
 } as const;
 export type PatchKey = keyof typeof PATCHES;
 export type Patches = Partial<Record<PatchKey, boolean>>;
