@@ -1,16 +1,16 @@
-// The Temporal Web UI (2.42, the test dev server's) driven in Debian's Chromium with playwright-core, as an
+// The Temporal Web UI (2.42, the test dev server's) driven in headless Chromium with playwright-core, as an
 // operator would (issue 11 item 4): open the incident, Send an Update `acknowledge` (a second one shows its
 // rejection reason, without a stack trace), Send a Signal `resolve`, read Current Details in User Metadata.
 // The pickers describe every handler; the procedure's signals say they are internal. No browser is
-// downloaded: CHROMIUM_PATH or /usr/bin/chromium (.ci/run installs Debian's `chromium` when absent).
+// downloaded: CHROMIUM_PATH, else Debian's `chromium` on PATH, else the one inside the npm package
+// @sparticuz/chromium (./browser.ts); with none, the test fails saying what to install.
 import type { Client } from '@temporalio/client';
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { IncidentStatus } from '../../src/workflows/definitions';
 import { startTestWorker, testClient, uniqueTaskQueue, waitFor, type TestWorker } from '../harness/temporal';
+import { launchChromium } from './browser';
 
 const UI = process.env.TEST_TEMPORAL_UI_URL;
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const taskQueue = uniqueTaskQueue('webui');
 let worker: TestWorker;
 let client: Client;
@@ -22,17 +22,14 @@ const maybe = UI ? describe : describe.skip;
 
 maybe('the Temporal Web UI', () => {
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (Debian), or set CHROMIUM_PATH`);
+    const launched = await launchChromium();
+    browser = launched.browser;
+    process.stderr.write(
+      `[webui] Chromium ${browser.version()} from ${launched.source} (${launched.executablePath})\n`,
+    );
     worker = await startTestWorker({ taskQueue });
     ({ client, close: closeClient } = await testClient());
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      // This network refuses Chromium's background connections; /dev/shm is small in containers.
-      args: ['--disable-background-networking', '--no-sandbox', '--disable-dev-shm-usage'],
-    });
-  }, 60_000);
+  }, 120_000);
   afterAll(async () => {
     await browser?.close();
     await closeClient?.();
