@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ESCALATION_MATRIX, type EscalationMatrix } from './escalation';
 import { ROLE_IDS, type RoleId } from './roles';
 import { SEVERITY_TABLE, SEVERITIES, type Severity, type Target } from './severity';
+import { HOLIDAY_CALENDARS, type HolidayCalendar } from './holidays';
 
 /**
  * The policy in force for one incident. It is snapshotted into the workflow state when the incident opens
@@ -22,6 +23,12 @@ export interface IncidentPolicy {
   repageEveryMinutes: Record<Severity, number | null>;
   /** Status-update (4.2) reminders to the acknowledger until resolved (null = none). */
   statusUpdateEveryMinutes: Record<Severity, number | null>;
+  /**
+   * Real seconds, not playbook time: the least interval between two pages to one role (re-page rounds, 4.2
+   * reminders), whatever the timeScale. A scaled clock is for drills; the people and channels on the other
+   * end are not. 0 = no floor.
+   */
+  minPageIntervalSeconds: number;
   /** An approval request unanswered this long is escalated (and again after each period). */
   approvalTimeoutMinutes: number;
   /** After `resolve`, a re-firing alert reopens the incident for this long. */
@@ -30,6 +37,8 @@ export interface IncidentPolicy {
   ctoLossThresholdUsd: number;
   businessDayEndHour: number;
   holidays: string[];
+  /** Public holidays skipped besides `holidays`: Colombia's (the desk is in Bogotá) unless set to `none`. */
+  holidayCalendar: HolidayCalendar;
   /** Notification channels, each delivered by its own activity so one failing never delays another. */
   channels: string[];
   /** Actions the config pre-approves where the playbook prescribes them (e.g. "kill-switch:data-outage-60m"). */
@@ -48,11 +57,15 @@ export const DEFAULT_POLICY: IncidentPolicy = {
   // (its response target is the next business day).
   repageEveryMinutes: { P0: 5, P1: 5, P2: 15, P3: null },
   statusUpdateEveryMinutes: { P0: 30, P1: 60, P2: null, P3: null },
+  // 1 s: binds only past timeScale 300 for the 5-minute re-page (300x drills keep their 1 s cadence, 60x their
+  // 5 s), and keeps 100,000x to a round a second instead of hundreds.
+  minPageIntervalSeconds: 1,
   approvalTimeoutMinutes: 15,
   reopenWindowMinutes: 30,
   ctoLossThresholdUsd: 1000,
   businessDayEndHour: 18,
   holidays: [],
+  holidayCalendar: 'CO',
   channels: ['outbox'],
   preApprovedActions: [],
   continueAsNewAfterEvents: 8000,
@@ -84,11 +97,13 @@ export const policyOverridesSchema = z
     resolutionTarget: severityRecord(targetSchema),
     repageEveryMinutes: severityRecord(z.number().positive().nullable()),
     statusUpdateEveryMinutes: severityRecord(z.number().positive().nullable()),
+    minPageIntervalSeconds: z.number().min(0).max(3600),
     approvalTimeoutMinutes: z.number().positive(),
     reopenWindowMinutes: z.number().min(0),
     ctoLossThresholdUsd: z.number().min(0),
     businessDayEndHour: z.number().int().min(0).max(23),
     holidays: z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'holidays are YYYY-MM-DD')),
+    holidayCalendar: z.enum(HOLIDAY_CALENDARS),
     channels: z.array(z.string().min(1)).min(1),
     preApprovedActions: z.array(z.string().min(1)),
     continueAsNewAfterEvents: z.number().int().min(200),

@@ -1,4 +1,5 @@
 import { HOUR_MS, MINUTE_MS, businessDaysDeadline } from './time';
+import type { HolidayCalendar } from './holidays';
 
 export const SEVERITIES = ['P0', 'P1', 'P2', 'P3'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -64,6 +65,8 @@ export interface CalendarOptions {
   /** Business days end at this hour, COT (a P3 due "next business day" is due at its end). */
   businessDayEndHour: number;
   holidays: readonly string[];
+  /** Public holidays counted besides `holidays`; absent (a policy snapshot from before): none. */
+  holidayCalendar?: HolidayCalendar;
 }
 
 /**
@@ -72,9 +75,16 @@ export interface CalendarOptions {
  */
 export function targetDurationMs(target: Target, openedAt: number, cal: CalendarOptions): number {
   if (target.kind === 'duration') return target.minutes * MINUTE_MS;
-  return businessDaysDeadline(openedAt, target.days, cal.businessDayEndHour, cal.holidays) - openedAt;
+  return (
+    businessDaysDeadline(openedAt, target.days, cal.businessDayEndHour, cal.holidays, cal.holidayCalendar) -
+    openedAt
+  );
 }
 
-export const DEFAULT_CALENDAR: CalendarOptions = { businessDayEndHour: 18, holidays: [] };
+export const DEFAULT_CALENDAR: CalendarOptions = {
+  businessDayEndHour: 18,
+  holidays: [],
+  holidayCalendar: 'CO',
+};
 
 export { HOUR_MS };

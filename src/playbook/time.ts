@@ -1,5 +1,6 @@
 // Time arithmetic for the playbook, pure (no clock): callers pass the current time in.
 // Colombia (America/Bogota, COT) is UTC-5 all year with no daylight saving, so a fixed offset is exact.
+import { isPublicHoliday, type HolidayCalendar } from './holidays';
 
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 60 * MINUTE_MS;
@@ -37,10 +38,18 @@ function cotDateKey(epochMs: number): string {
   return `${c.year}-${String(c.month).padStart(2, '0')}-${String(c.day).padStart(2, '0')}`;
 }
 
-/** Monday-Friday in COT, and not a configured holiday (YYYY-MM-DD, COT calendar). */
-export function isBusinessDay(epochMs: number, holidays: readonly string[] = []): boolean {
+/**
+ * Monday-Friday in COT, not a public holiday of `calendar` (Colombia's by default in the policy) and not a
+ * configured holiday (YYYY-MM-DD, COT calendar).
+ */
+export function isBusinessDay(
+  epochMs: number,
+  holidays: readonly string[] = [],
+  calendar?: HolidayCalendar,
+): boolean {
   const { weekday } = toCot(epochMs);
-  return weekday !== 0 && weekday !== 6 && !holidays.includes(cotDateKey(epochMs));
+  const key = cotDateKey(epochMs);
+  return weekday !== 0 && weekday !== 6 && !holidays.includes(key) && !isPublicHoliday(key, calendar);
 }
 
 /**
@@ -52,12 +61,13 @@ export function businessDaysDeadline(
   n: number,
   endHour: number,
   holidays: readonly string[] = [],
+  calendar?: HolidayCalendar,
 ): number {
   let offset = 0;
   let counted = 0;
   while (counted < n) {
     offset += 1;
-    if (isBusinessDay(cotTimeOnDay(fromMs, offset, 12), holidays)) counted += 1;
+    if (isBusinessDay(cotTimeOnDay(fromMs, offset, 12), holidays, calendar)) counted += 1;
   }
   return cotTimeOnDay(fromMs, offset, endHour);
 }

@@ -271,6 +271,8 @@ export const scaled = (s: IncidentState, playbookMs: number): number => playbook
 const calendar = (s: IncidentState) => ({
   businessDayEndHour: s.policy.businessDayEndHour,
   holidays: s.policy.holidays,
+  // Absent from a policy snapshotted before it existed: that incident keeps its deadlines.
+  holidayCalendar: s.policy.holidayCalendar,
 });
 /** 1.1 response target: the acknowledgement deadline. */
 export const responseDeadline = (s: IncidentState): number =>
