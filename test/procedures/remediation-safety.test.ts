@@ -194,6 +194,8 @@ test('3.3: polls record what changed, not every repeat (no flood while trading i
   );
   const t = await texts(h);
   expect(t.filter((x) => x.includes('NOT verified auto-paused')).length).toBe(1);
+  // 3.3 immediate 4 / "Check rate limits": a human is prompted (the engine holds no provider key).
+  expect(t.some((x) => x.startsWith('3.3 immediate: check API key validity | human step'))).toBe(true);
   await h.terminate('test done');
 });
 

@@ -100,6 +100,15 @@ export async function dataSourceDownProcedure(input: ProcedureInput): Promise<Pr
     }),
   ]);
 
+  if (v2) {
+    // 3.3 immediate 4 and the diagnosis's "Check rate limits" need the provider's API key, which stays out of
+    // this engine: the on-call is asked, in the timeline and the procedure's result.
+    humanStep(
+      ctx,
+      '3.3 immediate: check API key validity',
+      'check the TwelveData API key validity and its rate limits (usage against the plan) in the provider console; the engine holds no provider key',
+    );
+  }
   const outcomes: RemediationOutcome[] = [];
   let current: FreshnessReading = {
     reading: freshness.reading,
