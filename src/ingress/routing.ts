@@ -62,11 +62,16 @@ export const routingRulesSchema = z
       .object({
         /** Labels that, beside the kind, make the dedup key: one incident per kind and service. */
         groupBy: z.array(labelName).default(['service', 'job']),
+        /**
+         * Rules of kind `generic` (no procedure: disks, memory, CPU) group as Alertmanager users expect: per
+         * alert and per instance, so every host's disk alert is its own incident.
+         */
+        genericGroupBy: z.array(labelName).default(['alertname', 'instance', 'service', 'job']),
         /** Unknown alerts: their `severity` label -> playbook severity (or ignore). */
         unknownAlerts: z
           .object({
             kind: z.enum(INCIDENT_KINDS).default('generic'),
-            groupBy: z.array(labelName).default(['alertname', 'service', 'job']),
+            groupBy: z.array(labelName).default(['alertname', 'instance', 'service', 'job']),
             severityBySeverityLabel: z
               .record(z.string(), severityTarget)
               .default({ critical: 'P1', warning: 'P2', info: 'P3', none: 'ignore' }),
@@ -152,7 +157,9 @@ export class Router {
       const ruleName = rule.alert ?? `/${rule.alertRegex ?? ''}/`;
       if (rule.action === 'ignore' || !rule.kind || !rule.severity)
         return { action: 'ignore', reason: rule.reason, rule: ruleName };
-      const groupBy = rule.groupBy ?? this.rules.defaults.groupBy;
+      const groupBy =
+        rule.groupBy ??
+        (rule.kind === 'generic' ? this.rules.defaults.genericGroupBy : this.rules.defaults.groupBy);
       return this.decide(alert, rule.kind, rule.severity, groupBy, rule.reason, ruleName, rule.title);
     }
     const u = this.rules.defaults.unknownAlerts;
