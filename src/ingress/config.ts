@@ -50,6 +50,14 @@ export const ingressConfigSchema = z
      * A body over it is a 413, which senders do not retry: keep it above what they can send.
      */
     bodyLimitBytes: int(1024, 64 * 1024 * 1024).default(16 * 1024 * 1024),
+    /**
+     * Slack's routes: an interaction carries the clicked message (form-encoded JSON, a few KiB for the engine's
+     * messages); 256 KiB leaves room for the largest Block Kit message. Smaller than the alerts' limit because
+     * these bytes are read before anyone is known: the signature is over the whole body.
+     */
+    slackBodyLimitBytes: int(1024, 16 * 1024 * 1024).default(256 * 1024),
+    /** PagerDuty's webhook route: a v3 event is a few KiB. */
+    pagerDutyBodyLimitBytes: int(1024, 16 * 1024 * 1024).default(64 * 1024),
     /** Alerts signalled (Temporal calls) per request; past it the rest are folded into their incidents. */
     maxAlertsPerRequest: int(1, 10_000).default(1000),
     /**
@@ -106,6 +114,8 @@ export const INGRESS_ENV = {
   INGRESS_ALLOWED_HOSTS: 'allowedHosts',
   INGRESS_ROUTES_FILE: 'routesFile',
   INGRESS_BODY_LIMIT_BYTES: 'bodyLimitBytes',
+  INGRESS_SLACK_BODY_LIMIT_BYTES: 'slackBodyLimitBytes',
+  INGRESS_PAGERDUTY_BODY_LIMIT_BYTES: 'pagerDutyBodyLimitBytes',
   INGRESS_MAX_ALERTS_PER_REQUEST: 'maxAlertsPerRequest',
   INGRESS_RATE_LIMIT_PER_SECOND: 'rateLimitPerSecond',
   INGRESS_RATE_LIMIT_BURST: 'rateLimitBurst',

@@ -86,6 +86,8 @@ export function envelope(err: IngressError, requestId: string): ErrorEnvelope {
 export function toIngressError(
   err: FastifyError | IngressError | Error,
   config: IngressConfig,
+  /** The matched route's body limit, when it has its own. */
+  bodyLimitBytes: number = config.bodyLimitBytes,
 ): IngressError {
   if (err instanceof IngressError) return err;
   if (err instanceof TemporalUnavailableError) {
@@ -111,7 +113,7 @@ export function toIngressError(
     return new IngressError(
       413,
       'body_too_large',
-      `the body is over the ${config.bodyLimitBytes}-byte limit`,
+      `the body is over the ${bodyLimitBytes}-byte limit`,
       'body',
     );
   if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')

@@ -112,6 +112,12 @@ export class IngressMetrics {
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
+  readonly bodyBytesParsed = new Counter({
+    name: 'ingress_body_bytes_parsed_total',
+    help: 'Bytes of request bodies parsed (JSON or form), by route: only bodies whose signature verified (or whose bearer token was checked before the body was read) are parsed.',
+    labelNames: ['route'] as const,
+    registers: [this.registry],
+  });
   readonly channelActions = new Counter({
     name: 'ingress_channel_actions_total',
     help: 'Actions from Slack and PagerDuty run against an incident, by channel, action and outcome (accepted, rejected, no-incident, other-incident: the message or event named an incident that is no longer the one running under its workflow id, so nothing ran).',

@@ -43,14 +43,17 @@ export const pagerDutyWebhookSchema = z.looseObject({
 });
 export type PagerDutyWebhook = z.output<typeof pagerDutyWebhookSchema>;
 
-/** Throws 401 unless one of the header's `v1=` signatures is the body's HMAC with one of the secrets. */
-export function verifyPagerDutySignature(
+const unauthorized = (message: string) =>
+  new IngressError(401, 'unauthorized', message, PAGERDUTY_SIGNATURE_HEADER);
+
+/**
+ * The header's `v1=` signatures, or 401 when there is none or no secret is configured: checked before the
+ * body is read, so a request that cannot be PagerDuty's costs no body read.
+ */
+export function presentedPagerDutySignatures(
   header: string | string[] | undefined,
-  rawBody: Buffer,
   secrets: readonly string[],
-): void {
-  const unauthorized = (message: string) =>
-    new IngressError(401, 'unauthorized', message, PAGERDUTY_SIGNATURE_HEADER);
+): string[] {
   if (secrets.length === 0)
     throw unauthorized('PagerDuty webhooks are not configured here: set PAGERDUTY_WEBHOOK_SECRET');
   const value = Array.isArray(header) ? header.join(',') : header;
@@ -61,6 +64,16 @@ export function verifyPagerDutySignature(
     .filter((s) => s.startsWith('v1='))
     .map((s) => s.slice(3).toLowerCase());
   if (presented.length === 0) throw unauthorized('X-PagerDuty-Signature has no v1= signature');
+  return presented;
+}
+
+/** Throws 401 unless one of the header's `v1=` signatures is the body's HMAC with one of the secrets. */
+export function verifyPagerDutySignature(
+  header: string | string[] | undefined,
+  rawBody: Buffer,
+  secrets: readonly string[],
+): void {
+  const presented = presentedPagerDutySignatures(header, secrets);
   let ok = false;
   // Every pair is compared (no early exit), in constant time.
   for (const secret of secrets) {

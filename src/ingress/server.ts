@@ -29,10 +29,11 @@ import { sanitizeJson } from './text';
 import {
   PAGERDUTY_EVENT_MAX_AGE_MS,
   PAGERDUTY_SIGNATURE_HEADER,
+  presentedPagerDutySignatures,
   verifyPagerDutySignature,
 } from './pagerduty';
 import { parseContactConfig, type ContactConfig } from '../playbook/contacts';
-import { SLACK_SIGNATURE_HEADER, verifySlackSignature } from './slack';
+import { checkSlackHeaders, SLACK_SIGNATURE_HEADER, verifySlackSignature } from './slack';
 import { IngressMetrics } from './metrics';
 import rateLimit from '@fastify/rate-limit';
 import type Redis from 'ioredis';
@@ -56,9 +57,10 @@ export { loadIngressConfig, type IngressConfig } from './config';
 interface IngressRequestState {
   startedAt: bigint;
   rawBody: Buffer | null;
-  parseError: string | null;
   /** Signature scheme to verify once the body is read (bearer is checked before reading it). */
   pendingSignature: SignatureScheme | null;
+  /** The body's signature (Slack, PagerDuty, HMAC) was verified, or the route has none to verify. */
+  verified: boolean;
   replayKey: string | null;
   /** The PagerDuty event id claimed by this request (committed on 2xx, released otherwise). */
   pagerDutyKey: string | null;
@@ -205,100 +207,18 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
     app.log,
   );
 
-  // Keep the raw bytes: HMAC signatures are over the body exactly as sent. A parse failure is held back
-  // until auth has run, so an unauthenticated caller learns nothing about the body. Every string of the parsed
-  // body (keys too) is sanitized here, once, for everything downstream (issue 12 item 7: NUL and lone
-  // surrogates -> U+FFFD; PostgreSQL, Slack, PagerDuty and search attributes take the rest).
-  const jsonParser = app.getDefaultJsonParser('remove', 'remove');
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
-    const raw = Buffer.isBuffer(body) ? body : Buffer.from(body);
-    req.ingress.rawBody = raw;
-    if (raw.length === 0) {
-      req.ingress.parseError = 'the body is empty; send a JSON object';
-      done(null, undefined);
-      return;
-    }
-    void jsonParser(req, raw.toString('utf8'), (err, value) => {
-      if (err) {
-        req.ingress.parseError = `the body is not valid JSON (${err.message.slice(0, 200)})`;
-        done(null, undefined);
-      } else done(null, sanitizeJson(value));
-    });
-  });
-
-  const hosts = allowedHostNames(config);
-  // Slack sends application/x-www-form-urlencoded (interactions: one `payload` field of JSON; commands: the
-  // command's fields). The raw bytes are kept for its signature, as for JSON.
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, (req, body, done) => {
-    // Only Slack's routes take forms; everything else is JSON.
-    if (verificationOf(req) !== 'slack') {
-      done(
-        new IngressError(
-          415,
-          'unsupported_media_type',
-          'send Content-Type: application/json',
-          'content-type',
-        ),
-      );
-      return;
-    }
-    const raw = Buffer.isBuffer(body) ? body : Buffer.from(body);
-    req.ingress.rawBody = raw;
-    done(null, sanitizeJson(Object.fromEntries(new URLSearchParams(raw.toString('utf8')))));
-  });
-
-  // A /v1 route without a verification entry would be open: refuse to build such an ingress.
-  app.addHook('onRoute', (route) => {
-    if (route.url.startsWith('/v1/') && !VERIFICATION[route.url])
-      throw new Error(`route ${route.url} has no verification: add it to VERIFICATION`);
-  });
-
-  app.addHook('onRequest', async (req) => {
-    req.ingress = {
-      startedAt: process.hrtime.bigint(),
-      rawBody: null,
-      parseError: null,
-      pendingSignature: null,
-      replayKey: null,
-      pagerDutyKey: null,
-    };
-    // DNS rebinding: a browser page reaching the ingress through a name of its own sends that name.
-    if (hosts && !hosts.has(hostName(req.headers.host))) {
-      throw new IngressError(
-        421,
-        'host_not_allowed',
-        `Host ${JSON.stringify(String(req.headers.host ?? '').slice(0, 100))} is not one this ingress answers for: add it to INGRESS_ALLOWED_HOSTS`,
-        'host',
-      );
-    }
-  });
-
-  // Auth after the rate limit (a route's onRequest hook) and before the body is read.
-  app.addHook('preParsing', async (req) => {
-    // PagerDuty's and Slack's routes have their own signatures (checked once the body is read).
-    if (verificationOf(req) !== 'alerts' || !authOn) return;
-    const scheme =
-      config.hmacSecrets.length > 0 && req.headers.authorization === undefined
-        ? presentedScheme(req.headers, schemes)
-        : null;
-    if (scheme) req.ingress.pendingSignature = scheme;
-    else if (config.bearerTokens.length > 0) checkBearer(req.headers, config.bearerTokens);
-    else
-      throw new IngressError(
-        401,
-        'unauthorized',
-        `missing signature: send ${schemes.map((s) => s.signatureHeader).join(' or ')}`,
-        schemes[0]?.signatureHeader ?? 'authorization',
-      );
-  });
-
-  app.addHook('preValidation', async (req) => {
+  /**
+   * The body's signature, on the raw bytes exactly as sent, before they are parsed: a forged or unsigned body
+   * costs one HMAC, never a JSON parse or a sanitising pass (headers that cannot verify were refused before
+   * the body was read, in preParsing). Then the replay claim, so a replayed body is not parsed either.
+   */
+  const verifyBody = async (req: FastifyRequest, raw: Buffer): Promise<void> => {
+    if (req.ingress.verified) return;
     const verification = verificationOf(req);
     if (verification === 'slack') {
       const key = verifySlackSignature(
         req.headers,
-        req.ingress.rawBody ?? Buffer.alloc(0),
+        raw,
         config.slackSigningSecrets,
         config.replayWindowSeconds,
         now(),
@@ -313,16 +233,12 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
       req.ingress.replayKey = key;
     }
     if (verification === 'pagerduty')
-      verifyPagerDutySignature(
-        req.headers[PAGERDUTY_SIGNATURE_HEADER],
-        req.ingress.rawBody ?? Buffer.alloc(0),
-        config.pagerDutyWebhookSecrets,
-      );
+      verifyPagerDutySignature(req.headers[PAGERDUTY_SIGNATURE_HEADER], raw, config.pagerDutyWebhookSecrets);
     const scheme = req.ingress.pendingSignature;
     if (scheme) {
       const verified = verifySignature(
         req.headers,
-        req.ingress.rawBody ?? Buffer.alloc(0),
+        raw,
         scheme,
         config.hmacSecrets,
         config.replayWindowSeconds,
@@ -339,8 +255,125 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
         );
       req.ingress.replayKey = verified.replayKey;
     }
-    if (req.ingress.parseError !== null)
-      throw new IngressError(400, 'invalid_json', req.ingress.parseError, 'body');
+    req.ingress.verified = true;
+  };
+  const counted = (req: FastifyRequest, raw: Buffer) =>
+    metrics.bodyBytesParsed.inc({ route: req.routeOptions.url ?? 'unmatched' }, raw.length);
+
+  // Every string of the parsed body (keys too) is sanitized here, once, for everything downstream (NUL and
+  // lone surrogates -> U+FFFD; PostgreSQL, Slack, PagerDuty and search attributes take the rest).
+  const jsonParser = app.getDefaultJsonParser('remove', 'remove');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'buffer' },
+    async (req: FastifyRequest, body: Buffer | string) => {
+      const raw = Buffer.isBuffer(body) ? body : Buffer.from(body);
+      req.ingress.rawBody = raw;
+      await verifyBody(req, raw);
+      if (raw.length === 0)
+        throw new IngressError(400, 'invalid_json', 'the body is empty; send a JSON object', 'body');
+      counted(req, raw);
+      const value = await new Promise<unknown>(
+        (resolve, reject) =>
+          void jsonParser(req, raw.toString('utf8'), (err, parsed) => (err ? reject(err) : resolve(parsed))),
+      ).catch((err: Error) => {
+        throw new IngressError(
+          400,
+          'invalid_json',
+          `the body is not valid JSON (${err.message.slice(0, 200)})`,
+          'body',
+        );
+      });
+      return sanitizeJson(value);
+    },
+  );
+
+  const hosts = allowedHostNames(config);
+  // Slack sends application/x-www-form-urlencoded (interactions: one `payload` field of JSON; commands: the
+  // command's fields). The raw bytes are kept for its signature, as for JSON.
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'buffer' },
+    async (req: FastifyRequest, body: Buffer | string) => {
+      // Only Slack's routes take forms; everything else is JSON.
+      if (verificationOf(req) !== 'slack')
+        throw new IngressError(
+          415,
+          'unsupported_media_type',
+          'send Content-Type: application/json',
+          'content-type',
+        );
+      const raw = Buffer.isBuffer(body) ? body : Buffer.from(body);
+      req.ingress.rawBody = raw;
+      await verifyBody(req, raw);
+      counted(req, raw);
+      return sanitizeJson(Object.fromEntries(new URLSearchParams(raw.toString('utf8'))));
+    },
+  );
+
+  // A /v1 route without a verification entry would be open: refuse to build such an ingress.
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/v1/') && !VERIFICATION[route.url])
+      throw new Error(`route ${route.url} has no verification: add it to VERIFICATION`);
+  });
+
+  app.addHook('onRequest', async (req) => {
+    req.ingress = {
+      startedAt: process.hrtime.bigint(),
+      rawBody: null,
+      pendingSignature: null,
+      verified: false,
+      replayKey: null,
+      pagerDutyKey: null,
+    };
+    // DNS rebinding: a browser page reaching the ingress through a name of its own sends that name.
+    if (hosts && !hosts.has(hostName(req.headers.host))) {
+      throw new IngressError(
+        421,
+        'host_not_allowed',
+        `Host ${JSON.stringify(String(req.headers.host ?? '').slice(0, 100))} is not one this ingress answers for: add it to INGRESS_ALLOWED_HOSTS`,
+        'host',
+      );
+    }
+  });
+
+  // Auth after the rate limit (a route's onRequest hook) and before the body is read.
+  app.addHook('preParsing', async (req) => {
+    const verification = verificationOf(req);
+    // Slack's and PagerDuty's signatures cover the body; what their headers lack is refused before it is read.
+    if (verification === 'slack') {
+      checkSlackHeaders(req.headers, config.slackSigningSecrets, config.replayWindowSeconds, now());
+      return;
+    }
+    if (verification === 'pagerduty') {
+      presentedPagerDutySignatures(req.headers[PAGERDUTY_SIGNATURE_HEADER], config.pagerDutyWebhookSecrets);
+      return;
+    }
+    if (verification === 'open' || !authOn) {
+      req.ingress.verified = true;
+      return;
+    }
+    const scheme =
+      config.hmacSecrets.length > 0 && req.headers.authorization === undefined
+        ? presentedScheme(req.headers, schemes)
+        : null;
+    if (scheme) req.ingress.pendingSignature = scheme;
+    else if (config.bearerTokens.length > 0) {
+      checkBearer(req.headers, config.bearerTokens);
+      req.ingress.verified = true;
+    } else
+      throw new IngressError(
+        401,
+        'unauthorized',
+        `missing signature: send ${schemes.map((s) => s.signatureHeader).join(' or ')}`,
+        schemes[0]?.signatureHeader ?? 'authorization',
+      );
+  });
+
+  // A request without a body never reaches a parser: its (empty) body is verified here.
+  app.addHook('preValidation', async (req) => {
+    await verifyBody(req, req.ingress.rawBody ?? Buffer.alloc(0));
   });
 
   // A client that hangs up before the answer (PagerDuty's or Slack's timeout) must not keep its signature or
@@ -372,7 +405,10 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
 
   app.setErrorHandler(
     (err: FastifyError | IngressError | Error, req: FastifyRequest, reply: FastifyReply) => {
-      const e = toIngressError(err, config);
+      const e = toIngressError(err, config, req.routeOptions.bodyLimit ?? config.bodyLimitBytes);
+      // Refused before its body was read (credentials, size): the connection is closed after the answer
+      // rather than kept alive by reading and discarding what the client is still sending.
+      if (!req.raw.complete) void reply.header('connection', 'close');
       if (e.status >= 500) req.log.error({ err: { name: err.name, message: err.message } }, 'request failed');
       else req.log.info({ code: e.code, field: e.field }, 'request refused');
       const route = req.routeOptions.url;

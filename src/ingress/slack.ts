@@ -32,16 +32,15 @@ export const CONFIRM_VIEW = 'approval.confirm';
 const header = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 
 /**
- * Throws 401 unless the request carries a `v0=` signature of `v0:<timestamp>:<raw body>` with one of the
- * secrets and a timestamp inside the window. Returns the replay key.
+ * What can be checked before the body is read (a secret configured, a `v0=` signature and a timestamp inside
+ * the window): throws 401 otherwise, so a request that cannot be Slack's costs no body read.
  */
-export function verifySlackSignature(
+export function checkSlackHeaders(
   headers: Record<string, string | string[] | undefined>,
-  rawBody: Buffer,
   secrets: readonly string[],
   windowSeconds: number,
   nowMs: number,
-): string {
+): { signature: string; timestamp: string } {
   const unauthorized = (message: string, field = SLACK_SIGNATURE_HEADER) =>
     new IngressError(401, 'unauthorized', message, field);
   if (secrets.length === 0)
@@ -56,12 +55,27 @@ export function verifySlackSignature(
       `the request timestamp is outside the ${windowSeconds}-second window`,
       SLACK_TIMESTAMP_HEADER,
     );
+  return { signature, timestamp };
+}
+
+/**
+ * Throws 401 unless the request carries a `v0=` signature of `v0:<timestamp>:<raw body>` with one of the
+ * secrets and a timestamp inside the window. Returns the replay key.
+ */
+export function verifySlackSignature(
+  headers: Record<string, string | string[] | undefined>,
+  rawBody: Buffer,
+  secrets: readonly string[],
+  windowSeconds: number,
+  nowMs: number,
+): string {
+  const { signature, timestamp } = checkSlackHeaders(headers, secrets, windowSeconds, nowMs);
   let ok = false;
   for (const secret of secrets) {
     const expected = `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:`).update(rawBody).digest('hex')}`;
     ok = safeEqual(signature, expected) || ok;
   }
-  if (!ok) throw unauthorized('invalid X-Slack-Signature');
+  if (!ok) throw new IngressError(401, 'unauthorized', 'invalid X-Slack-Signature', SLACK_SIGNATURE_HEADER);
   return `slack:${timestamp}:${signature}`;
 }
 

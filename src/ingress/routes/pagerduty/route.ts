@@ -7,42 +7,61 @@ import type { ChannelRouteContext, IngressRoutes } from '../context';
 
 export function registerPagerDutyRoute(routes: IngressRoutes, ctx: ChannelRouteContext): void {
   const { starter, contacts, metrics, now, pagerDutyEvents } = ctx;
-  routes.post('/v1/pagerduty/webhooks', { schema: { body: pagerDutyWebhookSchema } }, async (req) => {
-    const { event } = req.body;
-    const age = now() - Date.parse(event.occurred_at);
-    if (Number.isFinite(age) && age > PAGERDUTY_EVENT_MAX_AGE_MS)
-      throw new IngressError(
-        401,
-        'unauthorized',
-        `event ${event.id} is stale (occurred ${event.occurred_at})`,
-        'event.occurred_at',
-      );
-    const key = `event:${event.id}`;
-    if (!(await pagerDutyEvents.claim(key, now())))
-      throw new IngressError(
-        401,
-        'unauthorized',
-        `PagerDuty event ${event.id} was already accepted (replayed)`,
-        'event.id',
-      );
-    req.ingress.pagerDutyKey = key;
-    const decision = decidePagerDuty(req.body, contacts);
-    metrics.pagerDutyEvents.inc({ type: event.event_type, outcome: decision.kind });
-    if (decision.kind !== 'action')
-      return {
-        eventId: event.id,
-        eventType: event.event_type,
-        outcome: decision.kind,
-        reason: decision.reason,
-      };
-    const { workflowId, incidentId, name, payload } = decision.action;
-    const r = await starter.runAction(workflowId, name, payload, { incidentId });
-    metrics.channelActions.inc({ channel: 'pagerduty', action: name, outcome: r.outcome });
-    if (r.outcome === 'other-incident') {
-      // Answered 2xx all the same: PagerDuty retries anything else, and a retry cannot make it apply.
-      req.log.warn(
-        { eventId: event.id, workflowId, incidentId, runningIncidentId: r.runningIncidentId, action: name },
-        'PagerDuty event refused: it names another incident than the one running under its workflow id',
+  const { config } = ctx;
+  routes.post(
+    '/v1/pagerduty/webhooks',
+    { schema: { body: pagerDutyWebhookSchema }, bodyLimit: config.pagerDutyBodyLimitBytes },
+    async (req) => {
+      const { event } = req.body;
+      const age = now() - Date.parse(event.occurred_at);
+      if (Number.isFinite(age) && age > PAGERDUTY_EVENT_MAX_AGE_MS)
+        throw new IngressError(
+          401,
+          'unauthorized',
+          `event ${event.id} is stale (occurred ${event.occurred_at})`,
+          'event.occurred_at',
+        );
+      const key = `event:${event.id}`;
+      if (!(await pagerDutyEvents.claim(key, now())))
+        throw new IngressError(
+          401,
+          'unauthorized',
+          `PagerDuty event ${event.id} was already accepted (replayed)`,
+          'event.id',
+        );
+      req.ingress.pagerDutyKey = key;
+      const decision = decidePagerDuty(req.body, contacts);
+      metrics.pagerDutyEvents.inc({ type: event.event_type, outcome: decision.kind });
+      if (decision.kind !== 'action')
+        return {
+          eventId: event.id,
+          eventType: event.event_type,
+          outcome: decision.kind,
+          reason: decision.reason,
+        };
+      const { workflowId, incidentId, name, payload } = decision.action;
+      const r = await starter.runAction(workflowId, name, payload, { incidentId });
+      metrics.channelActions.inc({ channel: 'pagerduty', action: name, outcome: r.outcome });
+      if (r.outcome === 'other-incident') {
+        // Answered 2xx all the same: PagerDuty retries anything else, and a retry cannot make it apply.
+        req.log.warn(
+          { eventId: event.id, workflowId, incidentId, runningIncidentId: r.runningIncidentId, action: name },
+          'PagerDuty event refused: it names another incident than the one running under its workflow id',
+        );
+        return {
+          eventId: event.id,
+          eventType: event.event_type,
+          workflowId,
+          incidentId,
+          action: name,
+          by: payload.by,
+          ...r,
+          reason: otherIncidentText(incidentId, r.runningIncidentId),
+        };
+      }
+      req.log.info(
+        { eventId: event.id, workflowId, incidentId, action: name, outcome: r.outcome },
+        'PagerDuty event applied',
       );
       return {
         eventId: event.id,
@@ -52,21 +71,7 @@ export function registerPagerDutyRoute(routes: IngressRoutes, ctx: ChannelRouteC
         action: name,
         by: payload.by,
         ...r,
-        reason: otherIncidentText(incidentId, r.runningIncidentId),
       };
-    }
-    req.log.info(
-      { eventId: event.id, workflowId, incidentId, action: name, outcome: r.outcome },
-      'PagerDuty event applied',
-    );
-    return {
-      eventId: event.id,
-      eventType: event.event_type,
-      workflowId,
-      incidentId,
-      action: name,
-      by: payload.by,
-      ...r,
-    };
-  });
+    },
+  );
 }

@@ -75,7 +75,10 @@ export function registerSlackRoutes(routes: IngressRoutes, ctx: ChannelRouteCont
 
   routes.post(
     '/v1/slack/interactions',
-    { schema: { body: z.object({ payload: z.string().min(2).max(200_000) }) } },
+    {
+      schema: { body: z.object({ payload: z.string().min(2).max(200_000) }) },
+      bodyLimit: config.slackBodyLimitBytes,
+    },
     async (req, reply) => {
       let raw: unknown;
       try {
@@ -139,7 +142,7 @@ export function registerSlackRoutes(routes: IngressRoutes, ctx: ChannelRouteCont
 
   routes.post(
     '/v1/slack/commands',
-    { schema: { body: z.record(z.string(), z.string().max(4000)) } },
+    { schema: { body: z.record(z.string(), z.string().max(4000)) }, bodyLimit: config.slackBodyLimitBytes },
     async (req, reply) => {
       const form = req.body;
       const c = decideSlashCommand(form, contacts);
