@@ -56,3 +56,18 @@ test('a rule or the defaults can say otherwise', () => {
   expect(key('h1')).toBe('generic|alertname=DiskSpaceCritical|job=node');
   expect(key('h2')).toBe(key('h1'));
 });
+
+test('1.2 P0 examples without a platform alert still route as P0: kill switch, database unavailable, security breach', () => {
+  const route = (name: string) => {
+    const d = router.route(alert(name, { severity: 'critical', instance: 'h1' }));
+    return d.action === 'incident' ? `${d.kind} ${d.severity}` : 'ignored';
+  };
+  expect(route('KillSwitchActivated')).toBe('trading-system-down P0');
+  expect(route('PostgresqlDown')).toBe('database-connection P0');
+  expect(route('DatabaseUnavailable')).toBe('database-connection P0');
+  expect(route('SecurityBreachDetected')).toBe('generic P0');
+  expect(route('IntrusionAttempt')).toBe('generic P0');
+  // The platform's own names keep their rules (an unnamed critical alert stays P1).
+  expect(route('DatabaseConnectionPoolExhausted')).toBe('database-connection P2');
+  expect(route('SomethingCritical')).toBe('generic P1');
+});
