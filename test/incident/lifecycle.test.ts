@@ -156,8 +156,14 @@ test.concurrent('a re-firing alert inside the reopen window reopens the incident
   const t = await timeline(h);
   expect(ofType(t, 'alerts.cleared')).toHaveLength(1);
   expect(ofType(t, 'reopened')).toHaveLength(1);
-  const reopenPages = (await readOutbox(worker.outbox.file)).filter(
-    (r) => r.incidentId.startsWith(`${h.workflowId}@`) && r.kind === 'reopened',
+  // The status shows the reopen as soon as it is decided; its page is written by the delivery after.
+  const reopenPages = await waitFor(
+    async () =>
+      (await readOutbox(worker.outbox.file)).filter(
+        (r) => r.incidentId.startsWith(`${h.workflowId}@`) && r.kind === 'reopened',
+      ),
+    (pages) => pages.length > 0,
+    { what: 'the reopen page' },
   );
   expect(reopenPages.map((r) => r.target)).toEqual(['oncall-primary']);
   await h.signal('resolve', { by: 'carol' });
@@ -422,11 +428,12 @@ test.concurrent(
 );
 
 test.concurrent('a long incident continues as new with its whole state and keeps escalating', async () => {
-  // Re-paging every playbook minute at 600x (0.1 s) fills 200 history events within a few seconds.
+  // Re-paging every playbook minute at 600x (0.1 s) fills 200 history events within a few seconds; the
+  // real-time floor on paging (1 s by default) is lowered to let it.
   const h = await open('continue-as-new', {
     severity: 'P1',
     timeScale: 600,
-    policy: { repageEveryMinutes: { P1: 1 }, continueAsNewAfterEvents: 200 },
+    policy: { repageEveryMinutes: { P1: 1 }, continueAsNewAfterEvents: 200, minPageIntervalSeconds: 0.1 },
   });
   const firstRunId = h.firstExecutionRunId;
   await h.signal('alertFired', { alert: { fingerprint: 'fp-can', name: 'InferenceAPIDown' } });

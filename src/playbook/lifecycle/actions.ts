@@ -471,7 +471,10 @@ function alertFiring(d: Draft, { alert, severity: routed, title }: RoutedAlert):
     });
     const roles = s.engagements.map((e) => e.role);
     const text = startText(s, `REOPENED: ${alertLabel(alert)} fired again`, roles);
-    for (const role of roles) notify(d, 'reopened', `reopen-${s.reopenCount}`, role, text, '4.1', roles);
+    for (const role of roles) {
+      s.rolePagedAt[role] = d.now;
+      notify(d, 'reopened', `reopen-${s.reopenCount}`, role, text, '4.1', roles);
+    }
     raised();
     if (patchedIn(s, 'reopenRerunsProcedure')) rerunProcedure(d);
     return;

@@ -23,6 +23,7 @@ import { applyProcedureMessage, type ProcedureMessageName } from './procedure';
 import {
   escalationPlan,
   isOpen,
+  pageFloorMs,
   patchedIn,
   repageEvery,
   resolutionDeadline,
@@ -110,6 +111,7 @@ function draftOf(state: IncidentState, now: number): Draft {
       closingApprovals: [...state.closingApprovals],
       afterClose: [...state.afterClose],
       early: [...state.early],
+      rolePagedAt: { ...state.rolePagedAt },
       undelivered: [...state.undelivered],
       alerts: { ...state.alerts, active: { ...state.alerts.active } },
     },
@@ -373,6 +375,7 @@ export function engage(d: Draft, roles: RoleId[], step: string, reason: string):
   const text = startText(s, `Paging ${fresh.join(', ')}: ${reason}`, fresh);
   for (const role of fresh) {
     s.engagements.push({ role, at: d.now, step });
+    s.rolePagedAt[role] = d.now;
     notify(d, 'page', step, role, text, '4.1', fresh);
   }
   s.firstPagedAt ??= d.now;
@@ -522,10 +525,17 @@ export function processDue(d: Draft): void {
       s.repageCount += 1;
       s.lastPagedAt = now;
       const step = `repage-${s.repageCount}`;
-      // Roles engaged in this same activation were just paged: the round is for the others.
-      const roles = s.engagements.filter((e) => e.at < now).map((e) => e.role);
+      // Roles engaged in this same activation were just paged, and a role paged less than the real-time
+      // floor ago (engaged since the last round) waits for the next: the round is for the others.
+      const floor = pageFloorMs(s);
+      const roles = s.engagements
+        .filter((e) => e.at < now && now - (s.rolePagedAt[e.role] ?? e.at) >= floor)
+        .map((e) => e.role);
       const text = repageText(s, roles);
-      for (const role of roles) notify(d, 'repage', step, role, text, undefined, roles);
+      for (const role of roles) {
+        s.rolePagedAt[role] = now;
+        notify(d, 'repage', step, role, text, undefined, roles);
+      }
       if (roles.length > 0)
         record(d, 'system', 'repage', `Not acknowledged: paged ${roles.join(', ')} again`, { step });
     }

@@ -46,6 +46,11 @@ export const PATCHES = {
    * paged in the same decision (stamped with its time).
    */
   severityChangeNotified: 'severity-change-notified-v1',
+  /**
+   * A real-time floor on paging one role (`policy.minPageIntervalSeconds`): re-page rounds and 4.2 reminders
+   * never come faster, whatever the timeScale.
+   */
+  pagingFloor: 'paging-floor-v1',
 } as const;
 export type PatchKey = keyof typeof PATCHES;
 export type Patches = Partial<Record<PatchKey, boolean>>;
@@ -100,6 +105,8 @@ export interface IncidentState {
   engagements: { role: RoleId; at: number; step: string }[];
   /** Last time the engaged roles were paged while unacknowledged; re-paging counts from here. */
   lastPagedAt: number | null;
+  /** When each role was last paged (engaged, re-paged, reopened): the real-time floor counts from here. */
+  rolePagedAt: Partial<Record<RoleId, number>>;
   /**
    * Decision clock: every time-based decision (escalation steps, re-pages, SLA breaches, close) is taken
    * against it. It moves to a timer's target when the timer fires and to the worker time a delivery or
@@ -232,6 +239,7 @@ export function openState(
     reopenCount: 0,
     engagements: [],
     lastPagedAt: null,
+    rolePagedAt: {},
     clock: openedAt,
     repageCount: 0,
     responseBreachedAt: null,
@@ -280,10 +288,16 @@ export const responseDeadline = (s: IncidentState): number =>
 /** 1.1 resolution target. */
 export const resolutionDeadline = (s: IncidentState): number =>
   s.openedAt + scaled(s, targetDurationMs(s.policy.resolutionTarget[s.severity], s.openedAt, calendar(s)));
-/** Re-page cadence while unacknowledged, or null (P3). */
+/**
+ * The least real interval between two pages to one role (0 before the patch). Real time: the decision clock
+ * is real time, only the playbook's durations are scaled.
+ */
+export const pageFloorMs = (s: IncidentState): number =>
+  patchedIn(s, 'pagingFloor') ? s.policy.minPageIntervalSeconds * 1000 : 0;
+/** Re-page cadence while unacknowledged, or null (P3): the playbook's, scaled, never under the floor. */
 export const repageEvery = (s: IncidentState): number | null => {
   const m = s.policy.repageEveryMinutes[s.severity];
-  return m === null ? null : scaled(s, m * MINUTE_MS);
+  return m === null ? null : Math.max(scaled(s, m * MINUTE_MS), pageFloorMs(s));
 };
 export const isOpen = (s: IncidentState): boolean => s.status === 'triggered' || s.status === 'acknowledged';
 /** 2.3 matrix of the current severity, re-planned from the opening time against the roles engaged. */
@@ -301,7 +315,8 @@ export const statusUpdateDue = (s: IncidentState): number | null => {
   const every = s.policy.statusUpdateEveryMinutes[s.severity];
   if (every === null || s.status !== 'acknowledged' || s.acknowledgedAt === null) return null;
   return (
-    Math.max(s.acknowledgedAt, s.lastUpdate?.at ?? 0, s.lastReminderAt ?? 0) + scaled(s, every * MINUTE_MS)
+    Math.max(s.acknowledgedAt, s.lastUpdate?.at ?? 0, s.lastReminderAt ?? 0) +
+    Math.max(scaled(s, every * MINUTE_MS), pageFloorMs(s))
   );
 };
 
@@ -312,7 +327,12 @@ export const moreSevere = (a: Severity, b: Severity): Severity => (severityRank(
  * that run's behaviour (no patches).
  */
 export function carriedState(s: IncidentState): IncidentState {
-  return { ...s, patches: s.patches ?? {}, closingApprovals: s.closingApprovals ?? [] };
+  return {
+    ...s,
+    patches: s.patches ?? {},
+    closingApprovals: s.closingApprovals ?? [],
+    rolePagedAt: s.rolePagedAt ?? {},
+  };
 }
 
 export function stripContinued(i: IncidentWorkflowInput): unknown {
