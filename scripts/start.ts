@@ -125,7 +125,7 @@ async function main(): Promise<void> {
       : 'bundling workflows (a few seconds)',
   );
   const metricsUrl = installWorkerTelemetry(workerMetricsAddress(process.env.WORKER_METRICS_ADDRESS));
-  const worker = await createWorker();
+  const worker = await createWorker({ onSetup: (lines) => lines.forEach((l) => log(l)) });
   // Every inbound route needs auth (issue 11 item 5): without a token, secret or INGRESS_INSECURE, a local
   // token is generated once and kept in data/ingress-token, so Alertmanager's config stays valid across restarts.
   const localToken = ingressAuthConfigured(process.env) ? null : localIngressToken();

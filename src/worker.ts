@@ -4,7 +4,7 @@ import { Worker, type WorkerOptions } from '@temporalio/worker';
 import { WORKFLOW_PRELOAD_MODULES } from './temporal/bundle';
 import type { NotificationChannel } from './activities/notify/port';
 import { createActivities } from './activities';
-import { resolvePlatformConfig } from './platform/config';
+import { resolvePlatformConfig, type PlatformConfig } from './platform/config';
 import { OutboxChannel } from './activities/notify/outbox';
 import {
   BestEffortKeyValueStore,
@@ -35,12 +35,15 @@ export interface CreateWorkerOptions {
   overrides?: Partial<WorkerOptions>;
   /** The incident ledger: a pool already migrated, or false for none. Default: LEDGER_DATABASE_URL, migrated here. */
   ledger?: Pool | false;
+  /** Told what the worker will use (channels, ledger, platform) before it polls: `npm run worker` prints it. */
+  onSetup?: (lines: string[]) => void;
 }
 
 export async function createWorker({
   channels = {},
   overrides = {},
   ledger: ledgerOption,
+  onSetup,
 }: CreateWorkerOptions = {}): Promise<Worker> {
   const env = loadEnv();
   const deployment = loadDeploymentConfig(env.INCIDENT_CONFIG);
@@ -51,6 +54,20 @@ export async function createWorker({
   const configured = configuredChannels(
     deployment,
     ledger ? new BestEffortKeyValueStore(new PgKeyValueStore(ledger)) : new InMemoryKeyValueStore(),
+  );
+  const platform = resolvePlatformConfig(deployment.platform ?? {});
+  onSetup?.(
+    setupSummary({
+      channels: {
+        outbox: `file ${outbox.file}`,
+        ...describeChannels(deployment),
+        ...describeExtra(channels),
+      },
+      ledger: ledger ? (env.LEDGER_DATABASE_URL ?? DEFAULT_LEDGER_DATABASE_URL) : null,
+      platform,
+      platformConfigured: deployment.platform !== undefined,
+      env: process.env,
+    }),
   );
   const { connection, namespace } = await connectWorkerConnection();
   // Never poll into a wedge: the namespace and the incident search attributes first (registered if allowed).
@@ -71,7 +88,7 @@ export async function createWorker({
       ledger,
       contacts: deployment.contacts,
       // 3.1-3.4 procedures: the platform profile from config (default: the playbook's).
-      platform: resolvePlatformConfig(deployment.platform ?? {}),
+      platform,
       // Every configured channel is used unless the policy names its own list.
       policyOverrides: deploymentPolicy(deployment),
     }),
@@ -83,6 +100,62 @@ export async function createWorker({
       : {}),
     ...overrides,
   });
+}
+
+const describeChannels = (d: DeploymentConfig): Record<string, string> => ({
+  ...(d.slack
+    ? {
+        [d.slack.name]:
+          d.slack.mode === 'web-api' ? `Web API, ${d.slack.channel ?? '?'}` : 'incoming webhook',
+      }
+    : {}),
+  ...(d.pagerduty ? { [d.pagerduty.name]: 'Events API v2' } : {}),
+});
+const describeExtra = (c: Record<string, NotificationChannel>): Record<string, string> =>
+  Object.fromEntries(Object.keys(c).map((name) => [name, 'given by the caller']));
+
+/**
+ * What this worker will use, said before it polls: the channels it pages on, the ledger, and the trading
+ * platform, with a warning where the platform is only the playbook's defaults (hostnames such as
+ * trading-api:8000 that a real deployment rarely has) or a secret's variable is missing. No secret is shown.
+ */
+export function setupSummary(s: {
+  channels: Record<string, string>;
+  ledger: string | null;
+  platform: PlatformConfig;
+  platformConfigured: boolean;
+  env: NodeJS.ProcessEnv;
+}): string[] {
+  const p = s.platform;
+  const lines = [
+    `channels: ${Object.entries(s.channels)
+      .map(([name, what]) => `${name} (${what})`)
+      .join(', ')}`,
+    `ledger: ${s.ledger ? redactUrl(s.ledger) : 'none (incidents page and escalate; MTTD/MTTA/MTTR are not recorded)'}`,
+    `platform: profile ${p.profile}, trading ${p.services.trading.baseUrl}, inference ${p.services.inference.baseUrl}, database ${redactUrl(p.database.url)}, ${Object.keys(p.commands).length} allow-listed commands`,
+  ];
+  if (!s.platformConfigured)
+    lines.push(
+      'WARNING: no `platform` section in INCIDENT_CONFIG: the procedures probe the playbook profile\'s default hosts above; until it names the real ones, their checks answer unknown and nothing is remediated (docs/procedures.md "Platform config")',
+    );
+  const missing = [
+    ...Object.entries(p.services).flatMap(([name, svc]) =>
+      svc.auth?.secretEnv && !s.env[svc.auth.secretEnv]
+        ? [`services.${name}.auth.secretEnv ${svc.auth.secretEnv}`]
+        : [],
+    ),
+    ...(p.database.passwordEnv && !s.env[p.database.passwordEnv]
+      ? [`database.passwordEnv ${p.database.passwordEnv}`]
+      : []),
+    ...(p.redis.passwordEnv && !s.env[p.redis.passwordEnv]
+      ? [`redis.passwordEnv ${p.redis.passwordEnv}`]
+      : []),
+  ];
+  if (missing.length)
+    lines.push(
+      `WARNING: these variables are not set, so those checks will answer unknown: ${missing.join(', ')}`,
+    );
+  return lines;
 }
 
 async function checkTemporalReady(namespace: string): Promise<void> {
@@ -150,7 +223,10 @@ async function openLedgerAt(url: string): Promise<Pool> {
 
 async function main(): Promise<void> {
   const metricsUrl = installWorkerTelemetry(workerMetricsAddress(process.env.WORKER_METRICS_ADDRESS));
-  const worker = await createWorker();
+  const worker = await createWorker({
+    onSetup: (lines) =>
+      lines.forEach((l) => (l.startsWith('WARNING') ? console.warn : console.log)(`[worker] ${l}`)),
+  });
   console.log(
     `[worker] polling task queue ${worker.options.taskQueue} in namespace ${worker.options.namespace}${metricsUrl ? `; metrics at ${metricsUrl}` : ''}`,
   );
