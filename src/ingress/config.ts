@@ -58,6 +58,19 @@ export const ingressConfigSchema = z
     slackBodyLimitBytes: int(1024, 16 * 1024 * 1024).default(256 * 1024),
     /** PagerDuty's webhook route: a v3 event is a few KiB. */
     pagerDutyBodyLimitBytes: int(1024, 16 * 1024 * 1024).default(64 * 1024),
+    /**
+     * Time to receive a whole request, headers and body (Node's requestTimeout): a sender that trickles its
+     * body is answered 408 and disconnected past it. 30 s is far above what a 16 MiB body takes on any link an
+     * alert sender uses; the handler's own time (Temporal calls) is not counted.
+     */
+    requestTimeoutMs: int(1000, 600_000).default(30_000),
+    /** Time to receive the request's headers (Node's headersTimeout); at most requestTimeoutMs. */
+    headersTimeoutMs: int(1000, 600_000).default(10_000),
+    /**
+     * A connection with no traffic either way for this long is closed (Fastify's connectionTimeout); above
+     * the longest answer (a 1,000-alert notification, INGRESS_TEMPORAL_TIMEOUT_MS per call).
+     */
+    idleTimeoutMs: int(1000, 3_600_000).default(120_000),
     /** Alerts signalled (Temporal calls) per request; past it the rest are folded into their incidents. */
     maxAlertsPerRequest: int(1, 10_000).default(1000),
     /**
@@ -117,6 +130,9 @@ export const INGRESS_ENV = {
   INGRESS_SLACK_BODY_LIMIT_BYTES: 'slackBodyLimitBytes',
   INGRESS_PAGERDUTY_BODY_LIMIT_BYTES: 'pagerDutyBodyLimitBytes',
   INGRESS_MAX_ALERTS_PER_REQUEST: 'maxAlertsPerRequest',
+  INGRESS_REQUEST_TIMEOUT_MS: 'requestTimeoutMs',
+  INGRESS_HEADERS_TIMEOUT_MS: 'headersTimeoutMs',
+  INGRESS_IDLE_TIMEOUT_MS: 'idleTimeoutMs',
   INGRESS_RATE_LIMIT_PER_SECOND: 'rateLimitPerSecond',
   INGRESS_RATE_LIMIT_BURST: 'rateLimitBurst',
   INGRESS_REDIS_URL: 'redisUrl',

@@ -128,8 +128,18 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
   const schemes = signatureSchemes(config.grafanaSignatureHeader, config.grafanaTimestampHeader);
   const authOn = authConfigured(config);
 
+  const headersTimeout = Math.min(config.headersTimeoutMs, config.requestTimeoutMs);
   const app = Fastify({
     bodyLimit: config.bodyLimitBytes,
+    // A client that sends its request slowly (a byte every few seconds never looks idle) is cut off once the
+    // request has taken requestTimeout; Node checks every connectionsCheckingInterval (30 s by default, which
+    // would let a slow body run twice as long as configured), so the check runs at a quarter of the bound.
+    requestTimeout: config.requestTimeoutMs,
+    connectionTimeout: config.idleTimeoutMs,
+    http: {
+      headersTimeout,
+      connectionsCheckingInterval: Math.max(100, Math.min(5000, Math.floor(headersTimeout / 4))),
+    },
     genReqId: () => randomUUID(),
     trustProxy: false,
     ...(deps.logger

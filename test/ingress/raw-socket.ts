@@ -18,12 +18,17 @@ export interface RawExchange {
 /**
  * Sends `head` (request line and headers, without the blank line) and then `chunks` of the body, one every
  * `intervalMs`, until the server closes the connection or `giveUpMs` passes. Never sends more than given.
+ * `noBlankLine`: the head is left open, so the chunks are more header lines.
  */
 export function rawRequest(
   url: string,
   head: string,
   chunks: Buffer[],
-  { intervalMs = 0, giveUpMs = 10_000 }: { intervalMs?: number; giveUpMs?: number } = {},
+  {
+    intervalMs = 0,
+    giveUpMs = 10_000,
+    noBlankLine = false,
+  }: { intervalMs?: number; giveUpMs?: number; noBlankLine?: boolean } = {},
 ): Promise<RawExchange> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve) => {
@@ -58,7 +63,7 @@ export function rawRequest(
     socket.on('close', () => finish(true));
     socket.on('error', () => finish(true));
     socket.on('connect', () => {
-      socket.write(`${head}\r\n\r\n`);
+      socket.write(noBlankLine ? `${head}\r\n` : `${head}\r\n\r\n`);
       let i = 0;
       const next = () => {
         if (done || i >= chunks.length) return;
