@@ -155,7 +155,7 @@ async function main(): Promise<void> {
   say(`worker must use the simulator config: INCIDENT_CONFIG=config/simulator.yaml npm start`);
 
   const outcome = await follow(handle, sim, scenario);
-  say(`procedure ${outcome}. Resolve the incident when satisfied:`);
+  say(`${outcome}. Resolve the incident when satisfied:`);
   console.log(
     `  npm run -s temporal -- workflow signal --workflow-id ${workflowId} --name resolve --input '{"by":"<you>","rootCause":"...","resolution":"..."}'`,
   );
@@ -217,7 +217,8 @@ async function follow(h: WorkflowHandle, sim: Simulator, scenario: Scenario): Pr
     }
     if (scenario.onTick) await scenario.onTick(sim, say);
     if (s.procedure && s.procedure.status !== 'running')
-      return `${s.procedure.status}: ${s.procedure.summary ?? ''}`;
+      // The summary is the procedure's own result line ("procedure completed: ..."): said once.
+      return s.procedure.summary ?? `procedure ${s.procedure.status}`;
     if (!s.procedure && Date.now() - started > 20_000 && !warned) {
       warned = true;
       say('no procedure started yet: is the worker running and up to date?');

@@ -154,7 +154,7 @@ async function main(): Promise<void> {
       `  Outbox:       ${path.relative(process.cwd(), env.OUTBOX_FILE)}`,
       '',
       'Try it (in another terminal):',
-      `  npm run -s temporal -- workflow start --type incidentWorkflow --task-queue ${q} --workflow-id demo-p0 --input '{"title":"API down","severity":"P0","timeScale":600}'`,
+      `  npm run -s temporal -- workflow start --type incidentWorkflow --task-queue ${q} --workflow-id demo-p0 --static-summary 'P0: API down' --input '{"title":"API down","severity":"P0","timeScale":600}'`,
       `  npm run -s temporal -- workflow query --workflow-id demo-p0 --name status`,
       `  npm run -s temporal -- workflow signal --workflow-id demo-p0 --name acknowledge --input '{"by":"oncall-primary"}'`,
       `  npm run -s temporal -- workflow signal --workflow-id demo-p0 --name resolve --input '{"by":"oncall-primary","resolution":"restarted trading-api"}'`,
