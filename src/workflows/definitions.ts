@@ -256,6 +256,24 @@ export interface PendingApproval {
   decisionInFlight?: { decision: 'approved' | 'rejected'; by: string; at: string; reason?: string };
 }
 
+/**
+ * A safety action (kill switch, pause, rollback) the engine applied for this incident and has not lifted:
+ * while the incident is open, no other incident undoes it.
+ */
+export interface SafetyHold {
+  action: 'kill-switch' | 'pause' | 'rollback';
+  /** The approval (or pre-approval) it was applied under. */
+  actionId: string;
+  /** The procedure that applied it. */
+  procedure: string;
+  /** As the platform reports the activation. */
+  activatedAt: string | null;
+  activatedBy: string | null;
+  reason: string | null;
+  /** When the incident learned of it. */
+  since: string;
+}
+
 /** One finding of a procedure (3.1-3.4), as the `status` query summarizes it. */
 export interface Finding {
   at: string;
@@ -333,6 +351,11 @@ export interface IncidentStatus {
   } | null;
   /** Findings, decisions and actions of the procedure, latest last (at most 200). */
   findings: Finding[];
+  /**
+   * Safety actions the engine applied for this incident and has not lifted (only while it is open). Absent
+   * in the answer of a worker older than it.
+   */
+  safetyHolds?: SafetyHold[];
   /** The 6.1 post-mortem workflow, started when the incident closes. */
   postmortemWorkflowId: string | null;
 }
@@ -398,6 +421,20 @@ export const procedureEventSchema = z.object({
   text: z.string().max(8000),
   data: z.record(z.string(), z.unknown()).optional(),
 });
+
+/**
+ * In a procedureEvent's `data.safetyHold`: the engine applied or lifted a safety action for this incident
+ * (a release may name the remediation that lifted it, e.g. the resume, rather than the hold's actionId).
+ */
+export const safetyHoldSchema = z.object({
+  change: z.enum(['applied', 'released']),
+  action: z.enum(['kill-switch', 'pause', 'rollback']),
+  actionId: text(200),
+  activatedAt: z.string().max(100).nullable(),
+  activatedBy: z.string().max(500).nullable(),
+  reason: z.string().max(4000).nullable(),
+});
+export type SafetyHoldReport = z.infer<typeof safetyHoldSchema>;
 
 /** child -> parent: a mutating remediation waits for a human (approval gate). */
 export interface ApprovalRequest {

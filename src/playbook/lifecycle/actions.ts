@@ -19,6 +19,7 @@ import { MINUTE_MS } from '../time';
 import type { Draft } from './decide';
 import { engage, escalateNext, humanSteps, notify, record, rerunProcedure, startText } from './decide';
 import { clip, clipOrNull, LIMITS } from './limits';
+import { releaseSafetyHolds } from './safety-holds';
 import { severityChanged } from './severity-change';
 import { alertLabel, isOpen, moreSevere, patchedIn, scaled, type IncidentState } from './state';
 
@@ -198,6 +199,7 @@ const APPLY: Appliers = {
     ].slice(0, 15);
     cancelProcedure(d, 'incident resolved');
     if (patchedIn(s, 'reopenRerunsProcedure')) withdrawApprovals(d, 'incident resolved');
+    releaseSafetyHolds(d, 'incident resolved');
     const rule = POSTMORTEM_RULES[s.highestSeverity];
     notify(
       d,

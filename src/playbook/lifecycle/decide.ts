@@ -20,6 +20,7 @@ import { isoOf } from '../../workflows/util';
 import { applyAction, checkAction, closeWithdrawn, type Outcome } from './actions';
 import { clip, clipData, eventBytes, LIMITS } from './limits';
 import { applyProcedureMessage, type ProcedureMessageName } from './procedure';
+import { releaseSafetyHolds, safetyHoldsLine } from './safety-holds';
 import {
   escalationPlan,
   isOpen,
@@ -107,6 +108,7 @@ function draftOf(state: IncidentState, now: number): Draft {
       breaches: [...state.breaches],
       timeline: [...state.timeline],
       findings: [...state.findings],
+      safetyHolds: [...state.safetyHolds],
       pendingApprovals: [...state.pendingApprovals],
       closingApprovals: [...state.closingApprovals],
       afterClose: [...state.afterClose],
@@ -601,6 +603,7 @@ export function processDue(d: Draft): void {
     s.status = 'closed';
     s.closedAt = now;
     record(d, 'system', 'closed', 'Reopen window over: incident closed');
+    releaseSafetyHolds(d, 'incident closed');
     // Decisions the cancelled procedure never answered: nothing was done with them.
     for (const p of s.closingApprovals)
       closeWithdrawn(d, p, 'incident resolved before the procedure took the decision');
@@ -661,6 +664,7 @@ export function currentDetails(s: IncidentState, now: number, formatTime: (ms: n
     `- Engaged: ${s.engagements.map((e) => e.role).join(', ') || 'nobody yet'}`,
     next ? `- Next escalation: ${next.roles.join(', ')} at ${formatTime(next.dueAt)}` : '',
     `- Alerts: ${Object.keys(s.alerts.active).length} firing, ${s.alerts.received} received`,
+    safetyHoldsLine(s, formatTime),
   ]
     .filter((line, i) => line !== '' || i === 1)
     .join('\n');

@@ -31,6 +31,8 @@ export const LIMITS = {
   afterClose: 100,
   /** Pending approvals (a procedure asks for a few at most). */
   pendingApprovals: 20,
+  /** Safety holds (kill switch, pause, rollback) this incident keeps at once. */
+  safetyHolds: 20,
   /** Serialized state past which the run continues as new even with a short history (it carries the state). */
   stateBytes: 1024 * 1024,
   /** History bytes past which the run continues as new (Temporal warns at 10 MB, fails at 50 MB). */

@@ -12,6 +12,7 @@ import { actorOf, formatIssues, isoOf } from '../../workflows/util';
 import type { Draft } from './decide';
 import { escalateNext, humanSteps, notify, record } from './decide';
 import { clip, LIMITS } from './limits';
+import { safetyHoldReported } from './safety-holds';
 import { isOpen, patchedIn } from './state';
 
 export type ProcedureMessageName =
@@ -43,6 +44,7 @@ const HANDLERS: Record<ProcedureMessageName, Handler<unknown>> = {
         ...(e.outcome ? { outcome: e.outcome } : {}),
         ...(e.data ?? {}),
       });
+      if (e.data?.safetyHold !== undefined) safetyHoldReported(d, e.procedure, e.data.safetyHold);
       if (e.step === 'result' && s.procedure?.status === 'running') {
         const outcome = e.outcome === 'ok' ? 'completed' : e.outcome === 'failed' ? 'failed' : 'needs-human';
         s.procedure = { ...s.procedure, status: outcome, summary: clip(e.text, LIMITS.freeText) };

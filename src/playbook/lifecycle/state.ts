@@ -19,6 +19,7 @@ import type {
   IncidentStatus,
   IncidentStatusValue,
   PendingApproval,
+  SafetyHold,
   TimelineEvent,
 } from '../../workflows/definitions';
 
@@ -140,6 +141,8 @@ export interface IncidentState {
   closingApprovals: PendingApproval[];
   procedure: IncidentStatus['procedure'];
   findings: Finding[];
+  /** Safety actions the engine applied for this incident and has not lifted; only while open (./safety-holds). */
+  safetyHolds: SafetyHold[];
   /** Sequence for message steps that can repeat (updates, notes sent out). */
   seq: number;
   timeline: TimelineEvent[];
@@ -268,6 +271,7 @@ export function openState(
     closingApprovals: [],
     procedure: null,
     findings: [],
+    safetyHolds: [],
     seq: 0,
     timeline,
   };
@@ -332,6 +336,7 @@ export function carriedState(s: IncidentState): IncidentState {
     patches: s.patches ?? {},
     closingApprovals: s.closingApprovals ?? [],
     rolePagedAt: s.rolePagedAt ?? {},
+    safetyHolds: s.safetyHolds ?? [],
   };
 }
 
@@ -413,6 +418,7 @@ export function snapshot(s: IncidentState, now: number | null): IncidentStatus {
     nextStatusUpdateDue: iso(nextStatusUpdateDue),
     procedure: s.procedure,
     findings: s.findings,
+    safetyHolds: s.safetyHolds,
     postmortemWorkflowId: s.postmortemWorkflowId,
   };
 }
