@@ -14,14 +14,39 @@ async function main(): Promise<void> {
     logFile: path.join(PROJECT_ROOT, 'data', 'temporal-dev-server.log'),
     log: (l) => console.log(l),
   });
-  console.log(`Temporal dev server on ${server.address}; Web UI ${server.uiUrl}`);
-  const stop = () => void server.stop().then(() => process.exit(0));
+  console.log(`Temporal dev server on ${server.address}; Web UI ${server.uiUrl}; Ctrl-C stops it`);
+  // Ctrl-C reaches the CLI too (same process group), so its exit is expected once a stop signal arrived,
+  // and a clean exit (code 0, or ended by SIGINT/SIGTERM) is a stop, not a failure.
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: stopping the temporal dev server`);
+    void server.stop().then(() => {
+      console.log('temporal dev server stopped');
+      process.exit(0);
+    });
+  };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  server.process.on('exit', (code) => {
-    console.error(`temporal dev server exited (${code}); see data/temporal-dev-server.log`);
+  server.process.on('exit', (code, signal) => {
+    if (stopping) return; // stop() reports it
+    if (isCleanStop(code, signal)) {
+      console.log(
+        `temporal dev server stopped (${signal ?? `exit code ${code}`}, from outside this process)`,
+      );
+      process.exit(0);
+    }
+    console.error(
+      `temporal dev server failed (${signal ?? `exit code ${code}`}); see data/temporal-dev-server.log`,
+    );
     process.exit(1);
   });
+}
+
+/** The dev server ends with code 0 on SIGINT/SIGTERM; killed by either signal before it could is clean too. */
+function isCleanStop(code: number | null, signal: NodeJS.Signals | null): boolean {
+  return code === 0 || signal === 'SIGINT' || signal === 'SIGTERM';
 }
 
 main().catch((err: Error) => {
