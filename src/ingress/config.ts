@@ -89,6 +89,12 @@ export const ingressConfigSchema = z
     /** The Slack app's bot token: the resolve dialog (views.open). The same SLACK_BOT_TOKEN as the worker's. */
     slackBotToken: z.string().min(1).optional(),
     slackApiBaseUrl: z.url().default('https://slack.com/api'),
+    /**
+     * Where a Slack `response_url` may point: host names (https on the default port only) or whole origins
+     * (`http://127.0.0.1:3000`, for a fake Slack in tests). The ingress POSTs replies there, so any other
+     * address would let a forged or altered payload make it call into the network it runs in.
+     */
+    slackResponseUrlHosts: list.default(['hooks.slack.com']),
     /** PagerDuty v3 webhook signing secrets (POST /v1/pagerduty/webhooks); several during a rotation. */
     pagerDutyWebhookSecrets: list.default([]),
     /** Prefix of the ingress's Redis keys (several deployments on one Redis). */
@@ -140,6 +146,7 @@ export const INGRESS_ENV = {
   SLACK_SIGNING_SECRET: 'slackSigningSecrets',
   SLACK_BOT_TOKEN: 'slackBotToken',
   SLACK_API_BASE_URL: 'slackApiBaseUrl',
+  SLACK_RESPONSE_URL_HOSTS: 'slackResponseUrlHosts',
   INGRESS_REDIS_KEY_PREFIX: 'redisKeyPrefix',
   INGRESS_TASK_QUEUE: 'taskQueue',
   INGRESS_TIME_SCALE: 'timeScale',

@@ -124,6 +124,11 @@ export class IngressMetrics {
     labelNames: ['channel', 'action', 'outcome'] as const,
     registers: [this.registry],
   });
+  readonly slackResponseUrlRefused = new Counter({
+    name: 'ingress_slack_response_url_refused_total',
+    help: 'Replies not sent because the response_url pointed outside SLACK_RESPONSE_URL_HOSTS.',
+    registers: [this.registry],
+  });
   readonly sharedStateFallbacks = new Counter({
     name: 'ingress_shared_state_fallbacks_total',
     help: "Operations on the replicas' shared state (INGRESS_REDIS_URL) that fell back to this process's memory because Redis was unreachable, by what.",
@@ -139,6 +144,7 @@ export class IngressMetrics {
   constructor({ processMetrics = false }: { processMetrics?: boolean } = {}) {
     // Counters without labels start at 0 so a rate() has a series before the first event.
     this.alertsResolvedOrphan.inc(0);
+    this.slackResponseUrlRefused.inc(0);
     this.watchdogLastSeen.set(0);
     // Process CPU, memory, event-loop lag: for the ingress process itself (npm run ingress / npm start).
     if (processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'ingress_' });

@@ -397,6 +397,30 @@ export function decideSlashCommand(form: Record<string, string>, contacts: Conta
   }
 }
 
+/**
+ * Is `url` a response_url the ingress may POST to? `allowed`: host names, which need https on the default port,
+ * or origins (`scheme://host[:port]`), which must match exactly. No credentials in the URL.
+ */
+export function responseUrlAllowed(url: string, allowed: readonly string[]): boolean {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return false;
+  }
+  if (u.username || u.password) return false;
+  return allowed.some((entry) => {
+    if (entry.includes('://')) {
+      try {
+        return new URL(entry).origin === u.origin;
+      } catch {
+        return false;
+      }
+    }
+    return u.protocol === 'https:' && u.port === '' && u.hostname === entry.trim().toLowerCase();
+  });
+}
+
 /** Posts an ephemeral reply to an interaction's or command's response_url (best effort: logged on failure). */
 export async function replyEphemeral(responseUrl: string, text: string): Promise<void> {
   const res = await request(responseUrl, {

@@ -14,7 +14,11 @@ import { buildIngress } from '../../src/ingress/server';
 import { TemporalIncidentStarter } from '../../src/ingress/starter';
 import { parseContactConfig } from '../../src/playbook/contacts';
 import type { IncidentStatus } from '../../src/workflows/definitions';
-import { startFakeSlack, type FakeSlack } from '../fakes/slack';
+import { startFakeHttpService, startFakeSlack, type FakeSlack } from '../fakes/slack';
+import { loadIngressConfig } from '../../src/ingress/config';
+import { responseUrlAllowed } from '../../src/ingress/slack';
+import type { FastifyBaseLogger } from 'fastify';
+import pino from 'pino';
 import {
   startTestWorker,
   testClient,
@@ -51,19 +55,29 @@ function signed(body: string, at = Date.now(), secret = SECRET) {
 }
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
 
-function app(opts: { requireKnownUsers?: boolean; botToken?: boolean } = {}) {
+function app(
+  opts: {
+    requireKnownUsers?: boolean;
+    botToken?: boolean;
+    /** Where response_url may point; default: the fake Slack's origin. */
+    responseUrlHosts?: string;
+    logger?: FastifyBaseLogger;
+  } = {},
+) {
   const starter = new FakeStarter();
   const http = httpClient(
     buildIngress(
       testConfig({
         slackSigningSecrets: SECRET,
         slackApiBaseUrl: slack.apiBaseUrl,
+        slackResponseUrlHosts: opts.responseUrlHosts ?? slack.url,
         ...(opts.botToken === false ? {} : { slackBotToken: slack.botToken }),
       }),
       {
         starter,
         rules: defaultRules(),
         contacts: opts.requireKnownUsers ? { ...contacts, requireKnownUsers: true } : contacts,
+        ...(opts.logger ? { logger: opts.logger } : {}),
       },
     ),
   );
@@ -361,6 +375,78 @@ describe('the interaction and command routes', () => {
     });
   });
 
+  it('a response_url outside SLACK_RESPONSE_URL_HOSTS (default hooks.slack.com, https) gets no request, and the log says why', async () => {
+    expect(loadIngressConfig({}, { insecure: true }).slackResponseUrlHosts).toEqual(['hooks.slack.com']);
+    const slackHooks = ['hooks.slack.com'];
+    expect(responseUrlAllowed('https://hooks.slack.com/actions/T0/1/abc', slackHooks)).toBe(true);
+    expect(responseUrlAllowed('https://hooks.slack.com/commands/T0/1/abc', slackHooks)).toBe(true);
+    for (const bad of [
+      'http://hooks.slack.com/actions/T0/1/abc',
+      'https://hooks.slack.com:8443/actions/T0/1/abc',
+      'https://hooks.slack.com.evil.example/actions',
+      'https://hooks.slack.com@127.0.0.1/actions',
+      'https://x:y@hooks.slack.com/actions',
+      'http://127.0.0.1:8080/v1/incidents',
+      'http://169.254.169.254/latest/meta-data/',
+      'not a url',
+    ])
+      expect([bad, responseUrlAllowed(bad, slackHooks)]).toEqual([bad, false]);
+
+    // A canary inside the network: what the engine must never be made to call.
+    const canary = await startFakeHttpService(() => ({ status: 200, body: 'ok' }));
+    try {
+      const lines: string[] = [];
+      const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) });
+      const { http, starter } = app({ responseUrlHosts: 'hooks.slack.com', logger });
+      // A button click whose response_url points at the canary.
+      const c = click('incident.acknowledge', INCIDENT);
+      const redirected = c.body.replace(
+        encodeURIComponent(c.responseUrl),
+        encodeURIComponent(`${canary.url}/internal/admin`),
+      );
+      expect(redirected).not.toBe(c.body);
+      expect((await interact(http, redirected)).statusCode).toBe(200);
+      // `/incident ack` whose Update outlasts Slack's 3 s, so the answer would go to the response_url.
+      starter.actionOutcome = (_w, name) => ({
+        outcome: 'accepted',
+        result: { accepted: true, action: name, status: 'acknowledged', severity: 'P0', message: name },
+      });
+      const slowRun = starter.runAction.bind(starter);
+      starter.runAction = async (...args) => {
+        await new Promise((r) => setTimeout(r, 3000));
+        return slowRun(...args);
+      };
+      const body = form({
+        command: '/incident',
+        text: `ack ${WORKFLOW}`,
+        user_id: 'U0ANA',
+        response_url: `${canary.url}/internal/command`,
+      });
+      const res = await http.inject({
+        method: 'POST',
+        url: '/v1/slack/commands',
+        headers: signed(body),
+        payload: body,
+      });
+      expect(res.json().text).toMatch(/^Working on it/);
+      await waitFor(
+        async () => lines.filter((l) => l.includes('Slack response_url refused')).length,
+        (n) => n >= 2,
+        { what: 'two refusals in the log', timeoutMs: 10_000 },
+      );
+      const refusal = JSON.parse(lines.find((l) => l.includes('Slack response_url refused'))!) as {
+        level: number;
+        host: string;
+      };
+      expect(refusal).toMatchObject({ level: 40, host: new URL(canary.url).host });
+      expect(canary.requests).toEqual([]);
+      // The actions themselves ran: only the reply was withheld.
+      expect(starter.actions.map((a) => a.name)).toEqual(['acknowledge', 'acknowledge']);
+    } finally {
+      await canary.stop();
+    }
+  });
+
   it('Approve and Reject buttons carry the approval action id', async () => {
     const { http, starter } = app();
     for (const id of ['approval.approve', 'approval.reject']) {
@@ -440,7 +526,7 @@ describe('against the real dev server', () => {
     );
 
     const ingress = httpClient(
-      buildIngress(testConfig({ taskQueue, slackSigningSecrets: SECRET }), {
+      buildIngress(testConfig({ taskQueue, slackSigningSecrets: SECRET, slackResponseUrlHosts: slack.url }), {
         starter: new TemporalIncidentStarter({ taskQueue, timeoutMs: 10_000, client }),
         rules: defaultRules(),
         contacts,
@@ -498,7 +584,7 @@ describe('against the real dev server', () => {
     expect(before.incidentId).not.toBe(incidentA);
 
     const ingress = httpClient(
-      buildIngress(testConfig({ taskQueue, slackSigningSecrets: SECRET }), {
+      buildIngress(testConfig({ taskQueue, slackSigningSecrets: SECRET, slackResponseUrlHosts: slack.url }), {
         starter: new TemporalIncidentStarter({ taskQueue, timeoutMs: 10_000, client }),
         rules: defaultRules(),
         contacts,

@@ -10,6 +10,7 @@ import {
   openModal,
   replyEphemeral,
   resolveModal,
+  responseUrlAllowed,
 } from '../../slack';
 import { IngressError } from '../../errors';
 import { otherIncidentText } from '../../incident-ref';
@@ -21,6 +22,21 @@ export function registerSlackRoutes(routes: IngressRoutes, ctx: ChannelRouteCont
   // Slack: answered within its 3 seconds; an Update that takes longer replies through response_url.
   const slackReply = (responseUrl: string | undefined, text: string) => {
     if (!responseUrl) return;
+    if (!responseUrlAllowed(responseUrl, config.slackResponseUrlHosts)) {
+      // Not Slack's: nothing is sent (the ingress would otherwise POST wherever a payload points).
+      let host = '(unparseable)';
+      try {
+        host = new URL(responseUrl).host;
+      } catch {
+        // keep the placeholder
+      }
+      log.warn(
+        { host, allowed: config.slackResponseUrlHosts },
+        'Slack response_url refused: its host is not in SLACK_RESPONSE_URL_HOSTS; no reply sent',
+      );
+      metrics.slackResponseUrlRefused.inc();
+      return;
+    }
     replyEphemeral(responseUrl, text).catch((err: unknown) =>
       log.warn({ err: { message: (err as Error).message } }, 'Slack response_url reply failed'),
     );
