@@ -98,6 +98,23 @@ export type PagerDutyDecision =
 /** Events older than this are refused as stale (PagerDuty retries within minutes); ids are kept as long. */
 export const PAGERDUTY_EVENT_MAX_AGE_MS = 12 * 3600_000;
 
+// PagerDuty writes `2020-04-09T15:16:27.944Z`; Date.parse alone would also take "1" (the year 2001).
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * Why an event's `occurred_at` keeps it out, or null: not an ISO instant, older than the 12 h its id is
+ * remembered (a replay past that would be accepted again), or later than now plus the allowed clock skew
+ * (a future date would otherwise pass every age check).
+ */
+export function occurredAtProblem(occurredAt: string, nowMs: number, skewMs: number): string | null {
+  const at = ISO_INSTANT.test(occurredAt) ? Date.parse(occurredAt) : NaN;
+  if (!Number.isFinite(at))
+    return `occurred_at ${JSON.stringify(occurredAt.slice(0, 40))} is not an ISO 8601 time`;
+  if (nowMs - at > PAGERDUTY_EVENT_MAX_AGE_MS) return `it is stale (occurred ${occurredAt})`;
+  if (at - nowMs > skewMs) return `it is dated in the future (occurred ${occurredAt})`;
+  return null;
+}
+
 /** What an event asks of which incident, with its verified actor. Pure: the route runs the result. */
 export function decidePagerDuty(webhook: PagerDutyWebhook, contacts: ContactConfig): PagerDutyDecision {
   const { event } = webhook;

@@ -136,6 +136,40 @@ describe('the webhook route', () => {
     expect(r.json().error.message).toContain('PAGERDUTY_WEBHOOK_SECRET');
   });
 
+  it('an occurred_at that is not a time, or is in the future, is refused like a stale one; nothing runs', async () => {
+    const { http, starter } = app();
+    const send = async (occurredAt: string) => {
+      const body = JSON.stringify(
+        pagerDutyWebhook({
+          eventType: 'incident.acknowledged',
+          incidentKey: KEY,
+          agentId: 'PANA001',
+          occurredAt,
+        }),
+      );
+      return post(http, body, pagerDutySignature(body, SECRET));
+    };
+    for (const occurredAt of [
+      'not-a-date',
+      '2099-01-01T00:00:00Z',
+      new Date(Date.now() + 10 * 60_000).toISOString(),
+      '1', // Date.parse reads the year 2001
+      '',
+      new Date(Date.now() - 13 * 3600_000).toISOString(),
+    ]) {
+      const res = await send(occurredAt);
+      expect([occurredAt, res.statusCode]).toEqual([occurredAt, 401]);
+      expect(res.json().error.field).toBe('event.occurred_at');
+    }
+    expect(starter.actions).toHaveLength(0);
+    // Within the clock skew allowed (the 5-minute replay window), and PagerDuty's own spelling: accepted.
+    expect((await send(new Date(Date.now() + 60_000).toISOString())).statusCode).toBe(200);
+    expect(
+      (await send(new Date(Date.now() - 3600_000).toISOString().replace('Z', '+00:00'))).statusCode,
+    ).toBe(200);
+    expect(starter.actions).toHaveLength(2);
+  });
+
   it('an unmapped user is recorded by platform id, or refused under requireKnownUsers', async () => {
     const open = app();
     const body = JSON.stringify(

@@ -1,7 +1,8 @@
-// POST /v1/pagerduty/webhooks (issue 11 item 2): a verified v3 webhook (the signature is checked in
-// server.ts's preValidation) -> the incident's Update, once per event id. What it asks: pagerduty.ts.
+// POST /v1/pagerduty/webhooks (issue 11 item 2): a verified v3 webhook (the signature is checked on the raw
+// body in server.ts, before it is parsed) -> the incident's Update, once per event id. What it asks:
+// pagerduty.ts.
 import { IngressError } from '../../errors';
-import { decidePagerDuty, PAGERDUTY_EVENT_MAX_AGE_MS, pagerDutyWebhookSchema } from '../../pagerduty';
+import { decidePagerDuty, occurredAtProblem, pagerDutyWebhookSchema } from '../../pagerduty';
 import { otherIncidentText } from '../../incident-ref';
 import type { ChannelRouteContext, IngressRoutes } from '../context';
 
@@ -13,12 +14,13 @@ export function registerPagerDutyRoute(routes: IngressRoutes, ctx: ChannelRouteC
     { schema: { body: pagerDutyWebhookSchema }, bodyLimit: config.pagerDutyBodyLimitBytes },
     async (req) => {
       const { event } = req.body;
-      const age = now() - Date.parse(event.occurred_at);
-      if (Number.isFinite(age) && age > PAGERDUTY_EVENT_MAX_AGE_MS)
+      // The clock skew allowed is the signed requests' replay window, as for Slack's timestamps.
+      const problem = occurredAtProblem(event.occurred_at, now(), config.replayWindowSeconds * 1000);
+      if (problem)
         throw new IngressError(
           401,
           'unauthorized',
-          `event ${event.id} is stale (occurred ${event.occurred_at})`,
+          `event ${event.id} is refused: ${problem}`,
           'event.occurred_at',
         );
       const key = `event:${event.id}`;
