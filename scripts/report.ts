@@ -1,14 +1,20 @@
-// `npm run report -- --since 2026-11-01 [--until 2026-12-01] [--format text|json] [--include-drills] [--database-url ...]`
+// `npm run report [-- --since 2026-11-01] [--until 2026-12-01] [--format text|json] [--include-drills] [--database-url ...]`
 // The 6.4 metrics report from the incident ledger. Dates are COT calendar days (America/Bogota); the
-// period is [since 00:00 COT, until 00:00 COT), until defaulting to now.
+// period is [since 00:00 COT, until 00:00 COT), until defaulting to now. Without --since, the period is the
+// last 7 days (the 7 x 24 h before until), and the output says so.
 import { parseArgs } from 'node:util';
 import { ConfigError, loadEnv } from '../src/config';
 import { createLedgerPool, DEFAULT_LEDGER_DATABASE_URL, redactUrl } from '../src/ledger/db';
 import { computeReport, cotDayStart, formatReport } from '../src/ledger/report';
 import { loadReportRows } from '../src/ledger/report-rows';
 
+/** The period when --since is absent: the last 7 days (7 x 24 h before until). */
+const DEFAULT_PERIOD_DAYS = 7;
+const DAY_MS = 86_400_000;
+
 const USAGE =
-  'usage: npm run report -- --since YYYY-MM-DD [--until YYYY-MM-DD] [--format text|json] [--include-drills] [--database-url postgres://...]';
+  'usage: npm run report [-- --since YYYY-MM-DD] [--until YYYY-MM-DD] [--format text|json] [--include-drills] [--database-url postgres://...]\n' +
+  `  --since defaults to ${DEFAULT_PERIOD_DAYS} days before --until (the last ${DEFAULT_PERIOD_DAYS} days when --until is absent)`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -25,18 +31,21 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
-  if (!values.since) throw new ConfigError(`--since is required\n${USAGE}`);
   if (values.format !== 'text' && values.format !== 'json')
     throw new ConfigError(`--format must be text or json\n${USAGE}`);
   let sinceMs: number;
   let untilMs: number;
   try {
-    sinceMs = cotDayStart(values.since);
     untilMs = values.until ? cotDayStart(values.until) : Date.now();
+    sinceMs = values.since ? cotDayStart(values.since) : untilMs - DEFAULT_PERIOD_DAYS * DAY_MS;
   } catch (err) {
     throw new ConfigError(`${(err as Error).message}\n${USAGE}`);
   }
   if (untilMs <= sinceMs) throw new ConfigError('--until must be after --since');
+  // Said in the output: on stdout before the text report, on stderr beside JSON (stdout stays pure JSON).
+  const periodNote = values.since
+    ? null
+    : `No --since given: the last ${DEFAULT_PERIOD_DAYS} days, ${values.until ? `before ${values.until} 00:00 COT` : 'until now'} (--since YYYY-MM-DD for another period).`;
 
   const url = values['database-url'] ?? loadEnv().LEDGER_DATABASE_URL ?? DEFAULT_LEDGER_DATABASE_URL;
   const pool = createLedgerPool(url, { max: 1 });
@@ -47,7 +56,10 @@ async function main(): Promise<void> {
       );
     });
     const report = computeReport(rows, sinceMs, untilMs, { includeDrills: values['include-drills'] });
-    console.log(values.format === 'json' ? JSON.stringify(report, null, 2) : formatReport(report));
+    if (values.format === 'json') {
+      if (periodNote) console.error(periodNote);
+      console.log(JSON.stringify(report, null, 2));
+    } else console.log(periodNote ? `${periodNote}\n${formatReport(report)}` : formatReport(report));
   } finally {
     await pool.end();
   }

@@ -489,6 +489,68 @@ test('npm run report: JSON output has the same figures; text output shows each l
   expect((bad as { stderr: string }).stderr).toContain('not a YYYY-MM-DD date');
 });
 
+test('npm run report with no --since reports the last 7 days and says so; --until alone, the 7 days before it', async () => {
+  // Its own ledger: rows dated relative to now, and in January 2020, far from the fixture's period.
+  const own = await freshLedger('report_default');
+  try {
+    const store = new LedgerStore(own.pool);
+    const ago = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();
+    for (const s of [
+      snapshot({ id: 'now-2d', severity: 'P1', openedAt: ago(2), mttd: 30, mtta: 60, mttr: 600 }),
+      snapshot({ id: 'now-6d', severity: 'P2', openedAt: ago(6.9), mttd: 30 }),
+      snapshot({ id: 'now-8d', severity: 'P0', openedAt: ago(7.1), mttd: 30 }),
+      snapshot({ id: 'now-30d', severity: 'P3', openedAt: ago(30), mttd: 30 }),
+      // --until 2020-01-15: 2020-01-08 05:00 UTC (00:00 COT) .. 2020-01-15 05:00 UTC.
+      snapshot({ id: 'jan-10', severity: 'P0', openedAt: '2020-01-10T15:00:00.000Z', mttd: 30 }),
+      snapshot({ id: 'jan-08-early', severity: 'P1', openedAt: '2020-01-08T04:59:00.000Z', mttd: 30 }),
+      snapshot({ id: 'jan-05', severity: 'P1', openedAt: '2020-01-05T15:00:00.000Z', mttd: 30 }),
+    ])
+      await store.upsertIncident(s, 1);
+
+    const tsx = path.resolve(__dirname, '../../node_modules/.bin/tsx');
+    const script = path.resolve(__dirname, '../../scripts/report.ts');
+    const before = Date.now();
+    const text = await run(tsx, [script, '--database-url', own.url]);
+    const lines = text.stdout.split('\n');
+    expect(lines[0]).toBe(
+      'No --since given: the last 7 days, until now (--since YYYY-MM-DD for another period).',
+    );
+    expect(lines[1]).toMatch(
+      /^Incident report \d{4}-\d{2}-\d{2} \d{2}:\d{2} .. \d{4}-\d{2}-\d{2} \d{2}:\d{2} COT$/,
+    );
+    expect(text.stdout).toContain('Incidents: 2 (P0 0, P1 1, P2 1, P3 0)');
+
+    const json = await run(tsx, [script, '--database-url', own.url, '--format', 'json']);
+    const r = JSON.parse(json.stdout) as Report;
+    expect(json.stderr).toContain('No --since given: the last 7 days, until now');
+    expect(Date.parse(r.until) - Date.parse(r.since)).toBe(7 * 86_400_000);
+    expect(Date.parse(r.until)).toBeGreaterThanOrEqual(before);
+    expect(r.incidents).toEqual({ total: 2, bySeverity: { P0: 0, P1: 1, P2: 1, P3: 0 } });
+
+    const until = await run(tsx, [script, '--until', '2020-01-15', '--database-url', own.url]);
+    expect(until.stdout).toContain(
+      'No --since given: the last 7 days, before 2020-01-15 00:00 COT (--since YYYY-MM-DD for another period).',
+    );
+    expect(until.stdout).toContain('Incident report 2020-01-08 00:00 .. 2020-01-15 00:00 COT');
+    expect(until.stdout).toContain('Incidents: 1 (P0 1, P1 0, P2 0, P3 0)');
+
+    // --since still chooses the period, with no note.
+    const since = await run(tsx, [
+      script,
+      '--since',
+      '2020-01-01',
+      '--until',
+      '2020-01-15',
+      '--database-url',
+      own.url,
+    ]);
+    expect(since.stdout).not.toContain('No --since given');
+    expect(since.stdout).toContain('Incidents: 3 (P0 1, P1 2, P2 0, P3 0)');
+  } finally {
+    await own.close();
+  }
+}, 120_000);
+
 test('pure helpers: nearest-rank percentiles, slope, partial months, durations', () => {
   expect(percentile([], 50)).toBeNull();
   expect(percentile([7], 90)).toBe(7);
