@@ -105,7 +105,7 @@ test('a reopen runs the procedure again: the resume withdrawn at resolution is a
     (e) => e.type === 'approval.withdrawn',
   );
   expect(withdrawn.map((e) => e.text)).toEqual([
-    expect.stringMatching(/^resume-\d+ \(resume\) withdrawn: incident resolved$/),
+    expect.stringMatching(/^resume-\S+ \(resume\) withdrawn: incident resolved$/),
   ]);
   await waitFor(
     async () => (await client.workflow.getHandle(firstChild).describe()).status.name,
