@@ -338,7 +338,8 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
       pagerDutyKey: null,
     };
     // DNS rebinding: a browser page reaching the ingress through a name of its own sends that name.
-    if (hosts && !hosts.has(hostName(req.headers.host))) {
+    const name = hostName(req.headers.host);
+    if (hosts && (name === null || !hosts.has(name))) {
       throw new IngressError(
         421,
         'host_not_allowed',
@@ -544,10 +545,14 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
 
 export type IngressApp = ReturnType<typeof buildIngress>;
 
-/** The Host header's name, lower case, without its port (`[::1]:8080` -> `::1`). */
-function hostName(host: string | undefined): string {
+/**
+ * The Host header's name, lower case, without its port (`[::1]:8080` -> `::1`), or null when the value is not
+ * one host with an optional numeric port (`a:1, evil.example`, `a:@evil.example`, `a b`): such a value
+ * is not taken apart into a name that happens to be allowed.
+ */
+export function hostName(host: string | undefined): string | null {
   const h = (host ?? '').trim().toLowerCase();
-  if (h.startsWith('[')) return h.slice(1, h.indexOf(']') > 0 ? h.indexOf(']') : undefined);
-  const colon = h.lastIndexOf(':');
-  return colon > 0 && h.indexOf(':') === colon ? h.slice(0, colon) : h;
+  const m = /^(?:\[([0-9a-f:.]+)\]|([a-z0-9._-]+))(?::(\d{1,5}))?$/.exec(h);
+  if (!m) return null;
+  return m[1] ?? m[2] ?? null;
 }

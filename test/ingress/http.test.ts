@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { sign } from '../../src/ingress/auth';
 import { IngressConfigError, loadIngressConfig } from '../../src/ingress/config';
-import { buildIngress } from '../../src/ingress/server';
+import { buildIngress, hostName } from '../../src/ingress/server';
 import { startIngress } from '../../src/ingress/start';
 import { alertSchema, incidentInputSchema } from '../../src/workflows/definitions';
 import {
@@ -18,6 +18,7 @@ import {
   testConfig,
 } from './helpers';
 import { metricValue } from '../harness/metrics';
+import { rawRequest } from './raw-socket';
 
 const rules = defaultRules();
 const json = (body: unknown) => JSON.stringify(body);
@@ -749,6 +750,42 @@ describe('secure defaults on every inbound route (issue 11 item 5)', () => {
       (await listed.app.inject({ method: 'GET', url: '/healthz', headers: { host: 'localhost' } }))
         .statusCode,
     ).toBe(421);
+  });
+});
+
+describe('the Host check reads one host and an optional port, nothing else', () => {
+  it('a Host with a second name after a comma or an @ gets 421 (sent byte for byte on a bare socket)', async () => {
+    const { app } = setup({ bearerTokens: 'good-token' });
+    const url = await app.url();
+    const { port } = new URL(url);
+    const status = async (host: string) =>
+      (
+        await rawRequest(url, `GET /healthz HTTP/1.1\r\nHost: ${host}\r\nConnection: close`, [], {
+          giveUpMs: 5000,
+        })
+      ).statusCode;
+    for (const host of [
+      `127.0.0.1:${port}, evil.example`,
+      '127.0.0.1:@evil.example',
+      '127.0.0.1@evil.example',
+      '127.0.0.1 evil.example',
+      '127.0.0.1:80:81',
+      '[::1]evil.example',
+      'localhost:http',
+    ])
+      expect([host, await status(host)]).toEqual([host, 421]);
+    for (const host of [`127.0.0.1:${port}`, 'localhost', 'LOCALHOST:1', '[::1]:8080', '[::1]'])
+      expect([host, await status(host)]).toEqual([host, 200]);
+  });
+
+  it('hostName: the name, or null for anything that is not host[:port]', () => {
+    expect(hostName('127.0.0.1:8080')).toBe('127.0.0.1');
+    expect(hostName('[::1]:8080')).toBe('::1');
+    expect(hostName('Ingress.Internal')).toBe('ingress.internal');
+    expect(hostName('127.0.0.1:32080, evil.example')).toBeNull();
+    expect(hostName('127.0.0.1:@evil.example')).toBeNull();
+    expect(hostName('')).toBeNull();
+    expect(hostName(undefined)).toBeNull();
   });
 });
 
