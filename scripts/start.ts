@@ -1,7 +1,5 @@
 // `npm start`: the main job on one machine. Starts the Temporal dev server (SQLite file, Web UI) unless
 // TEMPORAL_ADDRESS points at a server already, then the worker and the alert ingress.
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadIngressConfig } from '../src/ingress/config';
 import { startIngress } from '../src/ingress/start';
@@ -9,6 +7,7 @@ import { loadEnv } from '../src/config';
 import { createWorker } from '../src/worker';
 import { installWorkerTelemetry, workerMetricsAddress } from '../src/temporal/telemetry';
 import { startDevServer, type DevServer } from './lib/dev-server';
+import { localIngressToken, tokenBannerLines } from './lib/ingress-token';
 import { readClusterInfo } from './lib/cluster';
 import { portOpen } from './lib/net';
 import { ensureTemporalCli, PROJECT_ROOT } from './lib/temporal-cli';
@@ -21,18 +20,6 @@ function ingressAuthConfigured(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env.INGRESS_BEARER_TOKENS || env.INGRESS_HMAC_SECRETS || insecure);
 }
 
-/** The local bearer token of `npm start`: data/ingress-token (0600), created with 32 random bytes if absent. */
-function localIngressToken(): { token: string; file: string; created: boolean } {
-  const file = process.env.INGRESS_TOKEN_FILE ?? path.join(PROJECT_ROOT, 'data', 'ingress-token');
-  if (existsSync(file)) {
-    const token = readFileSync(file, 'utf8').trim();
-    if (token.length >= 16) return { token, file, created: false };
-  }
-  mkdirSync(path.dirname(file), { recursive: true });
-  const token = randomBytes(32).toString('hex');
-  writeFileSync(file, `${token}\n`, { mode: 0o600 });
-  return { token, file, created: true };
-}
 /** Set once the worker has stopped, so the dev server's exit is expected. */
 let stopping = false;
 
@@ -128,7 +115,9 @@ async function main(): Promise<void> {
   const worker = await createWorker({ onSetup: (lines) => lines.forEach((l) => log(l)) });
   // Every inbound route needs auth (issue 11 item 5): without a token, secret or INGRESS_INSECURE, a local
   // token is generated once and kept in data/ingress-token, so Alertmanager's config stays valid across restarts.
-  const localToken = ingressAuthConfigured(process.env) ? null : localIngressToken();
+  const localToken = ingressAuthConfigured(process.env)
+    ? null
+    : localIngressToken(process.env.INGRESS_TOKEN_FILE ?? path.join(PROJECT_ROOT, 'data', 'ingress-token'));
   const ingress = await startIngress(
     loadIngressConfig(process.env, {
       taskQueue: env.INCIDENT_TASK_QUEUE,
@@ -145,12 +134,7 @@ async function main(): Promise<void> {
       `  Web UI:       ${uiUrl ?? 'none known for this server (set TEMPORAL_UI_URL to show its link)'}`,
       `  Worker:       task queue ${q}${metricsUrl ? `, metrics ${metricsUrl}` : ''}`,
       `  Ingress:      ${ingress.url}  (POST /v1/alerts/alertmanager | grafana | generic, POST /v1/incidents, GET /metrics)`,
-      ...(localToken
-        ? [
-            `  Ingress auth: Authorization: Bearer ${localToken.token}`,
-            `                (generated${localToken.created ? ' now' : ''}, kept in ${path.relative(process.cwd(), localToken.file)}; set INGRESS_BEARER_TOKENS to choose your own)`,
-          ]
-        : []),
+      ...(localToken ? tokenBannerLines(localToken) : []),
       `  Outbox:       ${path.relative(process.cwd(), env.OUTBOX_FILE)}`,
       '',
       'Try it (in another terminal):',

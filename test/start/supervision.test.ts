@@ -3,7 +3,7 @@
 // webhook opens the incident, and Ctrl-C still stops everything with exit 0.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { request } from 'undici';
 import { freePorts } from '../../scripts/lib/dev-server';
@@ -39,9 +39,14 @@ const post = (fingerprint: string, auth = true) =>
     headersTimeout: 30_000,
   });
 
+const tokenFile = path.join(tmp, `supervision-${id}-ingress-token`);
+
 beforeAll(async () => {
   let uiPort: number;
   [ingressPort, temporalPort, metricsPort, uiPort] = await freePorts(4);
+  // A token file left too short and world-readable: npm start replaces it with a 0600 one.
+  writeFileSync(tokenFile, 'short\n', { mode: 0o644 });
+  chmodSync(tokenFile, 0o644);
   child = spawn(
     process.execPath,
     [path.join(PROJECT_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'scripts/start.ts'],
@@ -60,7 +65,7 @@ beforeAll(async () => {
         INGRESS_BEARER_TOKENS: '',
         INGRESS_HMAC_SECRETS: '',
         INGRESS_INSECURE: '',
-        INGRESS_TOKEN_FILE: path.join(tmp, `supervision-${id}-ingress-token`),
+        INGRESS_TOKEN_FILE: tokenFile,
         WORKER_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
         INGRESS_TEMPORAL_TIMEOUT_MS: '2000',
         INGRESS_RETRY_AFTER_SECONDS: '5',
@@ -77,10 +82,14 @@ beforeAll(async () => {
   expect(output).toContain(`metrics http://127.0.0.1:${metricsPort}/metrics`);
   const metrics = await request(`http://127.0.0.1:${metricsPort}/metrics`);
   expect(await metrics.body.text()).toContain('temporal_num_pollers');
-  // The generated ingress token is printed, kept in its file, and required.
-  token = /Ingress auth: Authorization: Bearer ([0-9a-f]{64})/.exec(output)?.[1] ?? '';
+  // The generated ingress token is kept in its file (0600), required, and not printed: the banner says where.
+  token = readFileSync(tokenFile, 'utf8').trim();
   expect(token).toMatch(/^[0-9a-f]{64}$/);
-  expect(readFileSync(path.join(tmp, `supervision-${id}-ingress-token`), 'utf8').trim()).toBe(token);
+  expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+  expect(output).not.toContain(token);
+  expect(output).toContain(
+    `Ingress auth: Authorization: Bearer <the token in ${path.relative(PROJECT_ROOT, tokenFile)}>`,
+  );
   const unauthenticated = await post('fp-no-token', false);
   expect(unauthenticated.statusCode).toBe(401);
   await unauthenticated.body.dump();
