@@ -36,7 +36,7 @@ test('A: an approval for one kill switch never lifts a different one; the approv
   const first = await waitForApproval(h, 'resume');
   expect((await procState(h)).pendingApproval?.description).toContain('spurious drawdown trigger');
   // Action ids name their incident: another incident's "resume-1" (an old button) decides nothing here.
-  expect(first).toBe(`resume-1-${incidentTag((await procState(h)).incidentId)}`);
+  expect(first).toBe(`resume-1-${incidentTag(`${(await procState(h)).incidentId}/${h.workflowId}`)}`);
   await decide(h, 'resume-1', 'approved', 'tlead', undefined, 'CONFIRM_RESUME');
   await waitFor(
     () => procState(h),

@@ -47,13 +47,13 @@ export interface GateOutcome {
 const isoNow = (): string => new Date(Date.now()).toISOString();
 
 /**
- * Action ids name their incident: `resume-1-k3x9q2` (a tag of the incident id), so an old Approve button or a
- * decision typed for another incident with the same request number can never decide this one. Incidents
- * started before keep `resume-1`.
+ * Action ids name their incident and procedure run: `resume-1-k3x9q2` (a tag of both), so an old Approve
+ * button or a decision typed for another incident, or another run of this one, with the same request number
+ * can never decide this one. Incidents started before keep `resume-1`.
  */
 export const PATCH_UNIQUE_ACTION_IDS = 'unique-action-ids-v1';
 
-/** A short, stable tag of the incident id (FNV-1a, base 36): the same in every replay and every worker. */
+/** A short, stable tag of a string (FNV-1a, base 36): the same in every replay and every worker. */
 export function incidentTag(incidentId: string): string {
   let h = 0x811c9dc5;
   for (let i = 0; i < incidentId.length; i++) {
@@ -65,8 +65,10 @@ export function incidentTag(incidentId: string): string {
 
 export async function approvalGate(ctx: ProcedureContext, gateReq: GateRequest): Promise<GateOutcome> {
   const seq = ctx.nextSeq();
+  // The tag covers the procedure run too: a reopened incident runs a second procedure whose request numbers
+  // start again at 1, and a late answer meant for the first run must not decide the second's.
   const actionId = wf.patched(PATCH_UNIQUE_ACTION_IDS)
-    ? `${gateReq.action}-${seq}-${incidentTag(ctx.input.incidentId)}`
+    ? `${gateReq.action}-${seq}-${incidentTag(`${ctx.input.incidentId}/${wf.workflowInfo().workflowId}`)}`
     : `${gateReq.action}-${seq}`;
   const step = `approval: ${gateReq.action}`;
 
