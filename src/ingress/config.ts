@@ -19,6 +19,14 @@ export const ingressConfigSchema = z
     port: int(0, 65535).default(8080),
     /** Accepted `Authorization: Bearer <token>` values (several, for rotation). */
     bearerTokens: list.default([]),
+    /**
+     * GET /metrics: `token` (default) needs `Authorization: Bearer` with one of metricsTokens, or of
+     * bearerTokens when none is set (only INGRESS_INSECURE without any token leaves it open); `none` leaves it
+     * open to whoever reaches the port. Its series name routes, alert names, rates and Temporal's health.
+     */
+    metricsAuth: z.enum(['token', 'none']).default('token'),
+    /** Scrape tokens for GET /metrics: a scraper needs no token that can open incidents. */
+    metricsTokens: list.default([]),
     /** Shared secrets for HMAC-SHA256 signatures (Grafana and `X-Signature-256`); several for rotation. */
     hmacSecrets: list.default([]),
     grafanaSignatureHeader: z
@@ -126,6 +134,8 @@ export const INGRESS_ENV = {
   INGRESS_PORT: 'port',
   INGRESS_BEARER_TOKENS: 'bearerTokens',
   INGRESS_HMAC_SECRETS: 'hmacSecrets',
+  INGRESS_METRICS_AUTH: 'metricsAuth',
+  INGRESS_METRICS_TOKENS: 'metricsTokens',
   INGRESS_GRAFANA_SIGNATURE_HEADER: 'grafanaSignatureHeader',
   INGRESS_GRAFANA_TIMESTAMP_HEADER: 'grafanaTimestampHeader',
   INGRESS_REPLAY_WINDOW_SECONDS: 'replayWindowSeconds',
@@ -161,6 +171,7 @@ export const INGRESS_ENV = {
 const SECRET_KEYS: ReadonlySet<string> = new Set([
   'bearerTokens',
   'hmacSecrets',
+  'metricsTokens',
   'redisUrl',
   'pagerDutyWebhookSecrets',
   'slackSigningSecrets',
@@ -207,6 +218,19 @@ export function resolveRoutesFile(cfg: Pick<IngressConfig, 'routesFile'>, cwd = 
 
 export function authConfigured(cfg: Pick<IngressConfig, 'bearerTokens' | 'hmacSecrets'>): boolean {
   return cfg.bearerTokens.length > 0 || cfg.hmacSecrets.length > 0;
+}
+
+/**
+ * The tokens GET /metrics accepts: [] when it is open (INGRESS_METRICS_AUTH=none, or an insecure ingress with
+ * no token at all); null when it needs a token and none is configured (it answers 401 saying so).
+ */
+export function metricsTokens(
+  cfg: Pick<IngressConfig, 'metricsAuth' | 'metricsTokens' | 'bearerTokens' | 'hmacSecrets'>,
+): string[] | null {
+  if (cfg.metricsAuth === 'none') return [];
+  if (cfg.metricsTokens.length > 0) return cfg.metricsTokens;
+  if (cfg.bearerTokens.length > 0) return cfg.bearerTokens;
+  return authConfigured(cfg) ? null : [];
 }
 
 export function isLoopback(host: string): boolean {

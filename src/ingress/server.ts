@@ -22,7 +22,13 @@ import {
   verifySignature,
   type SignatureScheme,
 } from './auth';
-import { allowedHostNames, authConfigured, resolveRoutesFile, type IngressConfig } from './config';
+import {
+  allowedHostNames,
+  authConfigured,
+  metricsTokens,
+  resolveRoutesFile,
+  type IngressConfig,
+} from './config';
 import { AlertDispatcher, incidentUrl } from './dispatch';
 import { envelope, IngressError, toIngressError } from './errors';
 import { sanitizeJson } from './text';
@@ -535,9 +541,18 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
       );
     });
 
-    routes.get('/metrics', async (_req, reply) =>
-      reply.type(metrics.contentType).send(await metrics.render()),
-    );
+    const scrapeTokens = metricsTokens(config);
+    routes.get('/metrics', async (req, reply) => {
+      if (scrapeTokens === null)
+        throw new IngressError(
+          401,
+          'unauthorized',
+          'GET /metrics needs a token: set INGRESS_METRICS_TOKENS (or INGRESS_METRICS_AUTH=none to leave it open)',
+          'authorization',
+        );
+      if (scrapeTokens.length > 0) checkBearer(req.headers, scrapeTokens);
+      return reply.type(metrics.contentType).send(await metrics.render());
+    });
   });
 
   return app;

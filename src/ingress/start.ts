@@ -5,7 +5,7 @@ import type Redis from 'ioredis';
 import pino from 'pino';
 import { deploymentPolicy, loadDeploymentConfig } from '../config';
 import { parseContactConfig } from '../playbook/contacts';
-import { authConfigured, authProblem, loadIngressConfig, type IngressConfig } from './config';
+import { authConfigured, authProblem, loadIngressConfig, metricsTokens, type IngressConfig } from './config';
 import { IngressMetrics } from './metrics';
 import { buildIngress, type IngressApp, type IngressDeps } from './server';
 import { connectIngressRedis } from './shared';
@@ -51,6 +51,10 @@ export async function startIngress(
   if (!authConfigured(config))
     app.log.warn(
       'INGRESS_INSECURE: every inbound route accepts requests WITHOUT authentication; anyone who can reach this port can open and change incidents. Set INGRESS_BEARER_TOKENS or INGRESS_HMAC_SECRETS.',
+    );
+  if (metricsTokens(config) === null)
+    app.log.warn(
+      'GET /metrics answers 401: it needs a token and only HMAC secrets are configured; set INGRESS_METRICS_TOKENS for the scraper (or INGRESS_METRICS_AUTH=none)',
     );
   if (!redis)
     app.log.info(

@@ -291,7 +291,11 @@ describe('happy path', () => {
       temporal: { reachable: true, namespace: 'default' },
       auth: 'on',
     });
-    const m = await app.inject({ method: 'GET', url: '/metrics' });
+    const m = await app.inject({
+      method: 'GET',
+      url: '/metrics',
+      headers: { authorization: 'Bearer health-token' },
+    });
     expect(m.headers['content-type']).toContain('text/plain');
     expect(m.body).toContain('# TYPE ingress_requests_total counter');
     expect(metricValue(m.body, 'ingress_requests_total', { code: '200', route: '/healthz' })).toBe(3);
@@ -750,6 +754,57 @@ describe('secure defaults on every inbound route (issue 11 item 5)', () => {
       (await listed.app.inject({ method: 'GET', url: '/healthz', headers: { host: 'localhost' } }))
         .statusCode,
     ).toBe(421);
+  });
+});
+
+describe('GET /metrics needs a token unless configured open', () => {
+  const scrape = (app: ReturnType<typeof setup>['app'], token?: string) =>
+    app.inject({
+      method: 'GET',
+      url: '/metrics',
+      ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}),
+    });
+
+  it('by default the bearer token; with INGRESS_METRICS_TOKENS only a scrape token', async () => {
+    const { app } = setup({ bearerTokens: 'alert-token' });
+    for (const token of [undefined, 'nope']) {
+      const res = await scrape(app, token);
+      expect(res.statusCode).toBe(401);
+      expect(res.body).not.toContain('ingress_requests_total');
+    }
+    expect((await scrape(app, 'alert-token')).body).toContain('# TYPE ingress_requests_total counter');
+    // A scraper's token cannot open incidents, and the alert token no longer scrapes.
+    const scoped = setup({ bearerTokens: 'alert-token', metricsTokens: 'scrape-token' });
+    expect((await scrape(scoped.app, 'scrape-token')).statusCode).toBe(200);
+    expect((await scrape(scoped.app, 'alert-token')).statusCode).toBe(401);
+    const alert = await scoped.app.inject({
+      method: 'POST',
+      url: '/v1/alerts/alertmanager',
+      headers: { authorization: 'Bearer scrape-token' },
+      payload: alertmanagerPayload([{ alertname: 'TradingAPIDown' }]),
+    });
+    expect(alert.statusCode).toBe(401);
+    expect(scoped.starter.calls).toHaveLength(0);
+  });
+
+  it('INGRESS_METRICS_AUTH=none opens it; HMAC secrets alone leave it closed, saying what to set', async () => {
+    const open = setup({ bearerTokens: 'alert-token', metricsAuth: 'none' });
+    expect((await scrape(open.app)).statusCode).toBe(200);
+    const hmacOnly = setup({ hmacSecrets: 'hmac-secret-1' });
+    const closed = await scrape(hmacOnly.app);
+    expect(closed.statusCode).toBe(401);
+    expect(closed.json().error.message).toContain('INGRESS_METRICS_TOKENS');
+    // An insecure ingress (no auth at all, local experiments) has nothing to check it with.
+    expect((await scrape(setup().app)).statusCode).toBe(200);
+    const env = loadIngressConfig(
+      { INGRESS_METRICS_AUTH: 'none', INGRESS_METRICS_TOKENS: 'a,b', INGRESS_BEARER_TOKENS: 'x' },
+      {},
+    );
+    expect(env).toMatchObject({ metricsAuth: 'none', metricsTokens: ['a', 'b'] });
+    expect(loadIngressConfig({ INGRESS_BEARER_TOKENS: 'x' }, {}).metricsAuth).toBe('token');
+    expect(() => loadIngressConfig({ INGRESS_METRICS_AUTH: 'open', INGRESS_BEARER_TOKENS: 'x' }, {})).toThrow(
+      /INGRESS_METRICS_AUTH/,
+    );
   });
 });
 
