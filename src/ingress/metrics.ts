@@ -112,6 +112,12 @@ export class IngressMetrics {
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
+  readonly rateLimited = new Counter({
+    name: 'ingress_rate_limited_total',
+    help: 'Requests refused by the per-client rate limit (503 on the alert webhooks, 429 elsewhere), by route.',
+    labelNames: ['route'] as const,
+    registers: [this.registry],
+  });
   readonly bodyBytesParsed = new Counter({
     name: 'ingress_body_bytes_parsed_total',
     help: 'Bytes of request bodies parsed (JSON or form), by route: only bodies whose signature verified (or whose bearer token was checked before the body was read) are parsed.',

@@ -187,25 +187,29 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
   // per group_interval); the limit stops a runaway or hostile sender from starving Temporal. Alert senders
   // retry 5xx but drop 4xx: a limited alert webhook gets 503 + Retry-After so it comes back later instead of
   // being lost; a person opening an incident gets 429. Redis away: no limit rather than refused alerts.
+  const rateWindowMs = Math.max(1000, Math.ceil((config.rateLimitBurst / config.rateLimitPerSecond) * 1000));
   void app.register(rateLimit, {
     hook: 'onRequest',
     max: config.rateLimitBurst,
-    timeWindow: Math.max(1000, Math.ceil((config.rateLimitBurst / config.rateLimitPerSecond) * 1000)),
+    timeWindow: rateWindowMs,
     keyGenerator: (req) => req.socket.remoteAddress ?? 'unknown',
     allowList: (req) => verificationOf(req) === 'open',
     ...(deps.redis
       ? { redis: deps.redis, nameSpace: `${config.redisKeyPrefix}rate:`, skipOnError: true }
       : {}),
     onExceeded: () => undefined,
-    errorResponseBuilder: (req, ctx) =>
-      new IngressError(
+    // The configured window, not ctx.after (the time left until this window resets).
+    errorResponseBuilder: (req, ctx) => {
+      const retryAfter = Math.max(1, Math.ceil(ctx.ttl / 1000));
+      return new IngressError(
         (req.routeOptions.url ?? '').startsWith('/v1/alerts/') ? 503 : 429,
         'rate_limited',
-        `rate limit of ${ctx.max} requests per ${ctx.after} exceeded`,
+        `rate limit of ${ctx.max} requests per ${rateWindowMs / 1000} s per client address exceeded; retry in ${retryAfter} s`,
         'rate',
         undefined,
-        Math.max(1, Math.ceil(ctx.ttl / 1000)),
-      ),
+        retryAfter,
+      );
+    },
   });
 
   const starter = meteredStarter(deps.starter, metrics);
@@ -423,12 +427,18 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
   app.setErrorHandler(
     (err: FastifyError | IngressError | Error, req: FastifyRequest, reply: FastifyReply) => {
       const e = toIngressError(err, config, req.routeOptions.bodyLimit ?? config.bodyLimitBytes);
+      const route = req.routeOptions.url;
       // Refused before its body was read (credentials, size): the connection is closed after the answer
       // rather than kept alive by reading and discarding what the client is still sending.
       if (!req.raw.complete) void reply.header('connection', 'close');
-      if (e.status >= 500) req.log.error({ err: { name: err.name, message: err.message } }, 'request failed');
+      // A rate-limited request is a refusal the ingress means to give, even when it is a 503 (alert senders
+      // retry 5xx): counted, and logged at debug, so a flood does not fill the log with errors.
+      if (e.code === 'rate_limited') {
+        metrics.rateLimited.inc({ route: route ?? 'unmatched' });
+        req.log.debug({ code: e.code }, 'request refused: rate limit');
+      } else if (e.status >= 500)
+        req.log.error({ err: { name: err.name, message: err.message } }, 'request failed');
       else req.log.info({ code: e.code, field: e.field }, 'request refused');
-      const route = req.routeOptions.url;
       if (route && (ALERT_ROUTES as readonly string[]).includes(route))
         metrics.alertsRejected.inc({ route, reason: e.code });
       if (e.retryAfterSeconds !== undefined) void reply.header('retry-after', String(e.retryAfterSeconds));
