@@ -10,7 +10,9 @@ import type { Dispatcher } from 'undici';
 import { resolvePlatformConfig, type PlatformConfig } from '../platform/config';
 import { createProcedureActivities } from './platform';
 import type { Pool } from 'pg';
-import { createLedgerActivities, recordDeliveries } from './ledger';
+import path from 'node:path';
+import { PageSpool } from '../ledger/page-spool';
+import { createLedgerActivities, pageSpoolDir, recordDeliveries } from './ledger';
 import type { DeliveryResult, Notification, NotificationChannel } from './notify/port';
 import { unpackBatch, type NotificationBatch } from '../playbook/lifecycle/batch';
 
@@ -27,15 +29,30 @@ export interface ActivityDeps {
   ledger?: Pool | null;
   /** 2.1 contacts and rotations: who a paged role is at send time (the 4.1 "On-Call" line). */
   contacts?: ContactConfig;
+  /**
+   * Where the `pages` rows wait while the ledger database is unreachable (default: LEDGER_SPOOL_DIR, else
+   * data/ledger-spool); one subdirectory per database.
+   */
+  pageSpoolDir?: string;
 }
 
 export function createActivities(deps: ActivityDeps) {
-  // With a ledger, every delivery is also a row in its `pages` table.
+  // With a ledger, every delivery is also a row in its `pages` table, through a spool that never holds a
+  // page up and retries until the row lands.
   const ledger = deps.ledger;
-  const channels = ledger
-    ? Object.fromEntries(
-        Object.entries(deps.channels).map(([name, c]) => [name, recordDeliveries(c, ledger)]),
-      )
+  const spool = ledger
+    ? new PageSpool({
+        pool: ledger,
+        dir: pageSpoolDir(
+          path.resolve(
+            deps.pageSpoolDir ?? process.env.LEDGER_SPOOL_DIR ?? path.join('data', 'ledger-spool'),
+          ),
+          ledger,
+        ),
+      })
+    : null;
+  const channels = spool
+    ? Object.fromEntries(Object.entries(deps.channels).map(([name, c]) => [name, recordDeliveries(c, spool)]))
     : deps.channels;
   return {
     ...createProcedureActivities({

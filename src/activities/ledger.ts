@@ -1,11 +1,14 @@
 // Ledger activities (issue 5 item 4): idempotent writes to the PostgreSQL incident ledger. Each one is
 // harmless to repeat, so Temporal's at-least-once execution (retries, a worker killed after the write but
 // before reporting completion) never leaves a duplicate or a changed row.
+import { createHash } from 'node:crypto';
+import path from 'node:path';
 import { log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import type { ActionItemRecord, ApprovalRecord, PostmortemRecord } from '../ledger/records';
-import { LedgerStore } from '../ledger/store';
+import type { PageSpool } from '../ledger/page-spool';
+import { LedgerStore, pageRow } from '../ledger/store';
 import type { LedgerWrite } from '../playbook/lifecycle/ledger';
 import type { IncidentStatus, TimelineEvent } from '../workflows/definitions';
 import type { DeliveryResult, Notification, NotificationChannel } from './notify/port';
@@ -124,23 +127,38 @@ export function createLedgerActivities({ pool }: LedgerDeps) {
 export type LedgerActivities = ReturnType<typeof createLedgerActivities>;
 
 /**
- * Wraps a channel so each delivery is also written to the ledger's `pages` table. Best effort: the page
- * has gone out, so a ledger outage is logged and never fails (or re-runs) the delivery.
+ * Wraps a channel so each delivery is also a row of the ledger's `pages` table. The row goes to the spool
+ * (a local file, drained into the database in the background and retried until it lands), so the delivery
+ * never waits on the database and a database outage never loses the record of a page that went out.
  */
-export function recordDeliveries(channel: NotificationChannel, pool: pg.Pool): NotificationChannel {
-  const store = new LedgerStore(pool);
+export function recordDeliveries(channel: NotificationChannel, spool: PageSpool): NotificationChannel {
   return {
     name: channel.name,
     async deliver(n: Notification): Promise<DeliveryResult> {
       const result = await channel.deliver(n);
-      try {
-        await store.recordPage(result.channel, n, new Date().toISOString(), result.ref);
-      } catch (err) {
-        console.warn(
-          `[ledger] page ${n.idempotencyKey} on ${result.channel} not recorded: ${err instanceof Error ? err.message : String(err)}`,
-        );
-      }
+      await spool.add(pageRow(result.channel, n, new Date().toISOString(), result.ref));
       return result;
     },
   };
+}
+
+/**
+ * Where a pool's page spool lives: one directory per database (server and name), so rows left by a worker
+ * that died are adopted only by a worker writing to the same ledger.
+ */
+export function pageSpoolDir(root: string, pool: pg.Pool): string {
+  const o = (pool as unknown as { options: pg.PoolConfig }).options;
+  let where = `${o.host ?? ''}:${o.port ?? ''}/${o.database ?? ''}`;
+  let name = o.database ?? 'ledger';
+  if (o.connectionString) {
+    try {
+      const u = new URL(o.connectionString);
+      where = `${u.hostname}:${u.port}/${u.pathname}`;
+      name = decodeURIComponent(u.pathname.replace(/^\//, '')) || name;
+    } catch {
+      where = o.connectionString;
+    }
+  }
+  const hash = createHash('sha256').update(where).digest('hex').slice(0, 8);
+  return path.join(root, `${name.replace(/[^A-Za-z0-9_.-]/g, '_')}-${hash}`);
 }

@@ -9,6 +9,38 @@ import type { ActionItemRecord, ApprovalRecord, PostmortemRecord } from './recor
 
 type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
 
+/** One `pages` row: a notification delivered on one channel. */
+export interface PageRow {
+  channel: string;
+  idempotencyKey: string;
+  incidentId: string;
+  step: string;
+  target: string;
+  kind: string;
+  severity: string;
+  template: string | null;
+  ref: string | null;
+  /** Workflow time the message was composed (ISO). */
+  createdAt: string;
+  deliveredAt: string;
+}
+
+export function pageRow(channel: string, n: Notification, deliveredAt: string, ref?: string): PageRow {
+  return {
+    channel,
+    idempotencyKey: n.idempotencyKey,
+    incidentId: n.incidentId,
+    step: n.step,
+    target: n.target,
+    kind: n.kind,
+    severity: n.severity,
+    template: n.template ?? null,
+    ref: ref ?? null,
+    createdAt: n.createdAt,
+    deliveredAt,
+  };
+}
+
 /** `INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE newer-or-equal version AND values differ`. */
 function versionedUpsert(table: string, key: string[], cols: string[]): string {
   const values = cols.map((_, i) => `$${i + 1}`).join(', ');
@@ -178,25 +210,24 @@ export class LedgerStore {
     deliveredAt: string,
     ref?: string,
   ): Promise<{ inserted: boolean }> {
+    const { inserted } = await this.recordPages([pageRow(channel, n, deliveredAt, ref)]);
+    return { inserted: inserted > 0 };
+  }
+
+  /** Delivered notifications in one statement; rows already stored (same channel and key) are skipped. */
+  async recordPages(rows: PageRow[]): Promise<{ inserted: number }> {
+    if (rows.length === 0) return { inserted: 0 };
     const res = await this.db.query(
       `INSERT INTO pages (channel, idempotency_key, incident_id, step, target, kind, severity, template, ref, created_at, delivered_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+       SELECT p.channel, p."idempotencyKey", p."incidentId", p.step, p.target, p.kind, p.severity, p.template, p.ref,
+              p."createdAt", p."deliveredAt"
+         FROM jsonb_to_recordset($1::jsonb) AS p(channel text, "idempotencyKey" text, "incidentId" text, step text,
+              target text, kind text, severity text, template text, ref text, "createdAt" timestamptz,
+              "deliveredAt" timestamptz)
        ON CONFLICT (channel, idempotency_key) DO NOTHING`,
-      [
-        channel,
-        n.idempotencyKey,
-        n.incidentId,
-        n.step,
-        n.target,
-        n.kind,
-        n.severity,
-        n.template ?? null,
-        ref ?? null,
-        n.createdAt,
-        deliveredAt,
-      ],
+      [JSON.stringify(rows)],
     );
-    return { inserted: (res.rowCount ?? 0) > 0 };
+    return { inserted: res.rowCount ?? 0 };
   }
 
   /**

@@ -9,6 +9,7 @@ import { OutboxChannel } from '../../src/activities/notify/outbox';
 import type { Notification } from '../../src/activities/notify/port';
 import { migrateLedger } from '../../src/ledger/db';
 import { PgKeyValueStore } from '../../src/ledger/kv';
+import { PageSpool } from '../../src/ledger/page-spool';
 import { LedgerStore } from '../../src/ledger/store';
 import type { ActionItemRecord, ApprovalRecord, PostmortemRecord } from '../../src/ledger/records';
 import type { TimelineEvent } from '../../src/workflows/definitions';
@@ -178,12 +179,15 @@ describe('pages and approvals', () => {
   });
 
   test('a delivery run twice gives one outbox record and one pages row', async () => {
+    const spool = new PageSpool({ pool: ledger.pool, dir: tmpFile('page-spool') });
     const channel = recordDeliveries(
       new OutboxChannel(tmpFile('ledger-outbox.jsonl'), () => undefined),
-      ledger.pool,
+      spool,
     );
     expect((await channel.deliver(n('escalate-P0-0m'))).outcome).toBe('delivered');
     expect((await channel.deliver(n('escalate-P0-0m'))).outcome).toBe('duplicate');
+    await spool.flush();
+    spool.close();
     expect(
       await new LedgerStore(ledger.pool).recordPage(
         'outbox',
