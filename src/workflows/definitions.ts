@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ROLE_IDS, type RoleId } from '../playbook/roles';
 import { SEVERITIES, type Severity } from '../playbook/severity';
 import { policyOverridesSchema } from '../playbook/policy';
+import { cleanJson, cleanText } from '../playbook/text';
 
 export const TASK_QUEUE = 'incident-response';
 export const WORKFLOW_TYPE = 'incidentWorkflow';
@@ -21,7 +22,13 @@ export type IncidentKind = (typeof INCIDENT_KINDS)[number];
 export const INCIDENT_STATUSES = ['triggered', 'acknowledged', 'resolved', 'closed'] as const;
 export type IncidentStatusValue = (typeof INCIDENT_STATUSES)[number];
 
-const text = (max = 2000) => z.string().trim().min(1).max(max);
+/**
+ * Every string of a payload, however it came (the ingress, the Web UI, `temporal`, `tctl`, a procedure):
+ * cleaned before it is checked or kept (src/playbook/text.ts), so a NUL or an invisible character never
+ * reaches the timeline, the ledger or a page.
+ */
+const str = () => z.string().overwrite(cleanText);
+const text = (max = 2000) => str().trim().min(1).max(max);
 const actor = text(200);
 const isoTime = z.iso.datetime({ offset: true });
 
@@ -38,13 +45,13 @@ export const alertSchema = z.object({
   fingerprint: text(200),
   name: text(300),
   status: z.enum(['firing', 'resolved']).optional(),
-  severity: z.string().max(50).optional(),
-  summary: z.string().max(4000).optional(),
-  labels: z.record(z.string(), z.string()).optional(),
-  annotations: z.record(z.string(), z.string()).optional(),
+  severity: str().max(50).optional(),
+  summary: str().max(4000).optional(),
+  labels: z.record(str(), str()).optional(),
+  annotations: z.record(str(), str()).optional(),
   startsAt: isoTime.optional(),
   endsAt: isoTime.optional(),
-  source: z.string().max(100).optional(),
+  source: str().max(100).optional(),
 });
 export type Alert = z.infer<typeof alertSchema>;
 
@@ -53,13 +60,13 @@ export const incidentInputSchema = z.object({
   severity: z.enum(SEVERITIES).optional(),
   assessment: assessmentSchema.optional(),
   kind: z.enum(INCIDENT_KINDS).optional(),
-  summary: z.string().max(4000).optional(),
+  summary: str().max(4000).optional(),
   /** When the issue started (alert startsAt): the start of MTTD. */
   detectedAt: isoTime.optional(),
   source: z
     .object({
       system: text(100),
-      dedupKey: z.string().max(500).optional(),
+      dedupKey: str().max(500).optional(),
       alerts: z.array(alertSchema).max(1000).optional(),
     })
     .optional(),
@@ -84,39 +91,39 @@ export type IncidentInput = z.infer<typeof incidentInputSchema>;
  */
 export const originSchema = z.object({
   channel: z.enum(['slack', 'pagerduty']),
-  userId: z.string().min(1).max(100),
+  userId: str().min(1).max(100),
   /** true: the user id is mapped to a contact in the deployment config. */
   known: z.boolean(),
   role: z.enum(ROLE_IDS).optional(),
   /** The platform's own event id (PagerDuty webhook event, Slack action ts). */
-  eventId: z.string().max(200).optional(),
+  eventId: str().max(200).optional(),
 });
 export type ActionOrigin = z.infer<typeof originSchema>;
 
 export const acknowledgeSchema = z.object({
   by: actor,
-  note: z.string().max(2000).optional(),
+  note: str().max(2000).optional(),
   origin: originSchema.optional(),
 });
 export const resolveSchema = z.object({
   by: actor,
   origin: originSchema.optional(),
-  rootCause: z.string().max(2000).optional(),
-  resolution: z.string().max(2000).optional(),
+  rootCause: str().max(2000).optional(),
+  resolution: str().max(2000).optional(),
   financialImpactUsd: z.number().min(0).optional(),
   missedTrades: z.number().int().min(0).optional(),
   tradingDowntimeMinutes: z.number().min(0).optional(),
 });
 export const UPDATE_STATUSES = ['Investigating', 'Mitigating', 'Monitoring', 'Resolved'] as const;
-const lines = z.union([z.string().max(4000), z.array(z.string().max(1000)).max(50)]);
+const lines = z.union([str().max(4000), z.array(str().max(1000)).max(50)]);
 export const postUpdateSchema = z.object({
   by: actor,
   status: z.enum(UPDATE_STATUSES),
-  impact: z.string().max(2000).optional(),
+  impact: str().max(2000).optional(),
   progress: lines.optional(),
-  theory: z.string().max(2000).optional(),
+  theory: str().max(2000).optional(),
   nextSteps: lines.optional(),
-  eta: z.string().max(200).optional(),
+  eta: str().max(200).optional(),
 });
 export const escalateSchema = z.object({ by: actor, reason: text() });
 export const setSeveritySchema = z.object({ by: actor, severity: z.enum(SEVERITIES), reason: text() });
@@ -124,12 +131,12 @@ export const addNoteSchema = z.object({ by: actor, text: text(4000), origin: ori
 export const approveSchema = z.object({
   by: actor,
   actionId: text(200),
-  confirmationCode: z.string().max(100).optional(),
+  confirmationCode: str().max(100).optional(),
 });
 export const rejectSchema = z.object({
   by: actor,
   actionId: text(200),
-  reason: z.string().max(2000).optional(),
+  reason: str().max(2000).optional(),
 });
 export const reportLossSchema = z.object({ by: actor, amountUsd: z.number().min(0).max(1e12) });
 /**
@@ -139,7 +146,7 @@ export const reportLossSchema = z.object({ by: actor, amountUsd: z.number().min(
 const routedAlertSchema = z.object({
   alert: alertSchema,
   severity: z.enum(SEVERITIES).optional(),
-  title: z.string().max(500).optional(),
+  title: str().max(500).optional(),
 });
 /**
  * One alert (`{alert, severity?, title?}`), or a batch of one incident's alerts from one notification
@@ -160,8 +167,8 @@ export const postExternalStatusSchema = z.object({
   currentStatus: z.enum(['Operational', 'Degraded', 'Outage']),
   summary: text(4000),
   impact: text(4000),
-  resolutionEta: z.string().max(200).optional(),
-  nextUpdate: z.string().max(200).optional(),
+  resolutionEta: str().max(200).optional(),
+  nextUpdate: str().max(200).optional(),
 });
 
 export type AcknowledgeInput = z.infer<typeof acknowledgeSchema>;
@@ -418,8 +425,8 @@ export const procedureEventSchema = z.object({
   step: text(300),
   type: z.enum(['finding', 'decision', 'action', 'info']),
   outcome: z.enum(['ok', 'failed', 'unavailable', 'unknown']).optional(),
-  text: z.string().max(8000),
-  data: z.record(z.string(), z.unknown()).optional(),
+  text: str().max(8000),
+  data: z.record(str(), z.unknown()).transform(cleanJson).optional(),
 });
 
 /**
@@ -430,9 +437,9 @@ export const safetyHoldSchema = z.object({
   change: z.enum(['applied', 'released']),
   action: z.enum(['kill-switch', 'pause', 'rollback']),
   actionId: text(200),
-  activatedAt: z.string().max(100).nullable(),
-  activatedBy: z.string().max(500).nullable(),
-  reason: z.string().max(4000).nullable(),
+  activatedAt: str().max(100).nullable(),
+  activatedBy: str().max(500).nullable(),
+  reason: str().max(4000).nullable(),
 });
 export type SafetyHoldReport = z.infer<typeof safetyHoldSchema>;
 
@@ -450,8 +457,8 @@ export const approvalRequestedSignal = defineSignal<[ApprovalRequest]>('approval
 export const approvalRequestSchema = z.object({
   actionId: text(200),
   action: text(200),
-  description: z.string().max(4000),
-  evidence: z.array(z.string().max(2000)).max(50),
+  description: str().max(4000),
+  evidence: z.array(str().max(2000)).max(50),
   requestedAt: isoTime,
   expiresAt: isoTime.nullable(),
   requiresConfirmationCode: z.boolean(),
@@ -460,7 +467,7 @@ export const approvalExpiredSchema = z.object({ actionId: text(200), escalation:
 export const approvalClosedSchema = z.object({
   actionId: text(200),
   outcome: z.enum(['approved', 'rejected', 'pre-approved', 'withdrawn', 'too-late']),
-  by: z.string().max(200),
+  by: str().max(200),
   /** too-late: when the request had expired (the decision arrived after the gate gave up). */
   expiredAt: isoTime.optional(),
   /** too-late: the decision that came too late. */

@@ -288,8 +288,8 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
               (err: unknown) => {
                 ledgerBusy = false;
                 step({
-                  type: 'failed',
-                  eventType: 'side-effect.failed',
+                  type: 'ledger.failed',
+                  write: true,
                   text: `ledger write failed: ${errorMessage(err)}`,
                 });
               },
@@ -301,8 +301,8 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
           track(
             ledger.ledgerRecordApproval(s.incidentId, e.approval).catch((err: unknown) =>
               step({
-                type: 'failed',
-                eventType: 'side-effect.failed',
+                type: 'ledger.failed',
+                write: false,
                 text: `ledger approval ${e.approval.actionId} failed: ${errorMessage(err)}`,
               }),
             ),

@@ -64,6 +64,11 @@ export type Input =
   | { type: 'ledger.flush'; force: boolean }
   /** The ledger confirmed the events up to `upTo` (absolute timeline position). */
   | { type: 'ledger.written'; upTo: number }
+  /**
+   * A ledger activity gave up: `write` the incident's write (backed off), otherwise an approval's record.
+   * `text` says what failed and why.
+   */
+  | { type: 'ledger.failed'; write: boolean; text: string }
   | { type: 'postmortem.started'; workflowId: string }
   | { type: 'postmortem.failed'; error: string };
 
@@ -184,10 +189,17 @@ export function decide(state: IncidentState, input: Input, now: number): Decisio
       record(d, 'system', input.eventType, input.text);
       break;
     case 'ledger.flush':
+      // Backing off after a failure; continue-as-new and close still try (input.force).
+      if (!input.force && d.s.ledgerRetryAt !== null && now < d.s.ledgerRetryAt) break;
       ledgerFlush(d, input.force);
       break;
     case 'ledger.written':
+      d.s.ledgerFailures = 0;
+      d.s.ledgerRetryAt = null;
       ledgerWritten(d, input.upTo);
+      break;
+    case 'ledger.failed':
+      ledgerFailed(d, input.write, input.text);
       break;
     case 'postmortem.started':
       d.s.postmortemWorkflowId = input.workflowId;
@@ -207,6 +219,44 @@ export function validateAction(state: IncidentState, name: ActionName, payload: 
   return checkAction(state, name, payload);
 }
 
+/** The least real time before a failed ledger write is tried again; it doubles with each failure in a row. */
+export const LEDGER_RETRY_FLOOR_MS = 5_000;
+/** ...up to this (real time): a database down for a day is still tried every ten minutes. */
+export const LEDGER_RETRY_MAX_FLOOR_MS = 10 * MINUTE_MS;
+
+/**
+ * A ledger write that failed, whatever the cause (the database down, a value it refuses), is tried again
+ * after the batch interval and never sooner than a real-time floor that doubles with each failure in a row:
+ * the events stay pending meanwhile and go in that write. The failure is on the record as a routine event,
+ * so it cannot ask for a write of its own (a write that fails every time would otherwise ask again at once,
+ * in a loop). Before the patch: a `side-effect.failed` event, as then.
+ */
+function ledgerFailed(d: Draft, write: boolean, text: string): void {
+  const s = d.s;
+  if (!patchedIn(s, 'ledgerBackoff')) {
+    record(d, 'system', 'side-effect.failed', text);
+    return;
+  }
+  if (!write) {
+    record(d, 'system', 'ledger.failed', text);
+    return;
+  }
+  s.ledgerFailures += 1;
+  const floor = Math.min(
+    LEDGER_RETRY_FLOOR_MS * 2 ** Math.min(s.ledgerFailures - 1, 20),
+    LEDGER_RETRY_MAX_FLOOR_MS,
+  );
+  s.ledgerRetryAt = d.now + Math.max(scaled(s, LEDGER_BATCH_MINUTES * MINUTE_MS), floor);
+  // The row the failed write carried is still owed: written at the retry even without a new event.
+  s.ledgerUrgent = true;
+  record(
+    d,
+    'system',
+    'ledger.failed',
+    `${text} (failure ${s.ledgerFailures} in a row; tried again at ${isoOf(s.ledgerRetryAt)})`,
+  );
+}
+
 // ---------- the building blocks every rule uses ----------
 
 /** Timeline event types that need no prompt ledger write (they come in bulk; the next batch takes them). */
@@ -222,6 +272,8 @@ const ROUTINE_EVENTS = new Set([
   'signal.rejected',
   'signal.ignored',
   'notify.failed',
+  // A failed ledger write is retried on its own schedule (ledgerFailed): its record must not ask for another.
+  'ledger.failed',
   'procedure.finding',
   'procedure.info',
   'procedure.decision',
@@ -634,6 +686,9 @@ export function nextWakeup(s: IncidentState, now: number): number | null {
   const batchDue =
     s.ledgerAskedAt === null ? null : s.ledgerAskedAt + scaled(s, LEDGER_BATCH_MINUTES * MINUTE_MS);
   if (pending && batchDue !== null && batchDue > now) candidates.push(batchDue);
+  // After a failed write: the retry (the row it carried is owed even with no event pending).
+  if ((pending || s.ledgerUrgent) && s.ledgerRetryAt !== null && s.ledgerRetryAt > now)
+    candidates.push(s.ledgerRetryAt);
   return candidates.length ? Math.min(...candidates) : null;
 }
 

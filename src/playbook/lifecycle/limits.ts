@@ -1,6 +1,9 @@
 // Byte bounds of the incident's carried state (issue 9 item 6). Every string the state keeps is cut to a
 // named limit here, so continue-as-new, queries and ledger writes stay far below Temporal's 2 MB payload
-// limit whatever the alerts, signals and procedures send. The ledger keeps what the state drops.
+// limit whatever the alerts, signals and procedures send. The ledger keeps what the state drops. Cut text is
+// cleaned too (../text): what no schema checked (a child's result, an activity's error) must not carry a NUL
+// into the ledger either.
+import { cleanJson, cleanText } from '../text';
 
 export const LIMITS = {
   /** Incident title (and an alert's title candidate). */
@@ -40,7 +43,8 @@ export const LIMITS = {
 } as const;
 
 /** The head of `s` in at most `max` UTF-16 units, ending in an ellipsis when cut (never splits a pair). */
-export function clip(s: string, max: number): string {
+export function clip(raw: string, max: number): string {
+  const s = cleanText(raw);
   if (s.length <= max) return s;
   let n = max - 1;
   const last = s.charCodeAt(n - 1);
@@ -56,6 +60,7 @@ export function clipData(
   data: Record<string, unknown>,
   max: number = LIMITS.eventData,
 ): Record<string, unknown> {
+  data = cleanJson(data);
   let json: string;
   try {
     json = JSON.stringify(data);

@@ -52,6 +52,11 @@ export const PATCHES = {
    * never come faster, whatever the timeScale.
    */
   pagingFloor: 'paging-floor-v1',
+  /**
+   * A failed ledger write is retried after a back-off (the batch interval, never under a real-time floor that
+   * doubles with each failure), and its failure event is routine: it cannot ask for a write of its own.
+   */
+  ledgerBackoff: 'ledger-backoff-v1',
 } as const;
 export type PatchKey = keyof typeof PATCHES;
 export type Patches = Partial<Record<PatchKey, boolean>>;
@@ -154,6 +159,10 @@ export interface IncidentState {
   ledgerAskedAt: number | null;
   /** A change the ledger must see soon (status, severity, engagement, breach, approval). */
   ledgerUrgent: boolean;
+  /** Ledger writes failed in a row (reset by a write that lands). */
+  ledgerFailures: number;
+  /** After a failed write, no other is asked before this (real epoch ms) but at continue-as-new or close. */
+  ledgerRetryAt: number | null;
   /** Events dropped from the front of `timeline` (kept in the ledger). */
   timelineDropped: number;
   /** Approximate bytes of `timeline` (./limits eventBytes), kept current so trimming needs no serializing. */
@@ -259,6 +268,8 @@ export function openState(
     ledgerSeq: 0,
     ledgerAskedAt: null,
     ledgerUrgent: true,
+    ledgerFailures: 0,
+    ledgerRetryAt: null,
     timelineDropped: 0,
     timelineBytes: timeline.reduce((n, e) => n + eventBytes(e), 0),
     postmortemWorkflowId: null,
@@ -337,6 +348,8 @@ export function carriedState(s: IncidentState): IncidentState {
     closingApprovals: s.closingApprovals ?? [],
     rolePagedAt: s.rolePagedAt ?? {},
     safetyHolds: s.safetyHolds ?? [],
+    ledgerFailures: s.ledgerFailures ?? 0,
+    ledgerRetryAt: s.ledgerRetryAt ?? null,
   };
 }
 
