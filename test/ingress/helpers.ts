@@ -291,7 +291,8 @@ export function bigAlertmanagerGroup(
         namespace: 'trading-prod',
         pod,
         container: 'app',
-        instance: `10.42.${i % 250}.${(i * 7) % 250}:8080`,
+        // One instance per service: generic alerts group per instance too, and these spread over `services` keys.
+        instance: `10.42.${i % services}.7:8080`,
         node: `ip-10-0-${i % 16}-${i % 200}.ec2.internal`,
         cluster: 'usdcop-prod-eu-west-1',
         team: 'platform',
