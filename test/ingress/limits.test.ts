@@ -319,6 +319,43 @@ describe('odd characters are sanitized at the edge', () => {
     expectContract(starter);
   });
 
+  it('titles lose RTL overrides and zero-width characters (alert and manual), a title of only those is refused', async () => {
+    const { starter, app } = setup();
+    // U+202E shows what follows right to left; U+200B, U+200D and U+FEFF are invisible.
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/alerts/generic',
+      payload: {
+        source: 'probe',
+        alerts: [
+          {
+            name: 'Trading\u200bAPIDown',
+            summary: 'api \u202Enwod\u202C is \u200d\ufeffdown',
+            labels: { service: 'x' },
+          },
+        ],
+      },
+    });
+    expect(res.statusCode).toBe(200);
+    const fire = starter.calls.find((c) => c.op === 'fire')!.cmd as { input: { title: string } };
+    expect(fire.input.title).toBe('TradingAPIDown (x): api nwod is down');
+    const manual = await app.inject({
+      method: 'POST',
+      url: '/v1/incidents',
+      payload: { title: '\u2066DB\u2069 \u200edown\u200f \u2060now', severity: 'P1' },
+    });
+    expect(manual.statusCode).toBe(201);
+    const open = starter.calls.find((c) => c.op === 'open')!.cmd as { input: { title: string } };
+    expect(open.input.title).toBe('DB down now');
+    const invisible = await app.inject({
+      method: 'POST',
+      url: '/v1/incidents',
+      payload: { title: '\u202e\u200b\u200b ', severity: 'P1' },
+    });
+    expect(invisible.statusCode).toBe(400);
+    expect(invisible.json().error.field).toBe('title');
+  });
+
   it('manual incidents too', async () => {
     const { starter, app } = setup();
     const res = await app.inject({

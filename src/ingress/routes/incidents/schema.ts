@@ -2,10 +2,12 @@
 import { z } from 'zod';
 import { SEVERITIES } from '../../../playbook/severity';
 import { assessmentSchema, INCIDENT_KINDS } from '../../../workflows/definitions';
+import { cleanText } from '../../text';
 
 export const manualIncidentBodySchema = z
   .strictObject({
-    title: z.string().trim().min(1).max(500),
+    // Invisible and direction-changing characters go before the length checks: a title of only those is empty.
+    title: z.string().max(2000).transform(cleanText).pipe(z.string().trim().min(1).max(500)),
     /** Either a severity, or the 1.3 decision-tree answers to classify one. */
     severity: z.enum(SEVERITIES).optional(),
     assessment: assessmentSchema.strict().optional(),
