@@ -31,7 +31,7 @@ import {
 } from './config';
 import { AlertDispatcher, incidentUrl } from './dispatch';
 import { envelope, IngressError, toIngressError } from './errors';
-import { sanitizeJson } from './text';
+import { cleanParsedJson } from './text';
 import {
   PAGERDUTY_EVENT_MAX_AGE_MS,
   PAGERDUTY_SIGNATURE_HEADER,
@@ -280,8 +280,9 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
   const counted = (req: FastifyRequest, raw: Buffer) =>
     metrics.bodyBytesParsed.inc({ route: req.routeOptions.url ?? 'unmatched' }, raw.length);
 
-  // Every string of the parsed body (keys too) is sanitized here, once, for everything downstream (NUL and
-  // lone surrogates -> U+FFFD; PostgreSQL, Slack, PagerDuty and search attributes take the rest).
+  // Every string of the parsed body (keys too) is cleaned here, once, for everything downstream, as the
+  // incident's schemas clean it (NUL and lone surrogates -> U+FFFD; other controls, bidi overrides and
+  // zero-width characters removed): PostgreSQL, Slack, PagerDuty and search attributes take the rest.
   const jsonParser = app.getDefaultJsonParser('remove', 'remove');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser(
@@ -305,7 +306,7 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
           'body',
         );
       });
-      return sanitizeJson(value);
+      return cleanParsedJson(value);
     },
   );
 
@@ -328,7 +329,7 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
       req.ingress.rawBody = raw;
       await verifyBody(req, raw);
       counted(req, raw);
-      return sanitizeJson(Object.fromEntries(new URLSearchParams(raw.toString('utf8'))));
+      return cleanParsedJson(Object.fromEntries(new URLSearchParams(raw.toString('utf8'))));
     },
   );
 

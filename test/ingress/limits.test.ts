@@ -319,6 +319,37 @@ describe('odd characters are sanitized at the edge', () => {
     expectContract(starter);
   });
 
+  it('control and invisible characters are removed as the contract removes them: a name of only those is a 400, not a 500', async () => {
+    const { starter, app } = setup();
+    const post = (alert: Record<string, unknown>) =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/alerts/generic',
+        payload: { source: 'probe', alerts: [alert] },
+      });
+    for (const name of ['\u0001', '\u200b\u202e', '\u0007 \ufeff']) {
+      const res = await post({ name });
+      expect([JSON.stringify(name), res.statusCode]).toEqual([JSON.stringify(name), 400]);
+      expect(res.json().error.code).toBe('invalid_body');
+    }
+    const res = await post({
+      name: 'Disk\u0001Full',
+      fingerprint: '\u200b',
+      labels: { 'in\u200bstance': 'db-1\u0007', service: 'x' },
+      summary: 'bell\u0007 and tab\tkept',
+    });
+    expect(res.statusCode).toBe(200);
+    const [alert] = fired(starter);
+    expect(alert).toMatchObject({
+      name: 'DiskFull',
+      labels: { instance: 'db-1', service: 'x' },
+      summary: 'bell and tab\tkept',
+    });
+    // No usable fingerprint was sent: one is computed.
+    expect(alert!.fingerprint).toMatch(/^[0-9a-f]{16}$/);
+    expectContract(starter);
+  });
+
   it('titles lose RTL overrides and zero-width characters (alert and manual), a title of only those is refused', async () => {
     const { starter, app } = setup();
     // U+202E shows what follows right to left; U+200B, U+200D and U+FEFF are invisible.
