@@ -9,6 +9,7 @@ import { createProcedureActivities } from '../../src/activities/platform';
 import { engineActor, holderOf } from '../../src/playbook/safety';
 import { statusQuery } from '../../src/workflows/definitions';
 import { incidentTag } from '../../src/workflows/procedures/approval-gate';
+import { recordHistory } from '../harness/history';
 import { uniqueTaskQueue, waitFor } from '../harness/temporal';
 import { post } from '../simulator/helpers';
 import { decide, procState, procedureSuite, resultOf, waitForApproval } from './helpers';
@@ -68,6 +69,7 @@ test('A: an approval for one kill switch never lifts a different one; the approv
   });
   await decide(h, s.pendingApproval!.actionId, 'rejected', 'tlead', 'the loss limit is real');
   expect((await resultOf(h)).outcome).toBe('needs-human');
+  await recordHistory(h, 'procedure-3.1-resume-replaced-activation-child');
   expect((await suite.p.sim.state()).applied.resume).toBe(resumesBefore);
   expect((await operations()).kill_switch_active).toBe(true);
 });
@@ -181,6 +183,7 @@ test('C + 3.3: the engine kill switch is its hold; recovery is fresh data despit
   expect(st.operations.kill_switch_active).toBe(true);
   const after = await texts(h);
   expect(after.some((x) => x.includes(`${id} withdrawn`) && x.includes('stale again'))).toBe(true);
+  await recordHistory(h, 'procedure-3.3-resume-stale-again-child');
 });
 
 test('3.3: polls record what changed, not every repeat (no flood while trading is not auto-paused)', async () => {
