@@ -238,29 +238,180 @@ export class InMemoryKeyValueStore implements KeyValueStore {
   }
 }
 
+export interface BestEffortOptions {
+  /** Longest wait for the inner store on a delivery's path; past it the store counts as down. Default 1000 ms. */
+  timeoutMs?: number;
+  /** While down, the inner store is probed in the background this often (doubling to 30 s). Default 2000 ms. */
+  probeEveryMs?: number;
+  /** Keys this process remembers (sent markers, message refs); the oldest are forgotten past it. Default 20,000. */
+  memoryEntries?: number;
+}
+
 /**
- * A store whose failures never stop a page: reads that fail count as "not sent yet" and writes that fail
- * are logged. Paging must not wait on the database (a duplicate page beats a lost one), so Slack and
- * PagerDuty keep working through a ledger outage, e.g. a 3.4 database incident on the same server.
+ * A store that never holds up a page and never makes this process send a key twice, whatever the inner store
+ * (the ledger database) does. Paging must not wait on the database, e.g. during a 3.4 database incident on
+ * the same server:
+ * - Every key this process wrote is remembered in memory and answered from there first, so a retried
+ *   delivery on the same worker finds what it sent even while the database is down.
+ * - A read waits at most `timeoutMs`; a read that fails or times out counts as "not sent" and marks the store
+ *   down. While down, reads skip it (memory only) and a background probe finds when it is back: one slow read
+ *   per outage, not one per delivery.
+ * - Writes land in memory at once and go to the inner store behind the delivery (waiting at most `timeoutMs`
+ *   while it is up); a write that does not land is retried in the background until it does, so other workers
+ *   see the key once the database is back.
+ * A retry that lands on another worker during the outage can still send again (at least once: a duplicate
+ * beats a lost page); the Slack and PagerDuty keys make such a repeat a new message, never a missed one.
  */
 export class BestEffortKeyValueStore implements KeyValueStore {
+  private readonly memory = new Map<string, string>();
+  /** Writes the inner store has not confirmed, in order. */
+  private readonly unsaved = new Map<string, string>();
+  private readonly timeoutMs: number;
+  private readonly probeEveryMs: number;
+  private readonly memoryEntries: number;
+  private downSince: number | null = null;
+  private probeTimer: NodeJS.Timeout | null = null;
+  private probeWaitMs: number;
+  private flushing: Promise<void> | null = null;
+
   constructor(
     private readonly inner: KeyValueStore,
     private readonly warn: (message: string) => void = (m) => console.warn(m),
-  ) {}
+    options: BestEffortOptions = {},
+  ) {
+    this.timeoutMs = options.timeoutMs ?? 1_000;
+    this.probeEveryMs = options.probeEveryMs ?? 2_000;
+    this.memoryEntries = options.memoryEntries ?? 20_000;
+    this.probeWaitMs = this.probeEveryMs;
+  }
+
+  /** True while the inner store is considered down (reads answer from memory only). */
+  get down(): boolean {
+    return this.downSince !== null;
+  }
+
+  /** Writes not yet in the inner store. */
+  get unsavedCount(): number {
+    return this.unsaved.size;
+  }
+
   async get(key: string): Promise<string | undefined> {
+    const known = this.memory.get(key);
+    if (known !== undefined) return known;
+    if (this.downSince !== null) return undefined;
     try {
-      return await this.inner.get(key);
+      const value = await this.bounded(this.inner.get(key), 'read');
+      if (value !== undefined) this.remember(key, value);
+      return value;
     } catch (err) {
-      this.warn(`[notify] idempotency store unavailable (${(err as Error).message}); sending ${key} anyway`);
+      this.markDown(err, `sending ${key} without its check`);
       return undefined;
     }
   }
+
   async set(key: string, value: string): Promise<void> {
-    try {
-      await this.inner.set(key, value);
-    } catch (err) {
-      this.warn(`[notify] idempotency store unavailable (${(err as Error).message}); ${key} not remembered`);
+    this.remember(key, value);
+    this.unsaved.delete(key); // re-inserted last: the newest value of a key is the one written
+    this.unsaved.set(key, value);
+    if (this.unsaved.size > this.memoryEntries) {
+      // A very long outage: the oldest marker stays in memory but will not reach the store.
+      this.unsaved.delete(this.unsaved.keys().next().value as string);
     }
+    if (this.downSince !== null) return;
+    try {
+      await this.bounded(this.inner.set(key, value), 'write');
+      if (this.unsaved.get(key) === value) this.unsaved.delete(key);
+    } catch (err) {
+      if (this.refusedForGood(err, key)) return;
+      this.markDown(err, `${key} kept in memory, written when the store is back`);
+    }
+  }
+
+  /** A value the store will never take (e.g. PostgreSQL data exception 22xxx): kept in memory only. */
+  private refusedForGood(err: unknown, key: string): boolean {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code !== 'string' || !/^(22|23)/.test(code)) return false;
+    this.unsaved.delete(key);
+    this.warn(`[notify] idempotency store refused ${key} (SQLSTATE ${code}): remembered by this worker only`);
+    return true;
+  }
+
+  /** Stops the background probe (tests, shutdown); unsaved writes stay in memory. */
+  close(): void {
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.probeTimer = null;
+  }
+
+  private remember(key: string, value: string): void {
+    this.memory.delete(key);
+    this.memory.set(key, value);
+    while (this.memory.size > this.memoryEntries) {
+      const oldest = this.memory.keys().next().value as string;
+      this.memory.delete(oldest);
+    }
+  }
+
+  private bounded<T>(p: Promise<T>, what: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`idempotency store ${what} timed out after ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
+    });
+    p.catch(() => undefined); // settles later, if ever: nobody waits for it any more
+    return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  private markDown(err: unknown, consequence: string): void {
+    if (this.downSince === null) {
+      this.downSince = Date.now();
+      this.warn(
+        `[notify] idempotency store unavailable (${err instanceof Error ? err.message : String(err)}): ${consequence}; paging goes on from this worker's memory until it is back`,
+      );
+    }
+    this.scheduleProbe();
+  }
+
+  private scheduleProbe(): void {
+    if (this.probeTimer) return;
+    const wait = this.probeWaitMs;
+    this.probeWaitMs = Math.min(this.probeWaitMs * 2, 30_000);
+    this.probeTimer = setTimeout(() => {
+      this.probeTimer = null;
+      void this.probe();
+    }, wait);
+    this.probeTimer.unref();
+  }
+
+  /** Writes what did not land (or reads one key), off the delivery path; success brings the store back. */
+  private probe(): Promise<void> {
+    if (!this.flushing)
+      this.flushing = (async () => {
+        try {
+          if (this.unsaved.size === 0) await this.bounded(this.inner.get('probe:best-effort'), 'read');
+          // Until none is left: writes made while this runs are taken too.
+          while (this.unsaved.size > 0)
+            for (const [key, value] of [...this.unsaved]) {
+              try {
+                await this.bounded(this.inner.set(key, value), 'write');
+              } catch (err) {
+                if (this.refusedForGood(err, key)) continue;
+                throw err;
+              }
+              if (this.unsaved.get(key) === value) this.unsaved.delete(key);
+            }
+          if (this.downSince !== null)
+            this.warn(
+              `[notify] idempotency store back after ${Math.round((Date.now() - this.downSince) / 1000)} s`,
+            );
+          this.downSince = null;
+          this.probeWaitMs = this.probeEveryMs;
+        } catch {
+          if (this.downSince === null) this.downSince = Date.now();
+          this.scheduleProbe();
+        }
+      })().finally(() => (this.flushing = null));
+    return this.flushing;
   }
 }
