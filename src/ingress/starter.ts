@@ -8,6 +8,9 @@ import {
   type ConnectionLike,
 } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { originMessage } from '../playbook/lifecycle/origin-proof';
 import { ensureTemporalReady, TemporalNotReadyError } from '../temporal/readiness';
 import {
   IncidentKindKey,
@@ -20,6 +23,7 @@ import {
   type IncidentInput,
   type IncidentStatus,
   type IncidentKind,
+  ACTION_SCHEMAS,
 } from '../workflows/definitions';
 import type { Severity } from '../playbook/severity';
 import type { IngressMetrics } from './metrics';
@@ -148,6 +152,54 @@ export interface TemporalStarterOptions {
   client?: Client;
   connection?: Connection;
   namespace?: string;
+  /**
+   * The private key (PEM, RSA) that signs the origin of the actions the Slack and PagerDuty routes verified
+   * (docs/channels.md "Identity"). Default: INGRESS_ORIGIN_SIGNING_KEY (the PEM, `\n` for line breaks) or the
+   * file INGRESS_ORIGIN_SIGNING_KEY_FILE. None: origins go unsigned and the incident records them as
+   * unverified.
+   */
+  originSigningKey?: string | null;
+}
+
+/** The origin signing key from the options or the environment; null when none is configured. */
+export function originSigningKey(
+  given: string | null | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): KeyObject | null {
+  const pem =
+    given !== undefined
+      ? given
+      : (env.INGRESS_ORIGIN_SIGNING_KEY ??
+        (env.INGRESS_ORIGIN_SIGNING_KEY_FILE
+          ? readFileSync(env.INGRESS_ORIGIN_SIGNING_KEY_FILE, 'utf8')
+          : null));
+  if (!pem) return null;
+  const key = createPrivateKey(pem.replace(/\\n/g, '\n'));
+  if (key.asymmetricKeyType !== 'rsa' || (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048)
+    throw new Error('INGRESS_ORIGIN_SIGNING_KEY must be an RSA private key of 2048 bits or more');
+  return key;
+}
+
+/**
+ * The payload as its action's schema parses it, with the origin signed for this incident (originMessage):
+ * what the incident checks with the public key. A payload the schema refuses goes as it is (the incident
+ * refuses it with the reason).
+ */
+export function signOrigin(
+  key: KeyObject,
+  incidentId: string,
+  name: ActionName,
+  payload: unknown,
+  now: number = Date.now(),
+): unknown {
+  const parsed = ACTION_SCHEMAS[name].safeParse(payload);
+  if (!parsed.success) return payload;
+  const value = parsed.data as Record<string, unknown> & { origin?: Record<string, unknown> };
+  if (!value.origin) return payload;
+  const { proof: _p, ...origin } = value.origin;
+  const signed = { ...value, origin: { ...origin, signedAt: new Date(now).toISOString() } };
+  const proof = sign('sha256', Buffer.from(originMessage(incidentId, name, signed), 'utf8'), key);
+  return { ...signed, origin: { ...signed.origin, proof: proof.toString('base64') } };
 }
 
 export class TemporalIncidentStarter implements IncidentStarter {
@@ -158,8 +210,10 @@ export class TemporalIncidentStarter implements IncidentStarter {
   /** The readiness check of this connection (see ensureReady), kept once it succeeded. */
   private ready: Promise<void> | null = null;
   private lastNotReady: string | null = null;
+  private readonly signingKey: KeyObject | null;
 
   constructor(private readonly opts: TemporalStarterOptions) {
+    this.signingKey = originSigningKey(opts.originSigningKey);
     if (opts.client) {
       this.client = opts.client;
       this.connection = opts.client.connection;
@@ -270,12 +324,15 @@ export class TemporalIncidentStarter implements IncidentStarter {
     // lost answer) is the same Update, which Temporal applies once and answers again.
     const origin = (payload as { origin?: { channel?: string; eventId?: string } } | null)?.origin;
     const id = origin?.eventId ? `${origin.channel}:${origin.eventId}:${name}`.slice(0, 250) : undefined;
+    // A verified origin is signed for the very incident it lands on: that needs its incident id.
+    const signing = origin !== undefined && this.signingKey !== null;
     // A pinned run that continued as new between the check and the Update is checked once more.
     for (let attempt = 0; ; attempt++) {
       let pinned = false;
       try {
         let handle = this.client.workflow.getHandle(workflowId);
-        if (target.incidentId) {
+        let args: unknown = payload;
+        if (target.incidentId || signing) {
           // The Update's validator runs inside the incident and cannot know which message was clicked: the
           // comparison is made here. The run is pinned, so the Update reaches the run whose incident id was
           // read (if that run closes meanwhile, the Update finds it closed instead of landing on a newer one).
@@ -286,13 +343,15 @@ export class TemporalIncidentStarter implements IncidentStarter {
             return { runId: described.runId, status: await run.query<IncidentStatus>('status') };
           });
           if (!running) return { outcome: 'no-incident' };
-          if (running.status.incidentId !== target.incidentId)
+          if (target.incidentId && running.status.incidentId !== target.incidentId)
             return { outcome: 'other-incident', runningIncidentId: running.status.incidentId };
           handle = this.client.workflow.getHandle(workflowId, running.runId);
           pinned = true;
+          if (signing && this.signingKey)
+            args = signOrigin(this.signingKey, running.status.incidentId, name, payload);
         }
         const result = await this.call(`update:${name}`, () =>
-          handle.executeUpdate<ActionResult, [unknown]>(name, { args: [payload], ...(id ? { id } : {}) }),
+          handle.executeUpdate<ActionResult, [unknown]>(name, { args: [args], ...(id ? { id } : {}) }),
         );
         return { outcome: 'accepted', result };
       } catch (err) {

@@ -107,12 +107,20 @@ export const policyOverridesSchema = z
     channels: z.array(z.string().min(1)).min(1),
     preApprovedActions: z.array(z.string().min(1)),
     continueAsNewAfterEvents: z.number().int().min(200),
+    /**
+     * The public key (PEM, RSA 2048 bits or more) that verifies the ingress's signature on an action's
+     * origin (docs/channels.md "Identity"). Read by the incident from its worker's config only: a value in a
+     * start input is ignored, so nobody can bring their own. Not part of the incident's policy snapshot.
+     */
+    originVerifyKey: z.string().min(1).max(20_000),
   })
   .strict()
   .partial();
 export type PolicyOverrides = z.infer<typeof policyOverridesSchema>;
 
-export function resolvePolicy(overrides: PolicyOverrides = {}): IncidentPolicy {
+export function resolvePolicy(all: PolicyOverrides = {}): IncidentPolicy {
+  // Trust material, not a rule of the incident: the incident takes it from its worker (state.originKey).
+  const { originVerifyKey: _key, ...overrides } = all;
   const merged = <T>(base: Record<Severity, T>, over?: Partial<Record<Severity, T>>): Record<Severity, T> =>
     mapSeverities((s) => (over?.[s] !== undefined ? (over[s] as T) : base[s]));
   return {

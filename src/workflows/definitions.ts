@@ -84,10 +84,12 @@ export const incidentInputSchema = z.object({
 export type IncidentInput = z.infer<typeof incidentInputSchema>;
 
 /**
- * Where an action came from when a verified route sent it (issue 11 item 3): the ingress's Slack and
- * PagerDuty routes check the platform's signature and map the user id to a 2.1 contact. `by` is then that
- * contact's name (or `<channel>:<user id>` for an unmapped user). Absent: the Web UI, `temporal` or `tctl`,
- * where `by` is whatever the sender typed (unverified).
+ * Where an action came from when a verified route sent it: the ingress's Slack and PagerDuty routes check the
+ * platform's signature and map the user id to a 2.1 contact. `by` is then that contact's name (or
+ * `<channel>:<user id>` for an unmapped user). The ingress signs the action (`signedAt`, `proof`:
+ * src/playbook/lifecycle/origin-proof.ts); an origin without a signature the incident can verify is ignored
+ * and the action recorded as typed (unverified), like one from the Web UI, `temporal` or `tctl`, where `by`
+ * is whatever the sender typed.
  */
 export const originSchema = z.object({
   channel: z.enum(['slack', 'pagerduty']),
@@ -97,6 +99,9 @@ export const originSchema = z.object({
   role: z.enum(ROLE_IDS).optional(),
   /** The platform's own event id (PagerDuty webhook event, Slack action ts). */
   eventId: str().max(200).optional(),
+  /** When the ingress signed it, and its signature (base64): set by the ingress only. */
+  signedAt: isoTime.optional(),
+  proof: str().max(2000).optional(),
 });
 export type ActionOrigin = z.infer<typeof originSchema>;
 
@@ -125,18 +130,20 @@ export const postUpdateSchema = z.object({
   nextSteps: lines.optional(),
   eta: str().max(200).optional(),
 });
-export const escalateSchema = z.object({ by: actor, reason: text() });
+export const escalateSchema = z.object({ by: actor, reason: text(), origin: originSchema.optional() });
 export const setSeveritySchema = z.object({ by: actor, severity: z.enum(SEVERITIES), reason: text() });
 export const addNoteSchema = z.object({ by: actor, text: text(4000), origin: originSchema.optional() });
 export const approveSchema = z.object({
   by: actor,
   actionId: text(200),
   confirmationCode: str().max(100).optional(),
+  origin: originSchema.optional(),
 });
 export const rejectSchema = z.object({
   by: actor,
   actionId: text(200),
   reason: str().max(2000).optional(),
+  origin: originSchema.optional(),
 });
 export const reportLossSchema = z.object({ by: actor, amountUsd: z.number().min(0).max(1e12) });
 /**

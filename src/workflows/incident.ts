@@ -138,6 +138,10 @@ const ACTION_DESCRIPTIONS: Record<ActionName, string> = {
   alertResolved: 'From the alert ingress: alerts resolved.',
 };
 
+/** Said beside every action in the Web UI: an origin typed there does not make anyone verified. */
+const ORIGIN_NOTE =
+  ' An "origin" is set by the ingress only, with its signature; one typed here is ignored and the action recorded as typed (unverified).';
+
 /**
  * An action refused (an operator's mistake or a state that does not allow it): a non-retryable failure with
  * the reason and no stack trace, which the Web UI would show as if the workflow had crashed.
@@ -379,7 +383,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
         step({ type: 'action', name, payload, via: 'signal' }, stamp());
       },
       {
-        description: `${ACTION_DESCRIPTIONS[name]} Fire-and-forget (tctl, scripts): a rejection only shows in the timeline; operators, use the Update of the same name.`,
+        description: `${ACTION_DESCRIPTIONS[name]} Fire-and-forget (tctl, scripts): a rejection only shows in the timeline; operators, use the Update of the same name.${ORIGIN_NOTE}`,
       },
     );
   for (const name of Object.keys(UPDATES) as (keyof typeof UPDATES)[])
@@ -397,10 +401,10 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
         };
       },
       {
-        description: `${ACTION_DESCRIPTIONS[name]} Answers "accepted" or the reason it was rejected.`,
+        description: `${ACTION_DESCRIPTIONS[name]} Answers "accepted" or the reason it was rejected.${ORIGIN_NOTE}`,
         // Validators reject before anything is written to history, so the caller gets the reason at once.
         validator: (payload: unknown) => {
-          const verdict = validateAction(s, name, payload);
+          const verdict = validateAction(s, name, payload, stamp());
           if (!verdict.ok)
             throw rejection(
               verdict.reason.startsWith('invalid ') ? verdict.reason : `${name} rejected: ${verdict.reason}`,
@@ -444,7 +448,12 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
   const loadPolicy = () =>
     track(
       setup.loadPolicyOverrides().then(
-        (overrides) => step({ type: 'policy', overrides: { ...overrides, ...(input.policy ?? {}) } }),
+        (overrides) => {
+          // The origin key from the worker's own config, never from the start's overrides.
+          if (patchedIn(s, 'verifiedOrigin'))
+            step({ type: 'originKey', key: overrides.originVerifyKey ?? null });
+          step({ type: 'policy', overrides: { ...overrides, ...(input.policy ?? {}) } });
+        },
         (err: unknown) => {
           step({
             type: 'failed',
@@ -453,6 +462,21 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
           });
           step({ type: 'policy', overrides: input.policy ?? {} });
         },
+      ),
+    );
+
+  // A start that carried the policy (the ingress): the origin key still comes from the worker, beside the
+  // first page. A start input is anyone's to write; the key must not be.
+  const loadOriginKey = () =>
+    track(
+      setup.loadPolicyOverrides().then(
+        (overrides) => step({ type: 'originKey', key: overrides.originVerifyKey ?? null }),
+        (err: unknown) =>
+          step({
+            type: 'failed',
+            eventType: 'origin.key.failed',
+            text: `origin key not loaded, Slack and PagerDuty actions are recorded as unverified: ${errorMessage(err)}`,
+          }),
       ),
     );
 
@@ -466,6 +490,7 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
   } else {
     step({ type: 'open' });
     if (s.policyPending) loadPolicy();
+    else if (patchedIn(s, 'verifiedOrigin')) loadOriginKey();
   }
 
   let visible = '';

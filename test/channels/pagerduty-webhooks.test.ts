@@ -3,6 +3,7 @@
 // Update with the verified contact as `by`. Against the real dev server: a P0 acknowledged in PagerDuty
 // stops the engine's re-paging, and the acknowledgement is not echoed back to PagerDuty.
 import type { Client } from '@temporalio/client';
+import { generateKeyPairSync } from 'node:crypto';
 import { recordHistory } from '../harness/history';
 import { createChannelDispatcher, InMemoryKeyValueStore } from '../../src/activities/notify/http';
 import { readOutbox } from '../../src/activities/notify/outbox';
@@ -40,6 +41,10 @@ const contacts = parseContactConfig({
   },
 });
 const KEY = 'incident-trading-system-down-0123456789abcdef@20261201T120000.000Z';
+// The ingress signs the origins it verified; the worker's config has the public key (docs/channels.md "Identity").
+const ORIGIN_KEYS = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const ORIGIN_PUBLIC = ORIGIN_KEYS.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+const ORIGIN_PRIVATE = ORIGIN_KEYS.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 
 function app(overrides: { requireKnownUsers?: boolean; secrets?: string } = {}) {
   const starter = new FakeStarter();
@@ -240,6 +245,7 @@ describe('against the real dev server', () => {
       taskQueue,
       outboxFile,
       deps: {
+        policyOverrides: { originVerifyKey: ORIGIN_PUBLIC },
         channels: {
           pagerduty: new PagerDutyChannel(
             { routingKey: 'R0UTINGKEY0123456789012345678901', baseUrl: pagerduty.url, timeouts },
@@ -283,7 +289,12 @@ describe('against the real dev server', () => {
 
     const ingress = httpClient(
       buildIngress(testConfig({ taskQueue, pagerDutyWebhookSecrets: SECRET }), {
-        starter: new TemporalIncidentStarter({ taskQueue, timeoutMs: 10_000, client }),
+        starter: new TemporalIncidentStarter({
+          taskQueue,
+          timeoutMs: 10_000,
+          client,
+          originSigningKey: ORIGIN_PRIVATE,
+        }),
         rules: defaultRules(),
         contacts,
       }),
@@ -361,7 +372,12 @@ describe('against the real dev server', () => {
     const metrics = new IngressMetrics();
     const ingress = httpClient(
       buildIngress(testConfig({ taskQueue, pagerDutyWebhookSecrets: SECRET }), {
-        starter: new TemporalIncidentStarter({ taskQueue, timeoutMs: 10_000, client }),
+        starter: new TemporalIncidentStarter({
+          taskQueue,
+          timeoutMs: 10_000,
+          client,
+          originSigningKey: ORIGIN_PRIVATE,
+        }),
         rules: defaultRules(),
         contacts,
         metrics,

@@ -5,13 +5,13 @@
 // acknowledged by clicking the button in the fake Slack shows the contact and stops the re-paging.
 import type { Client } from '@temporalio/client';
 import { recordHistory } from '../harness/history';
-import { createHmac } from 'node:crypto';
+import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { createChannelDispatcher, InMemoryKeyValueStore } from '../../src/activities/notify/http';
 import { readOutbox } from '../../src/activities/notify/outbox';
 import { actionButtons, SlackChannel } from '../../src/activities/notify/slack';
 import { notification } from '../fakes/notifications';
 import { buildIngress } from '../../src/ingress/server';
-import { TemporalIncidentStarter } from '../../src/ingress/starter';
+import { signOrigin, TemporalIncidentStarter } from '../../src/ingress/starter';
 import { parseContactConfig } from '../../src/playbook/contacts';
 import type { IncidentStatus } from '../../src/workflows/definitions';
 import { startFakeHttpService, startFakeSlack, type FakeSlack } from '../fakes/slack';
@@ -35,6 +35,10 @@ const WORKFLOW = 'incident-trading-system-down-0123456789abcdef';
 const contacts = parseContactConfig({
   roles: { 'oncall-primary': { name: 'Ana Gómez', slackUserId: 'U0ANA' } },
 });
+// The ingress signs the origins it verified; the worker's config has the public key (docs/channels.md "Identity").
+const ORIGIN_KEYS = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const ORIGIN_PUBLIC = ORIGIN_KEYS.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+const ORIGIN_PRIVATE = ORIGIN_KEYS.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 
 let slack: FakeSlack;
 beforeAll(async () => {
@@ -475,6 +479,7 @@ describe('against the real dev server', () => {
       outboxFile,
       deps: {
         contacts,
+        policyOverrides: { originVerifyKey: ORIGIN_PUBLIC },
         channels: {
           slack: new SlackChannel(
             {
@@ -527,7 +532,12 @@ describe('against the real dev server', () => {
 
     const ingress = httpClient(
       buildIngress(testConfig({ taskQueue, slackSigningSecrets: SECRET, slackResponseUrlHosts: slack.url }), {
-        starter: new TemporalIncidentStarter({ taskQueue, timeoutMs: 10_000, client }),
+        starter: new TemporalIncidentStarter({
+          taskQueue,
+          timeoutMs: 10_000,
+          client,
+          originSigningKey: ORIGIN_PRIVATE,
+        }),
         rules: defaultRules(),
         contacts,
       }),
@@ -538,6 +548,10 @@ describe('against the real dev server', () => {
     expect((await replyTo(c.responseUrl))!.body.text).toMatch(/^Done: acknowledged/);
     const acked = await h.query<IncidentStatus>('status');
     expect(acked.acknowledgedBy).toBe('Ana Gómez');
+    expect(
+      (await h.query<{ type: string; text: string }[]>('timeline')).find((e) => e.type === 'acknowledged')
+        ?.text,
+    ).toBe('Acknowledged by Ana Gómez in Slack (verified, oncall-primary)');
     const ackAt = Date.parse(acked.acknowledgedAt!);
     // 3.1 step 1 in the incident's thread.
     await waitFor(
@@ -585,7 +599,12 @@ describe('against the real dev server', () => {
 
     const ingress = httpClient(
       buildIngress(testConfig({ taskQueue, slackSigningSecrets: SECRET, slackResponseUrlHosts: slack.url }), {
-        starter: new TemporalIncidentStarter({ taskQueue, timeoutMs: 10_000, client }),
+        starter: new TemporalIncidentStarter({
+          taskQueue,
+          timeoutMs: 10_000,
+          client,
+          originSigningKey: ORIGIN_PRIVATE,
+        }),
         rules: defaultRules(),
         contacts,
       }),
@@ -648,4 +667,60 @@ describe('against the real dev server', () => {
     );
     await b.terminate('test done');
   }, 90_000);
+  test('an origin typed into an Update (the CLI, the Web UI) is recorded as typed, unverified; the ingress path is verified', async () => {
+    const workflowId = `incident-slack-forged-${Date.now()}`;
+    // As the ingress starts one: the policy in the start, so the worker gives the key beside the first page.
+    const h = await client.workflow.start('incidentWorkflow', {
+      taskQueue,
+      workflowId,
+      args: [
+        {
+          title: 'Forged origin',
+          severity: 'P1',
+          timeScale: 60,
+          policy: { channels: ['outbox'] },
+          policyComplete: true,
+        },
+      ],
+    });
+    const timeline = () => h.query<{ type: string; text: string; data?: unknown }[]>('timeline');
+    await waitFor(timeline, (t) => t.some((e) => e.type === 'origin.key'), {
+      what: "the worker's origin key",
+    });
+    const forged = { channel: 'slack', userId: 'U0ANA', known: true, role: 'cto' };
+    await h.executeUpdate('acknowledge', { args: [{ by: 'Ana', origin: forged }] });
+    // Signed with another key, as someone who made up their own would.
+    const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    const { incidentId } = await h.query<IncidentStatus>('status');
+    await h.executeUpdate('addNote', {
+      args: [signOrigin(other, incidentId, 'addNote', { by: 'Ana', text: 'all good', origin: forged })],
+    });
+    const ingress = httpClient(
+      buildIngress(testConfig({ taskQueue, slackSigningSecrets: SECRET, slackResponseUrlHosts: slack.url }), {
+        starter: new TemporalIncidentStarter({
+          taskQueue,
+          timeoutMs: 10_000,
+          client,
+          originSigningKey: ORIGIN_PRIVATE,
+        }),
+        rules: defaultRules(),
+        contacts,
+      }),
+    );
+    const c = click('incident.escalate', incidentId);
+    await interact(ingress, c.body);
+    expect((await replyTo(c.responseUrl))!.body.text).toMatch(/^Done: /);
+    const t = await timeline();
+    expect(t.find((e) => e.type === 'acknowledged')).toMatchObject({
+      text: 'Acknowledged by Ana (typed, unverified: origin slack:U0ANA ignored, the origin is not signed by the ingress)',
+    });
+    expect(t.find((e) => e.type === 'acknowledged')!.data).toBeUndefined();
+    expect(t.find((e) => e.type === 'note')!.text).toBe(
+      "all good (typed, unverified: origin slack:U0ANA ignored, the origin's signature does not verify)",
+    );
+    expect(t.find((e) => e.type === 'escalation' && e.text.includes('escalated by'))!.text).toContain(
+      'escalated by Ana Gómez in Slack (verified, oncall-primary)',
+    );
+    await h.terminate('test done');
+  }, 60_000);
 });

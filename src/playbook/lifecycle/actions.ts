@@ -19,6 +19,7 @@ import { MINUTE_MS } from '../time';
 import type { Draft } from './decide';
 import { engage, escalateNext, humanSteps, notify, record, rerunProcedure, startText } from './decide';
 import { clip, clipOrNull, LIMITS } from './limits';
+import { checkOriginProof } from './origin-proof';
 import { releaseSafetyHolds } from './safety-holds';
 import { severityChanged } from './severity-change';
 import { alertLabel, isOpen, moreSevere, patchedIn, scaled, type IncidentState } from './state';
@@ -37,11 +38,51 @@ function parse(name: ActionName, raw: unknown): Parsed {
     : { ok: false, reason: `invalid ${name} payload: ${formatIssues(parsed.error.issues)}` };
 }
 
+/**
+ * How the record names who acted: `null` for a verified origin (its own text says where), otherwise why it
+ * is unverified (typed; or an origin that was ignored, and why). Always null before the patch.
+ */
+type Provenance = { value: unknown; unverified: string | null; proof: string | null };
+
+const ORIGIN_PROOFS_KEPT = 50;
+const TYPED = 'typed, unverified';
+const proofHead = (proof: string) => proof.slice(0, 32);
+
+/**
+ * The payload as the record may take it: its `origin` kept only when the ingress signed it for this incident,
+ * this action and these fields, lately, and not already used; otherwise dropped, and the action is recorded as
+ * typed (unverified), with what was ignored and why. Before the patch, the origin is taken as given.
+ */
+function provenance(s: IncidentState, name: ActionName, value: unknown, now: number): Provenance {
+  if (!patchedIn(s, 'verifiedOrigin')) return { value, unverified: null, proof: null };
+  const v = value as { origin?: ActionOrigin } & Record<string, unknown>;
+  if (!v.origin) return { value, unverified: TYPED, proof: null };
+  const { origin, ...rest } = v;
+  let check = checkOriginProof(s.originKey, s.incidentId, name, v, now);
+  if (check.ok && origin.proof && s.originProofs.includes(proofHead(origin.proof)))
+    check = { ok: false, reason: 'its signature was already used' };
+  if (check.ok) {
+    // What the record keeps of a verified origin: who and where, not the signature.
+    const { proof: _p, signedAt: _at, ...kept } = origin;
+    return { value: { ...rest, origin: kept }, unverified: null, proof: origin.proof ?? null };
+  }
+  return {
+    value: rest,
+    unverified: `typed, unverified: origin ${origin.channel}:${origin.userId} ignored, ${check.reason}`,
+    proof: null,
+  };
+}
+
 /** Validation and state checks only, no change: update validators and the first half of applying. */
-export function checkAction(s: IncidentState, name: ActionName, raw: unknown): Outcome {
+export function checkAction(
+  s: IncidentState,
+  name: ActionName,
+  raw: unknown,
+  now: number = s.clock,
+): Outcome {
   const p = parse(name, raw);
   if (!p.ok) return refuse(p.reason);
-  return checkParsed(s, name, p.value);
+  return checkParsed(s, name, provenance(s, name, p.value, now).value);
 }
 
 function checkParsed(s: IncidentState, name: ActionName, value: unknown): Outcome {
@@ -99,18 +140,24 @@ export function applyAction(d: Draft, name: ActionName, raw: unknown, via: 'sign
     record(d, actorOf(raw), 'signal.rejected', p.reason, { action: name, via });
     return refuse(p.reason);
   }
-  const verdict = checkParsed(d.s, name, p.value);
+  const trusted = provenance(d.s, name, p.value, d.now);
+  const verdict = checkParsed(d.s, name, trusted.value);
   if (!verdict.ok) {
     record(d, actorOf(raw), 'signal.rejected', `${name} rejected: ${verdict.reason}`, { action: name, via });
     return verdict;
   }
-  APPLY[name](d, p.value as never);
+  if (trusted.proof !== null)
+    d.s.originProofs = [...d.s.originProofs, proofHead(trusted.proof)].slice(-ORIGIN_PROOFS_KEPT);
+  APPLY[name](d, trusted.value as never, trusted.unverified);
   return verdict;
 }
 
-/** " in PagerDuty (verified contact)": where a verified route's action came from, for the timeline. */
-function originText(origin: ActionOrigin | undefined): string {
-  if (!origin) return '';
+/**
+ * " in PagerDuty (verified, cto)": where a verified route's action came from, for the timeline; or why the
+ * actor is unverified (" (typed, unverified)").
+ */
+function originText(origin: ActionOrigin | undefined, unverified: string | null = null): string {
+  if (!origin) return unverified ? ` (${unverified})` : '';
   const where = origin.channel === 'pagerduty' ? 'PagerDuty' : 'Slack';
   return origin.known
     ? ` in ${where} (verified${origin.role ? `, ${origin.role}` : ''})`
@@ -122,10 +169,11 @@ function echoless(origin: ActionOrigin | undefined): string | undefined {
   return origin?.channel === 'pagerduty' ? 'pagerduty' : undefined;
 }
 
-type Appliers = { [N in ActionName]: (d: Draft, a: ActionInput<N>) => void };
+/** `unverified`: why the actor is not verified (Provenance), null for a verified origin or before the patch. */
+type Appliers = { [N in ActionName]: (d: Draft, a: ActionInput<N>, unverified: string | null) => void };
 
 const APPLY: Appliers = {
-  acknowledge(d, { by, note, origin }) {
+  acknowledge(d, { by, note, origin }, unverified) {
     const s = d.s;
     s.status = 'acknowledged';
     s.acknowledgedBy = by;
@@ -135,7 +183,7 @@ const APPLY: Appliers = {
       d,
       by,
       'acknowledged',
-      `Acknowledged by ${by}${originText(origin)}${note ? `: ${note}` : ''}`,
+      `Acknowledged by ${by}${originText(origin, unverified)}${note ? `: ${note}` : ''}`,
       origin ? { origin } : undefined,
     );
     // 3.1 step 1 in the channel; never echoed to the platform it came from.
@@ -151,7 +199,7 @@ const APPLY: Appliers = {
     );
   },
 
-  resolve(d, r) {
+  resolve(d, r, unverified) {
     const s = d.s;
     const now = d.now;
     if (s.acknowledgedAt === null) {
@@ -186,7 +234,7 @@ const APPLY: Appliers = {
       d,
       r.by,
       'resolved',
-      `Resolved by ${r.by}${originText(r.origin)}${r.resolution ? `: ${r.resolution}` : ''}`,
+      `Resolved by ${r.by}${originText(r.origin, unverified)}${r.resolution ? `: ${r.resolution}` : ''}`,
       r.origin ? { origin: r.origin } : undefined,
     );
     // 4.3 "Follow-up Actions": what the procedure left to people, and approvals still open (read before
@@ -235,8 +283,8 @@ const APPLY: Appliers = {
     notify(d, 'update', `update-${s.seq}`, 'channel', renderIncidentUpdate({ title: s.title, ...u }), '4.2');
   },
 
-  escalate(d, { by, reason }) {
-    escalateNext(d, '', `escalated by ${by}: ${reason}`);
+  escalate(d, { by, reason, origin }, unverified) {
+    escalateNext(d, '', `escalated by ${by}${originText(origin, unverified)}: ${reason}`);
   },
 
   setSeverity(d, { by, severity, reason }) {
@@ -250,15 +298,23 @@ const APPLY: Appliers = {
     severityChanged(d, from, by, reason);
   },
 
-  addNote(d, { by, text, origin }) {
-    record(d, by, 'note', origin ? `${text}${originText(origin)}` : text, origin ? { origin } : undefined);
+  addNote(d, { by, text, origin }, unverified) {
+    // A typed note stays as written (its actor says who); an origin it claimed and lost is said.
+    const claimed = unverified !== null && unverified !== TYPED;
+    record(
+      d,
+      by,
+      'note',
+      origin || claimed ? `${text}${originText(origin, unverified)}` : text,
+      origin ? { origin } : undefined,
+    );
   },
 
-  approve(d, a) {
-    decideApproval(d, 'approved', a);
+  approve(d, a, unverified) {
+    decideApproval(d, 'approved', a, unverified);
   },
-  reject(d, a) {
-    decideApproval(d, 'rejected', a);
+  reject(d, a, unverified) {
+    decideApproval(d, 'rejected', a, unverified);
   },
 
   reportLoss(d, { by, amountUsd }) {
@@ -308,6 +364,7 @@ function decideApproval(
   d: Draft,
   decision: 'approved' | 'rejected',
   a: ActionInput<'approve'> & { reason?: string },
+  unverified: string | null,
 ): void {
   const s = d.s;
   // Recorded as decided only when the gate takes it (approvalClosed): the gate may have just expired.
@@ -342,8 +399,8 @@ function decideApproval(
     d,
     a.by,
     'approval.forwarded',
-    `${a.actionId}: ${decision === 'approved' ? 'approval' : 'rejection'} by ${a.by} handed to the procedure's gate${a.reason ? ` (${a.reason})` : ''}`,
-    { actionId: a.actionId, decision },
+    `${a.actionId}: ${decision === 'approved' ? 'approval' : 'rejection'} by ${a.by}${originText(a.origin, unverified)} handed to the procedure's gate${a.reason ? ` (${a.reason})` : ''}`,
+    { actionId: a.actionId, decision, ...(a.origin ? { origin: a.origin } : {}) },
   );
 }
 

@@ -19,6 +19,7 @@ import { formatCot } from '../time';
 import { isoOf } from '../../workflows/util';
 import { applyAction, checkAction, closeWithdrawn, type Outcome } from './actions';
 import { clip, clipData, eventBytes, LIMITS } from './limits';
+import { parseRsaPublicKeyPem, sha256, utf8 } from './origin-proof';
 import { applyProcedureMessage, type ProcedureMessageName } from './procedure';
 import { releaseSafetyHolds, safetyHoldsLine } from './safety-holds';
 import {
@@ -69,6 +70,11 @@ export type Input =
    * `text` says what failed and why.
    */
   | { type: 'ledger.failed'; write: boolean; text: string }
+  /**
+   * The key that verifies the ingress's signature on an action's origin, from the worker's deployment config
+   * (an activity's result; null: the deployment has none).
+   */
+  | { type: 'originKey'; key: string | null }
   | { type: 'postmortem.started'; workflowId: string }
   | { type: 'postmortem.failed'; error: string };
 
@@ -201,6 +207,9 @@ export function decide(state: IncidentState, input: Input, now: number): Decisio
     case 'ledger.failed':
       ledgerFailed(d, input.write, input.text);
       break;
+    case 'originKey':
+      originKeyArrived(d, input.key);
+      break;
     case 'postmortem.started':
       d.s.postmortemWorkflowId = input.workflowId;
       record(d, 'system', 'postmortem.started', `Post-mortem (6.1) tracked in ${input.workflowId}`, {
@@ -214,9 +223,51 @@ export function decide(state: IncidentState, input: Input, now: number): Decisio
   return { state: d.s, effects: d.effects, ...(outcome ? { outcome } : {}) };
 }
 
-/** Update validators: the verdict an action would get now, without changing anything. */
-export function validateAction(state: IncidentState, name: ActionName, payload: unknown): Outcome {
-  return checkAction(state, name, payload);
+/** Update validators: the verdict an action would get at `now`, without changing anything. */
+export function validateAction(
+  state: IncidentState,
+  name: ActionName,
+  payload: unknown,
+  now: number = state.clock,
+): Outcome {
+  return checkAction(state, name, payload, now);
+}
+
+/** The worker's key for the ingress's origin signatures: kept, and said on the record with its fingerprint. */
+function originKeyArrived(d: Draft, key: string | null): void {
+  const s = d.s;
+  if (key === null) {
+    s.originKey = null;
+    record(
+      d,
+      'system',
+      'origin.key',
+      'No origin key in the deployment (policy.originVerifyKey): Slack and PagerDuty actions are recorded as unverified',
+    );
+    return;
+  }
+  try {
+    const parsed = parseRsaPublicKeyPem(key);
+    s.originKey = key;
+    const fingerprint = [...sha256(utf8(parsed.n.toString(16)))]
+      .slice(0, 8)
+      .map((b) => b.toString(16).padStart(2, '0'))
+      .join('');
+    record(
+      d,
+      'system',
+      'origin.key',
+      `Slack and PagerDuty actions are verified with the deployment's origin key (RSA ${parsed.size * 8}, ${fingerprint})`,
+    );
+  } catch (err) {
+    s.originKey = null;
+    record(
+      d,
+      'system',
+      'origin.key',
+      `The deployment's origin key is unusable (${(err as Error).message}): Slack and PagerDuty actions are recorded as unverified`,
+    );
+  }
 }
 
 /** The least real time before a failed ledger write is tried again; it doubles with each failure in a row. */

@@ -57,6 +57,12 @@ export const PATCHES = {
    * doubles with each failure), and its failure event is routine: it cannot ask for a write of its own.
    */
   ledgerBackoff: 'ledger-backoff-v1',
+  /**
+   * An action's `origin` counts only with the ingress's signature, checked with the key from the worker's
+   * config (state.originKey); without it the action is recorded as typed (unverified). Before: any payload's
+   * origin was taken as given.
+   */
+  verifiedOrigin: 'verified-origin-v1',
 } as const;
 export type PatchKey = keyof typeof PATCHES;
 export type Patches = Partial<Record<PatchKey, boolean>>;
@@ -170,6 +176,13 @@ export interface IncidentState {
   postmortemWorkflowId: string | null;
   /** Deliveries still running when the run continued as new: the next run sends them again (same keys). */
   undelivered: { channel: string; notifications: Notification[] }[];
+  /**
+   * The public key (PEM) that verifies the ingress's signature on an action's origin, as the worker's
+   * deployment config gave it (an activity's result, never a start input); null until then, or none.
+   */
+  originKey: string | null;
+  /** The heads of the origin signatures accepted lately: a signature is good for one action. */
+  originProofs: string[];
 }
 
 export interface IncidentWorkflowInput extends IncidentInput {
@@ -274,6 +287,8 @@ export function openState(
     timelineBytes: timeline.reduce((n, e) => n + eventBytes(e), 0),
     postmortemWorkflowId: null,
     undelivered: [],
+    originKey: null,
+    originProofs: [],
     lossUsd: 0,
     resolution: null,
     lastUpdate: null,
@@ -350,6 +365,8 @@ export function carriedState(s: IncidentState): IncidentState {
     safetyHolds: s.safetyHolds ?? [],
     ledgerFailures: s.ledgerFailures ?? 0,
     ledgerRetryAt: s.ledgerRetryAt ?? null,
+    originKey: s.originKey ?? null,
+    originProofs: s.originProofs ?? [],
   };
 }
 
