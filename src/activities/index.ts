@@ -1,6 +1,6 @@
 // Activities are built by a factory so the worker injects real clients and tests inject fakes
 // (samples-typescript `activities-dependency-injection`).
-import { log } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { EMPTY_CONTACT_CONFIG, resolveContact, type ContactConfig } from '../playbook/contacts';
 import type { PolicyOverrides } from '../playbook/policy';
@@ -34,9 +34,43 @@ export interface ActivityDeps {
    * data/ledger-spool); one subdirectory per database.
    */
   pageSpoolDir?: string;
+  /** Where the one line per delivery goes (default: stdout). */
+  logLine?: (line: string) => void;
+}
+
+/** A value of a log line: bare when it is one plain word, else JSON-quoted (spaces, quotes, newlines). */
+const logValue = (v: string) => (/^[\w@:.\-/+]+$/.test(v) ? v : JSON.stringify(v));
+
+/**
+ * One line per delivery, with the ids that find it again (incident, step, target, channel, channel ref) and
+ * never the message: the SDK's activity logger would print the activity's whole context as a multi-line
+ * object, which for a thousand incidents is tens of megabytes of log.
+ */
+export function deliveryLine(channel: string, n: Notification, r: DeliveryResult): string {
+  let attempt = 1;
+  try {
+    attempt = Context.current().info.attempt;
+  } catch {
+    // not inside an activity (a direct call)
+  }
+  const fields: [string, string | undefined][] = [
+    ['channel', channel],
+    ['incident', n.incidentId],
+    ['step', n.step],
+    ['target', n.target],
+    ['kind', n.kind],
+    ['severity', n.severity],
+    ['ref', r.ref],
+    ...(attempt > 1 ? ([['attempt', String(attempt)]] as [string, string][]) : []),
+  ];
+  return `notification ${r.outcome} ${fields
+    .filter((f): f is [string, string] => f[1] !== undefined)
+    .map(([k, v]) => `${k}=${logValue(v)}`)
+    .join(' ')}`;
 }
 
 export function createActivities(deps: ActivityDeps) {
+  const logLine = deps.logLine ?? ((line: string) => void process.stdout.write(`${line}\n`));
   // With a ledger, every delivery is also a row in its `pages` table, through a spool that never holds a
   // page up and retries until the row lands.
   const ledger = deps.ledger;
@@ -111,11 +145,7 @@ export function createActivities(deps: ActivityDeps) {
         }
       : notification;
     const result = await impl.deliver(named);
-    log.info('notification delivered', {
-      channel,
-      key: notification.idempotencyKey,
-      outcome: result.outcome,
-    });
+    logLine(deliveryLine(channel, notification, result));
     return result;
   }
 }

@@ -20,9 +20,13 @@ export class OutboxChannel implements NotificationChannel {
   /** Serializes appends within this process so two deliveries of one key cannot both write. */
   private queue: Promise<unknown> = Promise.resolve();
 
+  /**
+   * `logLine` echoes each record's headline (e.g. to a console watched during a demo); silent by default, as
+   * the delivery activity already logs one line per delivery on every channel.
+   */
   constructor(
     readonly file: string,
-    private readonly logLine: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+    private readonly logLine: (line: string) => void = () => undefined,
   ) {}
 
   deliver(n: Notification): Promise<DeliveryResult> {
