@@ -94,8 +94,12 @@ export const contactConfigSchema = z.object({
   roles: z.partialRecord(z.enum(ROLE_IDS), roleContactSchema.partial()).default({}),
   rotations: z.partialRecord(z.enum(ROTATING_ROLES), rotationSchema).default({}),
   overrides: z.array(overrideSchema).default([]),
-  /** true: an action from a Slack or PagerDuty user in no contact above is refused, not recorded. */
-  requireKnownUsers: z.boolean().default(false),
+  /**
+   * true (the default): an action from a Slack or PagerDuty user in no contact above is refused, and the
+   * person is told why. Anyone in a Slack workspace can click a button; only the people of 2.1 act on an
+   * incident. false records them as `slack:<user id>` / `pagerduty:<user id>` ("not in contacts").
+   */
+  requireKnownUsers: z.boolean().default(true),
 });
 export type ContactConfig = z.output<typeof contactConfigSchema>;
 
@@ -119,7 +123,8 @@ export function findContactByPlatformId(
     if (c?.[key] === userId) return { name: c.name ?? DEFAULT_CONTACTS[role].name, role };
   for (const [role, r] of Object.entries(config.rotations) as [RoleId, Rotation][])
     for (const p of r?.people ?? []) if (p[key] === userId) return { name: p.name, role };
-  for (const o of config.overrides) if (o.person[key] === userId) return { name: o.person.name, role: o.role };
+  for (const o of config.overrides)
+    if (o.person[key] === userId) return { name: o.person.name, role: o.role };
   return null;
 }
 export type ContactConfigInput = z.input<typeof contactConfigSchema>;

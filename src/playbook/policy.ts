@@ -45,6 +45,43 @@ export interface IncidentPolicy {
   preApprovedActions: string[];
   /** Continue-as-new once the history has this many events (carrying the whole state). */
   continueAsNewAfterEvents: number;
+  /**
+   * Who may approve or reject each mutating remediation (by its action: `kill-switch`, `resume`, ...; `*` for
+   * any other), as the role of a verified Slack or PagerDuty origin. A typed decision (Web UI, `temporal`,
+   * tctl) carries no role: it is taken as before and recorded as typed, unverified. Absent in a policy
+   * snapshotted before it existed.
+   */
+  approvalAuthority: Record<string, RoleId[]>;
+}
+
+/**
+ * The playbook's commands name the on-call as who runs each remediation ("resumed_by": "oncall" in 3.1
+ * step 5 and 3.3 recovery, "initiated_by": "oncall_engineer" in the 3.2 rollback, the 3.3 ">60 minutes:
+ * Activate kill switch" and "Manual pause confirmation" rows, 3.4 "Identify and terminate"), so both on-call
+ * roles (2.1, 24/7, one rotation each) keep authority over what their procedure asks. Beside them, the lead
+ * who owns what the action touches: the Trading Lead for trading itself (kill switch, pause, resume), the ML
+ * Lead for the model (3.2 rollback), the Engineering Lead for services and the database (3.1 restarts, 3.4
+ * terminating a backend). The CTO, who is engaged for P0 and for losses over $1000 (2.3, 3.1), may decide
+ * any. Left out on purpose: leads outside their domain (the ML Lead cannot stop trading, the Trading Lead
+ * cannot restart services) and the P3 Team Lead, whom no procedure with a remediation engages.
+ */
+const ON_CALL: RoleId[] = ['oncall-primary', 'oncall-secondary'];
+export const DEFAULT_APPROVAL_AUTHORITY: Record<string, RoleId[]> = {
+  'kill-switch': [...ON_CALL, 'trading-lead', 'cto'],
+  pause: [...ON_CALL, 'trading-lead', 'cto'],
+  resume: [...ON_CALL, 'trading-lead', 'cto'],
+  rollback: [...ON_CALL, 'ml-lead', 'cto'],
+  restart: [...ON_CALL, 'eng-lead', 'cto'],
+  'terminate-backend': [...ON_CALL, 'eng-lead', 'cto'],
+  // A model reload, a cache flush, anything a later procedure asks: engineering.
+  '*': [...ON_CALL, 'eng-lead', 'cto'],
+};
+
+/** The roles that may decide `action` under `policy` (null: a policy older than approval authority). */
+export function approvalAuthorityFor(policy: IncidentPolicy, action: string): RoleId[] | null {
+  const table = policy.approvalAuthority as Record<string, RoleId[]> | undefined;
+  if (!table) return null;
+  return table[action] ?? table['*'] ?? null;
 }
 
 export const DEFAULT_POLICY: IncidentPolicy = {
@@ -69,6 +106,7 @@ export const DEFAULT_POLICY: IncidentPolicy = {
   channels: ['outbox'],
   preApprovedActions: [],
   continueAsNewAfterEvents: 8000,
+  approvalAuthority: DEFAULT_APPROVAL_AUTHORITY,
 };
 
 export function mapSeverities<T>(fn: (s: Severity) => T): Record<Severity, T> {
@@ -113,6 +151,8 @@ export const policyOverridesSchema = z
      * start input is ignored, so nobody can bring their own. Not part of the incident's policy snapshot.
      */
     originVerifyKey: z.string().min(1).max(20_000),
+    /** Merged over DEFAULT_APPROVAL_AUTHORITY, action by action. */
+    approvalAuthority: z.record(z.string().min(1).max(100), z.array(roleSchema).min(1)),
   })
   .strict()
   .partial();
@@ -135,6 +175,7 @@ export function resolvePolicy(all: PolicyOverrides = {}): IncidentPolicy {
       DEFAULT_POLICY.statusUpdateEveryMinutes,
       overrides.statusUpdateEveryMinutes,
     ),
+    approvalAuthority: { ...DEFAULT_POLICY.approvalAuthority, ...overrides.approvalAuthority },
   };
 }
 

@@ -52,7 +52,8 @@ function app(overrides: { requireKnownUsers?: boolean; secrets?: string } = {}) 
     buildIngress(testConfig({ pagerDutyWebhookSecrets: overrides.secrets ?? SECRET }), {
       starter,
       rules: defaultRules(),
-      contacts: overrides.requireKnownUsers ? { ...contacts, requireKnownUsers: true } : contacts,
+      // Unknown users are refused by default; `requireKnownUsers: false` records them by platform id.
+      contacts: overrides.requireKnownUsers === false ? { ...contacts, requireKnownUsers: false } : contacts,
     }),
   );
   return { http, starter };
@@ -175,8 +176,8 @@ describe('the webhook route', () => {
     expect(starter.actions).toHaveLength(2);
   });
 
-  it('an unmapped user is recorded by platform id, or refused under requireKnownUsers', async () => {
-    const open = app();
+  it('an unmapped user is refused by default (told why), or recorded by platform id with requireKnownUsers off', async () => {
+    const open = app({ requireKnownUsers: false });
     const body = JSON.stringify(
       pagerDutyWebhook({
         eventType: 'incident.resolved',
@@ -188,10 +189,13 @@ describe('the webhook route', () => {
     const res = await post(open.http, body, pagerDutySignature(body, SECRET));
     expect(res.json()).toMatchObject({ outcome: 'accepted', action: 'resolve', by: 'pagerduty:PZED999' });
     expect(open.starter.actions[0]!.payload).toMatchObject({ origin: { known: false, userId: 'PZED999' } });
-    const strict = app({ requireKnownUsers: true });
+    const strict = app();
     const refused = await post(strict.http, body, pagerDutySignature(body, SECRET));
     expect(refused.statusCode).toBe(200);
-    expect(refused.json()).toMatchObject({ outcome: 'refused' });
+    expect(refused.json()).toMatchObject({
+      outcome: 'refused',
+      reason: 'PagerDuty user PZED999 is not in contacts and contacts.requireKnownUsers is set',
+    });
     expect(strict.starter.actions).toHaveLength(0);
   });
 

@@ -80,7 +80,8 @@ function app(
       {
         starter,
         rules: defaultRules(),
-        contacts: opts.requireKnownUsers ? { ...contacts, requireKnownUsers: true } : contacts,
+        // Unknown users are refused by default; `requireKnownUsers: false` lets them act as slack:<id>.
+        contacts: opts.requireKnownUsers === false ? { ...contacts, requireKnownUsers: false } : contacts,
         ...(opts.logger ? { logger: opts.logger } : {}),
       },
     ),
@@ -159,8 +160,8 @@ describe('the interaction and command routes', () => {
     });
   });
 
-  it('a refused action replies with the reason; an unmapped user acts as slack:<id>, or is refused', async () => {
-    const { http, starter } = app();
+  it('a refused action replies with the reason; an unmapped user is refused by default, or acts as slack:<id> with requireKnownUsers off', async () => {
+    const { http, starter } = app({ requireKnownUsers: false });
     starter.actionOutcome = () => ({
       outcome: 'rejected',
       reason: 'acknowledge rejected: already acknowledged by Luis',
@@ -171,10 +172,12 @@ describe('the interaction and command routes', () => {
     expect((await replyTo(c.responseUrl))!.body.text).toBe(
       'Not done: acknowledge rejected: already acknowledged by Luis',
     );
-    const strict = app({ requireKnownUsers: true });
+    const strict = app();
     const s = click('incident.acknowledge', INCIDENT, 'U0STRANGER');
     await interact(strict.http, s.body);
-    expect((await replyTo(s.responseUrl))!.body.text).toContain('not in contacts');
+    expect((await replyTo(s.responseUrl))!.body.text).toBe(
+      'Not done: Slack user U0STRANGER is not in contacts (contacts.requireKnownUsers)',
+    );
     expect(strict.starter.actions).toHaveLength(0);
   });
 

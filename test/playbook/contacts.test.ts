@@ -181,6 +181,12 @@ describe('working hours in COT', () => {
 });
 
 describe('config validation', () => {
+  it('refuses unknown Slack and PagerDuty users unless the config says otherwise (secure by default)', () => {
+    expect(parseContactConfig({}).requireKnownUsers).toBe(true);
+    expect(parseContactConfig(undefined).requireKnownUsers).toBe(true);
+    expect(parseContactConfig({ requireKnownUsers: false }).requireKnownUsers).toBe(false);
+  });
+
   it('rejects bad hours, an empty rotation, an unknown role and a bad date with a ZodError', () => {
     expect(() => parseContactConfig({ roles: { 'eng-lead': { hours: { start: 18, end: 9 } } } })).toThrow(
       ZodError,

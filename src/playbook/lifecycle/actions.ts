@@ -12,6 +12,7 @@ import {
 } from '../../workflows/definitions';
 import { formatIssues, actorOf, isoOf } from '../../workflows/util';
 import { nextEscalation } from '../escalation';
+import { approvalAuthorityFor } from '../policy';
 import { postmortemDueAt, POSTMORTEM_RULES } from '../postmortem';
 import { severityRank, type Severity } from '../severity';
 import { renderExternalStatus, renderIncidentResolved, renderIncidentUpdate } from '../templates';
@@ -124,6 +125,8 @@ function checkParsed(s: IncidentState, name: ActionName, value: unknown): Outcom
         return refuse(
           `${a.actionId} already has a decision on its way to the procedure (${pending.decisionInFlight.decision} by ${pending.decisionInFlight.by})`,
         );
+      const authority = authorityProblem(s, name, pending, a.by, a.origin);
+      if (authority) return refuse(authority);
       if (name === 'approve' && pending.requiresConfirmationCode && a.confirmationCode !== 'CONFIRM_RESUME')
         return refuse("resume needs confirmationCode 'CONFIRM_RESUME'");
       return { ok: true, message: name === 'approve' ? 'approved' : 'rejected' };
@@ -131,6 +134,25 @@ function checkParsed(s: IncidentState, name: ActionName, value: unknown): Outcom
     default:
       return { ok: true, message: 'recorded' };
   }
+}
+
+/**
+ * Why a verified person may not decide this approval, or null. Only a verified origin has a role to check: a
+ * typed decision is taken as before (and recorded as typed, unverified).
+ */
+function authorityProblem(
+  s: IncidentState,
+  name: 'approve' | 'reject',
+  pending: PendingApproval,
+  by: string,
+  origin: ActionOrigin | undefined,
+): string | null {
+  if (!origin || !patchedIn(s, 'approvalAuthority')) return null;
+  const allowed = approvalAuthorityFor(s.policy, pending.action);
+  if (allowed === null) return null;
+  if (origin.known && origin.role && allowed.includes(origin.role)) return null;
+  const who = origin.known && origin.role ? `${by} (${origin.role})` : `${by} (not in contacts)`;
+  return `${who} may not ${name} ${pending.actionId}: a ${pending.action} is decided by ${allowed.join(', ')} (policy.approvalAuthority)`;
 }
 
 /** Validates, checks and applies one action; a refusal is recorded as `signal.rejected`. */

@@ -63,6 +63,11 @@ export const PATCHES = {
    * origin was taken as given.
    */
   verifiedOrigin: 'verified-origin-v1',
+  /**
+   * A verified Slack or PagerDuty decision on a remediation counts only from a role the policy gives that
+   * decision to (policy.approvalAuthority); anyone else is refused with the reason.
+   */
+  approvalAuthority: 'approval-authority-v1',
 } as const;
 export type PatchKey = keyof typeof PATCHES;
 export type Patches = Partial<Record<PatchKey, boolean>>;
