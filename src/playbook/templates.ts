@@ -171,8 +171,13 @@ export interface ResolvedContext {
   postmortemLink: string | null;
 }
 
+/**
+ * 4.3 "[$X or "None"]": "None" is a reported zero. Nobody reported a figure: "Unknown", as downtime and missed
+ * trades are (a PagerDuty or `/incident` resolve carries none, and must not announce that nothing was lost).
+ */
 export function formatUsd(amount: number | null): string {
-  if (amount === null || amount === 0) return 'None';
+  if (amount === null) return 'Unknown';
+  if (amount === 0) return 'None';
   return `$${amount.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 }
 

@@ -93,6 +93,27 @@ test('4.3 resolved notification', () => {
   );
 });
 
+test('4.3 financial impact: "None" only when reported as zero; nobody reported one: "Unknown"', () => {
+  const resolved = (financialImpactUsd: number | null) =>
+    renderIncidentResolved({
+      title: 'Trading API down',
+      durationMs: 60_000,
+      tradingDowntimeMinutes: null,
+      missedTrades: null,
+      financialImpactUsd,
+      rootCause: null,
+      resolution: 'Resolved in PagerDuty',
+      postmortemDueAt: null,
+      postmortemRequirement: 'none',
+      followUps: [],
+      postmortemLink: null,
+    });
+  expect(resolved(null)).toContain('- Financial impact: Unknown\n');
+  expect(resolved(null)).not.toContain('None');
+  expect(resolved(0)).toContain('- Financial impact: None\n');
+  expect(resolved(12)).toContain('- Financial impact: $12.00\n');
+});
+
 test('4.4 external status', () => {
   const text = renderExternalStatus({
     currentStatus: 'Degraded',
