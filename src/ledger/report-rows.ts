@@ -11,7 +11,13 @@ export async function loadReportRows(
   untilMs: number,
 ): Promise<ReportRows> {
   const incidents = await db.query(
-    `SELECT id, title, severity, status, opened_at, mttd_seconds, mtta_seconds, mttr_seconds, breaches, time_scale
+    // A row written by a worker that predates the column: its snapshot still says, else the final severity.
+    `SELECT id, title, severity,
+            COALESCE(highest_severity,
+                     CASE WHEN snapshot->>'highestSeverity' IN ('P0', 'P1', 'P2', 'P3')
+                          THEN snapshot->>'highestSeverity' END,
+                     severity) AS highest_severity,
+            status, opened_at, mttd_seconds, mtta_seconds, mttr_seconds, breaches, time_scale
        FROM incidents WHERE opened_at >= $1 AND opened_at < $2 ORDER BY opened_at`,
     [new Date(sinceMs), new Date(untilMs)],
   );
@@ -31,6 +37,7 @@ export async function loadReportRows(
       id: r.id,
       title: r.title,
       severity: r.severity,
+      highestSeverity: r.highest_severity,
       status: r.status,
       openedAt: (r.opened_at as Date).toISOString(),
       mttdSeconds: r.mttd_seconds,

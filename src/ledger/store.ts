@@ -57,6 +57,7 @@ const INCIDENT_COLS = [
   'title',
   'kind',
   'severity',
+  'highest_severity',
   'status',
   'summary',
   'source_system',
@@ -139,6 +140,8 @@ export class LedgerStore {
       s.title,
       s.kind,
       s.severity,
+      // A snapshot from before highestSeverity existed: the final severity is all it knows.
+      s.highestSeverity ?? s.severity,
       s.status,
       s.summary,
       s.source?.system ?? null,
