@@ -344,8 +344,11 @@ const APPLY: Appliers = {
     // Each report is the running loss figure; the incident keeps the largest reported.
     s.lossUsd = Math.max(s.lossUsd, amountUsd);
     record(d, by, 'loss', `Financial loss reported by ${by}: $${amountUsd}`, { amountUsd });
-    if (s.lossUsd > s.policy.ctoLossThresholdUsd && isOpen(s))
-      // 3.1 "Financial losses >$1000: Immediate CTO notification".
+    // 3.1 "Financial losses >$1000: Immediate CTO notification": also once resolved, in the reopen window (a
+    // loss is often counted after the fix). A page like any, PagerDuty included: its incident, resolved, is
+    // triggered again, because a loss that large is not a closed matter.
+    const reachable = isOpen(s) || (s.status === 'resolved' && patchedIn(s, 'lossPagesAfterResolve'));
+    if (s.lossUsd > s.policy.ctoLossThresholdUsd && reachable)
       engage(d, ['cto'], 'loss-cto', `financial loss $${s.lossUsd} over $${s.policy.ctoLossThresholdUsd}`);
   },
 

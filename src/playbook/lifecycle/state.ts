@@ -68,6 +68,8 @@ export const PATCHES = {
    * decision to (policy.approvalAuthority); anyone else is refused with the reason.
    */
   approvalAuthority: 'approval-authority-v1',
+  /** 3.1: a loss over $1000 reported in the reopen window (resolved, not closed) pages the CTO too. */
+  lossPagesAfterResolve: 'loss-pages-after-resolve-v1',
 } as const;
 export type PatchKey = keyof typeof PATCHES;
 export type Patches = Partial<Record<PatchKey, boolean>>;
