@@ -41,6 +41,11 @@ export interface IncidentPolicy {
   holidayCalendar: HolidayCalendar;
   /** Notification channels, each delivered by its own activity so one failing never delays another. */
   channels: string[];
+  /**
+   * 4.1 "Updates: This thread / #trading-incidents": the chat channel people follow the incident in (the
+   * deployment's Slack channel). Absent in a policy snapshotted before it existed: the playbook's.
+   */
+  updatesChannel: string;
   /** Actions the config pre-approves where the playbook prescribes them (e.g. "kill-switch:data-outage-60m"). */
   preApprovedActions: string[];
   /** Continue-as-new once the history has this many events (carrying the whole state). */
@@ -77,12 +82,19 @@ export const DEFAULT_APPROVAL_AUTHORITY: Record<string, RoleId[]> = {
   '*': [...ON_CALL, 'eng-lead', 'cto'],
 };
 
+/** 4.1 "Updates:" channel of a policy (one snapshotted before it existed: the playbook's). */
+export const updatesChannelOf = (policy: IncidentPolicy): string =>
+  (policy.updatesChannel as string | undefined) ?? PLAYBOOK_UPDATES_CHANNEL;
+
 /** The roles that may decide `action` under `policy` (null: a policy older than approval authority). */
 export function approvalAuthorityFor(policy: IncidentPolicy, action: string): RoleId[] | null {
   const table = policy.approvalAuthority as Record<string, RoleId[]> | undefined;
   if (!table) return null;
   return table[action] ?? table['*'] ?? null;
 }
+
+/** 4.1's channel, as the playbook names it. */
+export const PLAYBOOK_UPDATES_CHANNEL = '#trading-incidents';
 
 export const DEFAULT_POLICY: IncidentPolicy = {
   version: 'playbook-1.0.0',
@@ -104,6 +116,7 @@ export const DEFAULT_POLICY: IncidentPolicy = {
   holidays: [],
   holidayCalendar: 'CO',
   channels: ['outbox'],
+  updatesChannel: PLAYBOOK_UPDATES_CHANNEL,
   preApprovedActions: [],
   continueAsNewAfterEvents: 8000,
   approvalAuthority: DEFAULT_APPROVAL_AUTHORITY,
@@ -143,6 +156,7 @@ export const policyOverridesSchema = z
     holidays: z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'holidays are YYYY-MM-DD')),
     holidayCalendar: z.enum(HOLIDAY_CALENDARS),
     channels: z.array(z.string().min(1)).min(1),
+    updatesChannel: z.string().min(1).max(200),
     preApprovedActions: z.array(z.string().min(1)),
     continueAsNewAfterEvents: z.number().int().min(200),
     /**

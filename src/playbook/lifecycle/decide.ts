@@ -12,7 +12,7 @@ import {
   type ProcedureResult,
 } from '../../workflows/definitions';
 import { exhaustedNotice, nextEscalation } from '../escalation';
-import { resolvePolicy, type PolicyOverrides } from '../policy';
+import { resolvePolicy, updatesChannelOf, type PolicyOverrides } from '../policy';
 import type { RoleId } from '../roles';
 import { renderIncidentStart } from '../templates';
 import { formatCot } from '../time';
@@ -454,7 +454,7 @@ export function startText(s: IncidentState, reason: string, roles: RoleId[]): st
     onCall: roles,
     symptoms: Object.values(s.alerts.active).slice(-10),
     actions: soFar.length ? soFar : ['Investigating'],
-    channel: '#trading-incidents',
+    channel: updatesChannelOf(s.policy),
   })}`;
 }
 

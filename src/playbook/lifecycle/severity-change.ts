@@ -2,6 +2,7 @@
 // same decision, and the channel and every engaged role are told (DESIGN "setSeverity re-plans from the
 // opening time: steps already due fire at once").
 import type { Severity } from '../severity';
+import { updatesChannelOf } from '../policy';
 import { renderSeverityChange } from '../templates';
 import type { Draft } from './decide';
 import { engage, notify } from './decide';
@@ -40,7 +41,7 @@ export function severityChanged(d: Draft, from: Severity, by: string, reason: st
     onCall,
     pagedNow: onCall.filter((r) => !told.includes(r)),
     next: next ? { roles: next.roles, at: next.dueAt } : null,
-    channel: '#trading-incidents',
+    channel: updatesChannelOf(s.policy),
   });
   notify(d, 'severity', step, 'channel', text, undefined, onCall);
   // The roles already on it (the acknowledger's among them); those just paged got the 4.1 page. A resolved
