@@ -169,12 +169,13 @@ test('an unacknowledged P1 while the ledger database hangs 20 s then refuses 10 
   const paging = mine.filter((r) => ['page', 'repage', 'breach', 'reopened'].includes(r.kind));
   expect(new Set(triggers)).toEqual(new Set(paging.map((r) => `${r.step} ${r.target}`)));
 
-  // On time: Slack within 2.5 s of the moment the workflow composed the message, the outbox within 1 s.
+  // On time: Slack within 4 s of the moment the workflow composed the message (one bounded 1 s lookup when
+  // the outage starts, then none; the database's own timeouts are 5 and 20 s), the outbox within 2 s.
   const composed = new Map(mine.map((r) => [r.step, Date.parse(r.createdAt)]));
   const slackLag = posts.map((p) => p.at - composed.get(p.step)!);
   const outboxLag = mine.map((r) => Date.parse(r.deliveredAt) - Date.parse(r.createdAt));
-  expect(Math.max(...slackLag)).toBeLessThan(2500);
-  expect(Math.max(...outboxLag)).toBeLessThan(1000);
+  expect(Math.max(...slackLag)).toBeLessThan(4000);
+  expect(Math.max(...outboxLag)).toBeLessThan(2000);
   // The outage did cover the paging: re-pages and the 15-minute escalation happened during it.
   const during = mine.filter((r) => Date.parse(r.deliveredAt) < backAt);
   expect(during.filter((r) => r.kind === 'repage').length).toBeGreaterThanOrEqual(4);
