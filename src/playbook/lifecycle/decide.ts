@@ -13,7 +13,8 @@ import {
 } from '../../workflows/definitions';
 import { exhaustedNotice, nextEscalation } from '../escalation';
 import { resolvePolicy, updatesChannelOf, type PolicyOverrides } from '../policy';
-import type { RoleId } from '../roles';
+import { DEFAULT_CONTACTS, isWithinHours } from '../contacts';
+import { ROLES, type RoleId } from '../roles';
 import { renderIncidentStart } from '../templates';
 import { formatCot } from '../time';
 import { isoOf } from '../../workflows/util';
@@ -472,12 +473,38 @@ function repageText(s: IncidentState, roles: RoleId[]): string {
   ].join('\n');
 }
 
+/**
+ * 2.1 "Hours": a role paged outside its hours (Eng Lead, Trading Lead, ML Lead, Team Lead out of their COT
+ * working hours) is paged all the same, and the page and the timeline say so. The 2.3 matrix and 3.1 name who
+ * is engaged and when, whatever the hour, and "Escalation never leaves the matrix" (DESIGN): nobody stands
+ * in for them, and whoever is on it sees that the person may take longer to answer, so the next step (or a
+ * manual escalate) is theirs to weigh. The hours are the playbook's 2.1 column; the CTO's "Emergency Only"
+ * is what an engagement of the CTO is, so it is not flagged.
+ */
+export function offHoursNote(
+  roles: readonly RoleId[],
+  now: number,
+): { roles: RoleId[]; text: string } | null {
+  const off = roles.filter((r) => {
+    const hours = DEFAULT_CONTACTS[r].hours;
+    return hours !== '24/7' && hours !== 'emergency-only' && !isWithinHours(hours, now);
+  });
+  if (off.length === 0) return null;
+  const which = off.map((r) => `${r} (${ROLES[r].hours})`).join(', ');
+  return {
+    roles: off,
+    text: `off hours for ${which}: paged anyway, as 2.3 says; they may take longer to answer`,
+  };
+}
+
 /** Pages the roles not engaged yet, each under its own key, with one shared 4.1 text. */
 export function engage(d: Draft, roles: RoleId[], step: string, reason: string): void {
   const s = d.s;
   const fresh = [...new Set(roles)].filter((r) => !s.engagements.some((e) => e.role === r));
   if (fresh.length === 0) return;
-  const text = startText(s, `Paging ${fresh.join(', ')}: ${reason}`, fresh);
+  const off = offHoursNote(fresh, d.now);
+  const why = off ? `${reason}; ${off.text}` : reason;
+  const text = startText(s, `Paging ${fresh.join(', ')}: ${why}`, fresh);
   for (const role of fresh) {
     s.engagements.push({ role, at: d.now, step });
     s.rolePagedAt[role] = d.now;
@@ -485,7 +512,11 @@ export function engage(d: Draft, roles: RoleId[], step: string, reason: string):
   }
   s.firstPagedAt ??= d.now;
   if (s.status === 'triggered') s.lastPagedAt ??= d.now;
-  record(d, 'system', 'escalation', `Engaged ${fresh.join(', ')} (${reason})`, { step, roles: fresh });
+  record(d, 'system', 'escalation', `Engaged ${fresh.join(', ')} (${why})`, {
+    step,
+    roles: fresh,
+    ...(off ? { offHours: off.roles } : {}),
+  });
 }
 
 /**
