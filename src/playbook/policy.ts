@@ -51,6 +51,11 @@ export interface IncidentPolicy {
   /** Continue-as-new once the history has this many events (carrying the whole state). */
   continueAsNewAfterEvents: number;
   /**
+   * 6.4 MTTD: detection counts from the alert's `startsAt`, but never from earlier than this many real minutes
+   * before the incident opened (DEFAULT_POLICY says why). Absent in a policy snapshotted before it existed.
+   */
+  detectionLookbackMinutes: number;
+  /**
    * Who may approve or reject each mutating remediation (by its action: `kill-switch`, `resume`, ...; `*` for
    * any other), as the role of a verified Slack or PagerDuty origin. A typed decision (Web UI, `temporal`,
    * tctl) carries no role: it is taken as before and recorded as typed, unverified. Absent in a policy
@@ -119,6 +124,15 @@ export const DEFAULT_POLICY: IncidentPolicy = {
   updatesChannel: PLAYBOOK_UPDATES_CHANNEL,
   preApprovedActions: [],
   continueAsNewAfterEvents: 8000,
+  // 6.4 "MTTD: time from issue start to first alert". An alert's `startsAt` within the hour before the
+  // incident opened is that issue's start: the rule's `for:`, Alertmanager's group wait and a delivery that
+  // lagged (an ingress down for 40 minutes is 40 minutes of detection, and the metric must show it). Older,
+  // the alert has been firing since before this incident (a long-firing alert re-sent after the previous
+  // incident on its key closed, a silence that ended, a rule that fired for months unrouted): that is not
+  // this incident's detection delay, and a 324-day MTTD would swamp every mean. So detection is bounded at an
+  // hour before opening; the timeline keeps "alert firing since" with the real start. Real minutes: the
+  // alert pipeline runs in real time whatever the incident's timeScale.
+  detectionLookbackMinutes: 60,
   approvalAuthority: DEFAULT_APPROVAL_AUTHORITY,
 };
 
@@ -157,6 +171,7 @@ export const policyOverridesSchema = z
     holidayCalendar: z.enum(HOLIDAY_CALENDARS),
     channels: z.array(z.string().min(1)).min(1),
     updatesChannel: z.string().min(1).max(200),
+    detectionLookbackMinutes: z.number().min(0).max(10_080),
     preApprovedActions: z.array(z.string().min(1)),
     continueAsNewAfterEvents: z.number().int().min(200),
     /**

@@ -634,7 +634,15 @@ function nextIncident(input: IncidentInput, s: IncidentState): IncidentWorkflowI
     ...input,
     ...(severity ? { severity } : {}),
     ...(top?.routedTitle ? { title: top.routedTitle } : {}),
-    ...(first?.startsAt ? { detectedAt: first.startsAt } : {}),
+    // Not detected before the previous incident on this id closed: that one was about the issue until then.
+    ...(first?.startsAt
+      ? {
+          detectedAt:
+            patchedIn(s, 'detectionBound') && s.closedAt !== null
+              ? isoOf(Math.max(Date.parse(first.startsAt), s.closedAt))
+              : first.startsAt,
+        }
+      : {}),
     source: input.source ? { ...input.source, alerts: undefined } : undefined,
     carriedAlerts: s.afterClose,
   };

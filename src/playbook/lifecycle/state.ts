@@ -70,6 +70,12 @@ export const PATCHES = {
   approvalAuthority: 'approval-authority-v1',
   /** 3.1: a loss over $1000 reported in the reopen window (resolved, not closed) pages the CTO too. */
   lossPagesAfterResolve: 'loss-pages-after-resolve-v1',
+  /**
+   * 6.4: detection is the alert's `startsAt`, but not earlier than policy.detectionLookbackMinutes before the
+   * incident opened, nor than the close of the incident before it on the same workflow id; the timeline says
+   * "alert firing since" when it was earlier.
+   */
+  detectionBound: 'detection-bound-v1',
 } as const;
 export type PatchKey = keyof typeof PATCHES;
 export type Patches = Partial<Record<PatchKey, boolean>>;
@@ -199,6 +205,32 @@ export interface IncidentWorkflowInput extends IncidentInput {
   carriedAlerts?: (Alert & { routedSeverity?: Severity; routedTitle?: string })[];
 }
 
+/**
+ * 6.4 detection of a new incident: the alert's `startsAt` (never after opening), bounded at
+ * policy.detectionLookbackMinutes before opening; `firingSince` is the real start when the bound cut it.
+ * Before the patch: the start as given.
+ */
+export function detection(
+  startsAt: string | undefined,
+  openedAt: number,
+  policy: IncidentPolicy,
+  patches: Patches,
+): { detectedAt: number; firingSince: number | null } {
+  const given = startsAt ? Date.parse(startsAt) : NaN;
+  if (!Number.isFinite(given)) return { detectedAt: openedAt, firingSince: null };
+  const start = Math.min(given, openedAt);
+  if (patches.detectionBound !== true) return { detectedAt: start, firingSince: null };
+  const floor = openedAt - (policy.detectionLookbackMinutes ?? 60) * MINUTE_MS;
+  return start < floor ? { detectedAt: floor, firingSince: start } : { detectedAt: start, firingSince: null };
+}
+
+function formatLag(ms: number): string {
+  const minutes = Math.round(ms / MINUTE_MS);
+  if (minutes < 120) return `${minutes} minutes`;
+  const hours = Math.round(minutes / 60);
+  return hours < 48 ? `${hours} hours` : `${Math.round(hours / 24)} days`;
+}
+
 /** `<workflow id>@20261127T095317.123Z`: readable, and distinct for every incident opened on one workflow id. */
 export function incidentKey(workflowId: string, openedAt: number): string {
   return `${workflowId}@${new Date(openedAt).toISOString().replace(/[-:]/g, '')}`;
@@ -236,7 +268,16 @@ export function openState(
       text: 'No severity or assessment given: treated as P1 until someone sets the severity',
     });
   }
-  const detectedAt = i.detectedAt ? Math.min(Date.parse(i.detectedAt), openedAt) : openedAt;
+  const patches = at.patches ?? CURRENT_PATCHES;
+  const { detectedAt, firingSince } = detection(i.detectedAt, openedAt, policy, patches);
+  if (firingSince !== null)
+    timeline.push({
+      at: isoOf(openedAt),
+      actor: 'system',
+      type: 'detection',
+      text: `Alert firing since ${isoOf(firingSince)} (${formatLag(openedAt - firingSince)} before this incident opened): MTTD counts from ${isoOf(detectedAt)}, ${policy.detectionLookbackMinutes} minutes before opening at most`,
+      data: { firingSince: isoOf(firingSince), detectedAt: isoOf(detectedAt) },
+    });
   const active: Record<string, string> = {};
   for (const alert of [...(i.source?.alerts ?? []), ...at.carriedAlerts].slice(-LIMITS.activeAlerts))
     active[alert.fingerprint] = alertLabel(alert);
@@ -253,7 +294,7 @@ export function openState(
       ? { system: i.source.system, ...(i.source.dedupKey ? { dedupKey: i.source.dedupKey } : {}) }
       : null,
     timeScale: i.timeScale ?? 1,
-    patches: at.patches ?? CURRENT_PATCHES,
+    patches,
     policy,
     policyPending: i.policyComplete !== true,
     early: [],
