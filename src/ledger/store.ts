@@ -23,6 +23,8 @@ export interface PageRow {
   /** Workflow time the message was composed (ISO). */
   createdAt: string;
   deliveredAt: string;
+  /** The incident's title, for the row a page creates when the incident has none yet (older spools lack it). */
+  title?: string;
 }
 
 export function pageRow(channel: string, n: Notification, deliveredAt: string, ref?: string): PageRow {
@@ -38,7 +40,32 @@ export function pageRow(channel: string, n: Notification, deliveredAt: string, r
     ref: ref ?? null,
     createdAt: n.createdAt,
     deliveredAt,
+    title: n.title,
   };
+}
+
+const KIND_IN_WORKFLOW_ID = /^incident-(trading-system-down|model-degradation|data-source-down|database-connection|monitoring-gap)-[0-9a-f]{16}@/;
+
+/**
+ * The incident row a delivered page guarantees: an incident that paged someone is in the ledger by the time
+ * its page is, even if the workflow never got to write its own row (terminated right after opening, or the
+ * ledger away until then). Version -1: the workflow's first real write (version >= 0) replaces it whole.
+ */
+function stubIncidentRows(rows: PageRow[]) {
+  const first = new Map<string, PageRow>();
+  for (const r of rows) {
+    const had = first.get(r.incidentId);
+    if (!had || Date.parse(r.deliveredAt) < Date.parse(had.deliveredAt)) first.set(r.incidentId, r);
+  }
+  return [...first.values()].map((r) => ({
+    id: r.incidentId,
+    title: r.title ?? r.incidentId,
+    // The ingress's workflow ids name the kind; anything else is recorded as generic until the real write.
+    kind: KIND_IN_WORKFLOW_ID.exec(r.incidentId)?.[1] ?? 'generic',
+    severity: r.severity,
+    openedAt: r.createdAt,
+    firstPagedAt: r.deliveredAt,
+  }));
 }
 
 /** `INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE newer-or-equal version AND values differ`. */
@@ -220,6 +247,16 @@ export class LedgerStore {
   /** Delivered notifications in one statement; rows already stored (same channel and key) are skipped. */
   async recordPages(rows: PageRow[]): Promise<{ inserted: number }> {
     if (rows.length === 0) return { inserted: 0 };
+    await this.db.query(
+      `INSERT INTO incidents (id, title, kind, severity, highest_severity, status, opened_at, detected_at,
+                              first_paged_at, version, snapshot)
+       SELECT s.id, s.title, s.kind, s.severity, s.severity, 'triggered', s."openedAt", s."openedAt",
+              s."firstPagedAt", -1, jsonb_build_object('stub', true, 'from', 'first delivered page')
+         FROM jsonb_to_recordset($1::jsonb) AS s(id text, title text, kind text, severity text,
+              "openedAt" timestamptz, "firstPagedAt" timestamptz)
+       ON CONFLICT (id) DO NOTHING`,
+      [JSON.stringify(stubIncidentRows(rows))],
+    );
     const res = await this.db.query(
       `INSERT INTO pages (channel, idempotency_key, incident_id, step, target, kind, severity, template, ref, created_at, delivered_at)
        SELECT p.channel, p."idempotencyKey", p."incidentId", p.step, p.target, p.kind, p.severity, p.template, p.ref,
