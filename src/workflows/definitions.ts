@@ -314,6 +314,7 @@ export interface IncidentStatus {
   timeScale: number;
   openedAt: string;
   detectedAt: string;
+  /** When the first page was delivered (a channel reported it); when it was composed, until one does. */
   firstPagedAt: string | null;
   acknowledgedBy: string | null;
   acknowledgedAt: string | null;

@@ -249,7 +249,14 @@ export async function incidentWorkflow(rawInput: IncidentWorkflowInput): Promise
       paging
         .deliverNotifications(channel, packBatch(notifications))
         .then(
-          (r) => step({ type: 'clock', at: r.at }),
+          (r) =>
+            step({
+              type: 'delivered',
+              channel,
+              pages: notifications.some((n) => n.kind === 'page'),
+              taken: r.delivered + r.duplicates,
+              at: r.at,
+            }),
           (err: unknown) => {
             const keys = notifications.map((n) => n.idempotencyKey).join(', ');
             step({

@@ -355,7 +355,9 @@ test.concurrent('the status query has the contract shape; search attributes foll
   expect(Date.parse(s.nextEscalation!.at) - Date.parse(s.openedAt)).toBe(15 * 60_000);
   expect(Date.parse(s.sla.responseDeadline) - Date.parse(s.openedAt)).toBe(15 * 60_000);
   expect(Date.parse(s.sla.resolutionDeadline) - Date.parse(s.openedAt)).toBe(120 * 60_000);
-  expect(s.metrics).toEqual({ mttdSeconds: 0, mttaSeconds: null, mttrSeconds: null });
+  // MTTD ends when the first page is delivered (the outbox, this incident's only channel): moments after opening.
+  expect(s.metrics).toEqual({ mttdSeconds: expect.any(Number), mttaSeconds: null, mttrSeconds: null });
+  expect(s.metrics.mttdSeconds).toBeLessThan(10);
   const t = await timeline(h);
   expect(t[0]).toMatchObject({ actor: 'system', type: 'classified' });
   expect(

@@ -62,7 +62,9 @@ describe('examples', () => {
     const ns = notifications(r.effects.map((effect) => ({ effect })));
     expect(ns.map((n) => `${n.kind}:${n.target}`)).toEqual(['page:oncall-primary', 'info:channel']);
     expect(ns[0]?.idempotencyKey).toBe(`${r.state.incidentId}:escalate-P1-0m:oncall-primary`);
-    expect(r.state.firstPagedAt).toBe(T0);
+    // Composed now; `firstPagedAt` waits for a channel to report it delivered (lifecycle-paged-at.test.ts).
+    expect(r.state.firstPageComposedAt).toBe(T0);
+    expect(r.state.firstPagedAt).toBeNull();
   });
 
   test('a P1 tick at 15 minutes engages the secondary and re-pages the primary in one decision', () => {

@@ -52,6 +52,11 @@ export type Input =
   | { type: 'tick' }
   /** The decision clock moves: a timer fired at its target, or an activity reported the worker's time. */
   | { type: 'clock'; at: number }
+  /**
+   * A delivery activity finished on `channel` at the worker's time `at` (the clock moves to it): `pages`, the
+   * batch held a page (kind `page`), and `taken` notifications were delivered or already had been.
+   */
+  | { type: 'delivered'; channel: string; pages: boolean; taken: number; at: number }
   /** A human or ingress action, raw: validated here, a bad payload recorded as rejected. */
   | { type: 'action'; name: ActionName; payload: unknown; via: 'signal' | 'update'; actor?: string }
   /** A message of the procedure child (3.1-3.4), raw like any signal. */
@@ -147,6 +152,10 @@ export function decide(state: IncidentState, input: Input, now: number): Decisio
       break;
     case 'clock':
       d.s.clock = Math.max(d.s.clock, input.at);
+      break;
+    case 'delivered':
+      d.s.clock = Math.max(d.s.clock, input.at);
+      pageDelivered(d, input.channel, input.pages && input.taken > 0, input.at);
       break;
     case 'action':
       outcome = applyAction(d, input.name, input.payload, input.via);
@@ -271,6 +280,19 @@ function originKeyArrived(d: Draft, key: string | null): void {
   }
 }
 
+/**
+ * 6.4 counts from the moment a human could know: the first page a channel reported delivered. The outbox (a
+ * local file nobody is paged through) counts only when it is the incident's only channel.
+ */
+function pageDelivered(d: Draft, channel: string, page: boolean, at: number): void {
+  const s = d.s;
+  if (!page || !patchedIn(s, 'pagedAtDelivery') || s.firstPagedAt !== null) return;
+  // (While the deployment's policy loads, it may add the channels people are paged on.)
+  if (channel === 'outbox' && (s.policyPending || s.policy.channels.some((c) => c !== 'outbox'))) return;
+  s.firstPagedAt = Math.max(at, s.firstPageComposedAt ?? at);
+  record(d, 'system', 'paged', `First page delivered (${channel})`, { channel });
+}
+
 /** The least real time before a failed ledger write is tried again; it doubles with each failure in a row. */
 export const LEDGER_RETRY_FLOOR_MS = 5_000;
 /** ...up to this (real time): a database down for a day is still tried every ten minutes. */
@@ -326,6 +348,8 @@ const ROUTINE_EVENTS = new Set([
   'notify.failed',
   // A failed ledger write is retried on its own schedule (ledgerFailed): its record must not ask for another.
   'ledger.failed',
+  // The metrics it moves go with the next write (the row is rewritten at every status change anyway).
+  'paged',
   'procedure.finding',
   'procedure.info',
   'procedure.decision',
@@ -510,7 +534,8 @@ export function engage(d: Draft, roles: RoleId[], step: string, reason: string):
     s.rolePagedAt[role] = d.now;
     notify(d, 'page', step, role, text, '4.1', fresh);
   }
-  s.firstPagedAt ??= d.now;
+  s.firstPageComposedAt ??= d.now;
+  if (!patchedIn(s, 'pagedAtDelivery')) s.firstPagedAt ??= d.now;
   if (s.status === 'triggered') s.lastPagedAt ??= d.now;
   record(d, 'system', 'escalation', `Engaged ${fresh.join(', ')} (${why})`, {
     step,

@@ -76,6 +76,11 @@ export const PATCHES = {
    * "alert firing since" when it was earlier.
    */
   detectionBound: 'detection-bound-v1',
+  /**
+   * 6.4: `firstPagedAt` (the start of MTTA and MTTR, the end of MTTD) is when a channel reported the first
+   * page delivered, not when it was composed.
+   */
+  pagedAtDelivery: 'paged-at-delivery-v1',
 } as const;
 export type PatchKey = keyof typeof PATCHES;
 export type Patches = Partial<Record<PatchKey, boolean>>;
@@ -118,7 +123,14 @@ export interface IncidentState {
   status: IncidentStatusValue;
   openedAt: number;
   detectedAt: number;
+  /**
+   * When the first page reached someone: the worker time the delivery activity reported for the first batch
+   * with a page that a channel took (the outbox counts only when it is the only channel). Before the patch:
+   * when it was composed.
+   */
   firstPagedAt: number | null;
+  /** When the first page was composed (the metrics use it until a delivery is reported). */
+  firstPageComposedAt: number | null;
   acknowledgedBy: string | null;
   acknowledgedAt: number | null;
   firstAcknowledgedAt: number | null;
@@ -302,6 +314,7 @@ export function openState(
     openedAt,
     detectedAt,
     firstPagedAt: null,
+    firstPageComposedAt: null,
     acknowledgedBy: null,
     acknowledgedAt: null,
     firstAcknowledgedAt: null,
@@ -413,6 +426,7 @@ export function carriedState(s: IncidentState): IncidentState {
     safetyHolds: s.safetyHolds ?? [],
     ledgerFailures: s.ledgerFailures ?? 0,
     ledgerRetryAt: s.ledgerRetryAt ?? null,
+    firstPageComposedAt: s.firstPageComposedAt ?? s.firstPagedAt,
     originKey: s.originKey ?? null,
     originProofs: s.originProofs ?? [],
   };
@@ -435,6 +449,8 @@ const playbookSeconds = (fromMs: number | null, toMs: number | null, timeScale: 
 export function snapshot(s: IncidentState, now: number | null): IncidentStatus {
   const next: PlannedStep | null = now !== null && isOpen(s) ? escalationPlan(s, now).next : null;
   const nextStatusUpdateDue = now !== null ? statusUpdateDue(s) : null;
+  // Delivered, or (no delivery reported yet: a channel still retrying) composed.
+  const pagedAt = s.firstPagedAt ?? s.firstPageComposedAt ?? null;
   const engagements: Engagement[] = s.engagements.map((e) => ({
     role: e.role,
     at: isoOf(e.at),
@@ -453,7 +469,7 @@ export function snapshot(s: IncidentState, now: number | null): IncidentStatus {
     timeScale: s.timeScale,
     openedAt: isoOf(s.openedAt),
     detectedAt: isoOf(s.detectedAt),
-    firstPagedAt: iso(s.firstPagedAt),
+    firstPagedAt: iso(pagedAt),
     acknowledgedBy: s.acknowledgedBy,
     acknowledgedAt: iso(s.acknowledgedAt),
     resolvedBy: s.resolvedBy,
@@ -477,9 +493,9 @@ export function snapshot(s: IncidentState, now: number | null): IncidentStatus {
     breaches: s.breaches.map((b) => ({ ...b, at: isoOf(b.at) })),
     metrics: {
       // 6.4: MTTD issue start -> first alert (page); MTTA alert -> acknowledgement; MTTR alert -> resolution.
-      mttdSeconds: playbookSeconds(s.detectedAt, s.firstPagedAt, s.timeScale),
-      mttaSeconds: playbookSeconds(s.firstPagedAt, s.firstAcknowledgedAt, s.timeScale),
-      mttrSeconds: playbookSeconds(s.firstPagedAt, s.resolvedAt, s.timeScale),
+      mttdSeconds: playbookSeconds(s.detectedAt, pagedAt, s.timeScale),
+      mttaSeconds: playbookSeconds(pagedAt, s.firstAcknowledgedAt, s.timeScale),
+      mttrSeconds: playbookSeconds(pagedAt, s.resolvedAt, s.timeScale),
     },
     alerts: {
       firing: Object.keys(s.alerts.active).length,
