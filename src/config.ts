@@ -114,7 +114,9 @@ function withSecretsFromEnv(raw: unknown, env: NodeJS.ProcessEnv): unknown {
  */
 export function deploymentPolicy(d: DeploymentConfig): PolicyOverrides {
   const channels = ['outbox', ...(d.slack ? [d.slack.name] : []), ...(d.pagerduty ? [d.pagerduty.name] : [])];
-  return { channels, ...d.policy };
+  // 4.1 "Updates: This thread / #trading-incidents" names the Slack channel the deployment posts to.
+  const slackChannel = d.slack?.mode === 'web-api' ? d.slack.channel : undefined;
+  return { channels, ...(slackChannel ? { updatesChannel: slackChannel } : {}), ...d.policy };
 }
 
 export function loadDeploymentConfig(

@@ -3,7 +3,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadDeploymentConfig } from '../../src/config';
+import { deploymentPolicy, loadDeploymentConfig } from '../../src/config';
 
 const doc = readFileSync(path.resolve(__dirname, '../../docs/channels.md'), 'utf8');
 const block = doc.split('<!-- deployment-example -->')[1]?.match(/```yaml\n([\s\S]*?)```/)?.[1];
@@ -30,4 +30,17 @@ test('the deployment example of docs/channels.md loads, with its secrets from th
   expect(d.policy?.preApprovedActions).toEqual(['kill-switch:data-outage-60m']);
   // Without the bot token the web-api mode cannot work: the error names the key.
   expect(() => loadDeploymentConfig(file, {})).toThrow(/botToken/);
+});
+
+test('4.1 "Updates:" names the Slack channel the deployment posts to, unless the policy says otherwise', () => {
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'deployment-example-')), 'incident.yaml');
+  writeFileSync(file, block!);
+  const d = loadDeploymentConfig(file, { SLACK_BOT_TOKEN: 'xoxb-t', PAGERDUTY_ROUTING_KEY: 'k' });
+  expect(deploymentPolicy(d).updatesChannel).toBe('#trading-incidents');
+  expect(
+    deploymentPolicy({ ...d, slack: { ...d.slack!, channel: '#usdcop-ops' } } as never).updatesChannel,
+  ).toBe('#usdcop-ops');
+  expect(deploymentPolicy({ ...d, policy: { updatesChannel: '#war-room' } }).updatesChannel).toBe(
+    '#war-room',
+  );
 });

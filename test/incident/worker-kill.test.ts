@@ -94,7 +94,10 @@ test('escalation continues on time on a new worker and no page is written twice'
   // The eng lead page activity is retried on the new worker (start-to-close 15 s) and finds its record.
   await waitFor(
     async () => second.output(),
-    (o) => o.includes(`duplicate ${incidentId}:escalate-P0-15m:eng-lead`),
+    (o) =>
+      o.includes(
+        `notification duplicate channel=outbox incident=${incidentId} step=escalate-P0-15m target=eng-lead`,
+      ),
     { timeoutMs: 40_000, what: 'retried page to find its record' },
   );
   const records = (await readOutbox(outboxFile)).filter((r) => r.incidentId.startsWith(`${h.workflowId}@`));
