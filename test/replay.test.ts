@@ -119,3 +119,33 @@ test('1.2 histories: an acknowledgement from PagerDuty carries the no-echo patch
   );
   expect(deliveries.some((d) => d.includes('"kind":"acknowledged"'))).toBe(true);
 });
+
+// 1.3: the incidents carry this round's patches; the guarded resume procedures carry theirs, and their
+// histories show the resume withdrawn at the call (no resume activity completed with a platform call).
+test('1.3 histories carry their patches; the guarded resume procedures withdrew without a platform call', () => {
+  const text = (p: { data?: Uint8Array | null } | undefined) => Buffer.from(p?.data ?? []).toString('utf8');
+  const read = (file: string) =>
+    historyFromJSON(JSON.parse(readFileSync(path.join(HISTORY_DIR, file), 'utf8'))).events ?? [];
+  const patchesOf = (file: string) =>
+    read(file)
+      .flatMap((e) => e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads ?? [])
+      .map((p) => (JSON.parse(text(p)) as { id: string }).id);
+  const v13 = fixtures.filter((f) => f.startsWith('1.3-remediation-safety/'));
+  expect(v13.length).toBeGreaterThanOrEqual(20);
+  expect(patchesOf('1.3-remediation-safety/escalation-P1.json')).toEqual(
+    expect.arrayContaining(['procedure-after-policy-v1', 'paging-floor-v1', 'ledger-backoff-v1']),
+  );
+  const replaced = '1.3-remediation-safety/procedure-3.1-resume-replaced-activation-child.json';
+  expect(patchesOf(replaced)).toContain('unique-action-ids-v1');
+  const stale = '1.3-remediation-safety/procedure-3.3-resume-stale-again-child.json';
+  expect(patchesOf(stale)).toEqual(
+    expect.arrayContaining(['data-recovery-guards-v1', 'unique-action-ids-v1']),
+  );
+  for (const file of [replaced, stale]) {
+    const results = read(file)
+      .map((e) => e.activityTaskCompletedEventAttributes?.result?.payloads?.[0])
+      .filter(Boolean)
+      .map((p) => text(p));
+    expect(results.some((r) => r.includes('"refused"'))).toBe(true);
+  }
+});
