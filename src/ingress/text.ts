@@ -15,48 +15,15 @@ export {
   sanitizeText,
   sliceText,
 } from '../playbook/text';
-import { cleanText, sliceText } from '../playbook/text';
+import { cleanText, mapStringsInPlace, sliceText } from '../playbook/text';
 
 /**
- * cleanText on every string and object key of a parsed request body, in place (the body is the request's own,
- * and a 16 MiB one is not copied). What the ingress sends on is then what the incident's schemas record: an
- * alert name or fingerprint made only of control or invisible characters is empty here (refused, or a
- * fingerprint computed) instead of passing the ingress and failing the contract (a 500, retried for ever).
- * Iterative: a body nested 30,000 deep must not overflow the stack.
+ * cleanText on every string and object key of a parsed request body, in place. What the ingress sends on is
+ * then what the incident's schemas record: an alert name or fingerprint made only of control or invisible
+ * characters is empty here (refused, or a fingerprint computed) instead of passing the ingress and failing
+ * the contract (a 500, retried for ever).
  */
-export function cleanParsedJson<T>(value: T): T {
-  if (typeof value === 'string') return cleanText(value) as T;
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const node = stack.pop();
-    if (Array.isArray(node)) {
-      for (let i = 0; i < node.length; i++) {
-        const v: unknown = node[i];
-        if (typeof v === 'string') node[i] = cleanText(v);
-        else if (v !== null && typeof v === 'object') stack.push(v);
-      }
-    } else if (node !== null && typeof node === 'object') {
-      const obj = node as Record<string, unknown>;
-      for (const key of Object.keys(obj)) {
-        const v = obj[key];
-        const clean = typeof v === 'string' ? cleanText(v) : v;
-        const cleanKey = cleanText(key);
-        if (cleanKey !== key || clean !== v) {
-          if (cleanKey !== key) delete obj[key];
-          // defineProperty, not assignment: a `__proto__` key stays a plain property, never the prototype.
-          Object.defineProperty(obj, cleanKey, {
-            value: clean,
-            enumerable: true,
-            writable: true,
-            configurable: true,
-          });
-        }
-        if (clean !== null && typeof clean === 'object') stack.push(clean);
-      }
-    }
-  }
-  return value;
-}
+export const cleanParsedJson = <T>(value: T): T => mapStringsInPlace(value, cleanText);
 
 /** Fields shorter than this get the short marker (`…#<hash>`); longer ones say how long the value was. */
 const LONG_MARKER_FROM = 256;

@@ -86,26 +86,26 @@ export function cleanJson<T>(value: T): T {
 }
 
 /**
- * sanitizeText on every string and every object key of a parsed JSON value, in place (the value is the
- * request's own). Iterative: a body nested 30,000 deep must not overflow the stack here.
+ * `fn` on every string and every object key of a parsed JSON value, in place (the value is the request's
+ * own, and a 16 MiB one is not copied). Iterative: a body nested 30,000 deep must not overflow the stack.
  */
-export function sanitizeJson<T>(value: T): T {
-  if (typeof value === 'string') return sanitizeText(value) as T;
+export function mapStringsInPlace<T>(value: T, fn: (s: string) => string): T {
+  if (typeof value === 'string') return fn(value) as T;
   const stack: unknown[] = [value];
   while (stack.length > 0) {
     const node = stack.pop();
     if (Array.isArray(node)) {
       for (let i = 0; i < node.length; i++) {
         const v: unknown = node[i];
-        if (typeof v === 'string') node[i] = sanitizeText(v);
+        if (typeof v === 'string') node[i] = fn(v);
         else if (v !== null && typeof v === 'object') stack.push(v);
       }
     } else if (node !== null && typeof node === 'object') {
       const obj = node as Record<string, unknown>;
       for (const key of Object.keys(obj)) {
         const v = obj[key];
-        const clean = typeof v === 'string' ? sanitizeText(v) : v;
-        const cleanKey = sanitizeText(key);
+        const clean = typeof v === 'string' ? fn(v) : v;
+        const cleanKey = fn(key);
         if (cleanKey !== key || clean !== v) {
           if (cleanKey !== key) delete obj[key];
           // defineProperty, not assignment: a `__proto__` key stays a plain property, never the prototype.
@@ -122,6 +122,9 @@ export function sanitizeJson<T>(value: T): T {
   }
   return value;
 }
+
+/** sanitizeText on every string and every object key of a parsed JSON value, in place. */
+export const sanitizeJson = <T>(value: T): T => mapStringsInPlace(value, sanitizeText);
 
 /** The first `n` UTF-16 units of `s`, one fewer if the cut would split a surrogate pair. */
 export function sliceText(s: string, n: number): string {
