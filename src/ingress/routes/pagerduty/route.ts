@@ -44,28 +44,7 @@ export function registerPagerDutyRoute(routes: IngressRoutes, ctx: ChannelRouteC
       const { workflowId, incidentId, name, payload } = decision.action;
       const r = await starter.runAction(workflowId, name, payload, { incidentId });
       metrics.channelActions.inc({ channel: 'pagerduty', action: name, outcome: r.outcome });
-      if (r.outcome === 'other-incident') {
-        // Answered 2xx all the same: PagerDuty retries anything else, and a retry cannot make it apply.
-        req.log.warn(
-          { eventId: event.id, workflowId, incidentId, runningIncidentId: r.runningIncidentId, action: name },
-          'PagerDuty event refused: it names another incident than the one running under its workflow id',
-        );
-        return {
-          eventId: event.id,
-          eventType: event.event_type,
-          workflowId,
-          incidentId,
-          action: name,
-          by: payload.by,
-          ...r,
-          reason: otherIncidentText(incidentId, r.runningIncidentId),
-        };
-      }
-      req.log.info(
-        { eventId: event.id, workflowId, incidentId, action: name, outcome: r.outcome },
-        'PagerDuty event applied',
-      );
-      return {
+      const answer = {
         eventId: event.id,
         eventType: event.event_type,
         workflowId,
@@ -74,6 +53,19 @@ export function registerPagerDutyRoute(routes: IngressRoutes, ctx: ChannelRouteC
         by: payload.by,
         ...r,
       };
+      if (r.outcome === 'other-incident') {
+        // Answered 2xx all the same: PagerDuty retries anything else, and a retry cannot make it apply.
+        req.log.warn(
+          { eventId: event.id, workflowId, incidentId, runningIncidentId: r.runningIncidentId, action: name },
+          'PagerDuty event refused: it names another incident than the one running under its workflow id',
+        );
+        return { ...answer, reason: otherIncidentText(incidentId, r.runningIncidentId) };
+      }
+      req.log.info(
+        { eventId: event.id, workflowId, incidentId, action: name, outcome: r.outcome },
+        'PagerDuty event applied',
+      );
+      return answer;
     },
   );
 }
