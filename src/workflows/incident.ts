@@ -35,6 +35,7 @@ import {
 } from '../playbook/lifecycle/state';
 import { severityRank, type Severity } from '../playbook/severity';
 import { formatUtcAndCot } from '../playbook/time';
+import { DELIVERY, LEDGER, SETUP } from './activity-options';
 import * as defs from './definitions';
 import {
   IncidentKindKey,
@@ -54,14 +55,7 @@ import {
 } from './postmortem-definitions';
 import { errorMessage, formatIssues, isoOf } from './util';
 
-// Paging must never be lost: retry with backoff for up to an hour; each channel is its own activity so a
-// failing one never delays another (DESIGN "Side effects"). startToClose is short so a page whose worker
-// died is retried within seconds.
-const paging = wf.proxyActivities<IncidentActivities>({
-  startToCloseTimeout: '15 seconds',
-  scheduleToCloseTimeout: '1 hour',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
+const paging = wf.proxyActivities<IncidentActivities>(DELIVERY);
 // 1.1 (CHANGELOG): a new incident's opening time from its start event.
 const PATCH_OPENED_AT = 'opened-at-start-event-v1';
 /**
@@ -69,22 +63,8 @@ const PATCH_OPENED_AT = 'opened-at-start-event-v1';
  * notification is delivered, so a history in which an older worker did send it still replays.
  */
 const PATCH_NO_ECHO = 'no-echo-to-origin-v1';
-// The ledger is the record for the monthly metrics (6.4): retried patiently, never in the paging path.
-const ledger = wf.proxyActivities<IncidentActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '2 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '2 minutes',
-    maximumAttempts: 30,
-  },
-});
-// The deployment's policy, for a start that did not carry it: read beside the first page, never before it.
-const setup = wf.proxyActivities<IncidentActivities>({
-  startToCloseTimeout: '10 seconds',
-  scheduleToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds' },
-});
+const ledger = wf.proxyActivities<IncidentActivities>(LEDGER);
+const setup = wf.proxyActivities<IncidentActivities>(SETUP);
 
 const SIGNALS: Record<ActionName, wf.SignalDefinition<[unknown]>> = {
   acknowledge: defs.acknowledgeSignal,

@@ -41,19 +41,10 @@ import {
   type PostmortemInput,
   type PostmortemStatus,
 } from './postmortem-definitions';
+import { DELIVERY, LEDGER } from './activity-options';
 
-// Reminders are not pages, but they must not be lost either: the same policy as incident paging.
-const notify = wf.proxyActivities<IncidentActivities>({
-  startToCloseTimeout: '15 seconds',
-  scheduleToCloseTimeout: '1 hour',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
-// Ledger writes carry the whole state, so a later write repairs an earlier one that gave up.
-const ledger = wf.proxyActivities<IncidentActivities>({
-  startToCloseTimeout: '10 seconds',
-  scheduleToCloseTimeout: '1 hour',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
+const notify = wf.proxyActivities<IncidentActivities>(DELIVERY);
+const ledger = wf.proxyActivities<IncidentActivities>(LEDGER);
 
 const ENG_LEAD: RoleId = 'eng-lead';
 const MAX_EVENTS = 500;

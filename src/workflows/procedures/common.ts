@@ -2,6 +2,7 @@
 // to the parent incident (procedureEvent), the approval inbox, playbook-time sleeps and the state query.
 // Pure orchestration: every side effect is an activity, every decision is in src/playbook/procedures.ts.
 import * as wf from '@temporalio/workflow';
+import { CHECK, REMEDIATION } from '../activity-options';
 import { errorMessage } from '../util';
 import type { CheckFinding, ProcedureActivities } from '../../activities/platform';
 import type { Evidence, Reading } from '../../playbook/evidence';
@@ -18,44 +19,12 @@ import {
   type ProcedureResult,
 } from '../definitions';
 
-// Checks: a few seconds each (HTTP/SQL/command timeouts come from the platform config). Activities
-// heartbeat every second, so a killed worker is noticed within 10 s and the check retried elsewhere.
-export const fastChecks = wf.proxyActivities<ProcedureActivities>({
-  startToCloseTimeout: '2 minutes',
-  heartbeatTimeout: '10 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '10 seconds',
-    maximumAttempts: 3,
-  },
-});
+export const fastChecks = wf.proxyActivities<ProcedureActivities>(CHECK);
 
-// Long remediations (kill switch, resume, pause, rollback, restart, terminate): guarded inside the activity
-// so a retry after a crash does not act twice (src/activities/platform/remediations.ts header); bad requests do not retry.
-// Each call runs in a non-cancellable scope: when the incident is resolved mid-call and the procedure is
-// cancelled, the kill switch, resume or rollback already under way finishes and its result is in this
+// Each remediation runs in a non-cancellable scope: when the incident is resolved mid-call and the procedure
+// is cancelled, the kill switch, resume or rollback already under way finishes and its result is in this
 // workflow's history, rather than applying unseen while the workflow moves on.
-export const remediations = nonCancellableCalls(
-  wf.proxyActivities<ProcedureActivities>({
-    startToCloseTimeout: '5 minutes',
-    heartbeatTimeout: '10 seconds',
-    retry: {
-      initialInterval: '2 seconds',
-      backoffCoefficient: 2,
-      maximumInterval: '30 seconds',
-      maximumAttempts: 5,
-      nonRetryableErrorTypes: [
-        'PlatformBadRequest',
-        'PlatformNotFound',
-        'PlatformNotConfigured',
-        'PlatformError',
-        'CommandNotConfigured',
-        'PlatformConfig',
-      ],
-    },
-  }),
-);
+export const remediations = nonCancellableCalls(wf.proxyActivities<ProcedureActivities>(REMEDIATION));
 
 function nonCancellableCalls<T extends object>(activities: T): T {
   return new Proxy(activities, {
