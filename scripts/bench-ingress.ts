@@ -134,7 +134,7 @@ async function main() {
       preloadModules: WORKFLOW_PRELOAD_MODULES,
       logger: silent,
     }),
-    bundleWorkflowCode({ workflowsPath: require.resolve('../src/ingress/bench-workflow'), logger: silent }),
+    bundleWorkflowCode({ workflowsPath: require.resolve('./bench-workflow'), logger: silent }),
   ]);
   const nc = await NativeConnection.connect({ address: server.address });
   const outbox = new TimedOutbox(new OutboxChannel(path.join(tmp, 'outbox.jsonl'), quiet));

@@ -3,7 +3,9 @@
 // time, acknowledgement-to-seen latency, re-pages composed after an acknowledgement, and peak RSS of the
 // worker (this process) and of the dev server. Starts its own in-memory dev server on loopback.
 // Options via env: BENCH_INCIDENTS (1000), BENCH_TIME_SCALE (10), BENCH_SETTLE_S (30), BENCH_MAX_CACHED
-// (1000), BENCH_CONCURRENCY (50), BENCH_TIMEOUT_S (hard limit; default from the others).
+// (1000), BENCH_CONCURRENCY (50), BENCH_FOOTPRINT (workflows per pass of the footprint comparison, 300; 0
+// skips it; BENCH_ONLY_FOOTPRINT=1 stops after it), BENCH_TIMEOUT_S (hard limit; default from the others).
+// First it compares one incident's footprint with a bare workflow's (scripts/bench-footprint.ts).
 // The last line printed is one JSON object with the results.
 import { Client, Connection } from '@temporalio/client';
 import { WORKFLOW_PRELOAD_MODULES } from '../src/temporal/bundle';
@@ -12,6 +14,7 @@ import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createActivities } from '../src/activities';
+import { measureFootprint, type FootprintResult } from './bench-footprint';
 import { OutboxChannel } from '../src/activities/notify/outbox';
 import type { DeliveryResult, Notification, NotificationChannel } from '../src/activities/notify/port';
 import {
@@ -37,6 +40,7 @@ const TIME_SCALE = envNumber('BENCH_TIME_SCALE', 10);
 const SETTLE_S = envNumber('BENCH_SETTLE_S', 30);
 const MAX_CACHED = Math.floor(envNumber('BENCH_MAX_CACHED', 1000));
 const CONCURRENCY = Math.floor(envNumber('BENCH_CONCURRENCY', 50));
+const FOOTPRINT = process.env.BENCH_FOOTPRINT === '0' ? 0 : Math.floor(envNumber('BENCH_FOOTPRINT', 300));
 /** Playbook minute (from each incident's start-call return) at which it is acknowledged. */
 const ACK_AT_MINUTES = 70;
 const MINUTE_MS = 60_000;
@@ -48,7 +52,7 @@ const ackDelayMs = (ACK_AT_MINUTES * MINUTE_MS) / TIME_SCALE;
 const TIMEOUT_S = envNumber(
   'BENCH_TIMEOUT_S',
   // Starts (generously 20/s), the wait to minute 70, settle, plus a fixed margin for setup and shutdown.
-  Math.ceil(N / 20 + ackDelayMs / 1000 + SETTLE_S + 300),
+  Math.ceil(N / 20 + ackDelayMs / 1000 + SETTLE_S + 300 + FOOTPRINT),
 );
 
 const quiet = () => undefined;
@@ -238,6 +242,28 @@ async function main() {
     cleanups.push(() => srv.stop());
     const serverPid = srv.process.pid;
     const serverRss = new ServerRss(serverPid);
+
+    let footprint: FootprintResult | null = null;
+    if (FOOTPRINT > 0) {
+      log(`footprint: ${FOOTPRINT} bare workflows, then ${FOOTPRINT} incidents, each pass on its own worker`);
+      const fc = await Connection.connect({ address: srv.address });
+      try {
+        footprint = await measureFootprint({
+          address: srv.address,
+          connection: fc,
+          workflows: FOOTPRINT,
+          log,
+        });
+      } finally {
+        await fc.close();
+      }
+      if (process.env.BENCH_ONLY_FOOTPRINT === '1') {
+        await cleanup();
+        clearTimeout(watchdog);
+        console.log(JSON.stringify({ footprint }));
+        return;
+      }
+    }
 
     const runId = Date.now().toString(36);
     const taskQueue = `bench-scale-${runId}`;
@@ -480,6 +506,21 @@ async function main() {
       `re-pages composed after the ack (workflow time): ${repagesAfterAck} in ${incidentsRepagedAfterAck} incidents; ` +
         `re-pages delivered after the ack call returned (informational): ${repagesDeliveredAfterAckCall}`,
     );
+    if (footprint) {
+      const fpr = footprint;
+      log(
+        `footprint (${fpr.workflows} each): heap per cached workflow: incident ${fpr.heapPerCachedKb.incident} KB, ` +
+          `bare ${fpr.heapPerCachedKb.bare} KB (${fpr.heapRatio}x)`,
+      );
+      log(
+        `workflow-thread CPU per round: first ${fpr.firstRoundCpuMs.incident} ms vs bare ${fpr.firstRoundCpuMs.bare} ms ` +
+          `(${fpr.firstRoundRatio}x); re-page ${fpr.repageRoundCpuMs.incident} ms vs bare ${fpr.repageRoundCpuMs.bare} ms (${fpr.repageRoundRatio}x)`,
+      );
+      log(
+        `cache: ${fpr.cachedBeforeClose} with P3 incidents open, ${fpr.cachedAfterClose} once they closed, ` +
+          `${fpr.cachedAfterTerminate} after the P1 incidents were terminated`,
+      );
+    }
     log(
       `peak RSS: worker ${mb(workerPeak)} MB (${workerPeak < 1024 ** 3 ? 'under' : 'OVER'} 1 GiB; ` +
         `${mb(workerRssAtStart)} MB before the first incident, process peak incl. bundling ${mb(processPeak)} MB), server ` +
@@ -511,6 +552,7 @@ async function main() {
         processRssPeakMb: mb(processPeak),
         serverRssPeakMb: serverPeakMb,
         deliveries: counts,
+        footprint,
       }),
     );
   } catch (err) {
