@@ -1,9 +1,12 @@
 // How every workflow bundle is built (worker, `npm run build`, tests, benchmarks): one place, so the code
 // that runs is the code that replays.
-//
-// `zod` is preloaded: with the reusable V8 context (the SDK default) every other module of the bundle is
-// evaluated again for each workflow execution, and zod's library code is most of ours. Preloaded, it is
-// evaluated once and shared (deep-frozen) by every incident: less memory per cached workflow and a cheaper
-// first workflow task. Our own modules (schemas, playbook tables) stay per-workflow, as the SDK advises for
-// anything that may hold state.
-export const WORKFLOW_PRELOAD_MODULES = ['zod'];
+import path from 'node:path';
+
+/**
+ * Modules evaluated once per worker and shared by every workflow it runs (the SDK's reusable V8 context
+ * evaluates every other module again for each workflow): zod's library code, and through
+ * src/workflows/preload.ts all of our workflow and playbook modules, warmed so that the SDK's freeze of
+ * shared modules loses nothing. One incident then costs the worker little more than a bare workflow
+ * (`npm run bench:scale` measures both).
+ */
+export const WORKFLOW_PRELOAD_MODULES = ['zod', path.resolve(__dirname, '../workflows/preload')];
