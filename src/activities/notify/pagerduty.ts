@@ -16,7 +16,8 @@ import {
   unavailableFailure,
   type KeyValueStore,
 } from './http';
-import type { DeliveryResult, Notification, NotificationChannel, NotificationKind } from './port';
+import type { DeliveryResult, NotificationChannel } from './port';
+import type { Notification, NotificationKind } from '../../playbook/contract/notification';
 
 export const pagerDutyConfigSchema = z.object({
   name: z.string().min(1).default('pagerduty'),

@@ -24,7 +24,8 @@ import {
   type HttpResponse,
   type KeyValueStore,
 } from './http';
-import type { DeliveryResult, Notification, NotificationChannel, NotificationKind } from './port';
+import type { DeliveryResult, NotificationChannel } from './port';
+import type { Notification, NotificationKind } from '../../playbook/contract/notification';
 
 const commonConfig = {
   /** Channel name in results, errors and store keys; two Slack workspaces need two names. */

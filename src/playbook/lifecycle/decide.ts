@@ -3,21 +3,20 @@
 // 2.3 escalation matrix, re-paging, 4.x messages, reopen and close) is decided here, without Temporal, so it
 // is tested exhaustively in milliseconds (test/playbook/lifecycle*.test.ts). incidentWorkflow only feeds
 // inputs in and carries effects out.
-import type { Notification, NotificationKind } from '../../activities/notify/port';
+import type { Notification, NotificationKind } from '../contract/notification';
 import {
   PROCEDURE_WORKFLOWS,
-  type ActionName,
   type ApprovalDecision,
   type ProcedureInput,
   type ProcedureResult,
-} from '../../workflows/definitions';
+} from '../contract/procedure';
+import type { ActionName } from '../contract/incident';
 import { exhaustedNotice, nextEscalation } from '../escalation';
 import { resolvePolicy, updatesChannelOf, type PolicyOverrides } from '../policy';
 import { DEFAULT_CONTACTS, isWithinHours } from '../contacts';
 import { ROLES, type RoleId } from '../roles';
 import { renderIncidentStart } from '../templates';
-import { formatCot } from '../time';
-import { isoOf } from '../../workflows/util';
+import { formatCot, isoOf } from '../time';
 import { applyAction, checkAction, closeWithdrawn, type Outcome } from './actions';
 import { clip, clipData, eventBytes, LIMITS } from './limits';
 import { parseRsaPublicKeyPem, sha256, utf8 } from './origin-proof';
@@ -36,7 +35,7 @@ import {
   statusUpdateDue,
   type IncidentState,
 } from './state';
-import type { LedgerApproval, LedgerWrite } from './ledger';
+import type { LedgerApproval, LedgerWrite } from '../contract/records';
 import { LEDGER_BATCH_MINUTES, ledgerFlush, ledgerWritten } from './ledger';
 import { MINUTE_MS } from '../time';
 

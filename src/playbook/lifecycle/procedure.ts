@@ -7,8 +7,9 @@ import {
   approvalExpiredSchema,
   approvalRequestSchema,
   procedureEventSchema,
-} from '../../workflows/definitions';
-import { actorOf, formatIssues, isoOf } from '../../workflows/util';
+} from '../contract/procedure';
+import { actorOf, formatIssues } from '../contract/payload';
+import { isoOf } from '../time';
 import type { Draft } from './decide';
 import { escalateNext, humanSteps, notify, record } from './decide';
 import { clip, LIMITS } from './limits';
