@@ -14,8 +14,8 @@ import {
   rateLimitedFailure,
   rejectedFailure,
   unavailableFailure,
-  type KeyValueStore,
 } from './http';
+import type { KeyValueStore } from '../../ledger/kv';
 import type { DeliveryResult, NotificationChannel } from './port';
 import type { Notification, NotificationKind } from '../../playbook/contract/notification';
 

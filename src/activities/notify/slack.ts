@@ -22,8 +22,8 @@ import {
   safeErrorCode,
   unavailableFailure,
   type HttpResponse,
-  type KeyValueStore,
 } from './http';
+import type { KeyValueStore } from '../../ledger/kv';
 import type { DeliveryResult, NotificationChannel } from './port';
 import type { Notification, NotificationKind } from '../../playbook/contract/notification';
 
