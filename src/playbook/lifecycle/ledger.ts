@@ -2,8 +2,7 @@
 // re-page round (issue 9 item 5). One write at a time; the interpreter asks (`ledger.flush`) only when none
 // is in flight, and the state moves `ledgerSeq` only once the ledger confirmed (`ledger.written`).
 import { MINUTE_MS } from '../time';
-import type { Draft } from './decide';
-import { trimTimeline } from './decide';
+import { trimTimeline, type Draft } from './draft';
 import { eventBytes } from './limits';
 import { scaled, snapshot } from './state';
 

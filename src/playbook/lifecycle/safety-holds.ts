@@ -6,8 +6,7 @@ import { safetyHoldSchema } from '../contract/procedure';
 import type { SafetyHold } from '../contract/incident';
 import { formatIssues } from '../contract/payload';
 import { isoOf } from '../time';
-import type { Draft } from './decide';
-import { record } from './decide';
+import { record, type Draft } from './draft';
 import { clip, clipOrNull, LIMITS } from './limits';
 import { isOpen } from './state';
 
