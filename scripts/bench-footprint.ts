@@ -14,7 +14,9 @@ import { Client, type Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { readFileSync, readdirSync } from 'node:fs';
 import { createActivities } from '../src/activities';
-import type { DeliveryResult, Notification, NotificationChannel } from '../src/activities/notify/port';
+import type { DeliveryResult, NotificationChannel } from '../src/activities/notify/port';
+import type { IncidentInput } from '../src/playbook/contract/incident';
+import type { Notification } from '../src/playbook/contract/notification';
 import { WORKFLOW_PRELOAD_MODULES } from '../src/temporal/bundle';
 import {
   IncidentKindKey,
@@ -22,7 +24,6 @@ import {
   IncidentStatusKey,
   resolveSignal,
   WORKFLOW_TYPE,
-  type IncidentInput,
 } from '../src/workflows/definitions';
 
 type Kind = 'bare' | 'incident';

@@ -16,14 +16,15 @@ import path from 'node:path';
 import { createActivities } from '../src/activities';
 import { measureFootprint, type FootprintResult } from './bench-footprint';
 import { OutboxChannel } from '../src/activities/notify/outbox';
-import type { DeliveryResult, Notification, NotificationChannel } from '../src/activities/notify/port';
+import type { DeliveryResult, NotificationChannel } from '../src/activities/notify/port';
+import type { Notification } from '../src/playbook/contract/notification';
 import {
   IncidentKindKey,
   IncidentSeverityKey,
   IncidentStatusKey,
   WORKFLOW_TYPE,
-  type IncidentInput,
 } from '../src/workflows/definitions';
+import type { IncidentInput } from '../src/playbook/contract/incident';
 import { startDevServer, type DevServer } from './lib/dev-server';
 import { ensureTemporalCli } from './lib/temporal-cli';
 

@@ -20,7 +20,7 @@ import { Client as PgClient } from 'pg';
 import { request } from 'undici';
 import { readOutbox } from '../src/activities/notify/outbox';
 import { WORKFLOW_PRELOAD_MODULES } from '../src/temporal/bundle';
-import type { IncidentStatus } from '../src/workflows/definitions';
+import type { IncidentStatus } from '../src/playbook/contract/incident';
 import { freePorts } from './lib/dev-server';
 import { PROJECT_ROOT } from './lib/temporal-cli';
 

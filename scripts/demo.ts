@@ -5,7 +5,12 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { startSimulator, type FaultPatch, type Simulator } from './simulator';
 import { connectClient } from '../src/temporal/connection';
-import type { Finding, IncidentInput, IncidentStatus, TimelineEvent } from '../src/workflows/definitions';
+import type {
+  Finding,
+  IncidentInput,
+  IncidentStatus,
+  TimelineEvent,
+} from '../src/playbook/contract/incident';
 
 interface Scenario {
   title: string;

@@ -10,11 +10,10 @@ import {
   BestEffortKeyValueStore,
   createChannelDispatcher,
   InMemoryKeyValueStore,
-  type KeyValueStore,
 } from './activities/notify/http';
 import type { Pool } from 'pg';
 import { createLedgerPool, DEFAULT_LEDGER_DATABASE_URL, migrateLedger, redactUrl } from './ledger/db';
-import { PgKeyValueStore } from './ledger/kv';
+import { PgKeyValueStore, type KeyValueStore } from './ledger/kv';
 import { PagerDutyChannel } from './activities/notify/pagerduty';
 import { SlackChannel } from './activities/notify/slack';
 import {

@@ -13,7 +13,8 @@ import type { Pool } from 'pg';
 import path from 'node:path';
 import { PageSpool } from '../ledger/page-spool';
 import { createLedgerActivities, pageSpoolDir, recordDeliveries } from './ledger';
-import type { DeliveryResult, Notification, NotificationChannel } from './notify/port';
+import type { DeliveryResult, NotificationChannel } from './notify/port';
+import type { Notification } from '../playbook/contract/notification';
 import { unpackBatch, type NotificationBatch } from '../playbook/lifecycle/batch';
 
 export interface ActivityDeps {

@@ -6,12 +6,13 @@ import path from 'node:path';
 import { log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
-import type { ActionItemRecord, ApprovalRecord, PostmortemRecord } from '../ledger/records';
+import type { ActionItemRecord, ApprovalRecord, PostmortemRecord } from '../playbook/contract/records';
 import type { PageSpool } from '../ledger/page-spool';
 import { LedgerStore, pageRow } from '../ledger/store';
-import type { LedgerWrite } from '../playbook/lifecycle/ledger';
-import type { IncidentStatus, TimelineEvent } from '../workflows/definitions';
-import type { DeliveryResult, Notification, NotificationChannel } from './notify/port';
+import type { LedgerWrite } from '../playbook/contract/records';
+import type { IncidentStatus, TimelineEvent } from '../playbook/contract/incident';
+import type { DeliveryResult, NotificationChannel } from './notify/port';
+import type { Notification } from '../playbook/contract/notification';
 
 export interface LedgerDeps {
   /** The ledger database; null when this worker runs without one (the writes are then skipped, with a warning). */

@@ -5,7 +5,7 @@
 // are folded into the last one signalled to the same incident, which says how many.
 import type { FastifyBaseLogger } from 'fastify';
 import pLimit from 'p-limit';
-import { incidentInputSchema, type Alert, type IncidentInput } from '../workflows/definitions';
+import { incidentInputSchema, type Alert, type IncidentInput } from '../playbook/contract/incident';
 import type { IngressMetrics } from './metrics';
 import { alertToSignal, FOLDED_ANNOTATION, type NormalizedAlert } from './normalize';
 import { ellipsize } from './text';

@@ -1,11 +1,12 @@
-// Helpers shared by the source normalizers: every source ends as the contract's `Alert` (definitions.ts).
+// Helpers shared by the source normalizers: every source ends as the contract's `Alert`
+// (src/playbook/contract/incident.ts).
 // Issue 12 item 6: a real alert is never refused for its size. The schemas check only what the ingress
 // cannot do without (an alert name, the types of the fields it reads); every oversized value is cut here,
 // marked in the value itself, listed with the alert (`ingress.truncated` annotation) and named in the
 // summary the incident timeline shows.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { Alert } from '../workflows/definitions';
+import type { Alert } from '../playbook/contract/incident';
 import { ellipsize, truncateText } from './text';
 
 /** What one alert may carry; past it a value is truncated (and marked), never refused. docs/alerting.md. */

@@ -7,7 +7,7 @@
 // mapped to a 2.1 contact (verified identity); a `by` in the payload is never read.
 import { z } from 'zod';
 import { findContactByPlatformId, type ContactConfig } from '../playbook/contacts';
-import type { ActionName, ActionOrigin } from '../workflows/definitions';
+import type { ActionName, ActionOrigin } from '../playbook/contract/incident';
 import { safeEqual, sign } from './auth';
 import { IngressError } from './errors';
 import { parseIncidentId } from './incident-ref';

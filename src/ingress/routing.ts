@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { SEVERITIES, type Severity } from '../playbook/severity';
-import { INCIDENT_KINDS, type Alert, type IncidentKind } from '../workflows/definitions';
+import { INCIDENT_KINDS, type Alert, type IncidentKind } from '../playbook/contract/incident';
 import { ellipsize, sliceText } from './text';
 
 const labelName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a Prometheus label name');

@@ -56,7 +56,7 @@ import { normalizeGeneric } from './routes/generic/normalize';
 import { manualIncidentBodySchema } from './routes/incidents/schema';
 import { registerPagerDutyRoute } from './routes/pagerduty/route';
 import { registerSlackRoutes } from './routes/slack/route';
-import type { IncidentInput } from '../workflows/definitions';
+import type { IncidentInput } from '../playbook/contract/incident';
 
 export { loadIngressConfig, type IngressConfig } from './config';
 

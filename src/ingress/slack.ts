@@ -7,7 +7,7 @@
 import { request } from 'undici';
 import { z } from 'zod';
 import { findContactByPlatformId, type ContactConfig } from '../playbook/contacts';
-import type { ActionName, ActionOrigin } from '../workflows/definitions';
+import type { ActionName, ActionOrigin } from '../playbook/contract/incident';
 import { safeEqual } from './auth';
 import { createHmac } from 'node:crypto';
 import { IngressError } from './errors';

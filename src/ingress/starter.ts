@@ -17,6 +17,8 @@ import {
   IncidentSeverityKey,
   IncidentStatusKey,
   WORKFLOW_TYPE,
+} from '../workflows/definitions';
+import {
   type ActionName,
   type ActionResult,
   type Alert,
@@ -24,7 +26,7 @@ import {
   type IncidentStatus,
   type IncidentKind,
   ACTION_SCHEMAS,
-} from '../workflows/definitions';
+} from '../playbook/contract/incident';
 import type { Severity } from '../playbook/severity';
 import type { IngressMetrics } from './metrics';
 

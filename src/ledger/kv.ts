@@ -1,7 +1,15 @@
 // The KeyValueStore of the Slack and PagerDuty channels (idempotency markers and message references),
 // kept in the ledger database so every worker process sees the same keys and a restart forgets nothing.
 import type pg from 'pg';
-import type { KeyValueStore } from '../activities/notify/http';
+
+/**
+ * Idempotency and message-reference store of the notification channels. Declared here, beside the real one,
+ * so the ledger needs nothing from the activities that use it.
+ */
+export interface KeyValueStore {
+  get(key: string): Promise<string | undefined>;
+  set(key: string, value: string): Promise<void>;
+}
 
 export class PgKeyValueStore implements KeyValueStore {
   constructor(private readonly db: Pick<pg.Pool, 'query'>) {}

@@ -3,9 +3,9 @@
 // evolve, ON CONFLICT DO UPDATE guarded by a monotonic `version` and by "the values differ", so a repeated
 // or stale write neither changes a value nor bumps `updated_at`.
 import type pg from 'pg';
-import type { Notification } from '../activities/notify/port';
-import type { IncidentStatus, TimelineEvent } from '../workflows/definitions';
-import type { ActionItemRecord, ApprovalRecord, PostmortemRecord } from './records';
+import type { Notification } from '../playbook/contract/notification';
+import type { IncidentStatus, TimelineEvent } from '../playbook/contract/incident';
+import type { ActionItemRecord, ApprovalRecord, PostmortemRecord } from '../playbook/contract/records';
 
 type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
 
@@ -44,7 +44,8 @@ export function pageRow(channel: string, n: Notification, deliveredAt: string, r
   };
 }
 
-const KIND_IN_WORKFLOW_ID = /^incident-(trading-system-down|model-degradation|data-source-down|database-connection|monitoring-gap)-[0-9a-f]{16}@/;
+const KIND_IN_WORKFLOW_ID =
+  /^incident-(trading-system-down|model-degradation|data-source-down|database-connection|monitoring-gap)-[0-9a-f]{16}@/;
 
 /**
  * The incident row a delivered page guarantees: an incident that paged someone is in the ledger by the time

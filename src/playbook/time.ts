@@ -7,6 +7,10 @@ export const HOUR_MS = 60 * MINUTE_MS;
 export const DAY_MS = 24 * HOUR_MS;
 export const COT_OFFSET_MS = -5 * HOUR_MS;
 
+/** An instant as ISO 8601 UTC (how every time is kept in state, history and the ledger). */
+export const isoOf = (ms: number): string => new Date(ms).toISOString();
+export const iso = (ms: number | null): string | null => (ms === null ? null : isoOf(ms));
+
 /** Wall-clock fields of an instant in COT. */
 export function toCot(epochMs: number): {
   year: number;

@@ -1,212 +1,32 @@
-// The public contract of incidentWorkflow (DESIGN.md): input, signals, updates, queries and search
-// attributes, defined once here and imported by the workflow, the worker, ingress, scripts and tests.
+// The Temporal surface of incidentWorkflow (DESIGN.md): the task queue, the signals, Updates and queries by
+// name, and the search attributes. The payloads they carry are the contract in src/playbook/contract, which
+// the pure core reads without Temporal; this module only binds those shapes to message names.
 import { defineSearchAttributeKey } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import { z } from 'zod';
-import { ROLE_IDS, type RoleId } from '../playbook/roles';
-import { SEVERITIES, type Severity } from '../playbook/severity';
-import { policyOverridesSchema } from '../playbook/policy';
-import { cleanJson, cleanText } from '../playbook/text';
+import type {
+  AcknowledgeInput,
+  ActionResult,
+  AddNoteInput,
+  ApproveInput,
+  EscalateInput,
+  IncidentStatus,
+  PostExternalStatusInput,
+  PostUpdateInput,
+  RejectInput,
+  ReportLossInput,
+  ResolveInput,
+  SetSeverityInput,
+  TimelineEvent,
+} from '../playbook/contract/incident';
+import type {
+  ApprovalClosed,
+  ApprovalDecision,
+  ApprovalRequest,
+  ProcedureEvent,
+} from '../playbook/contract/procedure';
 
 export const TASK_QUEUE = 'incident-response';
 export const WORKFLOW_TYPE = 'incidentWorkflow';
-
-export const INCIDENT_KINDS = [
-  'trading-system-down',
-  'model-degradation',
-  'data-source-down',
-  'database-connection',
-  'generic',
-] as const;
-export type IncidentKind = (typeof INCIDENT_KINDS)[number];
-export const INCIDENT_STATUSES = ['triggered', 'acknowledged', 'resolved', 'closed'] as const;
-export type IncidentStatusValue = (typeof INCIDENT_STATUSES)[number];
-
-/**
- * Every string of a payload, however it came (the ingress, the Web UI, `temporal`, `tctl`, a procedure):
- * cleaned before it is checked or kept (src/playbook/text.ts), so a NUL or an invisible character never
- * reaches the timeline, the ledger or a page.
- */
-const str = () => z.string().overwrite(cleanText);
-const text = (max = 2000) => str().trim().min(1).max(max);
-const actor = text(200);
-const isoTime = z.iso.datetime({ offset: true });
-
-export const assessmentSchema = z.object({
-  tradingStoppedOrLosingMoney: z.boolean().optional(),
-  majorFeatureBroken: z.boolean().optional(),
-  affectsProductionTrading: z.boolean().optional(),
-  workaroundAvailable: z.boolean().optional(),
-});
-
-/** An alert as ingress normalizes it (Alertmanager, Grafana or generic JSON). */
-export const alertSchema = z.object({
-  /** Stable identity of the alert instance; repeated notifications of one alert share it. */
-  fingerprint: text(200),
-  name: text(300),
-  status: z.enum(['firing', 'resolved']).optional(),
-  severity: str().max(50).optional(),
-  summary: str().max(4000).optional(),
-  labels: z.record(str(), str()).optional(),
-  annotations: z.record(str(), str()).optional(),
-  startsAt: isoTime.optional(),
-  endsAt: isoTime.optional(),
-  source: str().max(100).optional(),
-});
-export type Alert = z.infer<typeof alertSchema>;
-
-export const incidentInputSchema = z.object({
-  title: text(500),
-  severity: z.enum(SEVERITIES).optional(),
-  assessment: assessmentSchema.optional(),
-  kind: z.enum(INCIDENT_KINDS).optional(),
-  summary: str().max(4000).optional(),
-  /** When the issue started (alert startsAt): the start of MTTD. */
-  detectedAt: isoTime.optional(),
-  source: z
-    .object({
-      system: text(100),
-      dedupKey: str().max(500).optional(),
-      alerts: z.array(alertSchema).max(1000).optional(),
-    })
-    .optional(),
-  /** Divides every playbook duration: 60 means a playbook minute passes in one second. */
-  timeScale: z.number().positive().max(1_000_000).optional(),
-  /** Policy overrides for this incident; otherwise the worker's config is snapshotted at start. */
-  policy: policyOverridesSchema.optional(),
-  /**
-   * true: `policy` is the deployment's whole policy (the ingress reads the same INCIDENT_CONFIG as the
-   * worker), so the incident pages in its first workflow task and never loads the worker's. Otherwise the
-   * worker's config is loaded beside the first page.
-   */
-  policyComplete: z.boolean().optional(),
-});
-export type IncidentInput = z.infer<typeof incidentInputSchema>;
-
-/**
- * Where an action came from when a verified route sent it: the ingress's Slack and PagerDuty routes check the
- * platform's signature and map the user id to a 2.1 contact. `by` is then that contact's name (or
- * `<channel>:<user id>` for an unmapped user). The ingress signs the action (`signedAt`, `proof`:
- * src/playbook/lifecycle/origin-proof.ts); an origin without a signature the incident can verify is ignored
- * and the action recorded as typed (unverified), like one from the Web UI, `temporal` or `tctl`, where `by`
- * is whatever the sender typed.
- */
-export const originSchema = z.object({
-  channel: z.enum(['slack', 'pagerduty']),
-  userId: str().min(1).max(100),
-  /** true: the user id is mapped to a contact in the deployment config. */
-  known: z.boolean(),
-  role: z.enum(ROLE_IDS).optional(),
-  /** The platform's own event id (PagerDuty webhook event, Slack action ts). */
-  eventId: str().max(200).optional(),
-  /** When the ingress signed it, and its signature (base64): set by the ingress only. */
-  signedAt: isoTime.optional(),
-  proof: str().max(2000).optional(),
-});
-export type ActionOrigin = z.infer<typeof originSchema>;
-
-export const acknowledgeSchema = z.object({
-  by: actor,
-  note: str().max(2000).optional(),
-  origin: originSchema.optional(),
-});
-export const resolveSchema = z.object({
-  by: actor,
-  origin: originSchema.optional(),
-  rootCause: str().max(2000).optional(),
-  resolution: str().max(2000).optional(),
-  financialImpactUsd: z.number().min(0).optional(),
-  missedTrades: z.number().int().min(0).optional(),
-  tradingDowntimeMinutes: z.number().min(0).optional(),
-});
-export const UPDATE_STATUSES = ['Investigating', 'Mitigating', 'Monitoring', 'Resolved'] as const;
-const lines = z.union([str().max(4000), z.array(str().max(1000)).max(50)]);
-export const postUpdateSchema = z.object({
-  by: actor,
-  status: z.enum(UPDATE_STATUSES),
-  impact: str().max(2000).optional(),
-  progress: lines.optional(),
-  theory: str().max(2000).optional(),
-  nextSteps: lines.optional(),
-  eta: str().max(200).optional(),
-});
-export const escalateSchema = z.object({ by: actor, reason: text(), origin: originSchema.optional() });
-export const setSeveritySchema = z.object({ by: actor, severity: z.enum(SEVERITIES), reason: text() });
-export const addNoteSchema = z.object({ by: actor, text: text(4000), origin: originSchema.optional() });
-export const approveSchema = z.object({
-  by: actor,
-  actionId: text(200),
-  confirmationCode: str().max(100).optional(),
-  origin: originSchema.optional(),
-});
-export const rejectSchema = z.object({
-  by: actor,
-  actionId: text(200),
-  reason: str().max(2000).optional(),
-  origin: originSchema.optional(),
-});
-export const reportLossSchema = z.object({ by: actor, amountUsd: z.number().min(0).max(1e12) });
-/**
- * `severity`: the playbook severity ingress routed the alert to; a more severe alert raises the incident.
- * `title`: the incident title its routing rule gives; the most severe alert names the incident.
- */
-const routedAlertSchema = z.object({
-  alert: alertSchema,
-  severity: z.enum(SEVERITIES).optional(),
-  title: str().max(500).optional(),
-});
-/**
- * One alert (`{alert, severity?, title?}`), or a batch of one incident's alerts from one notification
- * (`{alerts: [...]}`, in order; in an `alertFired` batch an alert whose status is `resolved` is applied as
- * resolved). The ingress sends one batch per incident per request.
- */
-export const alertEventSchema = z.union([
-  routedAlertSchema,
-  z.object({ alerts: z.array(routedAlertSchema).min(1).max(1000) }),
-]);
-export type RoutedAlert = z.infer<typeof routedAlertSchema>;
-/** The alerts of an alertFired/alertResolved payload, in order. */
-export const alertsOf = (e: z.infer<typeof alertEventSchema>): RoutedAlert[] =>
-  'alerts' in e ? e.alerts : [e];
-/** 4.4 external communication, sent when someone asks for it. */
-export const postExternalStatusSchema = z.object({
-  by: actor,
-  currentStatus: z.enum(['Operational', 'Degraded', 'Outage']),
-  summary: text(4000),
-  impact: text(4000),
-  resolutionEta: str().max(200).optional(),
-  nextUpdate: str().max(200).optional(),
-});
-
-export type AcknowledgeInput = z.infer<typeof acknowledgeSchema>;
-export type ResolveInput = z.infer<typeof resolveSchema>;
-export type PostUpdateInput = z.infer<typeof postUpdateSchema>;
-export type EscalateInput = z.infer<typeof escalateSchema>;
-export type SetSeverityInput = z.infer<typeof setSeveritySchema>;
-export type AddNoteInput = z.infer<typeof addNoteSchema>;
-export type ApproveInput = z.infer<typeof approveSchema>;
-export type RejectInput = z.infer<typeof rejectSchema>;
-export type ReportLossInput = z.infer<typeof reportLossSchema>;
-export type AlertEventInput = z.infer<typeof alertEventSchema>;
-
-/** Every human or ingress action: its name is both a signal and an update (same payload). */
-export const ACTION_SCHEMAS = {
-  acknowledge: acknowledgeSchema,
-  resolve: resolveSchema,
-  postUpdate: postUpdateSchema,
-  escalate: escalateSchema,
-  setSeverity: setSeveritySchema,
-  addNote: addNoteSchema,
-  approve: approveSchema,
-  reject: rejectSchema,
-  reportLoss: reportLossSchema,
-  alertFired: alertEventSchema,
-  alertResolved: alertEventSchema,
-  postExternalStatus: postExternalStatusSchema,
-} as const;
-export type ActionName = keyof typeof ACTION_SCHEMAS;
-export type ActionInput<N extends ActionName> = z.infer<(typeof ACTION_SCHEMAS)[N]>;
-export const ACTION_NAMES = Object.keys(ACTION_SCHEMAS) as ActionName[];
 
 // Signals take `unknown`: the payload is validated inside the workflow and a bad one is recorded as
 // rejected, never thrown (a throwing signal handler would fail the workflow task).
@@ -223,13 +43,6 @@ export const alertFiredSignal = defineSignal<[unknown]>('alertFired');
 export const alertResolvedSignal = defineSignal<[unknown]>('alertResolved');
 export const postExternalStatusSignal = defineSignal<[unknown]>('postExternalStatus');
 
-export interface ActionResult {
-  accepted: true;
-  action: ActionName;
-  status: IncidentStatusValue;
-  severity: Severity;
-  message: string;
-}
 export const acknowledgeUpdate = defineUpdate<ActionResult, [AcknowledgeInput]>('acknowledge');
 export const resolveUpdate = defineUpdate<ActionResult, [ResolveInput]>('resolve');
 export const postUpdateUpdate = defineUpdate<ActionResult, [PostUpdateInput]>('postUpdate');
@@ -239,141 +52,9 @@ export const addNoteUpdate = defineUpdate<ActionResult, [AddNoteInput]>('addNote
 export const approveUpdate = defineUpdate<ActionResult, [ApproveInput]>('approve');
 export const rejectUpdate = defineUpdate<ActionResult, [RejectInput]>('reject');
 export const reportLossUpdate = defineUpdate<ActionResult, [ReportLossInput]>('reportLoss');
-export const postExternalStatusUpdate = defineUpdate<
-  ActionResult,
-  [z.infer<typeof postExternalStatusSchema>]
->('postExternalStatus');
-
-export interface TimelineEvent {
-  /** ISO time (workflow time). */
-  at: string;
-  actor: string;
-  type: string;
-  text: string;
-  data?: Record<string, unknown>;
-}
-
-export interface Engagement {
-  role: RoleId;
-  at: string;
-  step: string;
-}
-
-export interface PendingApproval {
-  actionId: string;
-  action: string;
-  description: string;
-  requestedAt: string;
-  expiresAt: string | null;
-  requiresConfirmationCode: boolean;
-  /** A decision handed to the procedure's gate, not yet taken by it (recorded only once the gate answers). */
-  decisionInFlight?: { decision: 'approved' | 'rejected'; by: string; at: string; reason?: string };
-}
-
-/**
- * A safety action (kill switch, pause, rollback) the engine applied for this incident and has not lifted:
- * while the incident is open, no other incident undoes it.
- */
-export interface SafetyHold {
-  action: 'kill-switch' | 'pause' | 'rollback';
-  /** The approval (or pre-approval) it was applied under. */
-  actionId: string;
-  /** The procedure that applied it. */
-  procedure: string;
-  /** As the platform reports the activation. */
-  activatedAt: string | null;
-  activatedBy: string | null;
-  reason: string | null;
-  /** When the incident learned of it. */
-  since: string;
-}
-
-/** One finding of a procedure (3.1-3.4), as the `status` query summarizes it. */
-export interface Finding {
-  at: string;
-  procedure: string;
-  step: string;
-  type: 'finding' | 'decision' | 'action' | 'info';
-  outcome: 'ok' | 'failed' | 'unavailable' | 'unknown' | null;
-  text: string;
-}
-
-export interface IncidentStatus {
-  /** `<workflow id>@<opening time>`: distinct for every incident, also when a workflow id is reused. */
-  incidentId: string;
-  /** The workflow id: what to type in the Web UI, `temporal` and `tctl`. */
-  workflowId: string;
-  title: string;
-  kind: IncidentKind;
-  severity: Severity;
-  /** The most severe level reached (6.1 post-mortem rule). */
-  highestSeverity: Severity;
-  status: IncidentStatusValue;
-  summary: string | null;
-  source: IncidentInput['source'] | null;
-  timeScale: number;
-  openedAt: string;
-  detectedAt: string;
-  /** When the first page was delivered (a channel reported it); when it was composed, until one does. */
-  firstPagedAt: string | null;
-  acknowledgedBy: string | null;
-  acknowledgedAt: string | null;
-  resolvedBy: string | null;
-  resolvedAt: string | null;
-  closedAt: string | null;
-  reopenUntil: string | null;
-  reopenCount: number;
-  engagedRoles: RoleId[];
-  engagements: Engagement[];
-  nextEscalation: { at: string; roles: RoleId[]; step: string } | null;
-  pendingApprovals: PendingApproval[];
-  sla: {
-    responseDeadline: string;
-    resolutionDeadline: string;
-    responseBreachedAt: string | null;
-    resolutionBreachedAt: string | null;
-  };
-  breaches: { type: 'response' | 'resolution'; at: string; severity: Severity }[];
-  /** Playbook seconds (elapsed real time x timeScale); null until the end event happened. */
-  metrics: { mttdSeconds: number | null; mttaSeconds: number | null; mttrSeconds: number | null };
-  /** `repeats`: notifications of an alert already firing (counted, not in the timeline). */
-  alerts: {
-    firing: number;
-    resolved: number;
-    received: number;
-    repeats: number;
-    lastSeenAt: string | null;
-    active: string[];
-  };
-  lossUsd: number;
-  resolution: {
-    rootCause: string | null;
-    resolution: string | null;
-    financialImpactUsd: number | null;
-    missedTrades: number | null;
-    tradingDowntimeMinutes: number | null;
-  } | null;
-  policyVersion: string;
-  lastUpdate: { at: string; by: string; status: string } | null;
-  /** When the next 4.2 status update is due from the acknowledger (reminder), if any. */
-  nextStatusUpdateDue: string | null;
-  /** The playbook procedure (3.1-3.4) child workflow of this incident, if its kind has one. */
-  procedure: {
-    workflowId: string;
-    type: string;
-    status: 'running' | 'completed' | 'needs-human' | 'failed' | 'cancelled';
-    summary: string | null;
-  } | null;
-  /** Findings, decisions and actions of the procedure, latest last (at most 200). */
-  findings: Finding[];
-  /**
-   * Safety actions the engine applied for this incident and has not lifted (only while it is open). Absent
-   * in the answer of a worker older than it.
-   */
-  safetyHolds?: SafetyHold[];
-  /** The 6.1 post-mortem workflow, started when the incident closes. */
-  postmortemWorkflowId: string | null;
-}
+export const postExternalStatusUpdate = defineUpdate<ActionResult, [PostExternalStatusInput]>(
+  'postExternalStatus',
+);
 
 export const statusQuery = defineQuery<IncidentStatus>('status');
 export const timelineQuery = defineQuery<TimelineEvent[]>('timeline');
@@ -388,100 +69,10 @@ export const SEARCH_ATTRIBUTES = {
   IncidentKind: 'Keyword',
 } as const;
 
-export { ROLE_IDS, SEVERITIES };
-export type { RoleId, Severity };
-
-// ---------- Internal contract between incidentWorkflow and its procedure child workflows (3.1-3.4) ----------
-
-/** Child workflow type per incident kind; `generic` incidents run no procedure. */
-export const PROCEDURE_WORKFLOWS = {
-  'trading-system-down': 'tradingSystemDownProcedure',
-  'model-degradation': 'modelDegradationProcedure',
-  'data-source-down': 'dataSourceDownProcedure',
-  'database-connection': 'databaseConnectionProcedure',
-} as const satisfies Partial<Record<IncidentKind, string>>;
-
-export interface ProcedureInput {
-  /** The incident (`<workflow id>@<opening time>`), as in its `status`. */
-  incidentId: string;
-  /** The incident's workflow id: where the child signals its findings. */
-  incidentWorkflowId: string;
-  kind: Exclude<IncidentKind, 'generic'>;
-  severity: Severity;
-  timeScale: number;
-  /** Actions the policy pre-approves where the playbook prescribes them (e.g. "kill-switch:data-outage-60m"). */
-  preApprovedActions: string[];
-  /** Playbook minutes an approval request waits before it is escalated (and again after). */
-  approvalTimeoutMinutes: number;
-}
-
-/** child -> parent: a finding, decision or action to put in the timeline and the `findings` summary. */
-export interface ProcedureEvent {
-  procedure: string;
-  /** Playbook step, e.g. "3.1 immediate: kill switch status". */
-  step: string;
-  type: 'finding' | 'decision' | 'action' | 'info';
-  /** ok: healthy / succeeded; failed: unhealthy / failed; unavailable: endpoint missing on this deployment (404). */
-  outcome?: 'ok' | 'failed' | 'unavailable' | 'unknown';
-  text: string;
-  data?: Record<string, unknown>;
-}
+// Between incidentWorkflow and its procedure child workflows (3.1-3.4). child -> parent: findings and the
+// approval gate's requests and outcomes (the parent validates them: an operator can send these names too).
 export const procedureEventSignal = defineSignal<[ProcedureEvent]>('procedureEvent');
-// These names are signals like any other: an operator can send them by mistake, so the parent validates them.
-export const procedureEventSchema = z.object({
-  procedure: text(200),
-  step: text(300),
-  type: z.enum(['finding', 'decision', 'action', 'info']),
-  outcome: z.enum(['ok', 'failed', 'unavailable', 'unknown']).optional(),
-  text: str().max(8000),
-  data: z.record(str(), z.unknown()).transform(cleanJson).optional(),
-});
-
-/**
- * In a procedureEvent's `data.safetyHold`: the engine applied or lifted a safety action for this incident
- * (a release may name the remediation that lifted it, e.g. the resume, rather than the hold's actionId).
- */
-export const safetyHoldSchema = z.object({
-  change: z.enum(['applied', 'released']),
-  action: z.enum(['kill-switch', 'pause', 'rollback']),
-  actionId: text(200),
-  activatedAt: str().max(100).nullable(),
-  activatedBy: str().max(500).nullable(),
-  reason: str().max(4000).nullable(),
-});
-export type SafetyHoldReport = z.infer<typeof safetyHoldSchema>;
-
-/** child -> parent: a mutating remediation waits for a human (approval gate). */
-export interface ApprovalRequest {
-  actionId: string;
-  action: string;
-  description: string;
-  evidence: string[];
-  requestedAt: string;
-  expiresAt: string | null;
-  requiresConfirmationCode: boolean;
-}
 export const approvalRequestedSignal = defineSignal<[ApprovalRequest]>('approvalRequested');
-export const approvalRequestSchema = z.object({
-  actionId: text(200),
-  action: text(200),
-  description: str().max(4000),
-  evidence: z.array(str().max(2000)).max(50),
-  requestedAt: isoTime,
-  expiresAt: isoTime.nullable(),
-  requiresConfirmationCode: z.boolean(),
-});
-export const approvalExpiredSchema = z.object({ actionId: text(200), escalation: z.number().int().min(1) });
-export const approvalClosedSchema = z.object({
-  actionId: text(200),
-  outcome: z.enum(['approved', 'rejected', 'pre-approved', 'withdrawn', 'too-late']),
-  by: str().max(200),
-  /** too-late: when the request had expired (the decision arrived after the gate gave up). */
-  expiredAt: isoTime.optional(),
-  /** too-late: the decision that came too late. */
-  decision: z.enum(['approved', 'rejected']).optional(),
-});
-export type ApprovalClosed = z.infer<typeof approvalClosedSchema>;
 /** child -> parent: an approval request timed out unanswered; the parent escalates. */
 export const approvalExpiredSignal =
   defineSignal<[{ actionId: string; escalation: number }]>('approvalExpired');
@@ -490,25 +81,5 @@ export const approvalExpiredSignal =
  * taken. `too-late`: a decision reached the gate after the request had expired; nothing was done.
  */
 export const approvalClosedSignal = defineSignal<[ApprovalClosed]>('approvalClosed');
-
 /** parent -> child: a human decision, already validated by the parent (CONFIRM_RESUME included). */
-export interface ApprovalDecision {
-  actionId: string;
-  decision: 'approved' | 'rejected';
-  by: string;
-  reason?: string;
-  /** Forwarded as given; the gate checks it again for requests that need CONFIRM_RESUME. */
-  confirmationCode?: string;
-  /**
-   * When the incident received the decision (ISO): a gate whose timer fired while the decision was on its
-   * way can order the two by arrival.
-   */
-  decidedAt?: string;
-}
 export const approvalDecisionSignal = defineSignal<[ApprovalDecision]>('approvalDecision');
-
-export interface ProcedureResult {
-  procedure: string;
-  outcome: 'completed' | 'needs-human' | 'failed';
-  summary: string;
-}

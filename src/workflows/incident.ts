@@ -10,7 +10,7 @@
 import { WorkflowExecutionAlreadyStartedError, type UpdateDefinition } from '@temporalio/common';
 import * as wf from '@temporalio/workflow';
 import type { IncidentActivities } from '../activities';
-import type { Notification } from '../activities/notify/port';
+import type { Notification } from '../playbook/contract/notification';
 import { packBatch } from '../playbook/lifecycle/batch';
 import {
   continueAsNewDue,
@@ -34,26 +34,25 @@ import {
   type IncidentWorkflowInput,
 } from '../playbook/lifecycle/state';
 import { severityRank, type Severity } from '../playbook/severity';
-import { formatUtcAndCot } from '../playbook/time';
+import { formatUtcAndCot, isoOf } from '../playbook/time';
 import { DELIVERY, LEDGER, SETUP } from './activity-options';
 import * as defs from './definitions';
+import { IncidentKindKey, IncidentSeverityKey, IncidentStatusKey } from './definitions';
 import {
-  IncidentKindKey,
-  IncidentSeverityKey,
-  IncidentStatusKey,
   incidentInputSchema,
   type ActionName,
   type ActionResult,
   type IncidentInput,
   type IncidentStatus,
-  type ProcedureResult,
-} from './definitions';
+} from '../playbook/contract/incident';
+import type { ProcedureResult } from '../playbook/contract/procedure';
 import {
   POSTMORTEM_WORKFLOW_TYPE,
   postmortemWorkflowId,
   type PostmortemInput,
-} from './postmortem-definitions';
-import { errorMessage, formatIssues, isoOf } from './util';
+} from '../playbook/contract/postmortem';
+import { errorMessage } from './util';
+import { formatIssues } from '../playbook/contract/payload';
 
 const paging = wf.proxyActivities<IncidentActivities>(DELIVERY);
 // 1.1 (CHANGELOG): a new incident's opening time from its start event.

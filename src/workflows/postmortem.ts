@@ -5,15 +5,16 @@
 // until it is marked done. Pure orchestration: timing comes from src/playbook, side effects are activities.
 import type { UpdateDefinition } from '@temporalio/common';
 import * as wf from '@temporalio/workflow';
-import { actorOf, errorMessage, formatIssues, iso, isoOf } from './util';
+import { actorOf, formatIssues } from '../playbook/contract/payload';
+import { errorMessage } from './util';
 import type { IncidentActivities } from '../activities';
-import type { Notification } from '../activities/notify/port';
+import type { Notification } from '../playbook/contract/notification';
 import type {
   ActionItemRecord,
   PostmortemRecord,
   PostmortemRequirement,
   PostmortemState,
-} from '../ledger/records';
+} from '../playbook/contract/records';
 import {
   DEFAULT_POSTMORTEM_REMINDERS,
   actionItemDueAt,
@@ -24,22 +25,24 @@ import {
 } from '../playbook/postmortem-schedule';
 import { isRoleId, type RoleId } from '../playbook/roles';
 import type { Severity } from '../playbook/severity';
-import { formatCot } from '../playbook/time';
+import { formatCot, iso, isoOf } from '../playbook/time';
 import {
   actionItemDoneSchema,
-  actionItemDoneSignal,
-  actionItemDoneUpdate,
   completePostmortemSchema,
-  completePostmortemSignal,
-  completePostmortemUpdate,
   postmortemInputSchema,
-  postmortemStatusQuery,
   type ActionItemDoneInput,
   type CompletePostmortemInput,
   type PostmortemActionResult,
   type PostmortemEvent,
   type PostmortemInput,
   type PostmortemStatus,
+} from '../playbook/contract/postmortem';
+import {
+  actionItemDoneSignal,
+  actionItemDoneUpdate,
+  completePostmortemSignal,
+  completePostmortemUpdate,
+  postmortemStatusQuery,
 } from './postmortem-definitions';
 import { DELIVERY, LEDGER } from './activity-options';
 

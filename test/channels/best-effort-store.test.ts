@@ -4,8 +4,8 @@ import {
   BestEffortKeyValueStore,
   createChannelDispatcher,
   InMemoryKeyValueStore,
-  type KeyValueStore,
 } from '../../src/activities/notify/http';
+import type { KeyValueStore } from '../../src/ledger/kv';
 import { PagerDutyChannel } from '../../src/activities/notify/pagerduty';
 import { startFakePagerDuty, type FakePagerDuty } from '../fakes/pagerduty';
 

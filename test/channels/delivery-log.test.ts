@@ -8,7 +8,7 @@ import { createActivities } from '../../src/activities';
 import { createChannelDispatcher, InMemoryKeyValueStore } from '../../src/activities/notify/http';
 import { OutboxChannel } from '../../src/activities/notify/outbox';
 import { PagerDutyChannel } from '../../src/activities/notify/pagerduty';
-import type { Notification } from '../../src/activities/notify/port';
+import type { Notification } from '../../src/playbook/contract/notification';
 import { SlackChannel } from '../../src/activities/notify/slack';
 import { packBatch } from '../../src/playbook/lifecycle/batch';
 import { notification } from '../fakes/notifications';

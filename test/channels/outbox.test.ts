@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { OutboxChannel, readOutbox } from '../../src/activities/notify/outbox';
-import type { Notification } from '../../src/activities/notify/port';
+import type { Notification } from '../../src/playbook/contract/notification';
 
 const quiet = () => undefined;
 const note = (key: string): Notification =>

@@ -13,7 +13,7 @@ import { buildIngress } from '../../src/ingress/server';
 import { IngressMetrics } from '../../src/ingress/metrics';
 import pino from 'pino';
 import { parseContactConfig } from '../../src/playbook/contacts';
-import type { IncidentStatus, TimelineEvent } from '../../src/workflows/definitions';
+import type { IncidentStatus, TimelineEvent } from '../../src/playbook/contract/incident';
 import {
   pagerDutySignature,
   pagerDutyWebhook,

@@ -13,7 +13,7 @@ import { notification } from '../fakes/notifications';
 import { buildIngress } from '../../src/ingress/server';
 import { signOrigin, TemporalIncidentStarter } from '../../src/ingress/starter';
 import { parseContactConfig } from '../../src/playbook/contacts';
-import type { IncidentStatus } from '../../src/workflows/definitions';
+import type { IncidentStatus } from '../../src/playbook/contract/incident';
 import { startFakeHttpService, startFakeSlack, type FakeSlack } from '../fakes/slack';
 import { loadIngressConfig } from '../../src/ingress/config';
 import { responseUrlAllowed } from '../../src/ingress/slack';

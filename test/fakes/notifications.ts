@@ -1,6 +1,6 @@
 // Shared by the channel tests: a notification as the workflow composes it, and a helper for failures.
 import { ApplicationFailure } from '@temporalio/common';
-import type { Notification } from '../../src/activities/notify/port';
+import type { Notification } from '../../src/playbook/contract/notification';
 
 export function notification(overrides: Partial<Notification> = {}): Notification {
   const incidentId = overrides.incidentId ?? 'incident-trading-system-down-abc123';

@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createActivities, type ActivityDeps } from '../../src/activities';
 import { OutboxChannel } from '../../src/activities/notify/outbox';
-import type { IncidentStatus } from '../../src/workflows/definitions';
+import type { IncidentStatus } from '../../src/playbook/contract/incident';
 
 let runtimeInstalled = false;
 function quietRuntime() {

@@ -2,7 +2,7 @@
 // writes the record of that step and then the process kills itself with SIGKILL before the activity
 // completes: the crash window between a side effect and its acknowledgement.
 import { OutboxChannel } from '../../src/activities/notify/outbox';
-import type { Notification } from '../../src/activities/notify/port';
+import type { Notification } from '../../src/playbook/contract/notification';
 import { createWorker } from '../../src/worker';
 
 class CrashingOutbox extends OutboxChannel {

@@ -3,7 +3,7 @@
 import type { Client } from '@temporalio/client';
 import { ESCALATION_MATRIX } from '../../src/playbook/escalation';
 import type { Severity } from '../../src/playbook/severity';
-import type { IncidentStatus } from '../../src/workflows/definitions';
+import type { IncidentStatus } from '../../src/playbook/contract/incident';
 import { readOutbox } from '../../src/activities/notify/outbox';
 import { recordHistory } from '../harness/history';
 import {

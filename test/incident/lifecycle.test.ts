@@ -8,7 +8,7 @@ import {
 } from '@temporalio/client';
 import { readOutbox } from '../../src/activities/notify/outbox';
 import type { NotificationChannel } from '../../src/activities/notify/port';
-import type { IncidentStatus, TimelineEvent } from '../../src/workflows/definitions';
+import type { IncidentStatus, TimelineEvent } from '../../src/playbook/contract/incident';
 import { recordHistory } from '../harness/history';
 import {
   startTestWorker,

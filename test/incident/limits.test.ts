@@ -3,7 +3,7 @@
 // payload limits (2 MB): it continues as new with a bounded state instead.
 import type { Client } from '@temporalio/client';
 import { LIMITS } from '../../src/playbook/lifecycle/limits';
-import type { TimelineEvent } from '../../src/workflows/definitions';
+import type { TimelineEvent } from '../../src/playbook/contract/incident';
 import {
   startTestWorker,
   status,

@@ -3,7 +3,7 @@
 // Only the task queue differs (each test file has its own). tctl is not available here (see README).
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { IncidentStatus, TimelineEvent } from '../../src/workflows/definitions';
+import type { IncidentStatus, TimelineEvent } from '../../src/playbook/contract/incident';
 import { startTestWorker, uniqueTaskQueue, waitFor, type TestWorker } from '../harness/temporal';
 
 const run = promisify(execFile);

@@ -3,7 +3,7 @@
 // every later ledger write lands (the incident row follows the acknowledgement and the resolution), and the
 // history does not grow with failed writes.
 import type { Client } from '@temporalio/client';
-import type { TimelineEvent } from '../../src/workflows/definitions';
+import type { TimelineEvent } from '../../src/playbook/contract/incident';
 import { freshLedger, type TestLedger } from '../ledger/db';
 import {
   startTestWorker,

@@ -9,7 +9,7 @@ import { PagerDutyChannel } from '../../src/activities/notify/pagerduty';
 import { SlackChannel } from '../../src/activities/notify/slack';
 import { computeReport } from '../../src/ledger/report';
 import { loadReportRows } from '../../src/ledger/report-rows';
-import type { PostmortemStatus } from '../../src/workflows/postmortem-definitions';
+import type { PostmortemStatus } from '../../src/playbook/contract/postmortem';
 import { startFakePagerDuty, type FakePagerDuty } from '../fakes/pagerduty';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack';
 import { freshLedger, type TestLedger } from '../ledger/db';

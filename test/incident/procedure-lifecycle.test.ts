@@ -2,7 +2,8 @@
 // shows beyond the pure suite (test/playbook/lifecycle-procedure.test.ts). A CLI-style start (no policy in
 // the input) runs its procedure on the worker's deployment policy.
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import type { IncidentStatus, ProcedureInput } from '../../src/workflows/definitions';
+import type { IncidentStatus } from '../../src/playbook/contract/incident';
+import type { ProcedureInput } from '../../src/playbook/contract/procedure';
 import {
   startTestWorker,
   status,

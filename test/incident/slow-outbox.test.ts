@@ -6,7 +6,7 @@
 import { temporal } from '@temporalio/proto';
 import type { Client } from '@temporalio/client';
 import type { NotificationChannel } from '../../src/activities/notify/port';
-import type { TimelineEvent } from '../../src/workflows/definitions';
+import type { TimelineEvent } from '../../src/playbook/contract/incident';
 import {
   startTestWorker,
   status,

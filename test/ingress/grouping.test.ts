@@ -2,7 +2,7 @@
 // during a storm, while host-level (generic) alerts make one incident per alert and instance.
 import path from 'node:path';
 import { loadRoutingRules, Router, parseRoutingRules } from '../../src/ingress/routing';
-import type { Alert } from '../../src/workflows/definitions';
+import type { Alert } from '../../src/playbook/contract/incident';
 
 const router = new Router(loadRoutingRules(path.resolve(__dirname, '../../config/alert-routes.yaml')));
 const alert = (name: string, labels: Record<string, string>): Alert =>

@@ -14,7 +14,7 @@ import {
   type OpenIncidentCommand,
   type StartedRun,
 } from '../../src/ingress/starter';
-import type { ActionName, Alert, IncidentStatus } from '../../src/workflows/definitions';
+import type { ActionName, Alert, IncidentStatus } from '../../src/playbook/contract/incident';
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
 

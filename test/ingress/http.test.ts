@@ -6,7 +6,7 @@ import { sign } from '../../src/ingress/auth';
 import { IngressConfigError, loadIngressConfig } from '../../src/ingress/config';
 import { buildIngress, hostName } from '../../src/ingress/server';
 import { startIngress } from '../../src/ingress/start';
-import { alertSchema, incidentInputSchema } from '../../src/workflows/definitions';
+import { alertSchema, incidentInputSchema } from '../../src/playbook/contract/incident';
 import {
   alertmanagerPayload,
   closeAllApps,

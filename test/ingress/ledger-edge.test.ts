@@ -9,7 +9,7 @@ import { TemporalIncidentStarter } from '../../src/ingress/starter';
 import { computeReport } from '../../src/ledger/report';
 import { loadReportRows } from '../../src/ledger/report-rows';
 import { LedgerStore } from '../../src/ledger/store';
-import type { IncidentStatus, TimelineEvent } from '../../src/workflows/definitions';
+import type { IncidentStatus, TimelineEvent } from '../../src/playbook/contract/incident';
 import { startTestWorker, testClient, uniqueTaskQueue, waitFor, type TestWorker } from '../harness/temporal';
 import { freshLedger, type TestLedger } from '../ledger/db';
 import { snapshot } from '../ledger/fixtures';

@@ -4,7 +4,7 @@
 // Grafana and generic routes alike; only no alerts, no alert name and wrong types get a 4xx.
 import { loadIngressConfig } from '../../src/ingress/config';
 import { FOLDED_ANNOTATION, IGNORED_ANNOTATION, TRUNCATED_ANNOTATION } from '../../src/ingress/normalize';
-import { alertSchema, incidentInputSchema, type Alert } from '../../src/workflows/definitions';
+import { alertSchema, incidentInputSchema, type Alert } from '../../src/playbook/contract/incident';
 import {
   alertmanagerPayload,
   bigAlertmanagerGroup,

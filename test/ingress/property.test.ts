@@ -6,7 +6,7 @@ import { cleanText } from '../../src/playbook/text';
 import fc from 'fast-check';
 import { buildIngress } from '../../src/ingress/server';
 import { TRUNCATED_ANNOTATION } from '../../src/ingress/normalize';
-import { alertSchema, incidentInputSchema, type Alert } from '../../src/workflows/definitions';
+import { alertSchema, incidentInputSchema, type Alert } from '../../src/playbook/contract/incident';
 import {
   alertmanagerPayload,
   closeAllApps,

@@ -9,7 +9,7 @@ import {
   RoutingRulesError,
   workflowIdFor,
 } from '../../src/ingress/routing';
-import type { Alert } from '../../src/workflows/definitions';
+import type { Alert } from '../../src/playbook/contract/incident';
 import { defaultRules, ROOT } from './helpers';
 
 // "Alerts it fires" in ../shared/trading-platform.md.

@@ -9,7 +9,7 @@ import { createActivities } from '../../src/activities';
 import { OutboxChannel } from '../../src/activities/notify/outbox';
 import { startIngress, type RunningIngress } from '../../src/ingress/start';
 import { TemporalIncidentStarter } from '../../src/ingress/starter';
-import type { IncidentStatus } from '../../src/workflows/definitions';
+import type { IncidentStatus } from '../../src/playbook/contract/incident';
 import { freePort, startDevServer, type DevServer } from '../../scripts/lib/dev-server';
 import { ensureTemporalCli } from '../../scripts/lib/temporal-cli';
 import { waitFor } from '../harness/temporal';

@@ -4,9 +4,9 @@
 import type { Client } from '@temporalio/client';
 import { startIngress, type RunningIngress } from '../../src/ingress/start';
 import { TemporalIncidentStarter } from '../../src/ingress/starter';
-import type { IncidentStatus } from '../../src/workflows/definitions';
+import type { IncidentStatus } from '../../src/playbook/contract/incident';
 import { startTestWorker, testClient, uniqueTaskQueue, waitFor, type TestWorker } from '../harness/temporal';
-import type { Alert, TimelineEvent } from '../../src/workflows/definitions';
+import type { Alert, TimelineEvent } from '../../src/playbook/contract/incident';
 import {
   alertmanagerPayload,
   bigAlertmanagerGroup,

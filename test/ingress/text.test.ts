@@ -20,7 +20,7 @@ import {
   sliceText,
   truncateText,
 } from '../../src/ingress/text';
-import { alertSchema } from '../../src/workflows/definitions';
+import { alertSchema } from '../../src/playbook/contract/incident';
 import { expectAllClean, expectClean, nastyChar, nastyString } from './helpers';
 
 describe('sanitizeText', () => {

@@ -1,5 +1,5 @@
 // IncidentStatus snapshots as incidentWorkflow's `status` query returns them, for ledger and report tests.
-import type { IncidentStatus } from '../../src/workflows/definitions';
+import type { IncidentStatus } from '../../src/playbook/contract/incident';
 
 const at = (iso: string, plusSeconds: number | null): string | null =>
   plusSeconds === null ? null : new Date(Date.parse(iso) + plusSeconds * 1000).toISOString();

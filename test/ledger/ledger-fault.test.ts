@@ -11,7 +11,7 @@ import type pg from 'pg';
 import { createActivities } from '../../src/activities';
 import { createChannelDispatcher, InMemoryKeyValueStore } from '../../src/activities/notify/http';
 import { OutboxChannel } from '../../src/activities/notify/outbox';
-import type { Notification } from '../../src/activities/notify/port';
+import type { Notification } from '../../src/playbook/contract/notification';
 import { SlackChannel } from '../../src/activities/notify/slack';
 import { createLedgerPool } from '../../src/ledger/db';
 import { PageSpool } from '../../src/ledger/page-spool';

@@ -2,7 +2,7 @@
 // 1,198 rows: those terminated right after opening never had their row written). The page's record
 // creates a provisional row; the workflow's own first write replaces it whole.
 import { LedgerStore, pageRow } from '../../src/ledger/store';
-import type { Notification } from '../../src/activities/notify/port';
+import type { Notification } from '../../src/playbook/contract/notification';
 import { freshLedger, type TestLedger } from './db';
 import { snapshot } from './fixtures';
 

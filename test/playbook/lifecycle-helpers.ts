@@ -2,8 +2,8 @@
 import { decide, type Effect, type Input } from '../../src/playbook/lifecycle/decide';
 import { openState, type IncidentState, type Patches } from '../../src/playbook/lifecycle/state';
 import { MINUTE_MS } from '../../src/playbook/time';
-import type { IncidentInput } from '../../src/workflows/definitions';
-import type { Notification } from '../../src/activities/notify/port';
+import type { IncidentInput } from '../../src/playbook/contract/incident';
+import type { Notification } from '../../src/playbook/contract/notification';
 
 export const T0 = Date.parse('2026-12-01T14:00:00Z'); // a Tuesday, 09:00 COT
 export const min = (m: number): number => T0 + m * MINUTE_MS;

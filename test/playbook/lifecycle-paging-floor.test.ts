@@ -2,7 +2,7 @@
 // decision clock is real time; only the playbook's durations are scaled, so the floor is not.
 import { decide, nextWakeup, type Effect } from '../../src/playbook/lifecycle/decide';
 import type { IncidentState, Patches } from '../../src/playbook/lifecycle/state';
-import type { IncidentInput } from '../../src/workflows/definitions';
+import type { IncidentInput } from '../../src/playbook/contract/incident';
 import { action, notifications, opened, T0, tick } from './lifecycle-helpers';
 
 /**

@@ -3,7 +3,7 @@
 // and a ledger write that fails is tried again after a back-off instead of at once, in a loop.
 import { decide, nextWakeup, type Effect } from '../../src/playbook/lifecycle/decide';
 import { CURRENT_PATCHES, type IncidentState } from '../../src/playbook/lifecycle/state';
-import { ACTION_SCHEMAS } from '../../src/workflows/definitions';
+import { ACTION_SCHEMAS } from '../../src/playbook/contract/incident';
 import { action, opened, procedureMessage, runAll, T0 } from './lifecycle-helpers';
 
 /** Anything PostgreSQL's jsonb or text refuses, or a reader cannot see. */

@@ -7,8 +7,9 @@ import { openState, type IncidentState } from '../../src/playbook/lifecycle/stat
 import { packBatch, unpackBatch } from '../../src/playbook/lifecycle/batch';
 import { ESCALATION_MATRIX } from '../../src/playbook/escalation';
 import { MINUTE_MS } from '../../src/playbook/time';
-import { PROCEDURE_WORKFLOWS, type IncidentInput } from '../../src/workflows/definitions';
-import type { Notification } from '../../src/activities/notify/port';
+import { PROCEDURE_WORKFLOWS } from '../../src/playbook/contract/procedure';
+import type { IncidentInput } from '../../src/playbook/contract/incident';
+import type { Notification } from '../../src/playbook/contract/notification';
 import type { Severity } from '../../src/playbook/severity';
 import type { RoleId } from '../../src/playbook/roles';
 

@@ -10,7 +10,7 @@ import {
   actionItemDoneSchema,
   completePostmortemSchema,
   postmortemInputSchema,
-} from '../../src/workflows/postmortem-definitions';
+} from '../../src/playbook/contract/postmortem';
 
 const H = 3_600_000;
 const resolvedAt = Date.parse('2026-11-03T15:00:00.000Z'); // 10:00 COT

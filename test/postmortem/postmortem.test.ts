@@ -8,7 +8,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { readOutbox, type OutboxRecord } from '../../src/activities/notify/outbox';
-import type { PostmortemStatus } from '../../src/workflows/postmortem-definitions';
+import type { PostmortemStatus } from '../../src/playbook/contract/postmortem';
 import { recordHistory } from '../harness/history';
 import { startTestWorker, testClient, uniqueTaskQueue, waitFor, type TestWorker } from '../harness/temporal';
 import { freshLedger, type TestLedger } from '../ledger/db';

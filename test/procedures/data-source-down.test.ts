@@ -2,7 +2,7 @@
 // simulator's real stale OHLCV data, the recovery verification and the resume request.
 import { uniqueTaskQueue, waitFor } from '../harness/temporal';
 import { decide, platformConfig, procState, procedureSuite, resultOf, waitForApproval } from './helpers';
-import type { TimelineEvent } from '../../src/workflows/definitions';
+import type { TimelineEvent } from '../../src/playbook/contract/incident';
 import type { WorkflowHandle } from '@temporalio/client';
 
 const taskQueue = uniqueTaskQueue('proc-3-3');

@@ -7,7 +7,7 @@ import { Client as PgClient } from 'pg';
 import { resolvePlatformConfig, type PlatformConfig } from '../../src/platform/config';
 import { startSimulator, type FaultPatch, type Profile, type Simulator } from '../../scripts/simulator';
 import { procedureStateQuery, type ProcedureState } from '../../src/workflows/procedures/common';
-import type { ProcedureInput, ProcedureResult } from '../../src/workflows/definitions';
+import type { ProcedureInput, ProcedureResult } from '../../src/playbook/contract/procedure';
 import { startTestWorker, testClient, tmpFile, waitFor, type TestWorker } from '../harness/temporal';
 
 export const FAKE_DOCKER = path.resolve(__dirname, '..', 'fakes', 'fake-docker.cjs');

@@ -2,7 +2,7 @@
 // resume request appears in the incident's pendingApprovals; a wrong confirmation code is refused by the
 // parent with a reason and never reaches the platform; CONFIRM_RESUME resumes; findings land in `status`.
 import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
-import type { IncidentStatus } from '../../src/workflows/definitions';
+import type { IncidentStatus } from '../../src/playbook/contract/incident';
 import { recordHistory } from '../harness/history';
 import { status, testClient, uniqueTaskQueue, waitFor } from '../harness/temporal';
 import {

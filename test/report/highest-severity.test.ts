@@ -9,7 +9,7 @@ import { migrateLedger } from '../../src/ledger/db';
 import { computeReport, formatReport } from '../../src/ledger/report';
 import { loadReportRows } from '../../src/ledger/report-rows';
 import { LedgerStore } from '../../src/ledger/store';
-import type { IncidentStatus } from '../../src/workflows/definitions';
+import type { IncidentStatus } from '../../src/playbook/contract/incident';
 import { freshLedger, type TestLedger } from '../ledger/db';
 import { snapshot } from '../ledger/fixtures';
 

@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { ActionItemRecord, PostmortemRecord } from '../../src/ledger/records';
+import type { ActionItemRecord, PostmortemRecord } from '../../src/playbook/contract/records';
 import {
   computeReport,
   cotDayStart,
@@ -16,7 +16,7 @@ import {
 } from '../../src/ledger/report';
 import { loadReportRows } from '../../src/ledger/report-rows';
 import { LedgerStore } from '../../src/ledger/store';
-import type { IncidentStatus } from '../../src/workflows/definitions';
+import type { IncidentStatus } from '../../src/playbook/contract/incident';
 import { freshLedger, type TestLedger } from '../ledger/db';
 import { snapshot } from '../ledger/fixtures';
 

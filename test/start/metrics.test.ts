@@ -9,7 +9,7 @@ import { freePort } from '../../scripts/lib/dev-server';
 import { PROJECT_ROOT } from '../../scripts/lib/temporal-cli';
 import { startIngress, type RunningIngress } from '../../src/ingress/start';
 import { TemporalIncidentStarter } from '../../src/ingress/starter';
-import type { IncidentStatus } from '../../src/workflows/definitions';
+import type { IncidentStatus } from '../../src/playbook/contract/incident';
 import { testClient, tmpFile, uniqueTaskQueue, waitFor } from '../harness/temporal';
 import { alertmanagerPayload, defaultRules, testConfig } from '../ingress/helpers';
 import { metricValue } from '../harness/metrics';

@@ -6,7 +6,7 @@
 // @sparticuz/chromium (./browser.ts); with none, the test fails saying what to install.
 import type { Client } from '@temporalio/client';
 import type { Browser, Page } from 'playwright-core';
-import type { IncidentStatus } from '../../src/workflows/definitions';
+import type { IncidentStatus } from '../../src/playbook/contract/incident';
 import { startTestWorker, testClient, uniqueTaskQueue, waitFor, type TestWorker } from '../harness/temporal';
 import { launchChromium } from './browser';
 

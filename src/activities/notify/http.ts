@@ -9,6 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Agent, request, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import { BodyTooLargeError, classifyTransportError, readCapped, transportErrorCode } from '../http-transport';
+import type { KeyValueStore } from '../../ledger/kv';
 
 /** Failure types, stable names for `RetryPolicy.nonRetryableErrorTypes` and for dashboards. */
 export const CHANNEL_ERROR = {
@@ -219,15 +220,7 @@ export function parseJsonBody<T>(text: string, schema: z.ZodType<T>): T | undefi
   return r.success ? r.data : undefined;
 }
 
-/**
- * Idempotency and message-reference store. The real one is the PostgreSQL ledger; InMemoryKeyValueStore is
- * for tests and single-process use.
- */
-export interface KeyValueStore {
-  get(key: string): Promise<string | undefined>;
-  set(key: string, value: string): Promise<void>;
-}
-
+/** For tests and single-process use; the real store is the ledger's (src/ledger/kv.ts). */
 export class InMemoryKeyValueStore implements KeyValueStore {
   readonly entries = new Map<string, string>();
   async get(key: string): Promise<string | undefined> {

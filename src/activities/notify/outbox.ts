@@ -2,7 +2,8 @@
 // retried or re-run activity never writes a second record (DESIGN "Side effects").
 import { appendFile, mkdir, open, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { DeliveryResult, Notification, NotificationChannel } from './port';
+import type { DeliveryResult, NotificationChannel } from './port';
+import type { Notification } from '../../playbook/contract/notification';
 
 export interface OutboxRecord extends Notification {
   channel: 'outbox';

@@ -14,9 +14,10 @@ import {
   rateLimitedFailure,
   rejectedFailure,
   unavailableFailure,
-  type KeyValueStore,
 } from './http';
-import type { DeliveryResult, Notification, NotificationChannel, NotificationKind } from './port';
+import type { KeyValueStore } from '../../ledger/kv';
+import type { DeliveryResult, NotificationChannel } from './port';
+import type { Notification, NotificationKind } from '../../playbook/contract/notification';
 
 export const pagerDutyConfigSchema = z.object({
   name: z.string().min(1).default('pagerduty'),

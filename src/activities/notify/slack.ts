@@ -22,9 +22,10 @@ import {
   safeErrorCode,
   unavailableFailure,
   type HttpResponse,
-  type KeyValueStore,
 } from './http';
-import type { DeliveryResult, Notification, NotificationChannel, NotificationKind } from './port';
+import type { KeyValueStore } from '../../ledger/kv';
+import type { DeliveryResult, NotificationChannel } from './port';
+import type { Notification, NotificationKind } from '../../playbook/contract/notification';
 
 const commonConfig = {
   /** Channel name in results, errors and store keys; two Slack workspaces need two names. */

@@ -1,7 +1,8 @@
 // 3.1/3.3 diagnosis: the l1_feature_refresh DAG runs, through the Airflow REST API (v1) when the deployment
 // config names one; without it the finding is `unavailable`.
 import { ApplicationFailure } from '@temporalio/common';
-import type { CheckFinding, PlatformContext } from './context';
+import type { CheckFinding } from './finding';
+import type { PlatformContext } from './context';
 import { notOk } from './http';
 import { airflowRunsBody } from './schemas';
 

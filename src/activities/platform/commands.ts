@@ -11,7 +11,7 @@ import {
   type ContainerState,
 } from '../../playbook/procedures';
 import type { PlatformConfig } from '../../platform/config';
-import type { CheckFinding, PlatformContext } from './context';
+import type { CheckFinding } from './finding';
 import { messageOf } from './http';
 
 export interface CommandResult {
@@ -135,7 +135,7 @@ function containerState(raw: string): ContainerState {
   return 'unknown';
 }
 
-export function createCommandChecks({ cfg, commands }: PlatformContext) {
+export function createCommandChecks({ cfg, commands }: { cfg: PlatformConfig; commands: CommandRunner }) {
   const { runCommand, inspectContainer } = commands;
   return {
     /** 3.1 step 4: container status via the allow-listed `container-status` and `inspect:<container>`. */

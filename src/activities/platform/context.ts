@@ -1,28 +1,11 @@
-// What every platform activity module shares: the finding a check answers, the context each backend's
-// factory is built from, and the heartbeat that lets the workflows use a short heartbeatTimeout.
+// What every platform activity module shares: the context each backend's factory is built from, and the
+// heartbeat that lets the workflows use a short heartbeatTimeout. The finding a check answers is in
+// ./finding.
 import { Context, heartbeat } from '@temporalio/activity';
-import type { PlatformConfig, PlatformPaths } from '../../platform/config';
+import type { PlatformConfig } from '../../platform/config';
 import type { CommandRunner } from './commands';
 import type { WithDb } from './database';
 import type { PlatformHttp } from './http';
-
-/**
- * How a check went: `answered` (a measurement; src/playbook/readings.ts judges what it shows), `unknown` (no
- * answer: error, timeout, unreachable, unparseable) or `unavailable` (not on this deployment). Activities
- * observe; they never say ok or failed (DESIGN "Evidence rule").
- */
-export type FindingOutcome = 'answered' | 'unavailable' | 'unknown';
-
-/** What a check observed; `data` carries the raw measurement the judges and decision tables read. */
-export interface CheckFinding<D> {
-  check: string;
-  outcome: FindingOutcome;
-  text: string;
-  data: D;
-}
-
-export type Service = 'trading' | 'inference';
-export type PathKey = keyof PlatformPaths;
 
 /** Built once per worker by createProcedureActivities; every backend factory reads what it needs from it. */
 export interface PlatformContext {

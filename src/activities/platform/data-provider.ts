@@ -1,6 +1,7 @@
 // 3.3 step 2 "Check TwelveData status": the provider's public status page (statuspage.io JSON), when the
 // deployment config names one.
-import type { CheckFinding, PlatformContext } from './context';
+import type { CheckFinding } from './finding';
+import type { PlatformContext } from './context';
 import { notOk } from './http';
 import { statusPageBody } from './schemas';
 

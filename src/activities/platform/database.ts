@@ -10,7 +10,7 @@ import {
   databaseName,
   type PlatformConfig,
 } from '../../platform/config';
-import type { CheckFinding, PlatformContext } from './context';
+import type { CheckFinding } from './finding';
 import { messageOf } from './http';
 
 export type WithDb = <T>(fn: (db: PgClient) => Promise<T>) => Promise<T>;
@@ -64,7 +64,7 @@ function serverSqlState(err: unknown): string | null {
     : null;
 }
 
-export function createDatabaseChecks({ cfg, withDb }: PlatformContext) {
+export function createDatabaseChecks({ cfg, withDb }: { cfg: PlatformConfig; withDb: WithDb }) {
   return {
     /** 3.2 diagnosis 3: recent trades (SQL, table/columns from the profile). */
     async checkRecentTrades(): Promise<

@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import type { ReachError } from '../../playbook/procedures';
 import { fillPath, type PlatformConfig } from '../../platform/config';
 import { classifyTransportError, readCapped, transportErrorCode } from '../http-transport';
-import type { CheckFinding, PathKey, Service } from './context';
+import type { CheckFinding, PathKey, Service } from './finding';
 
 export type HttpOutcome<T> =
   | { kind: 'ok'; status: number; body: T }

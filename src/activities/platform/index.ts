@@ -23,7 +23,7 @@ import { createRemediations } from './remediations';
 import { checkSafetyHold, temporalHolderLookup, type GuardDeps, type HolderLookup } from './safety-holds';
 import { createTradingApiChecks, readOperationsStatus } from './trading-api';
 
-export type { CheckFinding, FindingOutcome } from './context';
+export type { CheckFinding, FindingOutcome } from './finding';
 export { classifyReachError } from './http';
 
 export interface ProcedureActivityDeps {

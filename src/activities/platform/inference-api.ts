@@ -1,7 +1,8 @@
 // The inference-api checks of 3.1 and 3.2 (trading-platform.md): models, the champion/shadow router and
 // its history, drift, model metrics, feature consistency, the shadow comparison and the rollback targets.
 import { faultyModels, unrecognisedModels, type ModelStatus } from '../../playbook/readings';
-import type { CheckFinding, PathKey, PlatformContext } from './context';
+import type { CheckFinding, PathKey } from './finding';
+import type { PlatformContext } from './context';
 import { notOk } from './http';
 import {
   consistencyBody,

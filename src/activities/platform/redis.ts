@@ -2,7 +2,8 @@
 // unreachable Redis answers a finding within the connect timeout instead of a reconnect loop.
 import Redis from 'ioredis';
 import { redisConnection } from '../../platform/config';
-import type { CheckFinding, PlatformContext } from './context';
+import type { CheckFinding } from './finding';
+import type { PlatformContext } from './context';
 import { messageOf } from './http';
 
 export function createRedisChecks({ cfg }: PlatformContext) {

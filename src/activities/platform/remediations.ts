@@ -226,9 +226,7 @@ export function createRemediations(ctx: PlatformContext, guardDeps: GuardDeps) {
     },
 
     /** 5.1 "Force model reload": idempotent on the platform; success is verified afterwards by the caller. */
-    async reloadModels(
-      input: Guarded = {},
-    ): Promise<{
+    async reloadModels(input: Guarded = {}): Promise<{
       applied: boolean;
       reloaded: string[];
       failed: number;

@@ -17,7 +17,7 @@ import {
   type Precondition,
 } from '../../playbook/safety';
 import { statusQuery } from '../../workflows/definitions';
-import type { CheckFinding } from './context';
+import type { CheckFinding } from './finding';
 
 /** Who an incident id names, as that incident answers its `status` query; null when it did not answer. */
 export type HolderLookup = (incidentId: string) => Promise<HolderObservation | null>;

@@ -1,7 +1,8 @@
 // The trading-api checks (trading-platform.md): health (both APIs answer the same health shape, so the
 // inference-api's is here too), the operations status (kill switch, mode), the data status and sources.
 import type { ReachError } from '../../playbook/procedures';
-import type { CheckFinding, PathKey, PlatformContext, Service } from './context';
+import type { CheckFinding, PathKey, Service } from './finding';
+import type { PlatformContext } from './context';
 import { notOk } from './http';
 import { dataSourcesBody, dataStatusBody, healthBody, operationsBody } from './schemas';
 

@@ -9,27 +9,25 @@ import {
   type ActionOrigin,
   type PendingApproval,
   type RoutedAlert,
-} from '../../workflows/definitions';
-import { formatIssues, actorOf, isoOf } from '../../workflows/util';
+} from '../contract/incident';
+import { formatIssues, actorOf } from '../contract/payload';
+import { postmortemWorkflowId } from '../contract/postmortem';
 import { nextEscalation } from '../escalation';
 import { approvalAuthorityFor } from '../policy';
 import { postmortemDueAt, POSTMORTEM_RULES } from '../postmortem';
 import { severityRank, type Severity } from '../severity';
 import { renderExternalStatus, renderIncidentResolved, renderIncidentUpdate } from '../templates';
-import { MINUTE_MS } from '../time';
-import type { Draft } from './decide';
-import { engage, escalateNext, humanSteps, notify, record, rerunProcedure, startText } from './decide';
+import { isoOf, MINUTE_MS } from '../time';
+import { engage, escalateNext, humanSteps, notify, record, startText, type Draft } from './draft';
 import { clip, clipOrNull, LIMITS } from './limits';
 import { checkOriginProof } from './origin-proof';
+import { rerunProcedure } from './procedure';
 import { releaseSafetyHolds } from './safety-holds';
 import { severityChanged } from './severity-change';
 import { alertLabel, isOpen, moreSevere, patchedIn, scaled, type IncidentState } from './state';
 
 export type Outcome = { ok: true; message: string } | { ok: false; reason: string };
 const refuse = (reason: string): Outcome => ({ ok: false, reason });
-
-/** `postmortem-<incident id>`: the 6.1 obligation's workflow (kept in step with postmortem-definitions). */
-const postmortemId = (incidentId: string) => `postmortem-${incidentId}`;
 
 type Parsed = { ok: true; value: unknown } | { ok: false; reason: string };
 function parse(name: ActionName, raw: unknown): Parsed {
@@ -287,7 +285,7 @@ const APPLY: Appliers = {
         postmortemDueAt: postmortemDueAt(s.highestSeverity, now, s.timeScale),
         postmortemRequirement: rule.requirement,
         followUps,
-        postmortemLink: `workflow ${postmortemId(s.incidentId)} (opens when the reopen window closes)`,
+        postmortemLink: `workflow ${postmortemWorkflowId(s.incidentId)} (opens when the reopen window closes)`,
       }),
       '4.3',
       undefined,

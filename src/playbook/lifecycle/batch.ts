@@ -2,7 +2,7 @@
 // is sent once (a re-page round pages several roles with the same text), the fields every message shares
 // (incident, title, severity, status, time) once, and an idempotency key only where it is not the usual
 // `<incident id>:<step>:<target>`: the history holds each round in a fraction of the bytes.
-import type { Notification } from '../../activities/notify/port';
+import type { Notification } from '../contract/notification';
 
 const SHARED = ['incidentId', 'title', 'severity', 'incidentStatus', 'createdAt'] as const;
 type Shared = Pick<Notification, (typeof SHARED)[number]>;

@@ -1,24 +1,10 @@
 // When the incident ledger (PostgreSQL, 6.4 metrics) is written: in batches on state changes, not on every
 // re-page round (issue 9 item 5). One write at a time; the interpreter asks (`ledger.flush`) only when none
 // is in flight, and the state moves `ledgerSeq` only once the ledger confirmed (`ledger.written`).
-import type { ApprovalRecord } from '../../ledger/records';
-import type { IncidentStatus, TimelineEvent } from '../../workflows/definitions';
 import { MINUTE_MS } from '../time';
-import type { Draft } from './decide';
-import { trimTimeline } from './decide';
+import { trimTimeline, type Draft } from './draft';
 import { eventBytes } from './limits';
 import { scaled, snapshot } from './state';
-
-export type LedgerApproval = ApprovalRecord;
-
-/** One ledger write: the timeline events from `fromSeq` (absolute) and the incident row at `upTo`. */
-export interface LedgerWrite {
-  incidentId: string;
-  fromSeq: number;
-  events: TimelineEvent[];
-  snapshot: IncidentStatus;
-  upTo: number;
-}
 
 /** Routine events wait for a batch of this many, or this many playbook minutes, whichever comes first. */
 export const LEDGER_BATCH_EVENTS = 50;

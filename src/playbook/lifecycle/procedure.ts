@@ -1,16 +1,18 @@
-// Messages from the procedure child (3.1-3.4): findings, approval requests, expiries and the gate's answers.
-// Their names are public like any signal's, so a payload is validated and a bad one recorded as rejected;
-// approval traffic is taken only while a procedure runs.
+// The procedure child (3.1-3.4): its start (at open, once the policy is in, and again at a reopen), and its
+// messages: findings, approval requests, expiries and the gate's answers. Their names are public like any
+// signal's, so a payload is validated and a bad one recorded as rejected; approval traffic is taken only
+// while a procedure runs.
 import type { z } from 'zod';
 import {
   approvalClosedSchema,
   approvalExpiredSchema,
   approvalRequestSchema,
   procedureEventSchema,
-} from '../../workflows/definitions';
-import { actorOf, formatIssues, isoOf } from '../../workflows/util';
-import type { Draft } from './decide';
-import { escalateNext, humanSteps, notify, record } from './decide';
+  PROCEDURE_WORKFLOWS,
+} from '../contract/procedure';
+import { actorOf, formatIssues } from '../contract/payload';
+import { isoOf } from '../time';
+import { escalateNext, humanSteps, notify, record, type Draft } from './draft';
 import { clip, LIMITS } from './limits';
 import { safetyHoldReported } from './safety-holds';
 import { isOpen, patchedIn } from './state';
@@ -210,4 +212,47 @@ export function applyProcedureMessage(d: Draft, name: ProcedureMessageName, raw:
     return;
   }
   h.apply(d, parsed.data);
+}
+
+/** Starts the kind's procedure child, on the policy in force (generic incidents run none). */
+export function startProcedure(d: Draft): void {
+  const s = d.s;
+  if (s.kind === 'generic') return;
+  const type = PROCEDURE_WORKFLOWS[s.kind];
+  // A run after a reopen gets its own id: the cancelled one may still be finishing a remediation call.
+  const workflowId =
+    s.procedure === null ? `${s.workflowId}-procedure` : `${s.workflowId}-procedure-${s.reopenCount + 1}`;
+  s.procedure = { workflowId, type, status: 'running', summary: null };
+  d.effects.push({
+    type: 'procedure.start',
+    workflowType: type,
+    workflowId,
+    input: {
+      incidentId: s.incidentId,
+      incidentWorkflowId: s.workflowId,
+      kind: s.kind,
+      severity: s.severity,
+      timeScale: s.timeScale,
+      preApprovedActions: s.policy.preApprovedActions,
+      approvalTimeoutMinutes: s.policy.approvalTimeoutMinutes,
+    },
+  });
+}
+
+/**
+ * A reopened incident runs its playbook procedure again: the fault is back, and what the cancelled run
+ * asked (an approval withdrawn at resolution) is asked again on fresh readings.
+ */
+export function rerunProcedure(d: Draft): void {
+  const s = d.s;
+  if (s.kind === 'generic' || s.procedure?.status === 'running') return;
+  // Still loading the policy: policyArrived starts it.
+  if (s.policyPending && patchedIn(s, 'procedureAfterPolicy')) return;
+  record(
+    d,
+    'system',
+    'procedure.rerun',
+    `Reopened: playbook procedure ${PROCEDURE_WORKFLOWS[s.kind]} runs again`,
+  );
+  startProcedure(d);
 }

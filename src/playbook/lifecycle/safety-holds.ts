@@ -2,10 +2,11 @@
 // is open (triggered or acknowledged) and shown in `status` and the current details, so an operator, and the
 // procedures of other incidents, see what this one holds. The procedure reports each change in a
 // procedureEvent's `data.safetyHold`.
-import { safetyHoldSchema, type SafetyHold } from '../../workflows/definitions';
-import { formatIssues, isoOf } from '../../workflows/util';
-import type { Draft } from './decide';
-import { record } from './decide';
+import { safetyHoldSchema } from '../contract/procedure';
+import type { SafetyHold } from '../contract/incident';
+import { formatIssues } from '../contract/payload';
+import { isoOf } from '../time';
+import { record, type Draft } from './draft';
 import { clip, clipOrNull, LIMITS } from './limits';
 import { isOpen } from './state';
 

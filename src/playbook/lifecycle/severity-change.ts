@@ -4,8 +4,7 @@
 import type { Severity } from '../severity';
 import { updatesChannelOf } from '../policy';
 import { renderSeverityChange } from '../templates';
-import type { Draft } from './decide';
-import { engage, notify } from './decide';
+import { engage, notify, type Draft } from './draft';
 import { escalationPlan, isOpen, patchedIn } from './state';
 
 /**

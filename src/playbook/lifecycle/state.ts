@@ -1,15 +1,14 @@
 // The incident's state: its shape, how a new one opens, the deadlines derived from it, and the `status`
 // snapshot. Pure and deterministic (no Temporal calls): the lifecycle core (./decide) changes it, the
 // incidentWorkflow interpreter carries it.
-import type { Notification } from '../../activities/notify/port';
+import type { Notification } from '../contract/notification';
 import { classifySeverity } from '../decision-tree';
 import { planEscalation, type PlannedStep } from '../escalation';
 import { resolvePolicy, type IncidentPolicy } from '../policy';
 import type { RoleId } from '../roles';
 import { severityRank, targetDurationMs, type Severity } from '../severity';
-import { MINUTE_MS } from '../time';
+import { iso, isoOf, MINUTE_MS } from '../time';
 import { clip, clipOrNull, eventBytes, LIMITS } from './limits';
-import { iso, isoOf } from '../../workflows/util';
 import type {
   Alert,
   Engagement,
@@ -21,7 +20,7 @@ import type {
   PendingApproval,
   SafetyHold,
   TimelineEvent,
-} from '../../workflows/definitions';
+} from '../contract/incident';
 
 /**
  * Behaviour that changes the commands a recorded history made. The shell asks `patched()` for each when a

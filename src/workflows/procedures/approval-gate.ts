@@ -4,12 +4,8 @@
 // APPROVAL_MAX_ESCALATIONS, lets config-pre-approved actions through at once, and records who decided when.
 import * as wf from '@temporalio/workflow';
 import { APPROVAL_MAX_ESCALATIONS, truncate } from '../../playbook/procedures';
-import {
-  approvalClosedSignal,
-  approvalExpiredSignal,
-  approvalRequestedSignal,
-  type ApprovalRequest,
-} from '../definitions';
+import { approvalClosedSignal, approvalExpiredSignal, approvalRequestedSignal } from '../definitions';
+import type { ApprovalRequest } from '../../playbook/contract/procedure';
 import { admit, describeReading, type Justification } from '../../playbook/evidence';
 import type { ProcedureContext } from './common';
 

@@ -8,16 +8,14 @@ import type { CheckFinding, ProcedureActivities } from '../../activities/platfor
 import type { Evidence, Reading } from '../../playbook/evidence';
 import { judgeReading, type ReadingThresholds } from '../../playbook/readings';
 import { MINUTE_MS } from '../../playbook/time';
+import { approvalClosedSignal, approvalDecisionSignal, procedureEventSignal } from '../definitions';
 import {
-  approvalClosedSignal,
-  approvalDecisionSignal,
-  procedureEventSignal,
   type ApprovalDecision,
   type ApprovalRequest,
   type ProcedureEvent,
   type ProcedureInput,
   type ProcedureResult,
-} from '../definitions';
+} from '../../playbook/contract/procedure';
 
 export const fastChecks = wf.proxyActivities<ProcedureActivities>(CHECK);
 

@@ -16,7 +16,7 @@ import {
 import * as wf from '@temporalio/workflow';
 import type { Justification, Reading } from '../../playbook/evidence';
 import { engineActor, sameActivation, type KillSwitchActivation } from '../../playbook/safety';
-import type { ProcedureInput, ProcedureResult } from '../definitions';
+import type { ProcedureInput, ProcedureResult } from '../../playbook/contract/procedure';
 import { approvalGate, gatePassed } from './approval-gate';
 import {
   errorMessage,

@@ -1,6 +1,6 @@
 // 3.4 P2: Database Connection Issues, as a child workflow of incidentWorkflow.
 import { diagnoseDatabase, formatDuration, truncate } from '../../playbook/procedures';
-import type { ProcedureInput, ProcedureResult } from '../definitions';
+import type { ProcedureInput, ProcedureResult } from '../../playbook/contract/procedure';
 import { approvalGate, gatePassed } from './approval-gate';
 import { errorMessage, fastChecks, openProcedure, remediations } from './common';
 import { humanStep, overall, restartContainers, type RemediationOutcome } from './remediations';

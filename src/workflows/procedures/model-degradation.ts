@@ -6,7 +6,7 @@ import {
   degradedAgain,
   type DegradationAction,
 } from '../../playbook/procedures';
-import type { ProcedureInput, ProcedureResult } from '../definitions';
+import type { ProcedureInput, ProcedureResult } from '../../playbook/contract/procedure';
 import type { Reading } from '../../playbook/evidence';
 import { evidenceOf, fastChecks, NO_ROUTER_STATUS, openProcedure, type ProcedureContext } from './common';
 import { humanStep, rollbackModel } from './remediations';

@@ -1,6 +1,6 @@
 // 3.1 P0: Trading System Down, as a child workflow of incidentWorkflow.
 import { diagnoseTradingSystemDown, type ServiceFacts } from '../../playbook/procedures';
-import type { ProcedureInput, ProcedureResult } from '../definitions';
+import type { ProcedureInput, ProcedureResult } from '../../playbook/contract/procedure';
 import {
   fastChecks,
   NO_OPERATIONS_STATUS,

@@ -1,7 +1,7 @@
 // POST /v1/incidents: open an incident by hand.
 import { z } from 'zod';
 import { SEVERITIES } from '../../../playbook/severity';
-import { assessmentSchema, INCIDENT_KINDS } from '../../../workflows/definitions';
+import { assessmentSchema, INCIDENT_KINDS } from '../../../playbook/contract/incident';
 import { cleanText } from '../../text';
 
 export const manualIncidentBodySchema = z

@@ -2,7 +2,7 @@
 // signature is checked on the raw body in server.ts, before it is parsed) -> the incident's Updates, answered
 // within Slack's 3 seconds. What each one asks: slack.ts.
 import { z } from 'zod';
-import type { ActionName } from '../../../workflows/definitions';
+import type { ActionName } from '../../../playbook/contract/incident';
 import {
   confirmModal,
   decideSlackInteraction,

@@ -1,6 +1,8 @@
-// Row shapes written to the ledger by postmortemWorkflow (types only: the workflow imports them with
-// `import type`, the ledger activities write them).
-import type { Severity } from '../playbook/severity';
+// What the workflows hand the ledger (PostgreSQL, 6.4 metrics) to write: the incident's batched writes, the
+// approval gates' records and the post-mortem's rows. Types only: the workflows and the core build them, the
+// ledger activities write them.
+import type { Severity } from '../severity';
+import type { IncidentStatus, TimelineEvent } from './incident';
 
 export type PostmortemRequirement = 'mandatory' | 'recommended' | 'none';
 /**
@@ -63,4 +65,15 @@ export interface ApprovalRecord {
   decidedBy?: string;
   decidedAt?: string;
   reason?: string;
+}
+
+export type LedgerApproval = ApprovalRecord;
+
+/** One ledger write: the timeline events from `fromSeq` (absolute) and the incident row at `upTo`. */
+export interface LedgerWrite {
+  incidentId: string;
+  fromSeq: number;
+  events: TimelineEvent[];
+  snapshot: IncidentStatus;
+  upTo: number;
 }
