@@ -16,11 +16,18 @@ interface ModuleContext {
 /** Written so that the output reads `require.context(...)`, which webpack resolves when it bundles. */
 type WebpackRequire = { context(dir: string, recursive: boolean, pattern: RegExp): ModuleContext };
 
-/** Every module of the workflow bundle's own code, loaded and warmed. */
+/**
+ * Every module of the workflow bundle's own code, loaded and warmed. One context per folder: the SDK's
+ * bundler does not descend into subfolders of a recursive context. test/temporal/preload.test.ts checks
+ * that every folder of src/workflows and src/playbook is listed here.
+ */
 export function preloadWorkflowModules(): number {
   const contexts = [
-    (require as unknown as WebpackRequire).context('.', true, /\.ts$/),
-    (require as unknown as WebpackRequire).context('../playbook', true, /\.ts$/),
+    (require as unknown as WebpackRequire).context('.', false, /\.ts$/),
+    (require as unknown as WebpackRequire).context('./procedures', false, /\.ts$/),
+    (require as unknown as WebpackRequire).context('../playbook', false, /\.ts$/),
+    (require as unknown as WebpackRequire).context('../playbook/contract', false, /\.ts$/),
+    (require as unknown as WebpackRequire).context('../playbook/lifecycle', false, /\.ts$/),
   ];
   let count = 0;
   for (const context of contexts)

@@ -5,7 +5,7 @@
 // afterwards. Without the warm-up the frozen copy throws ("Cannot define property ..., object is not
 // extensible") or binds methods to the wrong object.
 import fc from 'fast-check';
-import { readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 const ROOT = path.join(__dirname, '../../src');
@@ -162,6 +162,15 @@ describe('preloaded workflow modules, frozen as the worker shares them', () => {
       }),
       { numRuns: 2000, seed: 20261207 },
     );
+  });
+
+  test('src/workflows/preload.ts loads every folder of the bundle (webpack contexts do not descend)', () => {
+    const source = readFileSync(path.join(ROOT, 'workflows/preload.ts'), 'utf8');
+    const listed = [...source.matchAll(/\.context\('([^']+)', false/g)].map((m) =>
+      path.join(ROOT, 'workflows', m[1]!),
+    );
+    const folders = new Set(FILES.map((f) => path.dirname(f)));
+    expect([...folders].sort()).toEqual([...new Set(listed)].sort());
   });
 
   test('zod still builds and parses new schemas after the freeze', () => {
