@@ -16,7 +16,15 @@ const PUBLIC = publicKey.export({ type: 'spki', format: 'pem' }).toString();
 function pending(kind: string, policy = {}, patches?: Patches): IncidentState {
   const open = opened({ severity: 'P0', kind: 'trading-system-down', policy }, patches);
   return runAll(open.state, [
-    { input: { type: 'originKey', key: PUBLIC }, at: min(0) },
+    {
+      input: {
+        type: 'deployment.loaded',
+        want: 'originKey',
+        overrides: { originVerifyKey: PUBLIC },
+        start: {},
+      },
+      at: min(0),
+    },
     { input: { type: 'procedure.started', workflowId: 'incident-test-procedure' }, at: min(1) },
     {
       input: procedureMessage('approvalRequested', {
@@ -74,6 +82,7 @@ test.each([
     expect(no.forwarded).toBe(false);
     expect(no.outcome).toEqual({
       ok: false,
+      kind: 'refused',
       reason: `Person (${other}) may not ${name} ${kind}-1: a ${kind} is decided by ${DEFAULT_APPROVAL_AUTHORITY[kind]!.join(', ')} (policy.approvalAuthority)`,
     });
     // The Update's validator gives the same answer before anything is written.
@@ -98,6 +107,7 @@ test('an unmapped Slack user (requireKnownUsers off) is refused: not in contacts
   const s = pending('kill-switch');
   expect(decided(s, 'approve', fromSlack(s, 'approve', null)).outcome).toEqual({
     ok: false,
+    kind: 'refused',
     reason:
       'slack:U0STRANGER (not in contacts) may not approve kill-switch-1: a kill-switch is decided by oncall-primary, oncall-secondary, trading-lead, cto (policy.approvalAuthority)',
   });

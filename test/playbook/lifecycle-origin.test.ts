@@ -19,7 +19,16 @@ const pd = {
 
 /** An incident whose worker gave it the origin key. */
 const withKey = (key: string | null = PUBLIC) =>
-  decide(opened().state, { type: 'originKey', key }, T0 + 10).state;
+  decide(
+    opened().state,
+    {
+      type: 'deployment.loaded',
+      want: 'originKey',
+      overrides: key === null ? {} : { originVerifyKey: key },
+      start: {},
+    },
+    T0 + 10,
+  ).state;
 const signed = (
   state: ReturnType<typeof withKey>,
   name: 'acknowledge' | 'approve' | 'addNote',
@@ -104,7 +113,11 @@ test('no key from the worker: every origin is unverified, and the record says wh
   expect(state.timeline.find((e) => e.type === 'acknowledged')!.text).toContain(
     'typed, unverified: origin slack:U0ANA ignored, this deployment has no origin key',
   );
-  const bad = decide(opened().state, { type: 'originKey', key: 'not a key' }, T0).state;
+  const bad = decide(
+    opened().state,
+    { type: 'deployment.loaded', want: 'originKey', overrides: { originVerifyKey: 'not a key' }, start: {} },
+    T0,
+  ).state;
   expect(bad.originKey).toBeNull();
   expect(bad.timeline.at(-1)!.text).toContain('unusable');
 });

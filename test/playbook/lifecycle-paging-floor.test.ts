@@ -1,6 +1,7 @@
 // A real-time floor on paging one role, whatever the timeScale (pure lifecycle core, no server). The
 // decision clock is real time; only the playbook's durations are scaled, so the floor is not.
-import { decide, nextWakeup, type Effect } from '../../src/playbook/lifecycle/decide';
+import { decide, type Effect } from '../../src/playbook/lifecycle/decide';
+import { nextWakeup } from '../../src/playbook/lifecycle/due';
 import type { IncidentState, Patches } from '../../src/playbook/lifecycle/state';
 import type { IncidentInput } from '../../src/playbook/contract/incident';
 import { action, notifications, opened, T0, tick } from './lifecycle-helpers';

@@ -25,7 +25,11 @@ describe('the procedure starts once the deployment policy is in force', () => {
     expect(open.state.procedure).toBeNull();
     // ...while the first page went out at once.
     expect(ofType(effectsOf(open.effects), 'notify').length).toBeGreaterThan(0);
-    const arrived = decide(open.state, { type: 'policy', overrides: DEPLOYMENT }, T0 + 40);
+    const arrived = decide(
+      open.state,
+      { type: 'deployment.loaded', want: 'policy', overrides: DEPLOYMENT, start: {} },
+      T0 + 40,
+    );
     const starts = ofType(effectsOf(arrived.effects), 'procedure.start');
     expect(starts).toHaveLength(1);
     expect(starts[0]!.input).toMatchObject({
@@ -37,16 +41,11 @@ describe('the procedure starts once the deployment policy is in force', () => {
 
   test('a policy that failed to load: the start keeps the defaults, says so, then starts the procedure', () => {
     const open = opened({ kind: 'data-source-down', policyComplete: undefined });
-    const failed = decide(
+    const arrived = decide(
       open.state,
-      {
-        type: 'failed',
-        eventType: 'policy.failed',
-        text: 'deployment policy not loaded, playbook defaults kept',
-      },
+      { type: 'deployment.failed', want: 'policy', error: 'database down', start: {} },
       T0 + 40,
     );
-    const arrived = decide(failed.state, { type: 'policy', overrides: {} }, T0 + 40);
     expect(ofType(effectsOf(arrived.effects), 'procedure.start')[0]?.input.preApprovedActions).toEqual([]);
     expect(arrived.state.timeline.map((e) => e.type)).toEqual(
       expect.arrayContaining(['policy.failed', 'policy']),
@@ -67,7 +66,11 @@ describe('the procedure starts once the deployment policy is in force', () => {
       { type: 'action', name: 'resolve', payload: { by: 'a' }, via: 'signal' },
       T0 + 10,
     );
-    const arrived = decide(resolved.state, { type: 'policy', overrides: DEPLOYMENT }, T0 + 40);
+    const arrived = decide(
+      resolved.state,
+      { type: 'deployment.loaded', want: 'policy', overrides: DEPLOYMENT, start: {} },
+      T0 + 40,
+    );
     expect(ofType(effectsOf(arrived.effects), 'procedure.start')).toEqual([]);
   });
 
@@ -75,7 +78,11 @@ describe('the procedure starts once the deployment policy is in force', () => {
     const s = fresh({ kind: 'data-source-down', policyComplete: undefined }, {});
     const open = decide(s, { type: 'open' }, T0);
     expect(ofType(effectsOf(open.effects), 'procedure.start')[0]?.input.preApprovedActions).toEqual([]);
-    const arrived = decide(open.state, { type: 'policy', overrides: DEPLOYMENT }, T0 + 40);
+    const arrived = decide(
+      open.state,
+      { type: 'deployment.loaded', want: 'policy', overrides: DEPLOYMENT, start: {} },
+      T0 + 40,
+    );
     expect(ofType(effectsOf(arrived.effects), 'procedure.start')).toEqual([]);
   });
 });

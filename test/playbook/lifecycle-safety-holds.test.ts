@@ -1,7 +1,8 @@
 // Safety holds in the incident's state (pure lifecycle core, no server): what the procedure reports applied
 // and not released is shown in `status` and the current details while the incident is open, and released on
 // the record when it is resolved or closed.
-import { currentDetails, decide } from '../../src/playbook/lifecycle/decide';
+import { decide } from '../../src/playbook/lifecycle/decide';
+import { currentDetails } from '../../src/playbook/lifecycle/view';
 import { LIMITS } from '../../src/playbook/lifecycle/limits';
 import { snapshot, type IncidentState } from '../../src/playbook/lifecycle/state';
 import { action, min, opened, procedureMessage, runAll, tick } from './lifecycle-helpers';

@@ -1,7 +1,8 @@
 // What an action may carry into the record, and what a failing record write may do: every string of an
 // operator's payload is cleaned at the schema (a NUL made every later ledger write of the incident fail),
 // and a ledger write that fails is tried again after a back-off instead of at once, in a loop.
-import { decide, nextWakeup, type Effect } from '../../src/playbook/lifecycle/decide';
+import { decide, type Effect } from '../../src/playbook/lifecycle/decide';
+import { nextWakeup } from '../../src/playbook/lifecycle/due';
 import { CURRENT_PATCHES, type IncidentState } from '../../src/playbook/lifecycle/state';
 import { ACTION_SCHEMAS } from '../../src/playbook/contract/incident';
 import { action, opened, procedureMessage, runAll, T0 } from './lifecycle-helpers';

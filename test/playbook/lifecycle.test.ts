@@ -1,7 +1,8 @@
 // The pure lifecycle core (src/playbook/lifecycle), without a server: example cases for each rule and
 // property tests over random interleavings of signals, updates, timer ticks and activity results.
 import fc from 'fast-check';
-import { decide, nextWakeup, type Effect, type Input } from '../../src/playbook/lifecycle/decide';
+import { decide, type Effect, type Input } from '../../src/playbook/lifecycle/decide';
+import { nextWakeup } from '../../src/playbook/lifecycle/due';
 import { LIMITS } from '../../src/playbook/lifecycle/limits';
 import { openState, type IncidentState } from '../../src/playbook/lifecycle/state';
 import { packBatch, unpackBatch } from '../../src/playbook/lifecycle/batch';
@@ -127,7 +128,11 @@ describe('examples', () => {
     );
     const opened = decide(s0, { type: 'open' }, T0);
     expect(opened.effects.some((e) => e.type === 'notify')).toBe(true);
-    const r = decide(opened.state, { type: 'policy', overrides: { channels: ['outbox', 'slack'] } }, T0 + 50);
+    const r = decide(
+      opened.state,
+      { type: 'deployment.loaded', want: 'policy', overrides: { channels: ['outbox', 'slack'] }, start: {} },
+      T0 + 50,
+    );
     const again = r.effects.filter((e) => e.type === 'notify');
     expect(again.map((e) => (e.type === 'notify' ? e.channels : null))).toEqual([['slack'], ['slack']]);
     expect(r.state.policyPending).toBe(false);

@@ -26,8 +26,21 @@ import { releaseSafetyHolds } from './safety-holds';
 import { severityChanged } from './severity-change';
 import { alertLabel, isOpen, moreSevere, patchedIn, scaled, type IncidentState } from './state';
 
-export type Outcome = { ok: true; message: string } | { ok: false; reason: string };
-const refuse = (reason: string): Outcome => ({ ok: false, reason });
+/**
+ * An action's verdict. A refusal says which kind it is: `invalid`, the payload does not parse (the caller's
+ * mistake, told as the parser put it); `refused`, the incident's state does not allow it now.
+ */
+export type Outcome =
+  { ok: true; message: string } | { ok: false; kind: 'invalid' | 'refused'; reason: string };
+const refuse = (reason: string): Outcome => ({ ok: false, kind: 'refused', reason });
+
+/**
+ * What a refused action is told and the timeline says: a payload that does not parse, as its parser put it;
+ * one the incident's state refuses, named with the action.
+ */
+export function rejectionText(name: ActionName, verdict: Extract<Outcome, { ok: false }>): string {
+  return verdict.kind === 'invalid' ? verdict.reason : `${name} rejected: ${verdict.reason}`;
+}
 
 type Parsed = { ok: true; value: unknown } | { ok: false; reason: string };
 function parse(name: ActionName, raw: unknown): Parsed {
@@ -80,7 +93,7 @@ export function checkAction(
   now: number = s.clock,
 ): Outcome {
   const p = parse(name, raw);
-  if (!p.ok) return refuse(p.reason);
+  if (!p.ok) return { ok: false, kind: 'invalid', reason: p.reason };
   return checkParsed(s, name, provenance(s, name, p.value, now).value);
 }
 
@@ -156,19 +169,25 @@ function authorityProblem(
 /** Validates, checks and applies one action; a refusal is recorded as `signal.rejected`. */
 export function applyAction(d: Draft, name: ActionName, raw: unknown, via: 'signal' | 'update'): Outcome {
   const p = parse(name, raw);
-  if (!p.ok) {
-    record(d, actorOf(raw), 'signal.rejected', p.reason, { action: name, via });
-    return refuse(p.reason);
-  }
+  if (!p.ok) return rejected(d, name, raw, via, { ok: false, kind: 'invalid', reason: p.reason });
   const trusted = provenance(d.s, name, p.value, d.now);
   const verdict = checkParsed(d.s, name, trusted.value);
-  if (!verdict.ok) {
-    record(d, actorOf(raw), 'signal.rejected', `${name} rejected: ${verdict.reason}`, { action: name, via });
-    return verdict;
-  }
+  if (!verdict.ok) return rejected(d, name, raw, via, verdict);
   if (trusted.proof !== null)
     d.s.originProofs = [...d.s.originProofs, proofHead(trusted.proof)].slice(-ORIGIN_PROOFS_KEPT);
   APPLY[name](d, trusted.value as never, trusted.unverified);
+  return verdict;
+}
+
+/** A refused action changes nothing but the record: `signal.rejected`, with who sent it as far as it says. */
+function rejected(
+  d: Draft,
+  name: ActionName,
+  raw: unknown,
+  via: 'signal' | 'update',
+  verdict: Extract<Outcome, { ok: false }>,
+): Outcome {
+  record(d, actorOf(raw), 'signal.rejected', rejectionText(name, verdict), { action: name, via });
   return verdict;
 }
 

@@ -3,6 +3,7 @@
 // rule module (actions, procedure, safety holds, severity changes, the ledger) and decide.ts import these
 // from here, so none of them needs to import decide.ts, which imports them all.
 import type { Notification, NotificationKind } from '../contract/notification';
+import type { PostmortemInput } from '../contract/postmortem';
 import type { ApprovalDecision, ProcedureInput } from '../contract/procedure';
 import type { LedgerApproval, LedgerWrite } from '../contract/records';
 import { DEFAULT_CONTACTS, isWithinHours } from '../contacts';
@@ -16,19 +17,28 @@ import { patchedIn, type IncidentState } from './state';
 
 /** What the interpreter must do. Each is an activity, a child workflow call or a signal. */
 export type Effect =
-  /** Deliver on every channel of the policy (or on `channels`), batched per channel per activation. */
+  /** Deliver on every channel of the policy (or on `channels`), batched per channel per activation (./fan-out). */
   | {
       type: 'notify';
       notification: Notification;
       channels?: string[];
-      /** Not to this channel (where the action came from), if the worker's version says so (incident.ts). */
+      /** Not to this channel (where the action came from), if the worker's version says so (./fan-out). */
       except?: string;
     }
   | { type: 'ledger.write'; write: LedgerWrite }
   | { type: 'ledger.approval'; approval: LedgerApproval }
   | { type: 'procedure.start'; workflowType: string; workflowId: string; input: ProcedureInput }
   | { type: 'procedure.cancel'; workflowId: string }
-  | { type: 'procedure.decision'; workflowId: string; decision: ApprovalDecision };
+  | { type: 'procedure.decision'; workflowId: string; decision: ApprovalDecision }
+  /** A batch an earlier run did not see delivered, sent again as it was (same keys). */
+  | { type: 'deliver'; channel: string; notifications: Notification[] }
+  /**
+   * Read the deployment's config (the worker's): its whole policy (a start without it, e.g. from the CLI), or
+   * only the origin key (a start input is anyone's to write; the key must not be).
+   */
+  | { type: 'deployment.load'; want: 'policy' | 'originKey' }
+  /** 6.1: the post-mortem obligation, in its own workflow that outlives the incident (ABANDON). */
+  | { type: 'postmortem.start'; workflowType: string; workflowId: string; input: PostmortemInput };
 
 /** A decision in progress: a copy of the state it may change, and the effects so far. */
 export interface Draft {

@@ -185,6 +185,11 @@ export interface IncidentState {
   afterClose: (Alert & { routedSeverity?: Severity; routedTitle?: string })[];
   /** Timeline positions (absolute, counting dropped ones) the ledger has confirmed. */
   ledgerSeq: number;
+  /**
+   * A ledger write is in flight: the next waits for its answer (`ledger.written` or `ledger.failed`). A run
+   * carried on by continue-as-new never has one: the write belonged to the run before.
+   */
+  ledgerBusy: boolean;
   /** When the ledger was last asked to write (batched: ./ledger). */
   ledgerAskedAt: number | null;
   /** A change the ledger must see soon (status, severity, engagement, breach, approval). */
@@ -339,6 +344,7 @@ export function openState(
     },
     afterClose: [],
     ledgerSeq: 0,
+    ledgerBusy: false,
     ledgerAskedAt: null,
     ledgerUrgent: true,
     ledgerFailures: 0,
@@ -423,6 +429,7 @@ export function carriedState(s: IncidentState): IncidentState {
     closingApprovals: s.closingApprovals ?? [],
     rolePagedAt: s.rolePagedAt ?? {},
     safetyHolds: s.safetyHolds ?? [],
+    ledgerBusy: false,
     ledgerFailures: s.ledgerFailures ?? 0,
     ledgerRetryAt: s.ledgerRetryAt ?? null,
     firstPageComposedAt: s.firstPageComposedAt ?? s.firstPagedAt,
