@@ -24,6 +24,7 @@ type WebpackRequire = { context(dir: string, recursive: boolean, pattern: RegExp
 export function preloadWorkflowModules(): number {
   const contexts = [
     (require as unknown as WebpackRequire).context('.', false, /\.ts$/),
+    (require as unknown as WebpackRequire).context('./incident', false, /\.ts$/),
     (require as unknown as WebpackRequire).context('./procedures', false, /\.ts$/),
     (require as unknown as WebpackRequire).context('../playbook', false, /\.ts$/),
     (require as unknown as WebpackRequire).context('../playbook/contract', false, /\.ts$/),
