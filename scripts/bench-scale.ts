@@ -26,6 +26,7 @@ import {
 } from '../src/workflows/definitions';
 import type { IncidentInput } from '../src/playbook/contract/incident';
 import { startDevServer, type DevServer } from './lib/dev-server';
+import { parseIncidentId } from '../src/playbook/contract/incident-id';
 import { ensureTemporalCli } from './lib/temporal-cli';
 
 const envNumber = (name: string, def: number): number => {
@@ -107,8 +108,7 @@ class RecordingOutbox implements NotificationChannel {
       return r;
     }
     // A notification's incidentId is `<workflow id>@<opened>`; the workflow id ends with the index.
-    const at = n.incidentId.lastIndexOf('@');
-    const wid = at > 0 ? n.incidentId.slice(0, at) : n.incidentId;
+    const wid = parseIncidentId(n.incidentId)?.workflowId ?? n.incidentId;
     const rec = wid.startsWith(this.prefix) ? this.records[Number(wid.slice(this.prefix.length))] : undefined;
     if (!rec) {
       this.others += 1; // the warm-up incident

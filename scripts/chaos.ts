@@ -22,6 +22,7 @@ import { readOutbox } from '../src/activities/notify/outbox';
 import { WORKFLOW_PRELOAD_MODULES } from '../src/temporal/bundle';
 import type { IncidentStatus } from '../src/playbook/contract/incident';
 import { freePorts } from './lib/dev-server';
+import { parseIncidentId } from '../src/playbook/contract/incident-id';
 import { PROJECT_ROOT } from './lib/temporal-cli';
 
 const KEYS = 50;
@@ -383,7 +384,7 @@ async function main(): Promise<void> {
   check('outbox keys unique', dupKeys === 0, `${records.length} records, ${dupKeys} duplicate keys`);
   const byIncident = new Map<string, string[]>();
   for (const r of pagesOf(records)) {
-    const wid = r.incidentId.slice(0, r.incidentId.lastIndexOf('@'));
+    const wid = parseIncidentId(r.incidentId)?.workflowId ?? r.incidentId;
     byIncident.set(wid, [...(byIncident.get(wid) ?? []), `${r.step}:${r.target}`]);
   }
   const expected = P1_STEPS.map(([step, role]) => `${step}:${role}`).sort();
@@ -406,7 +407,7 @@ async function main(): Promise<void> {
   for (const r of records) {
     if (r.kind !== 'repage') continue;
     repages += 1;
-    const wid = r.incidentId.slice(0, r.incidentId.lastIndexOf('@'));
+    const wid = parseIncidentId(r.incidentId)?.workflowId ?? r.incidentId;
     const ackAt = statuses.get(wid)?.acknowledgedAt;
     if (ackAt && Date.parse(r.createdAt) > Date.parse(ackAt)) repagesAfterAck += 1;
   }

@@ -68,7 +68,7 @@ test('a label with \\u0000 and lone surrogates: the ledger rows are written and 
     payload: body,
   });
   expect(res.statusCode).toBe(200);
-  const { incidentId: workflowId } = res.json().incidents[0];
+  const { workflowId } = res.json().incidents[0];
   const handle = client.workflow.getHandle(workflowId);
   const s = await waitFor(
     () => handle.query<IncidentStatus>('status'),

@@ -103,7 +103,7 @@ it('503 + Retry-After while Temporal is down; the retried alert lands on the sam
     payload: alert('fp-before'),
   });
   expect(first.statusCode).toBe(200);
-  const { incidentId, runId } = first.json().incidents[0];
+  const { workflowId, runId } = first.json().incidents[0];
 
   await worker?.stop();
   worker = null;
@@ -135,10 +135,10 @@ it('503 + Retry-After while Temporal is down; the retried alert lands on the sam
     (r) => r.statusCode === 200,
     { what: 'the retried notification accepted', timeoutMs: 30_000, intervalMs: 500 },
   );
-  expect(retried.json().incidents[0]).toMatchObject({ incidentId, runId });
+  expect(retried.json().incidents[0]).toMatchObject({ workflowId, runId });
   const client = new Client({ connection, namespace: 'default' });
   const s = await waitFor(
-    () => client.workflow.getHandle(incidentId).query<IncidentStatus>('status'),
+    () => client.workflow.getHandle(workflowId).query<IncidentStatus>('status'),
     (x) => x.alerts.received === 2,
     { what: 'both alerts counted', timeoutMs: 30_000 },
   );
