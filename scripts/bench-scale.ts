@@ -23,6 +23,7 @@ import {
   IncidentSeverityKey,
   IncidentStatusKey,
   WORKFLOW_TYPE,
+  acknowledgeSignal,
 } from '../src/workflows/definitions';
 import type { IncidentInput } from '../src/playbook/contract/incident';
 import { startDevServer, type DevServer } from './lib/dev-server';
@@ -353,7 +354,7 @@ async function main() {
       }
       // Acknowledged, not terminated (a terminate racing its workflow task logs a core warning): it stops
       // re-paging and is left out of every measure.
-      await withDeadline(() => h.signal('acknowledge', { by: 'bench' }));
+      await withDeadline(() => h.signal(acknowledgeSignal, { by: 'bench' }));
     }
 
     const workerRssAtStart = process.memoryUsage().rss;
@@ -401,7 +402,7 @@ async function main() {
         const i = ackOrder[k] as number;
         await sleep((startReturned[i] as number) + ackDelayMs - performance.now());
         await withDeadline(() =>
-          client.workflow.getHandle(`${prefix}${i}`).signal('acknowledge', { by: 'bench' }),
+          client.workflow.getHandle(`${prefix}${i}`).signal(acknowledgeSignal, { by: 'bench' }),
         );
         ackReturned[i] = performance.now();
         acked += 1;

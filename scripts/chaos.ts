@@ -21,6 +21,7 @@ import { request } from 'undici';
 import { readOutbox } from '../src/activities/notify/outbox';
 import { WORKFLOW_PRELOAD_MODULES } from '../src/temporal/bundle';
 import type { IncidentStatus } from '../src/playbook/contract/incident';
+import { acknowledgeSignal, statusQuery } from '../src/workflows/definitions';
 import { freePorts } from './lib/dev-server';
 import { parseIncidentId } from '../src/playbook/contract/incident-id';
 import { PROJECT_ROOT } from './lib/temporal-cli';
@@ -282,7 +283,7 @@ async function main(): Promise<void> {
       if (!wid) throw new Error(`no incident known for key ${key} yet`);
       for (let attempt = 1; ; attempt++) {
         try {
-          await client.workflow.getHandle(wid).signal('acknowledge', { by: ACK_BY });
+          await client.workflow.getHandle(wid).signal(acknowledgeSignal, { by: ACK_BY });
           break;
         } catch (err) {
           if (attempt >= 120) throw err;
@@ -330,7 +331,7 @@ async function main(): Promise<void> {
   const query = async (wid: string) => {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await client.workflow.getHandle(wid).query<IncidentStatus>('status');
+        return await client.workflow.getHandle(wid).query(statusQuery);
       } catch (err) {
         if (attempt >= 60) throw err;
         await sleep(1000);

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { createActivities, type ActivityDeps } from '../../src/activities';
 import { OutboxChannel } from '../../src/activities/notify/outbox';
 import type { IncidentStatus } from '../../src/playbook/contract/incident';
+import { statusQuery } from '../../src/workflows/definitions';
 
 let runtimeInstalled = false;
 function quietRuntime() {
@@ -154,4 +155,4 @@ export async function waitFor<T>(
   );
 }
 
-export const status = (h: WorkflowHandle) => h.query<IncidentStatus>('status');
+export const status = (h: WorkflowHandle) => h.query(statusQuery);

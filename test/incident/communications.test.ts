@@ -5,6 +5,7 @@ import { readOutbox } from '../../src/activities/notify/outbox';
 import { parseContactConfig } from '../../src/playbook/contacts';
 import { resolvePlatformConfig } from '../../src/platform/config';
 import { startTestWorker, testClient, uniqueTaskQueue, waitFor, type TestWorker } from '../harness/temporal';
+import { procedureEventSignal, resolveUpdate } from '../../src/workflows/definitions';
 
 const taskQueue = uniqueTaskQueue('communications');
 let worker: TestWorker;
@@ -64,14 +65,14 @@ test('4.1 On-Call: the role this page is for, with the rota person; a P3 names t
 test('4.3 lists the human steps a procedure left, and the post-mortem it opens', async () => {
   const h = await open('follow-ups', { severity: 'P1', timeScale: 1 });
   // What a procedure child reports (procedureEvent): a step the playbook leaves to a person.
-  await h.signal('procedureEvent', {
+  await h.signal(procedureEventSignal, {
     procedure: '3.1 trading-system-down',
     step: '3.1 resolution: Network partition',
     type: 'decision',
     outcome: 'unknown',
     text: 'human step: Check Docker network (`docker network inspect`), recreate if needed',
   });
-  await h.executeUpdate('resolve', { args: [{ by: 'ana', resolution: 'network recreated' }] });
+  await h.executeUpdate(resolveUpdate, { args: [{ by: 'ana', resolution: 'network recreated' }] });
   const out = await waitFor(
     () => readOutbox(worker.outbox.file),
     (r) => r.some((x) => x.incidentId.startsWith(h.workflowId) && x.kind === 'resolved'),
@@ -117,7 +118,7 @@ test("the procedure's end reaches the channel with its human steps; the 30-minut
 test('3.3 "Activate kill switch, notify team": the procedure\'s notify event goes out on the channel', async () => {
   const h = await open('notify-team', { severity: 'P1', timeScale: 1 });
   // As the 3.3 procedure reports it after the kill switch (data-source-down.ts).
-  await h.signal('procedureEvent', {
+  await h.signal(procedureEventSignal, {
     procedure: '3.3 data-source-down',
     step: '3.3 mitigation: notify team',
     type: 'action',

@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import { ESCALATION_MATRIX } from '../../src/playbook/escalation';
 import type { Severity } from '../../src/playbook/severity';
 import type { IncidentStatus } from '../../src/playbook/contract/incident';
+import { resolveSignal } from '../../src/workflows/definitions';
 import { readOutbox } from '../../src/activities/notify/outbox';
 import { recordHistory } from '../harness/history';
 import {
@@ -69,7 +70,7 @@ test.concurrent.each([
       expect(at).toBeLessThan(step.afterMinutes + (LATE_SECONDS * timeScale) / 60);
     });
     expect(s.nextEscalation).toBeNull();
-    await h.signal('resolve', { by: 'oncall-primary' });
+    await h.signal(resolveSignal, { by: 'oncall-primary' });
     await recordHistory(h, `escalation-${severity}`);
   },
 );
@@ -96,7 +97,7 @@ test.concurrent('resolution cancels the steps still to come', async () => {
     (x) => x.engagedRoles.includes('oncall-secondary'),
     { what: 'secondary' },
   );
-  await h.signal('resolve', { by: 'oncall-secondary', resolution: 'restarted inference-api' });
+  await h.signal(resolveSignal, { by: 'oncall-secondary', resolution: 'restarted inference-api' });
   const resolved = await waitFor(
     () => status(h),
     (x) => x.status === 'resolved',

@@ -9,6 +9,7 @@ import {
 import { readOutbox } from '../../src/activities/notify/outbox';
 import type { NotificationChannel } from '../../src/activities/notify/port';
 import type { IncidentStatus, TimelineEvent } from '../../src/playbook/contract/incident';
+import { acknowledgeSignal, acknowledgeUpdate, addNoteSignal, alertFiredSignal, alertResolvedSignal, approveUpdate, escalateSignal, escalateUpdate, postExternalStatusUpdate, postUpdateUpdate, reportLossSignal, resolveSignal, resolveUpdate, setSeveritySignal, statusQuery, timelineQuery } from '../../src/workflows/definitions';
 import { recordHistory } from '../harness/history';
 import {
   startTestWorker,
@@ -43,7 +44,7 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const timeline = (h: WorkflowHandle) => h.query<TimelineEvent[]>('timeline');
+const timeline = (h: WorkflowHandle) => h.query(timelineQuery);
 const ofType = (events: TimelineEvent[], type: string) => events.filter((e) => e.type === type);
 
 async function open(name: string, input: Record<string, unknown>) {
@@ -62,7 +63,7 @@ test.concurrent('acknowledgement stops re-paging but not the escalation matrix',
     (t) => ofType(t, 'repage').length >= 1,
     { what: 'a re-page' },
   );
-  await h.signal('acknowledge', { by: 'alice', note: 'looking' });
+  await h.signal(acknowledgeSignal, { by: 'alice', note: 'looking' });
   const acked = await waitFor(
     () => status(h),
     (s) => s.status === 'acknowledged',
@@ -83,7 +84,7 @@ test.concurrent('acknowledgement stops re-paging but not the escalation matrix',
   expect(repages.length).toBeGreaterThanOrEqual(1);
   expect(new Set(repages.map((r) => r.idempotencyKey)).size).toBe(repages.length);
   expect(s.sla.responseBreachedAt).toBeNull();
-  await h.signal('resolve', { by: 'alice' });
+  await h.signal(resolveSignal, { by: 'alice' });
   await recordHistory(h, 'ack-stops-repage');
 });
 
@@ -102,9 +103,9 @@ test.concurrent(
       { what: 'response breach' },
     );
     expect(breached.breaches.map((b) => b.type)).toEqual(['response']);
-    await h.signal('acknowledge', { by: 'bob' });
+    await h.signal(acknowledgeSignal, { by: 'bob' });
     await sleep(300);
-    await h.signal('resolve', {
+    await h.signal(resolveSignal, {
       by: 'bob',
       rootCause: 'OOM',
       resolution: 'restart',
@@ -137,15 +138,15 @@ test.concurrent(
 test.concurrent('a re-firing alert inside the reopen window reopens the incident and re-pages', async () => {
   const alert = { fingerprint: 'fp-1', name: 'TradingAPIDown', summary: 'trading-api unreachable' };
   const h = await open('reopen', { severity: 'P0', timeScale: 300 });
-  await h.signal('alertFired', { alert });
-  await h.signal('acknowledge', { by: 'carol' });
-  await h.signal('alertResolved', { alert });
-  await h.signal('resolve', { by: 'carol' });
+  await h.signal(alertFiredSignal, { alert });
+  await h.signal(acknowledgeSignal, { by: 'carol' });
+  await h.signal(alertResolvedSignal, { alert });
+  await h.signal(resolveSignal, { by: 'carol' });
   await waitFor(
     () => status(h),
     (s) => s.status === 'resolved',
   );
-  await h.signal('alertFired', { alert });
+  await h.signal(alertFiredSignal, { alert });
   const s = await waitFor(
     () => status(h),
     (x) => x.reopenCount === 1,
@@ -166,7 +167,7 @@ test.concurrent('a re-firing alert inside the reopen window reopens the incident
     { what: 'the reopen page' },
   );
   expect(reopenPages.map((r) => r.target)).toEqual(['oncall-primary']);
-  await h.signal('resolve', { by: 'carol' });
+  await h.signal(resolveSignal, { by: 'carol' });
   await recordHistory(h, 'reopen');
 });
 
@@ -176,7 +177,7 @@ test.concurrent(
     // Up: P2 at 600x; at ~20 playbook minutes raise to P0: eng lead (15 min) is overdue -> at once; CTO at 30.
     const up = await open('severity-up', { severity: 'P2', timeScale: 600 });
     await sleep(2000);
-    await up.signal('setSeverity', { by: 'dave', severity: 'P0', reason: 'losses' });
+    await up.signal(setSeveritySignal, { by: 'dave', severity: 'P0', reason: 'losses' });
     const raised = await waitFor(
       () => status(up),
       (s) => s.engagedRoles.includes('eng-lead'),
@@ -203,7 +204,7 @@ test.concurrent(
       () => status(down),
       (s) => s.engagedRoles.includes('eng-lead'),
     );
-    await down.signal('setSeverity', { by: 'dave', severity: 'P2', reason: 'contained' });
+    await down.signal(setSeveritySignal, { by: 'dave', severity: 'P2', reason: 'contained' });
     const lowered = await waitFor(
       () => status(down),
       (s) => s.engagedRoles.includes('oncall-secondary'),
@@ -215,7 +216,7 @@ test.concurrent(
       (r) => r.incidentId.startsWith(`${down.workflowId}@`) && r.target === 'eng-lead' && r.kind === 'page',
     );
     expect(engLeadPages).toHaveLength(1);
-    await Promise.all([up.signal('resolve', { by: 'dave' }), down.signal('resolve', { by: 'dave' })]);
+    await Promise.all([up.signal(resolveSignal, { by: 'dave' }), down.signal(resolveSignal, { by: 'dave' })]);
     await recordHistory(up, 'severity-up');
     await recordHistory(down, 'severity-down');
   },
@@ -223,38 +224,38 @@ test.concurrent(
 
 test.concurrent('a loss over $1000 engages the CTO at once; escalate fires the next step early', async () => {
   const h = await open('loss', { severity: 'P1', timeScale: 1 });
-  await h.signal('reportLoss', { by: 'trader', amountUsd: 800 });
+  await h.signal(reportLossSignal, { by: 'trader', amountUsd: 800 });
   const small = await waitFor(
     () => status(h),
     (x) => x.lossUsd === 800 && x.engagedRoles.length > 0,
     { what: 'the $800 loss recorded' },
   );
   expect(small.engagedRoles).toEqual(['oncall-primary']);
-  await h.signal('reportLoss', { by: 'trader', amountUsd: 1500 });
+  await h.signal(reportLossSignal, { by: 'trader', amountUsd: 1500 });
   const s = await waitFor(
     () => status(h),
     (x) => x.engagedRoles.includes('cto'),
   );
   expect(s.lossUsd).toBe(1500);
-  await h.signal('escalate', { by: 'erin', reason: 'need help' });
+  await h.signal(escalateSignal, { by: 'erin', reason: 'need help' });
   const e = await waitFor(
     () => status(h),
     (x) => x.engagedRoles.includes('oncall-secondary'),
   );
   expect(e.engagedRoles).toEqual(['oncall-primary', 'cto', 'oncall-secondary']);
   expect(e.nextEscalation).toMatchObject({ roles: ['eng-lead'], step: 'escalate-P1-30m' });
-  await h.signal('resolve', { by: 'erin' });
+  await h.signal(resolveSignal, { by: 'erin' });
   await recordHistory(h, 'loss-and-escalate');
 });
 
 test.concurrent('malformed signals are recorded as rejected and the incident keeps escalating', async () => {
   const h = await open('bad-signals', { severity: 'P0', timeScale: 600 });
-  await h.signal('acknowledge', {});
-  await h.signal('acknowledge', 'alice');
-  await h.signal('acknowledge', { by: 42 });
-  await h.signal('setSeverity', { by: 'x', severity: 'P9', reason: 'r' });
-  await h.signal('reportLoss', { by: 'x', amountUsd: 'lots' });
-  await h.signal('addNote', { by: 'x', text: 'real note' });
+  await h.signal(acknowledgeSignal, {});
+  await h.signal(acknowledgeSignal, 'alice');
+  await h.signal(acknowledgeSignal, { by: 42 });
+  await h.signal(setSeveritySignal, { by: 'x', severity: 'P9', reason: 'r' });
+  await h.signal(reportLossSignal, { by: 'x', amountUsd: 'lots' });
+  await h.signal(addNoteSignal, { by: 'x', text: 'real note' });
   const t = await waitFor(
     () => timeline(h),
     (x) => ofType(x, 'note').length === 1,
@@ -272,25 +273,26 @@ test.concurrent('malformed signals are recorded as rejected and the incident kee
   expect(s.status).toBe('triggered');
   expect(s.severity).toBe('P0');
   expect(s.lossUsd).toBe(0);
-  await h.signal('resolve', { by: 'x' });
+  await h.signal(resolveSignal, { by: 'x' });
   await recordHistory(h, 'bad-signals');
 });
 
 test.concurrent('updates validate input and state and answer synchronously', async () => {
   const h = await open('updates', { severity: 'P2', timeScale: 1 });
-  await expect(h.executeUpdate('acknowledge', { args: [{ by: '' }] })).rejects.toThrow(
+  await expect(h.executeUpdate(acknowledgeUpdate, { args: [{ by: '' }] })).rejects.toThrow(
     WorkflowUpdateFailedError,
   );
   const err = await h
-    .executeUpdate('acknowledge', { args: [{}] })
+    // Deliberately without `by`: the validator must refuse it.
+    .executeUpdate(acknowledgeUpdate, { args: [{} as AcknowledgeInput] })
     .catch((e: unknown) => e as WorkflowUpdateFailedError);
   expect(String((err as WorkflowUpdateFailedError).cause?.message)).toMatch(
     /invalid acknowledge payload: by/,
   );
-  const ok = await h.executeUpdate('acknowledge', { args: [{ by: 'frank' }] });
+  const ok = await h.executeUpdate(acknowledgeUpdate, { args: [{ by: 'frank' }] });
   expect(ok).toMatchObject({ accepted: true, action: 'acknowledge', status: 'acknowledged' });
   const again = await h
-    .executeUpdate('acknowledge', { args: [{ by: 'frank' }] })
+    .executeUpdate(acknowledgeUpdate, { args: [{ by: 'frank' }] })
     .catch((e: unknown) => e as WorkflowUpdateFailedError);
   expect(String((again as WorkflowUpdateFailedError).cause?.message)).toMatch(
     /already acknowledged by frank/,
@@ -302,12 +304,12 @@ test.concurrent('updates validate input and state and answer synchronously', asy
   expect(cause.nonRetryable).toBe(true);
   expect(cause.stack ?? '').not.toMatch(/incident\.ts|at /);
   const approve = await h
-    .executeUpdate('approve', { args: [{ by: 'frank', actionId: 'nope' }] })
+    .executeUpdate(approveUpdate, { args: [{ by: 'frank', actionId: 'nope' }] })
     .catch((e: unknown) => e as Error);
   expect(String((approve as WorkflowUpdateFailedError).cause?.message)).toMatch(/no pending approval/);
   // Validator rejections are not written to history; the incident is untouched.
   expect(ofType(await timeline(h), 'signal.rejected')).toHaveLength(0);
-  const resolved = await h.executeUpdate('resolve', { args: [{ by: 'frank', resolution: 'fixed' }] });
+  const resolved = await h.executeUpdate(resolveUpdate, { args: [{ by: 'frank', resolution: 'fixed' }] });
   expect(resolved).toMatchObject({ status: 'resolved' });
   await recordHistory(h, 'updates');
 });
@@ -373,7 +375,7 @@ test.concurrent('the status query has the contract shape; search attributes foll
     (n) => n === 1,
     { what: 'visibility' },
   );
-  await h.signal('acknowledge', { by: 'gina' });
+  await h.signal(acknowledgeSignal, { by: 'gina' });
   const ackQuery = `WorkflowId='${h.workflowId}' AND IncidentStatus='acknowledged'`;
   await waitFor(
     async () => {
@@ -386,7 +388,7 @@ test.concurrent('the status query has the contract shape; search attributes foll
   );
   const described = await h.describe();
   expect(await described.staticDetails()).toBeUndefined();
-  await h.signal('resolve', { by: 'gina' });
+  await h.signal(resolveSignal, { by: 'gina' });
 });
 
 test.concurrent(
@@ -394,11 +396,11 @@ test.concurrent(
   async () => {
     // P0 at 600x: an update is due 30 playbook minutes (3 s) after the acknowledgement or the last update.
     const h = await open('status-updates', { severity: 'P0', timeScale: 600 });
-    await h.executeUpdate('acknowledge', { args: [{ by: 'hana' }] });
+    await h.executeUpdate(acknowledgeUpdate, { args: [{ by: 'hana' }] });
     const acked = await status(h);
     expect(Date.parse(acked.nextStatusUpdateDue!) - Date.parse(acked.acknowledgedAt!)).toBe(3000);
     await sleep(1500);
-    await h.executeUpdate('postUpdate', {
+    await h.executeUpdate(postUpdateUpdate, {
       args: [{ by: 'hana', status: 'Mitigating', theory: 'bad deploy', progress: ['rolled back'] }],
     });
     const updated = await status(h);
@@ -410,7 +412,7 @@ test.concurrent(
     );
     const reminder = ofType(t, 'update.reminder')[0];
     expect(Date.parse(reminder.at) - Date.parse(updated.lastUpdate!.at)).toBeGreaterThanOrEqual(3000);
-    await h.executeUpdate('postExternalStatus', {
+    await h.executeUpdate(postExternalStatusUpdate, {
       args: [{ by: 'hana', currentStatus: 'Degraded', summary: 'Prices delayed', impact: 'Signals paused' }],
     });
     const records = await waitFor(
@@ -424,7 +426,7 @@ test.concurrent(
     expect(
       records.find((x) => x.incidentId.startsWith(`${h.workflowId}@`) && x.template === '4.2')?.text,
     ).toContain('**Current Theory**: bad deploy');
-    await h.signal('resolve', { by: 'hana' });
+    await h.signal(resolveSignal, { by: 'hana' });
     await recordHistory(h, 'status-updates');
   },
 );
@@ -438,8 +440,8 @@ test.concurrent('a long incident continues as new with its whole state and keeps
     policy: { repageEveryMinutes: { P1: 1 }, continueAsNewAfterEvents: 200, minPageIntervalSeconds: 0.1 },
   });
   const firstRunId = h.firstExecutionRunId;
-  await h.signal('alertFired', { alert: { fingerprint: 'fp-can', name: 'InferenceAPIDown' } });
-  await h.signal('addNote', { by: 'ivan', text: 'before continue-as-new' });
+  await h.signal(alertFiredSignal, { alert: { fingerprint: 'fp-can', name: 'InferenceAPIDown' } });
+  await h.signal(addNoteSignal, { by: 'ivan', text: 'before continue-as-new' });
   const handleLatest = client.workflow.getHandle(h.workflowId);
   await waitFor(
     async () => (await handleLatest.describe()).runId,
@@ -475,7 +477,7 @@ test.concurrent('a long incident continues as new with its whole state and keeps
     (await client.workflow.count(`${runs} AND ExecutionStatus='Running' AND IncidentStatus!='resolved'`))
       .count,
   ).toBe(1);
-  await handleLatest.signal('resolve', { by: 'ivan' });
+  await handleLatest.signal(resolveSignal, { by: 'ivan' });
   await recordHistory(client.workflow.getHandle(h.workflowId, firstRunId), 'continue-as-new-first-run');
 });
 
@@ -488,13 +490,13 @@ test.concurrent(
       timeScale: 600,
       policy: { channels: ['outbox', 'slow'] },
     });
-    await h.signal('resolve', { by: 'jo' });
+    await h.signal(resolveSignal, { by: 'jo' });
     await waitFor(
       () => status(h),
       (x) => x.status === 'closed',
       { what: 'closed' },
     );
-    await h.signal('alertFired', { alert: { fingerprint: 'fp-late', name: 'DatabaseQuerySlow' } });
+    await h.signal(alertFiredSignal, { alert: { fingerprint: 'fp-late', name: 'DatabaseQuerySlow' } });
     const latest = client.workflow.getHandle(h.workflowId);
     const fresh = await waitFor(
       async () => (await latest.describe()).runId,
@@ -510,7 +512,7 @@ test.concurrent(
     // A new incident: its own id and its own pages (the first incident's idempotency keys do not silence it).
     const firstIncident = await client.workflow
       .getHandle(h.workflowId, h.firstExecutionRunId)
-      .query<IncidentStatus>('status');
+      .query(statusQuery);
     expect(s.incidentId).not.toBe(firstIncident.incidentId);
     const pages = await waitFor(
       () => readOutbox(worker.outbox.file),
@@ -521,10 +523,10 @@ test.concurrent(
       pages.filter((x) => x.incidentId === s.incidentId && x.kind === 'page').map((x) => x.target),
     ).toEqual(['oncall-primary']);
     const first = (
-      await client.workflow.getHandle(h.workflowId, h.firstExecutionRunId).query<TimelineEvent[]>('timeline')
+      await client.workflow.getHandle(h.workflowId, h.firstExecutionRunId).query(timelineQuery)
     ).map((e) => e.type);
     expect(first).toContain('alert.after-close');
-    await latest.signal('resolve', { by: 'jo' });
+    await latest.signal(resolveSignal, { by: 'jo' });
   },
 );
 
@@ -532,15 +534,15 @@ test.concurrent(
   'a more severe alert joining the incident raises its severity; a milder one never lowers it',
   async () => {
     const h = await open('alert-raises', { severity: 'P2', timeScale: 600 });
-    await h.signal('alertFired', {
+    await h.signal(alertFiredSignal, {
       alert: { fingerprint: 'stale', name: 'MarketDataStale' },
       severity: 'P2',
     });
-    await h.signal('alertFired', {
+    await h.signal(alertFiredSignal, {
       alert: { fingerprint: 'very-stale', name: 'MarketDataVeryStaleCritical' },
       severity: 'P1',
     });
-    await h.signal('alertFired', { alert: { fingerprint: 'gap', name: 'OHLCVDataGap' }, severity: 'P3' });
+    await h.signal(alertFiredSignal, { alert: { fingerprint: 'gap', name: 'OHLCVDataGap' }, severity: 'P3' });
     const s = await waitFor(
       () => status(h),
       (x) => x.alerts.received === 3,
@@ -559,7 +561,7 @@ test.concurrent(
       60_000;
     expect(minutes).toBeLessThan(60);
     expect(ofType(await timeline(h), 'severity')).toHaveLength(1);
-    await h.signal('resolve', { by: 'kim' });
+    await h.signal(resolveSignal, { by: 'kim' });
     await recordHistory(h, 'alert-raises-severity');
   },
 );
@@ -573,7 +575,7 @@ test.concurrent(
       (x) => x.engagedRoles.length === 1,
       { what: 'the P3 initial page' },
     );
-    const first = await p3.executeUpdate('escalate', { args: [{ by: 'alice', reason: 'no answer' }] });
+    const first = await p3.executeUpdate(escalateUpdate, { args: [{ by: 'alice', reason: 'no answer' }] });
     expect((first as { message: string }).message).toMatch(/every role of the P3 matrix is engaged/);
     await waitFor(
       () => timeline(p3),
@@ -587,7 +589,7 @@ test.concurrent(
       { what: 'the P2 initial page' },
     );
     for (let i = 0; i < 4; i++)
-      await p2.executeUpdate('escalate', { args: [{ by: 'bob', reason: `try ${i}` }] });
+      await p2.executeUpdate(escalateUpdate, { args: [{ by: 'bob', reason: `try ${i}` }] });
     const s2 = await status(p2);
     expect(s2.engagedRoles).toEqual(['oncall-primary', 'oncall-secondary', 'eng-lead']);
     expect((await status(p3)).engagedRoles).toEqual(['team-lead']);
@@ -601,8 +603,8 @@ test.concurrent(
   async () => {
     const big = await open('resolve-loss', { severity: 'P2', timeScale: 1 });
     const small = await open('resolve-small-loss', { severity: 'P2', timeScale: 1 });
-    await big.executeUpdate('resolve', { args: [{ by: 'carol', financialImpactUsd: 5000 }] });
-    await small.executeUpdate('resolve', { args: [{ by: 'carol', financialImpactUsd: 800 }] });
+    await big.executeUpdate(resolveUpdate, { args: [{ by: 'carol', financialImpactUsd: 5000 }] });
+    await small.executeUpdate(resolveUpdate, { args: [{ by: 'carol', financialImpactUsd: 800 }] });
     expect((await status(big)).engagedRoles).toContain('cto');
     expect((await status(small)).engagedRoles).not.toContain('cto');
     await Promise.all([big.terminate(), small.terminate()]);

@@ -12,6 +12,12 @@ import {
   waitFor,
   type TestWorker,
 } from '../harness/temporal';
+import {
+  addNoteSignal,
+  alertFiredSignal,
+  resolveSignal,
+  timelineQuery,
+} from '../../src/workflows/definitions';
 
 const taskQueue = uniqueTaskQueue('limits');
 let worker: TestWorker;
@@ -67,7 +73,7 @@ floodTest(
     );
     const annotation = 'a'.repeat(16 * 1024);
     await flood(500, 16, async (i) => {
-      await latest.signal('alertFired', {
+      await latest.signal(alertFiredSignal, {
         alert: {
           fingerprint: `fp-${i}`,
           name: `FloodAlert${i}`,
@@ -79,7 +85,7 @@ floodTest(
       });
     });
     await flood(5000, 32, async (i) => {
-      await latest.signal('addNote', { by: 'flood', text: `note ${i} ${'n'.repeat(1500)}` });
+      await latest.signal(addNoteSignal, { by: 'flood', text: `note ${i} ${'n'.repeat(1500)}` });
     });
     const s = await waitFor(
       () => status(latest),
@@ -89,7 +95,7 @@ floodTest(
     const described = await latest.describe();
     expect(described.status.name).toBe('RUNNING');
     // The state the status and timeline queries return (and continue-as-new carries) stays under its limits.
-    const timeline = await latest.query<TimelineEvent[]>('timeline');
+    const timeline = await latest.query(timelineQuery);
     const statusBytes = JSON.stringify(s).length;
     const timelineBytes = JSON.stringify(timeline).length;
     console.log(`[limits] status ${statusBytes} B, timeline ${timelineBytes} B (${timeline.length} events)`);
@@ -126,7 +132,7 @@ floodTest(
       },
     );
     expect(escalated.engagedRoles).toEqual(['oncall-primary', 'oncall-secondary', 'eng-lead']);
-    await latest.signal('resolve', { by: 'flood' });
+    await latest.signal(resolveSignal, { by: 'flood' });
   },
   420_000,
 );

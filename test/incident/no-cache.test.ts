@@ -13,6 +13,14 @@ import {
   waitFor,
   type TestWorker,
 } from '../harness/temporal';
+import {
+  acknowledgeUpdate,
+  addNoteSignal,
+  escalateSignal,
+  resolveSignal,
+  setSeveritySignal,
+  timelineQuery,
+} from '../../src/workflows/definitions';
 
 const taskQueue = uniqueTaskQueue('no-cache');
 let worker: TestWorker;
@@ -32,16 +40,18 @@ const { EventType } = temporal.api.enums.v1;
 
 async function failedTasks(h: WorkflowHandle, runId: string): Promise<string[]> {
   const history = await client.workflow.getHandle(h.workflowId, runId).fetchHistory();
-  return (history.events ?? [])
-    .filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED)
-    // The server refuses a closing task (continue-as-new) that a signal raced, so the workflow sees the
-    // signal first: Temporal's own protocol, not a failure of the code.
-    .filter(
-      (e) =>
-        e.workflowTaskFailedEventAttributes?.cause !==
-        temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
-    )
-    .map((e) => e.workflowTaskFailedEventAttributes?.failure?.message ?? 'workflow task failed');
+  return (
+    (history.events ?? [])
+      .filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED)
+      // The server refuses a closing task (continue-as-new) that a signal raced, so the workflow sees the
+      // signal first: Temporal's own protocol, not a failure of the code.
+      .filter(
+        (e) =>
+          e.workflowTaskFailedEventAttributes?.cause !==
+          temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
+      )
+      .map((e) => e.workflowTaskFailedEventAttributes?.failure?.message ?? 'workflow task failed')
+  );
 }
 
 test('an incident replayed at every workflow task runs from page to close, across continue-as-new', async () => {
@@ -62,11 +72,12 @@ test('an incident replayed at every workflow task runs from page to close, acros
   const latest = client.workflow.getHandle(h.workflowId);
   const track = () => status(latest);
   await waitFor(track, (x) => x.engagedRoles.length > 0, { what: 'first page' });
-  const ack = await latest.executeUpdate('acknowledge', { args: [{ by: 'oncall-primary' }] });
+  const ack = await latest.executeUpdate(acknowledgeUpdate, { args: [{ by: 'oncall-primary' }] });
   expect(ack).toMatchObject({ accepted: true });
-  for (let i = 0; i < 220; i++) await latest.signal('addNote', { by: 'oncall-primary', text: `note ${i}` });
-  await latest.signal('setSeverity', { by: 'oncall-primary', severity: 'P1', reason: 'contained' });
-  await latest.signal('escalate', { by: 'oncall-primary', reason: 'need the eng lead now' });
+  for (let i = 0; i < 220; i++)
+    await latest.signal(addNoteSignal, { by: 'oncall-primary', text: `note ${i}` });
+  await latest.signal(setSeveritySignal, { by: 'oncall-primary', severity: 'P1', reason: 'contained' });
+  await latest.signal(escalateSignal, { by: 'oncall-primary', reason: 'need the eng lead now' });
   const escalated = await waitFor(track, (x) => x.engagedRoles.includes('eng-lead'), {
     timeoutMs: 60_000,
     what: 'eng lead',
@@ -77,10 +88,10 @@ test('an incident replayed at every workflow task runs from page to close, acros
     (runId) => runId !== h.firstExecutionRunId,
     { timeoutMs: 60_000, what: 'continue-as-new' },
   );
-  await latest.signal('resolve', { by: 'oncall-primary', resolution: 'rolled back' });
+  await latest.signal(resolveSignal, { by: 'oncall-primary', resolution: 'rolled back' });
   const closed = await waitFor(track, (x) => x.status === 'closed', { timeoutMs: 90_000, what: 'closed' });
   expect(closed.acknowledgedBy).toBe('oncall-primary');
-  const notes = (await latest.query<{ type: string }[]>('timeline')).filter((e) => e.type === 'note');
+  const notes = (await latest.query(timelineQuery)).filter((e) => e.type === 'note');
   expect(notes).toHaveLength(220);
   const runs: string[] = [];
   for await (const run of client.workflow.list({ query: `WorkflowId = '${h.workflowId}'` }))

@@ -13,6 +13,12 @@ import {
   waitFor,
   type TestWorker,
 } from '../harness/temporal';
+import {
+  acknowledgeUpdate,
+  addNoteSignal,
+  resolveUpdate,
+  timelineQuery,
+} from '../../src/workflows/definitions';
 
 const taskQueue = uniqueTaskQueue('operator-text');
 let worker: TestWorker;
@@ -42,10 +48,10 @@ test('a NUL in addNote: recorded as U+FFFD, the ledger keeps up, the incident ca
     (s) => s.engagedRoles.length > 0,
     { what: 'first page' },
   );
-  await h.signal('addNote', { by: 'tctl\u0000user', text: 'before\u0000after \u202Egnp.exe' });
-  await h.executeUpdate('acknowledge', { args: [{ by: 'ana' }] });
+  await h.signal(addNoteSignal, { by: 'tctl\u0000user', text: 'before\u0000after \u202Egnp.exe' });
+  await h.executeUpdate(acknowledgeUpdate, { args: [{ by: 'ana' }] });
   const events = await waitFor(
-    () => h.query<TimelineEvent[]>('timeline'),
+    () => h.query(timelineQuery),
     (t) => t.some((e) => e.type === 'note'),
     { what: 'the note' },
   );
@@ -66,9 +72,9 @@ test('a NUL in addNote: recorded as U+FFFD, the ledger keeps up, the incident ca
     [incidentId],
   );
   expect(notes.rows).toEqual([{ actor: 'tctl\uFFFDuser', text: 'before\uFFFDafter gnp.exe' }]);
-  await h.executeUpdate('resolve', { args: [{ by: 'ana', resolution: 'fixed' }] });
+  await h.executeUpdate(resolveUpdate, { args: [{ by: 'ana', resolution: 'fixed' }] });
   await waitFor(row, (r) => r?.status === 'resolved', { what: 'the ledger row resolved' });
-  const t = await h.query<TimelineEvent[]>('timeline');
+  const t = await h.query(timelineQuery);
   expect(t.filter((e) => e.type === 'side-effect.failed' || e.type === 'ledger.failed')).toEqual([]);
   expect((await h.describe()).historyLength).toBeLessThan(150);
 });

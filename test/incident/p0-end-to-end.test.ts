@@ -22,6 +22,14 @@ import {
   waitFor,
   type TestWorker,
 } from '../harness/temporal';
+import {
+  acknowledgeUpdate,
+  addNoteSignal,
+  resolveSignal,
+  resolveUpdate,
+  timelineQuery,
+} from '../../src/workflows/definitions';
+import { postmortemStatusQuery } from '../../src/workflows/postmortem-definitions';
 
 const taskQueue = uniqueTaskQueue('p0-e2e');
 let worker: TestWorker;
@@ -77,8 +85,8 @@ test('a resolved P0: messages on every channel, one PagerDuty incident, post-mor
     () => status(h),
     (s) => s.engagedRoles.length === 1,
   );
-  await h.executeUpdate('acknowledge', { args: [{ by: 'oncall-primary' }] });
-  await h.executeUpdate('resolve', {
+  await h.executeUpdate(acknowledgeUpdate, { args: [{ by: 'oncall-primary' }] });
+  await h.executeUpdate(resolveUpdate, {
     args: [
       {
         by: 'oncall-primary',
@@ -114,7 +122,7 @@ test('a resolved P0: messages on every channel, one PagerDuty incident, post-mor
   // Post-mortem (6.1): P0 within 48 hours of resolution, scaled.
   const pm = client.workflow.getHandle(done.postmortemWorkflowId!);
   const pmStatus = await waitFor(
-    () => pm.query<PostmortemStatus>('postmortemStatus'),
+    () => pm.query(postmortemStatusQuery),
     (p) => p.dueAt !== null,
   );
   expect(Date.parse(pmStatus.dueAt!) - Date.parse(done.resolvedAt!)).toBe((48 * 3600 * 1000) / timeScale);
@@ -131,7 +139,7 @@ test('a resolved P0: messages on every channel, one PagerDuty incident, post-mor
     { what: 'ledger row closed' },
   );
   expect(row.mttr_seconds).toBe(done.metrics.mttrSeconds);
-  const timeline = await h.query<unknown[]>('timeline');
+  const timeline = await h.query(timelineQuery);
   const events2 = await waitFor(
     async () =>
       Number(
@@ -194,7 +202,7 @@ test('a Slack outage delays neither PagerDuty pages nor the escalation', async (
       { what: 'PagerDuty triggers for primary and eng lead' },
     );
     expect(triggers.length).toBeGreaterThanOrEqual(2);
-    await h.signal('resolve', { by: 'oncall-primary' });
+    await h.signal(resolveSignal, { by: 'oncall-primary' });
   } finally {
     slack.clear();
   }
@@ -213,11 +221,11 @@ test('a long timeline is trimmed in the workflow state once the ledger holds it'
   for (let batch = 0; batch < 13; batch++)
     await Promise.all(
       Array.from({ length: 100 }, (_, i) =>
-        h.signal('addNote', { by: 'lee', text: `note ${batch * 100 + i}` }),
+        h.signal(addNoteSignal, { by: 'lee', text: `note ${batch * 100 + i}` }),
       ),
     );
   const timeline = await waitFor(
-    () => h.query<{ type: string; text: string }[]>('timeline'),
+    () => h.query(timelineQuery),
     (t) => t[0]?.type === 'timeline.truncated' && t.length - 1 <= 1200,
     { timeoutMs: 60_000, what: 'a truncated timeline' },
   );
@@ -239,5 +247,5 @@ test('a long timeline is trimmed in the workflow state once the ledger holds it'
     ])
   ).rows[0].count;
   expect(Number(notes)).toBe(1300);
-  await h.signal('resolve', { by: 'lee' });
+  await h.signal(resolveSignal, { by: 'lee' });
 });

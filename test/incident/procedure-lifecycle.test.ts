@@ -4,6 +4,7 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { IncidentStatus } from '../../src/playbook/contract/incident';
 import type { ProcedureInput } from '../../src/playbook/contract/procedure';
+import { alertFiredSignal, approveUpdate, resolveUpdate, timelineQuery } from '../../src/workflows/definitions';
 import {
   startTestWorker,
   status,
@@ -65,7 +66,7 @@ test('a start without the policy (CLI, client, demo): the procedure runs on the 
   );
   // The procedure's report of it reaches the incident a moment after the platform call.
   const t = await waitFor(
-    () => h.query<{ type: string; text: string }[]>('timeline'),
+    () => h.query(timelineQuery),
     (events) => events.some((e) => e.text.includes('pre-approved by policy')),
     { what: 'the pre-approval in the incident timeline' },
   );
@@ -98,13 +99,11 @@ test('a reopen runs the procedure again: the resume withdrawn at resolution is a
     { what: 'the first resume request' },
   );
   const firstChild = first.procedure!.workflowId;
-  await h.executeUpdate('resolve', { args: [{ by: 'carol', resolution: 'looked fine' }] });
+  await h.executeUpdate(resolveUpdate, { args: [{ by: 'carol', resolution: 'looked fine' }] });
   const resolved = await status(h);
   expect(resolved.pendingApprovals).toEqual([]);
   expect(resolved.procedure?.status).toBe('cancelled');
-  const withdrawn = (await h.query<{ type: string; text: string }[]>('timeline')).filter(
-    (e) => e.type === 'approval.withdrawn',
-  );
+  const withdrawn = (await h.query(timelineQuery)).filter((e) => e.type === 'approval.withdrawn');
   expect(withdrawn.map((e) => e.text)).toEqual([
     expect.stringMatching(/^resume-\S+ \(resume\) withdrawn: incident resolved$/),
   ]);
@@ -115,7 +114,7 @@ test('a reopen runs the procedure again: the resume withdrawn at resolution is a
   );
 
   // The alert fires again inside the reopen window (30 playbook minutes: 30 s).
-  await h.signal('alertFired', { alert: { fingerprint: 'fp-again', name: 'TradingAPIDown' } });
+  await h.signal(alertFiredSignal, { alert: { fingerprint: 'fp-again', name: 'TradingAPIDown' } });
   const again = await waitFor(
     () => status(h),
     (x: IncidentStatus) => x.status === 'triggered' && x.pendingApprovals.some((a) => a.action === 'resume'),
@@ -123,7 +122,7 @@ test('a reopen runs the procedure again: the resume withdrawn at resolution is a
   );
   expect(again.procedure).toMatchObject({ status: 'running', workflowId: `${h.workflowId}-procedure-2` });
   const resume = again.pendingApprovals.find((a) => a.action === 'resume')!;
-  await h.executeUpdate('approve', {
+  await h.executeUpdate(approveUpdate, {
     args: [{ by: 'alice', actionId: resume.actionId, confirmationCode: 'CONFIRM_RESUME' }],
   });
   await waitFor(

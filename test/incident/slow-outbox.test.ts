@@ -15,6 +15,13 @@ import {
   waitFor,
   type TestWorker,
 } from '../harness/temporal';
+import {
+  acknowledgeUpdate,
+  addNoteSignal,
+  postUpdateUpdate,
+  resolveUpdate,
+  timelineQuery,
+} from '../../src/workflows/definitions';
 
 const { EventType } = temporal.api.enums.v1;
 const taskQueue = uniqueTaskQueue('slow-outbox');
@@ -58,19 +65,19 @@ test('a slow outbox delays no handling, loses no message, and the history replay
   });
   for (let i = 0; i < 12; i++) {
     await new Promise((r) => setTimeout(r, 700));
-    await h.signal('addNote', { by: 'tester', text: `note ${i}` });
+    await h.signal(addNoteSignal, { by: 'tester', text: `note ${i}` });
     if (i % 4 === 0)
-      await h.executeUpdate('postUpdate', {
+      await h.executeUpdate(postUpdateUpdate, {
         args: [{ by: 'tester', status: 'Investigating', theory: `slow disk ${i}`, progress: ['waiting'] }],
       });
   }
   // The acknowledgement is seen at once, whatever the outbox is doing.
-  await h.executeUpdate('acknowledge', { args: [{ by: 'tester' }] });
+  await h.executeUpdate(acknowledgeUpdate, { args: [{ by: 'tester' }] });
   const acked = await status(h);
   expect(acked.status).toBe('acknowledged');
-  const timeline = await h.query<TimelineEvent[]>('timeline');
+  const timeline = await h.query(timelineQuery);
   expect(timeline.filter((e) => e.type === 'note')).toHaveLength(12);
-  await h.executeUpdate('resolve', { args: [{ by: 'tester', summary: 'disk replaced' }] });
+  await h.executeUpdate(resolveUpdate, { args: [{ by: 'tester', resolution: 'disk replaced' }] });
   // Every composed message is written, once per key, slow as the outbox is.
   await waitFor(
     () => Promise.resolve(delivered),

@@ -14,6 +14,7 @@ import { startTestWorker, testClient, uniqueTaskQueue, waitFor, type TestWorker 
 import { freshLedger, type TestLedger } from '../ledger/db';
 import { snapshot } from '../ledger/fixtures';
 import { closeAllApps, defaultRules, expectAllClean, httpClient, testConfig } from './helpers';
+import { statusQuery, timelineQuery } from '../../src/workflows/definitions';
 
 const TOKEN = 'ledger-edge-token-51ab';
 const taskQueue = uniqueTaskQueue('ingress-ledger');
@@ -71,7 +72,7 @@ test('a label with \\u0000 and lone surrogates: the ledger rows are written and 
   const { workflowId } = res.json().incidents[0];
   const handle = client.workflow.getHandle(workflowId);
   const s = await waitFor(
-    () => handle.query<IncidentStatus>('status'),
+    () => handle.query(statusQuery),
     (x) => x.alerts.received === 1 && x.firstPagedAt !== null,
     { what: 'incident open and paged' },
   );
@@ -79,7 +80,7 @@ test('a label with \\u0000 and lone surrogates: the ledger rows are written and 
   expectAllClean(s);
 
   // The incident row, and every timeline event so far, are in the ledger (the writes used to fail 93 times).
-  const timeline = await handle.query<TimelineEvent[]>('timeline');
+  const timeline = await handle.query(timelineQuery);
   const row = await waitFor(
     async () => {
       const inc = await ledger.pool.query('SELECT * FROM incidents WHERE id = $1', [s.incidentId]);

@@ -14,6 +14,7 @@ import { freePort, startDevServer, type DevServer } from '../../scripts/lib/dev-
 import { ensureTemporalCli } from '../../scripts/lib/temporal-cli';
 import { waitFor } from '../harness/temporal';
 import { alertmanagerPayload, closeAllApps, defaultRules, httpClient, testConfig } from './helpers';
+import { statusQuery } from '../../src/workflows/definitions';
 
 const tmp = process.env.TEST_TMP_DIR ?? '/tmp';
 const dbFile = path.join(tmp, `ingress-down-${randomUUID().slice(0, 8)}.sqlite`);
@@ -138,7 +139,7 @@ it('503 + Retry-After while Temporal is down; the retried alert lands on the sam
   expect(retried.json().incidents[0]).toMatchObject({ workflowId, runId });
   const client = new Client({ connection, namespace: 'default' });
   const s = await waitFor(
-    () => client.workflow.getHandle(workflowId).query<IncidentStatus>('status'),
+    () => client.workflow.getHandle(workflowId).query(statusQuery),
     (x) => x.alerts.received === 2,
     { what: 'both alerts counted', timeoutMs: 30_000 },
   );

@@ -7,6 +7,7 @@ import { TemporalIncidentStarter } from '../../src/ingress/starter';
 import type { IncidentStatus } from '../../src/playbook/contract/incident';
 import { startTestWorker, testClient, uniqueTaskQueue, waitFor, type TestWorker } from '../harness/temporal';
 import type { Alert, TimelineEvent } from '../../src/playbook/contract/incident';
+import { resolveUpdate, statusQuery, timelineQuery } from '../../src/workflows/definitions';
 import {
   alertmanagerPayload,
   bigAlertmanagerGroup,
@@ -44,7 +45,7 @@ async function ingress(timeScale: number, overrides: Parameters<typeof testConfi
   return httpClient(running.app);
 }
 
-const status = (workflowId: string) => client.workflow.getHandle(workflowId).query<IncidentStatus>('status');
+const status = (workflowId: string) => client.workflow.getHandle(workflowId).query(statusQuery);
 
 beforeAll(async () => {
   ({ client, close: closeClient } = await testClient());
@@ -112,7 +113,7 @@ describe('recorded Alertmanager and Grafana notifications', () => {
       status: 'triggered',
       alerts: { firing: 0, received: 2 },
     });
-    const timeline = await client.workflow.getHandle(workflowId).query<{ type: string }[]>('timeline');
+    const timeline = await client.workflow.getHandle(workflowId).query(timelineQuery);
     expect(timeline.map((e) => e.type)).toContain('alerts.cleared');
   });
 
@@ -284,7 +285,7 @@ describe('issue 12 item 6: a real alert is never dropped for its size', () => {
       { what: 'alert counted' },
     );
     // The timeline says so...
-    const timeline = await client.workflow.getHandle(workflowId).query<TimelineEvent[]>('timeline');
+    const timeline = await client.workflow.getHandle(workflowId).query(timelineQuery);
     expect(timeline.find((e) => e.type === 'alert.fired')?.text).toBe(
       'Alert firing: IngressStackTrace: order router crashed [ingress: truncated annotations.description]',
     );
@@ -350,9 +351,9 @@ describe('issue 12 item 6: a real alert is never dropped for its size', () => {
         { what: 'signalled alerts counted' },
       );
       expect(s.alerts.received).toBe(inc.fired);
-      const fired = (
-        await client.workflow.getHandle(inc.workflowId).query<TimelineEvent[]>('timeline')
-      ).filter((e) => e.type === 'alert.fired');
+      const fired = (await client.workflow.getHandle(inc.workflowId).query(timelineQuery)).filter(
+        (e) => e.type === 'alert.fired',
+      );
       expect(fired[fired.length - 1]?.text).toMatch(
         new RegExp(`\\[ingress: ${inc.folded} more alert\\(s\\) of this notification folded in\\]$`),
       );
@@ -377,7 +378,7 @@ describe('incident closed', () => {
       (s) => s.alerts.received === 1,
       { what: 'first alert' },
     );
-    await handle.executeUpdate('resolve', { args: [{ by: 'ana', rootCause: 'test' }] });
+    await handle.executeUpdate(resolveUpdate, { args: [{ by: 'ana', rootCause: 'test' }] });
     await waitFor(
       async () => (await handle.describe()).status.name,
       (st) => st === 'COMPLETED',

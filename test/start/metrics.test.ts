@@ -13,6 +13,7 @@ import type { IncidentStatus } from '../../src/playbook/contract/incident';
 import { testClient, tmpFile, uniqueTaskQueue, waitFor } from '../harness/temporal';
 import { alertmanagerPayload, defaultRules, testConfig } from '../ingress/helpers';
 import { metricValue } from '../harness/metrics';
+import { statusQuery } from '../../src/workflows/definitions';
 
 const taskQueue = uniqueTaskQueue('metrics');
 let client: Client;
@@ -103,7 +104,7 @@ test('incidents opened and alerts deduplicated are counted once, across replicas
   expect(ids.size).toBe(2);
   for (const id of ids)
     await waitFor(
-      () => client.workflow.getHandle(id).query<IncidentStatus>('status'),
+      () => client.workflow.getHandle(id).query(statusQuery),
       (s) => s.alerts.received === 12,
       { what: `${id} received 12 alerts`, timeoutMs: 30_000 },
     );
@@ -169,7 +170,7 @@ test('incidents opened and alerts deduplicated are counted once, across replicas
   }
   for (const id of ids)
     await waitFor(
-      () => client.workflow.getHandle(id).query<IncidentStatus>('status'),
+      () => client.workflow.getHandle(id).query(statusQuery),
       (s) => s.alerts.received === 13,
       { what: `${id} received 13 alerts`, timeoutMs: 30_000 },
     );

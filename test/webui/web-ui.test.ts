@@ -9,6 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { IncidentStatus } from '../../src/playbook/contract/incident';
 import { startTestWorker, testClient, uniqueTaskQueue, waitFor, type TestWorker } from '../harness/temporal';
 import { launchChromium } from './browser';
+import { statusQuery } from '../../src/workflows/definitions';
 
 const UI = process.env.TEST_TEMPORAL_UI_URL;
 const taskQueue = uniqueTaskQueue('webui');
@@ -74,7 +75,7 @@ maybe('the Temporal Web UI', () => {
 
     const ack = await send(page, 'Update', 'Acknowledge the incident', { by: 'webui-operator' });
     await page.getByText('Update successful').waitFor({ timeout: 15_000 });
-    expect((await h.query<IncidentStatus>('status')).acknowledgedBy).toBe('webui-operator');
+    expect((await h.query(statusQuery)).acknowledgedBy).toBe('webui-operator');
     // The pickers describe each handler; operators are pointed to Updates.
     expect(ack.options.find((o) => o.startsWith('acknowledge'))).toContain(
       'Answers "accepted" or the reason',
@@ -95,7 +96,7 @@ maybe('the Temporal Web UI', () => {
     // Internal child-to-parent signals say so in the signal picker.
     expect(signal.options.find((o) => o.startsWith('procedureEvent'))).toContain('INTERNAL');
     const resolved = await waitFor(
-      () => h.query<IncidentStatus>('status'),
+      () => h.query(statusQuery),
       (s) => s.status === 'resolved',
       { what: 'resolved from the Web UI', timeoutMs: 20_000 },
     );
