@@ -1,34 +1,15 @@
 // 2.3 escalation matrix on a real dev server with compressed time: the roles engaged, in order, at the
 // scaled times, and nothing after resolution.
-import type { Client } from '@temporalio/client';
 import { ESCALATION_MATRIX } from '../../src/playbook/escalation';
 import type { Severity } from '../../src/playbook/severity';
 import type { IncidentStatus } from '../../src/playbook/contract/incident';
 import { resolveSignal } from '../../src/workflows/definitions';
 import { readOutbox } from '../../src/activities/notify/outbox';
 import { recordHistory } from '../harness/history';
-import {
-  startTestWorker,
-  status,
-  testClient,
-  uniqueTaskQueue,
-  waitFor,
-  type TestWorker,
-} from '../harness/temporal';
+import { status, waitFor } from '../harness/temporal';
+import { incidentSuite } from '../harness/incident-suite';
 
-const taskQueue = uniqueTaskQueue('escalation');
-let worker: TestWorker;
-let client: Client;
-let closeClient: () => Promise<void>;
-
-beforeAll(async () => {
-  worker = await startTestWorker({ taskQueue });
-  ({ client, close: closeClient } = await testClient());
-});
-afterAll(async () => {
-  await closeClient();
-  await worker.stop();
-});
+const suite = incidentSuite({ name: 'escalation' });
 
 /** Real seconds a step may fire late (workflow task latency on a loaded 2-core machine). */
 const LATE_SECONDS = 1.5;
@@ -38,8 +19,8 @@ function playbookMinutes(s: IncidentStatus, atIso: string): number {
 }
 
 async function open(id: string, severity: Severity, timeScale: number) {
-  return client.workflow.start('incidentWorkflow', {
-    taskQueue,
+  return suite.client.workflow.start('incidentWorkflow', {
+    taskQueue: suite.taskQueue,
     workflowId: `${id}-${Date.now()}`,
     args: [{ title: `${severity} escalation schedule`, severity, timeScale }],
   });
@@ -109,7 +90,7 @@ test.concurrent('resolution cancels the steps still to come', async () => {
   );
   const later = await status(h);
   expect(later.engagedRoles).toEqual(['oncall-primary', 'oncall-secondary']);
-  const roles = (await readOutbox(worker.outbox.file))
+  const roles = (await readOutbox(suite.worker.outbox.file))
     .filter((r) => r.incidentId.startsWith(`${h.workflowId}@`) && r.kind === 'page')
     .map((r) => r.target);
   expect(roles.sort()).toEqual(['oncall-primary', 'oncall-secondary']);

@@ -1,29 +1,33 @@
 // Lifecycle rules of DESIGN.md on a real dev server: acknowledgement, re-paging, SLA breaches, resolution
 // metrics, the reopen window, setSeverity re-planning, losses, manual escalation, bad input, queries.
-import {
-  ApplicationFailure,
-  WorkflowUpdateFailedError,
-  type Client,
-  type WorkflowHandle,
-} from '@temporalio/client';
+import { ApplicationFailure, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { readOutbox } from '../../src/activities/notify/outbox';
 import type { NotificationChannel } from '../../src/activities/notify/port';
 import type { IncidentStatus, TimelineEvent } from '../../src/playbook/contract/incident';
 import { acknowledgeSignal, acknowledgeUpdate, addNoteSignal, alertFiredSignal, alertResolvedSignal, approveUpdate, escalateSignal, escalateUpdate, postExternalStatusUpdate, postUpdateUpdate, reportLossSignal, resolveSignal, resolveUpdate, setSeveritySignal, statusQuery, timelineQuery } from '../../src/workflows/definitions';
-import { recordHistory } from '../harness/history';
 import {
-  startTestWorker,
-  status,
-  testClient,
-  uniqueTaskQueue,
-  waitFor,
-  type TestWorker,
-} from '../harness/temporal';
-
-const taskQueue = uniqueTaskQueue('lifecycle');
-let worker: TestWorker;
-let client: Client;
-let closeClient: () => Promise<void>;
+  acknowledgeSignal,
+  acknowledgeUpdate,
+  addNoteSignal,
+  alertFiredSignal,
+  alertResolvedSignal,
+  approveUpdate,
+  escalateSignal,
+  postExternalStatusUpdate,
+  postUpdateUpdate,
+  reportLossSignal,
+  resolveSignal,
+  resolveUpdate,
+  setSeveritySignal,
+  statusQuery,
+  timelineQuery,
+  type IncidentStatus,
+  type TimelineEvent,
+  type AcknowledgeInput,
+} from '../../src/workflows/definitions';
+import { recordHistory } from '../harness/history';
+import { status, waitFor } from '../harness/temporal';
+import { incidentSuite } from '../harness/incident-suite';
 
 /** A channel that is slow to deliver 4.3 (resolved) messages: keeps a closing run busy for a while. */
 const slowResolved: NotificationChannel = {
@@ -34,26 +38,13 @@ const slowResolved: NotificationChannel = {
   },
 };
 
-beforeAll(async () => {
-  worker = await startTestWorker({ taskQueue, deps: { channels: { slow: slowResolved } } });
-  ({ client, close: closeClient } = await testClient());
-});
-afterAll(async () => {
-  await closeClient();
-  await worker.stop();
-});
+const suite = incidentSuite({ name: 'lifecycle', deps: { channels: { slow: slowResolved } } });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const timeline = (h: WorkflowHandle) => h.query(timelineQuery);
 const ofType = (events: TimelineEvent[], type: string) => events.filter((e) => e.type === type);
 
-async function open(name: string, input: Record<string, unknown>) {
-  return client.workflow.start('incidentWorkflow', {
-    taskQueue,
-    workflowId: `${name}-${Date.now()}`,
-    args: [{ title: name, ...input }],
-  });
-}
+const open = suite.startIncident;
 
 test.concurrent('acknowledgement stops re-paging but not the escalation matrix', async () => {
   // P1 at 300x: re-page every 5 min = 1 s, secondary at 3 s, eng lead at 6 s.
@@ -78,7 +69,7 @@ test.concurrent('acknowledgement stops re-paging but not the escalation matrix',
   expect(s.engagedRoles).toEqual(['oncall-primary', 'oncall-secondary', 'eng-lead']);
   expect(ofType(await timeline(h), 'repage')).toHaveLength(repagesAtAck);
   // Re-pages went to the roles engaged at the time, with their own idempotency keys.
-  const repages = (await readOutbox(worker.outbox.file)).filter(
+  const repages = (await readOutbox(suite.worker.outbox.file)).filter(
     (r) => r.incidentId.startsWith(`${h.workflowId}@`) && r.kind === 'repage',
   );
   expect(repages.length).toBeGreaterThanOrEqual(1);
@@ -126,7 +117,7 @@ test.concurrent(
     const result = (await h.result()) as IncidentStatus;
     expect(result.status).toBe('closed');
     expect(Date.parse(result.closedAt!)).toBeGreaterThanOrEqual(Date.parse(r.reopenUntil!));
-    const resolvedMsg = (await readOutbox(worker.outbox.file)).find(
+    const resolvedMsg = (await readOutbox(suite.worker.outbox.file)).find(
       (x) => x.incidentId.startsWith(`${h.workflowId}@`) && x.template === '4.3',
     );
     expect(resolvedMsg?.text).toContain('- Missed trades: 2');
@@ -160,7 +151,7 @@ test.concurrent('a re-firing alert inside the reopen window reopens the incident
   // The status shows the reopen as soon as it is decided; its page is written by the delivery after.
   const reopenPages = await waitFor(
     async () =>
-      (await readOutbox(worker.outbox.file)).filter(
+      (await readOutbox(suite.worker.outbox.file)).filter(
         (r) => r.incidentId.startsWith(`${h.workflowId}@`) && r.kind === 'reopened',
       ),
     (pages) => pages.length > 0,
@@ -212,7 +203,7 @@ test.concurrent(
     );
     expect(lowered.engagedRoles).toEqual(['oncall-primary', 'eng-lead', 'oncall-secondary']);
     expect(lowered.nextEscalation).toBeNull();
-    const engLeadPages = (await readOutbox(worker.outbox.file)).filter(
+    const engLeadPages = (await readOutbox(suite.worker.outbox.file)).filter(
       (r) => r.incidentId.startsWith(`${down.workflowId}@`) && r.target === 'eng-lead' && r.kind === 'page',
     );
     expect(engLeadPages).toHaveLength(1);
@@ -369,7 +360,7 @@ test.concurrent('the status query has the contract shape; search attributes foll
   await waitFor(
     async () => {
       const found = [];
-      for await (const w of client.workflow.list({ query })) found.push(w);
+      for await (const w of suite.client.workflow.list({ query })) found.push(w);
       return found.length;
     },
     (n) => n === 1,
@@ -380,7 +371,7 @@ test.concurrent('the status query has the contract shape; search attributes foll
   await waitFor(
     async () => {
       const found = [];
-      for await (const w of client.workflow.list({ query: ackQuery })) found.push(w);
+      for await (const w of suite.client.workflow.list({ query: ackQuery })) found.push(w);
       return found.length;
     },
     (n) => n === 1,
@@ -416,7 +407,7 @@ test.concurrent(
       args: [{ by: 'hana', currentStatus: 'Degraded', summary: 'Prices delayed', impact: 'Signals paused' }],
     });
     const records = await waitFor(
-      () => readOutbox(worker.outbox.file),
+      () => readOutbox(suite.worker.outbox.file),
       (r) => r.some((x) => x.incidentId.startsWith(`${h.workflowId}@`) && x.template === '4.4'),
     );
     const external = records.find(
@@ -442,7 +433,7 @@ test.concurrent('a long incident continues as new with its whole state and keeps
   const firstRunId = h.firstExecutionRunId;
   await h.signal(alertFiredSignal, { alert: { fingerprint: 'fp-can', name: 'InferenceAPIDown' } });
   await h.signal(addNoteSignal, { by: 'ivan', text: 'before continue-as-new' });
-  const handleLatest = client.workflow.getHandle(h.workflowId);
+  const handleLatest = suite.client.workflow.getHandle(h.workflowId);
   await waitFor(
     async () => (await handleLatest.describe()).runId,
     (runId) => runId !== firstRunId,
@@ -458,7 +449,7 @@ test.concurrent('a long incident continues as new with its whole state and keeps
   const t = await timeline(handleLatest);
   expect(t.find((e) => e.type === 'note')?.text).toBe('before continue-as-new');
   expect(ofType(t, 'opened')).toHaveLength(1);
-  const records = (await readOutbox(worker.outbox.file)).filter((r) =>
+  const records = (await readOutbox(suite.worker.outbox.file)).filter((r) =>
     r.incidentId.startsWith(`${h.workflowId}@`),
   );
   expect(new Set(records.map((r) => r.idempotencyKey)).size).toBe(records.length);
@@ -466,19 +457,23 @@ test.concurrent('a long incident continues as new with its whole state and keeps
   // The README's operator queries list incidents, not runs: two runs or more, one incident.
   const runs = `WorkflowId='${h.workflowId}'`;
   await waitFor(
-    () => client.workflow.count(runs),
+    () => suite.client.workflow.count(runs),
     (c) => c.count >= 2,
     { timeoutMs: 30_000, what: 'both runs in visibility' },
   );
   expect(
-    (await client.workflow.count(`${runs} AND (ExecutionStatus='Running' OR IncidentStatus='closed')`)).count,
-  ).toBe(1);
-  expect(
-    (await client.workflow.count(`${runs} AND ExecutionStatus='Running' AND IncidentStatus!='resolved'`))
+    (await suite.client.workflow.count(`${runs} AND (ExecutionStatus='Running' OR IncidentStatus='closed')`))
       .count,
   ).toBe(1);
+  expect(
+    (
+      await suite.client.workflow.count(
+        `${runs} AND ExecutionStatus='Running' AND IncidentStatus!='resolved'`,
+      )
+    ).count,
+  ).toBe(1);
   await handleLatest.signal(resolveSignal, { by: 'ivan' });
-  await recordHistory(client.workflow.getHandle(h.workflowId, firstRunId), 'continue-as-new-first-run');
+  await recordHistory(suite.client.workflow.getHandle(h.workflowId, firstRunId), 'continue-as-new-first-run');
 });
 
 test.concurrent(
@@ -497,7 +492,7 @@ test.concurrent(
       { what: 'closed' },
     );
     await h.signal(alertFiredSignal, { alert: { fingerprint: 'fp-late', name: 'DatabaseQuerySlow' } });
-    const latest = client.workflow.getHandle(h.workflowId);
+    const latest = suite.client.workflow.getHandle(h.workflowId);
     const fresh = await waitFor(
       async () => (await latest.describe()).runId,
       (runId) => runId !== h.firstExecutionRunId,
@@ -510,12 +505,12 @@ test.concurrent(
     );
     expect(s).toMatchObject({ status: 'triggered', reopenCount: 0, alerts: { received: 1, firing: 1 } });
     // A new incident: its own id and its own pages (the first incident's idempotency keys do not silence it).
-    const firstIncident = await client.workflow
+    const firstIncident = await suite.client.workflow
       .getHandle(h.workflowId, h.firstExecutionRunId)
       .query(statusQuery);
     expect(s.incidentId).not.toBe(firstIncident.incidentId);
     const pages = await waitFor(
-      () => readOutbox(worker.outbox.file),
+      () => readOutbox(suite.worker.outbox.file),
       (r) => r.some((x) => x.incidentId === s.incidentId && x.kind === 'page'),
       { what: 'the new incident paged' },
     );
@@ -523,7 +518,7 @@ test.concurrent(
       pages.filter((x) => x.incidentId === s.incidentId && x.kind === 'page').map((x) => x.target),
     ).toEqual(['oncall-primary']);
     const first = (
-      await client.workflow.getHandle(h.workflowId, h.firstExecutionRunId).query(timelineQuery)
+      await suite.client.workflow.getHandle(h.workflowId, h.firstExecutionRunId).query(timelineQuery)
     ).map((e) => e.type);
     expect(first).toContain('alert.after-close');
     await latest.signal(resolveSignal, { by: 'jo' });
@@ -563,38 +558,6 @@ test.concurrent(
     expect(ofType(await timeline(h), 'severity')).toHaveLength(1);
     await h.signal(resolveSignal, { by: 'kim' });
     await recordHistory(h, 'alert-raises-severity');
-  },
-);
-
-test.concurrent(
-  'P2 and P3 escalation never reaches the CTO: past the matrix, the engaged roles are told',
-  async () => {
-    const p3 = await open('p3-escalate', { severity: 'P3', timeScale: 60 });
-    await waitFor(
-      () => status(p3),
-      (x) => x.engagedRoles.length === 1,
-      { what: 'the P3 initial page' },
-    );
-    const first = await p3.executeUpdate(escalateUpdate, { args: [{ by: 'alice', reason: 'no answer' }] });
-    expect((first as { message: string }).message).toMatch(/every role of the P3 matrix is engaged/);
-    await waitFor(
-      () => timeline(p3),
-      (t) => ofType(t, 'escalation.exhausted').length === 1,
-      { what: 'the nobody-left notice' },
-    );
-    const p2 = await open('p2-escalate', { severity: 'P2', timeScale: 1 });
-    await waitFor(
-      () => status(p2),
-      (x) => x.engagedRoles.length === 1,
-      { what: 'the P2 initial page' },
-    );
-    for (let i = 0; i < 4; i++)
-      await p2.executeUpdate(escalateUpdate, { args: [{ by: 'bob', reason: `try ${i}` }] });
-    const s2 = await status(p2);
-    expect(s2.engagedRoles).toEqual(['oncall-primary', 'oncall-secondary', 'eng-lead']);
-    expect((await status(p3)).engagedRoles).toEqual(['team-lead']);
-    expect(ofType(await timeline(p2), 'escalation.exhausted')).toHaveLength(2);
-    await Promise.all([p2.terminate(), p3.terminate()]);
   },
 );
 

@@ -1,7 +1,6 @@
 // Byte-bounded state on a real dev server (issue 9 item 6): 500 alerts carrying 16 KB annotations and 5,000
 // notes. The incident stays under the stated size, keeps escalating, and is never terminated by Temporal's
 // payload limits (2 MB): it continues as new with a bounded state instead.
-import type { Client } from '@temporalio/client';
 import { LIMITS } from '../../src/playbook/lifecycle/limits';
 import type { TimelineEvent } from '../../src/playbook/contract/incident';
 import {
@@ -12,6 +11,8 @@ import {
   waitFor,
   type TestWorker,
 } from '../harness/temporal';
+import { status, waitFor } from '../harness/temporal';
+import { incidentSuite } from '../harness/incident-suite';
 import {
   addNoteSignal,
   alertFiredSignal,
@@ -19,20 +20,8 @@ import {
   timelineQuery,
 } from '../../src/workflows/definitions';
 
-const taskQueue = uniqueTaskQueue('limits');
-let worker: TestWorker;
-let client: Client;
-let closeClient: () => Promise<void>;
-
-beforeAll(async () => {
-  worker = await startTestWorker({ taskQueue });
-  ({ client, close: closeClient } = await testClient());
-});
 // Stopping replays every run of the task queue, the first one's 10+ MB of flooded signals included.
-afterAll(async () => {
-  await closeClient();
-  await worker.stop();
-}, 400_000);
+const suite = incidentSuite({ name: 'limits', stopTimeoutMs: 400_000 });
 
 /** Sends `n` signals, `concurrency` at a time. */
 async function flood(n: number, concurrency: number, send: (i: number) => Promise<void>) {
@@ -53,8 +42,8 @@ floodTest(
   '500 alerts with 16 KB annotations and 5,000 notes: bounded state, still escalating, never terminated',
   async () => {
     // P1 at timeScale 30: the secondary at 30 s, the eng lead at 60 s (real), during or after the flood.
-    const h = await client.workflow.start('incidentWorkflow', {
-      taskQueue,
+    const h = await suite.client.workflow.start('incidentWorkflow', {
+      taskQueue: suite.taskQueue,
       workflowId: `limits-${Date.now()}`,
       args: [
         {
@@ -65,7 +54,7 @@ floodTest(
         },
       ],
     });
-    const latest = client.workflow.getHandle(h.workflowId);
+    const latest = suite.client.workflow.getHandle(h.workflowId);
     await waitFor(
       () => status(latest),
       (x) => x.engagedRoles.length > 0,
@@ -114,7 +103,7 @@ floodTest(
     const runs = await waitFor(
       async () => {
         const out: string[] = [];
-        for await (const run of client.workflow.list({ query: `WorkflowId = '${h.workflowId}'` }))
+        for await (const run of suite.client.workflow.list({ query: `WorkflowId = '${h.workflowId}'` }))
           out.push(run.status.name);
         return out;
       },

@@ -3,16 +3,10 @@
 // failure that led to it: a patched() call right after a local activity answered differently on replay.
 // A P0 incident goes through paging, an Update, notes, a severity change, an escalation, continue-as-new,
 // resolution and close, and no workflow task of any of its runs may fail.
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import {
-  status,
-  startTestWorker,
-  testClient,
-  uniqueTaskQueue,
-  waitFor,
-  type TestWorker,
-} from '../harness/temporal';
+import { status, waitFor } from '../harness/temporal';
+import { incidentSuite } from '../harness/incident-suite';
 import {
   acknowledgeUpdate,
   addNoteSignal,
@@ -22,24 +16,12 @@ import {
   timelineQuery,
 } from '../../src/workflows/definitions';
 
-const taskQueue = uniqueTaskQueue('no-cache');
-let worker: TestWorker;
-let client: Client;
-let closeClient: () => Promise<void>;
-
-beforeAll(async () => {
-  worker = await startTestWorker({ taskQueue, maxCachedWorkflows: 0 });
-  ({ client, close: closeClient } = await testClient());
-});
-afterAll(async () => {
-  await closeClient();
-  await worker.stop(); // replays every run of the task queue once more (test/harness/temporal.ts)
-});
+const suite = incidentSuite({ name: 'no-cache', maxCachedWorkflows: 0 });
 
 const { EventType } = temporal.api.enums.v1;
 
 async function failedTasks(h: WorkflowHandle, runId: string): Promise<string[]> {
-  const history = await client.workflow.getHandle(h.workflowId, runId).fetchHistory();
+  const history = await suite.client.workflow.getHandle(h.workflowId, runId).fetchHistory();
   return (
     (history.events ?? [])
       .filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED)
@@ -57,8 +39,8 @@ async function failedTasks(h: WorkflowHandle, runId: string): Promise<string[]> 
 test('an incident replayed at every workflow task runs from page to close, across continue-as-new', async () => {
   // 120x: eng lead at 7.5 s, CTO at 15 s; the reopen window (30 min) is 15 s. Continue-as-new after 200
   // events, which the 220 notes below pass whatever the batching (each signal is an event of its own).
-  const h = await client.workflow.start('incidentWorkflow', {
-    taskQueue,
+  const h = await suite.client.workflow.start('incidentWorkflow', {
+    taskQueue: suite.taskQueue,
     workflowId: `no-cache-${Date.now()}`,
     args: [
       {
@@ -69,7 +51,7 @@ test('an incident replayed at every workflow task runs from page to close, acros
       },
     ],
   });
-  const latest = client.workflow.getHandle(h.workflowId);
+  const latest = suite.client.workflow.getHandle(h.workflowId);
   const track = () => status(latest);
   await waitFor(track, (x) => x.engagedRoles.length > 0, { what: 'first page' });
   const ack = await latest.executeUpdate(acknowledgeUpdate, { args: [{ by: 'oncall-primary' }] });
@@ -94,7 +76,7 @@ test('an incident replayed at every workflow task runs from page to close, acros
   const notes = (await latest.query(timelineQuery)).filter((e) => e.type === 'note');
   expect(notes).toHaveLength(220);
   const runs: string[] = [];
-  for await (const run of client.workflow.list({ query: `WorkflowId = '${h.workflowId}'` }))
+  for await (const run of suite.client.workflow.list({ query: `WorkflowId = '${h.workflowId}'` }))
     runs.push(run.runId);
   expect(runs.length).toBeGreaterThan(1);
   for (const runId of runs) expect(await failedTasks(h, runId)).toEqual([]);

@@ -5,14 +5,8 @@
 import type { Client } from '@temporalio/client';
 import type { TimelineEvent } from '../../src/playbook/contract/incident';
 import { freshLedger, type TestLedger } from '../ledger/db';
-import {
-  startTestWorker,
-  status,
-  testClient,
-  uniqueTaskQueue,
-  waitFor,
-  type TestWorker,
-} from '../harness/temporal';
+import { status, waitFor } from '../harness/temporal';
+import { incidentSuite } from '../harness/incident-suite';
 import {
   acknowledgeUpdate,
   addNoteSignal,
@@ -20,26 +14,20 @@ import {
   timelineQuery,
 } from '../../src/workflows/definitions';
 
-const taskQueue = uniqueTaskQueue('operator-text');
-let worker: TestWorker;
-let client: Client;
-let closeClient: () => Promise<void>;
 let ledger: TestLedger;
 
-beforeAll(async () => {
-  ledger = await freshLedger('operator_text');
-  worker = await startTestWorker({ taskQueue, deps: { ledger: ledger.pool } });
-  ({ client, close: closeClient } = await testClient());
+const suite = incidentSuite({
+  name: 'operator-text',
+  deps: async () => {
+    ledger = await freshLedger('operator_text');
+    return { ledger: ledger.pool };
+  },
 });
-afterAll(async () => {
-  await closeClient();
-  await worker.stop();
-  await ledger.close();
-});
+afterAll(() => ledger?.close());
 
 test('a NUL in addNote: recorded as U+FFFD, the ledger keeps up, the incident carries on', async () => {
-  const h = await client.workflow.start('incidentWorkflow', {
-    taskQueue,
+  const h = await suite.client.workflow.start('incidentWorkflow', {
+    taskQueue: suite.taskQueue,
     workflowId: `nul-note-${Date.now()}`,
     args: [{ title: 'NUL note', severity: 'P2', timeScale: 600 }],
   });

@@ -2,7 +2,6 @@
 // PagerDuty trigger/acknowledge/resolve with one dedup key, a post-mortem with a 48-hour deadline, ledger
 // rows and a report line. Slack and PagerDuty are fakes speaking their wire formats; a Slack outage delays
 // neither PagerDuty nor the escalation.
-import type { Client } from '@temporalio/client';
 import { createChannelDispatcher, InMemoryKeyValueStore } from '../../src/activities/notify/http';
 import { readOutbox } from '../../src/activities/notify/outbox';
 import { PagerDutyChannel } from '../../src/activities/notify/pagerduty';
@@ -14,14 +13,8 @@ import { startFakePagerDuty, type FakePagerDuty } from '../fakes/pagerduty';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack';
 import { freshLedger, type TestLedger } from '../ledger/db';
 import { recordHistory } from '../harness/history';
-import {
-  status,
-  startTestWorker,
-  testClient,
-  uniqueTaskQueue,
-  waitFor,
-  type TestWorker,
-} from '../harness/temporal';
+import { status, waitFor } from '../harness/temporal';
+import { incidentSuite } from '../harness/incident-suite';
 import {
   acknowledgeUpdate,
   addNoteSignal,
@@ -31,26 +24,22 @@ import {
 } from '../../src/workflows/definitions';
 import { postmortemStatusQuery } from '../../src/workflows/postmortem-definitions';
 
-const taskQueue = uniqueTaskQueue('p0-e2e');
-let worker: TestWorker;
-let client: Client;
-let closeClient: () => Promise<void>;
 let slack: FakeSlack;
 let pagerduty: FakePagerDuty;
 let ledger: TestLedger;
 
-beforeAll(async () => {
-  [slack, pagerduty, ledger] = await Promise.all([
-    startFakeSlack(),
-    startFakePagerDuty(),
-    freshLedger('p0_e2e'),
-  ]);
-  const store = new InMemoryKeyValueStore();
-  const timeouts = { connectMs: 500, headersMs: 1000, bodyMs: 1000, totalMs: 1500 };
-  const dispatcher = createChannelDispatcher(timeouts);
-  worker = await startTestWorker({
-    taskQueue,
-    deps: {
+const suite = incidentSuite({
+  name: 'p0-e2e',
+  deps: async () => {
+    [slack, pagerduty, ledger] = await Promise.all([
+      startFakeSlack(),
+      startFakePagerDuty(),
+      freshLedger('p0_e2e'),
+    ]);
+    const store = new InMemoryKeyValueStore();
+    const timeouts = { connectMs: 500, headersMs: 1000, bodyMs: 1000, totalMs: 1500 };
+    const dispatcher = createChannelDispatcher(timeouts);
+    return {
       ledger: ledger.pool,
       channels: {
         slack: new SlackChannel(
@@ -62,22 +51,18 @@ beforeAll(async () => {
           { dispatcher, store },
         ),
       },
-    },
-  });
-  ({ client, close: closeClient } = await testClient());
+    };
+  },
 });
-afterAll(async () => {
-  await closeClient();
-  await worker.stop();
-  await Promise.all([slack.stop(), pagerduty.stop(), ledger.close()]);
-});
+// After the suite's own afterAll: the worker is stopped before the servers it wrote to.
+afterAll(() => Promise.all([slack?.stop(), pagerduty?.stop(), ledger?.close()]));
 
 const channels = ['outbox', 'slack', 'pagerduty'];
 
 test('a resolved P0: messages on every channel, one PagerDuty incident, post-mortem, ledger and report', async () => {
   const timeScale = 600;
-  const h = await client.workflow.start('incidentWorkflow', {
-    taskQueue,
+  const h = await suite.client.workflow.start('incidentWorkflow', {
+    taskQueue: suite.taskQueue,
     workflowId: `p0-e2e-${Date.now()}`,
     args: [{ title: 'Trading API down', severity: 'P0', timeScale, policy: { channels } }],
   });
@@ -104,7 +89,7 @@ test('a resolved P0: messages on every channel, one PagerDuty incident, post-mor
   );
 
   // 4.1 and 4.3 in the outbox and on Slack (webhook: one POST per message, blocks + text).
-  const outbox = (await readOutbox(worker.outbox.file)).filter((r) =>
+  const outbox = (await readOutbox(suite.worker.outbox.file)).filter((r) =>
     r.incidentId.startsWith(`${h.workflowId}@`),
   );
   expect(outbox.some((r) => r.template === '4.1' && r.step === 'start')).toBe(true);
@@ -120,7 +105,7 @@ test('a resolved P0: messages on every channel, one PagerDuty incident, post-mor
   expect(new Set(events.map((e) => e.dedup_key)).size).toBe(1);
 
   // Post-mortem (6.1): P0 within 48 hours of resolution, scaled.
-  const pm = client.workflow.getHandle(done.postmortemWorkflowId!);
+  const pm = suite.client.workflow.getHandle(done.postmortemWorkflowId!);
   const pmStatus = await waitFor(
     () => pm.query(postmortemStatusQuery),
     (p) => p.dueAt !== null,
@@ -176,8 +161,8 @@ test('a Slack outage delays neither PagerDuty pages nor the escalation', async (
   slack.hang(); // every Slack request hangs until the channel gives up (1.5 s), then retries
   try {
     const timeScale = 300; // eng lead at 15 min = 3 s
-    const h = await client.workflow.start('incidentWorkflow', {
-      taskQueue,
+    const h = await suite.client.workflow.start('incidentWorkflow', {
+      taskQueue: suite.taskQueue,
       workflowId: `slack-outage-${Date.now()}`,
       args: [{ title: 'Slack is down too', severity: 'P0', timeScale, policy: { channels } }],
     });
@@ -209,8 +194,8 @@ test('a Slack outage delays neither PagerDuty pages nor the escalation', async (
 });
 
 test('a long timeline is trimmed in the workflow state once the ledger holds it', async () => {
-  const h = await client.workflow.start('incidentWorkflow', {
-    taskQueue,
+  const h = await suite.client.workflow.start('incidentWorkflow', {
+    taskQueue: suite.taskQueue,
     workflowId: `long-timeline-${Date.now()}`,
     args: [{ title: 'Chatty incident', severity: 'P3', timeScale: 1 }],
   });

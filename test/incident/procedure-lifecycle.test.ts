@@ -13,41 +13,48 @@ import {
   waitFor,
   type TestWorker,
 } from '../harness/temporal';
+import type { WorkflowHandle } from '@temporalio/client';
+import {
+  alertFiredSignal,
+  approveUpdate,
+  resolveUpdate,
+  timelineQuery,
+  type IncidentStatus,
+  type ProcedureInput,
+} from '../../src/workflows/definitions';
+import { status, waitFor } from '../harness/temporal';
+import { incidentSuite } from '../harness/incident-suite';
 import { startPlatform, terminateParents, type Platform } from '../procedures/helpers';
 
-const taskQueue = uniqueTaskQueue('incident-procedure');
 /** The deployment's policy, as the worker loads it from INCIDENT_CONFIG. */
 const DEPLOYMENT = { preApprovedActions: ['kill-switch:data-outage-60m'], approvalTimeoutMinutes: 20 };
 let p: Platform;
-let worker: TestWorker;
-let client: Client;
-let closeClient: () => Promise<void>;
 const handles: WorkflowHandle[] = [];
 
-beforeAll(async () => {
-  p = await startPlatform('playbook', 'usdcop_incident_procedure');
-  worker = await startTestWorker({ taskQueue, deps: { platform: p.platform, policyOverrides: DEPLOYMENT } });
-  ({ client, close: closeClient } = await testClient());
+// Declared before the suite, so it runs before the suite's own afterAll closes the client.
+afterAll(() => terminateParents(handles));
+const suite = incidentSuite({
+  name: 'incident-procedure',
+  deps: async () => {
+    p = await startPlatform('playbook', 'usdcop_incident_procedure');
+    return { platform: p.platform, policyOverrides: DEPLOYMENT };
+  },
 });
-afterAll(async () => {
-  await terminateParents(handles);
-  await closeClient();
-  await worker.stop();
-  await p.sim.stop();
-});
+// After the suite's afterAll: the worker is stopped before the platform it calls.
+afterAll(() => p?.sim.stop());
 beforeEach(() => p.sim.reset());
 
 /** The input the child was started with, from its history. */
 async function childInput(workflowId: string): Promise<ProcedureInput> {
-  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const history = await suite.client.workflow.getHandle(workflowId).fetchHistory();
   const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
   return JSON.parse(Buffer.from(payload!.data!).toString('utf8')) as ProcedureInput;
 }
 
 test('a start without the policy (CLI, client, demo): the procedure runs on the deployment policy and applies the pre-approved kill switch', async () => {
   await p.sim.injectFault({ staleDataMinutes: 75, tradingPaused: { reason: 'auto-pause' } });
-  const h = await client.workflow.start('incidentWorkflow', {
-    taskQueue,
+  const h = await suite.client.workflow.start('incidentWorkflow', {
+    taskQueue: suite.taskQueue,
     workflowId: `cli-start-data-outage-${Date.now()}`,
     // What `temporal workflow start` or `npm run demo` sends: no policy, no policyComplete.
     args: [{ title: 'TwelveData down 75 minutes', severity: 'P1', kind: 'data-source-down', timeScale: 60 }],
@@ -79,8 +86,8 @@ test('a start without the policy (CLI, client, demo): the procedure runs on the 
 
 test('a reopen runs the procedure again: the resume withdrawn at resolution is asked again by a new child, and approving it resumes', async () => {
   await p.sim.injectFault({ killSwitch: { reason: 'Triggered unexpectedly', activated_by: 'risk_monitor' } });
-  const h = await client.workflow.start('incidentWorkflow', {
-    taskQueue,
+  const h = await suite.client.workflow.start('incidentWorkflow', {
+    taskQueue: suite.taskQueue,
     workflowId: `reopen-reruns-${Date.now()}`,
     args: [
       {
@@ -108,7 +115,7 @@ test('a reopen runs the procedure again: the resume withdrawn at resolution is a
     expect.stringMatching(/^resume-\S+ \(resume\) withdrawn: incident resolved$/),
   ]);
   await waitFor(
-    async () => (await client.workflow.getHandle(firstChild).describe()).status.name,
+    async () => (await suite.client.workflow.getHandle(firstChild).describe()).status.name,
     (st) => st !== 'RUNNING',
     { what: 'the first run to end' },
   );

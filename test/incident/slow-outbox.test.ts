@@ -4,7 +4,6 @@
 // activity that outlives its workflow task resolves in another task on replay): deliveries stay activities
 // (README "No local activities in workflows"). The worker's replay on stop proves the history.
 import { temporal } from '@temporalio/proto';
-import type { Client } from '@temporalio/client';
 import type { NotificationChannel } from '../../src/activities/notify/port';
 import type { TimelineEvent } from '../../src/playbook/contract/incident';
 import {
@@ -15,6 +14,8 @@ import {
   waitFor,
   type TestWorker,
 } from '../harness/temporal';
+import { status, waitFor } from '../harness/temporal';
+import { incidentSuite } from '../harness/incident-suite';
 import {
   acknowledgeUpdate,
   addNoteSignal,
@@ -24,7 +25,6 @@ import {
 } from '../../src/workflows/definitions';
 
 const { EventType } = temporal.api.enums.v1;
-const taskQueue = uniqueTaskQueue('slow-outbox');
 const delivered: { kind: string; key: string }[] = [];
 let writes = 0;
 const slowOutbox: NotificationChannel = {
@@ -37,22 +37,16 @@ const slowOutbox: NotificationChannel = {
     return { channel: 'outbox', idempotencyKey: n.idempotencyKey, outcome: 'delivered' };
   },
 };
-let worker: TestWorker;
-let client: Client;
-let closeClient: () => Promise<void>;
 
-beforeAll(async () => {
-  worker = await startTestWorker({ taskQueue, deps: { channels: { outbox: slowOutbox } } });
-  ({ client, close: closeClient } = await testClient());
+const suite = incidentSuite({
+  name: 'slow-outbox',
+  deps: { channels: { outbox: slowOutbox } },
+  stopTimeoutMs: 120_000,
 });
-afterAll(async () => {
-  await closeClient();
-  await worker.stop();
-}, 120_000);
 
 test('a slow outbox delays no handling, loses no message, and the history replays', async () => {
-  const h = await client.workflow.start('incidentWorkflow', {
-    taskQueue,
+  const h = await suite.client.workflow.start('incidentWorkflow', {
+    taskQueue: suite.taskQueue,
     workflowId: `slow-outbox-${Date.now()}`,
     args: [
       {
