@@ -6,7 +6,7 @@ import type { IncidentStatus } from '../../src/playbook/contract/incident';
 import { resolveSignal } from '../../src/workflows/definitions';
 import { readOutbox } from '../../src/activities/notify/outbox';
 import { recordHistory } from '../harness/history';
-import { status, waitFor } from '../harness/temporal';
+import { status } from '../harness/temporal';
 import { incidentSuite } from '../harness/incident-suite';
 
 const suite = incidentSuite({ name: 'escalation' });
@@ -36,14 +36,10 @@ test.concurrent.each([
     const steps = ESCALATION_MATRIX[severity];
     const last = steps[steps.length - 1];
     const h = await open(`schedule-${severity}`, severity, timeScale);
-    const s = await waitFor(
-      () => status(h),
-      (x) => x.engagedRoles.length === steps.length,
-      {
-        timeoutMs: ((last.afterMinutes * 60) / timeScale + 10) * 1000,
-        what: `all ${severity} steps`,
-      },
-    );
+    const s = await suite.waitFor(h, (x) => x.engagedRoles.length === steps.length, {
+      timeoutMs: ((last.afterMinutes * 60) / timeScale + 10) * 1000,
+      what: `all ${severity} steps`,
+    });
     expect(s.engagedRoles).toEqual(steps.flatMap((st) => st.roles));
     steps.forEach((step, i) => {
       const at = playbookMinutes(s, s.engagements[i].at);
@@ -58,10 +54,7 @@ test.concurrent.each([
 
 test.concurrent('P3: the team lead only, nobody later', async () => {
   const h = await open('schedule-P3', 'P3', 600);
-  const s = await waitFor(
-    () => status(h),
-    (x) => x.engagedRoles.length > 0,
-  );
+  const s = await suite.waitFor(h, (x) => x.engagedRoles.length > 0);
   expect(s.engagedRoles).toEqual(['team-lead']);
   expect(s.nextEscalation).toBeNull();
   // P3 response is the next business day: never earlier than 18:00 COT of a later day.
@@ -73,16 +66,9 @@ test.concurrent('P3: the team lead only, nobody later', async () => {
 test.concurrent('resolution cancels the steps still to come', async () => {
   const timeScale = 300; // P1: secondary at 3 s, eng lead at 6 s, trading lead at 12 s
   const h = await open('cancel-P1', 'P1', timeScale);
-  await waitFor(
-    () => status(h),
-    (x) => x.engagedRoles.includes('oncall-secondary'),
-    { what: 'secondary' },
-  );
+  await suite.waitFor(h, (x) => x.engagedRoles.includes('oncall-secondary'), { what: 'secondary' });
   await h.signal(resolveSignal, { by: 'oncall-secondary', resolution: 'restarted inference-api' });
-  const resolved = await waitFor(
-    () => status(h),
-    (x) => x.status === 'resolved',
-  );
+  const resolved = await suite.waitFor(h, (x) => x.status === 'resolved');
   expect(resolved.nextEscalation).toBeNull();
   // Past the eng lead (30 min) and trading lead (60 min) times.
   await new Promise((r) =>

@@ -56,17 +56,12 @@ test.concurrent('acknowledgement stops re-paging but not the escalation matrix',
     { what: 'a re-page' },
   );
   await h.signal(acknowledgeSignal, { by: 'alice', note: 'looking' });
-  const acked = await waitFor(
-    () => status(h),
-    (s) => s.status === 'acknowledged',
-  );
+  const acked = await suite.waitFor(h, (s) => s.status === 'acknowledged');
   expect(acked.acknowledgedBy).toBe('alice');
   const repagesAtAck = ofType(await timeline(h), 'repage').length;
-  const s = await waitFor(
-    () => status(h),
-    (x) => x.engagedRoles.includes('eng-lead'),
-    { what: 'eng lead after ack' },
-  );
+  const s = await suite.waitFor(h, (x) => x.engagedRoles.includes('eng-lead'), {
+    what: 'eng lead after ack',
+  });
   expect(s.engagedRoles).toEqual(['oncall-primary', 'oncall-secondary', 'eng-lead']);
   expect(ofType(await timeline(h), 'repage')).toHaveLength(repagesAtAck);
   // Re-pages went to the roles engaged at the time, with their own idempotency keys.
@@ -89,11 +84,9 @@ test.concurrent(
       timeScale: 600,
       detectedAt: new Date(Date.now() - 1000).toISOString(),
     });
-    const breached = await waitFor(
-      () => status(h),
-      (s) => s.sla.responseBreachedAt !== null,
-      { what: 'response breach' },
-    );
+    const breached = await suite.waitFor(h, (s) => s.sla.responseBreachedAt !== null, {
+      what: 'response breach',
+    });
     expect(breached.breaches.map((b) => b.type)).toEqual(['response']);
     await h.signal(acknowledgeSignal, { by: 'bob' });
     await sleep(300);
@@ -104,10 +97,7 @@ test.concurrent(
       financialImpactUsd: 0,
       missedTrades: 2,
     });
-    const r = await waitFor(
-      () => status(h),
-      (s) => s.status === 'resolved',
-    );
+    const r = await suite.waitFor(h, (s) => s.status === 'resolved');
     const ms = (a: string | null, b: string | null) => Date.parse(b!) - Date.parse(a!);
     expect(r.metrics.mttaSeconds).toBe(Math.round((ms(r.firstPagedAt, r.acknowledgedAt) * 600) / 1000));
     expect(r.metrics.mttrSeconds).toBe(Math.round((ms(r.firstPagedAt, r.resolvedAt) * 600) / 1000));
@@ -134,15 +124,9 @@ test.concurrent('a re-firing alert inside the reopen window reopens the incident
   await h.signal(acknowledgeSignal, { by: 'carol' });
   await h.signal(alertResolvedSignal, { alert });
   await h.signal(resolveSignal, { by: 'carol' });
-  await waitFor(
-    () => status(h),
-    (s) => s.status === 'resolved',
-  );
+  await suite.waitFor(h, (s) => s.status === 'resolved');
   await h.signal(alertFiredSignal, { alert });
-  const s = await waitFor(
-    () => status(h),
-    (x) => x.reopenCount === 1,
-  );
+  const s = await suite.waitFor(h, (x) => x.reopenCount === 1);
   expect(s.status).toBe('triggered');
   expect(s.resolvedAt).toBeNull();
   expect(s.alerts).toMatchObject({ received: 2, resolved: 1, firing: 1 });
@@ -170,17 +154,11 @@ test.concurrent(
     const up = await open('severity-up', { severity: 'P2', timeScale: 600 });
     await sleep(2000);
     await up.signal(setSeveritySignal, { by: 'dave', severity: 'P0', reason: 'losses' });
-    const raised = await waitFor(
-      () => status(up),
-      (s) => s.engagedRoles.includes('eng-lead'),
-    );
+    const raised = await suite.waitFor(up, (s) => s.engagedRoles.includes('eng-lead'));
     expect(raised.severity).toBe('P0');
     const engLeadAt = raised.engagements.find((e) => e.role === 'eng-lead')!;
     expect(engLeadAt.step).toBe('escalate-P0-15m');
-    const raisedCto = await waitFor(
-      () => status(up),
-      (s) => s.engagedRoles.includes('cto'),
-    );
+    const raisedCto = await suite.waitFor(up, (s) => s.engagedRoles.includes('cto'));
     const ctoMinutes =
       ((Date.parse(raisedCto.engagements.find((e) => e.role === 'cto')!.at) -
         Date.parse(raisedCto.openedAt)) *
@@ -192,16 +170,11 @@ test.concurrent(
     // Down: P0 at 300x, after the eng lead (3 s) lower to P2: the CTO (30 min, 6 s) never comes, the
     // secondary comes at 60 min (12 s), the eng lead is not paged again at 120 min.
     const down = await open('severity-down', { severity: 'P0', timeScale: 300 });
-    await waitFor(
-      () => status(down),
-      (s) => s.engagedRoles.includes('eng-lead'),
-    );
+    await suite.waitFor(down, (s) => s.engagedRoles.includes('eng-lead'));
     await down.signal(setSeveritySignal, { by: 'dave', severity: 'P2', reason: 'contained' });
-    const lowered = await waitFor(
-      () => status(down),
-      (s) => s.engagedRoles.includes('oncall-secondary'),
-      { what: 'secondary at 60 min' },
-    );
+    const lowered = await suite.waitFor(down, (s) => s.engagedRoles.includes('oncall-secondary'), {
+      what: 'secondary at 60 min',
+    });
     expect(lowered.engagedRoles).toEqual(['oncall-primary', 'eng-lead', 'oncall-secondary']);
     expect(lowered.nextEscalation).toBeNull();
     const engLeadPages = (await readOutbox(suite.worker.outbox.file)).filter(
@@ -217,23 +190,15 @@ test.concurrent(
 test.concurrent('a loss over $1000 engages the CTO at once; escalate fires the next step early', async () => {
   const h = await open('loss', { severity: 'P1', timeScale: 1 });
   await h.signal(reportLossSignal, { by: 'trader', amountUsd: 800 });
-  const small = await waitFor(
-    () => status(h),
-    (x) => x.lossUsd === 800 && x.engagedRoles.length > 0,
-    { what: 'the $800 loss recorded' },
-  );
+  const small = await suite.waitFor(h, (x) => x.lossUsd === 800 && x.engagedRoles.length > 0, {
+    what: 'the $800 loss recorded',
+  });
   expect(small.engagedRoles).toEqual(['oncall-primary']);
   await h.signal(reportLossSignal, { by: 'trader', amountUsd: 1500 });
-  const s = await waitFor(
-    () => status(h),
-    (x) => x.engagedRoles.includes('cto'),
-  );
+  const s = await suite.waitFor(h, (x) => x.engagedRoles.includes('cto'));
   expect(s.lossUsd).toBe(1500);
   await h.signal(escalateSignal, { by: 'erin', reason: 'need help' });
-  const e = await waitFor(
-    () => status(h),
-    (x) => x.engagedRoles.includes('oncall-secondary'),
-  );
+  const e = await suite.waitFor(h, (x) => x.engagedRoles.includes('oncall-secondary'));
   expect(e.engagedRoles).toEqual(['oncall-primary', 'cto', 'oncall-secondary']);
   expect(e.nextEscalation).toMatchObject({ roles: ['eng-lead'], step: 'escalate-P1-30m' });
   await h.signal(resolveSignal, { by: 'erin' });
@@ -257,11 +222,7 @@ test.concurrent('malformed signals are recorded as rejected and the incident kee
   expect(rejected[0].text).toMatch(/invalid acknowledge payload: by: /);
   expect(rejected[1].text).toMatch(/invalid acknowledge payload: \(payload\)/);
   expect(rejected[3].text).toMatch(/severity/);
-  const s = await waitFor(
-    () => status(h),
-    (x) => x.engagedRoles.includes('cto'),
-    { what: 'escalation to continue' },
-  );
+  const s = await suite.waitFor(h, (x) => x.engagedRoles.includes('cto'), { what: 'escalation to continue' });
   expect(s.status).toBe('triggered');
   expect(s.severity).toBe('P0');
   expect(s.lossUsd).toBe(0);
@@ -314,10 +275,7 @@ test.concurrent('the status query has the contract shape; search attributes foll
   });
   // Answered from the first workflow task on; the first page follows the policy snapshot.
   await status(h);
-  const s = await waitFor(
-    () => status(h),
-    (x) => x.engagedRoles.length > 0,
-  );
+  const s = await suite.waitFor(h, (x) => x.engagedRoles.length > 0);
   for (const key of [
     'incidentId',
     'title',
@@ -440,11 +398,10 @@ test.concurrent('a long incident continues as new with its whole state and keeps
     (runId) => runId !== firstRunId,
     { timeoutMs: 30_000, what: 'a new run' },
   );
-  const s = await waitFor(
-    () => status(handleLatest),
-    (x) => x.engagedRoles.includes('trading-lead'),
-    { timeoutMs: 30_000, what: 'trading lead at 60 min' },
-  );
+  const s = await suite.waitFor(handleLatest, (x) => x.engagedRoles.includes('trading-lead'), {
+    timeoutMs: 30_000,
+    what: 'trading lead at 60 min',
+  });
   expect(s.engagedRoles).toEqual(['oncall-primary', 'oncall-secondary', 'eng-lead', 'trading-lead']);
   expect(s.alerts.received).toBe(1);
   const t = await timeline(handleLatest);
@@ -487,11 +444,7 @@ test.concurrent(
       policy: { channels: ['outbox', 'slow'] },
     });
     await h.signal(resolveSignal, { by: 'jo' });
-    await waitFor(
-      () => status(h),
-      (x) => x.status === 'closed',
-      { what: 'closed' },
-    );
+    await suite.waitFor(h, (x) => x.status === 'closed', { what: 'closed' });
     await h.signal(alertFiredSignal, { alert: { fingerprint: 'fp-late', name: 'DatabaseQuerySlow' } });
     const latest = suite.client.workflow.getHandle(h.workflowId);
     const fresh = await waitFor(
@@ -500,10 +453,7 @@ test.concurrent(
       { what: 'a new incident run' },
     );
     expect(fresh).not.toBe(h.firstExecutionRunId);
-    const s = await waitFor(
-      () => status(latest),
-      (x) => x.engagedRoles.length > 0,
-    );
+    const s = await suite.waitFor(latest, (x) => x.engagedRoles.length > 0);
     expect(s).toMatchObject({ status: 'triggered', reopenCount: 0, alerts: { received: 1, firing: 1 } });
     // A new incident: its own id and its own pages (the first incident's idempotency keys do not silence it).
     const firstIncident = await suite.client.workflow
@@ -539,17 +489,12 @@ test.concurrent(
       severity: 'P1',
     });
     await h.signal(alertFiredSignal, { alert: { fingerprint: 'gap', name: 'OHLCVDataGap' }, severity: 'P3' });
-    const s = await waitFor(
-      () => status(h),
-      (x) => x.alerts.received === 3,
-    );
+    const s = await suite.waitFor(h, (x) => x.alerts.received === 3);
     expect(s.severity).toBe('P1');
     // Re-planned as P1: the secondary comes at 15 playbook minutes (1.5 s), not at P2's 60.
-    const later = await waitFor(
-      () => status(h),
-      (x) => x.engagedRoles.includes('oncall-secondary'),
-      { what: 'P1 secondary' },
-    );
+    const later = await suite.waitFor(h, (x) => x.engagedRoles.includes('oncall-secondary'), {
+      what: 'P1 secondary',
+    });
     const minutes =
       ((Date.parse(later.engagements.find((e) => e.role === 'oncall-secondary')!.at) -
         Date.parse(later.openedAt)) *

@@ -12,6 +12,7 @@ import {
   type TestWorker,
 } from '../harness/temporal';
 import { status, waitFor } from '../harness/temporal';
+import { waitFor } from '../harness/temporal';
 import { incidentSuite } from '../harness/incident-suite';
 import {
   addNoteSignal,
@@ -55,11 +56,7 @@ floodTest(
       ],
     });
     const latest = suite.client.workflow.getHandle(h.workflowId);
-    await waitFor(
-      () => status(latest),
-      (x) => x.engagedRoles.length > 0,
-      { what: 'first page' },
-    );
+    await suite.waitFor(latest, (x) => x.engagedRoles.length > 0, { what: 'first page' });
     const annotation = 'a'.repeat(16 * 1024);
     await flood(500, 16, async (i) => {
       await latest.signal(alertFiredSignal, {
@@ -76,11 +73,10 @@ floodTest(
     await flood(5000, 32, async (i) => {
       await latest.signal(addNoteSignal, { by: 'flood', text: `note ${i} ${'n'.repeat(1500)}` });
     });
-    const s = await waitFor(
-      () => status(latest),
-      (x) => x.alerts.received === 500,
-      { timeoutMs: 120_000, what: 'every alert counted' },
-    );
+    const s = await suite.waitFor(latest, (x) => x.alerts.received === 500, {
+      timeoutMs: 120_000,
+      what: 'every alert counted',
+    });
     const described = await latest.describe();
     expect(described.status.name).toBe('RUNNING');
     // The state the status and timeline queries return (and continue-as-new carries) stays under its limits.
@@ -112,14 +108,10 @@ floodTest(
     );
     expect(runs.filter((r) => r !== 'RUNNING' && r !== 'CONTINUED_AS_NEW')).toEqual([]);
     // ...and it keeps escalating on the playbook's schedule.
-    const escalated = await waitFor(
-      () => status(latest),
-      (x) => x.engagedRoles.includes('eng-lead'),
-      {
-        timeoutMs: 120_000,
-        what: 'eng lead at 30 playbook minutes',
-      },
-    );
+    const escalated = await suite.waitFor(latest, (x) => x.engagedRoles.includes('eng-lead'), {
+      timeoutMs: 120_000,
+      what: 'eng lead at 30 playbook minutes',
+    });
     expect(escalated.engagedRoles).toEqual(['oncall-primary', 'oncall-secondary', 'eng-lead']);
     await latest.signal(resolveSignal, { by: 'flood' });
   },

@@ -5,7 +5,7 @@
 import type { Client } from '@temporalio/client';
 import type { TimelineEvent } from '../../src/playbook/contract/incident';
 import { freshLedger, type TestLedger } from '../ledger/db';
-import { status, waitFor } from '../harness/temporal';
+import { waitFor } from '../harness/temporal';
 import { incidentSuite } from '../harness/incident-suite';
 import {
   acknowledgeUpdate,
@@ -31,11 +31,7 @@ test('a NUL in addNote: recorded as U+FFFD, the ledger keeps up, the incident ca
     workflowId: `nul-note-${Date.now()}`,
     args: [{ title: 'NUL note', severity: 'P2', timeScale: 600 }],
   });
-  const { incidentId } = await waitFor(
-    () => status(h),
-    (s) => s.engagedRoles.length > 0,
-    { what: 'first page' },
-  );
+  const { incidentId } = await suite.waitFor(h, (s) => s.engagedRoles.length > 0, { what: 'first page' });
   await h.signal(addNoteSignal, { by: 'tctl\u0000user', text: 'before\u0000after \u202Egnp.exe' });
   await h.executeUpdate(acknowledgeUpdate, { args: [{ by: 'ana' }] });
   const events = await waitFor(

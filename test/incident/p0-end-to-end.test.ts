@@ -13,7 +13,7 @@ import { startFakePagerDuty, type FakePagerDuty } from '../fakes/pagerduty';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack';
 import { freshLedger, type TestLedger } from '../ledger/db';
 import { recordHistory } from '../harness/history';
-import { status, waitFor } from '../harness/temporal';
+import { waitFor } from '../harness/temporal';
 import { incidentSuite } from '../harness/incident-suite';
 import {
   acknowledgeUpdate,
@@ -66,10 +66,7 @@ test('a resolved P0: messages on every channel, one PagerDuty incident, post-mor
     workflowId: `p0-e2e-${Date.now()}`,
     args: [{ title: 'Trading API down', severity: 'P0', timeScale, policy: { channels } }],
   });
-  await waitFor(
-    () => status(h),
-    (s) => s.engagedRoles.length === 1,
-  );
+  await suite.waitFor(h, (s) => s.engagedRoles.length === 1);
   await h.executeUpdate(acknowledgeUpdate, { args: [{ by: 'oncall-primary' }] });
   await h.executeUpdate(resolveUpdate, {
     args: [
@@ -82,11 +79,9 @@ test('a resolved P0: messages on every channel, one PagerDuty incident, post-mor
       },
     ],
   });
-  const done = await waitFor(
-    () => status(h),
-    (s) => s.postmortemWorkflowId !== null,
-    { what: 'close and post-mortem' },
-  );
+  const done = await suite.waitFor(h, (s) => s.postmortemWorkflowId !== null, {
+    what: 'close and post-mortem',
+  });
 
   // 4.1 and 4.3 in the outbox and on Slack (webhook: one POST per message, blocks + text).
   const outbox = (await readOutbox(suite.worker.outbox.file)).filter((r) =>
@@ -166,11 +161,9 @@ test('a Slack outage delays neither PagerDuty pages nor the escalation', async (
       workflowId: `slack-outage-${Date.now()}`,
       args: [{ title: 'Slack is down too', severity: 'P0', timeScale, policy: { channels } }],
     });
-    const s = await waitFor(
-      () => status(h),
-      (x) => x.engagedRoles.includes('eng-lead'),
-      { what: 'eng lead on time' },
-    );
+    const s = await suite.waitFor(h, (x) => x.engagedRoles.includes('eng-lead'), {
+      what: 'eng lead on time',
+    });
     const engLeadMinutes =
       ((Date.parse(s.engagements.find((e) => e.role === 'eng-lead')!.at) - Date.parse(s.openedAt)) *
         timeScale) /
@@ -199,10 +192,7 @@ test('a long timeline is trimmed in the workflow state once the ledger holds it'
     workflowId: `long-timeline-${Date.now()}`,
     args: [{ title: 'Chatty incident', severity: 'P3', timeScale: 1 }],
   });
-  const { incidentId } = await waitFor(
-    () => status(h),
-    (x) => x.engagedRoles.length > 0,
-  );
+  const { incidentId } = await suite.waitFor(h, (x) => x.engagedRoles.length > 0);
   for (let batch = 0; batch < 13; batch++)
     await Promise.all(
       Array.from({ length: 100 }, (_, i) =>

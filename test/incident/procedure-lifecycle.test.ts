@@ -60,11 +60,9 @@ test('a start without the policy (CLI, client, demo): the procedure runs on the 
     args: [{ title: 'TwelveData down 75 minutes', severity: 'P1', kind: 'data-source-down', timeScale: 60 }],
   });
   handles.push(h);
-  const s = await waitFor(
-    () => status(h),
-    (x: IncidentStatus) => x.procedure !== null,
-    { what: 'the procedure to start' },
-  );
+  const s = await suite.waitFor(h, (x: IncidentStatus) => x.procedure !== null, {
+    what: 'the procedure to start',
+  });
   expect(await childInput(s.procedure!.workflowId)).toMatchObject(DEPLOYMENT);
   await waitFor(
     () => p.sim.state(),
@@ -100,8 +98,8 @@ test('a reopen runs the procedure again: the resume withdrawn at resolution is a
     ],
   });
   handles.push(h);
-  const first = await waitFor(
-    () => status(h),
+  const first = await suite.waitFor(
+    h,
     (x: IncidentStatus) => x.pendingApprovals.some((a) => a.action === 'resume'),
     { what: 'the first resume request' },
   );
@@ -122,8 +120,8 @@ test('a reopen runs the procedure again: the resume withdrawn at resolution is a
 
   // The alert fires again inside the reopen window (30 playbook minutes: 30 s).
   await h.signal(alertFiredSignal, { alert: { fingerprint: 'fp-again', name: 'TradingAPIDown' } });
-  const again = await waitFor(
-    () => status(h),
+  const again = await suite.waitFor(
+    h,
     (x: IncidentStatus) => x.status === 'triggered' && x.pendingApprovals.some((a) => a.action === 'resume'),
     { what: 'the resume asked again after the reopen' },
   );
