@@ -3,15 +3,10 @@
 // approve or reject what the procedure asks. Needs `INCIDENT_CONFIG=config/simulator.yaml npm start`
 // running in another terminal (dev server + worker pointed at the simulator's ports).
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Finding, IncidentInput, IncidentStatus } from '../src/playbook/contract/incident';
+import { statusQuery, timelineQuery } from '../src/workflows/definitions';
 import { startSimulator, type FaultPatch, type Simulator } from './simulator';
 import { connectClient } from '../src/temporal/connection';
-import type {
-  Finding,
-  IncidentInput,
-  IncidentStatus,
-  TimelineEvent,
-} from '../src/playbook/contract/incident';
-import { statusQuery, timelineQuery } from '../src/workflows/definitions';
 
 interface Scenario {
   title: string;

@@ -3,6 +3,15 @@
 // Update with the verified contact as `by`. Against the real dev server: a P0 acknowledged in PagerDuty
 // stops the engine's re-paging, and the acknowledgement is not echoed back to PagerDuty.
 import type { Client } from '@temporalio/client';
+import {
+  startTestWorker,
+  testClient,
+  tmpFile,
+  uniqueTaskQueue,
+  waitFor,
+  type TestWorker,
+} from '../harness/temporal';
+import { resolveUpdate, statusQuery, timelineQuery } from '../../src/workflows/definitions';
 import { generateKeyPairSync } from 'node:crypto';
 import { recordHistory } from '../harness/history';
 import { createChannelDispatcher, InMemoryKeyValueStore } from '../../src/activities/notify/http';
@@ -13,23 +22,13 @@ import { buildIngress } from '../../src/ingress/server';
 import { IngressMetrics } from '../../src/ingress/metrics';
 import pino from 'pino';
 import { parseContactConfig } from '../../src/playbook/contacts';
-import type { IncidentStatus, TimelineEvent } from '../../src/playbook/contract/incident';
 import {
   pagerDutySignature,
   pagerDutyWebhook,
   startFakePagerDuty,
   type FakePagerDuty,
 } from '../fakes/pagerduty';
-import {
-  startTestWorker,
-  testClient,
-  tmpFile,
-  uniqueTaskQueue,
-  waitFor,
-  type TestWorker,
-} from '../harness/temporal';
 import { closeAllApps, defaultRules, FakeStarter, httpClient, testConfig } from '../ingress/helpers';
-import { resolveUpdate, statusQuery, timelineQuery } from '../../src/workflows/definitions';
 
 const SECRET = 'pd-webhook-secret-7d1e';
 const contacts = parseContactConfig({

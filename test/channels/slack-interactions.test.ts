@@ -4,6 +4,22 @@
 // command's form fields, `response_url`, `trigger_id` for views.open. Against the real dev server: a P1
 // acknowledged by clicking the button in the fake Slack shows the contact and stops the re-paging.
 import type { Client } from '@temporalio/client';
+import type { AcknowledgeInput, IncidentStatus } from '../../src/playbook/contract/incident';
+import {
+  acknowledgeUpdate,
+  addNoteUpdate,
+  resolveUpdate,
+  statusQuery,
+  timelineQuery,
+} from '../../src/workflows/definitions';
+import {
+  startTestWorker,
+  testClient,
+  tmpFile,
+  uniqueTaskQueue,
+  waitFor,
+  type TestWorker,
+} from '../harness/temporal';
 import { recordHistory } from '../harness/history';
 import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { createChannelDispatcher, InMemoryKeyValueStore } from '../../src/activities/notify/http';
@@ -13,21 +29,11 @@ import { notification } from '../fakes/notifications';
 import { buildIngress } from '../../src/ingress/server';
 import { signOrigin, TemporalIncidentStarter } from '../../src/ingress/starter';
 import { parseContactConfig } from '../../src/playbook/contacts';
-import type { IncidentStatus } from '../../src/playbook/contract/incident';
-import { acknowledgeUpdate, addNoteUpdate, resolveUpdate, statusQuery, timelineQuery } from '../../src/workflows/definitions';
 import { startFakeHttpService, startFakeSlack, type FakeSlack } from '../fakes/slack';
 import { loadIngressConfig } from '../../src/ingress/config';
 import { responseUrlAllowed } from '../../src/ingress/slack';
 import type { FastifyBaseLogger } from 'fastify';
 import pino from 'pino';
-import {
-  startTestWorker,
-  testClient,
-  tmpFile,
-  uniqueTaskQueue,
-  waitFor,
-  type TestWorker,
-} from '../harness/temporal';
 import { closeAllApps, defaultRules, FakeStarter, httpClient, testConfig } from '../ingress/helpers';
 
 const SECRET = 'slack-signing-secret-8f2b';

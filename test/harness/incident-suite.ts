@@ -3,14 +3,9 @@
 // client, started before the file's first test and stopped after its last (stopping replays every history
 // of the task queue). The file then states only what it proves.
 import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { statusQuery, timelineQuery, WORKFLOW_TYPE } from '../../src/workflows/definitions';
+import type { IncidentStatus, TimelineEvent } from '../../src/playbook/contract/incident';
 import type { ActivityDeps } from '../../src/activities';
-import {
-  statusQuery,
-  timelineQuery,
-  WORKFLOW_TYPE,
-  type IncidentStatus,
-  type TimelineEvent,
-} from '../../src/workflows/definitions';
 import { startTestWorker, testClient, uniqueTaskQueue, waitFor, type TestWorker } from './temporal';
 
 type Deps = Partial<ActivityDeps>;

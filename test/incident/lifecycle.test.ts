@@ -2,10 +2,7 @@
 // wire, timers at compressed time, the close after the reopen window, continue-as-new, search attributes,
 // and recorded histories that must replay. The rules themselves are proven by test/playbook/lifecycle*.
 import { ApplicationFailure, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { readOutbox } from '../../src/activities/notify/outbox';
-import type { NotificationChannel } from '../../src/activities/notify/port';
-import type { IncidentStatus, TimelineEvent } from '../../src/playbook/contract/incident';
-import { acknowledgeSignal, acknowledgeUpdate, addNoteSignal, alertFiredSignal, alertResolvedSignal, approveUpdate, escalateSignal, escalateUpdate, postExternalStatusUpdate, postUpdateUpdate, reportLossSignal, resolveSignal, resolveUpdate, setSeveritySignal, statusQuery, timelineQuery } from '../../src/workflows/definitions';
+import type { IncidentStatus, TimelineEvent, AcknowledgeInput } from '../../src/playbook/contract/incident';
 import {
   acknowledgeSignal,
   acknowledgeUpdate,
@@ -22,13 +19,12 @@ import {
   setSeveritySignal,
   statusQuery,
   timelineQuery,
-  type IncidentStatus,
-  type TimelineEvent,
-  type AcknowledgeInput,
 } from '../../src/workflows/definitions';
-import { recordHistory } from '../harness/history';
 import { status, waitFor } from '../harness/temporal';
 import { incidentSuite } from '../harness/incident-suite';
+import { readOutbox } from '../../src/activities/notify/outbox';
+import type { NotificationChannel } from '../../src/activities/notify/port';
+import { recordHistory } from '../harness/history';
 
 /** A channel that is slow to deliver 4.3 (resolved) messages: keeps a closing run busy for a while. */
 const slowResolved: NotificationChannel = {

@@ -2,16 +2,6 @@
 // notes. The incident stays under the stated size, keeps escalating, and is never terminated by Temporal's
 // payload limits (2 MB): it continues as new with a bounded state instead.
 import { LIMITS } from '../../src/playbook/lifecycle/limits';
-import type { TimelineEvent } from '../../src/playbook/contract/incident';
-import {
-  startTestWorker,
-  status,
-  testClient,
-  uniqueTaskQueue,
-  waitFor,
-  type TestWorker,
-} from '../harness/temporal';
-import { status, waitFor } from '../harness/temporal';
 import { waitFor } from '../harness/temporal';
 import { incidentSuite } from '../harness/incident-suite';
 import {

@@ -2,9 +2,6 @@
 // client with "before\u0000after" (what `temporal workflow signal` sends for that JSON) is recorded with U+FFFD,
 // every later ledger write lands (the incident row follows the acknowledgement and the resolution), and the
 // history does not grow with failed writes.
-import type { Client } from '@temporalio/client';
-import type { TimelineEvent } from '../../src/playbook/contract/incident';
-import { freshLedger, type TestLedger } from '../ledger/db';
 import { waitFor } from '../harness/temporal';
 import { incidentSuite } from '../harness/incident-suite';
 import {
@@ -13,6 +10,7 @@ import {
   resolveUpdate,
   timelineQuery,
 } from '../../src/workflows/definitions';
+import { freshLedger, type TestLedger } from '../ledger/db';
 
 let ledger: TestLedger;
 

@@ -8,11 +8,6 @@ import { PagerDutyChannel } from '../../src/activities/notify/pagerduty';
 import { SlackChannel } from '../../src/activities/notify/slack';
 import { computeReport } from '../../src/ledger/report';
 import { loadReportRows } from '../../src/ledger/report-rows';
-import type { PostmortemStatus } from '../../src/playbook/contract/postmortem';
-import { startFakePagerDuty, type FakePagerDuty } from '../fakes/pagerduty';
-import { startFakeSlack, type FakeSlack } from '../fakes/slack';
-import { freshLedger, type TestLedger } from '../ledger/db';
-import { recordHistory } from '../harness/history';
 import { waitFor } from '../harness/temporal';
 import { incidentSuite } from '../harness/incident-suite';
 import {
@@ -23,6 +18,10 @@ import {
   timelineQuery,
 } from '../../src/workflows/definitions';
 import { postmortemStatusQuery } from '../../src/workflows/postmortem-definitions';
+import { startFakePagerDuty, type FakePagerDuty } from '../fakes/pagerduty';
+import { startFakeSlack, type FakeSlack } from '../fakes/slack';
+import { freshLedger, type TestLedger } from '../ledger/db';
+import { recordHistory } from '../harness/history';
 
 let slack: FakeSlack;
 let pagerduty: FakePagerDuty;

@@ -1,26 +1,14 @@
 // The procedure child through the real incident and procedure workflows on the simulator: what the server
 // shows beyond the pure suite (test/playbook/lifecycle-procedure.test.ts). A CLI-style start (no policy in
 // the input) runs its procedure on the worker's deployment policy.
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { IncidentStatus } from '../../src/playbook/contract/incident';
 import type { ProcedureInput } from '../../src/playbook/contract/procedure';
-import { alertFiredSignal, approveUpdate, resolveUpdate, timelineQuery } from '../../src/workflows/definitions';
-import {
-  startTestWorker,
-  status,
-  testClient,
-  uniqueTaskQueue,
-  waitFor,
-  type TestWorker,
-} from '../harness/temporal';
-import type { WorkflowHandle } from '@temporalio/client';
 import {
   alertFiredSignal,
   approveUpdate,
   resolveUpdate,
   timelineQuery,
-  type IncidentStatus,
-  type ProcedureInput,
 } from '../../src/workflows/definitions';
 import { status, waitFor } from '../harness/temporal';
 import { incidentSuite } from '../harness/incident-suite';

@@ -5,15 +5,6 @@
 // (README "No local activities in workflows"). The worker's replay on stop proves the history.
 import { temporal } from '@temporalio/proto';
 import type { NotificationChannel } from '../../src/activities/notify/port';
-import type { TimelineEvent } from '../../src/playbook/contract/incident';
-import {
-  startTestWorker,
-  status,
-  testClient,
-  uniqueTaskQueue,
-  waitFor,
-  type TestWorker,
-} from '../harness/temporal';
 import { status, waitFor } from '../harness/temporal';
 import { incidentSuite } from '../harness/incident-suite';
 import {

@@ -4,17 +4,16 @@
 // ingress sanitizing, PostgreSQL refuses the same text (the control below), which is how that incident went
 // missing from the report.
 import type { Client } from '@temporalio/client';
+import { startTestWorker, testClient, uniqueTaskQueue, waitFor, type TestWorker } from '../harness/temporal';
+import { statusQuery, timelineQuery } from '../../src/workflows/definitions';
 import { startIngress, type RunningIngress } from '../../src/ingress/start';
 import { TemporalIncidentStarter } from '../../src/ingress/starter';
 import { computeReport } from '../../src/ledger/report';
 import { loadReportRows } from '../../src/ledger/report-rows';
 import { LedgerStore } from '../../src/ledger/store';
-import type { IncidentStatus, TimelineEvent } from '../../src/playbook/contract/incident';
-import { startTestWorker, testClient, uniqueTaskQueue, waitFor, type TestWorker } from '../harness/temporal';
 import { freshLedger, type TestLedger } from '../ledger/db';
 import { snapshot } from '../ledger/fixtures';
 import { closeAllApps, defaultRules, expectAllClean, httpClient, testConfig } from './helpers';
-import { statusQuery, timelineQuery } from '../../src/workflows/definitions';
 
 const TOKEN = 'ledger-edge-token-51ab';
 const taskQueue = uniqueTaskQueue('ingress-ledger');

@@ -2,6 +2,8 @@
 // once Temporal is back the retried notification lands on the same incident: nothing lost.
 // Uses its own dev server on a SQLite file, stopped and restarted on the same port.
 import { Client, Connection } from '@temporalio/client';
+import { waitFor } from '../harness/temporal';
+import { statusQuery } from '../../src/workflows/definitions';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -9,12 +11,9 @@ import { createActivities } from '../../src/activities';
 import { OutboxChannel } from '../../src/activities/notify/outbox';
 import { startIngress, type RunningIngress } from '../../src/ingress/start';
 import { TemporalIncidentStarter } from '../../src/ingress/starter';
-import type { IncidentStatus } from '../../src/playbook/contract/incident';
 import { freePort, startDevServer, type DevServer } from '../../scripts/lib/dev-server';
 import { ensureTemporalCli } from '../../scripts/lib/temporal-cli';
-import { waitFor } from '../harness/temporal';
 import { alertmanagerPayload, closeAllApps, defaultRules, httpClient, testConfig } from './helpers';
-import { statusQuery } from '../../src/workflows/definitions';
 
 const tmp = process.env.TEST_TMP_DIR ?? '/tmp';
 const dbFile = path.join(tmp, `ingress-down-${randomUUID().slice(0, 8)}.sqlite`);

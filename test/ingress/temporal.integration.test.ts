@@ -2,12 +2,11 @@
 // task queue: recorded fixtures become incidents, repeated posts add to them, an alert storm makes exactly
 // one incident per dedup key with every alert counted, and a closed incident's key opens a new one.
 import type { Client } from '@temporalio/client';
+import type { Alert } from '../../src/playbook/contract/incident';
+import { startTestWorker, testClient, uniqueTaskQueue, waitFor, type TestWorker } from '../harness/temporal';
+import { resolveUpdate, statusQuery, timelineQuery } from '../../src/workflows/definitions';
 import { startIngress, type RunningIngress } from '../../src/ingress/start';
 import { TemporalIncidentStarter } from '../../src/ingress/starter';
-import type { IncidentStatus } from '../../src/playbook/contract/incident';
-import { startTestWorker, testClient, uniqueTaskQueue, waitFor, type TestWorker } from '../harness/temporal';
-import type { Alert, TimelineEvent } from '../../src/playbook/contract/incident';
-import { resolveUpdate, statusQuery, timelineQuery } from '../../src/workflows/definitions';
 import {
   alertmanagerPayload,
   bigAlertmanagerGroup,

@@ -9,7 +9,13 @@ import {
 } from '@temporalio/client';
 import { readOutbox, type OutboxRecord } from '../../src/activities/notify/outbox';
 import type { PostmortemStatus } from '../../src/playbook/contract/postmortem';
-import { actionItemDoneSignal, actionItemDoneUpdate, completePostmortemSignal, completePostmortemUpdate, postmortemStatusQuery } from '../../src/workflows/postmortem-definitions';
+import {
+  actionItemDoneSignal,
+  actionItemDoneUpdate,
+  completePostmortemSignal,
+  completePostmortemUpdate,
+  postmortemStatusQuery,
+} from '../../src/workflows/postmortem-definitions';
 import { recordHistory } from '../harness/history';
 import { startTestWorker, testClient, uniqueTaskQueue, waitFor, type TestWorker } from '../harness/temporal';
 import { freshLedger, type TestLedger } from '../ledger/db';

@@ -1,10 +1,9 @@
 // 3.3 Data Source Down end to end on the dev server: every row of the mitigation table against the
 // simulator's real stale OHLCV data, the recovery verification and the resume request.
 import { uniqueTaskQueue, waitFor } from '../harness/temporal';
-import { decide, platformConfig, procState, procedureSuite, resultOf, waitForApproval } from './helpers';
-import type { TimelineEvent } from '../../src/playbook/contract/incident';
 import type { WorkflowHandle } from '@temporalio/client';
 import { timelineQuery } from '../../src/workflows/definitions';
+import { decide, platformConfig, procState, procedureSuite, resultOf, waitForApproval } from './helpers';
 
 const taskQueue = uniqueTaskQueue('proc-3-3');
 /** A deployment whose OHLCV table name is wrong: every freshness query fails. */

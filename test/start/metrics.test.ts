@@ -3,17 +3,16 @@
 // counted once per incident by the workflow, whichever replica delivered the alert, and a worker restarted
 // from SIGKILL replays the incidents without counting them again. Each ingress's /metrics is prom-client's.
 import type { Client } from '@temporalio/client';
+import { testClient, tmpFile, uniqueTaskQueue, waitFor } from '../harness/temporal';
+import { statusQuery } from '../../src/workflows/definitions';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'undici';
 import { freePort } from '../../scripts/lib/dev-server';
 import { PROJECT_ROOT } from '../../scripts/lib/temporal-cli';
 import { startIngress, type RunningIngress } from '../../src/ingress/start';
 import { TemporalIncidentStarter } from '../../src/ingress/starter';
-import type { IncidentStatus } from '../../src/playbook/contract/incident';
-import { testClient, tmpFile, uniqueTaskQueue, waitFor } from '../harness/temporal';
 import { alertmanagerPayload, defaultRules, testConfig } from '../ingress/helpers';
 import { metricValue } from '../harness/metrics';
-import { statusQuery } from '../../src/workflows/definitions';
 
 const taskQueue = uniqueTaskQueue('metrics');
 let client: Client;

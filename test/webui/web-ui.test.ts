@@ -5,11 +5,10 @@
 // downloaded: CHROMIUM_PATH, else Debian's `chromium` on PATH, else the one inside the npm package
 // @sparticuz/chromium (./browser.ts); with none, the test fails saying what to install.
 import type { Client } from '@temporalio/client';
-import type { Browser, Page } from 'playwright-core';
-import type { IncidentStatus } from '../../src/playbook/contract/incident';
 import { startTestWorker, testClient, uniqueTaskQueue, waitFor, type TestWorker } from '../harness/temporal';
-import { launchChromium } from './browser';
 import { statusQuery } from '../../src/workflows/definitions';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './browser';
 
 const UI = process.env.TEST_TEMPORAL_UI_URL;
 const taskQueue = uniqueTaskQueue('webui');
