@@ -18,6 +18,7 @@ import type { DeliveryResult, NotificationChannel } from '../src/activities/noti
 import type { IncidentInput } from '../src/playbook/contract/incident';
 import type { Notification } from '../src/playbook/contract/notification';
 import { WORKFLOW_PRELOAD_MODULES } from '../src/temporal/bundle';
+import { parseIncidentId } from '../src/playbook/contract/incident-id';
 import {
   IncidentKindKey,
   IncidentSeverityKey,
@@ -84,7 +85,7 @@ class CountingChannel implements NotificationChannel {
   constructor(private readonly counter: Counter) {}
   async deliver(n: Notification): Promise<DeliveryResult> {
     if (n.kind === 'page' || n.kind === 'repage')
-      this.counter.add(n.incidentId.split('@')[0] as string, n.kind === 'repage');
+      this.counter.add(parseIncidentId(n.incidentId)?.workflowId ?? n.incidentId, n.kind === 'repage');
     const idempotencyKey = `${n.incidentId}:${n.step}:${n.target}`;
     return { channel: this.name, idempotencyKey, outcome: 'delivered', ref: idempotencyKey };
   }

@@ -20,6 +20,7 @@ import { loadIngressConfig } from '../src/ingress/config';
 import { startIngress } from '../src/ingress/start';
 import { TemporalIncidentStarter } from '../src/ingress/starter';
 import { startDevServer } from './lib/dev-server';
+import { parseIncidentId } from '../src/playbook/contract/incident-id';
 import { ensureTemporalCli } from './lib/temporal-cli';
 import { ensureTemporalReady } from '../src/temporal/readiness';
 
@@ -40,8 +41,7 @@ class TimedOutbox implements NotificationChannel {
   async deliver(n: Notification): Promise<DeliveryResult> {
     const r = await this.inner.deliver(n);
     // Keyed by workflow id (what the ingress answers): a notification's incidentId is `<workflow id>@<opened>`.
-    const at = n.incidentId.lastIndexOf('@');
-    const id = at > 0 ? n.incidentId.slice(0, at) : n.incidentId;
+    const id = parseIncidentId(n.incidentId)?.workflowId ?? n.incidentId;
     if (n.kind === 'page' && !this.firstPage.has(id)) {
       this.firstPage.set(id, performance.now());
       this.waiters.get(id)?.();
@@ -193,7 +193,7 @@ async function main() {
     });
     const text = await res.body.text();
     if (res.statusCode !== 200) throw new Error(`ingress answered ${res.statusCode}: ${text.slice(0, 300)}`);
-    return JSON.parse(text) as { incidents: { incidentId: string; workflowId: string; runId: string }[] };
+    return JSON.parse(text) as { incidents: { workflowId: string; runId: string }[] };
   };
   const am = (service: string, ...fps: string[]) => ({
     version: '4',
@@ -215,7 +215,7 @@ async function main() {
 
   // Warm-up: first workflow tasks load the bundles.
   console.log('[bench] warm-up');
-  await outbox.waitFor((await post(am(`warm-${runId}`, 'warm'))).incidents[0]!.incidentId);
+  await outbox.waitFor((await post(am(`warm-${runId}`, 'warm'))).incidents[0]!.workflowId);
   await client.workflow.signalWithStart('benchBaselineWorkflow', {
     workflowId: `bench-warm-${runId}`,
     taskQueue: baselineQueue,
@@ -260,7 +260,7 @@ async function main() {
     const latencies = await pool(ALERTS, CONCURRENCY, async (i) => {
       const started = performance.now();
       const res = await post(am(`svc-${runId}-${i}`, `fp-${i}`));
-      return (await outbox.waitFor(res.incidents[0]!.incidentId)) - started;
+      return (await outbox.waitFor(res.incidents[0]!.workflowId)) - started;
     });
     results.push({
       name: 'ingress webhook -> first page',

@@ -23,9 +23,11 @@ import {
   IncidentSeverityKey,
   IncidentStatusKey,
   WORKFLOW_TYPE,
+  acknowledgeSignal,
 } from '../src/workflows/definitions';
 import type { IncidentInput } from '../src/playbook/contract/incident';
 import { startDevServer, type DevServer } from './lib/dev-server';
+import { parseIncidentId } from '../src/playbook/contract/incident-id';
 import { ensureTemporalCli } from './lib/temporal-cli';
 
 const envNumber = (name: string, def: number): number => {
@@ -107,8 +109,7 @@ class RecordingOutbox implements NotificationChannel {
       return r;
     }
     // A notification's incidentId is `<workflow id>@<opened>`; the workflow id ends with the index.
-    const at = n.incidentId.lastIndexOf('@');
-    const wid = at > 0 ? n.incidentId.slice(0, at) : n.incidentId;
+    const wid = parseIncidentId(n.incidentId)?.workflowId ?? n.incidentId;
     const rec = wid.startsWith(this.prefix) ? this.records[Number(wid.slice(this.prefix.length))] : undefined;
     if (!rec) {
       this.others += 1; // the warm-up incident
@@ -353,7 +354,7 @@ async function main() {
       }
       // Acknowledged, not terminated (a terminate racing its workflow task logs a core warning): it stops
       // re-paging and is left out of every measure.
-      await withDeadline(() => h.signal('acknowledge', { by: 'bench' }));
+      await withDeadline(() => h.signal(acknowledgeSignal, { by: 'bench' }));
     }
 
     const workerRssAtStart = process.memoryUsage().rss;
@@ -401,7 +402,7 @@ async function main() {
         const i = ackOrder[k] as number;
         await sleep((startReturned[i] as number) + ackDelayMs - performance.now());
         await withDeadline(() =>
-          client.workflow.getHandle(`${prefix}${i}`).signal('acknowledge', { by: 'bench' }),
+          client.workflow.getHandle(`${prefix}${i}`).signal(acknowledgeSignal, { by: 'bench' }),
         );
         ackReturned[i] = performance.now();
         acked += 1;

@@ -21,7 +21,9 @@ import { request } from 'undici';
 import { readOutbox } from '../src/activities/notify/outbox';
 import { WORKFLOW_PRELOAD_MODULES } from '../src/temporal/bundle';
 import type { IncidentStatus } from '../src/playbook/contract/incident';
+import { acknowledgeSignal, statusQuery } from '../src/workflows/definitions';
 import { freePorts } from './lib/dev-server';
+import { parseIncidentId } from '../src/playbook/contract/incident-id';
 import { PROJECT_ROOT } from './lib/temporal-cli';
 
 const KEYS = 50;
@@ -281,7 +283,7 @@ async function main(): Promise<void> {
       if (!wid) throw new Error(`no incident known for key ${key} yet`);
       for (let attempt = 1; ; attempt++) {
         try {
-          await client.workflow.getHandle(wid).signal('acknowledge', { by: ACK_BY });
+          await client.workflow.getHandle(wid).signal(acknowledgeSignal, { by: ACK_BY });
           break;
         } catch (err) {
           if (attempt >= 120) throw err;
@@ -329,7 +331,7 @@ async function main(): Promise<void> {
   const query = async (wid: string) => {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await client.workflow.getHandle(wid).query<IncidentStatus>('status');
+        return await client.workflow.getHandle(wid).query(statusQuery);
       } catch (err) {
         if (attempt >= 60) throw err;
         await sleep(1000);
@@ -383,7 +385,7 @@ async function main(): Promise<void> {
   check('outbox keys unique', dupKeys === 0, `${records.length} records, ${dupKeys} duplicate keys`);
   const byIncident = new Map<string, string[]>();
   for (const r of pagesOf(records)) {
-    const wid = r.incidentId.slice(0, r.incidentId.lastIndexOf('@'));
+    const wid = parseIncidentId(r.incidentId)?.workflowId ?? r.incidentId;
     byIncident.set(wid, [...(byIncident.get(wid) ?? []), `${r.step}:${r.target}`]);
   }
   const expected = P1_STEPS.map(([step, role]) => `${step}:${role}`).sort();
@@ -406,7 +408,7 @@ async function main(): Promise<void> {
   for (const r of records) {
     if (r.kind !== 'repage') continue;
     repages += 1;
-    const wid = r.incidentId.slice(0, r.incidentId.lastIndexOf('@'));
+    const wid = parseIncidentId(r.incidentId)?.workflowId ?? r.incidentId;
     const ackAt = statuses.get(wid)?.acknowledgedAt;
     if (ackAt && Date.parse(r.createdAt) > Date.parse(ackAt)) repagesAfterAck += 1;
   }

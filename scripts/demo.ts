@@ -3,14 +3,10 @@
 // approve or reject what the procedure asks. Needs `INCIDENT_CONFIG=config/simulator.yaml npm start`
 // running in another terminal (dev server + worker pointed at the simulator's ports).
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Finding, IncidentInput, IncidentStatus } from '../src/playbook/contract/incident';
+import { statusQuery, timelineQuery } from '../src/workflows/definitions';
 import { startSimulator, type FaultPatch, type Simulator } from './simulator';
 import { connectClient } from '../src/temporal/connection';
-import type {
-  Finding,
-  IncidentInput,
-  IncidentStatus,
-  TimelineEvent,
-} from '../src/playbook/contract/incident';
 
 interface Scenario {
   title: string;
@@ -176,7 +172,7 @@ async function follow(h: WorkflowHandle, sim: Simulator, scenario: Scenario): Pr
   for (;;) {
     let s: IncidentStatus;
     try {
-      s = await h.query<IncidentStatus>('status');
+      s = await h.query(statusQuery);
     } catch (err) {
       if (Date.now() - started > 15_000 && !warned) {
         warned = true;
@@ -190,7 +186,7 @@ async function follow(h: WorkflowHandle, sim: Simulator, scenario: Scenario): Pr
     // Findings from `status` (summary); older workers without it: the procedure events of the timeline.
     const findings: Pick<Finding, 'step' | 'type' | 'outcome' | 'text'>[] = Array.isArray(s.findings)
       ? s.findings
-      : (await h.query<TimelineEvent[]>('timeline'))
+      : (await h.query(timelineQuery))
           .filter((e) => e.type.startsWith('procedure.'))
           .map((e) => ({ step: '', type: 'info' as const, outcome: null, text: e.text }));
     for (const f of findings.slice(seen)) {
@@ -238,7 +234,7 @@ async function follow(h: WorkflowHandle, sim: Simulator, scenario: Scenario): Pr
  * the scenario shows. False until the policy is in force.
  */
 async function showPolicy(h: WorkflowHandle, scenario: Scenario): Promise<boolean> {
-  const event = (await h.query<TimelineEvent[]>('timeline')).find((e) => e.type === 'policy');
+  const event = (await h.query(timelineQuery)).find((e) => e.type === 'policy');
   if (!event) return false;
   say(event.text);
   // From the text: an event's data leaves the incident's state once the ledger has it.

@@ -10,7 +10,6 @@ import type { ActionItemRecord, ApprovalRecord, PostmortemRecord } from '../play
 import type { PageSpool } from '../ledger/page-spool';
 import { LedgerStore, pageRow } from '../ledger/store';
 import type { LedgerWrite } from '../playbook/contract/records';
-import type { IncidentStatus, TimelineEvent } from '../playbook/contract/incident';
 import type { DeliveryResult, NotificationChannel } from './notify/port';
 import type { Notification } from '../playbook/contract/notification';
 
@@ -56,37 +55,6 @@ export function createLedgerActivities({ pool }: LedgerDeps) {
   };
 
   return {
-    /**
-     * The incident row from a `status` snapshot. `version` must grow with the incident's state (the
-     * timeline length is a good one): a snapshot with a lower version than the stored row is ignored, so
-     * retried activities landing out of order never roll the row back. Omitted: 0 (last write wins).
-     */
-    async ledgerUpsertIncident(
-      snapshot: IncidentStatus,
-      version?: number,
-    ): Promise<{ changed: boolean } | Skipped> {
-      if (!store) return skip('ledgerUpsertIncident');
-      return write('upsert incident', () => store.upsertIncident(snapshot, version ?? 0));
-    },
-
-    /**
-     * Timeline events `events[i]` = the incident's event number `fromSeq + i` (0-based index in the
-     * `timeline` query). Events already stored are skipped: send any range again at will.
-     */
-    async ledgerAppendEvents(
-      incidentId: string,
-      fromSeq: number,
-      events: TimelineEvent[],
-    ): Promise<{ inserted: number } | Skipped> {
-      if (!store) return skip('ledgerAppendEvents');
-      if (!Number.isInteger(fromSeq) || fromSeq < 0)
-        throw ApplicationFailure.nonRetryable(
-          `fromSeq must be an integer >= 0, got ${fromSeq}`,
-          'LedgerRejected',
-        );
-      return write('append events', () => store.appendEvents(incidentId, fromSeq, events));
-    },
-
     /**
      * One batched incident write (issue 9 item 5): the timeline events from `fromSeq`, then the incident row
      * versioned by `upTo`. Both halves are idempotent, so a retried write is harmless.

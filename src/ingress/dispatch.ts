@@ -17,8 +17,6 @@ import type { PolicyOverrides } from '../playbook/policy';
 export interface DispatchIncident {
   /** The workflow id (what to type in the Web UI, `temporal` and `tctl`). */
   workflowId: string;
-  /** Deprecated alias of `workflowId`, kept for senders that read it: the incident id proper is `status`'s. */
-  incidentId: string;
   runId: string | null;
   kind: string;
   severity: string;
@@ -258,7 +256,6 @@ export class AlertDispatcher {
         g = {
           alerts: [],
           summary: {
-            incidentId: decision.workflowId,
             workflowId: decision.workflowId,
             runId: null,
             kind: decision.kind,

@@ -1,7 +1,8 @@
 // Which incident a Slack button, dialog, command or PagerDuty event names. A workflow id is reused when the
 // same alert fires again after its incident closed, so only the incident id (`<workflow id>@<opening time>`,
-// incidentKey in src/playbook/lifecycle/state.ts) tells two incidents apart: it is kept whole from the
-// message to the comparison with the running incident's `status.incidentId`.
+// src/playbook/contract/incident-id.ts) tells two incidents apart: it is kept whole from the message to the
+// comparison with the running incident's `status.incidentId`.
+import { parseIncidentId } from '../playbook/contract/incident-id';
 
 export interface IncidentRef {
   workflowId: string;
@@ -9,20 +10,18 @@ export interface IncidentRef {
   incidentId: string | null;
 }
 
-// The opening time exactly as incidentKey writes it: `new Date(t).toISOString()` without `-` and `:`.
-const INCIDENT_ID = /^(.+)@(\d{8}T\d{6}\.\d{3}Z)$/;
-
-/** `<workflow id>@<opening time>` -> both parts; anything else -> null. */
-export function parseIncidentId(
+/** A whole incident id (spaces around it allowed: people paste it) -> the reference; anything else -> null. */
+export function wholeIncidentRef(
   value: string | null | undefined,
 ): { workflowId: string; incidentId: string } | null {
-  const m = INCIDENT_ID.exec((value ?? '').trim());
-  return m ? { workflowId: m[1]!, incidentId: m[0] } : null;
+  const incidentId = (value ?? '').trim();
+  const parsed = parseIncidentId(incidentId);
+  return parsed ? { workflowId: parsed.workflowId, incidentId } : null;
 }
 
 /** An incident id, or a bare workflow id (what a person may type), -> the reference; empty -> null. */
 export function parseIncidentRef(value: string | null | undefined): IncidentRef | null {
-  const full = parseIncidentId(value);
+  const full = wholeIncidentRef(value);
   if (full) return full;
   const bare = (value ?? '').trim();
   return bare && !bare.includes('@') ? { workflowId: bare, incidentId: null } : null;

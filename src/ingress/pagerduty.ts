@@ -10,7 +10,7 @@ import { findContactByPlatformId, type ContactConfig } from '../playbook/contact
 import type { ActionName, ActionOrigin } from '../playbook/contract/incident';
 import { safeEqual, sign } from './auth';
 import { IngressError } from './errors';
-import { parseIncidentId } from './incident-ref';
+import { wholeIncidentRef } from './incident-ref';
 
 export const PAGERDUTY_SIGNATURE_HEADER = 'x-pagerduty-signature';
 
@@ -120,7 +120,7 @@ export function decidePagerDuty(webhook: PagerDutyWebhook, contacts: ContactConf
   const { event } = webhook;
   // The engine's dedup_key is the incident id, kept whole: the action is refused if another incident now
   // runs under its workflow id.
-  const ref = parseIncidentId(event.data.incident_key);
+  const ref = wholeIncidentRef(event.data.incident_key);
   if (event.resource_type !== 'incident' || !ref)
     return { kind: 'ignored', reason: 'not an incident this engine opened (no engine incident_key)' };
   const agent = event.agent;

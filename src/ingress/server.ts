@@ -506,7 +506,6 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
       });
       metrics.incidentsOpenedByHand.inc({ kind: b.kind, severity });
       return reply.status(201).send({
-        incidentId: run.workflowId,
         workflowId: run.workflowId,
         runId: run.runId,
         kind: b.kind,

@@ -11,7 +11,7 @@ import type { ActionName, ActionOrigin } from '../playbook/contract/incident';
 import { safeEqual } from './auth';
 import { createHmac } from 'node:crypto';
 import { IngressError } from './errors';
-import { parseIncidentId, parseIncidentRef } from './incident-ref';
+import { parseIncidentRef, wholeIncidentRef } from './incident-ref';
 
 export const SLACK_SIGNATURE_HEADER = 'x-slack-signature';
 export const SLACK_TIMESTAMP_HEADER = 'x-slack-request-timestamp';
@@ -184,7 +184,7 @@ export function decideSlackInteraction(raw: unknown, contacts: ContactConfig): S
     const [value = '', actionId] = (action.value ?? '').split('|');
     // The engine's buttons carry the whole incident id; a bare workflow id could name whichever incident
     // runs under it now.
-    const ref = parseIncidentId(value);
+    const ref = wholeIncidentRef(value);
     if (!ref) return { kind: 'ignored', reason: 'button without an engine incident id' };
     const { workflowId, incidentId } = ref;
     const act = (name: ActionName, extra: Record<string, unknown> = {}): SlackInteraction => ({
@@ -249,7 +249,7 @@ export function decideSlackInteraction(raw: unknown, contacts: ContactConfig): S
       return v === null || v === undefined || v.trim() === '' ? undefined : v.trim();
     };
     const [value = '', actionId = ''] = (view.private_metadata ?? '').split('|');
-    const ref = parseIncidentId(value);
+    const ref = wholeIncidentRef(value);
     if (!ref) return { kind: 'ignored', reason: 'dialog without an engine incident id' };
     if (view.callback_id === CONFIRM_VIEW) {
       return {

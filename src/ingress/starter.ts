@@ -7,6 +7,7 @@ import {
   WorkflowUpdateFailedError,
   type ConnectionLike,
 } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -17,6 +18,19 @@ import {
   IncidentSeverityKey,
   IncidentStatusKey,
   WORKFLOW_TYPE,
+  acknowledgeUpdate,
+  addNoteUpdate,
+  alertFiredSignal,
+  alertResolvedSignal,
+  approveUpdate,
+  escalateUpdate,
+  postExternalStatusUpdate,
+  postUpdateUpdate,
+  rejectUpdate,
+  reportLossUpdate,
+  resolveUpdate,
+  setSeverityUpdate,
+  statusQuery,
 } from '../workflows/definitions';
 import {
   type ActionName,
@@ -204,6 +218,21 @@ export function signOrigin(
   return { ...signed, origin: { ...signed.origin, proof: proof.toString('base64') } };
 }
 
+// The payload is checked by the Update's validator inside the incident (the one place that decides what
+// is valid), so the ingress forwards it as it came. Alerts arrive as signals: they are no action of a person.
+const ACTION_UPDATES: Partial<Record<ActionName, UpdateDefinition<ActionResult, [unknown]>>> = {
+  acknowledge: acknowledgeUpdate,
+  resolve: resolveUpdate,
+  postUpdate: postUpdateUpdate,
+  escalate: escalateUpdate,
+  setSeverity: setSeverityUpdate,
+  addNote: addNoteUpdate,
+  approve: approveUpdate,
+  reject: rejectUpdate,
+  reportLoss: reportLossUpdate,
+  postExternalStatus: postExternalStatusUpdate,
+};
+
 export class TemporalIncidentStarter implements IncidentStarter {
   readonly namespace: string;
   private readonly client: Client;
@@ -274,7 +303,7 @@ export class TemporalIncidentStarter implements IncidentStarter {
         workflowId: cmd.workflowId,
         args: [cmd.input],
         // The first alerts arrive as the signal too, so the workflow counts every alert exactly once.
-        signal: 'alertFired',
+        signal: alertFiredSignal,
         signalArgs: [
           {
             alerts: cmd.alerts.map((a) => ({ alert: kept(a.alert), severity: a.severity, title: a.title })),
@@ -293,7 +322,7 @@ export class TemporalIncidentStarter implements IncidentStarter {
       await this.call('signal', () =>
         this.client.workflow
           .getHandle(workflowId)
-          .signal('alertResolved', { alerts: alerts.map((a) => ({ alert: kept(a) })) }),
+          .signal(alertResolvedSignal, { alerts: alerts.map((a) => ({ alert: kept(a) })) }),
       );
       return 'signaled';
     } catch (err) {
@@ -322,6 +351,8 @@ export class TemporalIncidentStarter implements IncidentStarter {
     payload: unknown,
     target: ActionTarget = {},
   ): Promise<ActionOutcome> {
+    const update = ACTION_UPDATES[name];
+    if (!update) return { outcome: 'rejected', reason: `${name} is not an action a person takes` };
     // The platform's event id names the Update: a retry of the same PagerDuty event or Slack click (after a
     // lost answer) is the same Update, which Temporal applies once and answers again.
     const origin = (payload as { origin?: { channel?: string; eventId?: string } } | null)?.origin;
@@ -342,7 +373,7 @@ export class TemporalIncidentStarter implements IncidentStarter {
             const described = await handle.describe();
             if (described.status.name !== 'RUNNING') return null;
             const run = this.client.workflow.getHandle(workflowId, described.runId);
-            return { runId: described.runId, status: await run.query<IncidentStatus>('status') };
+            return { runId: described.runId, status: await run.query(statusQuery) };
           });
           if (!running) return { outcome: 'no-incident' };
           if (target.incidentId && running.status.incidentId !== target.incidentId)
@@ -353,7 +384,7 @@ export class TemporalIncidentStarter implements IncidentStarter {
             args = signOrigin(this.signingKey, running.status.incidentId, name, payload);
         }
         const result = await this.call(`update:${name}`, () =>
-          handle.executeUpdate<ActionResult, [unknown]>(name, { args: [args], ...(id ? { id } : {}) }),
+          handle.executeUpdate(update, { args: [args], ...(id ? { id } : {}) }),
         );
         return { outcome: 'accepted', result };
       } catch (err) {
@@ -372,7 +403,7 @@ export class TemporalIncidentStarter implements IncidentStarter {
   async queryStatus(workflowId: string): Promise<IncidentStatus | null> {
     try {
       return await this.call('query:status', () =>
-        this.client.workflow.getHandle(workflowId).query<IncidentStatus>('status'),
+        this.client.workflow.getHandle(workflowId).query(statusQuery),
       );
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return null;

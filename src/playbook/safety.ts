@@ -10,6 +10,7 @@
 //   open. No other incident requests to undo it.
 //
 // Pure: no I/O, no clock. Tested exhaustively in test/playbook/safety.test.ts.
+import { parseIncidentId } from './contract/incident-id';
 
 /** One kill-switch activation as the platform reports it (GET /operations/status). */
 export interface KillSwitchActivation {
@@ -75,10 +76,9 @@ export function holderOf(activatedBy: string | null | undefined): string | null 
   return (activatedBy ?? '').match(HOLDER_PATTERN)?.[1] ?? null;
 }
 
-/** The workflow id of an incident id (`<workflow id>@<opening time>`). */
+/** The workflow id of an incident id (`<workflow id>@<opening time>`); null for anything else. */
 export function workflowIdOfIncident(incidentId: string): string | null {
-  const at = incidentId.lastIndexOf('@');
-  return at > 0 ? incidentId.slice(0, at) : null;
+  return parseIncidentId(incidentId)?.workflowId ?? null;
 }
 
 /** "risk_monitor at 2026-12-07T12:00:00Z: Daily loss limit breached". */

@@ -25,6 +25,7 @@ import {
 } from '../harness/temporal';
 import { freshLedger, type TestLedger } from '../ledger/db';
 import { startPgProxy, type PgProxy } from '../ledger/pg-proxy';
+import { acknowledgeUpdate, resolveUpdate } from '../../src/workflows/definitions';
 
 const taskQueue = uniqueTaskQueue('db-fault');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -137,8 +138,8 @@ test('an unacknowledged P1 while the ledger database hangs 20 s then refuses 10 
   await proxy.open();
   const backAt = Date.now();
   await sleep(5_000);
-  await h.executeUpdate('acknowledge', { args: [{ by: 'oncall-primary' }] });
-  await h.executeUpdate('resolve', { args: [{ by: 'oncall-primary', resolution: 'ledger back' }] });
+  await h.executeUpdate(acknowledgeUpdate, { args: [{ by: 'oncall-primary' }] });
+  await h.executeUpdate(resolveUpdate, { args: [{ by: 'oncall-primary', resolution: 'ledger back' }] });
   const outboxFile = worker.outbox.file;
   const records = await waitFor(
     () => readOutbox(outboxFile),

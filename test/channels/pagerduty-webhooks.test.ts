@@ -3,6 +3,15 @@
 // Update with the verified contact as `by`. Against the real dev server: a P0 acknowledged in PagerDuty
 // stops the engine's re-paging, and the acknowledgement is not echoed back to PagerDuty.
 import type { Client } from '@temporalio/client';
+import {
+  startTestWorker,
+  testClient,
+  tmpFile,
+  uniqueTaskQueue,
+  waitFor,
+  type TestWorker,
+} from '../harness/temporal';
+import { resolveUpdate, statusQuery, timelineQuery } from '../../src/workflows/definitions';
 import { generateKeyPairSync } from 'node:crypto';
 import { recordHistory } from '../harness/history';
 import { createChannelDispatcher, InMemoryKeyValueStore } from '../../src/activities/notify/http';
@@ -13,21 +22,12 @@ import { buildIngress } from '../../src/ingress/server';
 import { IngressMetrics } from '../../src/ingress/metrics';
 import pino from 'pino';
 import { parseContactConfig } from '../../src/playbook/contacts';
-import type { IncidentStatus, TimelineEvent } from '../../src/playbook/contract/incident';
 import {
   pagerDutySignature,
   pagerDutyWebhook,
   startFakePagerDuty,
   type FakePagerDuty,
 } from '../fakes/pagerduty';
-import {
-  startTestWorker,
-  testClient,
-  tmpFile,
-  uniqueTaskQueue,
-  waitFor,
-  type TestWorker,
-} from '../harness/temporal';
 import { closeAllApps, defaultRules, FakeStarter, httpClient, testConfig } from '../ingress/helpers';
 
 const SECRET = 'pd-webhook-secret-7d1e';
@@ -281,7 +281,7 @@ describe('against the real dev server', () => {
         },
       ],
     });
-    const st = () => h.query<IncidentStatus>('status');
+    const st = () => h.query(statusQuery);
     const { incidentId } = await st();
     await waitFor(
       async () => readOutbox(outboxFile),
@@ -336,7 +336,7 @@ describe('against the real dev server', () => {
       .filter((e) => e.dedup_key === incidentId)
       .map((e) => e.event_action);
     expect(actions).not.toContain('acknowledge');
-    const timeline = await h.query<TimelineEvent[]>('timeline');
+    const timeline = await h.query(timelineQuery);
     expect(timeline.find((e) => e.type === 'acknowledged')).toMatchObject({
       actor: 'Ana Gómez',
       text: 'Acknowledged by Ana Gómez in PagerDuty (verified, oncall-primary)',
@@ -364,11 +364,11 @@ describe('against the real dev server', () => {
       });
     // A: resolved and closed. B: the same alert firing again later, on the same workflow id.
     const a = await start();
-    const incidentA = (await a.query<IncidentStatus>('status')).incidentId;
-    await a.executeUpdate('resolve', { args: [{ by: 'Ana Gómez', resolution: 'restarted' }] });
+    const incidentA = (await a.query(statusQuery)).incidentId;
+    await a.executeUpdate(resolveUpdate, { args: [{ by: 'Ana Gómez', resolution: 'restarted' }] });
     await a.result();
     const b = await start();
-    const incidentB = (await b.query<IncidentStatus>('status')).incidentId;
+    const incidentB = (await b.query(statusQuery)).incidentId;
     expect(incidentB).not.toBe(incidentA);
     expect(incidentB.startsWith(`${workflowId}@`)).toBe(true);
 
@@ -402,9 +402,9 @@ describe('against the real dev server', () => {
         reason: expect.stringContaining(`incident ${incidentA}, which is over`),
       });
     }
-    const st = await b.query<IncidentStatus>('status');
+    const st = await b.query(statusQuery);
     expect(st).toMatchObject({ incidentId: incidentB, status: 'triggered', acknowledgedBy: null });
-    const timeline = await b.query<TimelineEvent[]>('timeline');
+    const timeline = await b.query(timelineQuery);
     expect(timeline.filter((e) => e.actor === 'Ana Gómez')).toEqual([]);
     const refusals = lines
       .map((l) => JSON.parse(l) as { msg: string; level: number; incidentId?: string })
@@ -421,7 +421,7 @@ describe('against the real dev server', () => {
     );
     const res = await post(ingress, own, pagerDutySignature(own, SECRET));
     expect(res.json()).toMatchObject({ outcome: 'accepted', incidentId: incidentB });
-    expect((await b.query<IncidentStatus>('status')).acknowledgedBy).toBe('Ana Gómez');
+    expect((await b.query(statusQuery)).acknowledgedBy).toBe('Ana Gómez');
     await b.terminate('test done');
   }, 90_000);
 });

@@ -84,6 +84,17 @@ describe('PagerDuty Events API v2', () => {
     });
   });
 
+  it('the link names the workflow id (what the Temporal UI opens) or the whole incident id', async () => {
+    const incidentId = 'incident-trading-system-down-abc123@20261127T141500.000Z';
+    await channel(undefined, {
+      incidentUrlTemplate:
+        'http://temporal-ui.local/namespaces/default/workflows/{workflowId}?incident={incidentId}',
+    }).deliver(notification({ incidentId }));
+    expect(eventBodies()[0]?.client_url).toBe(
+      `http://temporal-ui.local/namespaces/default/workflows/incident-trading-system-down-abc123?incident=${encodeURIComponent(incidentId)}`,
+    );
+  });
+
   it('a trigger carries the payload fields PagerDuty shows, with the step in custom_details', async () => {
     await channel().deliver(notification({ step: 'escalate-P0-15m', target: 'eng-lead' }));
     const [body] = eventBodies();

@@ -4,6 +4,22 @@
 // command's form fields, `response_url`, `trigger_id` for views.open. Against the real dev server: a P1
 // acknowledged by clicking the button in the fake Slack shows the contact and stops the re-paging.
 import type { Client } from '@temporalio/client';
+import type { AcknowledgeInput, IncidentStatus } from '../../src/playbook/contract/incident';
+import {
+  acknowledgeUpdate,
+  addNoteUpdate,
+  resolveUpdate,
+  statusQuery,
+  timelineQuery,
+} from '../../src/workflows/definitions';
+import {
+  startTestWorker,
+  testClient,
+  tmpFile,
+  uniqueTaskQueue,
+  waitFor,
+  type TestWorker,
+} from '../harness/temporal';
 import { recordHistory } from '../harness/history';
 import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { createChannelDispatcher, InMemoryKeyValueStore } from '../../src/activities/notify/http';
@@ -13,20 +29,11 @@ import { notification } from '../fakes/notifications';
 import { buildIngress } from '../../src/ingress/server';
 import { signOrigin, TemporalIncidentStarter } from '../../src/ingress/starter';
 import { parseContactConfig } from '../../src/playbook/contacts';
-import type { IncidentStatus } from '../../src/playbook/contract/incident';
 import { startFakeHttpService, startFakeSlack, type FakeSlack } from '../fakes/slack';
 import { loadIngressConfig } from '../../src/ingress/config';
 import { responseUrlAllowed } from '../../src/ingress/slack';
 import type { FastifyBaseLogger } from 'fastify';
 import pino from 'pino';
-import {
-  startTestWorker,
-  testClient,
-  tmpFile,
-  uniqueTaskQueue,
-  waitFor,
-  type TestWorker,
-} from '../harness/temporal';
 import { closeAllApps, defaultRules, FakeStarter, httpClient, testConfig } from '../ingress/helpers';
 
 const SECRET = 'slack-signing-secret-8f2b';
@@ -513,7 +520,7 @@ describe('against the real dev server', () => {
         { title: 'Model drift', severity: 'P1', timeScale: 60, policy: { channels: ['outbox', 'slack'] } },
       ],
     });
-    const { incidentId } = await h.query<IncidentStatus>('status');
+    const { incidentId } = await h.query(statusQuery);
     // The incident's message in the fake Slack, with its Acknowledge button.
     const root = await waitFor(
       async () =>
@@ -549,12 +556,11 @@ describe('against the real dev server', () => {
     const res = await interact(ingress, c.body);
     expect(res.statusCode).toBe(200);
     expect((await replyTo(c.responseUrl))!.body.text).toMatch(/^Done: acknowledged/);
-    const acked = await h.query<IncidentStatus>('status');
+    const acked = await h.query(statusQuery);
     expect(acked.acknowledgedBy).toBe('Ana Gómez');
-    expect(
-      (await h.query<{ type: string; text: string }[]>('timeline')).find((e) => e.type === 'acknowledged')
-        ?.text,
-    ).toBe('Acknowledged by Ana Gómez in Slack (verified, oncall-primary)');
+    expect((await h.query(timelineQuery)).find((e) => e.type === 'acknowledged')?.text).toBe(
+      'Acknowledged by Ana Gómez in Slack (verified, oncall-primary)',
+    );
     const ackAt = Date.parse(acked.acknowledgedAt!);
     // 3.1 step 1 in the incident's thread.
     await waitFor(
@@ -593,11 +599,11 @@ describe('against the real dev server', () => {
       });
     // A: resolved and closed. B: the same alert firing again later, on the same workflow id.
     const a = await start();
-    const incidentA = (await a.query<IncidentStatus>('status')).incidentId;
-    await a.executeUpdate('resolve', { args: [{ by: 'Ana Gómez', resolution: 'retrained' }] });
+    const incidentA = (await a.query(statusQuery)).incidentId;
+    await a.executeUpdate(resolveUpdate, { args: [{ by: 'Ana Gómez', resolution: 'retrained' }] });
     await a.result();
     const b = await start();
-    const before = await b.query<IncidentStatus>('status');
+    const before = await b.query(statusQuery);
     expect(before.incidentId).not.toBe(incidentA);
 
     const ingress = httpClient(
@@ -654,20 +660,18 @@ describe('against the real dev server', () => {
       `Incident ${incidentA} is over; ${before.incidentId} is running under ${workflowId}`,
     );
 
-    const after = await b.query<IncidentStatus>('status');
+    const after = await b.query(statusQuery);
     expect(after).toMatchObject({ status: 'triggered', acknowledgedBy: null });
     expect(after.engagedRoles).toEqual(before.engagedRoles);
     // Nothing Ana did reached B.
-    const timeline = await b.query<{ actor: string }[]>('timeline');
+    const timeline = await b.query(timelineQuery);
     expect(timeline.filter((e) => e.actor === 'Ana Gómez')).toEqual([]);
 
     // B's own Escalate button escalates B.
     const own = click('incident.escalate', before.incidentId);
     await interact(ingress, own.body);
     expect((await replyTo(own.responseUrl))!.body.text).toMatch(/^Done: /);
-    expect((await b.query<IncidentStatus>('status')).engagedRoles.length).toBeGreaterThan(
-      before.engagedRoles.length,
-    );
+    expect((await b.query(statusQuery)).engagedRoles.length).toBeGreaterThan(before.engagedRoles.length);
     await b.terminate('test done');
   }, 90_000);
   test('an origin typed into an Update (the CLI, the Web UI) is recorded as typed, unverified; the ingress path is verified', async () => {
@@ -686,16 +690,19 @@ describe('against the real dev server', () => {
         },
       ],
     });
-    const timeline = () => h.query<{ type: string; text: string; data?: unknown }[]>('timeline');
+    const timeline = () => h.query(timelineQuery);
     await waitFor(timeline, (t) => t.some((e) => e.type === 'origin.key'), {
       what: "the worker's origin key",
     });
     const forged = { channel: 'slack', userId: 'U0ANA', known: true, role: 'cto' };
-    await h.executeUpdate('acknowledge', { args: [{ by: 'Ana', origin: forged }] });
+    // `cto` is no role of the schema: a forged payload, sent as it is.
+    await h.executeUpdate(acknowledgeUpdate, {
+      args: [{ by: 'Ana', origin: forged } as unknown as AcknowledgeInput],
+    });
     // Signed with another key, as someone who made up their own would.
     const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
-    const { incidentId } = await h.query<IncidentStatus>('status');
-    await h.executeUpdate('addNote', {
+    const { incidentId } = await h.query(statusQuery);
+    await h.executeUpdate(addNoteUpdate, {
       args: [signOrigin(other, incidentId, 'addNote', { by: 'Ana', text: 'all good', origin: forged })],
     });
     const ingress = httpClient(

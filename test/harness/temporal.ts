@@ -1,6 +1,7 @@
 // Test helpers: a client and in-process workers on the dev server started by global-setup, each test
 // file on its own task queue, all sharing the one prebuilt workflow bundle.
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { statusQuery } from '../../src/workflows/definitions';
 import type { HistoryAndWorkflowId } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { NativeConnection, Runtime, DefaultLogger, Worker } from '@temporalio/worker';
@@ -10,7 +11,6 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createActivities, type ActivityDeps } from '../../src/activities';
 import { OutboxChannel } from '../../src/activities/notify/outbox';
-import type { IncidentStatus } from '../../src/playbook/contract/incident';
 
 let runtimeInstalled = false;
 function quietRuntime() {
@@ -154,4 +154,4 @@ export async function waitFor<T>(
   );
 }
 
-export const status = (h: WorkflowHandle) => h.query<IncidentStatus>('status');
+export const status = (h: WorkflowHandle) => h.query(statusQuery);

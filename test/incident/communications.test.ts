@@ -1,15 +1,11 @@
 // Section 4 templates as the channels receive them, on a real dev server: 4.1 "On-Call" names the paged role
 // and the person the rotation gives it now; 4.3 lists the follow-ups known at resolution and the post-mortem.
-import type { Client } from '@temporalio/client';
 import { readOutbox } from '../../src/activities/notify/outbox';
 import { parseContactConfig } from '../../src/playbook/contacts';
 import { resolvePlatformConfig } from '../../src/platform/config';
-import { startTestWorker, testClient, uniqueTaskQueue, waitFor, type TestWorker } from '../harness/temporal';
-
-const taskQueue = uniqueTaskQueue('communications');
-let worker: TestWorker;
-let client: Client;
-let closeClient: () => Promise<void>;
+import { waitFor } from '../harness/temporal';
+import { incidentSuite } from '../harness/incident-suite';
+import { procedureEventSignal, resolveUpdate } from '../../src/workflows/definitions';
 
 // One person holds oncall-primary for every week (a one-person rotation), so the name is known at any time.
 const contacts = parseContactConfig({
@@ -27,27 +23,15 @@ const platform = resolvePlatformConfig({
   },
 });
 
-beforeAll(async () => {
-  worker = await startTestWorker({ taskQueue, deps: { contacts, platform } });
-  ({ client, close: closeClient } = await testClient());
-});
-afterAll(async () => {
-  await closeClient();
-  await worker.stop();
-});
+const suite = incidentSuite({ name: 'communications', deps: { contacts, platform } });
 
-const open = (name: string, input: Record<string, unknown>) =>
-  client.workflow.start('incidentWorkflow', {
-    taskQueue,
-    workflowId: `${name}-${Date.now()}`,
-    args: [{ title: name, ...input }],
-  });
+const open = suite.startIncident;
 
 test('4.1 On-Call: the role this page is for, with the rota person; a P3 names team-lead, not oncall-primary', async () => {
   const p1 = await open('on-call-p1', { severity: 'P1', timeScale: 1 });
   const p3 = await open('on-call-p3', { severity: 'P3', timeScale: 1 });
   const pages = await waitFor(
-    () => readOutbox(worker.outbox.file),
+    () => readOutbox(suite.worker.outbox.file),
     (r) =>
       r.some((x) => x.incidentId.startsWith(p1.workflowId) && x.kind === 'page') &&
       r.some((x) => x.incidentId.startsWith(p3.workflowId) && x.kind === 'page'),
@@ -64,16 +48,16 @@ test('4.1 On-Call: the role this page is for, with the rota person; a P3 names t
 test('4.3 lists the human steps a procedure left, and the post-mortem it opens', async () => {
   const h = await open('follow-ups', { severity: 'P1', timeScale: 1 });
   // What a procedure child reports (procedureEvent): a step the playbook leaves to a person.
-  await h.signal('procedureEvent', {
+  await h.signal(procedureEventSignal, {
     procedure: '3.1 trading-system-down',
     step: '3.1 resolution: Network partition',
     type: 'decision',
     outcome: 'unknown',
     text: 'human step: Check Docker network (`docker network inspect`), recreate if needed',
   });
-  await h.executeUpdate('resolve', { args: [{ by: 'ana', resolution: 'network recreated' }] });
+  await h.executeUpdate(resolveUpdate, { args: [{ by: 'ana', resolution: 'network recreated' }] });
   const out = await waitFor(
-    () => readOutbox(worker.outbox.file),
+    () => readOutbox(suite.worker.outbox.file),
     (r) => r.some((x) => x.incidentId.startsWith(h.workflowId) && x.kind === 'resolved'),
     { what: 'the 4.3 message' },
   );
@@ -94,7 +78,7 @@ test("the procedure's end reaches the channel with its human steps; the 30-minut
   const mine = (r: Awaited<ReturnType<typeof readOutbox>>) =>
     r.filter((x) => x.incidentId.startsWith(h.workflowId));
   const out = await waitFor(
-    async () => mine(await readOutbox(worker.outbox.file)),
+    async () => mine(await readOutbox(suite.worker.outbox.file)),
     (r) =>
       r.some((x) => x.target === 'cto' && x.kind === 'page') &&
       r.some((x) => x.step.startsWith('procedure-result-')),
@@ -117,7 +101,7 @@ test("the procedure's end reaches the channel with its human steps; the 30-minut
 test('3.3 "Activate kill switch, notify team": the procedure\'s notify event goes out on the channel', async () => {
   const h = await open('notify-team', { severity: 'P1', timeScale: 1 });
   // As the 3.3 procedure reports it after the kill switch (data-source-down.ts).
-  await h.signal('procedureEvent', {
+  await h.signal(procedureEventSignal, {
     procedure: '3.3 data-source-down',
     step: '3.3 mitigation: notify team',
     type: 'action',
@@ -126,7 +110,7 @@ test('3.3 "Activate kill switch, notify team": the procedure\'s notify event goe
     data: { notify: 'team' },
   });
   const out = await waitFor(
-    () => readOutbox(worker.outbox.file),
+    () => readOutbox(suite.worker.outbox.file),
     (r) => r.some((x) => x.incidentId.startsWith(h.workflowId) && x.step.startsWith('procedure-notify-')),
     { what: 'the notify-team message' },
   );

@@ -1,33 +1,15 @@
 // 2.3 escalation matrix on a real dev server with compressed time: the roles engaged, in order, at the
 // scaled times, and nothing after resolution.
-import type { Client } from '@temporalio/client';
 import { ESCALATION_MATRIX } from '../../src/playbook/escalation';
 import type { Severity } from '../../src/playbook/severity';
 import type { IncidentStatus } from '../../src/playbook/contract/incident';
+import { resolveSignal } from '../../src/workflows/definitions';
 import { readOutbox } from '../../src/activities/notify/outbox';
 import { recordHistory } from '../harness/history';
-import {
-  startTestWorker,
-  status,
-  testClient,
-  uniqueTaskQueue,
-  waitFor,
-  type TestWorker,
-} from '../harness/temporal';
+import { status } from '../harness/temporal';
+import { incidentSuite } from '../harness/incident-suite';
 
-const taskQueue = uniqueTaskQueue('escalation');
-let worker: TestWorker;
-let client: Client;
-let closeClient: () => Promise<void>;
-
-beforeAll(async () => {
-  worker = await startTestWorker({ taskQueue });
-  ({ client, close: closeClient } = await testClient());
-});
-afterAll(async () => {
-  await closeClient();
-  await worker.stop();
-});
+const suite = incidentSuite({ name: 'escalation' });
 
 /** Real seconds a step may fire late (workflow task latency on a loaded 2-core machine). */
 const LATE_SECONDS = 1.5;
@@ -37,8 +19,8 @@ function playbookMinutes(s: IncidentStatus, atIso: string): number {
 }
 
 async function open(id: string, severity: Severity, timeScale: number) {
-  return client.workflow.start('incidentWorkflow', {
-    taskQueue,
+  return suite.client.workflow.start('incidentWorkflow', {
+    taskQueue: suite.taskQueue,
     workflowId: `${id}-${Date.now()}`,
     args: [{ title: `${severity} escalation schedule`, severity, timeScale }],
   });
@@ -54,14 +36,10 @@ test.concurrent.each([
     const steps = ESCALATION_MATRIX[severity];
     const last = steps[steps.length - 1];
     const h = await open(`schedule-${severity}`, severity, timeScale);
-    const s = await waitFor(
-      () => status(h),
-      (x) => x.engagedRoles.length === steps.length,
-      {
-        timeoutMs: ((last.afterMinutes * 60) / timeScale + 10) * 1000,
-        what: `all ${severity} steps`,
-      },
-    );
+    const s = await suite.waitFor(h, (x) => x.engagedRoles.length === steps.length, {
+      timeoutMs: ((last.afterMinutes * 60) / timeScale + 10) * 1000,
+      what: `all ${severity} steps`,
+    });
     expect(s.engagedRoles).toEqual(steps.flatMap((st) => st.roles));
     steps.forEach((step, i) => {
       const at = playbookMinutes(s, s.engagements[i].at);
@@ -69,17 +47,14 @@ test.concurrent.each([
       expect(at).toBeLessThan(step.afterMinutes + (LATE_SECONDS * timeScale) / 60);
     });
     expect(s.nextEscalation).toBeNull();
-    await h.signal('resolve', { by: 'oncall-primary' });
+    await h.signal(resolveSignal, { by: 'oncall-primary' });
     await recordHistory(h, `escalation-${severity}`);
   },
 );
 
 test.concurrent('P3: the team lead only, nobody later', async () => {
   const h = await open('schedule-P3', 'P3', 600);
-  const s = await waitFor(
-    () => status(h),
-    (x) => x.engagedRoles.length > 0,
-  );
+  const s = await suite.waitFor(h, (x) => x.engagedRoles.length > 0);
   expect(s.engagedRoles).toEqual(['team-lead']);
   expect(s.nextEscalation).toBeNull();
   // P3 response is the next business day: never earlier than 18:00 COT of a later day.
@@ -91,16 +66,9 @@ test.concurrent('P3: the team lead only, nobody later', async () => {
 test.concurrent('resolution cancels the steps still to come', async () => {
   const timeScale = 300; // P1: secondary at 3 s, eng lead at 6 s, trading lead at 12 s
   const h = await open('cancel-P1', 'P1', timeScale);
-  await waitFor(
-    () => status(h),
-    (x) => x.engagedRoles.includes('oncall-secondary'),
-    { what: 'secondary' },
-  );
-  await h.signal('resolve', { by: 'oncall-secondary', resolution: 'restarted inference-api' });
-  const resolved = await waitFor(
-    () => status(h),
-    (x) => x.status === 'resolved',
-  );
+  await suite.waitFor(h, (x) => x.engagedRoles.includes('oncall-secondary'), { what: 'secondary' });
+  await h.signal(resolveSignal, { by: 'oncall-secondary', resolution: 'restarted inference-api' });
+  const resolved = await suite.waitFor(h, (x) => x.status === 'resolved');
   expect(resolved.nextEscalation).toBeNull();
   // Past the eng lead (30 min) and trading lead (60 min) times.
   await new Promise((r) =>
@@ -108,7 +76,7 @@ test.concurrent('resolution cancels the steps still to come', async () => {
   );
   const later = await status(h);
   expect(later.engagedRoles).toEqual(['oncall-primary', 'oncall-secondary']);
-  const roles = (await readOutbox(worker.outbox.file))
+  const roles = (await readOutbox(suite.worker.outbox.file))
     .filter((r) => r.incidentId.startsWith(`${h.workflowId}@`) && r.kind === 'page')
     .map((r) => r.target);
   expect(roles.sort()).toEqual(['oncall-primary', 'oncall-secondary']);

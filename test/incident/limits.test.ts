@@ -1,32 +1,18 @@
 // Byte-bounded state on a real dev server (issue 9 item 6): 500 alerts carrying 16 KB annotations and 5,000
 // notes. The incident stays under the stated size, keeps escalating, and is never terminated by Temporal's
 // payload limits (2 MB): it continues as new with a bounded state instead.
-import type { Client } from '@temporalio/client';
 import { LIMITS } from '../../src/playbook/lifecycle/limits';
-import type { TimelineEvent } from '../../src/playbook/contract/incident';
+import { waitFor } from '../harness/temporal';
+import { incidentSuite } from '../harness/incident-suite';
 import {
-  startTestWorker,
-  status,
-  testClient,
-  uniqueTaskQueue,
-  waitFor,
-  type TestWorker,
-} from '../harness/temporal';
+  addNoteSignal,
+  alertFiredSignal,
+  resolveSignal,
+  timelineQuery,
+} from '../../src/workflows/definitions';
 
-const taskQueue = uniqueTaskQueue('limits');
-let worker: TestWorker;
-let client: Client;
-let closeClient: () => Promise<void>;
-
-beforeAll(async () => {
-  worker = await startTestWorker({ taskQueue });
-  ({ client, close: closeClient } = await testClient());
-});
 // Stopping replays every run of the task queue, the first one's 10+ MB of flooded signals included.
-afterAll(async () => {
-  await closeClient();
-  await worker.stop();
-}, 400_000);
+const suite = incidentSuite({ name: 'limits', stopTimeoutMs: 400_000 });
 
 /** Sends `n` signals, `concurrency` at a time. */
 async function flood(n: number, concurrency: number, send: (i: number) => Promise<void>) {
@@ -47,8 +33,8 @@ floodTest(
   '500 alerts with 16 KB annotations and 5,000 notes: bounded state, still escalating, never terminated',
   async () => {
     // P1 at timeScale 30: the secondary at 30 s, the eng lead at 60 s (real), during or after the flood.
-    const h = await client.workflow.start('incidentWorkflow', {
-      taskQueue,
+    const h = await suite.client.workflow.start('incidentWorkflow', {
+      taskQueue: suite.taskQueue,
       workflowId: `limits-${Date.now()}`,
       args: [
         {
@@ -59,15 +45,11 @@ floodTest(
         },
       ],
     });
-    const latest = client.workflow.getHandle(h.workflowId);
-    await waitFor(
-      () => status(latest),
-      (x) => x.engagedRoles.length > 0,
-      { what: 'first page' },
-    );
+    const latest = suite.client.workflow.getHandle(h.workflowId);
+    await suite.waitFor(latest, (x) => x.engagedRoles.length > 0, { what: 'first page' });
     const annotation = 'a'.repeat(16 * 1024);
     await flood(500, 16, async (i) => {
-      await latest.signal('alertFired', {
+      await latest.signal(alertFiredSignal, {
         alert: {
           fingerprint: `fp-${i}`,
           name: `FloodAlert${i}`,
@@ -79,17 +61,16 @@ floodTest(
       });
     });
     await flood(5000, 32, async (i) => {
-      await latest.signal('addNote', { by: 'flood', text: `note ${i} ${'n'.repeat(1500)}` });
+      await latest.signal(addNoteSignal, { by: 'flood', text: `note ${i} ${'n'.repeat(1500)}` });
     });
-    const s = await waitFor(
-      () => status(latest),
-      (x) => x.alerts.received === 500,
-      { timeoutMs: 120_000, what: 'every alert counted' },
-    );
+    const s = await suite.waitFor(latest, (x) => x.alerts.received === 500, {
+      timeoutMs: 120_000,
+      what: 'every alert counted',
+    });
     const described = await latest.describe();
     expect(described.status.name).toBe('RUNNING');
     // The state the status and timeline queries return (and continue-as-new carries) stays under its limits.
-    const timeline = await latest.query<TimelineEvent[]>('timeline');
+    const timeline = await latest.query(timelineQuery);
     const statusBytes = JSON.stringify(s).length;
     const timelineBytes = JSON.stringify(timeline).length;
     console.log(`[limits] status ${statusBytes} B, timeline ${timelineBytes} B (${timeline.length} events)`);
@@ -108,7 +89,7 @@ floodTest(
     const runs = await waitFor(
       async () => {
         const out: string[] = [];
-        for await (const run of client.workflow.list({ query: `WorkflowId = '${h.workflowId}'` }))
+        for await (const run of suite.client.workflow.list({ query: `WorkflowId = '${h.workflowId}'` }))
           out.push(run.status.name);
         return out;
       },
@@ -117,16 +98,12 @@ floodTest(
     );
     expect(runs.filter((r) => r !== 'RUNNING' && r !== 'CONTINUED_AS_NEW')).toEqual([]);
     // ...and it keeps escalating on the playbook's schedule.
-    const escalated = await waitFor(
-      () => status(latest),
-      (x) => x.engagedRoles.includes('eng-lead'),
-      {
-        timeoutMs: 120_000,
-        what: 'eng lead at 30 playbook minutes',
-      },
-    );
+    const escalated = await suite.waitFor(latest, (x) => x.engagedRoles.includes('eng-lead'), {
+      timeoutMs: 120_000,
+      what: 'eng lead at 30 playbook minutes',
+    });
     expect(escalated.engagedRoles).toEqual(['oncall-primary', 'oncall-secondary', 'eng-lead']);
-    await latest.signal('resolve', { by: 'flood' });
+    await latest.signal(resolveSignal, { by: 'flood' });
   },
   420_000,
 );

@@ -3,52 +3,44 @@
 // failure that led to it: a patched() call right after a local activity answered differently on replay.
 // A P0 incident goes through paging, an Update, notes, a severity change, an escalation, continue-as-new,
 // resolution and close, and no workflow task of any of its runs may fail.
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { status, waitFor } from '../harness/temporal';
+import { incidentSuite } from '../harness/incident-suite';
 import {
-  status,
-  startTestWorker,
-  testClient,
-  uniqueTaskQueue,
-  waitFor,
-  type TestWorker,
-} from '../harness/temporal';
+  acknowledgeUpdate,
+  addNoteSignal,
+  escalateSignal,
+  resolveSignal,
+  setSeveritySignal,
+  timelineQuery,
+} from '../../src/workflows/definitions';
 
-const taskQueue = uniqueTaskQueue('no-cache');
-let worker: TestWorker;
-let client: Client;
-let closeClient: () => Promise<void>;
-
-beforeAll(async () => {
-  worker = await startTestWorker({ taskQueue, maxCachedWorkflows: 0 });
-  ({ client, close: closeClient } = await testClient());
-});
-afterAll(async () => {
-  await closeClient();
-  await worker.stop(); // replays every run of the task queue once more (test/harness/temporal.ts)
-});
+const suite = incidentSuite({ name: 'no-cache', maxCachedWorkflows: 0 });
 
 const { EventType } = temporal.api.enums.v1;
 
 async function failedTasks(h: WorkflowHandle, runId: string): Promise<string[]> {
-  const history = await client.workflow.getHandle(h.workflowId, runId).fetchHistory();
-  return (history.events ?? [])
-    .filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED)
-    // The server refuses a closing task (continue-as-new) that a signal raced, so the workflow sees the
-    // signal first: Temporal's own protocol, not a failure of the code.
-    .filter(
-      (e) =>
-        e.workflowTaskFailedEventAttributes?.cause !==
-        temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
-    )
-    .map((e) => e.workflowTaskFailedEventAttributes?.failure?.message ?? 'workflow task failed');
+  const history = await suite.client.workflow.getHandle(h.workflowId, runId).fetchHistory();
+  return (
+    (history.events ?? [])
+      .filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED)
+      // The server refuses a closing task (continue-as-new) that a signal raced, so the workflow sees the
+      // signal first: Temporal's own protocol, not a failure of the code.
+      .filter(
+        (e) =>
+          e.workflowTaskFailedEventAttributes?.cause !==
+          temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
+      )
+      .map((e) => e.workflowTaskFailedEventAttributes?.failure?.message ?? 'workflow task failed')
+  );
 }
 
 test('an incident replayed at every workflow task runs from page to close, across continue-as-new', async () => {
   // 120x: eng lead at 7.5 s, CTO at 15 s; the reopen window (30 min) is 15 s. Continue-as-new after 200
   // events, which the 220 notes below pass whatever the batching (each signal is an event of its own).
-  const h = await client.workflow.start('incidentWorkflow', {
-    taskQueue,
+  const h = await suite.client.workflow.start('incidentWorkflow', {
+    taskQueue: suite.taskQueue,
     workflowId: `no-cache-${Date.now()}`,
     args: [
       {
@@ -59,14 +51,15 @@ test('an incident replayed at every workflow task runs from page to close, acros
       },
     ],
   });
-  const latest = client.workflow.getHandle(h.workflowId);
+  const latest = suite.client.workflow.getHandle(h.workflowId);
   const track = () => status(latest);
   await waitFor(track, (x) => x.engagedRoles.length > 0, { what: 'first page' });
-  const ack = await latest.executeUpdate('acknowledge', { args: [{ by: 'oncall-primary' }] });
+  const ack = await latest.executeUpdate(acknowledgeUpdate, { args: [{ by: 'oncall-primary' }] });
   expect(ack).toMatchObject({ accepted: true });
-  for (let i = 0; i < 220; i++) await latest.signal('addNote', { by: 'oncall-primary', text: `note ${i}` });
-  await latest.signal('setSeverity', { by: 'oncall-primary', severity: 'P1', reason: 'contained' });
-  await latest.signal('escalate', { by: 'oncall-primary', reason: 'need the eng lead now' });
+  for (let i = 0; i < 220; i++)
+    await latest.signal(addNoteSignal, { by: 'oncall-primary', text: `note ${i}` });
+  await latest.signal(setSeveritySignal, { by: 'oncall-primary', severity: 'P1', reason: 'contained' });
+  await latest.signal(escalateSignal, { by: 'oncall-primary', reason: 'need the eng lead now' });
   const escalated = await waitFor(track, (x) => x.engagedRoles.includes('eng-lead'), {
     timeoutMs: 60_000,
     what: 'eng lead',
@@ -77,13 +70,13 @@ test('an incident replayed at every workflow task runs from page to close, acros
     (runId) => runId !== h.firstExecutionRunId,
     { timeoutMs: 60_000, what: 'continue-as-new' },
   );
-  await latest.signal('resolve', { by: 'oncall-primary', resolution: 'rolled back' });
+  await latest.signal(resolveSignal, { by: 'oncall-primary', resolution: 'rolled back' });
   const closed = await waitFor(track, (x) => x.status === 'closed', { timeoutMs: 90_000, what: 'closed' });
   expect(closed.acknowledgedBy).toBe('oncall-primary');
-  const notes = (await latest.query<{ type: string }[]>('timeline')).filter((e) => e.type === 'note');
+  const notes = (await latest.query(timelineQuery)).filter((e) => e.type === 'note');
   expect(notes).toHaveLength(220);
   const runs: string[] = [];
-  for await (const run of client.workflow.list({ query: `WorkflowId = '${h.workflowId}'` }))
+  for await (const run of suite.client.workflow.list({ query: `WorkflowId = '${h.workflowId}'` }))
     runs.push(run.runId);
   expect(runs.length).toBeGreaterThan(1);
   for (const runId of runs) expect(await failedTasks(h, runId)).toEqual([]);

@@ -10,6 +10,7 @@ import {
   waitFor,
   type TestWorker,
 } from '../harness/temporal';
+import { resolveSignal } from '../../src/workflows/definitions';
 
 const taskQueue = uniqueTaskQueue('opening-time');
 let client: Client;
@@ -41,5 +42,5 @@ test('an incident whose first task waits 3 s still opens at its start event', as
   expect(Date.parse(s.openedAt)).toBe(startedAt);
   // The response target (15 playbook minutes, 1.5 s here) counts from the start: it passed before any task.
   expect(Date.parse(s.sla.responseDeadline)).toBe(startedAt + 1500);
-  await h.signal('resolve', { by: 'tester' });
+  await h.signal(resolveSignal, { by: 'tester' });
 }, 60_000);

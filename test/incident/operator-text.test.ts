@@ -2,50 +2,38 @@
 // client with "before\u0000after" (what `temporal workflow signal` sends for that JSON) is recorded with U+FFFD,
 // every later ledger write lands (the incident row follows the acknowledgement and the resolution), and the
 // history does not grow with failed writes.
-import type { Client } from '@temporalio/client';
-import type { TimelineEvent } from '../../src/playbook/contract/incident';
-import { freshLedger, type TestLedger } from '../ledger/db';
+import { waitFor } from '../harness/temporal';
+import { incidentSuite } from '../harness/incident-suite';
 import {
-  startTestWorker,
-  status,
-  testClient,
-  uniqueTaskQueue,
-  waitFor,
-  type TestWorker,
-} from '../harness/temporal';
+  acknowledgeUpdate,
+  addNoteSignal,
+  resolveUpdate,
+  timelineQuery,
+} from '../../src/workflows/definitions';
+import { freshLedger, type TestLedger } from '../ledger/db';
 
-const taskQueue = uniqueTaskQueue('operator-text');
-let worker: TestWorker;
-let client: Client;
-let closeClient: () => Promise<void>;
 let ledger: TestLedger;
 
-beforeAll(async () => {
-  ledger = await freshLedger('operator_text');
-  worker = await startTestWorker({ taskQueue, deps: { ledger: ledger.pool } });
-  ({ client, close: closeClient } = await testClient());
+const suite = incidentSuite({
+  name: 'operator-text',
+  deps: async () => {
+    ledger = await freshLedger('operator_text');
+    return { ledger: ledger.pool };
+  },
 });
-afterAll(async () => {
-  await closeClient();
-  await worker.stop();
-  await ledger.close();
-});
+afterAll(() => ledger?.close());
 
 test('a NUL in addNote: recorded as U+FFFD, the ledger keeps up, the incident carries on', async () => {
-  const h = await client.workflow.start('incidentWorkflow', {
-    taskQueue,
+  const h = await suite.client.workflow.start('incidentWorkflow', {
+    taskQueue: suite.taskQueue,
     workflowId: `nul-note-${Date.now()}`,
     args: [{ title: 'NUL note', severity: 'P2', timeScale: 600 }],
   });
-  const { incidentId } = await waitFor(
-    () => status(h),
-    (s) => s.engagedRoles.length > 0,
-    { what: 'first page' },
-  );
-  await h.signal('addNote', { by: 'tctl\u0000user', text: 'before\u0000after \u202Egnp.exe' });
-  await h.executeUpdate('acknowledge', { args: [{ by: 'ana' }] });
+  const { incidentId } = await suite.waitFor(h, (s) => s.engagedRoles.length > 0, { what: 'first page' });
+  await h.signal(addNoteSignal, { by: 'tctl\u0000user', text: 'before\u0000after \u202Egnp.exe' });
+  await h.executeUpdate(acknowledgeUpdate, { args: [{ by: 'ana' }] });
   const events = await waitFor(
-    () => h.query<TimelineEvent[]>('timeline'),
+    () => h.query(timelineQuery),
     (t) => t.some((e) => e.type === 'note'),
     { what: 'the note' },
   );
@@ -66,9 +54,9 @@ test('a NUL in addNote: recorded as U+FFFD, the ledger keeps up, the incident ca
     [incidentId],
   );
   expect(notes.rows).toEqual([{ actor: 'tctl\uFFFDuser', text: 'before\uFFFDafter gnp.exe' }]);
-  await h.executeUpdate('resolve', { args: [{ by: 'ana', resolution: 'fixed' }] });
+  await h.executeUpdate(resolveUpdate, { args: [{ by: 'ana', resolution: 'fixed' }] });
   await waitFor(row, (r) => r?.status === 'resolved', { what: 'the ledger row resolved' });
-  const t = await h.query<TimelineEvent[]>('timeline');
+  const t = await h.query(timelineQuery);
   expect(t.filter((e) => e.type === 'side-effect.failed' || e.type === 'ledger.failed')).toEqual([]);
   expect((await h.describe()).historyLength).toBeLessThan(150);
 });

@@ -2,47 +2,43 @@
 // PagerDuty trigger/acknowledge/resolve with one dedup key, a post-mortem with a 48-hour deadline, ledger
 // rows and a report line. Slack and PagerDuty are fakes speaking their wire formats; a Slack outage delays
 // neither PagerDuty nor the escalation.
-import type { Client } from '@temporalio/client';
 import { createChannelDispatcher, InMemoryKeyValueStore } from '../../src/activities/notify/http';
 import { readOutbox } from '../../src/activities/notify/outbox';
 import { PagerDutyChannel } from '../../src/activities/notify/pagerduty';
 import { SlackChannel } from '../../src/activities/notify/slack';
 import { computeReport } from '../../src/ledger/report';
 import { loadReportRows } from '../../src/ledger/report-rows';
-import type { PostmortemStatus } from '../../src/playbook/contract/postmortem';
+import { waitFor } from '../harness/temporal';
+import { incidentSuite } from '../harness/incident-suite';
+import {
+  acknowledgeUpdate,
+  addNoteSignal,
+  resolveSignal,
+  resolveUpdate,
+  timelineQuery,
+} from '../../src/workflows/definitions';
+import { postmortemStatusQuery } from '../../src/workflows/postmortem-definitions';
 import { startFakePagerDuty, type FakePagerDuty } from '../fakes/pagerduty';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack';
 import { freshLedger, type TestLedger } from '../ledger/db';
 import { recordHistory } from '../harness/history';
-import {
-  status,
-  startTestWorker,
-  testClient,
-  uniqueTaskQueue,
-  waitFor,
-  type TestWorker,
-} from '../harness/temporal';
 
-const taskQueue = uniqueTaskQueue('p0-e2e');
-let worker: TestWorker;
-let client: Client;
-let closeClient: () => Promise<void>;
 let slack: FakeSlack;
 let pagerduty: FakePagerDuty;
 let ledger: TestLedger;
 
-beforeAll(async () => {
-  [slack, pagerduty, ledger] = await Promise.all([
-    startFakeSlack(),
-    startFakePagerDuty(),
-    freshLedger('p0_e2e'),
-  ]);
-  const store = new InMemoryKeyValueStore();
-  const timeouts = { connectMs: 500, headersMs: 1000, bodyMs: 1000, totalMs: 1500 };
-  const dispatcher = createChannelDispatcher(timeouts);
-  worker = await startTestWorker({
-    taskQueue,
-    deps: {
+const suite = incidentSuite({
+  name: 'p0-e2e',
+  deps: async () => {
+    [slack, pagerduty, ledger] = await Promise.all([
+      startFakeSlack(),
+      startFakePagerDuty(),
+      freshLedger('p0_e2e'),
+    ]);
+    const store = new InMemoryKeyValueStore();
+    const timeouts = { connectMs: 500, headersMs: 1000, bodyMs: 1000, totalMs: 1500 };
+    const dispatcher = createChannelDispatcher(timeouts);
+    return {
       ledger: ledger.pool,
       channels: {
         slack: new SlackChannel(
@@ -54,31 +50,24 @@ beforeAll(async () => {
           { dispatcher, store },
         ),
       },
-    },
-  });
-  ({ client, close: closeClient } = await testClient());
+    };
+  },
 });
-afterAll(async () => {
-  await closeClient();
-  await worker.stop();
-  await Promise.all([slack.stop(), pagerduty.stop(), ledger.close()]);
-});
+// After the suite's own afterAll: the worker is stopped before the servers it wrote to.
+afterAll(() => Promise.all([slack?.stop(), pagerduty?.stop(), ledger?.close()]));
 
 const channels = ['outbox', 'slack', 'pagerduty'];
 
 test('a resolved P0: messages on every channel, one PagerDuty incident, post-mortem, ledger and report', async () => {
   const timeScale = 600;
-  const h = await client.workflow.start('incidentWorkflow', {
-    taskQueue,
+  const h = await suite.client.workflow.start('incidentWorkflow', {
+    taskQueue: suite.taskQueue,
     workflowId: `p0-e2e-${Date.now()}`,
     args: [{ title: 'Trading API down', severity: 'P0', timeScale, policy: { channels } }],
   });
-  await waitFor(
-    () => status(h),
-    (s) => s.engagedRoles.length === 1,
-  );
-  await h.executeUpdate('acknowledge', { args: [{ by: 'oncall-primary' }] });
-  await h.executeUpdate('resolve', {
+  await suite.waitFor(h, (s) => s.engagedRoles.length === 1);
+  await h.executeUpdate(acknowledgeUpdate, { args: [{ by: 'oncall-primary' }] });
+  await h.executeUpdate(resolveUpdate, {
     args: [
       {
         by: 'oncall-primary',
@@ -89,14 +78,12 @@ test('a resolved P0: messages on every channel, one PagerDuty incident, post-mor
       },
     ],
   });
-  const done = await waitFor(
-    () => status(h),
-    (s) => s.postmortemWorkflowId !== null,
-    { what: 'close and post-mortem' },
-  );
+  const done = await suite.waitFor(h, (s) => s.postmortemWorkflowId !== null, {
+    what: 'close and post-mortem',
+  });
 
   // 4.1 and 4.3 in the outbox and on Slack (webhook: one POST per message, blocks + text).
-  const outbox = (await readOutbox(worker.outbox.file)).filter((r) =>
+  const outbox = (await readOutbox(suite.worker.outbox.file)).filter((r) =>
     r.incidentId.startsWith(`${h.workflowId}@`),
   );
   expect(outbox.some((r) => r.template === '4.1' && r.step === 'start')).toBe(true);
@@ -112,9 +99,9 @@ test('a resolved P0: messages on every channel, one PagerDuty incident, post-mor
   expect(new Set(events.map((e) => e.dedup_key)).size).toBe(1);
 
   // Post-mortem (6.1): P0 within 48 hours of resolution, scaled.
-  const pm = client.workflow.getHandle(done.postmortemWorkflowId!);
+  const pm = suite.client.workflow.getHandle(done.postmortemWorkflowId!);
   const pmStatus = await waitFor(
-    () => pm.query<PostmortemStatus>('postmortemStatus'),
+    () => pm.query(postmortemStatusQuery),
     (p) => p.dueAt !== null,
   );
   expect(Date.parse(pmStatus.dueAt!) - Date.parse(done.resolvedAt!)).toBe((48 * 3600 * 1000) / timeScale);
@@ -131,7 +118,7 @@ test('a resolved P0: messages on every channel, one PagerDuty incident, post-mor
     { what: 'ledger row closed' },
   );
   expect(row.mttr_seconds).toBe(done.metrics.mttrSeconds);
-  const timeline = await h.query<unknown[]>('timeline');
+  const timeline = await h.query(timelineQuery);
   const events2 = await waitFor(
     async () =>
       Number(
@@ -168,16 +155,14 @@ test('a Slack outage delays neither PagerDuty pages nor the escalation', async (
   slack.hang(); // every Slack request hangs until the channel gives up (1.5 s), then retries
   try {
     const timeScale = 300; // eng lead at 15 min = 3 s
-    const h = await client.workflow.start('incidentWorkflow', {
-      taskQueue,
+    const h = await suite.client.workflow.start('incidentWorkflow', {
+      taskQueue: suite.taskQueue,
       workflowId: `slack-outage-${Date.now()}`,
       args: [{ title: 'Slack is down too', severity: 'P0', timeScale, policy: { channels } }],
     });
-    const s = await waitFor(
-      () => status(h),
-      (x) => x.engagedRoles.includes('eng-lead'),
-      { what: 'eng lead on time' },
-    );
+    const s = await suite.waitFor(h, (x) => x.engagedRoles.includes('eng-lead'), {
+      what: 'eng lead on time',
+    });
     const engLeadMinutes =
       ((Date.parse(s.engagements.find((e) => e.role === 'eng-lead')!.at) - Date.parse(s.openedAt)) *
         timeScale) /
@@ -194,30 +179,27 @@ test('a Slack outage delays neither PagerDuty pages nor the escalation', async (
       { what: 'PagerDuty triggers for primary and eng lead' },
     );
     expect(triggers.length).toBeGreaterThanOrEqual(2);
-    await h.signal('resolve', { by: 'oncall-primary' });
+    await h.signal(resolveSignal, { by: 'oncall-primary' });
   } finally {
     slack.clear();
   }
 });
 
 test('a long timeline is trimmed in the workflow state once the ledger holds it', async () => {
-  const h = await client.workflow.start('incidentWorkflow', {
-    taskQueue,
+  const h = await suite.client.workflow.start('incidentWorkflow', {
+    taskQueue: suite.taskQueue,
     workflowId: `long-timeline-${Date.now()}`,
     args: [{ title: 'Chatty incident', severity: 'P3', timeScale: 1 }],
   });
-  const { incidentId } = await waitFor(
-    () => status(h),
-    (x) => x.engagedRoles.length > 0,
-  );
+  const { incidentId } = await suite.waitFor(h, (x) => x.engagedRoles.length > 0);
   for (let batch = 0; batch < 13; batch++)
     await Promise.all(
       Array.from({ length: 100 }, (_, i) =>
-        h.signal('addNote', { by: 'lee', text: `note ${batch * 100 + i}` }),
+        h.signal(addNoteSignal, { by: 'lee', text: `note ${batch * 100 + i}` }),
       ),
     );
   const timeline = await waitFor(
-    () => h.query<{ type: string; text: string }[]>('timeline'),
+    () => h.query(timelineQuery),
     (t) => t[0]?.type === 'timeline.truncated' && t.length - 1 <= 1200,
     { timeoutMs: 60_000, what: 'a truncated timeline' },
   );
@@ -239,5 +221,5 @@ test('a long timeline is trimmed in the workflow state once the ledger holds it'
     ])
   ).rows[0].count;
   expect(Number(notes)).toBe(1300);
-  await h.signal('resolve', { by: 'lee' });
+  await h.signal(resolveSignal, { by: 'lee' });
 });

@@ -4,20 +4,18 @@
 // activity that outlives its workflow task resolves in another task on replay): deliveries stay activities
 // (README "No local activities in workflows"). The worker's replay on stop proves the history.
 import { temporal } from '@temporalio/proto';
-import type { Client } from '@temporalio/client';
 import type { NotificationChannel } from '../../src/activities/notify/port';
-import type { TimelineEvent } from '../../src/playbook/contract/incident';
+import { status, waitFor } from '../harness/temporal';
+import { incidentSuite } from '../harness/incident-suite';
 import {
-  startTestWorker,
-  status,
-  testClient,
-  uniqueTaskQueue,
-  waitFor,
-  type TestWorker,
-} from '../harness/temporal';
+  acknowledgeUpdate,
+  addNoteSignal,
+  postUpdateUpdate,
+  resolveUpdate,
+  timelineQuery,
+} from '../../src/workflows/definitions';
 
 const { EventType } = temporal.api.enums.v1;
-const taskQueue = uniqueTaskQueue('slow-outbox');
 const delivered: { kind: string; key: string }[] = [];
 let writes = 0;
 const slowOutbox: NotificationChannel = {
@@ -30,22 +28,16 @@ const slowOutbox: NotificationChannel = {
     return { channel: 'outbox', idempotencyKey: n.idempotencyKey, outcome: 'delivered' };
   },
 };
-let worker: TestWorker;
-let client: Client;
-let closeClient: () => Promise<void>;
 
-beforeAll(async () => {
-  worker = await startTestWorker({ taskQueue, deps: { channels: { outbox: slowOutbox } } });
-  ({ client, close: closeClient } = await testClient());
+const suite = incidentSuite({
+  name: 'slow-outbox',
+  deps: { channels: { outbox: slowOutbox } },
+  stopTimeoutMs: 120_000,
 });
-afterAll(async () => {
-  await closeClient();
-  await worker.stop();
-}, 120_000);
 
 test('a slow outbox delays no handling, loses no message, and the history replays', async () => {
-  const h = await client.workflow.start('incidentWorkflow', {
-    taskQueue,
+  const h = await suite.client.workflow.start('incidentWorkflow', {
+    taskQueue: suite.taskQueue,
     workflowId: `slow-outbox-${Date.now()}`,
     args: [
       {
@@ -58,19 +50,19 @@ test('a slow outbox delays no handling, loses no message, and the history replay
   });
   for (let i = 0; i < 12; i++) {
     await new Promise((r) => setTimeout(r, 700));
-    await h.signal('addNote', { by: 'tester', text: `note ${i}` });
+    await h.signal(addNoteSignal, { by: 'tester', text: `note ${i}` });
     if (i % 4 === 0)
-      await h.executeUpdate('postUpdate', {
+      await h.executeUpdate(postUpdateUpdate, {
         args: [{ by: 'tester', status: 'Investigating', theory: `slow disk ${i}`, progress: ['waiting'] }],
       });
   }
   // The acknowledgement is seen at once, whatever the outbox is doing.
-  await h.executeUpdate('acknowledge', { args: [{ by: 'tester' }] });
+  await h.executeUpdate(acknowledgeUpdate, { args: [{ by: 'tester' }] });
   const acked = await status(h);
   expect(acked.status).toBe('acknowledged');
-  const timeline = await h.query<TimelineEvent[]>('timeline');
+  const timeline = await h.query(timelineQuery);
   expect(timeline.filter((e) => e.type === 'note')).toHaveLength(12);
-  await h.executeUpdate('resolve', { args: [{ by: 'tester', summary: 'disk replaced' }] });
+  await h.executeUpdate(resolveUpdate, { args: [{ by: 'tester', resolution: 'disk replaced' }] });
   // Every composed message is written, once per key, slow as the outbox is.
   await waitFor(
     () => Promise.resolve(delivered),

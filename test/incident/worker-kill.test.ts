@@ -7,6 +7,7 @@ import path from 'node:path';
 import { readOutbox } from '../../src/activities/notify/outbox';
 import { recordHistory } from '../harness/history';
 import { replayTaskQueue, status, testClient, tmpFile, uniqueTaskQueue, waitFor } from '../harness/temporal';
+import { addNoteSignal, resolveSignal, timelineQuery } from '../../src/workflows/definitions';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const taskQueue = uniqueTaskQueue('kill');
@@ -108,7 +109,7 @@ test('escalation continues on time on a new worker and no page is written twice'
   ).toEqual([`${incidentId}:escalate-P0-15m:eng-lead`]);
   expect(keys).toContain(`${incidentId}:escalate-P0-30m:cto`);
 
-  await h.signal('resolve', { by: 'oncall-primary' });
+  await h.signal(resolveSignal, { by: 'oncall-primary' });
   await waitFor(
     () => status(h),
     (x) => x.status === 'resolved',
@@ -141,7 +142,7 @@ test('after a workflow task timed out on a stopped worker, the incident goes on 
     { what: 'first page' },
   );
   first.child.kill('SIGSTOP');
-  await h.signal('addNote', { by: 'oncall-primary', text: 'sent while the worker is stopped' });
+  await h.signal(addNoteSignal, { by: 'oncall-primary', text: 'sent while the worker is stopped' });
   const second = startWorkerProcess({});
   try {
     // Queried only once it polls: with no worker on the queue a query fails at once ("no poller seen").
@@ -156,7 +157,7 @@ test('after a workflow task timed out on a stopped worker, the incident goes on 
       { timeoutMs: 60_000, what: 'CTO at 30 min on the second worker' },
     );
     expect(s.engagedRoles).toEqual(['oncall-primary', 'eng-lead', 'cto']);
-    const timeline = await h.query<{ type: string; text: string }[]>('timeline');
+    const timeline = await h.query(timelineQuery);
     expect(timeline.some((e) => e.type === 'note' && e.text === 'sent while the worker is stopped')).toBe(
       true,
     );
@@ -166,7 +167,7 @@ test('after a workflow task timed out on a stopped worker, the incident goes on 
         (e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
       ),
     ).toBe(true);
-    await h.signal('resolve', { by: 'oncall-primary' });
+    await h.signal(resolveSignal, { by: 'oncall-primary' });
     await waitFor(
       () => status(h),
       (x) => x.status === 'resolved',

@@ -63,6 +63,7 @@ describe('happy path', () => {
       firing: 1,
       incidents: [{ kind: 'trading-system-down', severity: 'P0', fired: 1 }],
     });
+    expect(body.incidents[0]).not.toHaveProperty('incidentId');
     expect(body.incidents[0].url).toMatch(
       /^http:\/\/127\.0\.0\.1:8233\/namespaces\/default\/workflows\/incident-trading-system-down-[0-9a-f]{16}\/run-1\/history$/,
     );
@@ -223,7 +224,9 @@ describe('happy path', () => {
     });
     expect(a.statusCode).toBe(201);
     expect(a.json()).toMatchObject({ kind: 'trading-system-down', severity: 'P0', severitySource: 'given' });
-    expect(a.json().url).toContain(`/workflows/${a.json().incidentId}/`);
+    expect(a.json().url).toContain(`/workflows/${a.json().workflowId}/`);
+    // The incident id proper (`<workflow id>@<opening time>`) is known only once the workflow opened it.
+    expect(a.json()).not.toHaveProperty('incidentId');
     const b = await app.inject({
       method: 'POST',
       url: '/v1/incidents',
@@ -243,7 +246,7 @@ describe('happy path', () => {
       url: '/v1/incidents',
       payload: { title: 'Docs typo', severity: 'P3', idempotencyKey: 'k1' },
     });
-    expect(c.json().incidentId).toBe(b.json().incidentId);
+    expect(c.json().workflowId).toBe(b.json().workflowId);
     expect(c.json().runId).toBe(b.json().runId);
     const input = (starter.calls[1]?.cmd as { input: unknown }).input;
     expect(incidentInputSchema.parse(input)).toMatchObject({

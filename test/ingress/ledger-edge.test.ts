@@ -4,13 +4,13 @@
 // ingress sanitizing, PostgreSQL refuses the same text (the control below), which is how that incident went
 // missing from the report.
 import type { Client } from '@temporalio/client';
+import { startTestWorker, testClient, uniqueTaskQueue, waitFor, type TestWorker } from '../harness/temporal';
+import { statusQuery, timelineQuery } from '../../src/workflows/definitions';
 import { startIngress, type RunningIngress } from '../../src/ingress/start';
 import { TemporalIncidentStarter } from '../../src/ingress/starter';
 import { computeReport } from '../../src/ledger/report';
 import { loadReportRows } from '../../src/ledger/report-rows';
 import { LedgerStore } from '../../src/ledger/store';
-import type { IncidentStatus, TimelineEvent } from '../../src/playbook/contract/incident';
-import { startTestWorker, testClient, uniqueTaskQueue, waitFor, type TestWorker } from '../harness/temporal';
 import { freshLedger, type TestLedger } from '../ledger/db';
 import { snapshot } from '../ledger/fixtures';
 import { closeAllApps, defaultRules, expectAllClean, httpClient, testConfig } from './helpers';
@@ -68,10 +68,10 @@ test('a label with \\u0000 and lone surrogates: the ledger rows are written and 
     payload: body,
   });
   expect(res.statusCode).toBe(200);
-  const { incidentId: workflowId } = res.json().incidents[0];
+  const { workflowId } = res.json().incidents[0];
   const handle = client.workflow.getHandle(workflowId);
   const s = await waitFor(
-    () => handle.query<IncidentStatus>('status'),
+    () => handle.query(statusQuery),
     (x) => x.alerts.received === 1 && x.firstPagedAt !== null,
     { what: 'incident open and paged' },
   );
@@ -79,7 +79,7 @@ test('a label with \\u0000 and lone surrogates: the ledger rows are written and 
   expectAllClean(s);
 
   // The incident row, and every timeline event so far, are in the ledger (the writes used to fail 93 times).
-  const timeline = await handle.query<TimelineEvent[]>('timeline');
+  const timeline = await handle.query(timelineQuery);
   const row = await waitFor(
     async () => {
       const inc = await ledger.pool.query('SELECT * FROM incidents WHERE id = $1', [s.incidentId]);

@@ -100,8 +100,8 @@ describe('sizes are truncated, never refused', () => {
     for (const c of starter.calls)
       byIncident.set(c.workflowId, [...(byIncident.get(c.workflowId) ?? []), c.alert as Alert]);
     let foldedTotal = 0;
-    for (const inc of body.incidents as { incidentId: string; fired: number; folded: number }[]) {
-      const alerts = byIncident.get(inc.incidentId) ?? [];
+    for (const inc of body.incidents as { workflowId: string; fired: number; folded: number }[]) {
+      const alerts = byIncident.get(inc.workflowId) ?? [];
       expect(alerts).toHaveLength(inc.fired);
       expect(inc.fired + inc.folded).toBe(500);
       foldedTotal += inc.folded;

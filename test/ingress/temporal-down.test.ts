@@ -2,6 +2,8 @@
 // once Temporal is back the retried notification lands on the same incident: nothing lost.
 // Uses its own dev server on a SQLite file, stopped and restarted on the same port.
 import { Client, Connection } from '@temporalio/client';
+import { waitFor } from '../harness/temporal';
+import { statusQuery } from '../../src/workflows/definitions';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -9,10 +11,8 @@ import { createActivities } from '../../src/activities';
 import { OutboxChannel } from '../../src/activities/notify/outbox';
 import { startIngress, type RunningIngress } from '../../src/ingress/start';
 import { TemporalIncidentStarter } from '../../src/ingress/starter';
-import type { IncidentStatus } from '../../src/playbook/contract/incident';
 import { freePort, startDevServer, type DevServer } from '../../scripts/lib/dev-server';
 import { ensureTemporalCli } from '../../scripts/lib/temporal-cli';
-import { waitFor } from '../harness/temporal';
 import { alertmanagerPayload, closeAllApps, defaultRules, httpClient, testConfig } from './helpers';
 
 const tmp = process.env.TEST_TMP_DIR ?? '/tmp';
@@ -103,7 +103,7 @@ it('503 + Retry-After while Temporal is down; the retried alert lands on the sam
     payload: alert('fp-before'),
   });
   expect(first.statusCode).toBe(200);
-  const { incidentId, runId } = first.json().incidents[0];
+  const { workflowId, runId } = first.json().incidents[0];
 
   await worker?.stop();
   worker = null;
@@ -135,10 +135,10 @@ it('503 + Retry-After while Temporal is down; the retried alert lands on the sam
     (r) => r.statusCode === 200,
     { what: 'the retried notification accepted', timeoutMs: 30_000, intervalMs: 500 },
   );
-  expect(retried.json().incidents[0]).toMatchObject({ incidentId, runId });
+  expect(retried.json().incidents[0]).toMatchObject({ workflowId, runId });
   const client = new Client({ connection, namespace: 'default' });
   const s = await waitFor(
-    () => client.workflow.getHandle(incidentId).query<IncidentStatus>('status'),
+    () => client.workflow.getHandle(workflowId).query(statusQuery),
     (x) => x.alerts.received === 2,
     { what: 'both alerts counted', timeoutMs: 30_000 },
   );

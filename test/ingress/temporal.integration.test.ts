@@ -2,11 +2,11 @@
 // task queue: recorded fixtures become incidents, repeated posts add to them, an alert storm makes exactly
 // one incident per dedup key with every alert counted, and a closed incident's key opens a new one.
 import type { Client } from '@temporalio/client';
+import type { Alert } from '../../src/playbook/contract/incident';
+import { startTestWorker, testClient, uniqueTaskQueue, waitFor, type TestWorker } from '../harness/temporal';
+import { resolveUpdate, statusQuery, timelineQuery } from '../../src/workflows/definitions';
 import { startIngress, type RunningIngress } from '../../src/ingress/start';
 import { TemporalIncidentStarter } from '../../src/ingress/starter';
-import type { IncidentStatus } from '../../src/playbook/contract/incident';
-import { startTestWorker, testClient, uniqueTaskQueue, waitFor, type TestWorker } from '../harness/temporal';
-import type { Alert, TimelineEvent } from '../../src/playbook/contract/incident';
 import {
   alertmanagerPayload,
   bigAlertmanagerGroup,
@@ -44,7 +44,7 @@ async function ingress(timeScale: number, overrides: Parameters<typeof testConfi
   return httpClient(running.app);
 }
 
-const status = (workflowId: string) => client.workflow.getHandle(workflowId).query<IncidentStatus>('status');
+const status = (workflowId: string) => client.workflow.getHandle(workflowId).query(statusQuery);
 
 beforeAll(async () => {
   ({ client, close: closeClient } = await testClient());
@@ -68,9 +68,9 @@ describe('recorded Alertmanager and Grafana notifications', () => {
       payload: fixture('alertmanager-firing.json'),
     });
     expect(first.statusCode).toBe(200);
-    const { incidentId, runId } = first.json().incidents[0];
+    const { workflowId, runId } = first.json().incidents[0];
     // 2xx came after Temporal accepted the signal: the run exists now.
-    const desc = await client.workflow.getHandle(incidentId).describe();
+    const desc = await client.workflow.getHandle(workflowId).describe();
     expect(desc.runId).toBe(runId);
     expect(desc.type).toBe('incidentWorkflow');
     expect(desc.taskQueue).toBe(taskQueue);
@@ -87,9 +87,9 @@ describe('recorded Alertmanager and Grafana notifications', () => {
       headers: auth,
       payload: fixture('alertmanager-firing.json'),
     });
-    expect(again.json().incidents[0]).toMatchObject({ incidentId, runId });
+    expect(again.json().incidents[0]).toMatchObject({ workflowId, runId });
     await waitFor(
-      () => status(incidentId),
+      () => status(workflowId),
       (s) => s.alerts.received === 2,
       { what: 'two alerts counted' },
     );
@@ -102,7 +102,7 @@ describe('recorded Alertmanager and Grafana notifications', () => {
     });
     expect(resolved.statusCode).toBe(200);
     const s = await waitFor(
-      () => status(incidentId),
+      () => status(workflowId),
       (x) => x.alerts.resolved === 1,
       { what: 'resolved alert counted' },
     );
@@ -112,7 +112,7 @@ describe('recorded Alertmanager and Grafana notifications', () => {
       status: 'triggered',
       alerts: { firing: 0, received: 2 },
     });
-    const timeline = await client.workflow.getHandle(incidentId).query<{ type: string }[]>('timeline');
+    const timeline = await client.workflow.getHandle(workflowId).query(timelineQuery);
     expect(timeline.map((e) => e.type)).toContain('alerts.cleared');
   });
 
@@ -127,7 +127,7 @@ describe('recorded Alertmanager and Grafana notifications', () => {
     expect(mixed.statusCode).toBe(200);
     const db = mixed.json().incidents[0];
     const s = await waitFor(
-      () => status(db.incidentId),
+      () => status(db.workflowId),
       (x) => x.alerts.received === 2 && x.alerts.resolved === 1,
       { what: 'mixed group counted' },
     );
@@ -140,7 +140,7 @@ describe('recorded Alertmanager and Grafana notifications', () => {
     });
     expect(grafana.statusCode).toBe(200);
     const g = await waitFor(
-      () => status(grafana.json().incidents[0].incidentId),
+      () => status(grafana.json().incidents[0].workflowId),
       (x) => x.alerts.received === 1,
       { what: 'grafana alert' },
     );
@@ -163,10 +163,10 @@ describe('recorded Alertmanager and Grafana notifications', () => {
     expect(res.statusCode).toBe(201);
     const body = res.json();
     expect(body.url).toBe(
-      `http://127.0.0.1:8233/namespaces/default/workflows/${body.incidentId}/${body.runId}/history`,
+      `http://127.0.0.1:8233/namespaces/default/workflows/${body.workflowId}/${body.runId}/history`,
     );
     const s = await waitFor(
-      () => status(body.incidentId),
+      () => status(body.workflowId),
       (x) => x.title.length > 0,
       { what: 'manual incident' },
     );
@@ -209,7 +209,7 @@ describe('alert storm', () => {
             payload,
           });
           codes.set(res.statusCode, (codes.get(res.statusCode) ?? 0) + 1);
-          if (res.statusCode === 200) ids.add(res.json().incidents[0].incidentId);
+          if (res.statusCode === 200) ids.add(res.json().incidents[0].workflowId);
         }
       }),
     );
@@ -277,25 +277,25 @@ describe('issue 12 item 6: a real alert is never dropped for its size', () => {
       alerts: 1,
       examples: ['alerts[0].annotations.description: 60000 -> 16384 chars'],
     });
-    const { incidentId } = res.json().incidents[0];
+    const { workflowId } = res.json().incidents[0];
     await waitFor(
-      () => status(incidentId),
+      () => status(workflowId),
       (x) => x.alerts.received === 1,
       { what: 'alert counted' },
     );
     // The timeline says so...
-    const timeline = await client.workflow.getHandle(incidentId).query<TimelineEvent[]>('timeline');
+    const timeline = await client.workflow.getHandle(workflowId).query(timelineQuery);
     expect(timeline.find((e) => e.type === 'alert.fired')?.text).toBe(
       'Alert firing: IngressStackTrace: order router crashed [ingress: truncated annotations.description]',
     );
     // ...the Web UI details too, and the alert Temporal recorded carries the marked head and the list.
-    const desc = await client.workflow.getHandle(incidentId).describe();
+    const desc = await client.workflow.getHandle(workflowId).describe();
     expect(await desc.staticDetails()).toContain(
       '- Truncated by ingress: annotations.description: 60000 -> 16384 chars',
     );
     // The signal Temporal recorded carries the alert trimmed to what the incident keeps (issue 9 item 4):
     // no annotations (they stay in the static details and the ingress log), the summary says it was cut.
-    const [alert] = await signalledAlerts(incidentId);
+    const [alert] = await signalledAlerts(workflowId);
     expect(alert?.annotations).toBeUndefined();
     expect(alert?.summary).toBe('order router crashed [ingress: truncated annotations.description]');
     expect(JSON.stringify(alert).length).toBeLessThan(1000);
@@ -318,11 +318,11 @@ describe('issue 12 item 6: a real alert is never dropped for its size', () => {
     expect(body).toMatchObject({ received: 1000, firing: 1000, folded: 0, dropped: 0 });
     expect(body.incidents).toHaveLength(10);
     const counts = await Promise.all(
-      (body.incidents as { incidentId: string }[]).map((i) =>
+      (body.incidents as { workflowId: string }[]).map((i) =>
         waitFor(
-          () => status(i.incidentId),
+          () => status(i.workflowId),
           (s) => s.alerts.received === 100,
-          { what: `${i.incidentId} counts 100`, timeoutMs: 60_000 },
+          { what: `${i.workflowId} counts 100`, timeoutMs: 60_000 },
         ),
       ),
     );
@@ -342,17 +342,17 @@ describe('issue 12 item 6: a real alert is never dropped for its size', () => {
     expect(res.statusCode).toBe(200);
     const body = res.json();
     expect(body).toMatchObject({ received: 150, folded: 50, dropped: 0 });
-    for (const inc of body.incidents as { incidentId: string; fired: number; folded: number }[]) {
+    for (const inc of body.incidents as { workflowId: string; fired: number; folded: number }[]) {
       expect(inc.fired + inc.folded).toBe(75);
       const s = await waitFor(
-        () => status(inc.incidentId),
+        () => status(inc.workflowId),
         (x) => x.alerts.received === inc.fired,
         { what: 'signalled alerts counted' },
       );
       expect(s.alerts.received).toBe(inc.fired);
-      const fired = (
-        await client.workflow.getHandle(inc.incidentId).query<TimelineEvent[]>('timeline')
-      ).filter((e) => e.type === 'alert.fired');
+      const fired = (await client.workflow.getHandle(inc.workflowId).query(timelineQuery)).filter(
+        (e) => e.type === 'alert.fired',
+      );
       expect(fired[fired.length - 1]?.text).toMatch(
         new RegExp(`\\[ingress: ${inc.folded} more alert\\(s\\) of this notification folded in\\]$`),
       );
@@ -371,13 +371,13 @@ describe('incident closed', () => {
     const first = (
       await http.inject({ method: 'POST', url: '/v1/alerts/alertmanager', headers: auth, payload })
     ).json().incidents[0];
-    const handle = client.workflow.getHandle(first.incidentId);
+    const handle = client.workflow.getHandle(first.workflowId);
     await waitFor(
-      () => status(first.incidentId),
+      () => status(first.workflowId),
       (s) => s.alerts.received === 1,
       { what: 'first alert' },
     );
-    await handle.executeUpdate('resolve', { args: [{ by: 'ana', rootCause: 'test' }] });
+    await handle.executeUpdate(resolveUpdate, { args: [{ by: 'ana', rootCause: 'test' }] });
     await waitFor(
       async () => (await handle.describe()).status.name,
       (st) => st === 'COMPLETED',
@@ -386,10 +386,10 @@ describe('incident closed', () => {
     const second = (
       await http.inject({ method: 'POST', url: '/v1/alerts/alertmanager', headers: auth, payload })
     ).json().incidents[0];
-    expect(second.incidentId).toBe(first.incidentId);
+    expect(second.workflowId).toBe(first.workflowId);
     expect(second.runId).not.toBe(first.runId);
     const s = await waitFor(
-      () => status(second.incidentId),
+      () => status(second.workflowId),
       (x) => x.alerts.received === 1,
       { what: 'new run counts its alert' },
     );

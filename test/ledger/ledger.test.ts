@@ -77,14 +77,23 @@ describe('migrations', () => {
   });
 });
 
+/** The one incident write the workflow makes: timeline events from `fromSeq`, then the row at version `upTo`. */
+const writeIncident = (
+  snap: ReturnType<typeof snapshot>,
+  upTo: number,
+  events: TimelineEvent[] = [],
+  fromSeq = 0,
+) =>
+  env.run(acts.ledgerWriteIncident, { incidentId: snap.incidentId, fromSeq, events, snapshot: snap, upTo });
+
 describe('incidents', () => {
   const openedAt = '2026-11-03T14:00:00.000Z';
 
   test('the same snapshot twice: inserted once, the second write changes nothing (not even updated_at)', async () => {
     const s = snapshot({ id: 'inc-same', severity: 'P0', openedAt, mtta: 120, mttr: 900, mttd: 60 });
-    expect(await env.run(acts.ledgerUpsertIncident, s, 5)).toEqual({ changed: true });
+    expect(await writeIncident(s, 5)).toEqual({ inserted: 0, changed: true });
     const first = await row('incidents', 'id = $1', ['inc-same']);
-    expect(await env.run(acts.ledgerUpsertIncident, s, 5)).toEqual({ changed: false });
+    expect(await writeIncident(s, 5)).toEqual({ inserted: 0, changed: false });
     const second = await row('incidents', 'id = $1', ['inc-same']);
     expect(second).toEqual(first);
     expect(first).toMatchObject({
@@ -103,9 +112,9 @@ describe('incidents', () => {
   test('a newer version updates; a stale one (a retry landing late) is ignored', async () => {
     const acked = snapshot({ id: 'inc-order', openedAt, mtta: 60 });
     const resolved = snapshot({ id: 'inc-order', openedAt, mtta: 60, mttr: 600, status: 'resolved' });
-    expect(await env.run(acts.ledgerUpsertIncident, acked, 3)).toEqual({ changed: true });
-    expect(await env.run(acts.ledgerUpsertIncident, resolved, 7)).toEqual({ changed: true });
-    expect(await env.run(acts.ledgerUpsertIncident, acked, 3)).toEqual({ changed: false });
+    expect(await writeIncident(acked, 3)).toEqual({ inserted: 0, changed: true });
+    expect(await writeIncident(resolved, 7)).toEqual({ inserted: 0, changed: true });
+    expect(await writeIncident(acked, 3)).toEqual({ inserted: 0, changed: false });
     expect(await row('incidents', 'id = $1', ['inc-order'])).toMatchObject({
       status: 'resolved',
       mttr_seconds: 600,
@@ -121,14 +130,13 @@ describe('incidents', () => {
       text: `event ${i}`,
       ...(i % 2 ? { data: { i } } : {}),
     });
-    expect(await env.run(acts.ledgerAppendEvents, 'inc-tl', 0, [ev(0), ev(1), ev(2)])).toEqual({
-      inserted: 3,
-    });
-    expect(await env.run(acts.ledgerAppendEvents, 'inc-tl', 0, [ev(0), ev(1), ev(2)])).toEqual({
-      inserted: 0,
-    });
-    expect(await env.run(acts.ledgerAppendEvents, 'inc-tl', 1, [ev(1), ev(2), ev(3), ev(4)])).toEqual({
+    const tl = snapshot({ id: 'inc-tl', openedAt });
+    expect(await writeIncident(tl, 3, [ev(0), ev(1), ev(2)])).toEqual({ inserted: 3, changed: true });
+    expect(await writeIncident(tl, 3, [ev(0), ev(1), ev(2)])).toEqual({ inserted: 0, changed: false });
+    // The snapshot is the same: only the events are new.
+    expect(await writeIncident(tl, 5, [ev(1), ev(2), ev(3), ev(4)], 1)).toEqual({
       inserted: 2,
+      changed: false,
     });
     const rows = (
       await ledger.pool.query(
@@ -150,14 +158,14 @@ describe('incidents', () => {
     await expect(
       ledger.pool.query(`DELETE FROM incident_events WHERE incident_id = 'inc-tl'`),
     ).rejects.toThrow(/append-only/);
-    await expect(env.run(acts.ledgerAppendEvents, 'inc-tl', -1, [ev(0)])).rejects.toThrow(/fromSeq/);
+    await expect(writeIncident(tl, 5, [ev(0)], -1)).rejects.toThrow(/fromSeq/);
   });
 
   test('a write the database refuses is non-retryable (a retry cannot fix it)', async () => {
     const bad = { ...snapshot({ id: 'inc-bad', openedAt }), severity: 'P9' } as unknown as ReturnType<
       typeof snapshot
     >;
-    await expect(env.run(acts.ledgerUpsertIncident, bad)).rejects.toMatchObject({
+    await expect(writeIncident(bad, 1)).rejects.toMatchObject({
       type: 'LedgerRejected',
       nonRetryable: true,
     });
@@ -377,14 +385,12 @@ describe('post-mortems and action items', () => {
       mttr: 3000,
     });
     const events: TimelineEvent[] = [{ at: s.openedAt, actor: 'system', type: 'opened', text: 'opened' }];
-    await env.run(acts.ledgerUpsertIncident, s, 1);
-    await env.run(acts.ledgerAppendEvents, s.incidentId, 0, events);
+    await writeIncident(s, 1, events);
     const before = [
       await row('incidents', 'id = $1', [s.incidentId]),
       await row('incident_events', 'incident_id = $1', [s.incidentId]),
     ];
-    await env.run(acts.ledgerUpsertIncident, s, 1);
-    await env.run(acts.ledgerAppendEvents, s.incidentId, 0, events);
+    expect(await writeIncident(s, 1, events)).toEqual({ inserted: 0, changed: false });
     expect([
       await row('incidents', 'id = $1', [s.incidentId]),
       await row('incident_events', 'incident_id = $1', [s.incidentId]),
@@ -396,7 +402,13 @@ describe('no ledger on the worker', () => {
   test('the activities skip their writes instead of failing', async () => {
     const none = createLedgerActivities({ pool: null });
     expect(
-      await env.run(none.ledgerUpsertIncident, snapshot({ id: 'x', openedAt: '2026-11-01T00:00:00Z' })),
+      await env.run(none.ledgerWriteIncident, {
+        incidentId: 'x',
+        fromSeq: 0,
+        events: [],
+        snapshot: snapshot({ id: 'x', openedAt: '2026-11-01T00:00:00Z' }),
+        upTo: 1,
+      }),
     ).toEqual({ skipped: true });
   });
 });

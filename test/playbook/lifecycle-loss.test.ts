@@ -41,3 +41,16 @@ test('$1000 or less in the window, a report after close, or an incident opened b
   ]);
   expect(ctoPages(old.effects)).toEqual([]);
 });
+
+test('a resolve that reports financialImpactUsd over $1000 engages the CTO; $800 does not', () => {
+  const big = runAll(opened({ severity: 'P2' }).state, [
+    { input: action('resolve', { by: 'carol', financialImpactUsd: 5000 }), at: min(5) },
+  ]);
+  expect(big.state.engagements.map((e) => e.role)).toContain('cto');
+  expect(ctoPages(big.effects)).toHaveLength(1);
+  const small = runAll(opened({ severity: 'P2' }).state, [
+    { input: action('resolve', { by: 'carol', financialImpactUsd: 800 }), at: min(5) },
+  ]);
+  expect(small.state.engagements.map((e) => e.role)).not.toContain('cto');
+  expect(ctoPages(small.effects)).toEqual([]);
+});

@@ -14,8 +14,8 @@ import {
   type Precondition,
 } from '../../src/playbook/safety';
 
-const ME = 'incident-trading-system-down-aaaa@2026-12-07T12:00:00.000Z';
-const OTHER = 'incident-data-source-down-bbbb@2026-12-07T11:00:00.000Z';
+const ME = 'incident-trading-system-down-aaaa@20261207T120000.000Z';
+const OTHER = 'incident-data-source-down-bbbb@20261207T110000.000Z';
 
 type Step =
   | { op: 'set'; by: string; reason: string }

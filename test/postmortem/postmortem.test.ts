@@ -9,6 +9,13 @@ import {
 } from '@temporalio/client';
 import { readOutbox, type OutboxRecord } from '../../src/activities/notify/outbox';
 import type { PostmortemStatus } from '../../src/playbook/contract/postmortem';
+import {
+  actionItemDoneSignal,
+  actionItemDoneUpdate,
+  completePostmortemSignal,
+  completePostmortemUpdate,
+  postmortemStatusQuery,
+} from '../../src/workflows/postmortem-definitions';
 import { recordHistory } from '../harness/history';
 import { startTestWorker, testClient, uniqueTaskQueue, waitFor, type TestWorker } from '../harness/temporal';
 import { freshLedger, type TestLedger } from '../ledger/db';
@@ -35,7 +42,7 @@ const DAY = 24 * HOUR;
 /** How late a timer-driven notification may be on a busy 2-core machine. */
 const LATE_MS = 1_500;
 
-const pmStatus = (h: WorkflowHandle) => h.query<PostmortemStatus>('postmortemStatus');
+const pmStatus = (h: WorkflowHandle) => h.query(postmortemStatusQuery);
 const outboxOf = async (incidentId: string): Promise<OutboxRecord[]> =>
   (await readOutbox(worker.outbox.file)).filter((r) => r.incidentId === incidentId);
 const step = (records: OutboxRecord[], s: string) => records.filter((r) => r.step === s);
@@ -145,7 +152,7 @@ test.concurrent(
     expect((row.due_at as Date).getTime()).toBe(resolvedAt + 4_000);
 
     // Completed late, without action items: done, and the ledger keeps the escalation.
-    await h.signal('completePostmortem', {
+    await h.signal(completePostmortemSignal, {
       by: 'alice',
       documentUrl: 'https://wiki.example.com/pm/p0',
       actionItems: [],
@@ -179,7 +186,7 @@ test.concurrent(
     });
     const later = cotDate(resolvedAt, 6); // due in 5-6 s, well after AI-2's overdue notices
     const sooner = cotDate(resolvedAt, 2); // due in 1-2 s
-    await h.signal('completePostmortem', {
+    await h.signal(completePostmortemSignal, {
       by: 'alice',
       documentUrl: 'https://wiki.example.com/pm/actions',
       actionItems: [
@@ -200,7 +207,7 @@ test.concurrent(
     expect(Date.parse(ai2!.dueAt)).toBeCloseTo(scaledEndOfCotDay(sooner, resolvedAt, timeScale), -1);
 
     // Not done yet: actionItemDone for an unknown item is rejected and recorded.
-    await h.signal('actionItemDone', { by: 'bob', id: 'AI-9' });
+    await h.signal(actionItemDoneSignal, { by: 'bob', id: 'AI-9' });
 
     // AI-2 (carol): reminder 24 h = 1 s before due, overdue at due (owner and eng lead), again 1 s later.
     const overdue = await waitFor(
@@ -236,12 +243,12 @@ test.concurrent(
     );
 
     // AI-1 done by index before it falls due: no overdue notice for it, ever.
-    await h.executeUpdate('actionItemDone', { args: [{ by: 'bob', index: 0, note: 'alert added' }] });
+    await h.executeUpdate(actionItemDoneUpdate, { args: [{ by: 'bob', index: 0, note: 'alert added' }] });
     await expect(
-      h.executeUpdate('actionItemDone', { args: [{ by: 'bob', index: 0 }] }),
+      h.executeUpdate(actionItemDoneUpdate, { args: [{ by: 'bob', index: 0 }] }),
     ).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
     // AI-2 done by id ends the workflow.
-    await h.signal('actionItemDone', { by: 'carol', id: 'AI-2' });
+    await h.signal(actionItemDoneSignal, { by: 'carol', id: 'AI-2' });
     const result = (await h.result()) as PostmortemStatus;
     expect(result.status).toBe('done');
     expect(result.actionItems.map((i) => [i.id, i.doneBy])).toEqual([
@@ -284,19 +291,19 @@ test.concurrent(
     const { h } = await startPostmortem('bad-payload', { severity: 'P1', timeScale: 1 });
     // Handlers first: signals buffered before the first workflow task reach them in registration order.
     await pmStatus(h);
-    await h.signal('actionItemDone', { by: 'bob', index: 0 });
-    await h.signal('completePostmortem', {
+    await h.signal(actionItemDoneSignal, { by: 'bob', index: 0 });
+    await h.signal(completePostmortemSignal, {
       by: 'alice',
       documentUrl: 'https://wiki.example.com/pm',
       actionItems: [{ title: 'no owner', dueDate: '2026-12-01' }],
     });
-    await h.signal('completePostmortem', {
+    await h.signal(completePostmortemSignal, {
       by: 'alice',
       documentUrl: 'https://wiki.example.com/pm',
       actionItems: [{ title: 'no date', owner: 'bob' }],
     });
-    await h.signal('completePostmortem', { by: 'alice', documentUrl: 'not a url', actionItems: [] });
-    await h.signal('completePostmortem', 'garbage');
+    await h.signal(completePostmortemSignal, { by: 'alice', documentUrl: 'not a url', actionItems: [] });
+    await h.signal(completePostmortemSignal, 'garbage');
     const s = await waitFor(
       () => pmStatus(h),
       (x) => x.events.filter((e) => e.type === 'signal.rejected').length === 5,
@@ -313,7 +320,7 @@ test.concurrent(
     expect(s).toMatchObject({ status: 'open', completedAt: null, actionItems: [] });
     // The update form rejects synchronously with the reason, before anything is written to history.
     const err = await h
-      .executeUpdate('completePostmortem', {
+      .executeUpdate(completePostmortemUpdate, {
         args: [
           {
             by: 'alice',
@@ -326,7 +333,7 @@ test.concurrent(
     expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
     expect(String((err as WorkflowUpdateFailedError).cause?.message)).toContain('actionItems.0.owner');
     expect((await pmStatus(h)).events.filter((e) => e.type === 'signal.rejected')).toHaveLength(5);
-    await h.executeUpdate('completePostmortem', {
+    await h.executeUpdate(completePostmortemUpdate, {
       args: [{ by: 'alice', documentUrl: 'https://wiki.example.com/pm', actionItems: [] }],
     });
     expect(((await h.result()) as PostmortemStatus).status).toBe('done');

@@ -1,9 +1,9 @@
 // 3.3 Data Source Down end to end on the dev server: every row of the mitigation table against the
 // simulator's real stale OHLCV data, the recovery verification and the resume request.
 import { uniqueTaskQueue, waitFor } from '../harness/temporal';
-import { decide, platformConfig, procState, procedureSuite, resultOf, waitForApproval } from './helpers';
-import type { TimelineEvent } from '../../src/playbook/contract/incident';
 import type { WorkflowHandle } from '@temporalio/client';
+import { timelineQuery } from '../../src/workflows/definitions';
+import { decide, platformConfig, procState, procedureSuite, resultOf, waitForApproval } from './helpers';
 
 const taskQueue = uniqueTaskQueue('proc-3-3');
 /** A deployment whose OHLCV table name is wrong: every freshness query fails. */
@@ -133,7 +133,7 @@ test('a freshness query that fails is no outage: with the kill switch pre-approv
   expect((await suite.p.sim.state()).calls.killSwitch).toBe(0);
   // The incident (the parent) shows the human step in its timeline.
   const parent = suite.client().workflow.getHandle((await procState(h)).incidentWorkflowId);
-  const t = await parent.query<TimelineEvent[]>('timeline');
+  const t = await parent.query(timelineQuery);
   expect(t.some((e) => e.text.includes('could not verify the data freshness'))).toBe(true);
   await h.terminate('test done');
 });
@@ -151,7 +151,7 @@ test('an approval answered after the gate gave up is recorded as too late, and n
   await decide(h, actionId, 'approved', 'late-larry');
   const parent = suite.client().workflow.getHandle((await procState(h)).incidentWorkflowId);
   const t = await waitFor(
-    () => parent.query<TimelineEvent[]>('timeline'),
+    () => parent.query(timelineQuery),
     (x) => x.some((e) => e.type === 'approval.too-late'),
     { what: 'too late in the incident timeline' },
   );

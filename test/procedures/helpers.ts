@@ -8,6 +8,7 @@ import { resolvePlatformConfig, type PlatformConfig } from '../../src/platform/c
 import { startSimulator, type FaultPatch, type Profile, type Simulator } from '../../scripts/simulator';
 import { procedureStateQuery, type ProcedureState } from '../../src/workflows/procedures/common';
 import type { ProcedureInput, ProcedureResult } from '../../src/playbook/contract/procedure';
+import { approvalDecisionSignal } from '../../src/workflows/definitions';
 import { startTestWorker, testClient, tmpFile, waitFor, type TestWorker } from '../harness/temporal';
 
 export const FAKE_DOCKER = path.resolve(__dirname, '..', 'fakes', 'fake-docker.cjs');
@@ -202,7 +203,7 @@ export async function decide(
   reason?: string,
   confirmationCode?: string,
 ): Promise<void> {
-  await h.signal('approvalDecision', {
+  await h.signal(approvalDecisionSignal, {
     actionId,
     decision,
     by,

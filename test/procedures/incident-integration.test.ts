@@ -3,6 +3,7 @@
 // parent with a reason and never reaches the platform; CONFIRM_RESUME resumes; findings land in `status`.
 import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { IncidentStatus } from '../../src/playbook/contract/incident';
+import { approveUpdate, resolveUpdate } from '../../src/workflows/definitions';
 import { recordHistory } from '../harness/history';
 import { status, testClient, uniqueTaskQueue, waitFor } from '../harness/temporal';
 import {
@@ -55,7 +56,7 @@ test('kill switch active: resume needs CONFIRM_RESUME; a wrong code is rejected 
   ).toBe(true);
 
   const wrong = await h
-    .executeUpdate('approve', {
+    .executeUpdate(approveUpdate, {
       args: [{ by: 'alice', actionId: pending.actionId, confirmationCode: 'confirm' }],
     })
     .catch((e: unknown) => e);
@@ -64,7 +65,7 @@ test('kill switch active: resume needs CONFIRM_RESUME; a wrong code is rejected 
   expect((await p.sim.state()).calls.resume).toBe(0);
   expect((await status(h)).pendingApprovals.map((a) => a.actionId)).toContain(pending.actionId);
 
-  await h.executeUpdate('approve', {
+  await h.executeUpdate(approveUpdate, {
     args: [{ by: 'alice', actionId: pending.actionId, confirmationCode: 'CONFIRM_RESUME' }],
   });
   const done = await waitFor(
@@ -111,7 +112,7 @@ test('resolving while a remediation is under way: the call finishes and is recor
     (x: IncidentStatus) => x.findings.some((f) => f.text.includes('pre-approved by policy')),
     { what: 'the pre-approved kill switch' },
   );
-  await h.executeUpdate('resolve', { args: [{ by: 'oncall', resolution: 'provider back' }] });
+  await h.executeUpdate(resolveUpdate, { args: [{ by: 'oncall', resolution: 'provider back' }] });
   const child = client.workflow.getHandle(`${h.workflowId}-procedure`);
   await waitFor(
     async () => (await child.describe()).status.name,

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createProcedureActivities } from '../../src/activities/platform';
 import { engineActor, holderOf } from '../../src/playbook/safety';
-import { statusQuery } from '../../src/workflows/definitions';
+import { statusQuery, resolveSignal } from '../../src/workflows/definitions';
 import { incidentTag } from '../../src/workflows/procedures/approval-gate';
 import { recordHistory } from '../harness/history';
 import { uniqueTaskQueue, waitFor } from '../harness/temporal';
@@ -125,7 +125,7 @@ test("B: a kill switch the engine holds for another open incident is shown as th
     expect((await suite.p.sim.state()).calls.resume).toBe(0);
 
     // Once the holding incident is resolved its hold ends: a resume may be requested again, and names it.
-    await holder.signal('resolve', { by: 'oncall-primary', resolution: 'feed back' });
+    await holder.signal(resolveSignal, { by: 'oncall-primary', resolution: 'feed back' });
     await waitFor(
       () => holder.query(statusQuery),
       (x) => x.status === 'resolved',

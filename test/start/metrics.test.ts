@@ -3,14 +3,14 @@
 // counted once per incident by the workflow, whichever replica delivered the alert, and a worker restarted
 // from SIGKILL replays the incidents without counting them again. Each ingress's /metrics is prom-client's.
 import type { Client } from '@temporalio/client';
+import { testClient, tmpFile, uniqueTaskQueue, waitFor } from '../harness/temporal';
+import { statusQuery } from '../../src/workflows/definitions';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'undici';
 import { freePort } from '../../scripts/lib/dev-server';
 import { PROJECT_ROOT } from '../../scripts/lib/temporal-cli';
 import { startIngress, type RunningIngress } from '../../src/ingress/start';
 import { TemporalIncidentStarter } from '../../src/ingress/starter';
-import type { IncidentStatus } from '../../src/playbook/contract/incident';
-import { testClient, tmpFile, uniqueTaskQueue, waitFor } from '../harness/temporal';
 import { alertmanagerPayload, defaultRules, testConfig } from '../ingress/helpers';
 import { metricValue } from '../harness/metrics';
 
@@ -103,7 +103,7 @@ test('incidents opened and alerts deduplicated are counted once, across replicas
   expect(ids.size).toBe(2);
   for (const id of ids)
     await waitFor(
-      () => client.workflow.getHandle(id).query<IncidentStatus>('status'),
+      () => client.workflow.getHandle(id).query(statusQuery),
       (s) => s.alerts.received === 12,
       { what: `${id} received 12 alerts`, timeoutMs: 30_000 },
     );
@@ -169,7 +169,7 @@ test('incidents opened and alerts deduplicated are counted once, across replicas
   }
   for (const id of ids)
     await waitFor(
-      () => client.workflow.getHandle(id).query<IncidentStatus>('status'),
+      () => client.workflow.getHandle(id).query(statusQuery),
       (s) => s.alerts.received === 13,
       { what: `${id} received 13 alerts`, timeoutMs: 30_000 },
     );

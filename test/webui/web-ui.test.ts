@@ -5,9 +5,9 @@
 // downloaded: CHROMIUM_PATH, else Debian's `chromium` on PATH, else the one inside the npm package
 // @sparticuz/chromium (./browser.ts); with none, the test fails saying what to install.
 import type { Client } from '@temporalio/client';
-import type { Browser, Page } from 'playwright-core';
-import type { IncidentStatus } from '../../src/playbook/contract/incident';
 import { startTestWorker, testClient, uniqueTaskQueue, waitFor, type TestWorker } from '../harness/temporal';
+import { statusQuery } from '../../src/workflows/definitions';
+import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './browser';
 
 const UI = process.env.TEST_TEMPORAL_UI_URL;
@@ -74,7 +74,7 @@ maybe('the Temporal Web UI', () => {
 
     const ack = await send(page, 'Update', 'Acknowledge the incident', { by: 'webui-operator' });
     await page.getByText('Update successful').waitFor({ timeout: 15_000 });
-    expect((await h.query<IncidentStatus>('status')).acknowledgedBy).toBe('webui-operator');
+    expect((await h.query(statusQuery)).acknowledgedBy).toBe('webui-operator');
     // The pickers describe each handler; operators are pointed to Updates.
     expect(ack.options.find((o) => o.startsWith('acknowledge'))).toContain(
       'Answers "accepted" or the reason',
@@ -95,7 +95,7 @@ maybe('the Temporal Web UI', () => {
     // Internal child-to-parent signals say so in the signal picker.
     expect(signal.options.find((o) => o.startsWith('procedureEvent'))).toContain('INTERNAL');
     const resolved = await waitFor(
-      () => h.query<IncidentStatus>('status'),
+      () => h.query(statusQuery),
       (s) => s.status === 'resolved',
       { what: 'resolved from the Web UI', timeoutMs: 20_000 },
     );

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
+import { parseIncidentId } from '../../playbook/contract/incident-id';
 import type { Severity } from '../../playbook/severity';
 import {
   badResponseFailure,
@@ -29,7 +30,10 @@ export const pagerDutyConfigSchema = z.object({
   /** payload.component, payload.group: shown and filterable in PagerDuty. */
   component: z.string().min(1).default('usdcop-trading'),
   group: z.string().min(1).default('trading'),
-  /** Optional link to the incident (e.g. the Temporal UI); `{incidentId}` is replaced. */
+  /**
+   * Optional link to the incident: `{workflowId}` (what the Temporal UI's URL names) and `{incidentId}`
+   * (`<workflow id>@<opening time>`) are replaced.
+   */
   incidentUrlTemplate: z.string().optional(),
   timeouts: httpTimeoutsSchema.prefault({}),
 });
@@ -105,7 +109,10 @@ export function buildPagerDutyEvent(
   action: PagerDutyEventAction,
 ): PagerDutyEvent {
   const dedupKey = pagerDutyDedupKey(n.incidentId);
-  const url = config.incidentUrlTemplate?.replace(/\{incidentId\}/g, encodeURIComponent(n.incidentId));
+  const workflowId = parseIncidentId(n.incidentId)?.workflowId ?? n.incidentId;
+  const url = config.incidentUrlTemplate
+    ?.replace(/\{incidentId\}/g, encodeURIComponent(n.incidentId))
+    .replace(/\{workflowId\}/g, encodeURIComponent(workflowId));
   const event: PagerDutyEvent = { routing_key: config.routingKey, event_action: action, dedup_key: dedupKey };
   if (action !== 'trigger') return event; // acknowledge/resolve carry only the key (Events API v2)
   const summary = `[${n.severity}] ${n.title}`;

@@ -9,6 +9,7 @@ import type { RoleId } from '../roles';
 import { severityRank, targetDurationMs, type Severity } from '../severity';
 import { iso, isoOf, MINUTE_MS } from '../time';
 import { clip, clipOrNull, eventBytes, LIMITS } from './limits';
+import { incidentIdOf } from '../contract/incident-id';
 import type {
   Alert,
   Engagement,
@@ -247,11 +248,6 @@ function formatLag(ms: number): string {
   return hours < 48 ? `${hours} hours` : `${Math.round(hours / 24)} days`;
 }
 
-/** `<workflow id>@20261127T095317.123Z`: readable, and distinct for every incident opened on one workflow id. */
-export function incidentKey(workflowId: string, openedAt: number): string {
-  return `${workflowId}@${new Date(openedAt).toISOString().replace(/[-:]/g, '')}`;
-}
-
 /**
  * The state of a new incident. `policyComplete`: the start input carries the deployment's whole policy
  * (the ingress reads the same INCIDENT_CONFIG as the worker); otherwise it arrives later (`policy` input).
@@ -298,7 +294,7 @@ export function openState(
   for (const alert of [...(i.source?.alerts ?? []), ...at.carriedAlerts].slice(-LIMITS.activeAlerts))
     active[alert.fingerprint] = alertLabel(alert);
   return {
-    incidentId: incidentKey(workflowId, openedAt),
+    incidentId: incidentIdOf(workflowId, openedAt),
     workflowId,
     title: clip(i.title, LIMITS.title),
     titleSeverity: i.severity ?? null,
