@@ -1,4 +1,4 @@
-// Ledger activities (issue 5 item 4): idempotent writes to the PostgreSQL incident ledger. Each one is
+// Ledger activities: idempotent writes to the PostgreSQL incident ledger. Each one is
 // harmless to repeat, so Temporal's at-least-once execution (retries, a worker killed after the write but
 // before reporting completion) never leaves a duplicate or a changed row.
 import { createHash } from 'node:crypto';
@@ -56,7 +56,7 @@ export function createLedgerActivities({ pool }: LedgerDeps) {
 
   return {
     /**
-     * One batched incident write (issue 9 item 5): the timeline events from `fromSeq`, then the incident row
+     * One batched incident write: the timeline events from `fromSeq`, then the incident row
      * versioned by `upTo`. Both halves are idempotent, so a retried write is harmless.
      */
     async ledgerWriteIncident(w: LedgerWrite): Promise<{ inserted: number; changed: boolean } | Skipped> {

@@ -1,4 +1,4 @@
-// Webhook authentication (issue 3 item 5): bearer token (Alertmanager http_config.authorization) or
+// Webhook authentication: bearer token (Alertmanager http_config.authorization) or
 // HMAC-SHA256 over the raw body (Grafana X-Grafana-Alerting-Signature with its optional timestamp, and a
 // generic `X-Signature-256: sha256=<hex>`). Constant-time comparisons; a 5-minute replay window where a
 // timestamp exists; a signature that was already accepted is refused.
@@ -106,7 +106,7 @@ export function verifySignature(
       scheme.signatureHeader,
     );
   const timestamp = header(headers, scheme.timestampHeader)?.trim();
-  // A signature without a timestamp could be replayed for ever (issue 11 item 5): the timestamp is required.
+  // A signature without a timestamp could be replayed for ever: the timestamp is required.
   if (timestamp === undefined)
     throw unauthorized(
       `the ${scheme.timestampHeader} header is required: sign "<unix seconds>:<body>" and send the seconds in it`,

@@ -88,7 +88,7 @@ export const ingressConfigSchema = z
     rateLimitPerSecond: int(1, 1_000_000).default(50),
     rateLimitBurst: int(1, 1_000_000).default(500),
     /**
-     * What the replicas share (issue 10 item 4): signatures already used (the replay cache) and the rate
+     * What the replicas share: signatures already used (the replay cache) and the rate
      * limits. Absent: this process's memory (one ingress). redis:// or rediss://, user:password allowed.
      */
     redisUrl: z.url({ protocol: /^rediss?$/ }).optional(),
@@ -244,7 +244,7 @@ export function isLoopback(host: string): boolean {
 }
 
 /**
- * Every inbound route requires authentication (issue 11 item 5): a bearer token or an HMAC secret, unless
+ * Every inbound route requires authentication: a bearer token or an HMAC secret, unless
  * INGRESS_INSECURE says otherwise.
  */
 export function authProblem(

@@ -1,7 +1,7 @@
 // Normalized alerts -> routing decisions -> Temporal. Alerts of one incident are delivered in order; different
 // incidents in parallel (bounded). The promise resolves only once Temporal accepted every signal, so the
-// HTTP layer answers 2xx only then (issue 3 item 4). More alerts than the per-request limit are never a
-// refusal (issue 12 item 6): every incident of the notification gets its alerts up to the limit, and the rest
+// HTTP layer answers 2xx only then. More alerts than the per-request limit are never a
+// refusal: every incident of the notification gets its alerts up to the limit, and the rest
 // are folded into the last one signalled to the same incident, which says how many.
 import type { FastifyBaseLogger } from 'fastify';
 import pLimit from 'p-limit';
@@ -242,7 +242,7 @@ export class AlertDispatcher {
         'more alerts than INGRESS_MAX_ALERTS_PER_REQUEST: the rest were folded into their incidents',
       );
 
-    // One Temporal call per incident per request (issue 9 item 4), carrying its alerts in order.
+    // One Temporal call per incident per request, carrying its alerts in order.
     const groups = new Map<
       string,
       {

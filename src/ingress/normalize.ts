@@ -1,6 +1,6 @@
 // Helpers shared by the source normalizers: every source ends as the contract's `Alert`
 // (src/playbook/contract/incident.ts).
-// Issue 12 item 6: a real alert is never refused for its size. The schemas check only what the ingress
+// A real alert is never refused for its size. The schemas check only what the ingress
 // cannot do without (an alert name, the types of the fields it reads); every oversized value is cut here,
 // marked in the value itself, listed with the alert (`ingress.truncated` annotation) and named in the
 // summary the incident timeline shows.

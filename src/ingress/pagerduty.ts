@@ -1,4 +1,4 @@
-// PagerDuty, two-way (issue 11 item 2): POST /v1/pagerduty/webhooks takes PagerDuty's v3 webhooks. Each is
+// PagerDuty, two-way: POST /v1/pagerduty/webhooks takes PagerDuty's v3 webhooks. Each is
 // verified with X-PagerDuty-Signature (`v1=<hex HMAC-SHA256 of the raw body>`, several during a secret
 // rotation, PAGERDUTY_WEBHOOK_SECRET may list several too), refused if its event id was already accepted
 // (the replay guard, shared through Redis), matched to the incident by the `incident_key` (the dedup_key the

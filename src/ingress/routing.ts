@@ -1,4 +1,4 @@
-// Routing rules: normalized alert -> incident kind, playbook severity and dedup key (issue 3 item 2).
+// Routing rules: normalized alert -> incident kind, playbook severity and dedup key.
 // The rules live in YAML (config/alert-routes.yaml), validated with zod; a bad file fails start-up with
 // the file name and the offending path.
 import { createHash } from 'node:crypto';

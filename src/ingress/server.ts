@@ -1,4 +1,4 @@
-// The alert ingress HTTP service (issue 3): Fastify with the zod type provider. Routes:
+// The alert ingress HTTP service: Fastify with the zod type provider. Routes:
 //   POST /v1/alerts/alertmanager | /v1/alerts/grafana | /v1/alerts/generic   webhooks -> incidents
 //   POST /v1/incidents                                                       open an incident by hand
 //   POST /v1/slack/interactions | /v1/slack/commands    (routes/slack/route.ts)

@@ -1,4 +1,4 @@
-// What ingress replicas share (issue 10 item 4): the replay cache of signed requests, and (through
+// What ingress replicas share: the replay cache of signed requests, and (through
 // @fastify/rate-limit's Redis store, see server.ts) the rate limits. With INGRESS_REDIS_URL every replica
 // and every restart sees the same state; without it, this process's memory (one ingress).
 //

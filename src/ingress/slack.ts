@@ -1,4 +1,4 @@
-// Slack, two-way (issue 11 item 1): the buttons on the engine's Slack messages (POST /v1/slack/interactions)
+// Slack, two-way: the buttons on the engine's Slack messages (POST /v1/slack/interactions)
 // and the slash command `/incident ack|resolve|status|escalate <id>` (POST /v1/slack/commands). Both are
 // verified with the app's signing secret (v0 HMAC-SHA256 over `v0:<timestamp>:<body>`, 5-minute window,
 // constant-time; several secrets during a rotation), answered within Slack's 3 seconds, and run as the

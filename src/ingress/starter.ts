@@ -51,7 +51,7 @@ export interface RoutedAlertCommand {
   title: string;
 }
 
-/** One incident's alerts of one notification, in order (issue 9 item 4: one Temporal call per incident). */
+/** One incident's alerts of one notification, in order (one Temporal call per incident). */
 export interface FireAlertsCommand {
   workflowId: string;
   /** The start input (used only if this opens the incident): from the most severe alert. */
@@ -104,7 +104,7 @@ export interface IncidentStarter {
   resolveAlerts(workflowId: string, alerts: Alert[]): Promise<'signaled' | 'no-incident'>;
   openIncident(cmd: OpenIncidentCommand): Promise<StartedRun>;
   /**
-   * One human action as the incident's Workflow Update of that name (issue 11: Slack and PagerDuty), so the
+   * One human action as the incident's Workflow Update of that name (Slack and PagerDuty), so the
    * caller learns at once whether it was accepted: the result, the rejection reason, no running incident, or
    * another incident running under the id than the one named in `target`.
    */

@@ -1,4 +1,4 @@
-// Text at the edge (issue 12 items 6 and 7). Every string a sender gives is made safe for everything
+// Text at the edge. Every string a sender gives is made safe for everything
 // downstream once, here: PostgreSQL refuses NUL in `text` (`invalid byte sequence for encoding "UTF8": 0x00`)
 // and `\u0000` or a lone surrogate in `jsonb` (`unsupported Unicode escape sequence`), and Slack, PagerDuty
 // and Temporal search attributes want well-formed UTF-8. An oversized value is cut, never refused, and the

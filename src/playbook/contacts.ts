@@ -38,7 +38,7 @@ export const personSchema = z.object({
   email: z.string().min(1).optional(),
   /** Slack handle ("@ana"), user id ("U024BE7LH") or user-group id ("S0614TZR7"). */
   slack: z.string().min(1).optional(),
-  /** Who this person is on Slack and PagerDuty (issue 11 item 3): their clicks and acks are verified as them. */
+  /** Who this person is on Slack and PagerDuty: their clicks and acks are verified as them. */
   slackUserId: z.string().min(1).optional(),
   pagerdutyUserId: z.string().min(1).optional(),
 });

@@ -1,4 +1,4 @@
-// The worker's /metrics (issue 10 item 5): the SDK's Runtime telemetry exported for Prometheus. It carries the
+// The worker's /metrics: the SDK's Runtime telemetry exported for Prometheus. It carries the
 // SDK's own worker series (task slots, poll and schedule-to-start latencies, activity and workflow task
 // failures, sticky cache) and the incidents' own counters, emitted from workflow code through
 // `metricMeter` (never while replaying): `incidents_opened_total`, `incident_alerts_deduplicated_total`.

@@ -88,7 +88,7 @@ export interface SlackButton {
 }
 
 /**
- * The buttons of a message (issue 11 item 1), handled by the ingress at POST /v1/slack/interactions
+ * The buttons of a message, handled by the ingress at POST /v1/slack/interactions
  * (src/ingress/slack.ts SLACK_ACTIONS): Acknowledge while triggered, Resolve and Escalate while open, and
  * Approve / Reject on an approval request (step `approval-<actionId>`). The value is the incident id (and
  * the action id), so a click reaches the incident that sent the message.

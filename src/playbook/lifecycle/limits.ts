@@ -1,4 +1,4 @@
-// Byte bounds of the incident's carried state (issue 9 item 6). Every string the state keeps is cut to a
+// Byte bounds of the incident's carried state. Every string the state keeps is cut to a
 // named limit here, so continue-as-new, queries and ledger writes stay far below Temporal's 2 MB payload
 // limit whatever the alerts, signals and procedures send. The ledger keeps what the state drops. Cut text is
 // cleaned too (../text): what no schema checked (a child's result, an activity's error) must not carry a NUL

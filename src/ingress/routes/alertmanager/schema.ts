@@ -1,5 +1,5 @@
 // Alertmanager webhook payload, version 4 (https://prometheus.io/docs/alerting/latest/configuration/#webhook_config).
-// Only what the ingress reads is checked, and only for its type (issue 12 item 6): no alerts, no alert name
+// Only what the ingress reads is checked, and only for its type: no alerts, no alert name
 // or a wrong type is a 400; sizes are never a reason to refuse (src/ingress/normalize.ts truncates). Unknown,
 // newer and unused fields (receiver, groupKey, groupLabels, commonLabels, externalURL...) pass unchecked.
 import { z } from 'zod';

@@ -1,4 +1,4 @@
-// POST /v1/pagerduty/webhooks (issue 11 item 2): a verified v3 webhook (the signature is checked on the raw
+// POST /v1/pagerduty/webhooks: a verified v3 webhook (the signature is checked on the raw
 // body in server.ts, before it is parsed) -> the incident's Update, once per event id. What it asks:
 // pagerduty.ts.
 import { IngressError } from '../../errors';

@@ -1,4 +1,4 @@
-// POST /v1/slack/interactions and /v1/slack/commands (issue 11 item 1): verified Slack requests (the
+// POST /v1/slack/interactions and /v1/slack/commands: verified Slack requests (the
 // signature is checked on the raw body in server.ts, before it is parsed) -> the incident's Updates, answered
 // within Slack's 3 seconds. What each one asks: slack.ts.
 import { z } from 'zod';
