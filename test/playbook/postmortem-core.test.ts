@@ -99,7 +99,7 @@ describe('6.1 before the post-mortem is written', () => {
     ]);
     // A person owner is named in the channel; the eng lead is paged as the role.
     expect(sent[0]!.text).toMatch(/^@alice :memo: 6\.1 post-mortem required \(mandatory\)/);
-    expect(sent.find((n) => n.target === 'eng-lead')!.text).not.toContain('@');
+    expect(sent.find((n) => n.target === 'eng-lead')!.text).toMatch(/^:warning: OVERDUE/);
     expect(s).toMatchObject({ status: 'overdue', overdueEscalatedAt: at(48), overdueRepeats: 2 });
     expect(s.reminders.map((r) => [r.sentAt, r.skipped])).toEqual([
       [at(24), false],
@@ -251,11 +251,10 @@ describe('6.2-6.3 completion and action items', () => {
     const { s, steps } = run(open(), at(100), [{ at: at(60), ...complete([]) }]);
     expect(s.status).toBe('done');
     expect(s.events.find((e) => e.type === 'postmortem.completed')!.text).toContain('(after its deadline)');
-    expect(steps.filter((x) => x.includes('overdue-'))).toEqual(
-      ['postmortem-overdue-1:eng-lead@72h', 'postmortem-overdue-1:channel@72h'].filter(
-        (x) => Number(x.split('@')[1]!.replace('h', '')) < 60,
-      ),
-    );
+    expect(steps.filter((x) => x.startsWith('postmortem-overdue'))).toEqual([
+      'postmortem-overdue:eng-lead@48h',
+      'postmortem-overdue:channel@48h',
+    ]);
     expect(steps.at(-1)).toBe('postmortem-completed:channel@60h');
   });
 });
@@ -458,7 +457,7 @@ describe('properties', () => {
           expect(s.events.length).toBeLessThanOrEqual(500);
         }
       }),
-      { numRuns: 300 },
+      { numRuns: 200 },
     );
   });
 
