@@ -5,12 +5,11 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { readOutbox, type OutboxRecord } from '../../src/activities/notify/outbox';
+import { POSTMORTEM_WORKFLOW_TYPE, postmortemWorkflowId } from '../../src/playbook/contract/postmortem';
 import {
   actionItemDoneSignal,
   completePostmortemUpdate,
   postmortemStatusQuery,
-  POSTMORTEM_WORKFLOW_TYPE,
-  postmortemWorkflowId,
 } from '../../src/workflows/postmortem-definitions';
 import { recordHistory } from '../harness/history';
 import { replayTaskQueue, testClient, tmpFile, uniqueTaskQueue, waitFor } from '../harness/temporal';
