@@ -29,6 +29,7 @@ export function preloadWorkflowModules(): number {
     (require as unknown as WebpackRequire).context('../playbook', false, /\.ts$/),
     (require as unknown as WebpackRequire).context('../playbook/contract', false, /\.ts$/),
     (require as unknown as WebpackRequire).context('../playbook/lifecycle', false, /\.ts$/),
+    (require as unknown as WebpackRequire).context('../playbook/postmortem-core', false, /\.ts$/),
   ];
   let count = 0;
   for (const context of contexts)

@@ -184,8 +184,10 @@ test.concurrent(
       timeScale,
       reminders: { actionItemBeforeDueHours: [24], actionItemOverdueRepeatHours: 24 },
     });
-    const later = cotDate(resolvedAt, 6); // due in 5-6 s, well after AI-2's overdue notices
-    const sooner = cotDate(resolvedAt, 2); // due in 1-2 s
+    // The end of a COT day `n` days on is n to n + 1 s away. AI-2's reminder (1 s before due) comes after
+    // the completion even when a loaded machine runs the completion's task a second or two late.
+    const later = cotDate(resolvedAt, 8); // due in 8-9 s, well after AI-2's overdue notices
+    const sooner = cotDate(resolvedAt, 3); // due in 3-4 s
     await h.signal(completePostmortemSignal, {
       by: 'alice',
       documentUrl: 'https://wiki.example.com/pm/actions',
