@@ -153,6 +153,8 @@ test('reminders and the overdue escalation go on on a new worker after a SIGKILL
 
 // The worker holding the post-mortem stops (SIGSTOP) while a signal is on its sticky queue; the task times
 // out and another worker takes it, then the reminders, the deadline and a repeat that fell due meanwhile.
+// Its own bound (240 s): two worker processes start, a task times out and activities are retried after their
+// 15 s start-to-close, which on a loaded machine takes more than the suite's 120 s; each wait has its limit.
 test('after a workflow task timed out on a stopped worker, the post-mortem goes on and its history replays', async () => {
   const windowMs = 8_000; // reminders at 4 s and 7.2 s, overdue at 8 s, again every 4 s
   const first = worker();
@@ -204,4 +206,4 @@ test('after a workflow task timed out on a stopped worker, the post-mortem goes 
     second.child.kill('SIGTERM');
     await second.exited;
   }
-});
+}, 240_000);
