@@ -21,6 +21,8 @@ test('there are recorded histories to replay', () => {
   expect(fixtures.filter((f) => !f.includes('/')).length).toBeGreaterThanOrEqual(8);
 });
 
+// Its own bound: every recorded history (90 and growing) replays in one worker, about a minute on a quiet
+// machine, more while the rest of the suite's worker processes wind down.
 test('every recorded incident history replays deterministically', async () => {
   const histories = fixtures.map((file) => ({
     workflowId: workflowIds[nameOf(file)] ?? path.basename(file, '.json'),
@@ -34,7 +36,7 @@ test('every recorded incident history replays deterministically', async () => {
     if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
   }
   expect(failures).toEqual([]);
-});
+}, 300_000);
 
 // The baseline has no local activity, no patch marker and no clock activity: time-based decisions take the
 // decision clock (timer targets, times that deliveries report), so a history is what the code does.
