@@ -4,7 +4,7 @@ import path from 'node:path';
 import { loadIngressConfig } from '../src/ingress/config';
 import { startIngress } from '../src/ingress/start';
 import { loadEnv } from '../src/config';
-import { createWorker } from '../src/worker';
+import { createWorker, startDeploymentHeartbeats } from '../src/worker';
 import { installWorkerTelemetry, workerMetricsAddress } from '../src/temporal/telemetry';
 import { startDevServer, type DevServer } from './lib/dev-server';
 import { localIngressToken, tokenBannerLines } from './lib/ingress-token';
@@ -113,6 +113,7 @@ async function main(): Promise<void> {
   );
   const metricsUrl = installWorkerTelemetry(workerMetricsAddress(process.env.WORKER_METRICS_ADDRESS));
   const worker = await createWorker({ onSetup: (lines) => lines.forEach((l) => log(l)) });
+  await startDeploymentHeartbeats(log);
   // Every inbound route needs auth (issue 11 item 5): without a token, secret or INGRESS_INSECURE, a local
   // token is generated once and kept in data/ingress-token, so Alertmanager's config stays valid across restarts.
   const localToken = ingressAuthConfigured(process.env)
@@ -133,7 +134,7 @@ async function main(): Promise<void> {
       `  Temporal:     ${process.env.TEMPORAL_ADDRESS} (namespace ${namespace})`,
       `  Web UI:       ${uiUrl ?? 'none known for this server (set TEMPORAL_UI_URL to show its link)'}`,
       `  Worker:       task queue ${q}${metricsUrl ? `, metrics ${metricsUrl}` : ''}`,
-      `  Ingress:      ${ingress.url}  (POST /v1/alerts/alertmanager | grafana | generic, POST /v1/incidents, GET /metrics)`,
+      `  Ingress:      ${ingress.url}  (POST /v1/alerts/alertmanager | grafana | generic, POST /v1/incidents, POST /v1/heartbeats/{name}, GET /metrics)`,
       ...(localToken ? tokenBannerLines(localToken) : []),
       `  Outbox:       ${path.relative(process.cwd(), env.OUTBOX_FILE)}`,
       '',

@@ -7,6 +7,7 @@ import { pagerDutyConfigSchema } from './activities/notify/pagerduty';
 import { slackConfigSchema } from './activities/notify/slack';
 import { contactConfigSchema } from './playbook/contacts';
 import { policyOverridesSchema, type PolicyOverrides } from './playbook/policy';
+import { heartbeatsConfigSchema } from './playbook/contract/heartbeat';
 import { PlatformConfigError, platformSectionSchema, resolvePlatformConfig } from './platform/config';
 import { TASK_QUEUE } from './workflows/definitions';
 
@@ -46,6 +47,8 @@ export const deploymentConfigSchema = z
     slack: slackConfigSchema.optional(),
     /** PagerDuty Events API v2; the routing key may come from PAGERDUTY_ROUTING_KEY. */
     pagerduty: pagerDutyConfigSchema.optional(),
+    /** Heartbeat monitors (dead-man's switches) and the engine's own outbound ping: docs/alerting.md "Heartbeats". */
+    heartbeats: heartbeatsConfigSchema.optional(),
     /** 2.1 contacts, working hours (COT) and the on-call rotation. */
     contacts: contactConfigSchema.optional(),
     /** 3.1-3.4: the trading platform the procedures check; a profile (playbook | deployed) plus overrides. */

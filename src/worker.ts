@@ -24,7 +24,8 @@ import {
   type DeploymentConfig,
 } from './config';
 import { Connection } from '@temporalio/client';
-import { connectWorkerConnection, temporalSettings } from './temporal/connection';
+import { connectClient, connectWorkerConnection, temporalSettings } from './temporal/connection';
+import { syncHeartbeats } from './temporal/heartbeats';
 import { ensureTemporalReady, TemporalNotReadyError } from './temporal/readiness';
 import { installWorkerTelemetry, TelemetryConfigError, workerMetricsAddress } from './temporal/telemetry';
 
@@ -220,12 +221,37 @@ async function openLedgerAt(url: string): Promise<Pool> {
   return createLedgerPool(url);
 }
 
+/**
+ * The deployment's heartbeat monitors and outbound ping, in Temporal as the config says now (see
+ * src/temporal/heartbeats.ts). A failure is said and does not stop the worker: incidents come first.
+ */
+export async function startDeploymentHeartbeats(log: (line: string) => void): Promise<void> {
+  const env = loadEnv();
+  const deployment = loadDeploymentConfig(env.INCIDENT_CONFIG);
+  let client;
+  try {
+    client = await connectClient();
+    const r = await syncHeartbeats(client, deployment.heartbeats, { taskQueue: env.INCIDENT_TASK_QUEUE });
+    if (r.monitors.length > 0 || r.outbound !== 'off')
+      log(
+        `heartbeats: ${r.monitors.length} declared monitor(s) running${r.monitors.length ? ` (${r.monitors.join(', ')})` : ''}; outbound ping ${r.outbound}`,
+      );
+  } catch (err) {
+    log(`WARNING: heartbeat monitors not synced with INCIDENT_CONFIG: ${(err as Error).message}`);
+  } finally {
+    await client?.connection.close();
+  }
+}
+
 async function main(): Promise<void> {
   const metricsUrl = installWorkerTelemetry(workerMetricsAddress(process.env.WORKER_METRICS_ADDRESS));
   const worker = await createWorker({
     onSetup: (lines) =>
       lines.forEach((l) => (l.startsWith('WARNING') ? console.warn : console.log)(`[worker] ${l}`)),
   });
+  await startDeploymentHeartbeats((l) =>
+    (l.startsWith('WARNING') ? console.warn : console.log)(`[worker] ${l}`),
+  );
   console.log(
     `[worker] polling task queue ${worker.options.taskQueue} in namespace ${worker.options.namespace}${metricsUrl ? `; metrics at ${metricsUrl}` : ''}`,
   );

@@ -13,6 +13,7 @@ import type { Pool } from 'pg';
 import path from 'node:path';
 import { PageSpool } from '../ledger/page-spool';
 import { createLedgerActivities, pageSpoolDir, recordDeliveries } from './ledger';
+import { createHeartbeatActivities } from './heartbeat';
 import type { DeliveryResult, NotificationChannel } from './notify/port';
 import type { Notification } from '../playbook/contract/notification';
 import { unpackBatch, type NotificationBatch } from '../playbook/lifecycle/batch';
@@ -95,6 +96,7 @@ export function createActivities(deps: ActivityDeps) {
       dispatcher: deps.platformDispatcher,
     }),
     ...createLedgerActivities({ pool: deps.ledger ?? null }),
+    ...createHeartbeatActivities({ policyOverrides: deps.policyOverrides }),
     /**
      * Every message one workflow activation composed for one channel (a re-page round, an escalation step
      * with its roles), each under its own idempotency key, in order. A failure stops the batch; the retry

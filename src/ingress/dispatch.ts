@@ -13,6 +13,8 @@ import type { RouteDecision, Router } from './routing';
 import type { IncidentStarter } from './starter';
 import { severityRank } from '../playbook/severity';
 import type { PolicyOverrides } from '../playbook/policy';
+import { WATCHDOG_MONITOR } from '../playbook/contract/heartbeat';
+import type { BeatAnswer, HeartbeatIntake } from './heartbeats';
 
 export interface DispatchIncident {
   /** The workflow id (what to type in the Web UI, `temporal` and `tctl`). */
@@ -44,6 +46,8 @@ export interface DispatchResult {
   /** What was ignored (unparseable times, unknown generic fields), first few. */
   notes: string[];
   incidents: DispatchIncident[];
+  /** Monitors this notification beat (Alertmanager's Watchdog beats `watchdog`). */
+  heartbeats: BeatAnswer[];
 }
 
 export interface DispatcherOptions {
@@ -57,6 +61,8 @@ export interface DispatcherOptions {
    * incident pages in its first workflow task. Absent: the worker loads its own beside the first page.
    */
   policy?: PolicyOverrides;
+  /** Where a firing `Watchdog` beats the `watchdog` monitor. Absent: the Watchdog only sets the gauge. */
+  heartbeats?: HeartbeatIntake;
 }
 
 /**
@@ -171,6 +177,7 @@ export class AlertDispatcher {
       dropped: 0,
       notes: [],
       incidents: [],
+      heartbeats: [],
     };
     if (meta.truncatedAlerts > 0) {
       this.metrics.alertsTruncated.inc({ source: meta.source }, meta.truncatedAlerts);
@@ -200,6 +207,16 @@ export class AlertDispatcher {
         'alert values over the ingress limits were truncated (marked in the alert)',
       );
     }
+
+    // Alertmanager's always-firing Watchdog beats the `watchdog` monitor (one beat per notification), whatever
+    // the routing rules make of it: if it stops arriving, that monitor opens "Heartbeat missing: watchdog".
+    const watchdog = alerts.find(
+      (n) => n.alert.name === 'Watchdog' && (n.alert.status ?? 'firing') === 'firing',
+    );
+    const beating =
+      watchdog && this.opts.heartbeats
+        ? this.opts.heartbeats.beat(WATCHDOG_MONITOR, meta.source).then((b) => void result.heartbeats.push(b))
+        : null;
 
     // Route everything (pure, cheap); ignored alerts cost no Temporal call and do not count to the limit.
     const routed: { n: NormalizedAlert; decision: IncidentDecision }[] = [];
@@ -323,7 +340,9 @@ export class AlertDispatcher {
             ? incidentUrl(this.opts.uiBaseUrl, this.starter.namespace, workflowId, g.summary.runId)
             : null;
       },
-    );
+    ).finally(() => beating?.catch(() => undefined));
+    // The beat must be taken before 2xx, like every alert (a failure answers 503 and Alertmanager retries).
+    if (beating) await beating;
     return result;
   }
 

@@ -141,6 +141,12 @@ export class IngressMetrics {
     labelNames: ['what'] as const,
     registers: [this.registry],
   });
+  readonly heartbeats = new Counter({
+    name: 'ingress_heartbeats_total',
+    help: 'Heartbeats received (POST /v1/heartbeats/{name} and Alertmanager Watchdogs), by outcome.',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
   readonly watchdogLastSeen = new Gauge({
     name: 'ingress_watchdog_last_seen_timestamp_seconds',
     help: 'Unix time of the last Watchdog heartbeat received (0 = never).',

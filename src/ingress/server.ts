@@ -3,6 +3,7 @@
 //   POST /v1/incidents                                                       open an incident by hand
 //   POST /v1/slack/interactions | /v1/slack/commands    (routes/slack/route.ts)
 //   POST /v1/pagerduty/webhooks                          (routes/pagerduty/route.ts)
+//   POST /v1/heartbeats/{name}, GET /v1/heartbeats       (routes/heartbeats/route.ts)
 //   GET  /healthz   (up or degraded)           GET /metrics   (Prometheus text)
 // Hooks here: Host allow-list, rate limit, each route's verification, replay claims. Starting it as a
 // process (Temporal, Redis, the socket): start.ts.
@@ -57,6 +58,9 @@ import { manualIncidentBodySchema } from './routes/incidents/schema';
 import { registerPagerDutyRoute } from './routes/pagerduty/route';
 import { registerSlackRoutes } from './routes/slack/route';
 import type { IncidentInput } from '../playbook/contract/incident';
+import { heartbeatsConfigSchema, type HeartbeatsConfig } from '../playbook/contract/heartbeat';
+import { HeartbeatIntake } from './heartbeats';
+import { HEARTBEAT_ROUTE, HEARTBEATS_ROUTE, registerHeartbeatRoutes } from './routes/heartbeats/route';
 
 export { loadIngressConfig, type IngressConfig } from './config';
 
@@ -98,6 +102,8 @@ export interface IngressDeps {
   redis?: Redis;
   /** 2.1 contacts: who a Slack or PagerDuty user is. Default: none (every user unmapped). */
   contacts?: ContactConfig;
+  /** The deployment's `heartbeats:` section (INCIDENT_CONFIG). Default: none declared (the Watchdog's only). */
+  heartbeats?: HeartbeatsConfig;
 }
 
 const ALERT_ROUTES = ['/v1/alerts/alertmanager', '/v1/alerts/grafana', '/v1/alerts/generic'] as const;
@@ -115,6 +121,8 @@ const VERIFICATION: Record<string, 'alerts' | 'slack' | 'pagerduty'> = {
   '/v1/slack/interactions': 'slack',
   '/v1/slack/commands': 'slack',
   '/v1/pagerduty/webhooks': 'pagerduty',
+  [HEARTBEAT_ROUTE]: 'alerts',
+  [HEARTBEATS_ROUTE]: 'alerts',
 };
 const verificationOf = (req: FastifyRequest): 'alerts' | 'slack' | 'pagerduty' | 'open' =>
   VERIFICATION[req.routeOptions.url ?? ''] ?? 'open';
@@ -213,6 +221,11 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
   });
 
   const starter = meteredStarter(deps.starter, metrics);
+  const intake = new HeartbeatIntake(starter, deps.heartbeats ?? heartbeatsConfigSchema.parse({}), {
+    timeScale: config.timeScale,
+    metrics,
+    now,
+  });
   const dispatcher = new AlertDispatcher(
     router,
     starter,
@@ -223,6 +236,7 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
       uiBaseUrl: config.uiBaseUrl,
       maxAlertsPerRequest: config.maxAlertsPerRequest,
       ...(deps.policy ? { policy: deps.policy } : {}),
+      heartbeats: intake,
     },
     app.log,
   );
@@ -518,6 +532,7 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
     const channels = { config, starter, contacts, metrics, log: app.log, now, pagerDutyEvents };
     registerPagerDutyRoute(routes, channels);
     registerSlackRoutes(routes, channels);
+    registerHeartbeatRoutes(routes, { intake, starter });
 
     let health: { at: number; value: { reachable: boolean; error?: string } } | null = null;
     routes.get('/healthz', async (req, reply) => {

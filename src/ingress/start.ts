@@ -46,6 +46,7 @@ export async function startIngress(
     policy,
     metrics,
     contacts,
+    ...(deployment.heartbeats && !deps.heartbeats ? { heartbeats: deployment.heartbeats } : {}),
     ...(redis ? { redis } : {}),
   });
   if (!authConfigured(config))

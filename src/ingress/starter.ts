@@ -17,6 +17,7 @@ import {
   IncidentKindKey,
   IncidentSeverityKey,
   IncidentStatusKey,
+  HeartbeatStateKey,
   WORKFLOW_TYPE,
   acknowledgeUpdate,
   addNoteUpdate,
@@ -42,6 +43,14 @@ import {
   ACTION_SCHEMAS,
 } from '../playbook/contract/incident';
 import type { Severity } from '../playbook/severity';
+import {
+  HEARTBEAT_WORKFLOW_TYPE,
+  heartbeatWorkflowId,
+  type Beat,
+  type HeartbeatMonitorInput,
+  type MonitorStatus,
+} from '../playbook/contract/heartbeat';
+import { beatSignal, monitorStatusQuery } from '../workflows/heartbeat-definitions';
 import type { IngressMetrics } from './metrics';
 
 /** One alert of a batch, with what its routing rule made of it. */
@@ -96,6 +105,12 @@ export interface StartedRun {
   runId: string;
 }
 
+/** One beat of a monitor: its workflow (created with `monitor` when it does not run) gets the `beat` signal. */
+export interface BeatCommand {
+  monitor: HeartbeatMonitorInput;
+  beat: Beat;
+}
+
 export interface IncidentStarter {
   readonly namespace: string;
   /** One signalWithStart(alertFired) with the batch: the running incident gets it, or a new one opens. */
@@ -103,6 +118,10 @@ export interface IncidentStarter {
   /** One alertResolved signal with the batch to a running incident; never opens one. */
   resolveAlerts(workflowId: string, alerts: Alert[]): Promise<'signaled' | 'no-incident'>;
   openIncident(cmd: OpenIncidentCommand): Promise<StartedRun>;
+  /** One signalWithStart(beat) to `heartbeat-<name>`: the running monitor gets it, or a new one starts. */
+  beat(cmd: BeatCommand): Promise<StartedRun>;
+  /** The running monitors' `status`, by name (at most `limit`). */
+  listMonitors(limit: number): Promise<MonitorStatus[]>;
   /**
    * One human action as the incident's Workflow Update of that name (Slack and PagerDuty), so the
    * caller learns at once whether it was accepted: the result, the rejection reason, no running incident, or
@@ -345,6 +364,47 @@ export class TemporalIncidentStarter implements IncidentStarter {
     return { workflowId: cmd.workflowId, runId: handle.firstExecutionRunId };
   }
 
+  async beat(cmd: BeatCommand): Promise<StartedRun> {
+    const workflowId = heartbeatWorkflowId(cmd.monitor.spec.name);
+    const handle = await this.call('signalWithStart', () =>
+      this.client.workflow.signalWithStart(HEARTBEAT_WORKFLOW_TYPE, {
+        workflowId,
+        args: [cmd.monitor],
+        signal: beatSignal,
+        signalArgs: [cmd.beat],
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        taskQueue: this.opts.taskQueue,
+        staticSummary: `Heartbeat monitor ${cmd.monitor.spec.name}`,
+        typedSearchAttributes: [{ key: HeartbeatStateKey, value: 'healthy' }],
+      }),
+    );
+    return { workflowId, runId: handle.signaledRunId };
+  }
+
+  async listMonitors(limit: number): Promise<MonitorStatus[]> {
+    return this.call('list:monitors', async () => {
+      const ids: string[] = [];
+      for await (const w of this.client.workflow.list({
+        query: `WorkflowType = '${HEARTBEAT_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`,
+        pageSize: limit,
+      })) {
+        ids.push(w.workflowId);
+        if (ids.length >= limit) break;
+      }
+      const statuses = await Promise.all(
+        ids.map((id) =>
+          this.client.workflow
+            .getHandle(id)
+            .query(monitorStatusQuery)
+            .catch(() => null),
+        ),
+      );
+      return statuses
+        .filter((s): s is MonitorStatus => s !== null)
+        .sort((a, b) => a.name.localeCompare(b.name));
+    });
+  }
+
   async runAction(
     workflowId: string,
     name: ActionName,
@@ -469,6 +529,8 @@ export function meteredStarter(inner: IncidentStarter, metrics: IngressMetrics):
     fireAlerts: (cmd) => timed('signalWithStart', () => inner.fireAlerts(cmd)),
     resolveAlerts: (workflowId, alerts) => timed('signal', () => inner.resolveAlerts(workflowId, alerts)),
     openIncident: (cmd) => timed('start', () => inner.openIncident(cmd)),
+    beat: (cmd) => timed('signalWithStart', () => inner.beat(cmd)),
+    listMonitors: (limit) => timed('list', () => inner.listMonitors(limit)),
     runAction: (workflowId, name, payload, target) =>
       timed('update', () => inner.runAction(workflowId, name, payload, target)),
     queryStatus: (workflowId) => timed('query', () => inner.queryStatus(workflowId)),

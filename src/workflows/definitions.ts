@@ -63,10 +63,13 @@ export const timelineQuery = defineQuery<TimelineEvent[]>('timeline');
 export const IncidentSeverityKey = defineSearchAttributeKey('IncidentSeverity', 'KEYWORD');
 export const IncidentStatusKey = defineSearchAttributeKey('IncidentStatus', 'KEYWORD');
 export const IncidentKindKey = defineSearchAttributeKey('IncidentKind', 'KEYWORD');
+/** A heartbeat monitor's state (waiting | healthy | silent): `workflow list --query "HeartbeatState='silent'"`. */
+export const HeartbeatStateKey = defineSearchAttributeKey('HeartbeatState', 'KEYWORD');
 export const SEARCH_ATTRIBUTES = {
   IncidentSeverity: 'Keyword',
   IncidentStatus: 'Keyword',
   IncidentKind: 'Keyword',
+  HeartbeatState: 'Keyword',
 } as const;
 
 // Between incidentWorkflow and its procedure child workflows (3.1-3.4). child -> parent: findings and the

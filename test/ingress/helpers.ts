@@ -6,6 +6,7 @@ import type { IngressConfigInput } from '../../src/ingress/config';
 import { parseRoutingRules, type RoutingRules } from '../../src/ingress/routing';
 import { buildIngress } from '../../src/ingress/server';
 import {
+  type BeatCommand,
   TemporalUnavailableError,
   type ActionOutcome,
   type ActionTarget,
@@ -15,6 +16,7 @@ import {
   type StartedRun,
 } from '../../src/ingress/starter';
 import type { ActionName, Alert, IncidentStatus } from '../../src/playbook/contract/incident';
+import type { MonitorStatus } from '../../src/playbook/contract/heartbeat';
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
 
@@ -122,6 +124,20 @@ export class FakeStarter implements IncidentStarter {
       payload,
     });
     return this.actionOutcome(workflowId, name);
+  }
+  /** Beats, in order (signalWithStart of `beat` to `heartbeat-<name>`). */
+  readonly beats: BeatCommand[] = [];
+  async beat(cmd: BeatCommand): Promise<StartedRun> {
+    this.guard('signalWithStart');
+    this.temporalCalls += 1;
+    this.beats.push(cmd);
+    return { workflowId: `heartbeat-${cmd.monitor.spec.name}`, runId: 'run-monitor' };
+  }
+  /** What listMonitors answers. */
+  monitors: MonitorStatus[] = [];
+  async listMonitors(limit: number): Promise<MonitorStatus[]> {
+    this.guard('list:monitors');
+    return this.monitors.slice(0, limit);
   }
   /** What queryStatus answers (status of a running incident, or null). */
   statuses = new Map<string, IncidentStatus>();

@@ -151,8 +151,16 @@ describe('happy path', () => {
       'fire:DatabaseQuerySlow',
       'resolve:DatabaseConnectionPoolExhausted',
     ]);
-    // One Temporal call for the incident (issue 9 item 4): the batch, in order, resolved one included.
-    expect(starter.temporalCalls).toBe(1);
+    // One Temporal call for the incident (the batch, in order, resolved one included) and one for the
+    // Watchdog's beat of the `watchdog` monitor, created with its built-in spec.
+    expect(starter.temporalCalls).toBe(2);
+    expect(starter.beats).toHaveLength(1);
+    expect(starter.beats[0]!.monitor).toMatchObject({
+      spec: { name: 'watchdog', periodSeconds: 120, graceSeconds: 180, severity: 'P2' },
+      createdBy: 'watchdog',
+    });
+    expect(starter.beats[0]!.beat.source).toBe('alertmanager');
+    expect(body.heartbeats).toEqual([expect.objectContaining({ name: 'watchdog', periodSeconds: 120 })]);
     const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(metricValue(metrics, 'ingress_alerts_truncated_total', { source: 'alertmanager' })).toBe(2);
     expect(metricValue(metrics, 'ingress_alerts_ignored_total', { alertname: 'Watchdog' })).toBe(1);

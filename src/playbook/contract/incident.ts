@@ -13,6 +13,8 @@ export const INCIDENT_KINDS = [
   'model-degradation',
   'data-source-down',
   'database-connection',
+  /** A heartbeat monitor went silent (DESIGN "Heartbeats"): no procedure runs, a human looks. */
+  'monitoring-gap',
   'generic',
 ] as const;
 export type IncidentKind = (typeof INCIDENT_KINDS)[number];

@@ -7,20 +7,23 @@ import { cleanJson } from '../text';
 import { isoTime, str, text } from './fields';
 import type { IncidentKind } from './incident';
 
-/** Child workflow type per incident kind; `generic` incidents run no procedure. */
+/** Child workflow type per incident kind; `generic` and `monitoring-gap` incidents run no procedure. */
 export const PROCEDURE_WORKFLOWS = {
   'trading-system-down': 'tradingSystemDownProcedure',
   'model-degradation': 'modelDegradationProcedure',
   'data-source-down': 'dataSourceDownProcedure',
   'database-connection': 'databaseConnectionProcedure',
 } as const satisfies Partial<Record<IncidentKind, string>>;
+export type ProcedureKind = keyof typeof PROCEDURE_WORKFLOWS;
+export const hasProcedure = (kind: IncidentKind): kind is ProcedureKind =>
+  Object.prototype.hasOwnProperty.call(PROCEDURE_WORKFLOWS, kind);
 
 export interface ProcedureInput {
   /** The incident (`<workflow id>@<opening time>`), as in its `status`. */
   incidentId: string;
   /** The incident's workflow id: where the child signals its findings. */
   incidentWorkflowId: string;
-  kind: Exclude<IncidentKind, 'generic'>;
+  kind: ProcedureKind;
   severity: Severity;
   timeScale: number;
   /** Actions the policy pre-approves where the playbook prescribes them (e.g. "kill-switch:data-outage-60m"). */

@@ -9,6 +9,7 @@ import {
   approvalRequestSchema,
   procedureEventSchema,
   PROCEDURE_WORKFLOWS,
+  hasProcedure,
 } from '../contract/procedure';
 import { actorOf, formatIssues } from '../contract/payload';
 import { isoOf } from '../time';
@@ -217,8 +218,9 @@ export function applyProcedureMessage(d: Draft, name: ProcedureMessageName, raw:
 /** Starts the kind's procedure child, on the policy in force (generic incidents run none). */
 export function startProcedure(d: Draft): void {
   const s = d.s;
-  if (s.kind === 'generic') return;
-  const type = PROCEDURE_WORKFLOWS[s.kind];
+  const kind = s.kind;
+  if (!hasProcedure(kind)) return;
+  const type = PROCEDURE_WORKFLOWS[kind];
   // A run after a reopen gets its own id: the cancelled one may still be finishing a remediation call.
   const workflowId =
     s.procedure === null ? `${s.workflowId}-procedure` : `${s.workflowId}-procedure-${s.reopenCount + 1}`;
@@ -230,7 +232,7 @@ export function startProcedure(d: Draft): void {
     input: {
       incidentId: s.incidentId,
       incidentWorkflowId: s.workflowId,
-      kind: s.kind,
+      kind,
       severity: s.severity,
       timeScale: s.timeScale,
       preApprovedActions: s.policy.preApprovedActions,
@@ -245,14 +247,15 @@ export function startProcedure(d: Draft): void {
  */
 export function rerunProcedure(d: Draft): void {
   const s = d.s;
-  if (s.kind === 'generic' || s.procedure?.status === 'running') return;
+  const kind = s.kind;
+  if (!hasProcedure(kind) || s.procedure?.status === 'running') return;
   // Still loading the policy: policyArrived starts it.
   if (s.policyPending && patchedIn(s, 'procedureAfterPolicy')) return;
   record(
     d,
     'system',
     'procedure.rerun',
-    `Reopened: playbook procedure ${PROCEDURE_WORKFLOWS[s.kind]} runs again`,
+    `Reopened: playbook procedure ${PROCEDURE_WORKFLOWS[kind]} runs again`,
   );
   startProcedure(d);
 }
