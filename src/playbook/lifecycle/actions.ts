@@ -596,11 +596,20 @@ function alertCleared(d: Draft, { alert }: RoutedAlert): void {
     fingerprint: alert.fingerprint,
   });
   // Alerts clearing never resolves the incident: a human does (playbook); it is noted for them.
-  if (wasActive && Object.keys(s.alerts.active).length === 0 && isOpen(s))
+  if (wasActive && Object.keys(s.alerts.active).length === 0 && isOpen(s)) {
     record(
       d,
       'system',
       'alerts.cleared',
       'All alerts of this incident have cleared; resolve it when verified',
     );
+    if (patchedIn(s, 'alertsClearedNotice'))
+      notify(
+        d,
+        'info',
+        `alerts-cleared-${s.alerts.resolved}`,
+        'channel',
+        `All alerts of "${s.title}" have cleared (last: ${alertLabel(alert)}). The incident stays ${s.status} until someone resolves it once verified.`,
+      );
+  }
 }

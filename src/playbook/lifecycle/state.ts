@@ -81,6 +81,11 @@ export const PATCHES = {
    * page delivered, not when it was composed.
    */
   pagedAtDelivery: 'paged-at-delivery-v1',
+  /**
+   * The last active alert clearing is said in the channel too (a heartbeat's beats resuming, any alert's
+   * resolution), not only in the timeline: the on-call hears it and resolves once verified.
+   */
+  alertsClearedNotice: 'alerts-cleared-notice-v1',
 } as const;
 export type PatchKey = keyof typeof PATCHES;
 export type Patches = Partial<Record<PatchKey, boolean>>;
