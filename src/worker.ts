@@ -232,9 +232,9 @@ export async function startDeploymentHeartbeats(log: (line: string) => void): Pr
   try {
     client = await connectClient();
     const r = await syncHeartbeats(client, deployment.heartbeats, { taskQueue: env.INCIDENT_TASK_QUEUE });
-    if (r.monitors.length > 0 || r.outbound !== 'off')
+    if (r.monitors.length > 0 || r.retired.length > 0 || r.outbound !== 'off')
       log(
-        `heartbeats: ${r.monitors.length} declared monitor(s) running${r.monitors.length ? ` (${r.monitors.join(', ')})` : ''}; outbound ping ${r.outbound}`,
+        `heartbeats: ${r.monitors.length} declared monitor(s) running${r.monitors.length ? ` (${r.monitors.join(', ')})` : ''}${r.retired.length ? `; ended, no longer declared: ${r.retired.join(', ')}` : ''}; outbound ping ${r.outbound}`,
       );
   } catch (err) {
     log(`WARNING: heartbeat monitors not synced with INCIDENT_CONFIG: ${(err as Error).message}`);

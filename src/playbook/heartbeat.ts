@@ -77,7 +77,7 @@ export function initMonitor(input: HeartbeatMonitorInput, now: number): MonitorC
     lastBeatAt: ms(c?.lastBeatAt),
     lastBeatSource: c?.lastBeatSource ?? null,
     beats: c?.beats ?? 0,
-    rejected: 0,
+    rejected: c?.rejected ?? 0,
     silences: c?.silences ?? 0,
     silence: c?.silence
       ? {
@@ -105,6 +105,7 @@ export function carry(m: MonitorCore): MonitorCarried {
     lastBeatAt: m.lastBeatAt === null ? null : isoOf(m.lastBeatAt),
     lastBeatSource: m.lastBeatSource,
     beats: m.beats,
+    rejected: m.rejected,
     silences: m.silences,
     silence: m.silence
       ? {
@@ -232,6 +233,7 @@ export function statusOf(m: MonitorCore): MonitorStatus {
     ...(incident ? { incidentWorkflowId: incident } : {}),
     ...(m.silence ? { silentSince: isoOf(m.silence.since) } : {}),
     beats: m.beats,
+    rejected: m.rejected,
     silences: m.silences,
     createdAt: isoOf(m.createdAt),
     createdBy: m.createdBy,

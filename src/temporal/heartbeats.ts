@@ -3,6 +3,7 @@
 // outbound ping runs when configured and stops when it no longer is.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import {
+  ENGINE_MONITOR,
   HEARTBEAT_WORKFLOW_TYPE,
   heartbeatWorkflowId,
   OUTBOUND_WORKFLOW_ID,
@@ -10,10 +11,12 @@ import {
   type HeartbeatsConfig,
 } from '../playbook/contract/heartbeat';
 import { HeartbeatStateKey } from '../workflows/definitions';
-import { configureSignal } from '../workflows/heartbeat-definitions';
+import { configureSignal, monitorStatusQuery } from '../workflows/heartbeat-definitions';
 
 export interface HeartbeatSyncReport {
   monitors: string[];
+  /** Monitors the config made and no longer declares: ended (an incident they opened stays for a human). */
+  retired: string[];
   outbound: 'started-or-configured' | 'stopped' | 'off';
 }
 
@@ -37,6 +40,7 @@ export async function syncHeartbeats(
     monitors.push(spec.name);
   }
   const outbound = config?.outbound;
+  const retired = await retireUndeclared(client, config, opts.taskQueue);
   if (outbound) {
     await client.workflow.signalWithStart(OUTBOUND_WORKFLOW_TYPE, {
       workflowId: OUTBOUND_WORKFLOW_ID,
@@ -47,13 +51,42 @@ export async function syncHeartbeats(
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
       staticSummary: `Engine heartbeat out every ${outbound.periodSeconds} s`,
     });
-    return { monitors, outbound: 'started-or-configured' };
+    return { monitors, retired, outbound: 'started-or-configured' };
   }
   try {
     await client.workflow.getHandle(OUTBOUND_WORKFLOW_ID).signal(configureSignal, { outbound: null });
-    return { monitors, outbound: 'stopped' };
+    return { monitors, retired, outbound: 'stopped' };
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return { monitors, outbound: 'off' };
+    if (err instanceof WorkflowNotFoundError) return { monitors, retired, outbound: 'off' };
     throw err;
   }
+}
+
+/**
+ * Running monitors of this task queue that the config made (`config`, or `outbound` for the engine's) and no
+ * longer declares: their beats would now be refused (404), so left running they would call a silence. Ended
+ * with the reason; monitors made by the Watchdog or by a first beat are left alone.
+ */
+async function retireUndeclared(
+  client: Client,
+  config: HeartbeatsConfig | undefined,
+  taskQueue: string,
+): Promise<string[]> {
+  const declared = new Set((config?.monitors ?? []).map((m) => m.name));
+  if (config?.outbound) declared.add(ENGINE_MONITOR);
+  const retired: string[] = [];
+  for await (const w of client.workflow.list({
+    query: `WorkflowType = '${HEARTBEAT_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}'`,
+  })) {
+    const handle = client.workflow.getHandle(w.workflowId);
+    const st = await handle.query(monitorStatusQuery).catch(() => null);
+    if (!st || declared.has(st.name) || (st.createdBy !== 'config' && st.createdBy !== 'outbound')) continue;
+    await handle
+      .terminate(`monitor ${st.name} is no longer declared in INCIDENT_CONFIG heartbeats`)
+      .catch((err: unknown) => {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      });
+    retired.push(st.name);
+  }
+  return retired;
 }

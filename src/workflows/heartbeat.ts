@@ -93,6 +93,8 @@ export async function heartbeatMonitor(input: HeartbeatMonitorInput): Promise<vo
   for (;;) {
     tick(m, Date.now());
     if (m.effects.length > 0) {
+      // The state shows at once (search attribute, gauges), before the incident's opening answers.
+      publish();
       await runEffects(m);
       publish();
       continue;

@@ -15,6 +15,7 @@ import { resolveUpdate, statusQuery, timelineQuery } from '../../src/workflows/d
 import { startTestWorker, testClient, uniqueTaskQueue, waitFor, type TestWorker } from '../harness/temporal';
 import { alertmanagerPayload, closeAllApps, defaultRules, testConfig } from '../ingress/helpers';
 import { request } from 'undici';
+import { recordHistory } from '../harness/history';
 
 const TOKEN = 'heartbeat-token-51a9';
 const RUN = Date.now().toString(36);
@@ -278,6 +279,8 @@ describe('a silence', () => {
     );
     expect(second).toMatchObject({ kind: 'monitoring-gap', status: 'triggered' });
     expect((await monitor(names.silent)).silences).toBe(2);
+    await recordHistory(client.workflow.getHandle(`heartbeat-${names.silent}`), 'heartbeat-two-silences');
+    await recordHistory(client.workflow.getHandle(wid), 'heartbeat-incident');
   }, 90_000);
 });
 

@@ -10,6 +10,7 @@ import type { MonitorSpecInput, MonitorStatus } from '../../src/playbook/contrac
 import { monitorSpecSchema } from '../../src/playbook/contract/heartbeat';
 import { statusQuery } from '../../src/workflows/definitions';
 import { monitorStatusQuery } from '../../src/workflows/heartbeat-definitions';
+import { recordHistory } from '../harness/history';
 import { replayTaskQueue, testClient, tmpFile, uniqueTaskQueue, waitFor } from '../harness/temporal';
 import { startWorkerProcess, stopAll, type WorkerProcess } from '../harness/worker-processes';
 
@@ -109,6 +110,7 @@ test('SIGKILL mid-period: beats during the outage keep it quiet; once they stop,
   await sleep(2 * WINDOW_MS);
   expect((await status(name)).silences).toBe(1);
   expect(await incidentRuns(name)).toBe(1);
+  await recordHistory(client.workflow.getHandle(`heartbeat-${name}`), 'heartbeat-worker-kill');
 }, 120_000);
 
 test('a deadline that passes while no worker runs is called once, as soon as a worker is back', async () => {

@@ -73,6 +73,8 @@ export interface MonitorCarried {
   lastBeatAt: string | null;
   lastBeatSource: string | null;
   beats: number;
+  /** Signals refused (not a beat, or a configure for another monitor). */
+  rejected?: number;
   silences: number;
   /** The silence in progress: the incident it opened, since when. */
   silence: { since: string; fingerprint: string; incidentWorkflowId: string | null } | null;
@@ -103,6 +105,8 @@ export interface MonitorStatus {
   /** The silence in progress began here (the deadline that passed). */
   silentSince?: string;
   beats: number;
+  /** Signals refused: a `beat` or `configure` whose payload was not one (counted, never applied). */
+  rejected: number;
   silences: number;
   createdAt: string;
   createdBy: string;
@@ -145,7 +149,7 @@ export const heartbeatsConfigSchema = z
       .object({
         url: z.url({ protocol: /^https?$/ }),
         method: z.enum(['GET', 'POST']).default('GET'),
-        periodSeconds: z.number().int().min(10).max(86400).default(60),
+        periodSeconds: z.number().int().min(1).max(86400).default(60),
         /** The ingress the ping goes through (the worker's view of it). */
         ingressUrl: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8080'),
         /** The variable holding a bearer token the ingress accepts (its value never enters a workflow). */
