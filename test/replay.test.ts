@@ -63,6 +63,9 @@ test('incident histories schedule the first page in the first workflow task', ()
   )) {
     const history = historyFromJSON(JSON.parse(readFileSync(path.join(HISTORY_DIR, file), 'utf8')));
     const events = history.events ?? [];
+    // Heartbeat monitors and the outbound ping are no incidents.
+    const type = events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
+    if (type !== 'incidentWorkflow') continue;
     const firstDone = events.findIndex((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED);
     // Signals and Updates delivered with the start come first; then the first command: the page.
     // A later version's histories (a sub-folder) start with their patch markers.
@@ -150,4 +153,23 @@ test('1.3 histories carry their patches; the guarded resume procedures withdrew 
       .map((p) => text(p));
     expect(results.some((r) => r.includes('"refused"'))).toBe(true);
   }
+});
+
+// 1.5: heartbeat monitors (a silence, its clearing, two silences, a worker kill, continue-as-new under steady
+// beats) and the engine's outbound ping replay with the rest.
+test('1.5 histories hold the heartbeat monitors and the outbound ping; the steady-beat run continued as new', () => {
+  const v15 = fixtures.filter((f) => f.startsWith('1.5-heartbeats/'));
+  const typeOf = (file: string) => {
+    const history = historyFromJSON(JSON.parse(readFileSync(path.join(HISTORY_DIR, file), 'utf8')));
+    return {
+      type: history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name,
+      last: history.events?.at(-1)?.eventType,
+    };
+  };
+  const types = v15.map((f) => typeOf(f).type);
+  expect(types.filter((t) => t === 'heartbeatMonitor').length).toBeGreaterThanOrEqual(4);
+  expect(types).toContain('engineHeartbeat');
+  expect(typeOf('1.5-heartbeats/heartbeat-continue-as-new.json').last).toBe(
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+  );
 });
