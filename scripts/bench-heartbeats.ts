@@ -23,6 +23,7 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Agent, request } from 'undici';
+import { silenceIncidentWorkflowId } from '../src/activities/heartbeat';
 import { loadIngressConfig } from '../src/ingress/config';
 import { startIngress, type RunningIngress } from '../src/ingress/start';
 import { TemporalIncidentStarter } from '../src/ingress/starter';
@@ -478,18 +479,26 @@ async function main(): Promise<void> {
             () => undefined,
           );
         });
-        // Incidents: the control's, and any the visibility store lists on the run's task queue.
-        const ids = new Set<string>(controlIncident ? [controlIncident] : []);
+        // Incidents: the control's, each monitor's silence incident id (not yet listed if it opened a moment
+        // ago), and any other workflow the visibility store lists on the run's task queue.
+        const ids = new Set<string>([
+          ...(controlIncident ? [controlIncident] : []),
+          ...names.map(silenceIncidentWorkflowId),
+        ]);
         for await (const w of client.workflow.list({
           query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'`,
         }))
           ids.add(w.workflowId);
         let others = 0;
-        for (const id of ids)
-          await call(() => client.workflow.getHandle(id).terminate('bench:heartbeats done')).then(
+        const list = [...ids];
+        await pool(list.length, 20, async (k) => {
+          await call(() =>
+            client.workflow.getHandle(list[k] as string).terminate('bench:heartbeats done'),
+          ).then(
             () => void (others += 1),
             () => undefined,
           );
+        });
         log(`terminated ${monitors} monitor(s) and ${others} other workflow(s) of the run`);
       },
     });
