@@ -1,5 +1,6 @@
 // Slack, two-way: the buttons on the engine's Slack messages (POST /v1/slack/interactions)
-// and the slash command `/incident ack|resolve|status|escalate <id>` (POST /v1/slack/commands). Both are
+// and the slash command `/incident ack|resolve|status|escalate <id>` and `/incident heartbeats`
+// (POST /v1/slack/commands). Both are
 // verified with the app's signing secret (v0 HMAC-SHA256 over `v0:<timestamp>:<body>`, 5-minute window,
 // constant-time; several secrets during a rotation), answered within Slack's 3 seconds, and run as the
 // incident's Workflow Update, so the person who clicked gets "done" or the rejection reason as an ephemeral
@@ -7,6 +8,7 @@
 import { request } from 'undici';
 import { z } from 'zod';
 import { findContactByPlatformId, type ContactConfig } from '../playbook/contacts';
+import type { MonitorStatus } from '../playbook/contract/heartbeat';
 import type { ActionName, ActionOrigin } from '../playbook/contract/incident';
 import { safeEqual } from './auth';
 import { createHmac } from 'node:crypto';
@@ -354,20 +356,25 @@ export type SlackCommand =
       payload: Record<string, unknown>;
     }
   | { kind: 'status'; workflowId: string; incidentId: string | null }
+  /** Every heartbeat monitor's state (no incident named). */
+  | { kind: 'heartbeats' }
   | { kind: 'help'; text: string }
   | { kind: 'refused'; reason: string };
 
 export const SLASH_USAGE =
-  'Usage: `/incident ack <id>` · `/incident resolve <id> <resolution>` · `/incident status <id>` · `/incident escalate <id> [reason]` (<id> is the workflow id, e.g. incident-trading-system-down-0123456789abcdef, for the incident running under it, or the incident id <workflow id>@<opening time> for that incident only)';
+  'Usage: `/incident ack <id>` · `/incident resolve <id> <resolution>` · `/incident status <id>` · `/incident escalate <id> [reason]` · `/incident heartbeats` (<id> is the workflow id, e.g. incident-trading-system-down-0123456789abcdef, for the incident running under it, or the incident id <workflow id>@<opening time> for that incident only)';
 
 /** `/incident <verb> <id> [text]` -> what to do. Pure. */
 export function decideSlashCommand(form: Record<string, string>, contacts: ContactConfig): SlackCommand {
   const [verb = '', id = '', ...rest] = (form.text ?? '').trim().split(/\s+/);
   const tail = rest.join(' ').trim();
+  const actor = slackActor(contacts, form.user_id ?? '', form.trigger_id);
+  // Reading, like status: anyone requireKnownUsers lets in.
+  if (verb === 'heartbeats')
+    return actor ? { kind: 'heartbeats' } : { kind: 'refused', reason: notInContacts(form.user_id ?? '') };
   if (!id) return { kind: 'help', text: SLASH_USAGE };
   const ref = parseIncidentRef(id);
   if (!ref) return { kind: 'help', text: `\`${id.slice(0, 200)}\` is not an incident. ${SLASH_USAGE}` };
-  const actor = slackActor(contacts, form.user_id ?? '', form.trigger_id);
   if (verb === 'status')
     return actor
       ? { kind: 'status', ...ref }
@@ -395,6 +402,35 @@ export function decideSlashCommand(form: Record<string, string>, contacts: Conta
     default:
       return { kind: 'help', text: `Unknown \`${verb}\`. ${SLASH_USAGE}` };
   }
+}
+
+/**
+ * The `/incident heartbeats` answer: one line per monitor, silent ones first, each with its state, name, last
+ * beat (time and source), deadline, and the incident a silence opened. `limit`: how many were asked for (a list
+ * that long may have been cut).
+ */
+export function heartbeatsText(monitors: readonly MonitorStatus[], limit: number): string {
+  if (monitors.length === 0) return 'No heartbeat monitors are running';
+  const order = { silent: 0, waiting: 1, healthy: 2 } as const;
+  const sorted = [...monitors].sort(
+    (a, b) => order[a.state] - order[b.state] || a.name.localeCompare(b.name),
+  );
+  const count = (state: MonitorStatus['state']) => monitors.filter((m) => m.state === state).length;
+  const lines = sorted.map((m) => {
+    const last = m.lastBeatAt
+      ? `last beat ${m.lastBeatAt}${m.lastBeatSource ? ` from ${m.lastBeatSource}` : ''}`
+      : 'no beat yet';
+    const rest =
+      m.state === 'silent'
+        ? `silent since ${m.silentSince ?? '?'}; incident ${m.incidentWorkflowId ?? '(being opened)'}`
+        : m.state === 'healthy'
+          ? `deadline ${m.deadline ?? '?'}`
+          : 'no alert until its first beat';
+    return `*${m.state}* ${m.name}: ${last}; ${rest}`;
+  });
+  const head = `${monitors.length} heartbeat monitor${monitors.length === 1 ? '' : 's'}: ${count('silent')} silent, ${count('healthy')} healthy, ${count('waiting')} waiting`;
+  const cut = monitors.length >= limit ? [`(the first ${limit}; GET /v1/heartbeats lists up to 200)`] : [];
+  return [head, ...lines, ...cut].join('\n');
 }
 
 /**

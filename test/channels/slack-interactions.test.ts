@@ -5,6 +5,7 @@
 // acknowledged by clicking the button in the fake Slack shows the contact and stops the re-paging.
 import type { Client } from '@temporalio/client';
 import type { AcknowledgeInput, IncidentStatus } from '../../src/playbook/contract/incident';
+import type { MonitorStatus } from '../../src/playbook/contract/heartbeat';
 import {
   acknowledgeUpdate,
   addNoteUpdate,
@@ -329,6 +330,92 @@ describe('the interaction and command routes', () => {
     );
     expect((await command('')).text).toMatch(/^Usage:/);
     expect((await command(`frobnicate ${WORKFLOW}`)).text).toMatch(/^Unknown `frobnicate`/);
+  });
+
+  it('/incident heartbeats lists every monitor ephemerally: silent first with its incident, then waiting and healthy with their deadlines', async () => {
+    const { http, starter } = app();
+    const command = async (text: string, userId = 'U0ANA', h = http) => {
+      // A fresh response_url each time: the same signed body twice in a second is a replay (401).
+      const body = form({
+        command: '/incident',
+        text,
+        user_id: userId,
+        response_url: slack.interaction().responseUrl,
+      });
+      const res = await h.inject({
+        method: 'POST',
+        url: '/v1/slack/commands',
+        headers: signed(body),
+        payload: body,
+      });
+      expect(res.statusCode).toBe(200);
+      const json = res.json() as { response_type: string; text: string };
+      expect(json.response_type).toBe('ephemeral');
+      return json.text;
+    };
+    expect(await command('heartbeats')).toBe('No heartbeat monitors are running');
+    const monitor = (m: Partial<MonitorStatus> & Pick<MonitorStatus, 'name' | 'state'>): MonitorStatus => ({
+      periodSeconds: 120,
+      graceSeconds: 180,
+      severity: 'P2',
+      lastBeatAt: null,
+      lastBeatSource: null,
+      deadline: null,
+      beats: 0,
+      silences: 0,
+      createdAt: '2026-12-07T00:00:00.000Z',
+      createdBy: 'config',
+      ...m,
+    });
+    // In listMonitors' order (by name); the reply puts the silent one first.
+    starter.monitors = [
+      monitor({
+        name: 'nightly-backup',
+        state: 'healthy',
+        lastBeatAt: '2026-12-07T02:00:03.000Z',
+        lastBeatSource: 'cron@db1',
+        deadline: '2026-12-08T03:00:03.000Z',
+        // A past silence's incident is not shown for a healthy monitor.
+        incidentWorkflowId: 'incident-monitoring-gap-old',
+      }),
+      monitor({ name: 'payments-feed', state: 'waiting' }),
+      monitor({
+        name: 'watchdog',
+        state: 'silent',
+        lastBeatAt: '2026-12-07T11:55:00.000Z',
+        lastBeatSource: 'alertmanager',
+        silentSince: '2026-12-07T12:00:00.000Z',
+        incidentWorkflowId: 'incident-monitoring-gap-0123456789abcdef',
+      }),
+    ];
+    expect(await command('heartbeats')).toBe(
+      [
+        '3 heartbeat monitors: 1 silent, 1 healthy, 1 waiting',
+        '*silent* watchdog: last beat 2026-12-07T11:55:00.000Z from alertmanager; silent since 2026-12-07T12:00:00.000Z; incident incident-monitoring-gap-0123456789abcdef',
+        '*waiting* payments-feed: no beat yet; no alert until its first beat',
+        '*healthy* nightly-backup: last beat 2026-12-07T02:00:03.000Z from cron@db1; deadline 2026-12-08T03:00:03.000Z',
+      ].join('\n'),
+    );
+    // No incident is acted on, and the usage names the verb.
+    expect(starter.actions).toEqual([]);
+    expect(await command('')).toContain('`/incident heartbeats`');
+    // 50 at most in a reply, and it says the list may be longer.
+    starter.monitors = Array.from({ length: 60 }, (_, i) =>
+      monitor({ name: `job-${String(i).padStart(2, '0')}`, state: 'waiting' }),
+    );
+    const long = (await command('heartbeats')).split('\n');
+    expect(long).toHaveLength(52);
+    expect(long[0]).toBe('50 heartbeat monitors: 0 silent, 0 healthy, 50 waiting');
+    expect(long.at(-1)).toBe('(the first 50; GET /v1/heartbeats lists up to 200)');
+    // Temporal away: said in time, not a Slack timeout.
+    starter.down = true;
+    expect(await command('heartbeats')).toBe('Temporal did not answer in time; try again');
+    // requireKnownUsers: a stranger is refused, as for status.
+    const strict = app();
+    strict.starter.monitors = starter.monitors;
+    expect(await command('heartbeats', 'U0STRANGER', strict.http)).toBe(
+      'Not done: Slack user U0STRANGER is not in contacts (contacts.requireKnownUsers)',
+    );
   });
 
   it('a resume asks for CONFIRM_RESUME in a dialog; a wrong code is refused inside it', async () => {

@@ -7,6 +7,7 @@ import {
   confirmModal,
   decideSlackInteraction,
   decideSlashCommand,
+  heartbeatsText,
   openModal,
   replyEphemeral,
   resolveModal,
@@ -16,6 +17,9 @@ import { IngressError } from '../../errors';
 import { otherIncidentText } from '../../incident-ref';
 import { TemporalUnavailableError } from '../../starter';
 import type { ChannelRouteContext, IngressRoutes } from '../context';
+
+/** Monitors `/incident heartbeats` lists (a Slack reply is read, not scrolled). */
+const SLACK_MONITORS = 50;
 
 export function registerSlackRoutes(routes: IngressRoutes, ctx: ChannelRouteContext): void {
   const { config, starter, contacts, metrics, log } = ctx;
@@ -166,6 +170,11 @@ export function registerSlackRoutes(routes: IngressRoutes, ctx: ChannelRouteCont
       const ephemeral = (text: string) => reply.status(200).send({ response_type: 'ephemeral', text });
       if (c.kind === 'help') return ephemeral(c.text);
       if (c.kind === 'refused') return ephemeral(`Not done: ${c.reason}`);
+      if (c.kind === 'heartbeats') {
+        const r = await within(starter.listMonitors(SLACK_MONITORS), 2500).catch(() => null);
+        if (!r) return ephemeral('Temporal did not answer in time; try again');
+        return ephemeral(heartbeatsText(r.done, SLACK_MONITORS));
+      }
       if (c.kind === 'status') {
         const r = await within(starter.queryStatus(c.workflowId), 2500).catch(() => null);
         if (!r) return ephemeral('Temporal did not answer in time; try again');
