@@ -362,6 +362,7 @@ describe('the interaction and command routes', () => {
       lastBeatSource: null,
       deadline: null,
       beats: 0,
+      rejected: 0,
       silences: 0,
       createdAt: '2026-12-07T00:00:00.000Z',
       createdBy: 'config',
