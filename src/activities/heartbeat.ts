@@ -30,13 +30,18 @@ export interface HeartbeatActivityDeps {
 export const silenceIncidentWorkflowId = (name: string): string =>
   workflowIdFor(MONITORING_GAP, heartbeatDedupKey(name));
 
+/** One starter per worker client and task queue: its readiness check of Temporal is made once. */
+const starters = new WeakMap<object, Map<string, TemporalIncidentStarter>>();
 function starter(): TemporalIncidentStarter {
   const ctx = Context.current();
-  return new TemporalIncidentStarter({
-    client: ctx.client,
-    taskQueue: ctx.info.taskQueue,
-    timeoutMs: 10_000,
-  });
+  let byQueue = starters.get(ctx.client);
+  if (!byQueue) starters.set(ctx.client, (byQueue = new Map()));
+  let s = byQueue.get(ctx.info.taskQueue);
+  if (!s) {
+    s = new TemporalIncidentStarter({ client: ctx.client, taskQueue: ctx.info.taskQueue, timeoutMs: 10_000 });
+    byQueue.set(ctx.info.taskQueue, s);
+  }
+  return s;
 }
 
 export type OutboundPing = NonNullable<HeartbeatsConfig['outbound']>;
@@ -60,7 +65,7 @@ export function createHeartbeatActivities(deps: HeartbeatActivityDeps) {
         startsAt: e.since,
         source: 'heartbeat',
       };
-      const input: IncidentInput = incidentInputSchema.parse({
+      const parsed = incidentInputSchema.safeParse({
         title: e.title,
         severity: e.severity,
         kind: e.kind,
@@ -71,6 +76,13 @@ export function createHeartbeatActivities(deps: HeartbeatActivityDeps) {
         policy: deps.policyOverrides,
         policyComplete: true,
       });
+      // A bug, not an outage: retrying would not help.
+      if (!parsed.success)
+        throw ApplicationFailure.nonRetryable(
+          `the silence's incident input is invalid: ${parsed.error.message.slice(0, 500)}`,
+          'InvalidIncidentInput',
+        );
+      const input: IncidentInput = parsed.data;
       const details = [
         `**${e.severity} ${e.kind}** opened by heartbeat monitor \`${e.name}\` (workflow heartbeat-${e.name}).`,
         '',

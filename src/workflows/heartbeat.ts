@@ -26,6 +26,7 @@ import {
 import { DELIVERY } from './activity-options';
 import { HeartbeatStateKey } from './definitions';
 import { beatSignal, configureSignal, monitorStatusQuery } from './heartbeat-definitions';
+import { errorMessage } from './util';
 
 /**
  * Opening a silence's incident pages people: retried like a page, with no end (a Temporal or worker outage
@@ -118,15 +119,26 @@ export async function heartbeatMonitor(input: HeartbeatMonitorInput): Promise<vo
   }
 }
 
-/** Each effect in order, as an activity; an opened incident's workflow id is kept for status and clearing. */
+/**
+ * Each effect in order, as an activity; an opened incident's workflow id is kept for status and clearing.
+ * Retried without end; only a non-retryable failure (a bug: an input the incident refuses) ends one, which is
+ * logged and the monitor goes on (its state stays as the core decided).
+ */
 async function runEffects(m: MonitorCore): Promise<void> {
   while (m.effects.length > 0) {
     const e = m.effects[0] as MonitorEffect;
-    if (e.type === 'open') {
-      const opened = await incidents.openSilenceIncident(e);
-      silenceOpened(m, e.fingerprint, opened.workflowId);
-    } else {
-      await incidents.clearSilenceIncident(e);
+    try {
+      if (e.type === 'open') {
+        const opened = await incidents.openSilenceIncident(e);
+        silenceOpened(m, e.fingerprint, opened.workflowId);
+      } else {
+        await incidents.clearSilenceIncident(e);
+      }
+    } catch (err) {
+      wf.log.error(`heartbeat: ${e.type} of a silence failed for good`, {
+        monitor: m.spec.name,
+        error: errorMessage(err),
+      });
     }
     m.effects.shift();
   }
