@@ -3,6 +3,7 @@
 // completes: the crash window between a side effect and its acknowledgement.
 import { OutboxChannel } from '../../src/activities/notify/outbox';
 import type { Notification } from '../../src/playbook/contract/notification';
+import { installWorkerTelemetry, workerMetricsAddress } from '../../src/temporal/telemetry';
 import { createWorker } from '../../src/worker';
 
 class CrashingOutbox extends OutboxChannel {
@@ -21,6 +22,8 @@ class CrashingOutbox extends OutboxChannel {
 }
 
 async function main() {
+  // /metrics only when the test asks for it (WORKER_METRICS_ADDRESS): two such processes must not share a port.
+  installWorkerTelemetry(workerMetricsAddress(process.env.WORKER_METRICS_ADDRESS ?? 'off'));
   const outbox = new CrashingOutbox(process.env.OUTBOX_FILE ?? 'outbox.jsonl');
   const worker = await createWorker({ channels: { outbox } });
   process.stdout.write('[worker-process] running\n');

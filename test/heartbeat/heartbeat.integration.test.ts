@@ -80,6 +80,7 @@ afterAll(async () => {
   // The monitors would keep their timers: end them (and what they opened) before the replay check.
   for (const id of [
     'heartbeat-watchdog',
+    silenceIncidentWorkflowId('watchdog'),
     ...Object.values(names).flatMap((name) => [`heartbeat-${name}`, silenceIncidentWorkflowId(name)]),
   ])
     await client.workflow
@@ -301,4 +302,68 @@ describe("Alertmanager's Watchdog", () => {
     const desc = await client.workflow.getHandle('heartbeat-watchdog').describe();
     expect(desc.searchAttributes).toMatchObject({ HeartbeatState: ['healthy'] });
   });
+});
+
+describe('an Alertmanager that stops sending its Watchdog', () => {
+  it('opens a P2 "Heartbeat missing: watchdog" incident after period + grace', async () => {
+    await client.workflow
+      .getHandle('heartbeat-watchdog')
+      .terminate('next test')
+      .catch(() => undefined);
+    // The built-in spec (120 + 180 s) is proven by the test above and the core's; here the deployment
+    // shortens it, as `monitors:` allows, so the silence comes within the test.
+    const starter = new TemporalIncidentStarter({ taskQueue, timeoutMs: 10_000, client });
+    const short = await startIngress(
+      testConfig({ taskQueue, timeScale: 600, bearerTokens: TOKEN, port: 0 }),
+      {
+        starter,
+        rules: defaultRules(),
+        heartbeats: heartbeatsConfigSchema.parse({
+          monitors: [{ name: 'watchdog', periodSeconds: PERIOD, graceSeconds: GRACE }],
+        }),
+      },
+    );
+    try {
+      const res = await request(`${short.url}/v1/alerts/alertmanager`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify(alertmanagerPayload([{ alertname: 'Watchdog', labels: { severity: 'none' } }])),
+      });
+      expect(res.statusCode).toBe(200);
+      await res.body.dump();
+      const last = Date.now();
+      const st = await waitFor(
+        () => monitor('watchdog'),
+        (s) => s.state === 'silent' && s.incidentWorkflowId !== undefined,
+        { what: 'the watchdog monitor silent', timeoutMs: 15_000 },
+      );
+      expect(Date.now() - last).toBeGreaterThanOrEqual(WINDOW_MS - 100);
+      const inc = await waitFor(
+        () => incident('watchdog'),
+        (s) => s !== null,
+        { what: 'the watchdog incident' },
+      );
+      expect(inc).toMatchObject({
+        severity: 'P2',
+        kind: 'monitoring-gap',
+        title: 'Heartbeat missing: watchdog',
+      });
+      expect(st.lastBeatSource).toBe('alertmanager');
+      const silent: string[] = [];
+      await waitFor(
+        async () => {
+          silent.length = 0;
+          for await (const w of client.workflow.list({
+            query: `HeartbeatState = 'silent' AND WorkflowId = 'heartbeat-watchdog' AND ExecutionStatus = 'Running'`,
+          }))
+            silent.push(w.workflowId);
+          return silent.length;
+        },
+        (n) => n === 1,
+        { what: "workflow list HeartbeatState='silent'" },
+      );
+    } finally {
+      await short.close();
+    }
+  }, 60_000);
 });

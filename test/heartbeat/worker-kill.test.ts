@@ -3,6 +3,9 @@
 // deadline; a deadline that passes while no worker runs is called once when a worker is back; a silence is
 // never opened twice. The histories replay.
 import type { Client } from '@temporalio/client';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { request } from 'undici';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { silenceIncidentWorkflowId } from '../../src/activities/heartbeat';
 import { TemporalIncidentStarter } from '../../src/ingress/starter';
@@ -26,8 +29,8 @@ let starter: TemporalIncidentStarter;
 const workers: WorkerProcess[] = [];
 const names: string[] = [];
 
-const worker = async () => {
-  const w = startWorkerProcess({ taskQueue, outboxFile });
+const worker = async (env: Record<string, string> = {}) => {
+  const w = startWorkerProcess({ taskQueue, outboxFile, env });
   workers.push(w);
   await w.running();
   return w;
@@ -37,6 +40,18 @@ const kill = async (w: WorkerProcess) => {
   await w.exited;
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A gauge's value for one monitor in Prometheus text, or null when absent. */
+function gauge(text: string, metric: string, monitor: string): number | null {
+  const line = text.split('\n').find((l) => l.startsWith(`${metric}{`) && l.includes(`monitor="${monitor}"`));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : null;
+}
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise((r) => server.close(r));
+  return port;
+}
 
 /** A beat as the ingress sends it: received now. */
 function beat(name: string): Promise<unknown> {
@@ -88,7 +103,8 @@ test('SIGKILL mid-period: beats during the outage keep it quiet; once they stop,
     await beat(name);
     await sleep(1000);
   }
-  await worker();
+  const metrics = `127.0.0.1:${await freePort()}`;
+  await worker({ WORKER_METRICS_ADDRESS: metrics });
   for (let i = 0; i < 3; i++) {
     await beat(name);
     await sleep(1000);
@@ -97,6 +113,17 @@ test('SIGKILL mid-period: beats during the outage keep it quiet; once they stop,
   expect(healthy).toMatchObject({ state: 'healthy', silences: 0 });
   expect(healthy.beats).toBe(14);
   expect(await incidentRuns(name)).toBe(0);
+  // The worker's /metrics: the monitor's last beat (Unix seconds), and not silent.
+  const scraped = await waitFor(
+    async () => (await request(`http://${metrics}/metrics`).then((r) => r.body.text())) as string,
+    (text) => gauge(text, 'heartbeat_last_beat_timestamp_seconds', name) !== null,
+    { what: 'the heartbeat gauges on /metrics' },
+  );
+  expect(gauge(scraped, 'heartbeat_last_beat_timestamp_seconds', name)! * 1000).toBeCloseTo(
+    Date.parse(healthy.lastBeatAt!),
+    -3,
+  );
+  expect(gauge(scraped, 'heartbeat_silent', name)).toBe(0);
 
   await beat(name);
   const last = Date.now();
