@@ -26,6 +26,9 @@ import {
 import { Connection } from '@temporalio/client';
 import { connectClient, connectWorkerConnection, temporalSettings } from './temporal/connection';
 import { syncHeartbeats } from './temporal/heartbeats';
+import { ensureOncallRoster } from './temporal/oncall';
+import { LiveContacts } from './activities/oncall';
+import { EMPTY_CONTACT_CONFIG } from './playbook/contacts';
 import { ensureTemporalReady, TemporalNotReadyError } from './temporal/readiness';
 import { installWorkerTelemetry, TelemetryConfigError, workerMetricsAddress } from './temporal/telemetry';
 
@@ -51,8 +54,11 @@ export async function createWorker({
   const ledger =
     ledgerOption === undefined ? await openLedger(env.LEDGER_DATABASE_URL) : ledgerOption || null;
   // Slack/PagerDuty idempotency keys and message ts in the ledger, so every worker and a restart see them.
+  // Who a role is, with the on-call roster's runtime overrides: the paging activity and Slack's mentions.
+  const live = new LiveContacts(deployment.contacts ?? EMPTY_CONTACT_CONFIG);
   const configured = configuredChannels(
     deployment,
+    live,
     ledger ? new BestEffortKeyValueStore(new PgKeyValueStore(ledger)) : new InMemoryKeyValueStore(),
   );
   const platform = resolvePlatformConfig(deployment.platform ?? {});
@@ -87,6 +93,7 @@ export async function createWorker({
       channels: { outbox, ...configured, ...channels },
       ledger,
       contacts: deployment.contacts,
+      liveContacts: live,
       // 3.1-3.4 procedures: the platform profile from config (default: the playbook's).
       platform,
       // Every configured channel is used unless the policy names its own list.
@@ -171,6 +178,7 @@ async function checkTemporalReady(namespace: string): Promise<void> {
 /** Slack and PagerDuty from the deployment config; who a role is comes from `contacts` at send time. */
 function configuredChannels(
   deployment: DeploymentConfig,
+  live: LiveContacts,
   store: KeyValueStore,
 ): Record<string, NotificationChannel> {
   const out: Record<string, NotificationChannel> = {};
@@ -178,7 +186,7 @@ function configuredChannels(
     const slack = new SlackChannel(deployment.slack, {
       dispatcher: createChannelDispatcher(deployment.slack.timeouts),
       store,
-      contacts: deployment.contacts,
+      contacts: () => live.current(),
     });
     out[slack.name] = slack;
   }
@@ -231,13 +239,16 @@ export async function startDeploymentHeartbeats(log: (line: string) => void): Pr
   let client;
   try {
     client = await connectClient();
+    await ensureOncallRoster(client, env.INCIDENT_TASK_QUEUE);
     const r = await syncHeartbeats(client, deployment.heartbeats, { taskQueue: env.INCIDENT_TASK_QUEUE });
     if (r.monitors.length > 0 || r.retired.length > 0 || r.outbound !== 'off')
       log(
         `heartbeats: ${r.monitors.length} declared monitor(s) running${r.monitors.length ? ` (${r.monitors.join(', ')})` : ''}${r.retired.length ? `; ended, no longer declared: ${r.retired.join(', ')}` : ''}; outbound ping ${r.outbound}`,
       );
   } catch (err) {
-    log(`WARNING: heartbeat monitors not synced with INCIDENT_CONFIG: ${(err as Error).message}`);
+    log(
+      `WARNING: on-call roster or heartbeat monitors not synced with INCIDENT_CONFIG: ${(err as Error).message}`,
+    );
   } finally {
     await client?.connection.close();
   }

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { PageSpool } from '../ledger/page-spool';
 import { createLedgerActivities, pageSpoolDir, recordDeliveries } from './ledger';
 import { createHeartbeatActivities } from './heartbeat';
+import { createOncallActivities, LiveContacts } from './oncall';
 import type { DeliveryResult, NotificationChannel } from './notify/port';
 import type { Notification } from '../playbook/contract/notification';
 import { unpackBatch, type NotificationBatch } from '../playbook/lifecycle/batch';
@@ -38,6 +39,11 @@ export interface ActivityDeps {
   pageSpoolDir?: string;
   /** Where the one line per delivery goes (default: stdout). */
   logLine?: (line: string) => void;
+  /**
+   * The contacts with the on-call roster's runtime overrides, shared with the Slack channel's mentions.
+   * Default: built here from `contacts`.
+   */
+  liveContacts?: LiveContacts;
 }
 
 /** A value of a log line: bare when it is one plain word, else JSON-quoted (spaces, quotes, newlines). */
@@ -90,7 +96,13 @@ export function createActivities(deps: ActivityDeps) {
   const channels = spool
     ? Object.fromEntries(Object.entries(deps.channels).map(([name, c]) => [name, recordDeliveries(c, spool)]))
     : deps.channels;
+  const live = deps.liveContacts ?? new LiveContacts(deps.contacts ?? EMPTY_CONTACT_CONFIG);
   return {
+    ...createOncallActivities({
+      contacts: deps.contacts ?? EMPTY_CONTACT_CONFIG,
+      channels: deps.policyOverrides.channels ?? ['outbox'],
+      deliver: (channel, n) => deliverOne(channel, n),
+    }),
     ...createProcedureActivities({
       platform: deps.platform ?? resolvePlatformConfig(),
       dispatcher: deps.platformDispatcher,
@@ -137,12 +149,14 @@ export function createActivities(deps: ActivityDeps) {
       );
     }
     // 4.1 "On-Call": the person each paged role is right now (rotation, override), resolved at send time.
+    // The roster's runtime overrides come first (read at most every few seconds).
     const onCall = notification.onCall;
+    const contacts = await live.refresh();
     const named = onCall?.length
       ? {
           ...notification,
           text: nameOnCall(notification.text, onCall, (role) => {
-            const c = resolveContact(role as RoleId, Date.now(), deps.contacts ?? EMPTY_CONTACT_CONFIG);
+            const c = resolveContact(role as RoleId, Date.now(), contacts);
             return c.name === c.roleName ? null : c.name;
           }),
         }

@@ -3,7 +3,7 @@
 // "who a role means (rotation, contact) is resolved by the paging activity at send time").
 import { z } from 'zod';
 import { ROLE_IDS, ROLES, type RoleId } from './roles';
-import { COT_OFFSET_MS, DAY_MS, toCot } from './time';
+import { COT_OFFSET_MS, DAY_MS, formatCot, toCot } from './time';
 
 const WEEK_MS = 7 * DAY_MS;
 
@@ -41,8 +41,42 @@ export const personSchema = z.object({
   /** Who this person is on Slack and PagerDuty: their clicks and acks are verified as them. */
   slackUserId: z.string().min(1).optional(),
   pagerdutyUserId: z.string().min(1).optional(),
+  /** Where the person lives (IANA, e.g. America/New_York): times shown to them also in that zone. */
+  timeZone: z.string().min(1).refine(isTimeZone, 'an IANA time zone such as America/New_York').optional(),
 });
 export type Person = z.output<typeof personSchema>;
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * An instant for a person: COT (the desk's time, no daylight saving), and the person's own zone beside it
+ * when they have one ("2026-03-08 09:00 COT (10:00 EDT America/New_York)"); stored and sent as UTC.
+ */
+export function formatForPerson(epochMs: number, timeZone?: string): string {
+  const cot = formatCot(epochMs);
+  if (!timeZone) return cot;
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+    timeZoneName: 'short',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).formatToParts(new Date(epochMs));
+  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
+  const day = `${get('year')}-${get('month')}-${get('day')}`;
+  const local = `${get('hour')}:${get('minute')} ${get('timeZoneName')} ${timeZone}`;
+  return `${cot} (${day === cot.slice(0, 10) ? '' : `${day} `}${local})`;
+}
 
 export const roleContactSchema = z.object({
   name: z.string().min(1),

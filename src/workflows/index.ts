@@ -7,3 +7,4 @@ export { dataSourceDownProcedure } from './procedures/data-source-down';
 export { databaseConnectionProcedure } from './procedures/database-connection';
 export { heartbeatMonitor } from './heartbeat';
 export { engineHeartbeat } from './engine-heartbeat';
+export { oncallRoster } from './oncall';

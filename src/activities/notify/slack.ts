@@ -62,8 +62,8 @@ export type SlackConfigInput = z.input<typeof slackConfigSchema>;
 export interface SlackDeps {
   dispatcher: Dispatcher;
   store: KeyValueStore;
-  /** Who a role is (2.1 contacts, rotation); defaults to the 2.1 table. */
-  contacts?: ContactConfig;
+  /** Who a role is (2.1 contacts, rotation; a function: as of now, with the roster's overrides); defaults to the 2.1 table. */
+  contacts?: ContactConfig | (() => ContactConfig);
   /** Clock for contact resolution at send time. */
   now?: () => number;
 }
@@ -320,7 +320,7 @@ const UPDATE_FALLBACK_ERRORS = new Set(['message_not_found', 'cant_update_messag
 export class SlackChannel implements NotificationChannel {
   readonly name: string;
   private readonly config: SlackConfig;
-  private readonly contacts: ContactConfig;
+  private readonly contacts: () => ContactConfig;
   private readonly now: () => number;
 
   constructor(
@@ -329,7 +329,8 @@ export class SlackChannel implements NotificationChannel {
   ) {
     this.config = slackConfigSchema.parse(config);
     this.name = this.config.name;
-    this.contacts = deps.contacts ?? EMPTY_CONTACT_CONFIG;
+    const contacts = deps.contacts ?? EMPTY_CONTACT_CONFIG;
+    this.contacts = typeof contacts === 'function' ? contacts : () => contacts;
     this.now = deps.now ?? Date.now;
   }
 
@@ -364,7 +365,7 @@ export class SlackChannel implements NotificationChannel {
 
   private mentionFor(n: Notification): string | undefined {
     if (n.target === 'channel' || !isRoleId(n.target)) return undefined;
-    const c = resolveContact(n.target, this.now(), this.contacts);
+    const c = resolveContact(n.target, this.now(), this.contacts());
     const note =
       c.availability === 'off-hours'
         ? ', off hours'
