@@ -11,6 +11,8 @@ import { rosterQuery } from '../workflows/oncall-definitions';
 
 /** How long the roster's overrides are reused before they are read again. */
 const CACHE_MS = 5_000;
+/** How long a delivery waits for the roster's answer. */
+const READ_TIMEOUT_MS = 1_000;
 
 /**
  * The contacts as paging uses them now: the config's, with the roster's runtime overrides in front. `refresh`
@@ -37,7 +39,18 @@ export class LiveContacts {
   async refresh(): Promise<ContactConfig> {
     if (this.now() - this.readAt < CACHE_MS) return this.merged;
     try {
-      const overrides = await this.read();
+      // Bounded: a page never waits long on the roster (a query to a workflow whose worker just went away can
+      // hang); past the bound the last overrides read (or the config's alone) are used.
+      let timer: NodeJS.Timeout | undefined;
+      const overrides = await Promise.race([
+        this.read(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no answer within ${READ_TIMEOUT_MS} ms`)),
+            READ_TIMEOUT_MS,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer));
       this.merged = overrides ? withRuntimeOverrides(this.base, overrides) : this.base;
       this.warned = false;
     } catch (err) {
