@@ -51,6 +51,15 @@ import {
   type MonitorStatus,
 } from '../playbook/contract/heartbeat';
 import { beatSignal, monitorStatusQuery } from '../workflows/heartbeat-definitions';
+import {
+  ONCALL_WORKFLOW_ID,
+  type AddOverrideInput,
+  type CancelOverrideInput,
+  type OncallResult,
+  type RuntimeOverride,
+} from '../playbook/contract/oncall';
+import { addOverrideUpdate, cancelOverrideUpdate, rosterQuery } from '../workflows/oncall-definitions';
+import { ensureOncallRoster } from '../temporal/oncall';
 import type { IngressMetrics } from './metrics';
 
 /** One alert of a batch, with what its routing rule made of it. */
@@ -135,6 +144,15 @@ export interface IncidentStarter {
   ): Promise<ActionOutcome>;
   /** The incident's `status` query; null when no incident runs under the id. */
   queryStatus(workflowId: string): Promise<IncidentStatus | null>;
+  /** The on-call roster's overrides in force or to come (its `overrides` query); null when no roster runs. */
+  oncallOverrides(): Promise<RuntimeOverride[] | null>;
+  /**
+   * The roster's `addOverride` Update (the roster is started first if it does not run): the override with its
+   * id, or the refusal with the reason.
+   */
+  addOverride(input: AddOverrideInput): Promise<OncallResult>;
+  /** The roster's `cancelOverride` Update, likewise. */
+  cancelOverride(input: CancelOverrideInput): Promise<OncallResult>;
   /** Is Temporal reachable? */
   health(): Promise<{ reachable: boolean; error?: string }>;
   close(): Promise<void>;
@@ -471,6 +489,51 @@ export class TemporalIncidentStarter implements IncidentStarter {
     }
   }
 
+  async oncallOverrides(): Promise<RuntimeOverride[] | null> {
+    try {
+      return await this.call('query:oncall', async () => {
+        // A closed roster still answers queries (replayed by a worker): only a running one says what is in force.
+        const described = await this.client.workflow.getHandle(ONCALL_WORKFLOW_ID).describe();
+        if (described.status.name !== 'RUNNING') return null;
+        const run = this.client.workflow.getHandle(ONCALL_WORKFLOW_ID, described.runId);
+        return (await run.query(rosterQuery)).overrides;
+      });
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return null;
+      throw err;
+    }
+  }
+
+  addOverride(input: AddOverrideInput): Promise<OncallResult> {
+    return this.rosterUpdate('update:addOverride', (handle) =>
+      handle.executeUpdate(addOverrideUpdate, { args: [input] }),
+    );
+  }
+
+  cancelOverride(input: CancelOverrideInput): Promise<OncallResult> {
+    return this.rosterUpdate('update:cancelOverride', (handle) =>
+      handle.executeUpdate(cancelOverrideUpdate, { args: [input] }),
+    );
+  }
+
+  /** The roster started on this ingress's task queue if it does not run (USE_EXISTING), then the Update. */
+  private async rosterUpdate(
+    operation: string,
+    run: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<OncallResult>,
+  ): Promise<OncallResult> {
+    try {
+      return await this.call(operation, async () => {
+        await ensureOncallRoster(this.client, this.opts.taskQueue);
+        return run(this.client.workflow.getHandle(ONCALL_WORKFLOW_ID));
+      });
+    } catch (err) {
+      // The Update's validator refused the input: the reason, without a stack.
+      if (err instanceof WorkflowUpdateFailedError)
+        return { accepted: false, message: err.cause?.message ?? err.message };
+      throw err;
+    }
+  }
+
   /** What every incident start carries: its task queue, summary and details, and initial search attributes. */
   private incidentOptions(cmd: FireAlertsCommand | OpenIncidentCommand) {
     return {
@@ -534,6 +597,9 @@ export function meteredStarter(inner: IncidentStarter, metrics: IngressMetrics):
     runAction: (workflowId, name, payload, target) =>
       timed('update', () => inner.runAction(workflowId, name, payload, target)),
     queryStatus: (workflowId) => timed('query', () => inner.queryStatus(workflowId)),
+    oncallOverrides: () => timed('query', () => inner.oncallOverrides()),
+    addOverride: (input) => timed('update', () => inner.addOverride(input)),
+    cancelOverride: (input) => timed('update', () => inner.cancelOverride(input)),
     health: async () => {
       const h = await inner.health();
       metrics.temporalReachable.set(h.reachable ? 1 : 0);

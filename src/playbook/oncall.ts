@@ -41,7 +41,11 @@ function log(core: RosterCore, change: OncallChange): void {
 
 export function addOverride(core: RosterCore, input: AddOverride, now: number): OncallResult {
   if (Date.parse(input.to) <= now)
-    return { accepted: false, message: `the override ends (${input.to}) before now: nothing to cover` };
+    return {
+      accepted: false,
+      message: `the override ends (${input.to}) before now: nothing to cover`,
+      refusal: 'past',
+    };
   core.seq += 1;
   const override: RuntimeOverride = {
     id: `ovr-${core.seq}`,
@@ -62,10 +66,15 @@ export function addOverride(core: RosterCore, input: AddOverride, now: number): 
 
 export function cancelOverride(core: RosterCore, input: CancelOverride, now: number): OncallResult {
   const o = core.overrides.find((x) => x.id === input.id);
-  if (!o) return { accepted: false, message: `no override ${input.id}` };
+  if (!o) return { accepted: false, message: `no override ${input.id}`, refusal: 'unknown' };
   if (o.cancelled)
-    return { accepted: false, message: `override ${o.id} was already cancelled by ${o.cancelled.by}` };
-  if (effectiveEnd(o) <= now) return { accepted: false, message: `override ${o.id} is already over` };
+    return {
+      accepted: false,
+      message: `override ${o.id} was already cancelled by ${o.cancelled.by}`,
+      refusal: 'cancelled',
+    };
+  if (effectiveEnd(o) <= now)
+    return { accepted: false, message: `override ${o.id} is already over`, refusal: 'over' };
   o.cancelled = {
     by: input.by,
     via: input.via,

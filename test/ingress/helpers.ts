@@ -17,6 +17,21 @@ import {
 } from '../../src/ingress/starter';
 import type { ActionName, Alert, IncidentStatus } from '../../src/playbook/contract/incident';
 import type { MonitorStatus } from '../../src/playbook/contract/heartbeat';
+import {
+  addOverrideSchema,
+  cancelOverrideSchema,
+  type AddOverrideInput,
+  type CancelOverrideInput,
+  type OncallResult,
+  type RuntimeOverride,
+} from '../../src/playbook/contract/oncall';
+import {
+  addOverride,
+  cancelOverride,
+  emptyRoster,
+  rosterView,
+  type RosterCore,
+} from '../../src/playbook/oncall';
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
 
@@ -145,6 +160,36 @@ export class FakeStarter implements IncidentStarter {
     this.guard('query:status');
     return this.statuses.get(workflowId) ?? null;
   }
+  /**
+   * The on-call roster, by the roster workflow's own rules (validator and handlers) at `oncallNow()`: absent
+   * until the first Update starts it, as the real starter does. Every Update asked for is in `oncallCalls`.
+   */
+  roster: RosterCore | null = null;
+  oncallNow: () => number = Date.now;
+  readonly oncallCalls: (
+    | { update: 'addOverride'; input: AddOverrideInput }
+    | { update: 'cancelOverride'; input: CancelOverrideInput }
+  )[] = [];
+  async oncallOverrides(): Promise<RuntimeOverride[] | null> {
+    this.guard('query:oncall');
+    return this.roster ? rosterView(this.roster, this.oncallNow()).overrides : null;
+  }
+  async addOverride(input: AddOverrideInput): Promise<OncallResult> {
+    this.guard('update:addOverride');
+    this.oncallCalls.push({ update: 'addOverride', input });
+    this.roster ??= emptyRoster();
+    const parsed = addOverrideSchema.safeParse(input);
+    if (!parsed.success) return { accepted: false, message: parsed.error.message };
+    return addOverride(this.roster, parsed.data, this.oncallNow());
+  }
+  async cancelOverride(input: CancelOverrideInput): Promise<OncallResult> {
+    this.guard('update:cancelOverride');
+    this.oncallCalls.push({ update: 'cancelOverride', input });
+    this.roster ??= emptyRoster();
+    const parsed = cancelOverrideSchema.safeParse(input);
+    if (!parsed.success) return { accepted: false, message: parsed.error.message };
+    return cancelOverride(this.roster, parsed.data, this.oncallNow());
+  }
   async health() {
     return this.down ? { reachable: false, error: 'connection refused' } : { reachable: true };
   }
@@ -218,7 +263,7 @@ export function httpClient(app: Listenable) {
   return {
     url,
     async inject(opts: {
-      method: 'GET' | 'POST';
+      method: 'GET' | 'POST' | 'DELETE';
       url: string;
       headers?: Record<string, string>;
       payload?: unknown;

@@ -61,9 +61,16 @@ export interface OncallChange {
   text: string;
 }
 
+/**
+ * Why an Update was refused, for an answer that says it (HTTP 404 / 409 / 422): no such override, already
+ * cancelled, already over, or an override that would end before now. Absent: the input itself was refused.
+ */
+export type OncallRefusal = 'unknown' | 'cancelled' | 'over' | 'past';
+
 /** The answer of an Update: accepted with the override, or refused with the reason. */
 export type OncallResult =
-  { accepted: true; override: RuntimeOverride; message: string } | { accepted: false; message: string };
+  | { accepted: true; override: RuntimeOverride; message: string }
+  | { accepted: false; message: string; refusal?: OncallRefusal };
 
 /** The roster workflow's `overrides` query. */
 export interface RosterView {
