@@ -15,6 +15,9 @@ export const ERROR_CODES = [
   'host_not_allowed',
   'not_found',
   'method_not_allowed',
+  /** A change the on-call roster refused (422), or one that conflicts with its state (409). */
+  'refused',
+  'conflict',
   'temporal_unavailable',
   'internal',
 ] as const;

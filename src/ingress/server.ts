@@ -4,6 +4,7 @@
 //   POST /v1/slack/interactions | /v1/slack/commands    (routes/slack/route.ts)
 //   POST /v1/pagerduty/webhooks                          (routes/pagerduty/route.ts)
 //   POST /v1/heartbeats/{name}, GET /v1/heartbeats       (routes/heartbeats/route.ts)
+//   GET /v1/oncall, POST /v1/oncall/overrides, DELETE /v1/oncall/overrides/{id}   (routes/oncall/route.ts)
 //   GET  /healthz   (up or degraded)           GET /metrics   (Prometheus text)
 // Hooks here: Host allow-list, rate limit, each route's verification, replay claims. Starting it as a
 // process (Temporal, Redis, the socket): start.ts.
@@ -61,6 +62,12 @@ import type { IncidentInput } from '../playbook/contract/incident';
 import { heartbeatsConfigSchema, type HeartbeatsConfig } from '../playbook/contract/heartbeat';
 import { HeartbeatIntake } from './heartbeats';
 import { HEARTBEAT_ROUTE, HEARTBEATS_ROUTE, registerHeartbeatRoutes } from './routes/heartbeats/route';
+import {
+  ONCALL_OVERRIDE_ROUTE,
+  ONCALL_OVERRIDES_ROUTE,
+  ONCALL_ROUTE,
+  registerOncallRoutes,
+} from './routes/oncall/route';
 
 export { loadIngressConfig, type IngressConfig } from './config';
 
@@ -123,6 +130,9 @@ const VERIFICATION: Record<string, 'alerts' | 'slack' | 'pagerduty'> = {
   '/v1/pagerduty/webhooks': 'pagerduty',
   [HEARTBEAT_ROUTE]: 'alerts',
   [HEARTBEATS_ROUTE]: 'alerts',
+  [ONCALL_ROUTE]: 'alerts',
+  [ONCALL_OVERRIDES_ROUTE]: 'alerts',
+  [ONCALL_OVERRIDE_ROUTE]: 'alerts',
 };
 const verificationOf = (req: FastifyRequest): 'alerts' | 'slack' | 'pagerduty' | 'open' =>
   VERIFICATION[req.routeOptions.url ?? ''] ?? 'open';
@@ -533,6 +543,7 @@ export function buildIngress(config: IngressConfig, deps: IngressDeps) {
     registerPagerDutyRoute(routes, channels);
     registerSlackRoutes(routes, channels);
     registerHeartbeatRoutes(routes, { intake, starter });
+    registerOncallRoutes(routes, { starter, contacts, now });
 
     let health: { at: number; value: { reachable: boolean; error?: string } } | null = null;
     routes.get('/healthz', async (req, reply) => {
