@@ -1,6 +1,6 @@
 // Slack, two-way: the buttons on the engine's Slack messages (POST /v1/slack/interactions)
-// and the slash command `/incident ack|resolve|status|escalate <id>` and `/incident heartbeats`
-// (POST /v1/slack/commands). Both are
+// and the slash command `/incident ack|resolve|status|escalate <id>`, `/incident heartbeats`, `/incident oncall`
+// and `/incident override ...` (POST /v1/slack/commands). Both are
 // verified with the app's signing secret (v0 HMAC-SHA256 over `v0:<timestamp>:<body>`, 5-minute window,
 // constant-time; several secrets during a rotation), answered within Slack's 3 seconds, and run as the
 // incident's Workflow Update, so the person who clicked gets "done" or the rejection reason as an ephemeral
@@ -10,6 +10,8 @@ import { z } from 'zod';
 import { findContactByPlatformId, type ContactConfig } from '../playbook/contacts';
 import type { MonitorStatus } from '../playbook/contract/heartbeat';
 import type { ActionName, ActionOrigin } from '../playbook/contract/incident';
+import type { AddOverrideInput, CancelOverrideInput } from '../playbook/contract/oncall';
+import { isRole, parseOverrideTime, readCover } from './oncall';
 import { safeEqual } from './auth';
 import { createHmac } from 'node:crypto';
 import { IngressError } from './errors';
@@ -358,20 +360,35 @@ export type SlackCommand =
   | { kind: 'status'; workflowId: string; incidentId: string | null }
   /** Every heartbeat monitor's state (no incident named). */
   | { kind: 'heartbeats' }
+  /** Who is on call for each role, until when, who next, and the overrides. */
+  | { kind: 'oncall' }
+  /** The roster's addOverride / cancelOverride Update, as the verified user (`via: slack`). */
+  | { kind: 'override'; input: AddOverrideInput }
+  | { kind: 'override-cancel'; input: CancelOverrideInput }
   | { kind: 'help'; text: string }
   | { kind: 'refused'; reason: string };
 
-export const SLASH_USAGE =
-  'Usage: `/incident ack <id>` · `/incident resolve <id> <resolution>` · `/incident status <id>` · `/incident escalate <id> [reason]` · `/incident heartbeats` (<id> is the workflow id, e.g. incident-trading-system-down-0123456789abcdef, for the incident running under it, or the incident id <workflow id>@<opening time> for that incident only)';
+export const OVERRIDE_USAGE =
+  '`/incident override <role> <@user|name> <from> <to> [reason]` (from/to: ISO with a zone, YYYY-MM-DDTHH:MM read as COT, or now) · `/incident override cancel <id> [reason]`';
 
-/** `/incident <verb> <id> [text]` -> what to do. Pure. */
-export function decideSlashCommand(form: Record<string, string>, contacts: ContactConfig): SlackCommand {
+export const SLASH_USAGE = `Usage: \`/incident ack <id>\` · \`/incident resolve <id> <resolution>\` · \`/incident status <id>\` · \`/incident escalate <id> [reason]\` · \`/incident heartbeats\` · \`/incident oncall\` · ${OVERRIDE_USAGE} (<id> is the workflow id, e.g. incident-trading-system-down-0123456789abcdef, for the incident running under it, or the incident id <workflow id>@<opening time> for that incident only; an override's id is ovr-<n>, as \`/incident oncall\` lists them)`;
+
+/** `/incident <verb> <id> [text]` -> what to do. Pure: `now` reads `now` in an override's times. */
+export function decideSlashCommand(
+  form: Record<string, string>,
+  contacts: ContactConfig,
+  now: number = Date.now(),
+): SlackCommand {
   const [verb = '', id = '', ...rest] = (form.text ?? '').trim().split(/\s+/);
   const tail = rest.join(' ').trim();
   const actor = slackActor(contacts, form.user_id ?? '', form.trigger_id);
   // Reading, like status: anyone requireKnownUsers lets in.
-  if (verb === 'heartbeats')
-    return actor ? { kind: 'heartbeats' } : { kind: 'refused', reason: notInContacts(form.user_id ?? '') };
+  if (verb === 'heartbeats' || verb === 'oncall')
+    return actor ? { kind: verb } : { kind: 'refused', reason: notInContacts(form.user_id ?? '') };
+  if (verb === 'override') {
+    if (!form.user_id || !actor) return { kind: 'refused', reason: notInContacts(form.user_id ?? '') };
+    return decideOverride((form.text ?? '').trim().slice(verb.length).trim(), actor.by, contacts, now);
+  }
   if (!id) return { kind: 'help', text: SLASH_USAGE };
   const ref = parseIncidentRef(id);
   if (!ref) return { kind: 'help', text: `\`${id.slice(0, 200)}\` is not an incident. ${SLASH_USAGE}` };
@@ -402,6 +419,44 @@ export function decideSlashCommand(form: Record<string, string>, contacts: Conta
     default:
       return { kind: 'help', text: `Unknown \`${verb}\`. ${SLASH_USAGE}` };
   }
+}
+
+/** `/incident override <role> <who> <from> <to> [reason]` or `/incident override cancel <id> [reason]`. */
+function decideOverride(text: string, by: string, contacts: ContactConfig, now: number): SlackCommand {
+  const help = (problem: string): SlackCommand => ({ kind: 'help', text: `${problem}. ${OVERRIDE_USAGE}` });
+  const [first = '', ...others] = text.split(/\s+/);
+  if (!first) return { kind: 'help', text: `Usage: ${OVERRIDE_USAGE}` };
+  if (first === 'cancel') {
+    const [id = '', ...why] = others;
+    if (!id) return help('Which override? (its id, ovr-<n>, as `/incident oncall` lists them)');
+    const reason = why.join(' ').trim();
+    return {
+      kind: 'override-cancel',
+      input: { id: id.slice(0, 100), by, ...(reason ? { reason: reason.slice(0, 500) } : {}), via: 'slack' },
+    };
+  }
+  if (!isRole(first)) return help(`\`${first.slice(0, 100)}\` is not a 2.1 role`);
+  const cover = readCover(text.slice(first.length).trim(), contacts);
+  if ('problem' in cover) return { kind: 'refused', reason: cover.problem };
+  const [fromText = '', toText = '', ...why] = cover.rest.split(/\s+/);
+  const from = parseOverrideTime(fromText, now);
+  const to = parseOverrideTime(toText, now);
+  if (!from) return help(`\`${fromText.slice(0, 100) || '(none)'}\` is not a start time`);
+  if (!to) return help(`\`${toText.slice(0, 100) || '(none)'}\` is not an end time`);
+  if (Date.parse(from) >= Date.parse(to)) return help('The start must be before the end');
+  const reason = why.join(' ').trim();
+  return {
+    kind: 'override',
+    input: {
+      role: first,
+      person: cover.person,
+      from,
+      to,
+      by,
+      ...(reason ? { reason: reason.slice(0, 500) } : {}),
+      via: 'slack',
+    },
+  };
 }
 
 /**

@@ -29,7 +29,8 @@ import { actionButtons, SlackChannel } from '../../src/activities/notify/slack';
 import { notification } from '../fakes/notifications';
 import { buildIngress } from '../../src/ingress/server';
 import { signOrigin, TemporalIncidentStarter } from '../../src/ingress/starter';
-import { parseContactConfig } from '../../src/playbook/contacts';
+import { parseContactConfig, type ContactConfig } from '../../src/playbook/contacts';
+import { ROLE_IDS } from '../../src/playbook/roles';
 import { startFakeHttpService, startFakeSlack, type FakeSlack } from '../fakes/slack';
 import { loadIngressConfig } from '../../src/ingress/config';
 import { responseUrlAllowed } from '../../src/ingress/slack';
@@ -74,9 +75,14 @@ function app(
     /** Where response_url may point; default: the fake Slack's origin. */
     responseUrlHosts?: string;
     logger?: FastifyBaseLogger;
+    /** Other contacts than the file's (requireKnownUsers as they say). */
+    contacts?: ContactConfig;
+    /** The ingress's clock (the on-call roster of the FakeStarter keeps it too). */
+    now?: () => number;
   } = {},
 ) {
   const starter = new FakeStarter();
+  if (opts.now) starter.oncallNow = opts.now;
   const http = httpClient(
     buildIngress(
       testConfig({
@@ -89,8 +95,11 @@ function app(
         starter,
         rules: defaultRules(),
         // Unknown users are refused by default; `requireKnownUsers: false` lets them act as slack:<id>.
-        contacts: opts.requireKnownUsers === false ? { ...contacts, requireKnownUsers: false } : contacts,
+        contacts:
+          opts.contacts ??
+          (opts.requireKnownUsers === false ? { ...contacts, requireKnownUsers: false } : contacts),
         ...(opts.logger ? { logger: opts.logger } : {}),
+        ...(opts.now ? { now: opts.now } : {}),
       },
     ),
   );
@@ -560,6 +569,152 @@ describe('the interaction and command routes', () => {
       ['approve', 'rollback-model-1'],
       ['reject', 'rollback-model-1'],
     ]);
+  });
+});
+
+describe('/incident oncall and /incident override', () => {
+  // Tuesday 2026-12-08 10:00 COT: the rotation (handoff Mondays 09:00 COT from Monday 2026-11-30) is Luis's week.
+  const NOW = Date.parse('2026-12-08T15:00:00Z');
+  const oncallContacts = parseContactConfig({
+    roles: { 'eng-lead': { name: 'Marta Ríos', slackUserId: 'U0MARTA' } },
+    rotations: {
+      'oncall-primary': {
+        startDate: '2026-11-30',
+        people: [
+          { name: 'Ana Gómez', slackUserId: 'U0ANA' },
+          { name: 'Luis Pérez', slackUserId: 'U0LUIS', timeZone: 'Europe/Madrid' },
+        ],
+      },
+    },
+  });
+  const oncallApp = () => app({ contacts: oncallContacts, now: () => NOW });
+  /** The command as `userId` sends it, signed at the ingress's time; the ephemeral answer's text. */
+  const command = async (h: ReturnType<typeof app>['http'], text: string, userId = 'U0LUIS') => {
+    const body = form({
+      command: '/incident',
+      text,
+      user_id: userId,
+      response_url: slack.interaction().responseUrl,
+      trigger_id: `${Math.random()}`,
+    });
+    const res = await h.inject({
+      method: 'POST',
+      url: '/v1/slack/commands',
+      headers: signed(body, NOW),
+      payload: body,
+    });
+    expect(res.statusCode).toBe(200);
+    const json = res.json() as { response_type: string; text: string };
+    expect(json.response_type).toBe('ephemeral');
+    return json.text;
+  };
+
+  it('/incident oncall answers one line per role: who now (from where), until when (COT and their zone), who next', async () => {
+    const { http } = oncallApp();
+    const lines = (await command(http, 'oncall')).split('\n');
+    expect(lines[0]).toBe('On call at 2026-12-08 10:00 COT:');
+    expect(lines[1]).toBe(
+      '*On-Call Primary* (oncall-primary): Luis Pérez (rotation) until 2026-12-14 09:00 COT (15:00 GMT+1 Europe/Madrid); next: Ana Gómez (rotation)',
+    );
+    expect(lines).toContain('*Engineering Lead* (eng-lead): Marta Ríos (contact)');
+    expect(lines).toHaveLength(ROLE_IDS.length + 2);
+    expect(lines.at(-1)).toBe('No overrides (the on-call roster is not running)');
+    expect(await command(http, '')).toContain('`/incident oncall`');
+    expect(await command(http, '')).toContain('`/incident override cancel <id> [reason]`');
+  });
+
+  it('/incident override adds a cover as the verified user (via slack); oncall then names them; cancel ends it', async () => {
+    const { http, starter } = oncallApp();
+    const added = await command(
+      http,
+      'override oncall-primary <@U0ANA|ana> 2026-12-08T10:00 2026-12-09T10:00 Luis is sick',
+    );
+    expect(added).toMatch(
+      /^Done: Ana Gómez covers oncall-primary from 2026-12-08 10:00 COT to 2026-12-09 10:00 COT \(override ovr-1, by Luis Pérez via slack: Luis is sick\)$/,
+    );
+    expect(starter.oncallCalls).toEqual([
+      {
+        update: 'addOverride',
+        input: {
+          role: 'oncall-primary',
+          person: { name: 'Ana Gómez', slackUserId: 'U0ANA' },
+          // YYYY-MM-DDTHH:MM is COT.
+          from: '2026-12-08T15:00:00.000Z',
+          to: '2026-12-09T15:00:00.000Z',
+          by: 'Luis Pérez',
+          reason: 'Luis is sick',
+          via: 'slack',
+        },
+      },
+    ]);
+    const view = (await command(http, 'oncall')).split('\n');
+    expect(view[1]).toBe(
+      '*On-Call Primary* (oncall-primary): Ana Gómez (override) until 2026-12-09 10:00 COT; next: Luis Pérez (rotation)',
+    );
+    expect(view.slice(-2)).toEqual([
+      'Overrides (`/incident override cancel <id>` ends one):',
+      '- ovr-1: Ana Gómez covers oncall-primary from 2026-12-08 10:00 COT to 2026-12-09 10:00 COT (by Luis Pérez: Luis is sick)',
+    ]);
+    // A contact by name (any case, spaces and all), `now`, and an ISO end with its zone.
+    expect(
+      await command(http, 'override eng-lead luis pérez now 2026-12-08T18:00:00-05:00', 'U0MARTA'),
+    ).toMatch(/^Done: Luis Pérez covers eng-lead/);
+    expect(starter.oncallCalls[1]!.input).toMatchObject({
+      role: 'eng-lead',
+      person: { name: 'Luis Pérez', slackUserId: 'U0LUIS', timeZone: 'Europe/Madrid' },
+      from: '2026-12-08T15:00:00.000Z',
+      to: '2026-12-08T23:00:00.000Z',
+      by: 'Marta Ríos',
+      via: 'slack',
+    });
+    expect(await command(http, 'override cancel ovr-1 Luis is back')).toMatch(
+      /^Done: Cancelled: Ana Gómez covers oncall-primary .* \(override ovr-1, by Luis Pérez via slack: Luis is back\)$/,
+    );
+    expect(starter.oncallCalls[2]).toEqual({
+      update: 'cancelOverride',
+      input: { id: 'ovr-1', by: 'Luis Pérez', reason: 'Luis is back', via: 'slack' },
+    });
+    expect(await command(http, 'override cancel ovr-1')).toBe(
+      'Not done: override ovr-1 was already cancelled by Luis Pérez',
+    );
+    expect(await command(http, 'override cancel ovr-7')).toBe('Not done: no override ovr-7');
+  });
+
+  it('refuses strangers, covers who are not contacts, unknown roles and unreadable times, and changes nothing', async () => {
+    const { http, starter } = oncallApp();
+    const notInContacts = 'Not done: Slack user U0STRANGER is not in contacts (contacts.requireKnownUsers)';
+    expect(await command(http, 'oncall', 'U0STRANGER')).toBe(notInContacts);
+    expect(await command(http, 'override oncall-primary <@U0ANA> now 2026-12-09T10:00', 'U0STRANGER')).toBe(
+      notInContacts,
+    );
+    expect(await command(http, 'override cancel ovr-1', 'U0STRANGER')).toBe(notInContacts);
+    expect(await command(http, 'override oncall-primary <@U0NOBODY|x> now 2026-12-09T10:00')).toBe(
+      'Not done: <@U0NOBODY> is not in contacts: only a known contact can cover a role',
+    );
+    expect(await command(http, 'override oncall-primary Pedro now 2026-12-09T10:00')).toBe(
+      'Not done: Pedro is not in contacts: only a known contact can cover a role',
+    );
+    expect(await command(http, 'override janitor <@U0ANA> now 2026-12-09T10:00')).toMatch(
+      /^`janitor` is not a 2\.1 role\. `\/incident override <role>/,
+    );
+    expect(await command(http, 'override oncall-primary <@U0ANA> tomorrow 2026-12-09T10:00')).toMatch(
+      /^`tomorrow` is not a start time/,
+    );
+    expect(await command(http, 'override oncall-primary <@U0ANA> now 2026-02-30T10:00')).toMatch(
+      /^`2026-02-30T10:00` is not an end time/,
+    );
+    expect(await command(http, 'override oncall-primary <@U0ANA> 2026-12-09T10:00 now')).toMatch(
+      /^The start must be before the end/,
+    );
+    expect(await command(http, 'override cancel')).toMatch(/^Which override\?/);
+    expect(await command(http, 'override')).toMatch(/^Usage: `\/incident override <role>/);
+    expect(starter.oncallCalls).toEqual([]);
+    // Temporal away: said in time.
+    starter.down = true;
+    expect(await command(http, 'override oncall-primary <@U0ANA> now 2026-12-09T10:00')).toBe(
+      'Not done: Temporal did not answer (unavailable); try again',
+    );
+    expect(await command(http, 'oncall')).toBe('Temporal did not answer in time; try again');
   });
 });
 

@@ -15,6 +15,8 @@ import {
 } from '../../slack';
 import { IngressError } from '../../errors';
 import { otherIncidentText } from '../../incident-ref';
+import { oncallText, oncallView } from '../../oncall';
+import type { OncallResult } from '../../../playbook/contract/oncall';
 import { TemporalUnavailableError } from '../../starter';
 import type { ChannelRouteContext, IngressRoutes } from '../context';
 
@@ -22,7 +24,7 @@ import type { ChannelRouteContext, IngressRoutes } from '../context';
 const SLACK_MONITORS = 50;
 
 export function registerSlackRoutes(routes: IngressRoutes, ctx: ChannelRouteContext): void {
-  const { config, starter, contacts, metrics, log } = ctx;
+  const { config, starter, contacts, metrics, log, now } = ctx;
   // Slack: answered within its 3 seconds; an Update that takes longer replies through response_url.
   const slackReply = (responseUrl: string | undefined, text: string) => {
     if (!responseUrl) return;
@@ -165,7 +167,7 @@ export function registerSlackRoutes(routes: IngressRoutes, ctx: ChannelRouteCont
     { schema: { body: z.record(z.string(), z.string().max(4000)) }, bodyLimit: config.slackBodyLimitBytes },
     async (req, reply) => {
       const form = req.body;
-      const c = decideSlashCommand(form, contacts);
+      const c = decideSlashCommand(form, contacts, now());
       metrics.slackCommands.inc({ kind: c.kind });
       const ephemeral = (text: string) => reply.status(200).send({ response_type: 'ephemeral', text });
       if (c.kind === 'help') return ephemeral(c.text);
@@ -174,6 +176,28 @@ export function registerSlackRoutes(routes: IngressRoutes, ctx: ChannelRouteCont
         const r = await within(starter.listMonitors(SLACK_MONITORS), 2500).catch(() => null);
         if (!r) return ephemeral('Temporal did not answer in time; try again');
         return ephemeral(heartbeatsText(r.done, SLACK_MONITORS));
+      }
+      if (c.kind === 'oncall') {
+        const r = await within(starter.oncallOverrides(), 2500).catch(() => null);
+        if (!r) return ephemeral('Temporal did not answer in time; try again');
+        return ephemeral(oncallText(oncallView(contacts, r.done ?? [], now()), r.done !== null));
+      }
+      if (c.kind === 'override' || c.kind === 'override-cancel') {
+        const running = (
+          c.kind === 'override' ? starter.addOverride(c.input) : starter.cancelOverride(c.input)
+        ).then(
+          (r: OncallResult) => (r.accepted ? `Done: ${r.message}` : `Not done: ${r.message}`),
+          (err: unknown) =>
+            `Not done: Temporal did not answer (${err instanceof TemporalUnavailableError ? 'unavailable' : (err as Error).message}); try again`,
+        );
+        const r = await within(running, 2500);
+        if (r) return ephemeral(r.done);
+        void running.then((text) => slackReply(form.response_url, text));
+        return ephemeral(
+          c.kind === 'override'
+            ? `Working on it: override of ${c.input.role}`
+            : `Working on it: cancel ${c.input.id}`,
+        );
       }
       if (c.kind === 'status') {
         const r = await within(starter.queryStatus(c.workflowId), 2500).catch(() => null);
