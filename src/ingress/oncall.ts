@@ -136,8 +136,8 @@ export function parseOverrideTime(value: string, now: number): string | null {
 
 /**
  * Who `/incident override` names as the cover, from the start of `text`: a Slack mention (`<@U123>` or
- * `<@U123|ana>`, mapped through the contacts), a quoted name, or a contact's name (the longest that fits, case
- * aside). Returns the person as the contacts have them, and the rest of the text.
+ * `<@U123|ana>`, mapped through the contacts' `slackUserId`; `@ana`, a contact's `slack` handle), a quoted
+ * name, or a contact's name (the longest that fits, case aside). Returns the person as the contacts have them, and the rest of the text.
  */
 export function readCover(
   text: string,
@@ -153,6 +153,15 @@ export function readCover(
     return person
       ? { person, rest: mention[2]!.trim() }
       : { problem: `<@${mention[1]}> is not in contacts: only a known contact can cover a role` };
+  }
+  // Without escaping (the manifest's should_escape: false) Slack sends a mention as typed: `@ana`.
+  const handle = /^(@[\w.-]+)(.*)$/s.exec(text);
+  if (handle) {
+    const h = handle[1]!.toLowerCase();
+    const person = [...people.values()].find(
+      (p) => p.slack !== undefined && [h, h.slice(1)].includes(p.slack.toLowerCase()),
+    );
+    if (person) return { person, rest: handle[2]!.trim() };
   }
   const quoted = /^"([^"]+)"(.*)$/s.exec(text);
   if (quoted) {

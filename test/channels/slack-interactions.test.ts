@@ -582,7 +582,7 @@ describe('/incident oncall and /incident override', () => {
         startDate: '2026-11-30',
         people: [
           { name: 'Ana Gómez', slackUserId: 'U0ANA' },
-          { name: 'Luis Pérez', slackUserId: 'U0LUIS', timeZone: 'Europe/Madrid' },
+          { name: 'Luis Pérez', slack: '@luisp', slackUserId: 'U0LUIS', timeZone: 'Europe/Madrid' },
         ],
       },
     },
@@ -655,13 +655,18 @@ describe('/incident oncall and /incident override', () => {
       'Overrides (`/incident override cancel <id>` ends one):',
       '- ovr-1: Ana Gómez covers oncall-primary from 2026-12-08 10:00 COT to 2026-12-09 10:00 COT (by Luis Pérez: Luis is sick)',
     ]);
-    // A contact by name (any case, spaces and all), `now`, and an ISO end with its zone.
+    // A handle as Slack sends it unescaped (the contact's `slack`), then a contact by name (any case, spaces
+    // and all), `now`, and an ISO end with its zone.
+    expect(await command(http, 'override oncall-secondary @luisp now 2026-12-08T12:00', 'U0MARTA')).toMatch(
+      /^Done: Luis Pérez covers oncall-secondary/,
+    );
+    starter.oncallCalls.pop();
     expect(
       await command(http, 'override eng-lead luis pérez now 2026-12-08T18:00:00-05:00', 'U0MARTA'),
     ).toMatch(/^Done: Luis Pérez covers eng-lead/);
     expect(starter.oncallCalls[1]!.input).toMatchObject({
       role: 'eng-lead',
-      person: { name: 'Luis Pérez', slackUserId: 'U0LUIS', timeZone: 'Europe/Madrid' },
+      person: { name: 'Luis Pérez', slack: '@luisp', slackUserId: 'U0LUIS', timeZone: 'Europe/Madrid' },
       from: '2026-12-08T15:00:00.000Z',
       to: '2026-12-08T23:00:00.000Z',
       by: 'Marta Ríos',
