@@ -137,7 +137,8 @@ export function parseOverrideTime(value: string, now: number): string | null {
 /**
  * Who `/incident override` names as the cover, from the start of `text`: a Slack mention (`<@U123>` or
  * `<@U123|ana>`, mapped through the contacts' `slackUserId`; `@ana`, a contact's `slack` handle), a quoted
- * name, or a contact's name (the longest that fits, case aside). Returns the person as the contacts have them, and the rest of the text.
+ * name (straight or curly quotes), or a contact's name (the longest that fits, case aside). Returns the person
+ * as the contacts have them, and the rest of the text.
  */
 export function readCover(
   text: string,
@@ -163,7 +164,7 @@ export function readCover(
     );
     if (person) return { person, rest: handle[2]!.trim() };
   }
-  const quoted = /^"([^"]+)"(.*)$/s.exec(text);
+  const quoted = /^["“]([^"“”]+)["”](.*)$/s.exec(text);
   if (quoted) {
     const person = byName(quoted[1]!);
     return person

@@ -660,7 +660,11 @@ describe('/incident oncall and /incident override', () => {
     expect(await command(http, 'override oncall-secondary @luisp now 2026-12-08T12:00', 'U0MARTA')).toMatch(
       /^Done: Luis Pérez covers oncall-secondary/,
     );
-    starter.oncallCalls.pop();
+    // A quoted name, straight or curly (a phone's keyboard).
+    expect(
+      await command(http, 'override oncall-secondary “ana gómez” now 2026-12-08T12:00', 'U0MARTA'),
+    ).toMatch(/^Done: Ana Gómez covers oncall-secondary/);
+    starter.oncallCalls.splice(1);
     expect(
       await command(http, 'override eng-lead luis pérez now 2026-12-08T18:00:00-05:00', 'U0MARTA'),
     ).toMatch(/^Done: Luis Pérez covers eng-lead/);
