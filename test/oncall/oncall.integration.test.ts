@@ -148,6 +148,21 @@ test('an override POSTed names the cover in GET /v1/oncall and in the next page;
     source: 'rotation',
   });
 
+  // What the route would refuse first, sent to the roster as it is: its validator's refusal comes back as the
+  // reason, not as an outage.
+  const refused = await ingress.starter.addOverride({
+    role: 'oncall-primary',
+    person: { name: 'Cora Cover' },
+    from: new Date(now + 7_200_000).toISOString(),
+    to: new Date(now + 3_600_000).toISOString(),
+    by: 'Rota Ruiz',
+    via: 'cli',
+  });
+  expect(refused).toMatchObject({
+    accepted: false,
+    message: expect.stringContaining('from must be before to'),
+  });
+
   // The worker reuses what it read for 5 s.
   await new Promise((r) => setTimeout(r, 5_500));
   expect(await firstPage('oncall-rotation')).toContain('**On-Call**: @oncall-primary (Rota Ruiz)');
