@@ -5,7 +5,11 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { readOutbox, type OutboxRecord } from '../../src/activities/notify/outbox';
-import { POSTMORTEM_WORKFLOW_TYPE, postmortemWorkflowId } from '../../src/playbook/contract/postmortem';
+import {
+  POSTMORTEM_WORKFLOW_TYPE,
+  postmortemWorkflowId,
+  type CompletePostmortemInput,
+} from '../../src/playbook/contract/postmortem';
 import {
   actionItemDoneSignal,
   completePostmortemUpdate,
@@ -27,7 +31,40 @@ const worker = (env: Record<string, string> = {}) => {
   workers.push(w);
   return w;
 };
-const pmStatus = (h: WorkflowHandle) => h.query(postmortemStatusQuery);
+/**
+ * A call a stopped worker can hold (a query or an Update handed to a poll it had open when it stopped) is
+ * bounded: past the deadline it fails, and the caller asks again, instead of the test waiting on it for good.
+ */
+const bounded = <T>(fn: () => Promise<T>, ms = 10_000): Promise<T> =>
+  client.connection.withDeadline(Date.now() + ms, fn);
+/** The post-mortem's status, or null when the query did not answer in time (asked again by waitFor). */
+const pmStatus = (h: WorkflowHandle) => bounded(() => h.query(postmortemStatusQuery)).catch(() => null);
+/** The Update, asked again under the same id until it answers (Temporal applies it once). */
+async function completeBounded(h: WorkflowHandle, args: CompletePostmortemInput) {
+  let last: unknown;
+  for (let i = 0; i < 6; i++) {
+    try {
+      return await bounded(
+        () =>
+          h.executeUpdate(completePostmortemUpdate, { args: [args], updateId: `complete-${h.workflowId}` }),
+        20_000,
+      );
+    } catch (err) {
+      last = err;
+    }
+  }
+  throw last;
+}
+/** Resolves with `p`, or fails naming `what` after `ms`. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
 const outboxOf = async (incidentId: string): Promise<OutboxRecord[]> =>
   (await readOutbox(outboxFile)).filter((r) => r.incidentId === incidentId);
 
@@ -118,11 +155,11 @@ test('reminders and the overdue escalation go on on a new worker after a SIGKILL
 
   const second = worker();
   await second.running();
-  const s = await waitFor(
+  const s = (await waitFor(
     () => pmStatus(h),
-    (x) => x.overdueRepeats >= 1,
+    (x) => (x?.overdueRepeats ?? 0) >= 1,
     { timeoutMs: 60_000, what: 'overdue escalation and a repeat on the second worker' },
-  );
+  ))!;
   // Decided on the decision clock: the escalation at the deadline itself, however late the worker was.
   expect(s.overdueEscalatedAt).toBe(s.dueAt);
   expect(s.reminders.map((r) => [r.step, r.sentAt === r.at, r.skipped])).toEqual([
@@ -162,7 +199,7 @@ test('after a workflow task timed out on a stopped worker, the post-mortem goes 
   const { h, incidentId, resolvedAt } = await startPostmortem('pm-task-timeout', windowMs);
   await waitFor(
     () => pmStatus(h),
-    (x) => x.events.some((e) => e.type === 'postmortem.scheduled'),
+    (x) => x?.events.some((e) => e.type === 'postmortem.scheduled') ?? false,
     { what: 'the post-mortem announced' },
   );
   first.child.kill('SIGSTOP');
@@ -170,11 +207,11 @@ test('after a workflow task timed out on a stopped worker, the post-mortem goes 
   const second = worker();
   try {
     await second.running();
-    const s = await waitFor(
+    const s = (await waitFor(
       () => pmStatus(h),
-      (x) => x.overdueRepeats >= 1,
+      (x) => (x?.overdueRepeats ?? 0) >= 1,
       { timeoutMs: 60_000, what: 'overdue escalation and a repeat on the second worker' },
-    );
+    ))!;
     expect(s.overdueEscalatedAt).toBe(s.dueAt);
     expect(s.events.filter((e) => e.type === 'signal.rejected').map((e) => e.text)).toEqual([
       'actionItemDone rejected: the post-mortem is not completed yet: it has no action items',
@@ -196,14 +233,20 @@ test('after a workflow task timed out on a stopped worker, the post-mortem goes 
     expect(movedOff).toBe(true);
     const records = await delivered(incidentId);
     expectEachOnceOnTime(records, resolvedAt, windowMs);
-    await h.executeUpdate(completePostmortemUpdate, {
-      args: [{ by: 'alice', documentUrl: 'https://wiki.example.com/pm/stop', actionItems: [] }],
+    await completeBounded(h, {
+      by: 'alice',
+      documentUrl: 'https://wiki.example.com/pm/stop',
+      actionItems: [],
     });
-    expect((await h.result()).status).toBe('done');
+    expect((await within(h.result(), 60_000, 'the post-mortem result')).status).toBe('done');
     await recordHistory(h, 'postmortem-task-timeout');
   } finally {
     first.child.kill('SIGKILL');
     second.child.kill('SIGTERM');
-    await second.exited;
+    // A graceful stop that does not end in 30 s is ended.
+    await within(second.exited, 30_000, 'the second worker to stop').catch(() => {
+      second.child.kill('SIGKILL');
+      return second.exited;
+    });
   }
 }, 240_000);
